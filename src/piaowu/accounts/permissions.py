@@ -1,0 +1,51 @@
+"""Roles and the permissions they grant. Pure: no I/O, imports only ``core``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CATALOG_READ = "catalog.read"
+    CATALOG_WRITE = "catalog.write"
+    ORDER_READ = "order.read"
+    ORDER_CREATE = "order.create"  # sell: box office, distributor API
+    ORDER_CANCEL = "order.cancel"
+    PAYMENT_CASH = "payment.cash"  # take cash / card-terminal payments at a counter
+    REFUND = "payment.refund"
+    CHECKIN = "checkin.scan"
+    REPORTS = "reports.read"
+    STAFF_MANAGE = "staff.manage"
+    TOKENS_MANAGE = "tokens.manage"
+    AUDIT_READ = "audit.read"
+
+
+class Role(StrEnum):
+    OWNER = "owner"  # everything, including staff and tokens
+    ADMIN = "admin"  # runs the catalog and sales, manages staff
+    SALES = "sales"  # box office clerk
+    SERVICE = "service"  # customer service: looks up, cancels and refunds orders
+    GATE = "gate"  # check-in staff
+    FINANCE = "finance"  # reports, refunds, audit
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - {P.TOKENS_MANAGE},
+    Role.SALES: frozenset({P.CATALOG_READ, P.ORDER_READ, P.ORDER_CREATE, P.ORDER_CANCEL, P.PAYMENT_CASH, P.CHECKIN}),
+    Role.SERVICE: frozenset({P.CATALOG_READ, P.ORDER_READ, P.ORDER_CANCEL, P.REFUND, P.AUDIT_READ}),
+    Role.GATE: frozenset({P.CATALOG_READ, P.CHECKIN}),
+    Role.FINANCE: frozenset({P.CATALOG_READ, P.ORDER_READ, P.REFUND, P.REPORTS, P.AUDIT_READ}),
+}
+
+# What an anonymous shop customer may do: read the published catalog and buy for themselves.
+CUSTOMER_PERMISSIONS: frozenset[str] = frozenset({"shop.buy"})
+
+
+def permissions_for(role: str) -> frozenset[str]:
+    """Unknown roles get nothing (fail closed)."""
+    try:
+        return frozenset(str(p) for p in ROLE_PERMISSIONS[Role(role)])
+    except ValueError:
+        return frozenset()

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.accounts.models import ApiToken, StaffUser
+
+
+async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
+    return (await session.execute(select(StaffUser).where(StaffUser.email == email))).scalar_one_or_none()
+
+
+async def user(session: AsyncSession, organizer_id: str, user_id: str) -> StaffUser | None:
+    return (
+        await session.execute(select(StaffUser).where(StaffUser.id == user_id, StaffUser.organizer_id == organizer_id))
+    ).scalar_one_or_none()
+
+
+async def user_by_id(session: AsyncSession, user_id: str) -> StaffUser | None:
+    return await session.get(StaffUser, user_id)
+
+
+async def users(session: AsyncSession, organizer_id: str) -> list[StaffUser]:
+    q = select(StaffUser).where(StaffUser.organizer_id == organizer_id).order_by(StaffUser.created_at)
+    return list((await session.execute(q)).scalars())
+
+
+async def token_by_prefix(session: AsyncSession, prefix: str) -> ApiToken | None:
+    return (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
+
+
+async def tokens(session: AsyncSession, organizer_id: str) -> list[ApiToken]:
+    q = select(ApiToken).where(ApiToken.organizer_id == organizer_id).order_by(ApiToken.created_at)
+    return list((await session.execute(q)).scalars())
+
+
+async def token(session: AsyncSession, organizer_id: str, token_id: str) -> ApiToken | None:
+    q = select(ApiToken).where(ApiToken.id == token_id, ApiToken.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()

@@ -1,0 +1,228 @@
+"""Staff accounts and API tokens: who may act, and as what."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from piaowu.accounts import repository as repo
+from piaowu.accounts import tokens
+from piaowu.accounts.models import ApiToken, StaffUser
+from piaowu.accounts.passwords import Passwords
+from piaowu.accounts.permissions import Permission, Role, permissions_for
+from piaowu.audit.recorder import record
+from piaowu.core.actor import Actor, ActorKind, system_actor
+from piaowu.core.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
+from piaowu.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: str
+    organizer_id: str
+    email: str
+    name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _staff(u: StaffUser) -> StaffInfo:
+    return StaffInfo(u.id, u.organizer_id, u.email, u.name, u.role, u.is_active, u.created_at)
+
+
+def _token(t: ApiToken) -> TokenInfo:
+    return TokenInfo(t.id, t.name, t.role, t.prefix, t.created_at, t.last_used_at, t.revoked_at)
+
+
+def actor_for_user(u: StaffUser | StaffInfo) -> Actor:
+    return Actor(
+        kind=ActorKind.USER,
+        organizer_id=u.organizer_id,
+        id=u.id,
+        name=u.name,
+        role=u.role,
+        permissions=permissions_for(u.role),
+        channel="box_office",
+    )
+
+
+def _check_role(role: str) -> None:
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed([{"field": "role", "code": "invalid", "message": "Unknown role."}])
+
+
+async def create_user(
+    uow: UnitOfWork,
+    actor: Actor | None,
+    passwords: Passwords,
+    *,
+    organizer_id: str,
+    email: str,
+    name: str,
+    password: str,
+    role: str,
+) -> StaffInfo:
+    """Creates a staff member. ``actor`` None means the CLI / set-up (no permission check)."""
+    if actor is not None:
+        actor.require(Permission.STAFF_MANAGE)
+        organizer_id = actor.organizer_id
+    _check_role(role)
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ValidationFailed([{"field": "email", "code": "invalid", "message": "Enter a valid e-mail address."}])
+    if len(password) < 8:
+        raise ValidationFailed([{"field": "password", "code": "too_short", "message": "Use at least 8 characters."}])
+    if await repo.user_by_email(uow.session, email):
+        raise Conflict("A staff member with this e-mail already exists.")
+    user = StaffUser(
+        organizer_id=organizer_id,
+        email=email,
+        name=name,
+        password_hash=passwords.hash(password),
+        role=role,
+        created_at=uow.now(),
+    )
+    uow.session.add(user)
+    await uow.session.flush()
+    record(
+        uow,
+        actor or system_actor(organizer_id, "cli"),
+        "staff.created",
+        "staff",
+        user.id,
+        after={"email": email, "role": role},
+    )
+    return _staff(user)
+
+
+async def login(uow: UnitOfWork, passwords: Passwords, email: str, password: str) -> StaffInfo:
+    """Checks a password. The same error for an unknown e-mail and a wrong password (no account probing)."""
+    user = await repo.user_by_email(uow.session, email.strip().lower())
+    if user is None or not user.is_active:
+        passwords.verify("$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHQ$0000000000000000000000", password)
+        raise InvalidCredentials()
+    if not passwords.verify(user.password_hash, password):
+        raise InvalidCredentials()
+    user.last_login_at = uow.now()
+    return _staff(user)
+
+
+async def staff_actor(uow: UnitOfWork, user_id: str) -> Actor:
+    """The actor for a signed-in page session; a deactivated user is signed out at once."""
+    user = await repo.user_by_id(uow.session, user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated()
+    return actor_for_user(user)
+
+
+async def list_staff(uow: UnitOfWork, actor: Actor) -> list[StaffInfo]:
+    actor.require(Permission.STAFF_MANAGE)
+    return [_staff(u) for u in await repo.users(uow.session, actor.organizer_id)]
+
+
+async def create_token(
+    uow: UnitOfWork, actor: Actor | None, *, organizer_id: str, name: str, role: str
+) -> tuple[str, TokenInfo]:
+    """→ (the token, shown once, and its info). Only a SHA-256 digest is stored."""
+    if actor is not None:
+        actor.require(Permission.TOKENS_MANAGE)
+        organizer_id = actor.organizer_id
+    _check_role(role)
+    token, prefix, digest = tokens.generate()
+    row = ApiToken(
+        organizer_id=organizer_id,
+        name=name,
+        role=role,
+        prefix=prefix,
+        token_hash=digest,
+        created_by=actor.ref if actor else "cli",
+        created_at=uow.now(),
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    record(
+        uow,
+        actor or system_actor(organizer_id, "cli"),
+        "token.created",
+        "api_token",
+        row.id,
+        after={"name": name, "role": role, "prefix": prefix},
+    )
+    return token, _token(row)
+
+
+async def list_tokens(uow: UnitOfWork, actor: Actor) -> list[TokenInfo]:
+    actor.require(Permission.TOKENS_MANAGE)
+    return [_token(t) for t in await repo.tokens(uow.session, actor.organizer_id)]
+
+
+async def revoke_token(uow: UnitOfWork, actor: Actor, token_id: str) -> TokenInfo:
+    actor.require(Permission.TOKENS_MANAGE)
+    row = await repo.token(uow.session, actor.organizer_id, token_id)
+    if row is None:
+        raise NotFound(kind="api token")
+    if row.revoked_at is None:
+        row.revoked_at = uow.now()
+        record(uow, actor, "token.revoked", "api_token", row.id)
+    TOKEN_CACHE.clear()
+    return _token(row)
+
+
+class _TokenCache:
+    """Verified tokens for a few seconds, so a busy integration does not pay a lookup per request.
+    Revocation clears it in this process; other workers see a revocation within ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        hit = self._items.get(token)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def put(self, token: str, actor: Actor) -> None:
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[token] = (time.monotonic() + self.ttl, actor)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+TOKEN_CACHE = _TokenCache()
+
+
+async def token_actor(uow: UnitOfWork, token: str) -> Actor:
+    cached = TOKEN_CACHE.get(token)
+    if cached is not None:
+        return cached
+    prefix = tokens.prefix_of(token)
+    row = await repo.token_by_prefix(uow.session, prefix) if prefix else None
+    if row is None or row.revoked_at is not None or not tokens.matches(token, row.token_hash):
+        raise NotAuthenticated()
+    actor = Actor(
+        kind=ActorKind.TOKEN,
+        organizer_id=row.organizer_id,
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        permissions=permissions_for(row.role),
+        channel="api",
+    )
+    TOKEN_CACHE.put(token, actor)
+    return actor

@@ -1,0 +1,39 @@
+"""The JSON API under /api/v1: thin routers over the services."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from piaowu.api import errors
+from piaowu.core.errors import DomainError
+
+API_DESCRIPTION = """
+Piaowu's JSON API. Authenticate with `Authorization: Bearer pw_…` (API tokens are created in the back office
+or with `piaowu create-token`). Errors are `application/problem+json` with a stable `code`; see the
+*Errors* section of `docs/api.md`. POSTs that create orders, payments or refunds accept an
+`Idempotency-Key` header: the same key with the same body returns the first answer again.
+Lists use cursor pagination: pass the `next_cursor` of one page as `cursor` to get the next.
+"""
+
+
+def create_api() -> FastAPI:
+    from piaowu.api.v1 import router
+
+    api = FastAPI(
+        title="Piaowu API",
+        version="1",
+        description=API_DESCRIPTION,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        default_response_class=ORJSONResponse,
+    )
+    api.include_router(router, prefix="/v1")
+    api.add_exception_handler(DomainError, errors.domain_problem)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestValidationError, errors.validation_problem)  # type: ignore[arg-type]
+    api.add_exception_handler(StarletteHTTPException, errors.http_problem)  # type: ignore[arg-type]
+    api.add_exception_handler(Exception, errors.unexpected_problem)
+    return api

@@ -1,0 +1,19 @@
+"""Version 1 of the JSON API. Each area has one thin router module."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from piaowu.api.v1 import audit, catalog, checkin, orders, organizers, payments, reports, shop, staff, tickets
+
+router = APIRouter()
+router.include_router(organizers.router, tags=["organizer"])
+router.include_router(catalog.router, tags=["catalog"])
+router.include_router(shop.router, tags=["shop (public)"])
+router.include_router(orders.router, tags=["orders"])
+router.include_router(payments.router, tags=["payments"])
+router.include_router(tickets.router, tags=["tickets"])
+router.include_router(checkin.router, tags=["check-in"])
+router.include_router(staff.router, tags=["staff and tokens"])
+router.include_router(audit.router, tags=["audit"])
+router.include_router(reports.router, tags=["reports"])

@@ -1,0 +1,33 @@
+"""Write audit events in the caller's transaction. The log is append-only: nothing here updates or deletes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piaowu.audit.models import AuditEvent
+from piaowu.core.actor import Actor
+from piaowu.db.uow import UnitOfWork
+
+
+def record(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    uow.session.add(
+        AuditEvent(
+            organizer_id=actor.organizer_id,
+            actor=actor.ref,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            before=before,
+            after=after,
+            at=uow.now(),
+        )
+    )

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from piaowu.db.base import Base, CreatedMixin, IdMixin
+from piaowu.db.types import UTCDateTime
+
+
+class Venue(IdMixin, CreatedMixin, Base):
+    __tablename__ = "venues"
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Event(IdMixin, CreatedMixin, Base):
+    """Something people buy tickets for: a show, a match, an attraction. Sold through its sessions."""
+
+    __tablename__ = "events"
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    venue_id: Mapped[str | None] = mapped_column(ForeignKey("venues.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32), default="performance")  # catalog.rules.EventKind
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Session(IdMixin, CreatedMixin, Base):
+    """A dated occurrence (场次): one performance, or one day of an attraction. Owns one capacity pool."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_event_start", "event_id", "starts_at"),)
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sales_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sales_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # catalog.rules.SessionStatus
+    capacity: Mapped[int] = mapped_column(Integer)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("inventory_pools.id"))
+    # Gates admit from this many minutes before the start until the end.
+    admission_opens_minutes: Mapped[int] = mapped_column(Integer, default=120)
+
+
+class TicketType(IdMixin, CreatedMixin, Base):
+    """A price zone / ticket kind (票种/票档) of one session; an optional quota is its own pool."""
+
+    __tablename__ = "ticket_types"
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    quota: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pool_id: Mapped[str | None] = mapped_column(ForeignKey("inventory_pools.id"), nullable=True)
+    min_per_order: Mapped[int] = mapped_column(Integer, default=1)
+    max_per_order: Mapped[int] = mapped_column(Integer, default=10)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

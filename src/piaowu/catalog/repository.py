@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.catalog.models import Event, Session, TicketType, Venue
+
+
+async def event(session: AsyncSession, organizer_id: str, event_id: str) -> Event | None:
+    q = select(Event).where(Event.id == event_id, Event.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+def events_query(organizer_id: str, *, published_only: bool = False) -> Select[tuple[Event]]:
+    q = select(Event).where(Event.organizer_id == organizer_id)
+    if published_only:
+        q = q.where(Event.is_published.is_(True))
+    return q
+
+
+async def venue(session: AsyncSession, organizer_id: str, venue_id: str | None) -> Venue | None:
+    if venue_id is None:
+        return None
+    q = select(Venue).where(Venue.id == venue_id, Venue.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def venues_by_id(session: AsyncSession, organizer_id: str, ids: Sequence[str]) -> dict[str, Venue]:
+    if not ids:
+        return {}
+    q = select(Venue).where(Venue.organizer_id == organizer_id, Venue.id.in_(list(ids)))
+    return {v.id: v for v in (await session.execute(q)).scalars()}
+
+
+async def venue_by_name(session: AsyncSession, organizer_id: str, name: str) -> Venue | None:
+    q = select(Venue).where(Venue.organizer_id == organizer_id, Venue.name == name).limit(1)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def sessions_of(session: AsyncSession, organizer_id: str, event_ids: Sequence[str]) -> list[Session]:
+    if not event_ids:
+        return []
+    q = (
+        select(Session)
+        .where(Session.organizer_id == organizer_id, Session.event_id.in_(list(event_ids)))
+        .order_by(Session.starts_at)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def session_(session: AsyncSession, organizer_id: str, session_id: str) -> Session | None:
+    q = select(Session).where(Session.id == session_id, Session.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def sessions_by_id(session: AsyncSession, organizer_id: str, ids: Sequence[str]) -> dict[str, Session]:
+    if not ids:
+        return {}
+    q = select(Session).where(Session.organizer_id == organizer_id, Session.id.in_(list(ids)))
+    return {s.id: s for s in (await session.execute(q)).scalars()}
+
+
+async def ticket_types_of(session: AsyncSession, organizer_id: str, session_ids: Sequence[str]) -> list[TicketType]:
+    if not session_ids:
+        return []
+    q = (
+        select(TicketType)
+        .where(TicketType.organizer_id == organizer_id, TicketType.session_id.in_(list(session_ids)))
+        .order_by(TicketType.sort_order, TicketType.price_minor.desc(), TicketType.created_at)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def ticket_type(session: AsyncSession, organizer_id: str, ticket_type_id: str) -> TicketType | None:
+    q = select(TicketType).where(TicketType.id == ticket_type_id, TicketType.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequence[str]):  # noqa: ANN201
+    """Ticket types with their session and event in one query (the sale path reads nothing else)."""
+    q = (
+        select(TicketType, Session, Event.name.label("event_name"))
+        .join(Session, Session.id == TicketType.session_id)
+        .join(Event, Event.id == Session.event_id)
+        .where(TicketType.organizer_id == organizer_id, TicketType.id.in_(list(ticket_type_ids)))
+    )
+    return (await session.execute(q)).all()

@@ -1,0 +1,106 @@
+"""Catalog rules: session states and whether a session sells now. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from piaowu.core.errors import InvalidState, ValidationFailed
+
+
+class EventKind(StrEnum):
+    PERFORMANCE = "performance"  # concerts, theatre, sport: dated sessions
+    ATTRACTION = "attraction"  # scenic areas, museums, parks: one session per day (or per slot, later)
+
+
+class SessionStatus(StrEnum):
+    DRAFT = "draft"  # being set up; invisible to buyers
+    ON_SALE = "on_sale"  # sells inside its sales window
+    PAUSED = "paused"  # visible, temporarily not selling (e.g. a box-office problem)
+    CLOSED = "closed"  # sales ended; tickets stay valid
+    CANCELLED = "cancelled"  # the session will not take place
+
+
+TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
+    SessionStatus.DRAFT: frozenset({SessionStatus.ON_SALE, SessionStatus.CANCELLED}),
+    SessionStatus.ON_SALE: frozenset({SessionStatus.PAUSED, SessionStatus.CLOSED, SessionStatus.CANCELLED}),
+    SessionStatus.PAUSED: frozenset({SessionStatus.ON_SALE, SessionStatus.CLOSED, SessionStatus.CANCELLED}),
+    SessionStatus.CLOSED: frozenset({SessionStatus.ON_SALE, SessionStatus.CANCELLED}),
+    SessionStatus.CANCELLED: frozenset(),
+}
+
+
+def check_transition(current: str, target: str) -> SessionStatus:
+    try:
+        cur, tgt = SessionStatus(current), SessionStatus(target)
+    except ValueError:
+        raise ValidationFailed([{"field": "status", "code": "invalid", "message": "Unknown status."}]) from None
+    if cur == tgt:
+        return tgt
+    if tgt not in TRANSITIONS[cur]:
+        raise InvalidState(state=str(cur))
+    return tgt
+
+
+class SaleState(StrEnum):
+    ON_SALE = "on_sale"
+    NOT_YET = "not_yet"  # before the sales window
+    ENDED = "ended"  # after the window or the session ended
+    UNAVAILABLE = "unavailable"  # draft, paused, closed, cancelled
+
+
+def sale_state(
+    status: str,
+    now: datetime,
+    starts_at: datetime,
+    ends_at: datetime,
+    sales_start: datetime | None,
+    sales_end: datetime | None,
+) -> SaleState:
+    """Whether a session sells at ``now``. Without an explicit end, sales stop when the session ends."""
+    if status != SessionStatus.ON_SALE:
+        return SaleState.UNAVAILABLE
+    if sales_start is not None and now < sales_start:
+        return SaleState.NOT_YET
+    end = sales_end or ends_at
+    if now >= end:
+        return SaleState.ENDED
+    return SaleState.ON_SALE
+
+
+def validate_session_times(
+    starts_at: datetime, ends_at: datetime, sales_start: datetime | None, sales_end: datetime | None
+) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    if ends_at <= starts_at:
+        errors.append({"field": "ends_at", "code": "before_start", "message": "The end must be after the start."})
+    if sales_start and sales_end and sales_end <= sales_start:
+        errors.append({"field": "sales_end", "code": "before_start", "message": "Sales must end after they start."})
+    if sales_end and sales_end > ends_at:
+        errors.append(
+            {"field": "sales_end", "code": "after_session", "message": "Sales cannot end after the session ends."}
+        )
+    return errors
+
+
+def validate_ticket_type(
+    price_minor: int, quota: int | None, min_per_order: int, max_per_order: int
+) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    if price_minor < 0:
+        errors.append({"field": "price_minor", "code": "negative", "message": "The price cannot be negative."})
+    if quota is not None and quota < 0:
+        errors.append({"field": "quota", "code": "negative", "message": "The quota cannot be negative."})
+    if min_per_order < 1:
+        errors.append(
+            {"field": "min_per_order", "code": "too_small", "message": "The minimum per order is at least 1."}
+        )
+    if max_per_order < min_per_order:
+        errors.append(
+            {
+                "field": "max_per_order",
+                "code": "below_min",
+                "message": "The maximum per order must be at least the minimum.",
+            }
+        )
+    return errors

@@ -1,0 +1,175 @@
+"""Domain errors: exception classes with a stable machine code.
+
+The HTTP layers map each class to a status and render the message in the caller's language; services raise
+them with the data a client needs (``SoldOut(pool_ids=[...], available=2)``). Messages here are English
+templates and serve as gettext msgids (see ``piaowu/i18n``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    status: ClassVar[int] = 400
+    message: ClassVar[str] = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, /, **data: Any) -> None:
+        self.data = data
+        self.detail_message = message
+        super().__init__(message or self.message.format_map(_Missing(data)))
+
+    def template(self) -> str:
+        return self.detail_message or self.message
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, data: dict[str, Any]) -> str:
+    return template.format_map(_Missing(data))
+
+
+# 400 / 422 — the request itself is wrong
+class ValidationFailed(DomainError):
+    code = "validation_error"
+    status = 422
+    message = "Some fields are not valid."
+
+    def __init__(self, errors: list[dict[str, Any]], message: str | None = None) -> None:
+        super().__init__(message, errors=errors)
+        self.errors = errors
+
+
+class InvalidPhone(DomainError):
+    code = "invalid_phone"
+    status = 422
+    message = "The mobile number is not valid."
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    status = 422
+    message = "Choose between {min} and {max} tickets of {ticket_type}."
+
+
+class EmptySelection(DomainError):
+    code = "empty_selection"
+    status = 422
+    message = "Choose at least one ticket."
+
+
+class InvalidState(DomainError):
+    code = "invalid_state"
+    status = 409
+    message = "This is not possible while it is {state}."
+
+
+# 401 / 403
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    status = 401
+    message = "Sign in or send a valid API token."
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status = 401
+    message = "The e-mail or password is wrong."
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    message = "Your role does not allow this ({permission})."
+
+
+# 404
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    message = "No {kind} with this id."
+
+
+class OrderNotFound(DomainError):
+    code = "order_not_found"
+    status = 404
+    message = "No order matches this order number and contact."
+
+
+# 409 — inventory and order flow
+class SoldOut(DomainError):
+    code = "sold_out"
+    status = 409
+    message = "Sold out: not enough tickets left for this selection."
+
+
+class NotOnSale(DomainError):
+    code = "not_on_sale"
+    status = 409
+    message = "This session is not on sale right now."
+
+
+class HoldExpired(DomainError):
+    code = "hold_expired"
+    status = 410
+    message = "The reservation has expired; the tickets were released."
+
+
+class LockTimeout(DomainError):
+    code = "busy"
+    status = 503
+    message = "The system is busy; please try again in a moment."
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_key_reused"
+    status = 422
+    message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyInProgress(DomainError):
+    code = "idempotency_in_progress"
+    status = 409
+    message = "A request with this Idempotency-Key is still being processed."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    message = "The request conflicts with the current state."
+
+
+# payments
+class PaymentSignatureInvalid(DomainError):
+    code = "invalid_signature"
+    status = 400
+    message = "The payment notification signature is not valid."
+
+
+class PaymentMismatch(DomainError):
+    code = "payment_mismatch"
+    status = 409
+    message = "The payment does not match the order (amount or currency)."
+
+
+class RefundNotAllowed(DomainError):
+    code = "refund_not_allowed"
+    status = 409
+    message = "This refund is not allowed: {reason}"
+
+
+class ProviderUnavailable(DomainError):
+    code = "provider_unavailable"
+    status = 502
+    message = "The payment provider did not answer; nothing was charged twice. Try again."
+
+
+# tickets and check-in
+class InvalidTicket(DomainError):
+    code = "invalid_ticket"
+    status = 404
+    message = "This is not a valid ticket."

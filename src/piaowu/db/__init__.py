@@ -1,0 +1,1 @@
+"""Persistence plumbing; the only package that knows PostgreSQL from SQLite."""

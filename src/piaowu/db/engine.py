@@ -1,0 +1,95 @@
+"""Engines for PostgreSQL (asyncpg) and SQLite (aiosqlite).
+
+SQLite: every write transaction must start with ``BEGIN IMMEDIATE``. A plain ``BEGIN`` followed by a read and
+then a write fails at once with "database is locked" whatever the busy timeout (see DESIGN.md, measured), so
+the write engine turns off the driver's own transaction handling and emits ``BEGIN IMMEDIATE`` itself. Reads
+use a second engine with deferred ``BEGIN`` so that pages do not queue behind writers (WAL lets them run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+@dataclass
+class Database:
+    url: str
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+    write_sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module; we emit BEGIN ourselves.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: int = 16) -> Database:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        busy = int(lock_timeout_seconds * 1000)
+        write = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy)
+        read = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy)
+    else:
+        # lock_timeout as a connection setting: no extra round trip per transaction.
+        write = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={
+                "server_settings": {
+                    "lock_timeout": str(int(lock_timeout_seconds * 1000)),
+                    "timezone": "UTC",
+                }
+            },
+        )
+        read = write
+    return Database(
+        url=url,
+        write_engine=write,
+        read_engine=read,
+        write_sessions=async_sessionmaker(write, expire_on_commit=False, autoflush=False),
+        read_sessions=async_sessionmaker(read, expire_on_commit=False, autoflush=False),
+    )
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """True for "could not get the lock in time" on either database (maps to a retryable 503)."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return (
+        "locknotavailable" in text
+        or "lock timeout" in text
+        or "canceling statement due to lock timeout" in text
+        or "database is locked" in text
+    )

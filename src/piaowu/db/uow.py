@@ -1,0 +1,72 @@
+"""Unit of work: one session, one transaction. Services never commit; the boundary does."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.core.clock import Clock
+from piaowu.db import outbox
+from piaowu.db.engine import Database
+
+
+class UnitOfWork:
+    """``async with UnitOfWork(db, clock) as uow: ...; await uow.commit()``.
+
+    Leaving the block without ``commit()`` rolls back. Callbacks registered with ``after_commit`` run only
+    once the transaction is durable (used to wake the outbox worker, never for anything that must not be lost:
+    that goes to the outbox itself).
+    """
+
+    def __init__(
+        self, db: Database, clock: Clock, *, readonly: bool = False, strategies: dict[str, Any] | None = None
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.readonly = readonly
+        # Injected behaviours by name (e.g. the inventory's reserve strategy); tests swap them, production never.
+        self.strategies: dict[str, Any] = strategies or {}
+        self.session: AsyncSession
+        self._after_commit: list[Callable[[], Awaitable[None] | None]] = []
+        self._now: datetime | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        maker = self.db.read_sessions if self.readonly else self.db.write_sessions
+        self.session = maker()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def now(self) -> datetime:
+        """One "now" per unit of work, so every row written in it agrees on the time."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for cb in callbacks:
+            result = cb()
+            if result is not None:
+                await result
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    def emit(self, topic: str, payload: dict[str, Any], delay_s: float = 0) -> str:
+        """Write an outbox message in this transaction."""
+        return outbox.enqueue(self.session, self.now(), topic, payload, delay_s)
+
+    def after_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        self._after_commit.append(callback)

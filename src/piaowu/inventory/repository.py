@@ -1,0 +1,64 @@
+"""Queries of the inventory engine. The reserve statements themselves live in ``inventory.strategies``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.inventory.models import Hold, HoldItem, Pool
+from piaowu.inventory.rules import HoldStatus, PoolCounts
+
+
+async def counts(session: AsyncSession, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
+    if not pool_ids:
+        return {}
+    rows = await session.execute(
+        select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
+            Pool.id.in_(list(pool_ids)), Pool.organizer_id == organizer_id
+        )
+    )
+    return {r.id: PoolCounts(r.capacity, r.held, r.sold, r.allowance) for r in rows}
+
+
+async def pool(session: AsyncSession, organizer_id: str, pool_id: str) -> Pool | None:
+    q = select(Pool).where(Pool.id == pool_id, Pool.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def hold_items(session: AsyncSession, hold_id: str) -> list[HoldItem]:
+    return list((await session.execute(select(HoldItem).where(HoldItem.hold_id == hold_id))).scalars())
+
+
+async def close_hold(session: AsyncSession, hold_id: str, target: HoldStatus, now: datetime) -> bool:
+    """Move an active hold to ``target``; True only for the one caller that made the move."""
+    res = await session.execute(
+        update(Hold).where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE).values(status=target, closed_at=now)
+    )
+    return res.rowcount == 1
+
+
+async def shift_units(session: AsyncSession, items: Sequence[HoldItem], *, held: int, sold: int) -> None:
+    """Add ``held``/``sold`` multiples of each item's quantity to its pool, in pool-id order."""
+    for item in sorted(items, key=lambda i: i.pool_id):
+        await session.execute(
+            update(Pool)
+            .where(Pool.id == item.pool_id)
+            .values(held=Pool.held + held * item.quantity, sold=Pool.sold + sold * item.quantity)
+        )
+
+
+async def due_holds(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    q = (
+        select(Hold.id)
+        .where(Hold.status == HoldStatus.ACTIVE, Hold.expires_at <= now)
+        .order_by(Hold.expires_at)
+        .limit(limit)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def hold(session: AsyncSession, hold_id: str) -> Hold | None:
+    return await session.get(Hold, hold_id)

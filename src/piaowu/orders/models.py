@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from piaowu.db.base import Base, CreatedMixin, IdMixin
+from piaowu.db.types import UTCDateTime
+
+
+class Order(IdMixin, CreatedMixin, Base):
+    """A purchase. States and transitions: ``orders.states``."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_org_created", "organizer_id", "created_at"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # human order number, read aloud at counters
+    status: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(24))  # web, box_office, api
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    buyer_phone: Mapped[str] = mapped_column(String(32))  # E.164
+    buyer_email: Mapped[str] = mapped_column(String(254), default="")
+    total_minor: Mapped[int] = mapped_column(Integer)
+    paid_minor: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    hold_id: Mapped[str | None] = mapped_column(ForeignKey("inventory_holds.id"), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # cancelled / expired
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+
+
+class OrderLine(IdMixin, Base):
+    """One ticket of an order, priced and named when the order was placed (snapshots, not references)."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    ticket_type_id: Mapped[str] = mapped_column(ForeignKey("ticket_types.id"))
+    ticket_type_name: Mapped[str] = mapped_column(String(200))
+    price_minor: Mapped[int] = mapped_column(Integer)
+    holder_name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, cancelled, refunded

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.organizers.models import Organizer
+
+
+async def get(session: AsyncSession, organizer_id: str) -> Organizer | None:
+    return await session.get(Organizer, organizer_id)
+
+
+async def by_slug(session: AsyncSession, slug: str) -> Organizer | None:
+    return (await session.execute(select(Organizer).where(Organizer.slug == slug))).scalar_one_or_none()
+
+
+async def list_all(session: AsyncSession) -> list[Organizer]:
+    return list((await session.execute(select(Organizer).order_by(Organizer.created_at))).scalars())

@@ -1,0 +1,44 @@
+"""The process-wide objects a request or job needs, built once at start-up and injected (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from piaowu.accounts.passwords import Passwords
+from piaowu.config import Settings
+from piaowu.core.clock import Clock, SystemClock
+from piaowu.db.engine import Database, create_database
+from piaowu.db.uow import UnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock
+    passwords: Passwords
+    # Extension points other areas fill in at start-up (payment providers, inventory strategy, wake-ups).
+    extras: dict[str, Any] = field(default_factory=dict)
+    strategies: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self, *, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db, self.clock, readonly=readonly, strategies=self.strategies)
+
+    @property
+    def secret_key(self) -> str:
+        return self.settings.resolved_secret_key()
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Runtime:
+    return Runtime(
+        settings=settings,
+        db=db
+        or create_database(
+            settings.resolved_database_url(),
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+            pool_size=settings.db_pool_size,
+        ),
+        clock=clock or SystemClock(),
+        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism),
+    )

@@ -1,0 +1,84 @@
+"""Jinja2 environment for the pages: translation, money and local-time filters, CSRF and flash helpers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from piaowu.core.money import format_money
+from piaowu.i18n import SUPPORTED, Translator, html_lang, negotiate, normalize_locale
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.filters["money"] = lambda minor, currency="CNY": format_money(int(minor or 0), currency)
+
+
+def page_locale(request: Request) -> str:
+    """?lang= beats the ``lang`` cookie, which beats Accept-Language."""
+    q = request.query_params.get("lang")
+    if q:
+        return normalize_locale(q)
+    c = request.cookies.get("lang")
+    if c:
+        return normalize_locale(c)
+    return negotiate(request.headers.get("accept-language"))
+
+
+def local_time(value: datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+templates.env.filters["localtime"] = local_time
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> bool:
+    expected = request.session.get("csrf")
+    return bool(expected) and bool(submitted) and secrets.compare_digest(str(expected), str(submitted))
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    request.session.setdefault("flash", []).append({"message": message, "kind": kind})
+
+
+def _pop_flash(request: Request) -> list[dict[str, str]]:
+    return request.session.pop("flash", []) if "session" in request.scope else []
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    locale = page_locale(request)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "_": Translator(locale),
+        "locale": locale,
+        "html_lang": html_lang(locale),
+        "locales": SUPPORTED,
+        "csrf": csrf_token(request) if "session" in request.scope else "",
+        "flashes": _pop_flash(request),
+        "tz": "Asia/Shanghai",
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    if request.query_params.get("lang"):
+        response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax")
+    return response

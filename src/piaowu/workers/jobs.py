@@ -1,0 +1,15 @@
+"""The periodic jobs and the outbox handlers, wired by name."""
+
+from __future__ import annotations
+
+from piaowu.workers.runner import Job
+
+
+def default_jobs() -> list[tuple[str, Job]]:
+    from piaowu.workers import outbox_dispatch, sweeper
+
+    return [
+        ("expire_orders", sweeper.expire_orders),
+        ("release_expired_holds", sweeper.release_expired_holds),
+        ("outbox", outbox_dispatch.drain),
+    ]

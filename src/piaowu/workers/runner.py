@@ -1,0 +1,61 @@
+"""The in-process background loop: releases expired holds, expires orders, drains the outbox.
+
+Each uvicorn worker runs one. Every job is a conditional update or a claimed outbox row, so two loops never
+do the same work twice. Jobs register here by name; they receive the Runtime and must not raise for one bad
+row (each job isolates its own failures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from piaowu.runtime import Runtime
+
+log = logging.getLogger("piaowu.worker")
+
+Job = Callable[[Runtime], Awaitable[int]]
+
+
+class Worker:
+    def __init__(self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float) -> None:
+        self.rt = rt
+        self.jobs = jobs
+        self.interval_s = interval_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Run the jobs now instead of at the next tick (e.g. after an outbox message was committed)."""
+        self._wake.set()
+
+    async def run_once(self) -> dict[str, int]:
+        done: dict[str, int] = {}
+        for name, job in self.jobs:
+            try:
+                done[name] = await job(self.rt)
+            except Exception:  # one failing job must not stop the others; it is retried next tick
+                log.exception("background job %s failed", name)
+                done[name] = -1
+        return done
+
+    async def _loop(self) -> None:
+        while True:
+            await self.run_once()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="piaowu-worker")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from piaowu.catalog import service as catalog
+from piaowu.catalog.schemas import SessionPatch, TicketTypePatch
+from piaowu.core.errors import InvalidState, NotFound, ValidationFailed
+from tests.factories import on_sale_session, owner_actor
+
+
+async def test_session_and_ticket_type_availability(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=50, quota=20)
+    async with runtime.uow(readonly=True) as uow:
+        s = await catalog.get_session(uow, actor, sale.session_id)
+    assert s.capacity == 50 and s.available == 50 and s.sale_state == "on_sale"
+    assert s.ticket_types[0].available == 20  # the quota is scarcer than the session
+
+
+async def test_bad_times_limits_and_transitions_are_refused(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=10)
+    async with runtime.uow() as uow:
+        with pytest.raises(ValidationFailed) as err:
+            await catalog.update_session(
+                uow, actor, sale.session_id, SessionPatch(ends_at=runtime.clock.now() - timedelta(days=1))
+            )
+        assert err.value.errors[0]["field"] == "ends_at"
+    async with runtime.uow() as uow:
+        await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="cancelled"))
+        await uow.commit()
+    async with runtime.uow() as uow:
+        with pytest.raises(InvalidState):
+            await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="on_sale"))
+        with pytest.raises(ValidationFailed):
+            await catalog.update_ticket_type(
+                uow, actor, sale.ticket_type_id, TicketTypePatch(max_per_order=1, min_per_order=5)
+            )
+
+
+async def test_other_organizer_cannot_read_or_edit(runtime, tenant, other_tenant):
+    mine = await owner_actor(runtime, tenant.owner_id)
+    theirs = await owner_actor(runtime, other_tenant.owner_id)
+    sale = await on_sale_session(runtime, mine)
+    async with runtime.uow() as uow:
+        with pytest.raises(NotFound):
+            await catalog.get_event(uow, theirs, sale.event_id)
+        with pytest.raises(NotFound):
+            await catalog.update_session(uow, theirs, sale.session_id, SessionPatch(capacity=1))
+        assert await catalog.offers_for(uow, theirs.organizer_id, [sale.ticket_type_id]) == {}
