@@ -2,16 +2,17 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:46:08.853512
+Create Date: 2026-11-25 08:51:45.177066
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import piaowu.db.types
+from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_type=Text()))
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -28,12 +29,8 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("subject_type", sa.String(length=32), nullable=False),
         sa.Column("subject_id", sa.String(length=26), nullable=False),
-        sa.Column(
-            "before", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
-        ),
-        sa.Column(
-            "after", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
-        ),
+        sa.Column("before", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=True),
+        sa.Column("after", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=True),
         sa.Column("at", piaowu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
@@ -49,7 +46,7 @@ def upgrade() -> None:
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column(
-            "response", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+            "response", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.String(length=26), nullable=False),
@@ -73,7 +70,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("topic", sa.String(length=64), nullable=False),
         sa.Column(
-            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -318,7 +315,7 @@ def upgrade() -> None:
         sa.Column("payment_id", sa.String(length=26), nullable=True),
         sa.Column("outcome", sa.String(length=40), nullable=False),
         sa.Column(
-            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("received_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.String(length=26), nullable=False),
