@@ -23,7 +23,7 @@ class Runtime:
     strategies: dict[str, Any] = field(default_factory=dict)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.db, self.clock, readonly=readonly, strategies=self.strategies)
+        return UnitOfWork(self.db, self.clock, readonly=readonly, strategies=self.strategies, settings=self.settings)
 
     @property
     def secret_key(self) -> str:

@@ -10,7 +10,7 @@ from piaowu.accounts import repository as repo
 from piaowu.accounts import tokens
 from piaowu.accounts.models import ApiToken, StaffUser
 from piaowu.accounts.passwords import Passwords
-from piaowu.accounts.permissions import Permission, Role, permissions_for
+from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission, Role, permissions_for
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
@@ -226,3 +226,15 @@ async def token_actor(uow: UnitOfWork, token: str) -> Actor:
     )
     TOKEN_CACHE.put(token, actor)
     return actor
+
+
+def customer_actor(organizer_id: str, channel: str = "web") -> Actor:
+    """An anonymous buyer in the shop of ``organizer_id``: may read the published catalog and buy."""
+    return Actor(
+        kind=ActorKind.CUSTOMER,
+        organizer_id=organizer_id,
+        id="",
+        name="customer",
+        permissions=CUSTOMER_PERMISSIONS,
+        channel=channel,
+    )

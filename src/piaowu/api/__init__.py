@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.api import errors
+from piaowu.api.responses import OrjsonResponse
 from piaowu.core.errors import DomainError
 
 API_DESCRIPTION = """
@@ -29,7 +29,7 @@ def create_api() -> FastAPI:
         openapi_url="/v1/openapi.json",
         docs_url="/v1/docs",
         redoc_url=None,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
     )
     api.include_router(router, prefix="/v1")
     api.add_exception_handler(DomainError, errors.domain_problem)  # type: ignore[arg-type]

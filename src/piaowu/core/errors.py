@@ -173,3 +173,22 @@ class InvalidTicket(DomainError):
     code = "invalid_ticket"
     status = 404
     message = "This is not a valid ticket."
+
+
+# pages
+class CsrfFailed(DomainError):
+    code = "csrf_failed"
+    status = 403
+    message = "This form has expired or did not come from this site. Go back, reload the page and try again."
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+    message = "Too many failed attempts. Try again in {minutes} minutes."
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+    status = 422
+    message = "Enter an amount in yuan, like 500 or 380.50."

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.config import Settings
 from piaowu.core.clock import Clock
 from piaowu.db import outbox
 from piaowu.db.engine import Database
@@ -23,9 +24,17 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, db: Database, clock: Clock, *, readonly: bool = False, strategies: dict[str, Any] | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        readonly: bool = False,
+        strategies: dict[str, Any] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
+        # Deployment settings the use cases read (hold minutes, public URL, app secret); never toggles of behaviour.
+        self.settings = settings or Settings()
         self.clock = clock
         self.readonly = readonly
         # Injected behaviours by name (e.g. the inventory's reserve strategy); tests swap them, production never.
@@ -42,10 +51,9 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back whatever was not committed and detaches objects without expiring them, so values
+        # read inside the block stay readable after it.
+        await self.session.close()
 
     def now(self) -> datetime:
         """One "now" per unit of work, so every row written in it agrees on the time."""

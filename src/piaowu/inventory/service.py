@@ -79,6 +79,7 @@ async def reserve(
     uow.session.add(hold)
     await uow.session.flush()
     uow.session.add_all([HoldItem(hold_id=hold.id, pool_id=t.pool_id, quantity=t.quantity) for t in planned])
+    await uow.session.flush()
     return HoldInfo(hold.id, expires_at, tuple(planned))
 
 

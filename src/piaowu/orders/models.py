@@ -49,4 +49,7 @@ class OrderLine(IdMixin, Base):
     ticket_type_name: Mapped[str] = mapped_column(String(200))
     price_minor: Mapped[int] = mapped_column(Integer)
     holder_name: Mapped[str] = mapped_column(String(200), default="")
+    # The pools one unit of this line consumed, space-separated: what a refund gives back, even if the
+    # ticket type's configuration changed since the sale.
+    pool_ids: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, cancelled, refunded

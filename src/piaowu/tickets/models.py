@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, IdMixin
@@ -27,3 +27,9 @@ class Ticket(IdMixin, Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_entry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_gate: Mapped[str] = mapped_column(String(64), default="")
+    # The signed QR string (tickets.signing), stored at issue so that reading a ticket never needs the app
+    # secret; Ed25519 is deterministic, so re-signing the same claims would give the same string anyway.
+    qr_payload: Mapped[str] = mapped_column(Text, default="")
+    # Snapshots shown at the gate and printed on the ticket (the order line keeps the sale's own copy).
+    ticket_type_name: Mapped[str] = mapped_column(String(200), default="")
+    holder_name: Mapped[str] = mapped_column(String(200), default="")

@@ -12,6 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from piaowu.core.errors import DomainError
+from piaowu.core.errors import render as render_message
 from piaowu.core.money import format_money
 from piaowu.i18n import SUPPORTED, Translator, html_lang, negotiate, normalize_locale
 
@@ -40,6 +42,14 @@ def local_time(value: datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y
 
 
 templates.env.filters["localtime"] = local_time
+
+
+def error_message(translate: Translator, error: DomainError) -> str:
+    """A DomainError's message in the page's language, its data filled in (unknown placeholders stay as-is)."""
+    return render_message(translate(error.template()), error.data)
+
+
+templates.env.globals["error_message"] = error_message
 
 
 def csrf_token(request: Request) -> str:

@@ -1,5 +1,118 @@
+"""Events, sessions and ticket types of the caller's organizer."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from piaowu.api.deps import ActorDep, RuntimeDep
+from piaowu.catalog import service as catalog
+from piaowu.catalog.schemas import (
+    EventIn,
+    EventOut,
+    EventPage,
+    EventPatch,
+    SessionIn,
+    SessionOut,
+    SessionPatch,
+    TicketTypeIn,
+    TicketTypeOut,
+    TicketTypePatch,
+)
 
 router = APIRouter()
+E404 = {404: {"description": "`not_found`: no such id for this organizer (other organizers' ids look the same)"}}
+E422 = {422: {"description": "`validation_error`: per-field `errors`"}}
+
+
+@router.get("/events", response_model=EventPage, summary="List events, newest first")
+async def list_events(
+    rt: RuntimeDep, actor: ActorDep, cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> EventPage:
+    async with rt.uow(readonly=True) as uow:
+        return await catalog.list_events(uow, actor, cursor=cursor, limit=limit)
+
+
+@router.post("/events", response_model=EventOut, status_code=201, summary="Create an event", responses=E422)
+async def create_event(rt: RuntimeDep, actor: ActorDep, data: EventIn) -> EventOut:
+    async with rt.uow() as uow:
+        out = await catalog.create_event(uow, actor, data)
+        await uow.commit()
+    return out
+
+
+@router.get("/events/{event_id}", response_model=EventOut, summary="An event with its sessions", responses=E404)
+async def get_event(rt: RuntimeDep, actor: ActorDep, event_id: str) -> EventOut:
+    async with rt.uow(readonly=True) as uow:
+        return await catalog.get_event(uow, actor, event_id)
+
+
+@router.patch("/events/{event_id}", response_model=EventOut, summary="Edit an event", responses={**E404, **E422})
+async def update_event(rt: RuntimeDep, actor: ActorDep, event_id: str, data: EventPatch) -> EventOut:
+    async with rt.uow() as uow:
+        out = await catalog.update_event(uow, actor, event_id, data)
+        await uow.commit()
+    return out
+
+
+@router.post(
+    "/events/{event_id}/sessions",
+    response_model=SessionOut,
+    status_code=201,
+    summary="Add a session",
+    responses={**E404, **E422},
+)
+async def create_session(rt: RuntimeDep, actor: ActorDep, event_id: str, data: SessionIn) -> SessionOut:
+    async with rt.uow() as uow:
+        out = await catalog.create_session(uow, actor, event_id, data)
+        await uow.commit()
+    return out
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, summary="A session with availability", responses=E404)
+async def get_session(rt: RuntimeDep, actor: ActorDep, session_id: str) -> SessionOut:
+    async with rt.uow(readonly=True) as uow:
+        return await catalog.get_session(uow, actor, session_id)
+
+
+@router.patch(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    summary="Edit a session (times, capacity, status)",
+    responses={**E404, **E422, 409: {"description": "`invalid_state`: status change not allowed"}},
+)
+async def update_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SessionPatch) -> SessionOut:
+    async with rt.uow() as uow:
+        out = await catalog.update_session(uow, actor, session_id, data)
+        await uow.commit()
+    return out
+
+
+@router.post(
+    "/sessions/{session_id}/ticket-types",
+    response_model=TicketTypeOut,
+    status_code=201,
+    summary="Add a ticket type (price zone) to a session",
+    responses={**E404, **E422},
+)
+async def create_ticket_type(rt: RuntimeDep, actor: ActorDep, session_id: str, data: TicketTypeIn) -> TicketTypeOut:
+    async with rt.uow() as uow:
+        out = await catalog.create_ticket_type(uow, actor, session_id, data)
+        await uow.commit()
+    return out
+
+
+@router.patch(
+    "/ticket-types/{ticket_type_id}",
+    response_model=TicketTypeOut,
+    summary="Edit a ticket type",
+    responses={**E404, **E422},
+)
+async def update_ticket_type(
+    rt: RuntimeDep, actor: ActorDep, ticket_type_id: str, data: TicketTypePatch
+) -> TicketTypeOut:
+    async with rt.uow() as uow:
+        out = await catalog.update_ticket_type(uow, actor, ticket_type_id, data)
+        await uow.commit()
+    return out

@@ -1,5 +1,162 @@
+"""Orders for staff and integrations (box office, distributors). Buyers use /v1/shop."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep
+from piaowu.api.idempotency import run_once
+from piaowu.api.responses import OrjsonResponse
+from piaowu.orders import payment_flow, refunds
+from piaowu.orders import service as orders
+from piaowu.orders.schemas import (
+    CashPaymentIn,
+    OnlinePaymentIn,
+    OrderIn,
+    OrderOut,
+    OrderPage,
+    PaymentStartOut,
+    RefundIn,
+)
 
 router = APIRouter()
+
+CREATE_ERRORS = {
+    409: {"description": "`sold_out` (with `pool_id`, `available`) or `not_on_sale`"},
+    422: {
+        "description": "`validation_error` (unknown ticket type, bad phone…), `invalid_quantity`, "
+        "`idempotency_key_reused`"
+    },
+}
+
+
+@router.post(
+    "/orders", response_model=OrderOut, status_code=201, summary="Create an order (units held)", responses=CREATE_ERRORS
+)
+async def create_order(
+    request: Request, rt: RuntimeDep, actor: ActorDep, data: OrderIn, idempotency_key: IdempotencyKey = None
+) -> OrjsonResponse:
+    """Holds the units and returns a `pending` order with `expires_at`. Pay it with
+    `POST /orders/{id}/pay` (counter) or `POST /orders/{id}/payments` (online), or it expires and the units
+    return. Send an `Idempotency-Key` to retry safely."""
+    body = await request.body()
+    return await run_once(
+        rt, actor, "orders.create", idempotency_key, body, lambda uow: orders.create_order(uow, actor, data)
+    )
+
+
+@router.get("/orders", response_model=OrderPage, summary="List orders, newest first")
+async def list_orders(
+    rt: RuntimeDep,
+    actor: ActorDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: str | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="code, phone, name")] = None,
+) -> OrderPage:
+    async with rt.uow(readonly=True) as uow:
+        return await orders.list_orders(uow, actor, cursor=cursor, limit=limit, status=status, q=q)
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderOut,
+    summary="An order with tickets and payments",
+    responses={404: {"description": "`not_found`"}},
+)
+async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderOut:
+    async with rt.uow(readonly=True) as uow:
+        return await orders.get_order(uow, actor, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderOut,
+    summary="Cancel a pending order",
+    responses={409: {"description": "`invalid_state`: not pending"}},
+)
+async def cancel_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderOut:
+    async with rt.uow() as uow:
+        out = await orders.cancel_order(uow, actor, order_id)
+        await uow.commit()
+    return out
+
+
+@router.post(
+    "/orders/{order_id}/pay",
+    response_model=OrderOut,
+    summary="Record a counter payment (cash/card)",
+    responses={409: {"description": "`invalid_state`: not pending"}},
+)
+async def pay_at_counter(
+    request: Request,
+    rt: RuntimeDep,
+    actor: ActorDep,
+    order_id: str,
+    data: CashPaymentIn,
+    idempotency_key: IdempotencyKey = None,
+) -> OrjsonResponse:
+    body = await request.body()
+    return await run_once(
+        rt,
+        actor,
+        f"orders.pay:{order_id}",
+        idempotency_key,
+        body,
+        lambda uow: payment_flow.pay_at_counter(uow, actor, order_id, data),
+        status_code=200,
+    )
+
+
+@router.post(
+    "/orders/{order_id}/payments",
+    response_model=PaymentStartOut,
+    status_code=201,
+    summary="Start an online payment",
+    responses={410: {"description": "`hold_expired`"}},
+)
+async def start_payment(
+    request: Request,
+    rt: RuntimeDep,
+    actor: ActorDep,
+    order_id: str,
+    data: OnlinePaymentIn,
+    idempotency_key: IdempotencyKey = None,
+) -> OrjsonResponse:
+    body = await request.body()
+    return await run_once(
+        rt,
+        actor,
+        f"orders.payments:{order_id}",
+        idempotency_key,
+        body,
+        lambda uow: payment_flow.start_online_payment(uow, actor, order_id, data),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/refunds",
+    response_model=OrderOut,
+    summary="Refund tickets of a paid order",
+    responses={409: {"description": "`refund_not_allowed`"}},
+)
+async def refund(
+    request: Request,
+    rt: RuntimeDep,
+    actor: ActorDep,
+    order_id: str,
+    data: RefundIn,
+    idempotency_key: IdempotencyKey = None,
+) -> OrjsonResponse:
+    body = await request.body()
+    return await run_once(
+        rt,
+        actor,
+        f"orders.refunds:{order_id}",
+        idempotency_key,
+        body,
+        lambda uow: refunds.refund_order(uow, actor, order_id, data),
+        status_code=200,
+    )

@@ -1,5 +1,127 @@
+"""The public shop API: what a buyer's app needs, without credentials. Scoped by the organizer's slug."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter()
+from piaowu.accounts.service import customer_actor
+from piaowu.api.deps import IdempotencyKey, RuntimeDep
+from piaowu.api.idempotency import run_once
+from piaowu.api.responses import OrjsonResponse
+from piaowu.catalog import service as catalog
+from piaowu.catalog.schemas import EventOut, SessionOut
+from piaowu.orders import payment_flow
+from piaowu.orders import service as orders
+from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, OrderOut, PaymentStartOut
+from piaowu.organizers import service as organizers
+
+router = APIRouter(prefix="/shop/{slug}")
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact: str = Field(min_length=3, max_length=254, description="the buyer's mobile number or e-mail")
+
+
+class CustomerPaymentIn(OnlinePaymentIn):
+    contact: str = Field(min_length=3, max_length=254)
+
+
+class SessionPage(BaseModel):
+    event: EventOut
+    session: SessionOut
+
+
+@router.get("/events", response_model=list[EventOut], summary="Published events with visible sessions")
+async def events(slug: str, rt: RuntimeDep) -> list[EventOut]:
+    async with rt.uow(readonly=True) as uow:
+        org = await organizers.get_by_slug(uow, slug)
+        return await catalog.published_events(uow, org.id)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionPage, summary="A session with ticket types")
+async def session(slug: str, session_id: str, rt: RuntimeDep) -> SessionPage:
+    async with rt.uow(readonly=True) as uow:
+        org = await organizers.get_by_slug(uow, slug)
+        ev, s = await catalog.public_session(uow, org.id, session_id)
+    return SessionPage(event=ev, session=s)
+
+
+@router.post(
+    "/orders",
+    response_model=OrderOut,
+    status_code=201,
+    summary="Buy: create a pending order",
+    responses={409: {"description": "`sold_out`, `not_on_sale`"}, 422: {"description": "validation"}},
+)
+async def create_order(
+    slug: str, request: Request, rt: RuntimeDep, data: OrderIn, idempotency_key: IdempotencyKey = None
+) -> OrjsonResponse:
+    async with rt.uow(readonly=True) as uow:
+        org = await organizers.get_by_slug(uow, slug)
+    actor = customer_actor(org.id)
+    return await run_once(
+        rt,
+        actor,
+        "shop.orders",
+        idempotency_key,
+        await request.body(),
+        lambda uow: orders.create_order(uow, actor, data),
+    )
+
+
+@router.post(
+    "/orders/lookup",
+    response_model=OrderOut,
+    summary="Find an order by its number and contact",
+    responses={404: {"description": "`order_not_found`"}},
+)
+async def lookup(slug: str, rt: RuntimeDep, data: OrderLookupIn) -> OrderOut:
+    async with rt.uow() as uow:
+        org = await organizers.get_by_slug(uow, slug)
+        order = await orders.order_for_customer(uow, org.id, data.code, data.contact)
+        if order.status == "pending":  # a notification may be late: ask the gateway before answering
+            await payment_flow.refresh_from_provider(uow, org.id, order.id)
+            await uow.commit()
+    async with rt.uow(readonly=True) as uow:
+        return await orders.lookup_order(uow, org.id, data.code, data.contact)
+
+
+@router.post(
+    "/orders/{code}/payments",
+    response_model=PaymentStartOut,
+    status_code=201,
+    summary="Start paying a pending order online",
+    responses={410: {"description": "`hold_expired`"}},
+)
+async def pay(
+    slug: str,
+    code: str,
+    request: Request,
+    rt: RuntimeDep,
+    data: CustomerPaymentIn,
+    idempotency_key: IdempotencyKey = None,
+) -> OrjsonResponse:
+    async with rt.uow(readonly=True) as uow:
+        org = await organizers.get_by_slug(uow, slug)
+    actor = customer_actor(org.id)
+    payment = OnlinePaymentIn(provider=data.provider, return_url=data.return_url)
+    return await run_once(
+        rt,
+        actor,
+        f"shop.pay:{code}",
+        idempotency_key,
+        await request.body(),
+        lambda uow: payment_flow.start_customer_payment(uow, org.id, code, data.contact, payment),
+    )
+
+
+@router.post("/orders/{code}/cancel", response_model=OrderOut, summary="Cancel my pending order")
+async def cancel(slug: str, code: str, rt: RuntimeDep, data: ContactIn) -> OrderOut:
+    async with rt.uow() as uow:
+        org = await organizers.get_by_slug(uow, slug)
+        out = await orders.cancel_by_customer(uow, org.id, code, data.contact)
+        await uow.commit()
+    return out

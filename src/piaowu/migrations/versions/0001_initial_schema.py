@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:51:45.177066
+Create Date: 2026-11-25 08:57:38.263095
 """
 
 from __future__ import annotations
@@ -388,6 +388,7 @@ def upgrade() -> None:
         sa.Column("ticket_type_name", sa.String(length=200), nullable=False),
         sa.Column("price_minor", sa.Integer(), nullable=False),
         sa.Column("holder_name", sa.String(length=200), nullable=False),
+        sa.Column("pool_ids", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders")),
@@ -419,6 +420,9 @@ def upgrade() -> None:
         sa.Column("issued_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_entry_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_gate", sa.String(length=64), nullable=False),
+        sa.Column("qr_payload", sa.Text(), nullable=False),
+        sa.Column("ticket_type_name", sa.String(length=200), nullable=False),
+        sa.Column("holder_name", sa.String(length=200), nullable=False),
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_tickets_order_id_orders")),
         sa.ForeignKeyConstraint(

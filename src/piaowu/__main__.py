@@ -1,0 +1,5 @@
+"""``python -m piaowu`` is the ``piaowu`` command."""
+
+from piaowu.cli import app
+
+app(prog_name="piaowu")

@@ -1,0 +1,73 @@
+"""Check-in requests and responses (the API and the gate page share them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScanIn(BaseModel):
+    """One scan at a gate: the QR payload or a typed ticket code, and what this gate admits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    raw: str = Field(min_length=1, max_length=2000, description="The scanned QR string or the typed ticket code.")
+    gate: str = Field(default="main", min_length=1, max_length=64, description="The gate's name, kept with the scan.")
+    session_ids: list[str] = Field(
+        default_factory=list, max_length=50, description="Sessions this gate admits; empty = any of the organizer's."
+    )
+    direction: Literal["in"] = "in"
+
+
+class TicketSummary(BaseModel):
+    code: str
+    session_id: str
+    event_name: str = ""
+    session_name: str = ""
+    starts_at: datetime | None = None
+    ticket_type_name: str = ""
+    holder_name: str = ""
+    entries_allowed: int
+    entries_used: int
+
+
+class PreviousEntry(BaseModel):
+    at: datetime | None
+    gate: str
+
+
+class ScanOut(BaseModel):
+    """The verdict. ``result`` is a stable code; ``message`` is the sentence for the gate, in the caller's
+    language (``message_key`` is its English original)."""
+
+    result: str
+    admitted: bool
+    message_key: str
+    message: str = ""
+    scanned_at: datetime
+    gate: str
+    ticket: TicketSummary | None = None  # absent for invalid tickets: nothing is confirmed about unknown codes
+    previous: PreviousEntry | None = None  # already_checked_in: the last entry
+    opens_at: datetime | None = None  # not_yet_valid: when admission opens
+
+
+class ScanRecord(BaseModel):
+    id: str
+    scanned_at: datetime
+    gate: str
+    direction: str
+    result: str
+    ticket_code: str | None
+    session_id: str | None
+    actor: str
+
+
+class CheckinStats(BaseModel):
+    session_ids: list[str]
+    tickets: int = Field(description="Valid tickets issued for these sessions.")
+    checked_in: int = Field(description="Of those, how many have been used at a gate.")
+    scans_admitted: int = Field(description="Admitted scans (since `since`, if given).")
+    scans_rejected: int = Field(description="Rejected scans (since `since`, if given).")
+    since: datetime | None = None

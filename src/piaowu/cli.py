@@ -1,0 +1,217 @@
+"""The ``piaowu`` command: migrate, create organizers, staff and API tokens, seed the demo, serve.
+
+Every command reads the same settings as the server (``PIAOWU_*`` environment variables, see config.py) and
+goes through the real services; a domain error is printed as one clear line and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from piaowu.config import Settings, get_settings
+from piaowu.core.errors import DomainError, NotFound, ValidationFailed
+from piaowu.db.uow import UnitOfWork
+from piaowu.runtime import Runtime, build_runtime
+
+app = typer.Typer(
+    name="piaowu",
+    help="Piaowu (票务): open-source ticketing. Settings come from PIAOWU_* environment variables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Runs one piece of async work against a fresh runtime; domain errors become a message and exit 1."""
+
+    async def main() -> T:
+        rt = build_runtime(_settings())
+        try:
+            return await work(rt)
+        finally:
+            await rt.db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ValidationFailed as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        for e in exc.errors:
+            err.print(f"  {e.get('field', '')}: {e.get('message', '')}")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (Alembic migrations) of the configured database."""
+    from piaowu.db.migrate import upgrade
+
+    settings = _settings()
+    url = settings.resolved_database_url()
+    settings.resolved_secret_key()  # created once here, not raced by several server workers later
+    upgrade(url)
+    console.print(f"[green]database is up to date:[/green] {_safe(url)}")
+
+
+@app.command("create-organizer")
+def create_organizer(
+    slug: Annotated[str, typer.Argument(help="Short unique name: lower-case letters, digits, dashes.")],
+    name: Annotated[str, typer.Argument(help="Display name, e.g. 演示剧院.")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone for showing times.")] = "Asia/Shanghai",
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY",
+) -> None:
+    """Create an organizer (a tenant) with its own ticket-signing key."""
+    from piaowu.organizers import service as organizers
+
+    async def work(rt: Runtime) -> organizers.OrganizerInfo:
+        async with rt.uow() as uow:
+            org = await organizers.create_organizer(
+                uow, slug=slug, name=name, app_secret=rt.secret_key, timezone=timezone, currency=currency
+            )
+            await uow.commit()
+        return org
+
+    org = _run(work)
+    console.print(f"[green]created organizer[/green] {org.slug} ({org.id})")
+    console.print(f"ticket-signing public key (Ed25519): {org.public_key}")
+
+
+@app.command("create-admin")
+def create_admin(
+    organizer: Annotated[str, typer.Argument(help="The organizer's slug.")],
+    email: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument()],
+    password: Annotated[
+        str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True, help="At least 8 characters.")
+    ],
+    role: Annotated[str, typer.Option(help="owner, admin, sales, service, gate or finance.")] = "owner",
+) -> None:
+    """Create a staff login for an organizer (by default its owner)."""
+    from piaowu.accounts import service as accounts
+
+    async def work(rt: Runtime) -> accounts.StaffInfo:
+        async with rt.uow() as uow:
+            user = await accounts.create_user(
+                uow,
+                None,
+                rt.passwords,
+                organizer_id=await _organizer_id(uow, organizer),
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+            )
+            await uow.commit()
+        return user
+
+    user = _run(work)
+    console.print(f"[green]created {user.role}[/green] {user.email} for organizer {organizer}")
+
+
+@app.command("create-token")
+def create_token(
+    organizer: Annotated[str, typer.Argument(help="The organizer's slug.")],
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. the integration's name.")] = "cli",
+    role: Annotated[str, typer.Option(help="The role the token acts as.")] = "owner",
+) -> None:
+    """Create an API token. It is printed once; only its digest is stored."""
+    from piaowu.accounts import service as accounts
+
+    async def work(rt: Runtime) -> str:
+        async with rt.uow() as uow:
+            org_id = await _organizer_id(uow, organizer)
+            token, _ = await accounts.create_token(uow, None, organizer_id=org_id, name=name, role=role)
+            await uow.commit()
+        return token
+
+    token = _run(work)
+    err.print(f"[green]created API token[/green] '{name}' ({role}) for {organizer}; it is shown only now:")
+    print(token)  # alone on stdout, so that TOKEN=$(piaowu create-token demo) works
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo organizer, staff logins, a concert and an attraction. Does nothing if "demo" exists."""
+    from piaowu.demo import DEMO_LOGINS, DEMO_SLUG, seed_demo
+
+    result = _run(seed_demo)
+    if result.created:
+        console.print(f"[green]created the demo organizer[/green] '{DEMO_SLUG}' with a concert and an attraction")
+    else:
+        console.print(f"the demo organizer '{DEMO_SLUG}' already exists; nothing changed")
+    table = Table(title="demo logins (back office: /manage)")
+    table.add_column("role")
+    table.add_column("e-mail")
+    table.add_column("password")
+    table.add_column("may")
+    for login in DEMO_LOGINS:
+        table.add_row(login.role, login.email, login.password, login.what)
+    console.print(table)
+    if result.api_token:
+        console.print("demo API token (owner; shown only now):")
+        console.print(result.api_token, soft_wrap=True, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="PIAOWU_HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PIAOWU_PORT", help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="PIAOWU_WORKERS", min=1, help="Processes; 2 recommended on PostgreSQL.")
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the HTTP server (uvicorn with uvloop and httptools): shop, back office, gate and the API."""
+    import uvicorn
+
+    settings = _settings()
+    settings.resolved_secret_key()  # every worker must read the same key: create it before they start
+    if workers > 1 and settings.resolved_database_url().startswith("sqlite"):
+        err.print("[yellow]note:[/yellow] SQLite serializes writes; several workers help little (use PostgreSQL)")
+    uvicorn.run(
+        "piaowu.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+    )
+
+
+async def _organizer_id(uow: UnitOfWork, slug: str) -> str:
+    from piaowu.organizers import service as organizers
+
+    try:
+        return (await organizers.get_by_slug(uow, slug)).id
+    except NotFound:
+        raise NotFound(f"No organizer with the slug '{slug}' (see `piaowu create-organizer`).") from None
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    app()

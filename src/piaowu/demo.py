@@ -1,0 +1,183 @@
+"""Demo data for a fresh install (``piaowu demo``), created through the real services like any organizer's.
+
+One organizer ("demo"), three staff logins, a concert with two evening sessions and a boat cruise with one
+session a day for the next seven days. Dates are relative to today in the organizer's time zone, so a demo
+seeded today always has something on sale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from piaowu.accounts import service as accounts
+from piaowu.catalog import service as catalog
+from piaowu.catalog.rules import EventKind
+from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
+from piaowu.core.actor import Actor
+from piaowu.core.errors import Conflict, NotFound
+from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import service as organizers
+from piaowu.runtime import Runtime
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "演示剧院 Demo Theatre"
+DEMO_TZ = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    what: str
+
+
+# Deliberately simple and documented in README.md: this is a demo, never a production install.
+DEMO_LOGINS = (
+    DemoLogin("owner", "admin@demo.piaowu", "demo-admin-pass", "owner: everything, including staff and tokens"),
+    DemoLogin("sales", "sales@demo.piaowu", "demo-sales-pass", "box-office clerk"),
+    DemoLogin("gate", "gate@demo.piaowu", "demo-gate-pass", "gate staff: check-in"),
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    created: bool
+    organizer_id: str
+    api_token: str | None  # shown once, on creation only
+
+
+@dataclass(frozen=True)
+class _Type:
+    name: str
+    price_minor: int
+    quota: int | None = None
+    max_per_order: int = 10
+
+
+CONCERT_TYPES = (
+    _Type("VIP", 68000, quota=50, max_per_order=4),
+    _Type("A区 Zone A", 38000),
+    _Type("B区 Zone B", 18000),
+)
+CRUISE_TYPES = (
+    _Type("成人票 Adult", 7000),
+    _Type("儿童票 Child", 3500, max_per_order=4),
+)
+
+
+async def seed_demo(rt: Runtime) -> DemoResult:
+    """Creates the demo organizer and its data in one transaction, or nothing when "demo" already exists."""
+    async with rt.uow(readonly=True) as uow:
+        try:
+            org = await organizers.get_by_slug(uow, DEMO_SLUG)
+            return DemoResult(False, org.id, None)
+        except NotFound:
+            pass
+    try:
+        return await _create(rt)
+    except Conflict:  # another `piaowu demo` won the race: same outcome as "already there"
+        async with rt.uow(readonly=True) as uow:
+            org = await organizers.get_by_slug(uow, DEMO_SLUG)
+        return DemoResult(False, org.id, None)
+
+
+async def _create(rt: Runtime) -> DemoResult:
+    tz = ZoneInfo(DEMO_TZ)
+    today = rt.clock.now().astimezone(tz).date()
+    async with rt.uow() as uow:
+        org = await organizers.create_organizer(uow, slug=DEMO_SLUG, name=DEMO_NAME, app_secret=rt.secret_key)
+        owner: Actor | None = None
+        for login in DEMO_LOGINS:
+            user = await accounts.create_user(
+                uow,
+                None,
+                rt.passwords,
+                organizer_id=org.id,
+                email=login.email,
+                name=login.email.split("@")[0].title(),
+                password=login.password,
+                role=login.role,
+            )
+            if login.role == "owner":
+                owner = accounts.actor_for_user(user)
+        assert owner is not None
+        token, _ = await accounts.create_token(uow, None, organizer_id=org.id, name="demo", role="owner")
+
+        concert = await catalog.create_event(
+            uow,
+            owner,
+            EventIn(
+                name="新年音乐会 New Year Concert",
+                kind=EventKind.PERFORMANCE,
+                description="交响乐团新年音乐会。 The symphony orchestra's New Year concert.",
+                venue_name="演示剧院 大剧场 Demo Theatre Main Hall",
+                venue_address="上海市黄浦区人民大道 1 号",
+                is_published=True,
+            ),
+        )
+        for days in (7, 14):
+            starts = _at(today + timedelta(days=days), time(19, 30), tz)
+            await _session(uow, owner, concert.id, starts, timedelta(hours=2), capacity=500, types=CONCERT_TYPES)
+
+        cruise = await catalog.create_event(
+            uow,
+            owner,
+            EventIn(
+                name="西湖游船 West Lake Cruise",
+                kind=EventKind.ATTRACTION,
+                description="乘船游览西湖。 A boat tour of West Lake.",
+                venue_name="西湖游船码头 West Lake Pier",
+                venue_address="浙江省杭州市西湖区",
+                is_published=True,
+            ),
+        )
+        for days in range(7):
+            day = today + timedelta(days=days)
+            starts = _at(day, time(9, 0), tz)
+            await _session(
+                uow,
+                owner,
+                cruise.id,
+                starts,
+                timedelta(hours=8, minutes=30),
+                capacity=800,
+                types=CRUISE_TYPES,
+                name=day.isoformat(),
+            )
+        await uow.commit()
+    return DemoResult(True, org.id, token)
+
+
+def _at(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+async def _session(
+    uow: UnitOfWork,
+    owner: Actor,
+    event_id: str,
+    starts_at: datetime,
+    length: timedelta,
+    *,
+    capacity: int,
+    types: tuple[_Type, ...],
+    name: str = "",
+) -> None:
+    s = await catalog.create_session(
+        uow,
+        owner,
+        event_id,
+        SessionIn(name=name, starts_at=starts_at, ends_at=starts_at + length, capacity=capacity, status="on_sale"),
+    )
+    for order, t in enumerate(types):
+        await catalog.create_ticket_type(
+            uow,
+            owner,
+            s.id,
+            TicketTypeIn(
+                name=t.name, price_minor=t.price_minor, quota=t.quota, max_per_order=t.max_per_order, sort_order=order
+            ),
+        )

@@ -1,0 +1,222 @@
+"""What a payment means for an order: units sold, tickets issued — exactly once.
+
+A payment may arrive after its order closed (the buyer paid on the gateway page at minute 14:59, the
+notification came at 15:02, the sweeper had expired the order). Money is never lost: if the order's units can
+be taken again the order is revived as paid; otherwise the payment is refunded automatically in full. A
+second payment for an order that is already paid is refunded as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from piaowu.accounts.permissions import Permission
+from piaowu.audit.recorder import record
+from piaowu.catalog import service as catalog
+from piaowu.core.actor import Actor, ActorKind, system_actor
+from piaowu.core.errors import HoldExpired, InvalidState, SoldOut, ValidationFailed
+from piaowu.core.events import Topic
+from piaowu.db.uow import UnitOfWork
+from piaowu.inventory import service as inventory
+from piaowu.orders import repository as repo
+from piaowu.orders.models import Order
+from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn, OrderOut, PaymentStartOut
+from piaowu.orders.service import load, order_for_customer
+from piaowu.orders.states import CLOSED_UNPAID, REFUNDABLE, OrderStatus
+from piaowu.orders.views import order_out
+from piaowu.payments import service as payments
+from piaowu.payments.service import Confirmed
+from piaowu.tickets import service as tickets
+from piaowu.tickets.schemas import TicketSpec
+
+
+async def pay_at_counter(uow: UnitOfWork, actor: Actor, order_id: str, data: CashPaymentIn) -> OrderOut:
+    """Box office: the clerk took cash or a card-terminal payment; the order is paid and tickets are issued."""
+    actor.require(Permission.PAYMENT_CASH)
+    order = await load(uow, actor.organizer_id, order_id)
+    if order.status != OrderStatus.PENDING:
+        raise InvalidState(state=order.status)
+    if data.tendered_minor is not None and data.tendered_minor < order.total_minor:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "tendered_minor",
+                    "code": "too_little",
+                    "message": "The amount tendered is less than the total.",
+                }
+            ]
+        )
+    _, confirmed = await payments.start(
+        uow,
+        actor,
+        order_id=order.id,
+        provider_name=data.method,
+        amount_minor=order.total_minor,
+        currency=order.currency,
+        subject=f"Order {order.code}",
+        return_url="",
+    )
+    assert confirmed is not None
+    await apply_confirmed(uow, confirmed)
+    await uow.session.refresh(order)
+    return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def start_online(uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn) -> PaymentStartOut:
+    if order.status != OrderStatus.PENDING:
+        raise InvalidState(state=order.status)
+    if order.expires_at is not None and order.expires_at <= uow.now():
+        raise HoldExpired()
+    info, _ = await payments.start(
+        uow,
+        actor,
+        order_id=order.id,
+        provider_name=data.provider,
+        amount_minor=order.total_minor,
+        currency=order.currency,
+        subject=f"Order {order.code}",
+        return_url=data.return_url,
+    )
+    return PaymentStartOut(
+        payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
+    )
+
+
+async def start_online_payment(uow: UnitOfWork, actor: Actor, order_id: str, data: OnlinePaymentIn) -> PaymentStartOut:
+    """Staff or an integration starts an online payment for a pending order → the gateway URL for the buyer."""
+    actor.require(Permission.ORDER_CREATE)
+    return await start_online(uow, actor, await load(uow, actor.organizer_id, order_id), data)
+
+
+async def start_customer_payment(
+    uow: UnitOfWork, organizer_id: str, code: str, contact: str, data: OnlinePaymentIn
+) -> PaymentStartOut:
+    order = await order_for_customer(uow, organizer_id, code, contact)
+    actor = Actor(kind=ActorKind.CUSTOMER, organizer_id=organizer_id, id=order.buyer_phone, name=order.buyer_name)
+    return await start_online(uow, actor, order, data)
+
+
+async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapping[str, str], body: bytes) -> str:
+    """A provider's server-to-server notification: verify, apply once, answer ``success`` (also for repeats, so
+    the provider stops retrying). Raises PaymentSignatureInvalid for forged or garbled bodies."""
+    note = payments.verify(uow, provider_name, headers, body)
+    confirmed = await payments.apply_notification(uow, provider_name, note)
+    if confirmed is not None:
+        await apply_confirmed(uow, confirmed)
+    return "success"
+
+
+async def refresh_from_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> None:
+    """Ask the provider about a pending order's payments (used when a notification is late)."""
+    for confirmed in await payments.check_with_provider(uow, organizer_id, order_id):
+        await apply_confirmed(uow, confirmed)
+
+
+async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
+    """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened."""
+    order = await repo.order(uow.session, c.organizer_id, c.order_id)
+    assert order is not None, "a payment always belongs to an order of its organizer"
+    actor = system_actor(order.organizer_id, "payments")
+    for _ in range(3):  # the order may change state under us (sweeper); re-read and decide again
+        status = OrderStatus(order.status)
+        if status in REFUNDABLE:
+            await _refund_whole(uow, actor, order, c, "duplicate payment")
+            return "refunded_duplicate"
+        if (status == OrderStatus.PENDING or status in CLOSED_UNPAID) and await repo.transition(
+            uow.session,
+            order.id,
+            [status],
+            status=OrderStatus.PAID,
+            paid_at=uow.now(),
+            paid_minor=c.amount_minor,
+            closed_at=None,
+        ):
+            if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
+                await _issue(uow, order)
+                record(
+                    uow,
+                    actor,
+                    "order.paid",
+                    "order",
+                    order.id,
+                    before={"status": str(status)},
+                    after={"status": "paid", "payment_id": c.payment_id, "late": status != OrderStatus.PENDING},
+                )
+                uow.emit(Topic.ORDER_PAID, {"order_id": order.id, "organizer_id": order.organizer_id})
+                return "paid" if status == OrderStatus.PENDING else "revived"
+            # The units are gone: the order stays closed and the money goes back.
+            closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status
+            await repo.transition(
+                uow.session,
+                order.id,
+                [OrderStatus.PAID],
+                status=closed,
+                paid_at=None,
+                paid_minor=0,
+                closed_at=uow.now(),
+            )
+            await _refund_whole(uow, actor, order, c, "paid after expiry; sold out")
+            return "refunded_late"
+        await uow.session.refresh(order)
+    raise InvalidState(state=order.status)
+
+
+async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
+    """Sell the order's units: confirm its hold, or — if the hold was released — take the same units again."""
+    if order.hold_id and not revive:
+        try:
+            await inventory.confirm(uow, order.hold_id)
+            return True
+        except HoldExpired:
+            pass
+    if not order.hold_id:
+        return False
+    takes = await inventory.hold_takes(uow, order.hold_id)
+    try:
+        hold = await inventory.reserve(
+            uow, order.organizer_id, takes, expires_at=uow.now() + timedelta(minutes=1), owner_ref=f"order:{order.id}"
+        )
+    except SoldOut:
+        return False
+    await inventory.confirm(uow, hold.id)
+    await repo.transition(uow.session, order.id, [OrderStatus.PAID], hold_id=hold.id)
+    return True
+
+
+async def _issue(uow: UnitOfWork, order: Order) -> None:
+    lines = await repo.lines(uow.session, [order.id])
+    labels = await catalog.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    specs = []
+    for line in lines:
+        label = labels[line.session_id]
+        specs.append(
+            TicketSpec(
+                order_id=order.id,
+                order_line_id=line.id,
+                session_id=line.session_id,
+                valid_from=label.starts_at - timedelta(minutes=label.admission_opens_minutes),
+                valid_until=label.ends_at,
+            )
+        )
+    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
+
+
+async def _refund_whole(uow: UnitOfWork, actor: Actor, order: Order, c: Confirmed, reason: str) -> None:
+    await payments.refund(
+        uow,
+        actor,
+        organizer_id=order.organizer_id,
+        order_id=order.id,
+        amount_minor=c.amount_minor,
+        reason=reason,
+        only_payment_id=c.payment_id,
+    )
+    record(
+        uow,
+        actor,
+        "order.payment_refunded",
+        "order",
+        order.id,
+        after={"payment_id": c.payment_id, "amount_minor": c.amount_minor, "reason": reason},
+    )

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.orders.models import Order, OrderLine
+from piaowu.orders.states import OrderStatus
+
+
+async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
+    q = select(Order).where(Order.id == order_id, Order.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None:
+    """Only for payment notifications, whose payment row already names the organizer."""
+    return await session.get(Order, order_id)
+
+
+async def by_code(session: AsyncSession, organizer_id: str, code: str) -> Order | None:
+    q = select(Order).where(Order.code == code, Order.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def lines(session: AsyncSession, order_ids: Sequence[str]) -> list[OrderLine]:
+    if not order_ids:
+        return []
+    q = select(OrderLine).where(OrderLine.order_id.in_(list(order_ids))).order_by(OrderLine.id)
+    return list((await session.execute(q)).scalars())
+
+
+async def transition(session: AsyncSession, order_id: str, source: Sequence[str], **values: Any) -> bool:
+    """Conditional state change: True only for the caller whose update matched ``source``."""
+    res = await session.execute(
+        update(Order).where(Order.id == order_id, Order.status.in_(list(source))).values(**values)
+    )
+    return res.rowcount == 1
+
+
+async def add_refunded(session: AsyncSession, order_id: str, amount: int) -> bool:
+    """refunded_minor += amount, only while refunded ≤ paid stays true."""
+    res = await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.refunded_minor + amount <= Order.paid_minor)
+        .values(refunded_minor=Order.refunded_minor + amount)
+    )
+    return res.rowcount == 1
+
+
+def list_query(organizer_id: str, status: str | None, q: str | None) -> Select[tuple[Order]]:
+    stmt = select(Order).where(Order.organizer_id == organizer_id)
+    if status:
+        stmt = stmt.where(Order.status == status)
+    if q:
+        term = q.strip()
+        digits = "".join(ch for ch in term if ch.isdigit())
+        conds = [Order.code == term.upper(), Order.buyer_name.contains(term)]
+        if len(digits) >= 4:
+            conds.append(Order.buyer_phone.contains(digits))
+        if "@" in term:
+            conds.append(Order.buyer_email == term.lower())
+        stmt = stmt.where(or_(*conds))
+    return stmt
+
+
+async def line_counts(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:
+    if not order_ids:
+        return {}
+    q = (
+        select(OrderLine.order_id, func.count())
+        .where(OrderLine.order_id.in_(list(order_ids)))
+        .group_by(OrderLine.order_id)
+    )
+    return {oid: n for oid, n in (await session.execute(q)).all()}
+
+
+async def due_pending(session: AsyncSession, now: datetime, limit: int) -> list[tuple[str, str]]:
+    q = (
+        select(Order.id, Order.organizer_id)
+        .where(Order.status == OrderStatus.PENDING, Order.expires_at <= now)
+        .order_by(Order.expires_at)
+        .limit(limit)
+    )
+    return [(r.id, r.organizer_id) for r in (await session.execute(q)).all()]
+
+
+async def set_line_status(session: AsyncSession, line_ids: Sequence[str], status: str, only_from: str) -> int:
+    res = await session.execute(
+        update(OrderLine).where(OrderLine.id.in_(list(line_ids)), OrderLine.status == only_from).values(status=status)
+    )
+    return res.rowcount

@@ -1,0 +1,168 @@
+"""Order requests and responses (API and pages share them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+
+class OrderItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_type_id: str = Field(min_length=1, max_length=40)
+    quantity: int = Field(ge=1, le=100)
+
+
+def normalize_phone(value: str, region: str = "CN") -> str:
+    """→ E.164 (``+8613812345678``). Raises ValueError with a sentence a buyer understands."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Enter a valid mobile number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("Enter a valid mobile number.")
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise ValueError("Enter a mobile number (we send tickets by SMS).")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class BuyerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=3, max_length=32)
+    email: EmailStr | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("Enter the buyer's name.")
+        return v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalize_phone(v)
+
+
+class OrderIn(BaseModel):
+    """Create an order: ticket types and quantities, and who buys. Units are held until ``expires_at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[OrderItemIn] = Field(min_length=1, max_length=20)
+    buyer: BuyerIn
+
+
+class TicketBrief(BaseModel):
+    id: str
+    code: str
+    status: str
+    entries_used: int
+    entries_allowed: int
+    qr_payload: str  # the signed string encoded in the QR code
+
+
+class OrderLineOut(BaseModel):
+    id: str
+    session_id: str
+    ticket_type_id: str
+    ticket_type_name: str
+    price_minor: int
+    status: str
+    event_name: str = ""
+    session_name: str = ""
+    starts_at: datetime | None = None
+    ticket: TicketBrief | None = None
+
+
+class PaymentBrief(BaseModel):
+    id: str
+    provider: str
+    status: str
+    amount_minor: int
+    refunded_minor: int
+    created_at: datetime
+    succeeded_at: datetime | None
+
+
+class OrderOut(BaseModel):
+    id: str
+    code: str
+    status: str
+    channel: str
+    buyer_name: str
+    buyer_phone: str
+    buyer_email: str
+    total_minor: int
+    paid_minor: int
+    refunded_minor: int
+    currency: str
+    expires_at: datetime | None
+    created_at: datetime
+    paid_at: datetime | None
+    lines: list[OrderLineOut]
+    payments: list[PaymentBrief] = []
+
+
+class OrderSummary(BaseModel):
+    id: str
+    code: str
+    status: str
+    channel: str
+    buyer_name: str
+    buyer_phone: str
+    total_minor: int
+    currency: str
+    tickets: int
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None
+
+
+class OrderLookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=4, max_length=20)
+    contact: str = Field(min_length=3, max_length=254)  # the buyer's mobile number or e-mail
+
+
+class CashPaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = Field(default="cash", pattern="^(cash|card_terminal)$")
+    tendered_minor: int | None = Field(default=None, ge=0)
+
+
+class OnlinePaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(default="sandbox", pattern="^sandbox$")
+    return_url: str = Field(default="", max_length=500)
+
+
+class PaymentStartOut(BaseModel):
+    payment_id: str
+    provider: str
+    redirect_url: str
+    status: str
+
+
+class RefundIn(BaseModel):
+    """Refund whole tickets: their price goes back to the payer, the tickets are voided, the units return."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line_ids: list[str] | None = Field(default=None, max_length=100)  # None = every ticket not yet refunded
+    reason: str = Field(default="", max_length=200)

@@ -1,0 +1,259 @@
+"""Orders: place, read, cancel, expire. Payment and refund flows are in ``payment_flow`` and ``refunds``.
+
+Guarantees:
+- an order is created with all its units held, or not at all (``SoldOut`` and nothing written);
+- a pending order closes exactly once (paid, cancelled or expired), and its hold is given back exactly once;
+- every state change writes one audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
+from piaowu.audit.recorder import record
+from piaowu.catalog import service as catalog
+from piaowu.core.actor import Actor, ActorKind, system_actor
+from piaowu.core.errors import InvalidState, NotFound, OrderNotFound, PermissionDenied
+from piaowu.core.events import Topic
+from piaowu.core.ids import human_code, new_id, normalize_code
+from piaowu.db.pagination import paginate
+from piaowu.db.uow import UnitOfWork
+from piaowu.inventory import service as inventory
+from piaowu.inventory.rules import Take
+from piaowu.orders import placement
+from piaowu.orders import repository as repo
+from piaowu.orders.models import Order, OrderLine
+from piaowu.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderPage, OrderSummary, normalize_phone
+from piaowu.orders.states import CLOSED_UNPAID, OrderStatus
+from piaowu.orders.views import order_out
+from piaowu.payments import service as payments
+
+__all__ = [
+    "cancel_order",
+    "create_order",
+    "expire_due",
+    "get_order",
+    "list_orders",
+    "lookup_order",
+    "order_for_customer",
+]
+
+
+def _require_seller(actor: Actor) -> None:
+    if actor.kind == ActorKind.CUSTOMER:
+        if not CUSTOMER_PERMISSIONS & actor.permissions:
+            raise PermissionDenied(permission="shop.buy")
+        return
+    actor.require(Permission.ORDER_CREATE)
+
+
+async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut:
+    """Holds the units and records a pending order that expires after ``settings.hold_minutes``."""
+    _require_seller(actor)
+    offers = await catalog.offers_for(uow, actor.organizer_id, [i.ticket_type_id for i in data.items])
+    draft = placement.build([(i.ticket_type_id, i.quantity) for i in data.items], offers)
+    now = uow.now()
+    order_id = new_id()
+    expires_at = now + timedelta(minutes=uow.settings.hold_minutes)
+    hold = await inventory.reserve(
+        uow,
+        actor.organizer_id,
+        [Take(p, n) for p, n in draft.takes],
+        expires_at=expires_at,
+        owner_ref=f"order:{order_id}",
+    )
+    order = Order(
+        id=order_id,
+        organizer_id=actor.organizer_id,
+        code=human_code(8),
+        status=OrderStatus.PENDING,
+        channel=actor.channel,
+        buyer_name=data.buyer.name,
+        buyer_phone=data.buyer.phone,
+        buyer_email=(data.buyer.email or "").lower(),
+        total_minor=draft.total_minor,
+        currency=draft.currency,
+        hold_id=hold.id,
+        expires_at=expires_at,
+        created_by=actor.ref,
+        created_at=now,
+    )
+    lines = [
+        OrderLine(
+            id=new_id(),
+            order_id=order_id,
+            organizer_id=actor.organizer_id,
+            session_id=d.session_id,
+            ticket_type_id=d.ticket_type_id,
+            ticket_type_name=d.ticket_type_name,
+            price_minor=d.price_minor,
+            status="active",
+            pool_ids=" ".join(offers[d.ticket_type_id].pool_ids),
+        )
+        for d in draft.lines
+    ]
+    uow.session.add(order)
+    uow.session.add_all(lines)
+    record(
+        uow,
+        actor,
+        "order.created",
+        "order",
+        order_id,
+        after={"code": order.code, "total_minor": order.total_minor, "tickets": len(lines), "hold": hold.id},
+    )
+    return OrderOut(
+        id=order.id,
+        code=order.code,
+        status=order.status,
+        channel=order.channel,
+        buyer_name=order.buyer_name,
+        buyer_phone=order.buyer_phone,
+        buyer_email=order.buyer_email,
+        total_minor=order.total_minor,
+        paid_minor=0,
+        refunded_minor=0,
+        currency=order.currency,
+        expires_at=expires_at,
+        created_at=now,
+        paid_at=None,
+        lines=[
+            OrderLineOut(
+                id=line.id,
+                session_id=line.session_id,
+                ticket_type_id=line.ticket_type_id,
+                ticket_type_name=line.ticket_type_name,
+                price_minor=line.price_minor,
+                status=line.status,
+                event_name=offers[line.ticket_type_id].event_name,
+                session_name=offers[line.ticket_type_id].session_name,
+                starts_at=offers[line.ticket_type_id].starts_at,
+            )
+            for line in lines
+        ],
+    )
+
+
+async def load(uow: UnitOfWork, organizer_id: str, order_id: str) -> Order:
+    order = await repo.order(uow.session, organizer_id, order_id)
+    if order is None:
+        raise NotFound(kind="order")
+    return order
+
+
+async def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
+    actor.require(Permission.ORDER_READ)
+    order = await load(uow, actor.organizer_id, order_id)
+    return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+def _contact_matches(order: Order, contact: str) -> bool:
+    contact = contact.strip()
+    if "@" in contact:
+        return bool(order.buyer_email) and order.buyer_email == contact.lower()
+    try:
+        return normalize_phone(contact) == order.buyer_phone
+    except ValueError:
+        return False
+
+
+async def order_for_customer(uow: UnitOfWork, organizer_id: str, code: str, contact: str) -> Order:
+    """The order a buyer may see: the code and the buyer's mobile or e-mail must both match (one error for
+    either mismatch, so codes cannot be probed)."""
+    order = await repo.by_code(uow.session, organizer_id, normalize_code(code))
+    if order is None or not _contact_matches(order, contact):
+        raise OrderNotFound()
+    return order
+
+
+async def lookup_order(uow: UnitOfWork, organizer_id: str, code: str, contact: str) -> OrderOut:
+    order = await order_for_customer(uow, organizer_id, code, contact)
+    return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def list_orders(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    status: str | None = None,
+    q: str | None = None,
+) -> OrderPage:
+    actor.require(Permission.ORDER_READ)
+    page = await paginate(uow.session, repo.list_query(actor.organizer_id, status, q), Order, cursor, limit)
+    counts = await repo.line_counts(uow.session, [o.id for o in page.items])
+    return OrderPage(
+        items=[
+            OrderSummary(
+                id=o.id,
+                code=o.code,
+                status=o.status,
+                channel=o.channel,
+                buyer_name=o.buyer_name,
+                buyer_phone=o.buyer_phone,
+                total_minor=o.total_minor,
+                currency=o.currency,
+                tickets=counts.get(o.id, 0),
+                created_at=o.created_at,
+                expires_at=o.expires_at,
+            )
+            for o in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+async def _close_pending(uow: UnitOfWork, actor: Actor, order: Order, target: OrderStatus, action: str) -> bool:
+    if not await repo.transition(uow.session, order.id, [OrderStatus.PENDING], status=target, closed_at=uow.now()):
+        return False
+    if order.hold_id:
+        await inventory.release(uow, order.hold_id, expired=target == OrderStatus.EXPIRED)
+    await payments.cancel_pending(uow, order.organizer_id, order.id)
+    record(uow, actor, action, "order", order.id, before={"status": "pending"}, after={"status": str(target)})
+    uow.emit(
+        Topic.ORDER_EXPIRED if target == OrderStatus.EXPIRED else Topic.ORDER_CANCELLED,
+        {"order_id": order.id, "organizer_id": order.organizer_id},
+    )
+    return True
+
+
+async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
+    """Cancels a pending order and releases its units. A paid order is refunded instead (``refunds``)."""
+    actor.require(Permission.ORDER_CANCEL)
+    order = await load(uow, actor.organizer_id, order_id)
+    return await _cancel(uow, actor, order)
+
+
+async def cancel_by_customer(uow: UnitOfWork, organizer_id: str, code: str, contact: str) -> OrderOut:
+    order = await order_for_customer(uow, organizer_id, code, contact)
+    actor = Actor(kind=ActorKind.CUSTOMER, organizer_id=organizer_id, id=order.buyer_phone, name=order.buyer_name)
+    return await _cancel(uow, actor, order)
+
+
+async def _cancel(uow: UnitOfWork, actor: Actor, order: Order) -> OrderOut:
+    if order.status != OrderStatus.PENDING or not await _close_pending(
+        uow, actor, order, OrderStatus.CANCELLED, "order.cancelled"
+    ):
+        await uow.session.refresh(order)
+        if order.status != OrderStatus.CANCELLED:
+            raise InvalidState(state=order.status)
+    await uow.session.refresh(order)
+    return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def expire_due(uow: UnitOfWork, limit: int = 200) -> int:
+    """The sweeper: pending orders past ``expires_at`` expire and give their units back."""
+    done = 0
+    for order_id, organizer_id in await repo.due_pending(uow.session, uow.now(), limit):
+        order = await repo.order(uow.session, organizer_id, order_id)
+        if (
+            order is not None
+            and order.status not in CLOSED_UNPAID
+            and await _close_pending(
+                uow, system_actor(organizer_id, "sweeper"), order, OrderStatus.EXPIRED, "order.expired"
+            )
+        ):
+            done += 1
+    return done

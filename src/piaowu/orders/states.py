@@ -1,0 +1,58 @@
+"""Order states and the transitions between them. Pure.
+
+::
+
+    pending ──pay──▶ paid ──refund part──▶ partially_refunded ──refund rest──▶ refunded
+       │                 └──────────────refund all───────────────────────────▶ refunded
+       ├──cancel──▶ cancelled
+       └──timeout─▶ expired
+    expired / cancelled ──late payment, units re-reserved──▶ paid
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piaowu.core.errors import InvalidState
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # units held until expires_at, awaiting payment
+    PAID = "paid"  # money received, tickets issued
+    PARTIALLY_REFUNDED = "partially_refunded"  # some tickets refunded, the rest still valid
+    REFUNDED = "refunded"  # every ticket refunded
+    CANCELLED = "cancelled"  # given up before payment; units released
+    EXPIRED = "expired"  # not paid in time; units released
+
+
+class LineStatus(StrEnum):
+    ACTIVE = "active"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.PAID, S.CANCELLED, S.EXPIRED}),
+    S.PAID: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+    # A payment that arrives after the order closed revives it when its units can be taken again.
+    S.CANCELLED: frozenset({S.PAID}),
+    S.EXPIRED: frozenset({S.PAID}),
+}
+
+OPEN = frozenset({S.PENDING})
+CLOSED_UNPAID = frozenset({S.CANCELLED, S.EXPIRED})
+REFUNDABLE = frozenset({S.PAID, S.PARTIALLY_REFUNDED})
+
+
+def check(current: str, target: OrderStatus) -> OrderStatus:
+    cur = OrderStatus(current)
+    if target not in TRANSITIONS[cur]:
+        raise InvalidState(state=str(cur))
+    return target
+
+
+def after_refund(active_lines_left: int) -> OrderStatus:
+    return S.PARTIALLY_REFUNDED if active_lines_left > 0 else S.REFUNDED

@@ -1,0 +1,75 @@
+"""Build order responses from rows (shared by every order use case)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from piaowu.catalog import service as catalog
+from piaowu.db.uow import UnitOfWork
+from piaowu.orders.models import Order, OrderLine
+from piaowu.orders.schemas import OrderLineOut, OrderOut, PaymentBrief, TicketBrief
+from piaowu.payments import service as payments
+from piaowu.tickets import service as tickets
+
+
+async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> OrderOut:
+    labels = await catalog.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
+    by_line = {t.order_line_id: t for t in issued}
+    pays = await payments.payments_of(uow, order.organizer_id, [order.id])
+    out_lines = []
+    for line in lines:
+        label = labels.get(line.session_id)
+        t = by_line.get(line.id)
+        out_lines.append(
+            OrderLineOut(
+                id=line.id,
+                session_id=line.session_id,
+                ticket_type_id=line.ticket_type_id,
+                ticket_type_name=line.ticket_type_name,
+                price_minor=line.price_minor,
+                status=line.status,
+                event_name=label.event_name if label else "",
+                session_name=label.name if label else "",
+                starts_at=label.starts_at if label else None,
+                ticket=TicketBrief(
+                    id=t.id,
+                    code=t.code,
+                    status=t.status,
+                    entries_used=t.entries_used,
+                    entries_allowed=t.entries_allowed,
+                    qr_payload=t.qr_payload,
+                )
+                if t
+                else None,
+            )
+        )
+    return OrderOut(
+        id=order.id,
+        code=order.code,
+        status=order.status,
+        channel=order.channel,
+        buyer_name=order.buyer_name,
+        buyer_phone=order.buyer_phone,
+        buyer_email=order.buyer_email,
+        total_minor=order.total_minor,
+        paid_minor=order.paid_minor,
+        refunded_minor=order.refunded_minor,
+        currency=order.currency,
+        expires_at=order.expires_at,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        lines=out_lines,
+        payments=[
+            PaymentBrief(
+                id=p.id,
+                provider=p.provider,
+                status=p.status,
+                amount_minor=p.amount_minor,
+                refunded_minor=p.refunded_minor,
+                created_at=p.created_at,  # type: ignore[arg-type]
+                succeeded_at=p.succeeded_at,
+            )  # type: ignore[arg-type]
+            for p in pays
+        ],
+    )

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.payments.models import Payment, Refund
+from piaowu.payments.states import PaymentStatus
+
+
+async def payment(session: AsyncSession, payment_id: str) -> Payment | None:
+    return await session.get(Payment, payment_id)
+
+
+async def payments_of(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Payment]:
+    if not order_ids:
+        return []
+    q = (
+        select(Payment)
+        .where(Payment.organizer_id == organizer_id, Payment.order_id.in_(list(order_ids)))
+        .order_by(Payment.created_at)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def mark_succeeded(session: AsyncSession, payment_id: str, provider_ref: str | None, now) -> bool:  # noqa: ANN001
+    """pending (or cancelled: the buyer paid after the order closed) → succeeded, once. The row count tells
+    the one caller that won."""
+    values = {"status": PaymentStatus.SUCCEEDED, "succeeded_at": now}
+    if provider_ref:
+        values["provider_ref"] = provider_ref
+    res = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.CANCELLED]))
+        .values(**values)
+    )
+    return res.rowcount == 1
+
+
+async def take_refundable(session: AsyncSession, payment_id: str, amount: int) -> bool:
+    """Reserve ``amount`` of a payment for a refund; never lets refunded exceed paid."""
+    res = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.refunded_minor + amount <= Payment.amount_minor)
+        .values(refunded_minor=Payment.refunded_minor + amount)
+    )
+    return res.rowcount == 1
+
+
+async def refund(session: AsyncSession, refund_id: str) -> Refund | None:
+    return await session.get(Refund, refund_id)
+
+
+async def refunds_of(session: AsyncSession, organizer_id: str, order_id: str) -> list[Refund]:
+    q = (
+        select(Refund)
+        .where(Refund.organizer_id == organizer_id, Refund.order_id == order_id)
+        .order_by(Refund.created_at)
+    )
+    return list((await session.execute(q)).scalars())

@@ -1,0 +1,180 @@
+"""The sandbox payment gateway: a stand-in for an external online gateway (Alipay/WeChat Pay-like), run inside
+Piaowu so that the whole flow can be tried and tested without a merchant account.
+
+It behaves like a real one: a trade is created with a notify URL and a return URL; the buyer pays on the
+gateway's own hosted page (``/sandbox-gateway/pay/{trade_no}``); the gateway then notifies the merchant
+asynchronously, server to server, with an HMAC-SHA256-signed body, retrying until the merchant answers
+``success``; the merchant can query a trade and refund it. Our payment code reaches it only through
+``payments.providers.sandbox`` — the same shape a real adapter will have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.core.errors import Conflict, NotFound
+from piaowu.core.events import Topic
+from piaowu.db import outbox
+from piaowu.payments.models import SandboxTransaction
+
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+
+
+def merchant_key(app_secret: str) -> bytes:
+    return hmac.new(app_secret.encode(), b"sandbox-gateway-merchant-key", hashlib.sha256).digest()
+
+
+def sign(key: bytes, body: bytes) -> str:
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class TradeView:
+    trade_no: str
+    merchant_ref: str
+    amount_minor: int
+    currency: str
+    subject: str
+    status: str
+    refunded_minor: int
+    return_url: str
+    paid_at: datetime | None
+
+
+def _view(t: SandboxTransaction) -> TradeView:
+    return TradeView(
+        t.trade_no,
+        t.merchant_ref,
+        t.amount_minor,
+        t.currency,
+        t.subject,
+        t.status,
+        t.refunded_minor,
+        t.return_url,
+        t.paid_at,
+    )
+
+
+async def create_trade(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    merchant_ref: str,
+    amount_minor: int,
+    currency: str,
+    subject: str,
+    notify_url: str,
+    return_url: str,
+) -> TradeView:
+    existing = (
+        await session.execute(select(SandboxTransaction).where(SandboxTransaction.merchant_ref == merchant_ref))
+    ).scalar_one_or_none()
+    if existing is not None:  # creating the same trade twice returns the first (gateways are idempotent on ref)
+        return _view(existing)
+    trade = SandboxTransaction(
+        trade_no="SBX" + now.strftime("%Y%m%d") + secrets.token_hex(6).upper(),
+        merchant_ref=merchant_ref,
+        amount_minor=amount_minor,
+        currency=currency,
+        subject=subject[:200],
+        status="created",
+        notify_url=notify_url,
+        return_url=return_url,
+        created_at=now,
+    )
+    session.add(trade)
+    await session.flush()
+    return _view(trade)
+
+
+async def get_trade(session: AsyncSession, trade_no: str) -> TradeView:
+    trade = await session.get(SandboxTransaction, trade_no)
+    if trade is None:
+        raise NotFound(kind="trade")
+    return _view(trade)
+
+
+def notification_body(trade: TradeView, notify_id: str) -> bytes:
+    return orjson.dumps(
+        {
+            "notify_id": notify_id,
+            "trade_no": trade.trade_no,
+            "merchant_ref": trade.merchant_ref,
+            "amount_minor": trade.amount_minor,
+            "currency": trade.currency,
+            "trade_status": "TRADE_SUCCESS" if trade.status == "paid" else trade.status.upper(),
+            "paid_at": trade.paid_at.isoformat() if trade.paid_at else None,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+
+
+async def pay(session: AsyncSession, now: datetime, trade_no: str, app_secret: str, delay_s: float = 0) -> TradeView:
+    """The buyer pays on the hosted page. Paying twice is a no-op; the notification is queued once."""
+    res = await session.execute(
+        update(SandboxTransaction)
+        .where(SandboxTransaction.trade_no == trade_no, SandboxTransaction.status == "created")
+        .values(status="paid", paid_at=now)
+    )
+    trade = await get_trade(session, trade_no)
+    if res.rowcount == 1:
+        body = notification_body(trade, notify_id=f"N{trade.trade_no}")
+        row = (
+            await session.execute(select(SandboxTransaction).where(SandboxTransaction.trade_no == trade_no))
+        ).scalar_one()
+        outbox.enqueue(
+            session,
+            now,
+            Topic.SANDBOX_CALLBACK,
+            {
+                "url": row.notify_url,
+                "body": body.decode(),
+                "signature": sign(merchant_key(app_secret), body),
+            },
+            delay_s=delay_s,
+        )
+    elif trade.status != "paid":
+        raise Conflict("This trade can no longer be paid.")
+    return trade
+
+
+async def close(session: AsyncSession, trade_no: str) -> TradeView:
+    """The buyer gives up on the hosted page."""
+    await session.execute(
+        update(SandboxTransaction)
+        .where(SandboxTransaction.trade_no == trade_no, SandboxTransaction.status == "created")
+        .values(status="closed")
+    )
+    return await get_trade(session, trade_no)
+
+
+async def refund(session: AsyncSession, trade_no: str, refund_id: str, amount_minor: int) -> tuple[bool, str]:
+    """Idempotent per ``refund_id``: the same refund asked twice is paid out once. → (ok, error)."""
+    trade = await session.get(SandboxTransaction, trade_no)
+    if trade is None or trade.status != "paid":
+        return False, "trade not paid"
+    done = set(filter(None, trade.note.split(",")))
+    if refund_id in done:
+        return True, ""
+    res = await session.execute(
+        update(SandboxTransaction)
+        .where(
+            SandboxTransaction.trade_no == trade_no,
+            SandboxTransaction.refunded_minor + amount_minor <= SandboxTransaction.amount_minor,
+        )
+        .values(
+            refunded_minor=SandboxTransaction.refunded_minor + amount_minor,
+            note=SandboxTransaction.note + refund_id + ",",
+        )
+    )
+    if res.rowcount != 1:
+        return False, "refund exceeds the amount paid"
+    return True, ""

@@ -1,0 +1,266 @@
+"""Payments: start a payment, apply a verified notification exactly once, refund. Knows nothing of orders:
+the orders service calls these with plain values and decides what a payment means for an order.
+
+Guarantees:
+- a notification delivered any number of times, concurrently or not, confirms its payment once
+  (a conditional ``pending → succeeded`` update; duplicates are logged and change nothing);
+- refunded ≤ paid for every payment (a conditional update reserves the amount before any provider call);
+- provider refunds for online payments run after commit, from the outbox, with retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from piaowu.audit.recorder import record
+from piaowu.core.actor import Actor, system_actor
+from piaowu.core.errors import PaymentMismatch, RefundNotAllowed
+from piaowu.core.events import Topic
+from piaowu.core.ids import new_id
+from piaowu.db.statements import insert_ignore
+from piaowu.db.uow import UnitOfWork
+from piaowu.payments import repository as repo
+from piaowu.payments.models import Payment, PaymentNotification, Refund
+from piaowu.payments.providers import get_provider
+from piaowu.payments.providers.base import Notification, PaymentProvider, StartRequest
+from piaowu.payments.states import PaymentStatus, RefundStatus, refundable
+
+
+@dataclass(frozen=True)
+class PaymentInfo:
+    id: str
+    order_id: str
+    provider: str
+    status: str
+    amount_minor: int
+    refunded_minor: int
+    currency: str
+    redirect_url: str
+    created_at: object
+    succeeded_at: object
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A payment that this call (and no other) just confirmed."""
+
+    payment_id: str
+    order_id: str
+    organizer_id: str
+    amount_minor: int
+    currency: str
+
+
+def _info(p: Payment) -> PaymentInfo:
+    return PaymentInfo(
+        p.id,
+        p.order_id,
+        p.provider,
+        p.status,
+        p.amount_minor,
+        p.refunded_minor,
+        p.currency,
+        p.redirect_url,
+        p.created_at,
+        p.succeeded_at,
+    )
+
+
+def provider(uow: UnitOfWork, name: str) -> PaymentProvider:
+    s = uow.settings
+    return get_provider(name, app_secret=s.resolved_secret_key(), public_url=s.public_url, now=uow.clock.now)
+
+
+async def start(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    order_id: str,
+    provider_name: str,
+    amount_minor: int,
+    currency: str,
+    subject: str,
+    return_url: str,
+) -> tuple[PaymentInfo, Confirmed | None]:
+    """Creates a payment. Counter methods succeed at once (→ Confirmed); online ones return a redirect."""
+    prov = provider(uow, provider_name)
+    pay = Payment(
+        organizer_id=actor.organizer_id,
+        order_id=order_id,
+        provider=prov.name,
+        status=PaymentStatus.PENDING,
+        amount_minor=amount_minor,
+        currency=currency,
+        created_by=actor.ref,
+        created_at=uow.now(),
+    )
+    uow.session.add(pay)
+    await uow.session.flush()
+    notify_url = f"{uow.settings.public_url.rstrip('/')}/api/v1/payments/notify/{prov.name}"
+    result = await prov.start(
+        uow.session, StartRequest(pay.id, amount_minor, currency, subject, notify_url, return_url)
+    )
+    pay.provider_ref = result.provider_ref
+    pay.redirect_url = result.redirect_url
+    record(
+        uow,
+        actor,
+        "payment.started",
+        "payment",
+        pay.id,
+        after={"order_id": order_id, "provider": prov.name, "amount_minor": amount_minor},
+    )
+    confirmed = None
+    if result.succeeded:
+        await repo.mark_succeeded(uow.session, pay.id, result.provider_ref, uow.now())
+        pay.status, pay.succeeded_at = PaymentStatus.SUCCEEDED, uow.now()
+        record(uow, actor, "payment.succeeded", "payment", pay.id, after={"amount_minor": amount_minor})
+        confirmed = Confirmed(pay.id, order_id, actor.organizer_id, amount_minor, currency)
+    return _info(pay), confirmed
+
+
+def verify(uow: UnitOfWork, provider_name: str, headers: Mapping[str, str], body: bytes) -> Notification:
+    return provider(uow, provider_name).verify(headers, body)
+
+
+async def apply_notification(uow: UnitOfWork, provider_name: str, note: Notification) -> Confirmed | None:
+    """Log the notification and confirm its payment. → Confirmed only for the first successful delivery."""
+    pay = await repo.payment(uow.session, note.payment_id)
+    fresh = await insert_ignore(
+        uow.session,
+        PaymentNotification.__table__,
+        {
+            "id": new_id(),
+            "provider": provider_name,
+            "notification_id": note.notification_id,
+            "payment_id": pay.id if pay else None,
+            "outcome": "received",
+            "received_at": uow.now(),
+            "payload": {"trade": note.provider_ref, "amount_minor": note.amount_minor, "succeeded": note.succeeded},
+        },
+    )
+    if pay is None or pay.provider != provider_name or not note.succeeded:
+        return None
+    if note.amount_minor != pay.amount_minor or note.currency != pay.currency:
+        raise PaymentMismatch()
+    if not await repo.mark_succeeded(uow.session, pay.id, note.provider_ref, uow.now()):
+        return None  # already applied by an earlier (or concurrent) delivery
+    actor = system_actor(pay.organizer_id, f"provider:{provider_name}")
+    record(
+        uow,
+        actor,
+        "payment.succeeded",
+        "payment",
+        pay.id,
+        after={"amount_minor": pay.amount_minor, "provider_ref": note.provider_ref, "first_delivery": fresh},
+    )
+    return Confirmed(pay.id, pay.order_id, pay.organizer_id, pay.amount_minor, pay.currency)
+
+
+async def check_with_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[Confirmed]:
+    """Ask the provider about pending online payments (a late or lost notification); apply what is paid."""
+    out: list[Confirmed] = []
+    for pay in await repo.payments_of(uow.session, organizer_id, [order_id]):
+        if pay.status != PaymentStatus.PENDING:
+            continue
+        prov = provider(uow, pay.provider)
+        if not prov.online:
+            continue
+        note = await prov.query(uow.session, pay.id, pay.provider_ref)
+        if note is not None and note.succeeded:
+            confirmed = await apply_notification(uow, pay.provider, note)
+            if confirmed:
+                out.append(confirmed)
+    return out
+
+
+async def payments_of(uow: UnitOfWork, organizer_id: str, order_ids: Sequence[str]) -> list[PaymentInfo]:
+    return [_info(p) for p in await repo.payments_of(uow.session, organizer_id, order_ids)]
+
+
+async def cancel_pending(uow: UnitOfWork, organizer_id: str, order_id: str) -> None:
+    """Abandon payments still pending (the order closed). A notification arriving later is still honoured."""
+    for pay in await repo.payments_of(uow.session, organizer_id, [order_id]):
+        if pay.status == PaymentStatus.PENDING:
+            pay.status = PaymentStatus.CANCELLED
+
+
+async def refund(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    organizer_id: str,
+    order_id: str,
+    amount_minor: int,
+    reason: str,
+    only_payment_id: str | None = None,
+) -> list[str]:
+    """Refund ``amount_minor`` from the order's succeeded payments (newest first). Counter refunds complete at
+    once; online ones are queued for the provider. → refund ids. Raises RefundNotAllowed when not enough was
+    paid."""
+    if amount_minor <= 0:
+        return []
+    pays = [
+        p
+        for p in await repo.payments_of(uow.session, organizer_id, [order_id])
+        if p.status == PaymentStatus.SUCCEEDED and (only_payment_id is None or p.id == only_payment_id)
+    ]
+    left = amount_minor
+    ids: list[str] = []
+    for pay in sorted(pays, key=lambda p: p.created_at, reverse=True):
+        part = min(left, refundable(pay.amount_minor, pay.refunded_minor))
+        if part <= 0:
+            continue
+        if not await repo.take_refundable(uow.session, pay.id, part):
+            continue  # a concurrent refund took it first
+        prov = provider(uow, pay.provider)
+        r = Refund(
+            organizer_id=organizer_id,
+            payment_id=pay.id,
+            order_id=order_id,
+            amount_minor=part,
+            currency=pay.currency,
+            status=RefundStatus.PENDING,
+            reason=reason[:200],
+            created_at=uow.now(),
+        )
+        uow.session.add(r)
+        await uow.session.flush()
+        if prov.online:
+            uow.emit(Topic.REFUND_REQUESTED, {"refund_id": r.id})
+        else:
+            r.status, r.completed_at = RefundStatus.SUCCEEDED, uow.now()
+        record(
+            uow,
+            actor,
+            "refund.created",
+            "refund",
+            r.id,
+            after={"order_id": order_id, "payment_id": pay.id, "amount_minor": part, "status": r.status},
+        )
+        ids.append(r.id)
+        left -= part
+        if left == 0:
+            break
+    if left:
+        raise RefundNotAllowed(reason="more than what was paid")
+    return ids
+
+
+async def execute_refund(uow: UnitOfWork, refund_id: str) -> str:
+    """Run by the outbox worker, after commit: ask the provider to pay the refund out. Idempotent."""
+    r = await repo.refund(uow.session, refund_id)
+    if r is None or r.status != RefundStatus.PENDING:
+        return "skipped"
+    pay = await repo.payment(uow.session, r.payment_id)
+    assert pay is not None
+    result = await provider(uow, pay.provider).refund(uow.session, pay.id, pay.provider_ref, r.id, r.amount_minor)
+    actor = system_actor(r.organizer_id, f"provider:{pay.provider}")
+    if result.succeeded:
+        r.status, r.provider_ref, r.completed_at = RefundStatus.SUCCEEDED, result.provider_ref, uow.now()
+        record(uow, actor, "refund.succeeded", "refund", r.id, after={"amount_minor": r.amount_minor})
+        return "succeeded"
+    r.status = RefundStatus.FAILED
+    record(uow, actor, "refund.failed", "refund", r.id, after={"error": result.error})
+    return "failed"

@@ -1,0 +1,91 @@
+"""What goes on a printed ticket: the order's facts (passed in as plain values, since this area does not know
+orders) joined with the tickets, the session, the venue and the organizer's time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from piaowu.catalog import service as catalog
+from piaowu.core.errors import NotFound
+from piaowu.core.money import format_money
+from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import service as organizers
+from piaowu.tickets import repository as repo
+from piaowu.tickets.rendering import TicketPrint
+from piaowu.tickets.schemas import TicketStatus
+
+_WEEKDAYS = [
+    ("周一", "Mon"),
+    ("周二", "Tue"),
+    ("周三", "Wed"),
+    ("周四", "Thu"),
+    ("周五", "Fri"),
+    ("周六", "Sat"),
+    ("周日", "Sun"),
+]
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    order_line_id: str
+    ticket_type_name: str
+    price_minor: int
+    holder_name: str = ""
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    order_id: str
+    order_code: str
+    buyer_name: str
+    currency: str
+    lines: Sequence[LineFacts]
+
+
+def local_label(at: datetime, tz: str) -> str:
+    """``2026-06-08 周一 Mon 19:30`` in the organizer's time zone: both languages on one printed line."""
+    local = at.astimezone(ZoneInfo(tz))
+    zh, en = _WEEKDAYS[local.weekday()]
+    return f"{local:%Y-%m-%d} {zh} {en} {local:%H:%M}"
+
+
+async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) -> list[TicketPrint]:
+    """The valid tickets of an order, ready to render; raises ``NotFound`` when it has none (unpaid, refunded,
+    or another organizer's order)."""
+    tickets = [
+        t for t in await repo.by_orders(uow.session, organizer_id, [order.order_id]) if t.status == TicketStatus.VALID
+    ]
+    if not tickets:
+        raise NotFound(kind="ticket")
+    tz = (await organizers.get_organizer(uow, organizer_id)).timezone
+    labels = await catalog.session_labels(uow, organizer_id, [t.session_id for t in tickets])
+    venues: dict[str, str] = {}
+    for session_id in labels:
+        try:
+            event, _ = await catalog.public_session(uow, organizer_id, session_id)
+            venues[session_id] = event.venue_name
+        except NotFound:  # a draft or unpublished event sold at the box office: no venue line then
+            venues[session_id] = ""
+    lines = {line.order_line_id: line for line in order.lines}
+    out = []
+    for t in tickets:
+        label = labels.get(t.session_id)
+        line = lines.get(t.order_line_id)
+        out.append(
+            TicketPrint(
+                event_name=label.event_name if label else "",
+                session_name=label.name if label else "",
+                starts_at_local=local_label(label.starts_at, tz) if label else "",
+                ticket_type_name=(line.ticket_type_name if line else "") or t.ticket_type_name,
+                price=format_money(line.price_minor, order.currency) if line else "",
+                order_code=order.order_code,
+                holder_name=t.holder_name or (line.holder_name if line else "") or order.buyer_name,
+                code=t.code,
+                qr_payload=t.qr_payload,
+                venue=venues.get(t.session_id, ""),
+            )
+        )
+    return out

@@ -1,0 +1,87 @@
+"""All queries on tickets. Gate reads return plain rows (``GateView``), never identity-mapped objects, so a
+re-read after a lost race sees the database, not a cached instance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.tickets.models import Ticket
+from piaowu.tickets.schemas import GateView, SessionTicketCounts, TicketStatus
+
+_GATE_COLUMNS = (
+    Ticket.id,
+    Ticket.code,
+    Ticket.session_id,
+    Ticket.status,
+    Ticket.entries_allowed,
+    Ticket.entries_used,
+    Ticket.valid_from,
+    Ticket.valid_until,
+    Ticket.last_entry_at,
+    Ticket.last_gate,
+    Ticket.ticket_type_name,
+    Ticket.holder_name,
+)
+
+
+def gate_view_query(organizer_id: str) -> Select[Any]:
+    return select(*_GATE_COLUMNS).where(Ticket.organizer_id == organizer_id)
+
+
+def to_gate_view(row: Any) -> GateView:
+    return GateView(*row)
+
+
+async def gate_view_by_code(session: AsyncSession, organizer_id: str, code: str) -> GateView | None:
+    row = (await session.execute(gate_view_query(organizer_id).where(Ticket.code == code))).first()
+    return to_gate_view(row) if row else None
+
+
+async def gate_view_by_id(session: AsyncSession, organizer_id: str, ticket_id: str) -> GateView | None:
+    row = (await session.execute(gate_view_query(organizer_id).where(Ticket.id == ticket_id))).first()
+    return to_gate_view(row) if row else None
+
+
+async def by_order_lines(session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[Ticket]:
+    if not line_ids:
+        return []
+    q = select(Ticket).where(Ticket.organizer_id == organizer_id, Ticket.order_line_id.in_(list(line_ids)))
+    return list((await session.execute(q)).scalars())
+
+
+async def by_orders(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Ticket]:
+    if not order_ids:
+        return []
+    q = (
+        select(Ticket)
+        .where(Ticket.organizer_id == organizer_id, Ticket.order_id.in_(list(order_ids)))
+        .order_by(Ticket.order_id, Ticket.issued_at, Ticket.id)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def by_code(session: AsyncSession, organizer_id: str, code: str) -> Ticket | None:
+    q = select(Ticket).where(Ticket.organizer_id == organizer_id, Ticket.code == code)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def codes_by_id(session: AsyncSession, organizer_id: str, ticket_ids: Sequence[str]) -> dict[str, str]:
+    if not ticket_ids:
+        return {}
+    q = select(Ticket.id, Ticket.code).where(Ticket.organizer_id == organizer_id, Ticket.id.in_(list(ticket_ids)))
+    return {r.id: r.code for r in (await session.execute(q)).all()}
+
+
+async def session_counts(session: AsyncSession, organizer_id: str, session_ids: Sequence[str]) -> SessionTicketCounts:
+    q = select(
+        func.count(Ticket.id),
+        func.coalesce(func.sum(case((Ticket.entries_used > 0, 1), else_=0)), 0),
+    ).where(Ticket.organizer_id == organizer_id, Ticket.status == TicketStatus.VALID)
+    if session_ids:
+        q = q.where(Ticket.session_id.in_(list(session_ids)))
+    total, checked_in = (await session.execute(q)).one()
+    return SessionTicketCounts(tickets=int(total or 0), checked_in=int(checked_in or 0))

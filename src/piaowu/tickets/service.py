@@ -1,0 +1,236 @@
+"""Tickets (出票): issue signed tickets for paid order lines, void them on refund, and the gate's primitives.
+
+Guarantees:
+- one ticket per order line, whatever the number of calls (``issue`` is idempotent on ``order_line_id``);
+- a ticket's QR payload is signed with its organizer's key, so a payload can never pass another tenant's gate;
+- an entry is used only by an atomic conditional update (``redemption``), never by read-then-write.
+
+This area knows nothing of orders: the orders service calls ``issue`` when an order is paid and
+``void_tickets`` on refunds, with plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from piaowu.accounts.permissions import Permission
+from piaowu.audit.recorder import record
+from piaowu.core.actor import Actor, system_actor
+from piaowu.core.errors import NotFound, ValidationFailed
+from piaowu.core.ids import new_id, normalize_code, ticket_code
+from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import service as organizers
+from piaowu.tickets import keys, signing
+from piaowu.tickets import repository as repo
+from piaowu.tickets.models import Ticket
+from piaowu.tickets.redemption import GUARDED, Redeemer
+from piaowu.tickets.schemas import (
+    GateView,
+    PublicKeyOut,
+    SessionTicketCounts,
+    TicketOut,
+    TicketSpec,
+    TicketStatus,
+)
+
+# Named after its user: the check-in race test swaps in the naive redeemer under this key.
+REDEEM_STRATEGY_KEY = "checkin.redeem"
+
+
+@lru_cache(maxsize=512)
+def _private_key(sealed: str, app_secret: str) -> Ed25519PrivateKey:
+    """Opened keys are cached per process: unsealing is cheap, but issuing a 2,000-ticket group is not the place
+    to repeat it. Keyed by the sealed text, so a new key is simply a new entry."""
+    return keys.open_private_key(sealed, app_secret)
+
+
+@lru_cache(maxsize=512)
+def _public_key(public: str) -> Ed25519PublicKey:
+    return keys.load_public_key(public)
+
+
+def _out(t: Ticket) -> TicketOut:
+    return TicketOut(
+        id=t.id,
+        code=t.code,
+        order_id=t.order_id,
+        order_line_id=t.order_line_id,
+        session_id=t.session_id,
+        status=t.status,
+        entries_allowed=t.entries_allowed,
+        entries_used=t.entries_used,
+        valid_from=t.valid_from,
+        valid_until=t.valid_until,
+        issued_at=t.issued_at,
+        last_entry_at=t.last_entry_at,
+        last_gate=t.last_gate,
+        ticket_type_name=t.ticket_type_name,
+        holder_name=t.holder_name,
+        qr_payload=t.qr_payload,
+    )
+
+
+def _check_specs(specs: Sequence[TicketSpec]) -> None:
+    errors = []
+    for i, s in enumerate(specs):
+        if s.valid_until <= s.valid_from:
+            errors.append(
+                {"field": f"specs.{i}.valid_until", "code": "before_start", "message": "Ends before it starts."}
+            )
+        if s.entries_allowed < 1:
+            errors.append({"field": f"specs.{i}.entries_allowed", "code": "too_small", "message": "At least one."})
+    if len({s.order_line_id for s in specs}) != len(specs):
+        errors.append({"field": "specs", "code": "duplicate", "message": "An order line appears twice."})
+    if errors:
+        raise ValidationFailed(errors)
+
+
+async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec], app_secret: str) -> list[TicketOut]:
+    """Issues one signed ticket per spec, in the order given. An order line that already has a ticket gets that
+    ticket back unchanged (a repeated payment callback issues nothing twice)."""
+    _check_specs(specs)
+    existing = {
+        t.order_line_id: t
+        for t in await repo.by_order_lines(uow.session, organizer_id, [s.order_line_id for s in specs])
+    }
+    todo = [s for s in specs if s.order_line_id not in existing]
+    if todo:
+        private = _private_key(await organizers.sealed_signing_key(uow, organizer_id), app_secret)
+        actor = system_actor(organizer_id)
+        now = uow.now()
+        for s in todo:
+            code = ticket_code()
+            claims = signing.TicketClaims(
+                code=code,
+                session_id=s.session_id,
+                organizer_id=organizer_id,
+                valid_from=int(s.valid_from.timestamp()),
+                valid_until=int(s.valid_until.timestamp()),
+                entries_allowed=s.entries_allowed,
+            )
+            t = Ticket(
+                id=new_id(),
+                organizer_id=organizer_id,
+                order_id=s.order_id,
+                order_line_id=s.order_line_id,
+                session_id=s.session_id,
+                code=code,
+                status=TicketStatus.VALID,
+                entries_allowed=s.entries_allowed,
+                entries_used=0,
+                valid_from=s.valid_from,
+                valid_until=s.valid_until,
+                issued_at=now,
+                last_entry_at=None,
+                last_gate="",
+                qr_payload=signing.sign(private, claims),
+                ticket_type_name=s.ticket_type_name,
+                holder_name=s.holder_name,
+            )
+            uow.session.add(t)
+            existing[s.order_line_id] = t
+            record(
+                uow,
+                actor,
+                "ticket.issued",
+                "ticket",
+                t.id,
+                after={
+                    "code": code,
+                    "order_id": s.order_id,
+                    "order_line_id": s.order_line_id,
+                    "session_id": s.session_id,
+                },
+            )
+        await uow.session.flush()
+    return [_out(existing[s.order_line_id]) for s in specs]
+
+
+async def tickets_for_orders(
+    uow: UnitOfWork, organizer_id: str, order_ids: Sequence[str]
+) -> dict[str, list[TicketOut]]:
+    """Tickets of each order (orders without tickets are absent). Scoped to the organizer."""
+    out: dict[str, list[TicketOut]] = {}
+    for t in await repo.by_orders(uow.session, organizer_id, order_ids):
+        out.setdefault(t.order_id, []).append(_out(t))
+    return out
+
+
+async def void_tickets(
+    uow: UnitOfWork,
+    actor: Actor,
+    organizer_id: str,
+    order_line_ids: Sequence[str],
+    status: str = TicketStatus.REFUNDED,
+) -> list[TicketOut]:
+    """Marks the tickets of these order lines refunded or void, so gates reject them from now on. A ticket that
+    was already used can still be voided (the entry stays on record); one already voided is left as it is."""
+    if status not in (TicketStatus.REFUNDED, TicketStatus.VOID):
+        raise ValidationFailed([{"field": "status", "code": "invalid", "message": "Use refunded or void."}])
+    changed = []
+    for t in await repo.by_order_lines(uow.session, organizer_id, order_line_ids):
+        if t.status != TicketStatus.VALID:
+            continue
+        t.status = status
+        record(
+            uow, actor, "ticket.voided", "ticket", t.id, before={"status": TicketStatus.VALID}, after={"status": status}
+        )
+        changed.append(_out(t))
+    await uow.session.flush()
+    return changed
+
+
+async def get_by_code(uow: UnitOfWork, actor: Actor, code: str) -> TicketOut:
+    """One of the actor's organizer's tickets; another organizer's code is simply not found."""
+    actor.require(Permission.ORDER_READ)
+    t = await repo.by_code(uow.session, actor.organizer_id, normalize_code(code))
+    if t is None:
+        raise NotFound(kind="ticket")
+    return _out(t)
+
+
+async def public_key(uow: UnitOfWork, organizer_id: str) -> str:
+    return (await organizers.get_organizer(uow, organizer_id)).public_key
+
+
+async def public_key_for_slug(uow: UnitOfWork, slug: str) -> PublicKeyOut:
+    """Public by design: gates verify tickets offline with it."""
+    org = await organizers.get_by_slug(uow, slug)
+    return PublicKeyOut(organizer_id=org.id, slug=org.slug, public_key=org.public_key)
+
+
+async def verifier(uow: UnitOfWork, organizer_id: str) -> Ed25519PublicKey:
+    return _public_key(await public_key(uow, organizer_id))
+
+
+# ---- the gate's primitives (used by checkin.service) -------------------------------------------------------
+
+
+def _redeemer(uow: UnitOfWork) -> Redeemer:
+    return uow.strategies.get(REDEEM_STRATEGY_KEY, GUARDED)
+
+
+async def load_for_gate(uow: UnitOfWork, organizer_id: str, code: str) -> GateView | None:
+    return await _redeemer(uow).load(uow.session, organizer_id, code)
+
+
+async def redeem(uow: UnitOfWork, ticket: GateView, gate: str) -> bool:
+    """Uses one entry of the ticket, atomically; False when it is used up or no longer valid at write time."""
+    return await _redeemer(uow).redeem(uow.session, ticket, gate, uow.now())
+
+
+async def gate_view(uow: UnitOfWork, organizer_id: str, ticket_id: str) -> GateView | None:
+    """A fresh read inside the caller's transaction (after a lost race: who won, and when)."""
+    return await repo.gate_view_by_id(uow.session, organizer_id, ticket_id)
+
+
+async def codes_by_id(uow: UnitOfWork, organizer_id: str, ticket_ids: Sequence[str]) -> dict[str, str]:
+    return await repo.codes_by_id(uow.session, organizer_id, ticket_ids)
+
+
+async def session_counts(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> SessionTicketCounts:
+    """Valid tickets of these sessions (all of the organizer's when empty) and how many have been used."""
+    return await repo.session_counts(uow.session, organizer_id, session_ids)

@@ -1,0 +1,17 @@
+"""The back office (/manage): sign-in, dashboard, catalog, orders, box-office sale, staff and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from piaowu.web.manage import auth, catalog, dashboard, orders, sell, staff
+
+router = APIRouter()
+router.include_router(auth.router)
+# Mounted at /manage: "" and "/" are the dashboard (a sub-router cannot own an empty path).
+router.add_api_route("", dashboard.dashboard, methods=["GET"])
+router.add_api_route("/", dashboard.dashboard, methods=["GET"])
+router.include_router(catalog.router)
+router.include_router(orders.router)
+router.include_router(sell.router)
+router.include_router(staff.router)

@@ -1,0 +1,119 @@
+"""Back-office sign-in and sign-out, with a per e-mail + address limit on failed attempts."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from piaowu.accounts import service as accounts
+from piaowu.core.clock import Clock
+from piaowu.core.errors import InvalidCredentials, TooManyAttempts
+from piaowu.web.deps import RuntimeDep
+from piaowu.web.manage.common import error_text, read_form, redirect, safe_next, translator
+from piaowu.web.templating import flash, render
+
+router = APIRouter()
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=5)
+
+
+class LoginLimiter:
+    """At most ``MAX_FAILURES`` failed sign-ins per (e-mail, client address) in ``WINDOW``; in memory.
+
+    One process only: several workers each keep their own count, which still bounds guessing to a few
+    attempts per minute per worker. A success clears the count."""
+
+    def __init__(self, clock: Clock, max_failures: int = MAX_FAILURES, window: timedelta = WINDOW) -> None:
+        self.clock = clock
+        self.max_failures = max_failures
+        self.window = window
+        self._failures: dict[tuple[str, str], deque[datetime]] = {}
+
+    def _recent(self, key: tuple[str, str]) -> deque[datetime]:
+        now = self.clock.now()
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if not q:
+            self._failures.pop(key, None)
+        return q
+
+    def retry_after(self, key: tuple[str, str]) -> timedelta | None:
+        q = self._recent(key)
+        if len(q) < self.max_failures:
+            return None
+        return q[0] + self.window - self.clock.now()
+
+    def failed(self, key: tuple[str, str]) -> None:
+        if len(self._failures) > 100_000:  # a flood of distinct keys must not eat the memory
+            self._failures.clear()
+        self._failures.setdefault(key, deque()).append(self.clock.now())
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        self._failures.pop(key, None)
+
+
+def _limiter(rt: RuntimeDep) -> LoginLimiter:
+    limiter = rt.extras.get("login_limiter")
+    if limiter is None:
+        limiter = rt.extras["login_limiter"] = LoginLimiter(rt.clock)
+    return limiter
+
+
+def _login_page(request: Request, *, email: str = "", next_url: str = "", error: str = "", status: int = 200):  # noqa: ANN202
+    return render(
+        request,
+        "manage/login.html",
+        {"email": email, "next": safe_next(next_url, ""), "error": error},
+        status_code=status,
+    )
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "") -> Response:  # noqa: A002
+    if request.session.get("uid"):
+        return redirect(safe_next(next))
+    return _login_page(request, next_url=next)
+
+
+@router.post("/login")
+async def login(request: Request, rt: RuntimeDep) -> Response:
+    form = await read_form(request)
+    email = form.get("email", "").strip()
+    next_url = form.get("next", "")
+    key = (email.lower(), request.client.host if request.client else "")
+    limiter = _limiter(rt)
+    wait = limiter.retry_after(key)
+    if wait is not None:
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        msg = error_text(request, TooManyAttempts(minutes=minutes))
+        return _login_page(request, email=email, next_url=next_url, error=msg, status=429)
+    if not email or not form.get("password"):
+        _ = translator(request)
+        return _login_page(
+            request, email=email, next_url=next_url, error=_("Enter your e-mail and password."), status=422
+        )
+    try:
+        async with rt.uow() as uow:
+            user = await accounts.login(uow, rt.passwords, email, form.get("password", ""))
+            await uow.commit()
+    except InvalidCredentials as exc:
+        limiter.failed(key)
+        return _login_page(request, email=email, next_url=next_url, error=error_text(request, exc), status=401)
+    limiter.succeeded(key)
+    # A fresh session on sign-in: nothing from before (a planted session id, an old CSRF token) carries over.
+    request.session.clear()
+    request.session["uid"] = user.id
+    return redirect(safe_next(next_url))
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    request.session.clear()
+    flash(request, translator(request)("You have signed out."), "success")
+    return redirect("/manage/login")

@@ -1,0 +1,376 @@
+"""Back-office catalog pages: events, their sessions (times in the organizer's zone), and ticket types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from piaowu.catalog import service as catalog
+from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus
+from piaowu.catalog.schemas import (
+    EventIn,
+    EventPatch,
+    SessionIn,
+    SessionOut,
+    SessionPatch,
+    TicketTypeIn,
+    TicketTypeOut,
+    TicketTypePatch,
+)
+from piaowu.core.errors import NotFound
+from piaowu.core.money import minor_digits, parse_major
+from piaowu.web.deps import RuntimeDep, StaffDep
+from piaowu.web.manage.common import (
+    FormErrors,
+    attempt,
+    organizer,
+    page,
+    parse_local,
+    pydantic_errors,
+    read_form,
+    redirect,
+    to_local_input,
+    translator,
+)
+from piaowu.web.templating import flash
+
+router = APIRouter()
+
+TT_RENAME = {"price_minor": "price"}
+
+
+def _blank_none(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+# ---- events ---------------------------------------------------------------------------------------------
+
+
+def _event_values(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": form.get("name", ""),
+        "description": form.get("description", ""),
+        "venue_name": form.get("venue_name", ""),
+        "venue_address": form.get("venue_address", ""),
+        "is_published": bool(form.get("is_published")),
+    }
+
+
+@router.get("/events")
+async def events(request: Request, rt: RuntimeDep, actor: StaffDep, cursor: str | None = None) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        result = await catalog.list_events(uow, actor, cursor=cursor or None, limit=30)
+    return await page(request, rt, actor, "manage/events.html", {"page": result}, active="events")
+
+
+@router.get("/events/new")
+async def event_new(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    values = {"kind": EventKind.PERFORMANCE, "is_published": False}
+    return await page(request, rt, actor, "manage/event_form.html", {"values": values, "event": None}, active="events")
+
+
+@router.post("/events/new")
+async def event_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    form = await read_form(request)
+    values = {**_event_values(form), "kind": form.get("kind", "")}
+    created, errors = await attempt(request, rt, lambda uow: catalog.create_event(uow, actor, EventIn(**values)))
+    if created is None:
+        ctx = {"values": values, "event": None, "errors": errors}
+        return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=422)
+    flash(request, translator(request)("Event created. Now add its first session."), "success")
+    return redirect(f"/manage/events/{created.id}")
+
+
+@router.get("/events/{event_id}")
+async def event_detail(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        ev = await catalog.get_event(uow, actor, event_id)
+    return await page(request, rt, actor, "manage/event.html", {"event": ev}, active="events")
+
+
+@router.get("/events/{event_id}/edit")
+async def event_edit(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        ev = await catalog.get_event(uow, actor, event_id)
+    values = ev.model_dump(include={"name", "kind", "description", "venue_name", "venue_address", "is_published"})
+    return await page(request, rt, actor, "manage/event_form.html", {"values": values, "event": ev}, active="events")
+
+
+@router.post("/events/{event_id}/edit")
+async def event_update(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
+    form = await read_form(request)
+    values = _event_values(form)
+    updated, errors = await attempt(
+        request, rt, lambda uow: catalog.update_event(uow, actor, event_id, EventPatch(**values))
+    )
+    if updated is None:
+        async with rt.uow(readonly=True) as uow:
+            ev = await catalog.get_event(uow, actor, event_id)
+        ctx = {"values": {**values, "kind": ev.kind}, "event": ev, "errors": errors}
+        return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=422)
+    flash(request, translator(request)("Changes saved."), "success")
+    return redirect(f"/manage/events/{event_id}")
+
+
+# ---- sessions -------------------------------------------------------------------------------------------
+
+TIME_FIELDS = ("starts_at", "ends_at", "sales_start", "sales_end")
+
+
+def _session_payload(request: Request, form: dict[str, str], tz: str) -> tuple[dict[str, Any], FormErrors]:
+    """Form strings → schema fields; wall-clock times in ``tz`` become UTC. Unparseable times are field errors."""
+    _ = translator(request)
+    errors: FormErrors = {}
+    data: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "capacity": _blank_none(form.get("capacity")),
+        "admission_opens_minutes": _blank_none(form.get("admission_opens_minutes")) or 120,
+        "status": form.get("status", SessionStatus.DRAFT),
+    }
+    for key in TIME_FIELDS:
+        try:
+            data[key] = parse_local(form.get(key, ""), tz)
+        except ValueError:
+            errors[key] = _("Enter a date and time.")
+    for key in ("starts_at", "ends_at"):
+        if data.get(key) is None and key not in errors:
+            errors[key] = _("This field is required.")
+    return data, errors
+
+
+def _status_options(current: str | None) -> list[str]:
+    """The statuses a session may move to from ``current`` (a new session starts as a draft)."""
+    if current is None:
+        return [SessionStatus.DRAFT, SessionStatus.ON_SALE]
+    return [current, *sorted(TRANSITIONS[SessionStatus(current)], key=list(SessionStatus).index)]
+
+
+def _session_values(s: SessionOut, tz: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": s.name,
+        "capacity": s.capacity,
+        "status": s.status,
+        "admission_opens_minutes": s.admission_opens_minutes,
+    }
+    for key in TIME_FIELDS:
+        values[key] = to_local_input(getattr(s, key), tz)
+    return values
+
+
+async def _session_form(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    *,
+    event: Any,
+    session: SessionOut | None,
+    values: dict[str, Any],
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = {
+        "event": event,
+        "session": session,
+        "values": values,
+        "errors": errors or {},
+        "status_options": _status_options(session.status if session else None),
+    }
+    return await page(request, rt, actor, "manage/session_form.html", ctx, active="events", status_code=status_code)
+
+
+@router.get("/events/{event_id}/sessions/new")
+async def session_new(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        ev = await catalog.get_event(uow, actor, event_id)
+    values = {"status": SessionStatus.DRAFT, "admission_opens_minutes": 120}
+    return await _session_form(request, rt, actor, event=ev, session=None, values=values)
+
+
+@router.post("/events/{event_id}/sessions/new")
+async def session_create(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
+    form = await read_form(request)
+    tz = (await organizer(rt, actor)).timezone
+    data, errors = _session_payload(request, form, tz)
+    created = None
+    try:
+        schema = SessionIn(**data)
+    except ValidationError as exc:
+        errors = {**pydantic_errors(request, exc), **errors}
+    if not errors:
+        created, errors = await attempt(request, rt, lambda uow: catalog.create_session(uow, actor, event_id, schema))
+    if created is None:
+        async with rt.uow(readonly=True) as uow:
+            ev = await catalog.get_event(uow, actor, event_id)
+        return await _session_form(
+            request, rt, actor, event=ev, session=None, values=form, errors=errors, status_code=422
+        )
+    flash(request, translator(request)("Session created. Add the ticket types it sells."), "success")
+    return redirect(f"/manage/sessions/{created.id}")
+
+
+async def _load_session(rt: RuntimeDep, actor: StaffDep, session_id: str) -> tuple[Any, SessionOut]:
+    async with rt.uow(readonly=True) as uow:
+        s = await catalog.get_session(uow, actor, session_id)
+        ev = await catalog.get_event(uow, actor, s.event_id)
+    return ev, s
+
+
+@router.get("/sessions/{session_id}")
+async def session_detail(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    ev, s = await _load_session(rt, actor, session_id)
+    return await page(request, rt, actor, "manage/session.html", {"event": ev, "session": s}, active="events")
+
+
+@router.get("/sessions/{session_id}/edit")
+async def session_edit(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    ev, s = await _load_session(rt, actor, session_id)
+    values = _session_values(s, (await organizer(rt, actor)).timezone)
+    return await _session_form(request, rt, actor, event=ev, session=s, values=values)
+
+
+@router.post("/sessions/{session_id}/edit")
+async def session_update(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    form = await read_form(request)
+    ev, s = await _load_session(rt, actor, session_id)
+    data, errors = _session_payload(request, form, (await organizer(rt, actor)).timezone)
+    updated = None
+    try:
+        patch = SessionPatch(**data)
+    except ValidationError as exc:
+        errors = {**pydantic_errors(request, exc), **errors}
+    if not errors:
+        updated, errors = await attempt(request, rt, lambda uow: catalog.update_session(uow, actor, session_id, patch))
+    if updated is None:
+        return await _session_form(request, rt, actor, event=ev, session=s, values=form, errors=errors, status_code=422)
+    flash(request, translator(request)("Changes saved."), "success")
+    return redirect(f"/manage/sessions/{session_id}")
+
+
+# ---- ticket types ---------------------------------------------------------------------------------------
+
+
+def _tt_payload(request: Request, form: dict[str, str], currency: str) -> tuple[dict[str, Any], FormErrors]:
+    _ = translator(request)
+    errors: FormErrors = {}
+    data: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "description": form.get("description", ""),
+        "quota": _blank_none(form.get("quota")),
+        "min_per_order": _blank_none(form.get("min_per_order")) or 1,
+        "max_per_order": _blank_none(form.get("max_per_order")) or 10,
+        "is_active": bool(form.get("is_active")),
+    }
+    price = form.get("price", "").strip()
+    try:
+        data["price_minor"] = parse_major(price, currency)
+    except ValueError:
+        if minor_digits(currency):
+            errors["price"] = _("Enter a price in yuan, like 380 or 380.50.")
+        else:
+            errors["price"] = _("Enter a whole amount, like 380.")
+        data["price_minor"] = 0
+    return data, errors
+
+
+def _tt_values(t: TicketTypeOut) -> dict[str, Any]:
+    digits = minor_digits(t.currency)
+    whole, frac = divmod(t.price_minor, 10**digits) if digits else (t.price_minor, 0)
+    price = f"{whole}.{frac:0{digits}d}" if frac else str(whole)
+    return {
+        "name": t.name,
+        "description": t.description,
+        "price": price,
+        "quota": "" if t.quota is None else t.quota,
+        "min_per_order": t.min_per_order,
+        "max_per_order": t.max_per_order,
+        "is_active": t.is_active,
+    }
+
+
+async def _tt_form(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    *,
+    event: Any,
+    session: SessionOut,
+    ticket_type: TicketTypeOut | None,
+    values: dict[str, Any],
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = {"event": event, "session": session, "ticket_type": ticket_type, "values": values, "errors": errors or {}}
+    return await page(request, rt, actor, "manage/ticket_type_form.html", ctx, active="events", status_code=status_code)
+
+
+@router.get("/sessions/{session_id}/ticket-types/new")
+async def tt_new(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    ev, s = await _load_session(rt, actor, session_id)
+    values = {"min_per_order": 1, "max_per_order": 10, "is_active": True}
+    return await _tt_form(request, rt, actor, event=ev, session=s, ticket_type=None, values=values)
+
+
+@router.post("/sessions/{session_id}/ticket-types/new")
+async def tt_create(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    form = await read_form(request)
+    ev, s = await _load_session(rt, actor, session_id)
+    data, errors = _tt_payload(request, form, (await organizer(rt, actor)).currency)
+    created = None
+    try:
+        schema = TicketTypeIn(**data)
+    except ValidationError as exc:
+        errors = {**pydantic_errors(request, exc, TT_RENAME), **errors}
+    if not errors:
+        created, errors = await attempt(
+            request, rt, lambda uow: catalog.create_ticket_type(uow, actor, session_id, schema), TT_RENAME
+        )
+    if created is None:
+        values = {**form, "is_active": bool(form.get("is_active"))}
+        return await _tt_form(
+            request, rt, actor, event=ev, session=s, ticket_type=None, values=values, errors=errors, status_code=422
+        )
+    flash(request, translator(request)("Ticket type “{name}” added.", name=created.name), "success")
+    return redirect(f"/manage/sessions/{session_id}")
+
+
+def _find_tt(s: SessionOut, ticket_type_id: str) -> TicketTypeOut:
+    for t in s.ticket_types:
+        if t.id == ticket_type_id:
+            return t
+    raise NotFound(kind="ticket type")
+
+
+@router.get("/sessions/{session_id}/ticket-types/{ticket_type_id}/edit")
+async def tt_edit(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str, ticket_type_id: str) -> Response:
+    ev, s = await _load_session(rt, actor, session_id)
+    t = _find_tt(s, ticket_type_id)
+    return await _tt_form(request, rt, actor, event=ev, session=s, ticket_type=t, values=_tt_values(t))
+
+
+@router.post("/sessions/{session_id}/ticket-types/{ticket_type_id}/edit")
+async def tt_update(
+    request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str, ticket_type_id: str
+) -> Response:
+    form = await read_form(request)
+    ev, s = await _load_session(rt, actor, session_id)
+    t = _find_tt(s, ticket_type_id)
+    data, errors = _tt_payload(request, form, t.currency)
+    updated = None
+    try:
+        patch = TicketTypePatch(**data)
+    except ValidationError as exc:
+        errors = {**pydantic_errors(request, exc, TT_RENAME), **errors}
+    if not errors:
+        updated, errors = await attempt(
+            request, rt, lambda uow: catalog.update_ticket_type(uow, actor, ticket_type_id, patch), TT_RENAME
+        )
+    if updated is None:
+        values = {**form, "is_active": bool(form.get("is_active"))}
+        return await _tt_form(
+            request, rt, actor, event=ev, session=s, ticket_type=t, values=values, errors=errors, status_code=422
+        )
+    flash(request, translator(request)("Changes saved."), "success")
+    return redirect(f"/manage/sessions/{session_id}")

@@ -1,0 +1,202 @@
+"""Helpers shared by the back-office pages: form reading with CSRF, field errors, local time, rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from piaowu.accounts.permissions import Permission
+from piaowu.core.actor import Actor
+from piaowu.core.errors import (
+    Conflict,
+    CsrfFailed,
+    DomainError,
+    EmptySelection,
+    InvalidPhone,
+    InvalidQuantity,
+    InvalidState,
+    NotOnSale,
+    SoldOut,
+    ValidationFailed,
+)
+from piaowu.core.errors import render as fill
+from piaowu.i18n import Translator
+from piaowu.organizers import service as organizers
+from piaowu.db.uow import UnitOfWork
+from piaowu.runtime import Runtime
+from piaowu.web.templating import check_csrf, page_locale, render
+
+FormErrors = dict[str, str]
+T = TypeVar("T")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The submitted fields as plain strings; a missing or wrong CSRF token stops the request here."""
+    form = await request.form()
+    if not check_csrf(request, str(form.get("csrf") or "")):
+        raise CsrfFailed()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def translator(request: Request) -> Translator:
+    return Translator(page_locale(request))
+
+
+# Pydantic's own wording is English-only; these are the cases our forms can hit, as translatable msgids.
+_PYDANTIC = {
+    "missing": "This field is required.",
+    "string_too_short": "Enter at least {min_length} characters.",
+    "string_too_long": "Use at most {max_length} characters.",
+    "greater_than_equal": "Enter a number of at least {ge}.",
+    "less_than_equal": "Enter a number of at most {le}.",
+    "int_parsing": "Enter a whole number.",
+    "int_type": "Enter a whole number.",
+    "datetime_parsing": "Enter a date and time.",
+    "datetime_type": "Enter a date and time.",
+    "datetime_from_date_parsing": "Enter a date and time.",
+    "enum": "Choose one of the options.",
+    "literal_error": "Choose one of the options.",
+    "string_pattern_mismatch": "Choose one of the options.",
+    "value_error": "{msg}",
+}
+
+
+def pydantic_errors(request: Request, exc: ValidationError, rename: dict[str, str] | None = None) -> FormErrors:
+    _ = translator(request)
+    out: FormErrors = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        field = loc[-1] if loc else "form"
+        if len(loc) > 1 and loc[0] == "buyer":
+            field = f"buyer_{loc[-1]}"
+        field = (rename or {}).get(field, field)
+        template = _PYDANTIC.get(err.get("type", ""))
+        ctx = {k: v for k, v in (err.get("ctx") or {}).items() if not isinstance(v, Exception)}
+        if template == "{msg}":
+            message = _(str(err.get("msg", "")).removeprefix("Value error, "))
+        elif template:
+            message = fill(_(template), ctx)
+        else:
+            message = _("This value is not valid.")
+        out.setdefault(field, message)
+    return out
+
+
+def domain_errors(request: Request, exc: ValidationFailed, rename: dict[str, str] | None = None) -> FormErrors:
+    _ = translator(request)
+    out: FormErrors = {}
+    for err in exc.errors:
+        field = (rename or {}).get(str(err.get("field", "form")), str(err.get("field", "form")))
+        out.setdefault(field, _(str(err.get("message", ""))))
+    return out
+
+
+def error_text(request: Request, exc: DomainError) -> str:
+    return fill(translator(request)(exc.template()), exc.data)
+
+
+# ---- local time: forms speak the organizer's wall clock, the database speaks UTC ------------------------
+
+
+def parse_local(value: str, tz: str) -> datetime | None:
+    """'2026-06-10T19:30' in the organizer's zone → an aware UTC datetime. Empty → None; bad → ValueError."""
+    value = value.strip()
+    if not value:
+        return None
+    naive = datetime.fromisoformat(value)
+    if naive.tzinfo is not None:
+        return naive.astimezone(UTC)
+    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def to_local_input(value: datetime | None, tz: str) -> str:
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+async def organizer(rt: Runtime, actor: Actor) -> organizers.OrganizerInfo:
+    """The signed-in staff member's organizer (time zone, currency), cached: it changes only through set-up."""
+    cache: dict[str, organizers.OrganizerInfo] = rt.extras.setdefault("manage_organizers", {})
+    if actor.organizer_id not in cache:
+        async with rt.uow(readonly=True) as uow:
+            cache[actor.organizer_id] = await organizers.get_organizer(uow, actor.organizer_id)
+    return cache[actor.organizer_id]
+
+
+async def organizer_tz(rt: Runtime, actor: Actor) -> str:
+    return (await organizer(rt, actor)).timezone
+
+
+async def attempt(
+    request: Request, rt: Runtime, use_case: Callable[[UnitOfWork], Awaitable[T]], rename: dict[str, str] | None = None
+) -> tuple[T | None, FormErrors]:
+    """Runs a use case in one committed transaction; errors a form can show come back as field errors.
+    Not-found and permission errors are not the form's business: they reach the app's error page."""
+    try:
+        async with rt.uow() as uow:
+            result = await use_case(uow)
+            await uow.commit()
+        return result, {}
+    except ValidationError as exc:
+        return None, pydantic_errors(request, exc, rename)
+    except ValidationFailed as exc:
+        return None, domain_errors(request, exc, rename)
+    except (InvalidState, Conflict, SoldOut, NotOnSale, InvalidQuantity, EmptySelection, InvalidPhone) as exc:
+        return None, {"form": error_text(request, exc)}
+
+
+# ---- rendering ------------------------------------------------------------------------------------------
+
+NAV = (
+    # (key, path, English label, permissions any of which shows the link)
+    ("dashboard", "/manage", "Dashboard", (Permission.REPORTS, Permission.ORDER_READ)),
+    ("sell", "/manage/sell", "Sell", (Permission.ORDER_CREATE,)),
+    ("orders", "/manage/orders", "Orders", (Permission.ORDER_READ,)),
+    ("events", "/manage/events", "Events", (Permission.CATALOG_WRITE,)),
+    ("staff", "/manage/staff", "Staff", (Permission.STAFF_MANAGE,)),
+    ("tokens", "/manage/tokens", "API tokens", (Permission.TOKENS_MANAGE,)),
+    ("gate", "/gate", "Gate", (Permission.CHECKIN,)),
+)
+
+
+def nav_for(actor: Actor) -> list[tuple[str, str, str]]:
+    return [(key, path, label) for key, path, label, perms in NAV if any(actor.can(p) for p in perms)]
+
+
+async def page(
+    request: Request,
+    rt: Runtime,
+    actor: Actor,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    active: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    ctx: dict[str, Any] = {
+        "actor": actor,
+        "nav_items": nav_for(actor),
+        "active": active,
+        "tz": await organizer_tz(rt, actor),
+        "P": Permission,
+        "errors": {},
+        "values": {},
+    }
+    ctx.update(context or {})
+    return render(request, template, ctx, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(target: str | None, default: str = "/manage") -> str:
+    """Only local paths: never an open redirect to another site (``//evil``, ``/\\evil``, ``https://``)."""
+    if not target or not target.startswith("/") or target.startswith("//") or target.startswith("/\\"):
+        return default
+    return target

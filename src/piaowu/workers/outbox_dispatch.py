@@ -1,0 +1,91 @@
+"""Drain the outbox: run each message's handler after the transaction that wrote it has committed.
+
+Handlers are idempotent (a message may run twice if a worker dies between the effect and marking it done).
+Failures are retried with backoff; after ``MAX_ATTEMPTS`` a message is kept as ``dead`` for an operator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from piaowu.core.events import Topic
+from piaowu.db import outbox
+from piaowu.payments import service as payments
+from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER
+from piaowu.runtime import Runtime
+
+log = logging.getLogger("piaowu.outbox")
+
+Handler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def http_client(rt: Runtime) -> httpx.AsyncClient:
+    """Tests inject an ASGI-backed client factory under ``extras["http_client"]``."""
+    factory = rt.extras.get("http_client")
+    return factory() if factory else httpx.AsyncClient(timeout=10)
+
+
+async def deliver_sandbox_callback(rt: Runtime, payload: dict[str, Any]) -> None:
+    """The sandbox gateway notifying the merchant, as a real gateway would: POST, retry until ``success``."""
+    async with http_client(rt) as client:
+        resp = await client.post(
+            payload["url"],
+            content=payload["body"].encode(),
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: payload["signature"]},
+        )
+    if resp.status_code != 200 or resp.text.strip() != "success":
+        raise DeliveryFailed(f"merchant answered {resp.status_code}: {resp.text[:200]}")
+
+
+async def run_refund(rt: Runtime, payload: dict[str, Any]) -> None:
+    async with rt.uow() as uow:
+        await payments.execute_refund(uow, payload["refund_id"])
+        await uow.commit()
+
+
+async def log_only(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Notifications (SMS/e-mail) are a later issue; the event is kept in the outbox for them."""
+
+
+HANDLERS: dict[str, Handler] = {
+    Topic.SANDBOX_CALLBACK: deliver_sandbox_callback,
+    Topic.REFUND_REQUESTED: run_refund,
+    Topic.ORDER_PAID: log_only,
+    Topic.ORDER_EXPIRED: log_only,
+    Topic.ORDER_CANCELLED: log_only,
+}
+
+
+async def drain(rt: Runtime, batch: int = 50) -> int:
+    async with rt.uow() as uow:
+        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch)
+        await uow.commit()
+    done = 0
+    for msg in claimed:
+        handler = HANDLERS.get(msg.topic)
+        error = None
+        try:
+            if handler is None:
+                raise DeliveryFailed(f"no handler for topic {msg.topic}")
+            await handler(rt, msg.payload)
+        except Exception as exc:  # a failing message is retried later; it must not stop the others
+            log.warning("outbox %s (%s) failed: %s", msg.id, msg.topic, exc)
+            error = f"{type(exc).__name__}: {exc}"
+        async with rt.uow() as uow:
+            row = await uow.session.get(outbox.OutboxMessage, msg.id)
+            if row is not None:
+                if error is None:
+                    outbox.mark_done(row)
+                    done += 1
+                else:
+                    outbox.mark_failed(row, uow.now(), error)
+            await uow.commit()
+    return done

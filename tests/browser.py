@@ -1,0 +1,124 @@
+"""Playwright (sync API) driving Debian's chromium: a session browser and per-test tabs that record console errors.
+
+Never ``playwright install``: the pip package's driver runs /usr/bin/chromium. Without chromium the browser tests
+skip locally and fail in CI (``require_or_skip``). Screenshots go to ``test-artifacts/`` (git-ignored): every
+test that fails gets one per open tab, and ``tab.shot(name)`` takes one on purpose.
+Import the fixtures into a conftest: ``from tests.browser import browser, tabs  # noqa: F401``, together with
+``pytest_runtest_makereport`` from the same module (it tells ``tabs`` whether the test failed).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import require_or_skip
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# As root, without a sandbox; no GPU; and no calls home, which this machine's closed network refuses noisily.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@dataclass
+class Tab:
+    """A page in its own browser context (own cookies, own language) plus what its console said."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    test_name: str = "test"
+
+    def goto(self, url: str) -> Response:
+        response = self.page.goto(url, wait_until="load")
+        assert response is not None, f"no response for {url}"
+        return response
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{_slug(self.test_name)}--{_slug(name)}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120]
+
+
+def _ignored(msg: ConsoleMessage) -> bool:
+    # The browser asks for /favicon.ico by itself; a page without one is not a page error.
+    return msg.location.get("url", "").endswith("/favicon.ico")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    path = chromium_path()
+    require_or_skip(path is not None, "chromium (/usr/bin/chromium, Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def tabs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Tab]]:
+    """``tab = tabs(locale="en")`` opens a tab in a fresh context; closed (and photographed on failure) after."""
+    opened: list[tuple[Tab, BrowserContext]] = []
+
+    def open_tab(locale: str = "zh-CN", viewport: tuple[int, int] = (1280, 900), **context_args: object) -> Tab:
+        context = browser.new_context(
+            locale=locale,
+            timezone_id="Asia/Shanghai",
+            viewport={"width": viewport[0], "height": viewport[1]},
+            **context_args,  # type: ignore[arg-type]
+        )
+        context.set_default_timeout(10_000)
+        tab = Tab(context.new_page(), test_name=request.node.name)
+        tab.page.on("console", lambda m: m.type == "error" and not _ignored(m) and tab.errors.append(m.text))
+        tab.page.on("pageerror", lambda e: tab.errors.append(f"uncaught: {e}"))
+        opened.append((tab, context))
+        return tab
+
+    yield open_tab
+    report = getattr(request.node, "rep_call", None)
+    failed = report is not None and report.failed
+    for i, (tab, context) in enumerate(opened):
+        if failed:
+            try:
+                tab.shot(f"failed-{i}")
+            except Exception:  # a crashed page cannot be photographed; the test's own error says enough
+                pass
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,184 @@
+"""The real server in a subprocess, for browser tests and races through HTTP.
+
+``running_server(db_url, workers=2)`` starts ``piaowu serve`` (uvicorn with uvloop and httptools, exactly what
+an operator runs) on a free port and yields its base URL once /healthz answers. The fixtures below give a
+session-wide SQLite server with ``piaowu init`` + ``piaowu demo`` applied (browser tests) and a PostgreSQL
+server with two workers on its own database (concurrency tests). Import the fixtures into a conftest:
+``from tests.servers import live_server, pg_live_server  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import _asyncpg_url, _pg_exec, pg_available, require_or_skip
+
+# Cheap password hashing and a fast sweeper: tests wait for expiry in seconds, not minutes.
+SERVER_ENV: dict[str, str] = {
+    "PIAOWU_SECRET_KEY": "test-secret-key-not-for-production",
+    "PIAOWU_ARGON2_TIME_COST": "1",
+    "PIAOWU_ARGON2_MEMORY_COST": "8",
+    "PIAOWU_ARGON2_PARALLELISM": "1",
+    "PIAOWU_SWEEP_INTERVAL_SECONDS": "0.5",
+}
+STARTUP_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(db_url: str, var_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIAOWU_")}
+    env.update(SERVER_ENV)
+    env["PIAOWU_DATABASE_URL"] = db_url
+    env["PIAOWU_VAR_DIR"] = str(var_dir)
+    env.update(extra or {})
+    return env
+
+
+def piaowu(*args: str, env: Mapping[str, str], timeout: float = 120) -> str:
+    """Runs the ``piaowu`` command in a subprocess (as an operator would) and returns its output."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "piaowu", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"piaowu {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+@contextmanager
+def running_server(
+    db_url: str, workers: int = 2, env: Mapping[str, str] | None = None, *, var_dir: Path | None = None
+) -> Iterator[str]:
+    """Serves ``db_url`` (already migrated) with ``workers`` processes; yields ``http://127.0.0.1:<port>``.
+
+    ``env`` adds or overrides PIAOWU_* settings. The server's log goes to ``<var_dir>/server.log`` and is
+    shown if it fails to start. The process group is stopped on exit, workers included.
+    """
+    with tempfile.TemporaryDirectory(prefix="piaowu-srv-") as tmp:
+        var = var_dir or Path(tmp)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        full_env = server_env(db_url, var, {"PIAOWU_PUBLIC_URL": base_url, **(env or {})})
+        log_path = var / "server.log"
+        cmd = [sys.executable, "-m", "piaowu", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--workers", str(workers), "--log-level", "warning"]
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_healthy(proc, base_url, log_path)
+            yield base_url
+        finally:
+            _stop(proc)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    _stop(proc)
+    raise RuntimeError(f"the server did not answer /healthz in {STARTUP_TIMEOUT_S:.0f} s:\n{log_path.read_text()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()  # uvicorn's supervisor stops its workers on SIGTERM
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    # Anything left in the server's own process group (a stuck worker) goes too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """An empty PostgreSQL database of our own (created, then dropped with its connections)."""
+    require_or_skip(pg_available(), "PostgreSQL at 127.0.0.1:5432")
+    name = f"piaowu_srv_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _asyncpg_url(name)
+    finally:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    db_url: str
+    env: dict[str, str] = field(repr=False)  # the PIAOWU_* settings the server runs with
+    demo_token: str | None  # the demo organizer's owner API token, when the demo was seeded
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+TOKEN_RE = re.compile(r"\bpw_[0-9a-f]+_[A-Za-z0-9_-]+")
+
+
+def prepared(db_url: str, var_dir: Path, *, demo: bool = True) -> tuple[dict[str, str], str | None]:
+    """``piaowu init`` (+ ``piaowu demo``) on ``db_url``; → the environment used and the demo API token."""
+    env = server_env(db_url, var_dir)
+    piaowu("init", env=env)
+    token = None
+    if demo:
+        found = TOKEN_RE.search(piaowu("demo", env=env))
+        token = found.group(0) if found else None
+    return {k: v for k, v in env.items() if k.startswith("PIAOWU_")}, token
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the whole test session on a fresh SQLite database with the demo seeded.
+    Tests share it: create what you change (or use unique names) rather than relying on a pristine state."""
+    var = tmp_path_factory.mktemp("live")
+    db_url = f"sqlite+aiosqlite:///{var / 'piaowu.db'}"
+    env, token = prepared(db_url, var)
+    with running_server(db_url, workers=1, var_dir=var) as base_url:
+        yield LiveServer(base_url, db_url, env, token)
+
+
+@pytest.fixture(scope="session")
+def pg_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Two uvicorn workers on a PostgreSQL database of their own, demo seeded: races through real HTTP."""
+    var = tmp_path_factory.mktemp("pglive")
+    with fresh_pg_database() as db_url:
+        env, token = prepared(db_url, var)
+        with running_server(db_url, workers=2, var_dir=var) as base_url:
+            yield LiveServer(base_url, db_url, env, token)

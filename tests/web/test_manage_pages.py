@@ -1,0 +1,227 @@
+"""Back-office pages through HTTP: sign-in, catalog forms, inline errors, tenancy, language, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from piaowu.catalog import service as catalog
+from piaowu.runtime import Runtime
+from tests.factories import owner_actor
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF field in the form"
+    return m.group(1)
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str, next_url: str = "") -> httpx.Response:
+    form = await client.get("/manage/login")
+    data = {"csrf": csrf_of(form.text), "email": email, "password": password, "next": next_url}
+    return await client.post("/manage/login", data=data)
+
+
+async def signed_in(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    r = await login(client, tenant.owner_email, tenant.password)
+    assert r.status_code == 303, r.text
+
+
+async def post_form(client: httpx.AsyncClient, path: str, data: dict[str, str]) -> httpx.Response:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    return await client.post(path, data={"csrf": csrf_of(page.text), **data})
+
+
+async def test_pages_need_sign_in(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    r = await client.get("/manage/events")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/manage/login?next=/manage/events"
+
+
+async def test_wrong_password_keeps_email_and_says_why(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    r = await login(client, tenant.owner_email, "wrong password")
+    assert r.status_code == 401
+    assert f'value="{tenant.owner_email}"' in r.text
+    assert 'role="alert"' in r.text
+    assert (await client.get("/manage/events")).status_code == 303  # still signed out
+
+
+async def test_sign_in_goes_to_next_local_path_only(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    r = await login(client, tenant.owner_email, tenant.password, next_url="/manage/events")
+    assert r.status_code == 303 and r.headers["location"] == "/manage/events"
+    assert (await client.get("/manage/events")).status_code == 200
+    client.cookies.clear()
+    r = await login(client, tenant.owner_email, tenant.password, next_url="//evil.example/steal")
+    assert r.headers["location"] == "/manage"
+
+
+async def test_sign_out_ends_the_session(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    await signed_in(client, tenant)
+    dash = await client.get("/manage")
+    assert dash.status_code == 200
+    r = await client.post("/manage/logout", data={"csrf": csrf_of(dash.text)})
+    assert r.status_code == 303
+    assert (await client.get("/manage")).status_code == 303
+
+
+async def test_failed_sign_ins_are_limited(client: httpx.AsyncClient, tenant, clock) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    for _ in range(5):
+        assert (await login(client, tenant.owner_email, "nope nope")).status_code == 401
+    blocked = await login(client, tenant.owner_email, tenant.password)
+    assert blocked.status_code == 429  # even the right password waits: the limit is per e-mail + address
+    clock.advance(timedelta(minutes=5, seconds=1))
+    assert (await login(client, tenant.owner_email, tenant.password)).status_code == 303
+
+
+async def test_post_without_csrf_is_rejected(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
+    await signed_in(client, tenant)
+    r = await client.post("/manage/events/new", data={"name": "Sneaky", "kind": "performance"})
+    assert r.status_code == 403
+    r = await client.post("/manage/events/new", data={"name": "Sneaky", "kind": "performance", "csrf": "forged"})
+    assert r.status_code == 403
+    async with runtime.uow(readonly=True) as uow:
+        page = await catalog.list_events(uow, await owner_actor(runtime, tenant.owner_id))
+    assert page.items == []
+
+
+async def test_event_session_ticket_type_through_the_forms(
+    client: httpx.AsyncClient,
+    tenant,
+    runtime: Runtime,  # noqa: ANN001
+) -> None:
+    await signed_in(client, tenant)
+    r = await post_form(
+        client,
+        "/manage/events/new",
+        {"name": "春季音乐会", "kind": "performance", "venue_name": "大剧院", "is_published": "1"},
+    )
+    assert r.status_code == 303
+    event_path = r.headers["location"]
+    event_id = event_path.rsplit("/", 1)[1]
+
+    r = await post_form(
+        client,
+        f"{event_path}/sessions/new",
+        {
+            "name": "晚场",
+            "starts_at": "2026-07-01T19:30",
+            "ends_at": "2026-07-01T22:00",
+            "capacity": "500",
+            "status": "on_sale",
+            "admission_opens_minutes": "60",
+        },
+    )
+    assert r.status_code == 303
+    session_path = r.headers["location"]
+    session_id = session_path.rsplit("/", 1)[1]
+
+    r = await post_form(
+        client,
+        f"{session_path}/ticket-types/new",
+        {
+            "name": "A区",
+            "price": "380.50",
+            "quota": "100",
+            "min_per_order": "1",
+            "max_per_order": "6",
+            "is_active": "1",
+        },
+    )
+    assert r.status_code == 303
+
+    actor = await owner_actor(runtime, tenant.owner_id)
+    async with runtime.uow(readonly=True) as uow:
+        ev = await catalog.get_event(uow, actor, event_id)
+    assert ev.name == "春季音乐会" and ev.venue_name == "大剧院" and ev.is_published
+    (s,) = ev.sessions
+    assert s.id == session_id and s.capacity == 500 and s.status == "on_sale"
+    # 19:30 in Shanghai is 11:30 UTC
+    assert s.starts_at.isoformat() == "2026-07-01T11:30:00+00:00"
+    (t,) = s.ticket_types
+    assert (t.name, t.price_minor, t.quota, t.max_per_order) == ("A区", 38050, 100, 6)
+
+    page = await client.get(session_path)
+    assert "¥380.50" in page.text and "2026-07-01 19:30" in page.text
+
+    # edit: the price shows in yuan, a change lands in minor units
+    edit_path = f"{session_path}/ticket-types/{t.id}/edit"
+    assert 'value="380.50"' in (await client.get(edit_path)).text
+    r = await post_form(client, edit_path, {"name": "A区", "price": "400", "quota": "", "max_per_order": "6"})
+    assert r.status_code == 303
+    async with runtime.uow(readonly=True) as uow:
+        s = await catalog.get_session(uow, actor, session_id)
+    assert s.ticket_types[0].price_minor == 40000 and s.ticket_types[0].quota is None
+    assert s.ticket_types[0].is_active is False  # the box was not ticked
+
+
+async def test_inline_errors_keep_what_was_typed(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
+    await signed_in(client, tenant)
+    r = await post_form(client, "/manage/events/new", {"name": "Show", "kind": "performance"})
+    event_path = r.headers["location"]
+
+    r = await post_form(
+        client,
+        f"{event_path}/sessions/new?lang=en",
+        {"name": "Late", "starts_at": "2026-07-01T22:00", "ends_at": "2026-07-01T19:00", "capacity": "80"},
+    )
+    assert r.status_code == 422
+    assert "The end must be after the start." in r.text
+    assert 'id="f-ends_at"' in r.text and 'aria-invalid="true"' in r.text
+    assert 'value="Late"' in r.text and 'value="2026-07-01T22:00"' in r.text
+
+    r = await post_form(
+        client,
+        f"{event_path}/sessions/new",
+        {"starts_at": "2026-07-01T19:00", "ends_at": "2026-07-01T21:00", "capacity": "80", "status": "on_sale"},
+    )
+    session_path = r.headers["location"]
+    r = await post_form(
+        client, f"{session_path}/ticket-types/new?lang=zh-CN", {"name": "Adult", "price": "abc", "max_per_order": "4"}
+    )
+    assert r.status_code == 422
+    assert 'id="f-price-error"' in r.text
+    assert "请输入以元为单位的价格" in r.text
+    assert 'value="abc"' in r.text and 'value="Adult"' in r.text
+    actor = await owner_actor(runtime, tenant.owner_id)
+    async with runtime.uow(readonly=True) as uow:
+        s = await catalog.get_session(uow, actor, session_path.rsplit("/", 1)[1])
+    assert s.ticket_types == []
+
+
+async def test_another_organizers_event_is_not_found(
+    client: httpx.AsyncClient,
+    tenant,
+    other_tenant,
+    runtime: Runtime,  # noqa: ANN001
+) -> None:
+    from piaowu.catalog.schemas import EventIn
+
+    other = await owner_actor(runtime, other_tenant.owner_id)
+    async with runtime.uow() as uow:
+        theirs = await catalog.create_event(uow, other, EventIn(name="Not yours"))
+        await uow.commit()
+    await signed_in(client, tenant)
+    r = await client.get(f"/manage/events/{theirs.id}")
+    assert r.status_code == 404
+    assert "Not yours" not in r.text
+    r = await client.get(f"/manage/events/{theirs.id}/edit?lang=en")
+    assert r.status_code == 404 and "No event with this id." in r.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "html_lang", "text"), [("en", "en", "Upcoming sessions"), ("zh-CN", "zh-CN", "即将开始的场次")]
+)
+async def test_language_switch(client: httpx.AsyncClient, tenant, lang: str, html_lang: str, text: str) -> None:  # noqa: ANN001
+    await signed_in(client, tenant)
+    r = await client.get(f"/manage?lang={lang}")
+    assert r.status_code == 200
+    assert f'<html lang="{html_lang}">' in r.text and text in r.text
+    # the choice sticks (cookie) for the next page without ?lang=
+    assert f'<html lang="{html_lang}">' in (await client.get("/manage/events")).text
