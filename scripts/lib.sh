@@ -84,7 +84,11 @@ ensure_venv() {
     if [ -z "$extras" ] && [ "$(cat "$stamp_dir/runtime" 2>/dev/null)" = "$hash" ]; then return 0; fi
     local target="."
     [ -n "$extras" ] && target=".[${extras}]"
-    say "installing Piaowu${extras:+ with [$extras]} into $VENV (pip)"
-    (cd "$ROOT" && "$PY" -m pip install -q --disable-pip-version-check -e "$target") || die "pip install failed"
+    say "installing Piaowu${extras:+ with [$extras]} into $VENV (pip; about a minute the first time)"
+    local log="$VENV/.piaowu-pip.log"
+    if ! (cd "$ROOT" && "$PY" -m pip install --disable-pip-version-check -e "$target") >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        die "pip install failed (full log: $log)"
+    fi
     echo "$hash" >"$stamp_dir/${extras:-runtime}"
 }

@@ -225,3 +225,136 @@ async def test_language_switch(client: httpx.AsyncClient, tenant, lang: str, htm
     assert f'<html lang="{html_lang}">' in r.text and text in r.text
     # the choice sticks (cookie) for the next page without ?lang=
     assert f'<html lang="{html_lang}">' in (await client.get("/manage/events")).text
+
+
+async def test_box_office_sale_then_refund(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
+    from piaowu.orders import service as orders
+    from tests.factories import on_sale_session
+
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=10, price_minor=18000)
+    await signed_in(client, tenant)
+    sell_page = f"/manage/sell?session={sale.session_id}"
+
+    # a bad mobile number and too little cash are shown inline, nothing is sold
+    r = await post_form(
+        client,
+        sell_page,
+        {
+            "session": sale.session_id,
+            f"qty_{sale.ticket_type_id}": "2",
+            "buyer_name": "张三",
+            "buyer_phone": "123",
+            "method": "cash",
+            "tendered": "100",
+        },
+    )
+    assert r.status_code == 422
+    assert 'id="f-buyer_phone-error"' in r.text and 'value="张三"' in r.text
+    async with runtime.uow(readonly=True) as uow:
+        assert (await orders.list_orders(uow, actor)).items == []
+
+    r = await post_form(
+        client,
+        sell_page,
+        {
+            "session": sale.session_id,
+            f"qty_{sale.ticket_type_id}": "2",
+            "buyer_name": "张三",
+            "buyer_phone": "13812345678",
+            "method": "cash",
+            "tendered": "400",
+        },
+    )
+    assert r.status_code == 303, r.text
+    order_path = r.headers["location"]
+    detail = await client.get(order_path + "?lang=en")
+    assert "找零：¥40.00" in detail.text  # the flash was written in the language of the sale (default zh-CN)
+    assert "Print tickets (PDF)" in detail.text
+    order_id = order_path.rsplit("/", 1)[1]
+    async with runtime.uow(readonly=True) as uow:
+        order = await orders.get_order(uow, actor, order_id)
+    assert order.status == "paid" and order.paid_minor == 36000 and order.channel == "box_office"
+    assert all(line.ticket is not None for line in order.lines)
+
+    pdf = await client.get(f"{order_path}/tickets.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+    # the list finds it by buyer name and by code
+    assert order.code in (await client.get("/manage/orders?q=张三")).text
+    assert order.code in (await client.get(f"/manage/orders?q={order.code}&status=paid")).text
+    assert order.code not in (await client.get("/manage/orders?status=pending")).text
+
+    # refund one of the two tickets
+    r = await post_form(client, order_path, {"line": order.lines[0].id, "reason": "ill"})
+    assert r.status_code == 405  # the detail page itself takes no POST
+    page = await client.get(order_path)
+    r = await client.post(
+        f"{order_path}/refund", data={"csrf": csrf_of(page.text), "line": order.lines[0].id, "reason": "ill"}
+    )
+    assert r.status_code == 303
+    async with runtime.uow(readonly=True) as uow:
+        order = await orders.get_order(uow, actor, order_id)
+    assert order.status == "partially_refunded" and order.refunded_minor == 18000
+    history = (await client.get(order_path + "?lang=en")).text
+    assert "Order placed, tickets held" in history and "Tickets refunded" in history
+
+
+async def test_cancel_pending_order_from_its_page(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
+    from piaowu.orders import service as orders
+    from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn
+    from tests.factories import on_sale_session
+
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    async with runtime.uow() as uow:
+        pending = await orders.create_order(
+            uow,
+            actor,
+            OrderIn(
+                items=[OrderItemIn(ticket_type_id=sale.ticket_type_id, quantity=3)],
+                buyer=BuyerIn(name="李四", phone="13900001111"),
+            ),
+        )
+        await uow.commit()
+    await signed_in(client, tenant)
+    page = await client.get(f"/manage/orders/{pending.id}")
+    assert "Awaiting payment" in page.text or "待支付" in page.text
+    r = await client.post(f"/manage/orders/{pending.id}/cancel", data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    async with runtime.uow(readonly=True) as uow:
+        assert (await orders.get_order(uow, actor, pending.id)).status == "cancelled"
+    # cancelling again is refused with a message, not a crash
+    page = await client.get(f"/manage/orders/{pending.id}")
+    r = await client.post(f"/manage/orders/{pending.id}/cancel", data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert 'class="flash flash-error"' in (await client.get(f"/manage/orders/{pending.id}")).text
+
+
+async def test_staff_and_tokens(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
+    await signed_in(client, tenant)
+    r = await post_form(
+        client, "/manage/staff", {"name": "Clerk", "email": "not-an-email", "password": "x", "role": "sales"}
+    )
+    assert r.status_code == 422 and 'id="f-email-error"' in r.text and 'id="f-password-error"' in r.text
+    r = await post_form(
+        client,
+        "/manage/staff",
+        {"name": "Clerk", "email": "clerk@demo.test", "password": "long enough", "role": "sales"},
+    )
+    assert r.status_code == 303
+
+    r = await post_form(client, "/manage/tokens", {"name": "Distributor", "role": "sales"})
+    assert r.status_code == 200
+    token = re.search(r'id="new-token">([^<]+)<', r.text).group(1)
+    assert (await client.get("/api/v1/orders", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    assert token not in (await client.get("/manage/tokens")).text  # shown once
+
+    # the clerk signs in: sells, but sees no staff or token pages
+    client.cookies.clear()
+    assert (await login(client, "clerk@demo.test", "long enough")).status_code == 303
+    dash = await client.get("/manage")
+    assert 'href="/manage/sell"' in dash.text and 'href="/manage/staff"' not in dash.text
+    assert (await client.get("/manage/staff")).status_code == 403
+    assert (await client.get("/manage/tokens")).status_code == 403

@@ -37,14 +37,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         ) from None
 
 
-async def paginate(session: AsyncSession, stmt: Select[Any], model: Any, cursor: str | None, limit: int) -> Page[Any]:
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], model: Any, cursor: str | None, limit: int, time_attr: str = "created_at"
+) -> Page[Any]:
+    """``model`` must have ``id`` and the timestamp column ``time_attr`` (ties are broken by id)."""
     limit = max(1, min(limit, 200))
+    at_col = getattr(model, time_attr)
     if cursor:
         at, row_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(model.created_at < at, and_(model.created_at == at, model.id < row_id)))
-    rows = list(
-        (await session.execute(stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1))).scalars()
-    )
+        stmt = stmt.where(or_(at_col < at, and_(at_col == at, model.id < row_id)))
+    rows = list((await session.execute(stmt.order_by(at_col.desc(), model.id.desc()).limit(limit + 1))).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
+    return Page(rows, encode_cursor(getattr(rows[-1], time_attr), rows[-1].id) if more and rows else None)

@@ -1,5 +1,411 @@
+"""The customer shop, phone first: organizers → events and sessions → tickets and contact → review and pay →
+tickets (QR + PDF); and finding an order again by its number and the buyer's mobile or e-mail.
+
+The same flow as ``api/v1/shop.py`` (which pages must not import). Ownership of an order: the browser that
+created or looked it up keeps it in the signed session cookie; anyone else proves it with the order number
+and the buyer's contact.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from piaowu.catalog import service as catalog
+from piaowu.catalog.schemas import EventOut, SessionOut
+from piaowu.core.errors import (
+    CsrfFailed,
+    DomainError,
+    EmptySelection,
+    HoldExpired,
+    IdempotencyInProgress,
+    InvalidQuantity,
+    InvalidState,
+    LockTimeout,
+    NotOnSale,
+    OrderNotFound,
+    SoldOut,
+    TooManyAttempts,
+    ValidationFailed,
+)
+from piaowu.core.errors import render as fill
+from piaowu.core.ids import normalize_code
+from piaowu.core.money import format_money, minor_digits
+from piaowu.i18n import Translator
+from piaowu.orders import payment_flow
+from piaowu.orders import service as orders
+from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
+from piaowu.organizers import service as organizers
+from piaowu.organizers.service import OrganizerInfo
+from piaowu.runtime import Runtime
+from piaowu.tickets.rendering import ticket_pdf
+from piaowu.web.deps import RuntimeDep
+from piaowu.web.manage.auth import LoginLimiter
+from piaowu.web.shop_support import (
+    BuyForm,
+    grouped_lines,
+    group_code,
+    new_form_token,
+    owned_contact,
+    qr_inline,
+    read_buy_form,
+    remember_order,
+    session_availability,
+    ticket_prints,
+    type_limit,
+    valid_form_token,
+    when,
+)
+from piaowu.web.shop_support import create_once as create_order_once
+from piaowu.web.templating import check_csrf, flash, page_locale, render
 
 router = APIRouter()
+
+PAID_STATES = ("paid", "partially_refunded", "refunded")
+
+
+def _t(request: Request) -> Translator:
+    return Translator(page_locale(request))
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    org: OrganizerInfo | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    locale = page_locale(request)
+    tz = org.timezone if org else request.app.state.runtime.settings.timezone
+    ctx: dict[str, Any] = {
+        "org": org,
+        "tz": tz,
+        "when": lambda value, with_time=True: when(value, tz, locale, with_time=with_time),
+        "errors": {},
+        "values": {},
+    }
+    ctx.update(context)
+    return render(request, template, ctx, status_code=status_code)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    if not check_csrf(request, str(form.get("csrf") or "")):
+        raise CsrfFailed()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+async def _org(rt: Runtime, slug: str) -> OrganizerInfo:
+    async with rt.uow(readonly=True) as uow:
+        return await organizers.get_by_slug(uow, slug)
+
+
+# ---- browsing -------------------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def index(request: Request, rt: RuntimeDep) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        orgs = await organizers.list_organizers(uow)
+    if len(orgs) == 1:
+        return await _shop_home(request, rt, orgs[0])
+    return _page(request, "shop/organizers.html", {"organizers": orgs})
+
+
+@router.get("/s/{slug}")
+async def shop_home(slug: str, request: Request, rt: RuntimeDep) -> Response:
+    return await _shop_home(request, rt, await _org(rt, slug))
+
+
+def _from_price(s: SessionOut) -> tuple[int, str] | None:
+    prices = [(t.price_minor, t.currency) for t in s.ticket_types if t.is_active]
+    return min(prices) if prices else None
+
+
+async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLResponse:
+    now = rt.clock.now()
+    async with rt.uow(readonly=True) as uow:
+        events = await catalog.published_events(uow, org.id)
+    listing = []
+    for ev in events:
+        # Sessions that are over are history, not something to buy.
+        sessions = sorted((s for s in ev.sessions if s.ends_at > now), key=lambda s: s.starts_at)
+        if sessions:
+            listing.append((ev, [(s, session_availability(s), _from_price(s)) for s in sessions]))
+    listing.sort(key=lambda item: item[1][0][0].starts_at)
+    mine = [e[1] for e in request.session.get("shop_orders", []) if e[0] == org.id]
+    return _page(request, "shop/home.html", {"listing": listing, "my_orders": mine[::-1][:5]}, org)
+
+
+# ---- choosing tickets and buying ------------------------------------------------------------------------
+
+
+async def _session_page(
+    request: Request,
+    rt: Runtime,
+    org: OrganizerInfo,
+    session_id: str,
+    *,
+    form: BuyForm | None = None,
+    token: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    async with rt.uow(readonly=True) as uow:
+        ev, s = await catalog.public_session(uow, org.id, session_id)
+    return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=status_code)
+
+
+def _session_view(
+    request: Request,
+    rt: Runtime,
+    org: OrganizerInfo,
+    ev: EventOut,
+    s: SessionOut,
+    *,
+    form: BuyForm | None,
+    token: str | None,
+    status_code: int,
+) -> HTMLResponse:
+    types = sorted(s.ticket_types, key=lambda t: (t.sort_order, t.price_minor))
+    quantities = form.quantities if form else {}
+    currency = types[0].currency if types else org.currency
+    ctx = {
+        "event": ev,
+        "session": s,
+        "availability": session_availability(s),
+        "types": [(t, type_limit(t, s)) for t in types],
+        "quantities": quantities,
+        "total_minor": sum(t.price_minor * quantities.get(t.id, 0) for t in types),
+        "currency": currency,
+        "currency_symbol": re.sub(r"[\d.,\s]+$", "", format_money(0, currency)),
+        "currency_digits": minor_digits(currency),
+        "values": form.values if form else {},
+        "errors": form.errors if form else {},
+        "form_token": token or new_form_token(),
+        "hold_minutes": rt.settings.hold_minutes,
+    }
+    return _page(request, "shop/session.html", ctx, org, status_code=status_code)
+
+
+@router.get("/s/{slug}/sessions/{session_id}")
+async def session_page(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
+    return await _session_page(request, rt, await _org(rt, slug), session_id)
+
+
+@router.post("/s/{slug}/sessions/{session_id}")
+async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
+    data = await _form(request)
+    token = data.get("form_token", "")
+    if not valid_form_token(token):
+        raise CsrfFailed()
+    org = await _org(rt, slug)
+    _ = _t(request)
+    async with rt.uow(readonly=True) as uow:
+        ev, s = await catalog.public_session(uow, org.id, session_id)
+    form = read_buy_form(data, s, _)
+    if form.errors:
+        return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422)
+    try:
+        created = await create_order_once(rt, org.id, token, form.order_in())
+    except SoldOut:
+        form.errors["tickets"] = _(
+            "Not enough tickets are left for your selection. The numbers below are up to date: "
+            "choose fewer tickets or another session."
+        )
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409)
+    except (NotOnSale, InvalidQuantity, EmptySelection, InvalidState) as exc:
+        form.errors["tickets"] = _error(request, exc)
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
+    except ValidationFailed:  # a ticket type was switched off while the page was open
+        form.errors["tickets"] = _("A ticket type you chose is no longer on sale. Please choose again.")
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409)
+    except (LockTimeout, IdempotencyInProgress) as exc:
+        form.errors["form"] = _error(request, exc)
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
+    remember_order(request, org.id, created["code"], created["contact"])
+    return _redirect(f"/s/{slug}/orders/{created['code']}")
+
+
+def _error(request: Request, exc: DomainError) -> str:
+    return fill(_t(request)(exc.template()), exc.data)
+
+
+# ---- the order: review and pay, then the tickets --------------------------------------------------------
+
+
+def _order_url(slug: str, code: str) -> str:
+    return f"/s/{slug}/orders/{quote(code)}"
+
+
+def _lookup_url(slug: str, code: str) -> str:
+    return f"/s/{slug}/lookup?code={quote(code)}"
+
+
+async def _owned_order(request: Request, rt: Runtime, org: OrganizerInfo, code: str, *, refresh: bool) -> OrderOut:
+    """The order if this browser owns it; a pending one is first checked with the gateway (late notification)."""
+    contact = owned_contact(request, org.id, code)
+    if contact is None:
+        raise OrderNotFound()
+    if refresh:
+        async with rt.uow() as uow:
+            order = await orders.order_for_customer(uow, org.id, code, contact)
+            if order.status == "pending":
+                await payment_flow.refresh_from_provider(uow, org.id, order.id)
+                await uow.commit()
+    async with rt.uow(readonly=True) as uow:
+        return await orders.lookup_order(uow, org.id, code, contact)
+
+
+def _view_state(order: OrderOut, now: Any, gateway_result: str) -> str:
+    if order.status in PAID_STATES:
+        return "paid"
+    if order.status == "pending":
+        if order.expires_at is not None and order.expires_at <= now:
+            return "expired"  # the sweeper closes it within seconds; the buyer must not try to pay now
+        return "processing" if gateway_result == "paid" else "pending"
+    return str(order.status)  # cancelled, expired
+
+
+@router.get("/s/{slug}/orders/{code}")
+async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gateway_result: str = "") -> Response:
+    org = await _org(rt, slug)
+    try:
+        order = await _owned_order(request, rt, org, code, refresh=True)
+    except OrderNotFound:
+        return _redirect(_lookup_url(slug, code))
+    if normalize_code(code) != code:
+        return _redirect(_order_url(slug, order.code))
+    now = rt.clock.now()
+    state = _view_state(order, now, gateway_result)
+    _ = _t(request)
+    tickets = []
+    if state == "paid":
+        for line in order.lines:
+            if line.ticket is None:
+                continue
+            label = _("QR code of ticket {code}", code=group_code(line.ticket.code))
+            tickets.append((line, qr_inline(line.ticket.qr_payload, label) if line.ticket.status == "valid" else None))
+    ctx = {
+        "order": order,
+        "state": state,
+        "groups": grouped_lines(order),
+        "tickets": tickets,
+        "group_code": group_code,
+        "now": now,
+        "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
+        "gateway_result": gateway_result,
+        "first_session_id": order.lines[0].session_id if order.lines else "",
+    }
+    return _page(request, "shop/order.html", ctx, org)
+
+
+@router.post("/s/{slug}/orders/{code}/pay")
+async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
+    await _form(request)
+    org = await _org(rt, slug)
+    contact = owned_contact(request, org.id, code)
+    if contact is None:
+        return _redirect(_lookup_url(slug, code))
+    return_url = rt.settings.public_url.rstrip("/") + _order_url(slug, normalize_code(code))
+    try:
+        async with rt.uow() as uow:
+            started = await payment_flow.start_customer_payment(
+                uow, org.id, code, contact, OnlinePaymentIn(provider="sandbox", return_url=return_url)
+            )
+            await uow.commit()
+    except (HoldExpired, InvalidState) as exc:
+        flash(request, _error(request, exc), "error")
+        return _redirect(_order_url(slug, normalize_code(code)))
+    return _redirect(started.redirect_url)
+
+
+@router.post("/s/{slug}/orders/{code}/cancel")
+async def cancel(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
+    await _form(request)
+    org = await _org(rt, slug)
+    contact = owned_contact(request, org.id, code)
+    if contact is None:
+        return _redirect(_lookup_url(slug, code))
+    _ = _t(request)
+    try:
+        async with rt.uow() as uow:
+            await orders.cancel_by_customer(uow, org.id, code, contact)
+            await uow.commit()
+    except InvalidState as exc:
+        flash(request, _error(request, exc), "error")
+    else:
+        flash(request, _("Your order was cancelled and the tickets were released."), "success")
+    return _redirect(_order_url(slug, normalize_code(code)))
+
+
+@router.get("/s/{slug}/orders/{code}/tickets.pdf")
+async def tickets_pdf(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
+    org = await _org(rt, slug)
+    try:
+        order = await _owned_order(request, rt, org, code, refresh=False)
+    except OrderNotFound:
+        return _redirect(_lookup_url(slug, code))
+    prints = await ticket_prints(rt, org.id, order, org.timezone) if order.status in PAID_STATES else []
+    if not prints:
+        return _redirect(_order_url(slug, order.code))
+    pdf = ticket_pdf(prints, title=f"{org.name} {order.code}")
+    headers = {
+        "Content-Disposition": f'attachment; filename="tickets-{order.code}.pdf"',
+        "Cache-Control": "private, no-store",
+    }
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+# ---- finding an order again -----------------------------------------------------------------------------
+
+
+def _limiter(rt: Runtime) -> LoginLimiter:
+    limiter = rt.extras.get("shop_lookup_limiter")
+    if limiter is None:
+        limiter = rt.extras["shop_lookup_limiter"] = LoginLimiter(rt.clock, max_failures=10)
+    return limiter
+
+
+@router.get("/s/{slug}/lookup")
+async def lookup_form(slug: str, request: Request, rt: RuntimeDep, code: str = "") -> Response:
+    org = await _org(rt, slug)
+    return _page(request, "shop/lookup.html", {"values": {"code": code[:20]}}, org)
+
+
+@router.post("/s/{slug}/lookup")
+async def lookup(slug: str, request: Request, rt: RuntimeDep) -> Response:
+    data = await _form(request)
+    org = await _org(rt, slug)
+    _ = _t(request)
+    values = {"code": data.get("code", "").strip()[:20], "contact": data.get("contact", "").strip()[:254]}
+    errors: dict[str, str] = {}
+    if not values["code"]:
+        errors["code"] = _("Enter the order number.")
+    if not values["contact"]:
+        errors["contact"] = _("Enter the mobile number or e-mail used for the order.")
+    if errors:
+        return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=422)
+    limiter = _limiter(rt)
+    key = ("lookup", request.client.host if request.client else "")
+    wait = limiter.retry_after(key)
+    if wait is not None:
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        errors["form"] = _error(request, TooManyAttempts(minutes=minutes))
+        return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=429)
+    try:
+        async with rt.uow(readonly=True) as uow:
+            order = await orders.order_for_customer(uow, org.id, values["code"], values["contact"])
+    except OrderNotFound as exc:
+        limiter.failed(key)
+        errors["form"] = _error(request, exc)
+        return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=404)
+    remember_order(request, org.id, order.code, order.buyer_phone)
+    return _redirect(_order_url(slug, order.code))

@@ -39,7 +39,7 @@ from piaowu.web.templating import flash
 
 router = APIRouter()
 
-TT_RENAME = {"price_minor": "price"}
+TT_RENAME = {"price_minor": "price", "capacity": "quota"}
 
 
 def _blank_none(value: str | None) -> str | None:

@@ -30,7 +30,7 @@ from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
 from piaowu.db.uow import UnitOfWork
 from piaowu.runtime import Runtime
-from piaowu.web.templating import check_csrf, page_locale, render
+from piaowu.web.templating import check_csrf, error_message, page_locale, render
 
 FormErrors = dict[str, str]
 T = TypeVar("T")
@@ -98,7 +98,7 @@ def domain_errors(request: Request, exc: ValidationFailed, rename: dict[str, str
 
 
 def error_text(request: Request, exc: DomainError) -> str:
-    return fill(translator(request)(exc.template()), exc.data)
+    return error_message(translator(request), exc)
 
 
 # ---- local time: forms speak the organizer's wall clock, the database speaks UTC ------------------------

@@ -119,6 +119,7 @@ async def sell(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
 
         async def sale(uow) -> OrderOut:  # noqa: ANN001
             created = await orders.create_order(uow, actor, command)
+            await uow.session.flush()  # sessions do not autoflush; the payment step reads the new order back
             return await pay_at_counter(uow, actor, created.id, payment)
 
         sold, errors = await attempt(request, rt, sale, RENAME)

@@ -1,0 +1,297 @@
+"""What the shop pages need besides routing: availability labels, dates in the organizer's zone, the buy form,
+proof that this browser owns an order, one order per form submission, inline QR codes and printable tickets."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import segno
+from fastapi import Request
+from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from piaowu.accounts.service import customer_actor
+from piaowu.catalog import service as catalog
+from piaowu.catalog.rules import SaleState, SessionStatus
+from piaowu.catalog.schemas import SessionOut, TicketTypeOut
+from piaowu.core.errors import IdempotencyInProgress
+from piaowu.core.ids import normalize_code
+from piaowu.core.money import format_money
+from piaowu.db import idempotency
+from piaowu.i18n import Translator
+from piaowu.orders import service as orders
+from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
+from piaowu.runtime import Runtime
+from piaowu.tickets.rendering import TicketPrint
+
+FormErrors = dict[str, str]
+
+# ---- availability ---------------------------------------------------------------------------------------
+
+LOW_SHARE = 0.10  # "only N left" from 10 % of the capacity down
+
+
+@dataclass(frozen=True)
+class Availability:
+    state: str  # on_sale, low, sold_out, held_out, not_yet, ended, paused
+    left: int
+
+    @property
+    def buyable(self) -> bool:
+        return self.state in ("on_sale", "low")
+
+
+def session_availability(s: SessionOut) -> Availability:
+    """One state per session for the lists: paused, not yet, ended, sold out (or only held by others), low, on sale.
+
+    What is left is the smaller of the session's pool and what its ticket types can still sell (quotas)."""
+    if s.status == SessionStatus.PAUSED:
+        return Availability("paused", 0)
+    if s.sale_state == SaleState.NOT_YET:
+        return Availability("not_yet", 0)
+    if s.sale_state != SaleState.ON_SALE:
+        return Availability("ended", 0)
+    types = [t for t in s.ticket_types if t.is_active]
+    left = min(s.available, sum(t.available for t in types)) if types else 0
+    if left <= 0:
+        # Units held in other buyers' unpaid orders come back if those orders expire: say so, not "sold out".
+        return Availability("held_out" if s.held > 0 else "sold_out", 0)
+    if left <= max(1, int(s.capacity * LOW_SHARE)):
+        return Availability("low", left)
+    return Availability("on_sale", left)
+
+
+def type_limit(t: TicketTypeOut, s: SessionOut) -> int:
+    """The most of this ticket type one order can take now."""
+    return max(0, min(t.max_per_order, t.available, s.available))
+
+
+# ---- dates ----------------------------------------------------------------------------------------------
+
+_WEEKDAYS_ZH = "一二三四五六日"
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def when(value: datetime | None, tz: str, locale: str, *, with_time: bool = True) -> str:
+    """A date as people read it: ``2026年6月8日 周一 19:30`` / ``Mon 8 Jun 2026, 19:30`` in the organizer's zone."""
+    if value is None:
+        return ""
+    d = value.astimezone(ZoneInfo(tz))
+    clock = f"{d:%H:%M}"
+    if locale == "zh_CN":
+        day = f"{d.year}年{d.month}月{d.day}日 周{_WEEKDAYS_ZH[d.weekday()]}"
+        return f"{day} {clock}" if with_time else day
+    day = f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+    return f"{day}, {clock}" if with_time else day
+
+
+# ---- the buy form ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class BuyForm:
+    quantities: dict[str, int]  # ticket type id → quantity (0 = not buying)
+    values: dict[str, str]  # what was typed, to show again
+    errors: FormErrors
+    buyer: BuyerIn | None = None
+
+    def order_in(self) -> OrderIn:
+        assert self.buyer is not None
+        items = [OrderItemIn(ticket_type_id=t, quantity=q) for t, q in self.quantities.items() if q > 0]
+        return OrderIn(items=items, buyer=self.buyer)
+
+
+def read_buy_form(form: dict[str, str], s: SessionOut, _: Translator) -> BuyForm:
+    """Checks quantities against the limits shown on the page and the buyer's details, field by field."""
+    values = {k: v for k, v in form.items() if k.startswith(("qty_", "buyer_"))}
+    errors: FormErrors = {}
+    quantities: dict[str, int] = {}
+    for t in s.ticket_types:
+        raw = form.get(f"qty_{t.id}", "").strip()
+        if not raw:
+            quantities[t.id] = 0
+            continue
+        try:
+            qty = int(raw)
+        except ValueError:
+            errors[f"qty_{t.id}"] = _("Enter a whole number.")
+            continue
+        if qty < 0 or (qty and not t.min_per_order <= qty <= t.max_per_order):
+            errors[f"qty_{t.id}"] = _(
+                "Choose between {min} and {max} tickets of {ticket_type}.",
+                min=t.min_per_order,
+                max=t.max_per_order,
+                ticket_type=t.name,
+            )
+            continue
+        quantities[t.id] = qty
+    if not errors and not any(quantities.values()):
+        errors["tickets"] = _("Choose at least one ticket.")
+    buyer = None
+    if not form.get("buyer_name", "").strip():
+        errors["buyer_name"] = _("Enter your name.")
+    if not form.get("buyer_phone", "").strip():
+        errors["buyer_phone"] = _("Enter your mobile number.")
+    email = form.get("buyer_email", "").strip()
+    try:
+        buyer = BuyerIn(name=form.get("buyer_name", ""), phone=form.get("buyer_phone", "").strip(), email=email or None)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err.get("loc") else "form"
+            errors.setdefault(f"buyer_{field}", _buyer_message(field, err, _))
+    return BuyForm(quantities, values, errors, buyer)
+
+
+def _buyer_message(field: str, err: Any, _: Translator) -> str:
+    if field == "name":
+        if err.get("type") == "string_too_long":
+            return _("Use at most {max_length} characters.", max_length=100)
+        return _("Enter your name.")
+    if field == "phone":
+        if err.get("type") == "value_error":
+            return _(str(err.get("msg", "")).removeprefix("Value error, "))
+        return _("Enter a valid mobile number.")
+    if field == "email":
+        return _("Enter a valid e-mail address, like name@example.com.")
+    return _("This value is not valid.")
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def valid_form_token(token: str) -> bool:
+    return 20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
+
+
+async def create_once(rt: Runtime, organizer_id: str, token: str, data: OrderIn) -> dict[str, str]:
+    """Creates the order of one form submission at most once: the form's one-time token is the idempotency key,
+    stored in the order's own transaction. A second submission (double click, reload, retry after a lost
+    answer) gets the first order back. → {"code", "contact"}."""
+    actor = customer_actor(organizer_id)
+    scope = f"{organizer_id}:web-shop:orders"
+    fingerprint = idempotency.request_fingerprint(token.encode())
+    async with rt.uow() as uow:
+        seen = await idempotency.lookup(uow.session, scope, token, fingerprint)
+        if seen is not None:
+            return dict(seen.response)
+        out = await orders.create_order(uow, actor, data)
+        payload = {"code": out.code, "contact": out.buyer_phone}
+        idempotency.remember(uow.session, uow.now(), scope, token, fingerprint, 303, payload)
+        try:
+            await uow.commit()
+        except IntegrityError:
+            await uow.rollback()  # a concurrent twin won; its order is the one
+        else:
+            return payload
+    async with rt.uow(readonly=True) as uow:
+        seen = await idempotency.lookup(uow.session, scope, token, fingerprint)
+    if seen is None:
+        raise IdempotencyInProgress()
+    return dict(seen.response)
+
+
+# ---- which orders this browser may open -----------------------------------------------------------------
+
+OWNED_KEY = "shop_orders"
+OWNED_MAX = 20
+
+
+def remember_order(request: Request, organizer_id: str, code: str, contact: str) -> None:
+    """After buying or a successful lookup, the signed session cookie remembers the order (and the contact the
+    services ask for), so the buyer sees it again without typing. Oldest entries fall off."""
+    code = normalize_code(code)
+    owned: list[list[str]] = [e for e in request.session.get(OWNED_KEY, []) if e[:2] != [organizer_id, code]]
+    owned.append([organizer_id, code, contact])
+    request.session[OWNED_KEY] = owned[-OWNED_MAX:]
+
+
+def owned_contact(request: Request, organizer_id: str, code: str) -> str | None:
+    code = normalize_code(code)
+    for entry in request.session.get(OWNED_KEY, []):
+        if entry[0] == organizer_id and entry[1] == code:
+            return str(entry[2])
+    return None
+
+
+# ---- tickets on screen and on paper ---------------------------------------------------------------------
+
+
+def qr_inline(payload: str, label: str) -> Markup:
+    """An inline SVG QR code that scales with its box (viewBox, no fixed size), named for screen readers."""
+    buf = io.BytesIO()
+    # Level M as on the printed ticket (tickets.rendering): survives a cracked screen, stays small.
+    segno.make_qr(payload, error="m").save(
+        buf, kind="svg", border=4, xmldecl=False, svgns=True, omitsize=True, svgclass="qr-svg", lineclass=None
+    )
+    svg = buf.getvalue().decode("utf-8")
+    safe_label = Markup.escape(label)
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{safe_label}" ', 1))
+
+
+async def ticket_prints(rt: Runtime, organizer_id: str, order: OrderOut, tz: str) -> list[TicketPrint]:
+    venues: dict[str, str] = {}
+    async with rt.uow(readonly=True) as uow:
+        for session_id in {line.session_id for line in order.lines}:
+            ev, _ = await catalog.public_session(uow, organizer_id, session_id)
+            venues[session_id] = ev.venue_name
+    out = []
+    for line in order.lines:
+        if line.ticket is None or line.ticket.status != "valid":
+            continue
+        local = line.starts_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if line.starts_at else ""
+        out.append(
+            TicketPrint(
+                event_name=line.event_name,
+                session_name=line.session_name,
+                starts_at_local=f"{local} ({tz})" if local else "",
+                ticket_type_name=line.ticket_type_name,
+                price=format_money(line.price_minor, order.currency),
+                order_code=order.code,
+                holder_name=order.buyer_name,
+                code=line.ticket.code,
+                qr_payload=line.ticket.qr_payload,
+                venue=venues.get(line.session_id, ""),
+            )
+        )
+    return out
+
+
+def group_code(code: str) -> str:
+    """``ABCD EFGH JKLM`` — easier to read aloud and to type at a gate."""
+    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    ticket_type_name: str
+    event_name: str
+    session_name: str
+    starts_at: datetime | None
+    price_minor: int
+    quantity: int
+
+
+def grouped_lines(order: OrderOut) -> Sequence[LineGroup]:
+    """Order lines folded by ticket type for the summary (one line per ticket in the order itself)."""
+    groups: dict[tuple[str, int], LineGroup] = {}
+    for line in order.lines:
+        key = (line.ticket_type_id, line.price_minor)
+        g = groups.get(key)
+        groups[key] = LineGroup(
+            line.ticket_type_name,
+            line.event_name,
+            line.session_name,
+            line.starts_at,
+            line.price_minor,
+            (g.quantity if g else 0) + 1,
+        )
+    return list(groups.values())
