@@ -3,6 +3,9 @@
 Never ``playwright install``: the pip package's driver runs /usr/bin/chromium. Without chromium the browser tests
 skip locally and fail in CI (``require_or_skip``). Screenshots go to ``test-artifacts/`` (git-ignored): every
 test that fails gets one per open tab, and ``tab.shot(name)`` takes one on purpose.
+The sync API marks its event loop as running in this thread between calls, so while a browser is open no
+other asyncio code can run here: browser tests are plain (sync) tests, the browser lives for one module only,
+and a browser test that must touch the database uses ``tests.servers.run_async`` (another thread).
 Import the fixtures into a conftest: ``from tests.browser import browser, tabs  # noqa: F401``, together with
 ``pytest_runtest_makereport`` from the same module (it tells ``tabs`` whether the test failed).
 """
@@ -72,7 +75,7 @@ def _ignored(msg: ConsoleMessage) -> bool:
     return msg.location.get("url", "").endswith("/favicon.ico")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     path = chromium_path()
     require_or_skip(path is not None, "chromium (/usr/bin/chromium, Debian package 'chromium')")

@@ -20,10 +20,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -39,6 +41,7 @@ SERVER_ENV: dict[str, str] = {
     "PIAOWU_SWEEP_INTERVAL_SECONDS": "0.5",
 }
 STARTUP_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -126,16 +129,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
+def run_async(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    """``asyncio.run(fn(*args))`` in a thread of its own: works from sync tests and fixtures even while this
+    thread's loop counts as running (pytest-asyncio, or an open sync Playwright browser)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(fn(*args))).result()
+
+
 @contextmanager
 def fresh_pg_database() -> Iterator[str]:
     """An empty PostgreSQL database of our own (created, then dropped with its connections)."""
-    require_or_skip(pg_available(), "PostgreSQL at 127.0.0.1:5432")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        available = pool.submit(pg_available).result()
+    require_or_skip(available, "PostgreSQL at 127.0.0.1:5432")
     name = f"piaowu_srv_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    run_async(_pg_exec, f'CREATE DATABASE "{name}"')
     try:
         yield _asyncpg_url(name)
     finally:
-        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(_pg_exec, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,7 @@ class LiveServer:
     db_url: str
     env: dict[str, str] = field(repr=False)  # the PIAOWU_* settings the server runs with
     demo_token: str | None  # the demo organizer's owner API token, when the demo was seeded
+    log_path: Path  # the server's output (shown in the report of a failed e2e test)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -171,7 +184,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     db_url = f"sqlite+aiosqlite:///{var / 'piaowu.db'}"
     env, token = prepared(db_url, var)
     with running_server(db_url, workers=1, var_dir=var) as base_url:
-        yield LiveServer(base_url, db_url, env, token)
+        yield LiveServer(base_url, db_url, env, token, var / "server.log")
 
 
 @pytest.fixture(scope="session")
@@ -181,4 +194,4 @@ def pg_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     with fresh_pg_database() as db_url:
         env, token = prepared(db_url, var)
         with running_server(db_url, workers=2, var_dir=var) as base_url:
-            yield LiveServer(base_url, db_url, env, token)
+            yield LiveServer(base_url, db_url, env, token, var / "server.log")

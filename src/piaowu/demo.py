@@ -89,7 +89,7 @@ async def _create(rt: Runtime) -> DemoResult:
     today = rt.clock.now().astimezone(tz).date()
     async with rt.uow() as uow:
         org = await organizers.create_organizer(uow, slug=DEMO_SLUG, name=DEMO_NAME, app_secret=rt.secret_key)
-        owner: Actor | None = None
+        actors: dict[str, Actor] = {}
         for login in DEMO_LOGINS:
             user = await accounts.create_user(
                 uow,
@@ -101,9 +101,8 @@ async def _create(rt: Runtime) -> DemoResult:
                 password=login.password,
                 role=login.role,
             )
-            if login.role == "owner":
-                owner = accounts.actor_for_user(user)
-        assert owner is not None
+            actors[login.role] = accounts.actor_for_user(user)
+        owner = actors["owner"]
         token, _ = await accounts.create_token(uow, None, organizer_id=org.id, name="demo", role="owner")
 
         concert = await catalog.create_event(
@@ -134,18 +133,10 @@ async def _create(rt: Runtime) -> DemoResult:
                 is_published=True,
             ),
         )
-        for days in range(7):
-            day = today + timedelta(days=days)
-            starts = _at(day, time(9, 0), tz)
+        for days in range(7):  # today included: the gate has something to admit right away
+            starts = _at(today + timedelta(days=days), time(9, 0), tz)
             await _session(
-                uow,
-                owner,
-                cruise.id,
-                starts,
-                timedelta(hours=8, minutes=30),
-                capacity=800,
-                types=CRUISE_TYPES,
-                name=day.isoformat(),
+                uow, owner, cruise.id, starts, timedelta(hours=8, minutes=30), capacity=800, types=CRUISE_TYPES
             )
         await uow.commit()
     return DemoResult(True, org.id, token)

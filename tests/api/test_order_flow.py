@@ -168,3 +168,21 @@ async def test_idempotency_key_replays_and_rejects_a_different_body(runtime, cli
     assert c.status_code == 422 and c.json()["code"] == "idempotency_key_reused"
     s = await _session_state(client, tenant, sale.session_id)
     assert s["held"] == 2  # one order, not two
+
+
+async def test_a_quota_and_its_session_pool_are_taken_together_or_not_at_all(runtime, client, tenant):
+    sale = await on_sale_session(
+        runtime, await owner_actor(runtime, tenant.owner_id), capacity=5, quota=3, second_type=True
+    )
+    assert (await create_order(client, tenant.auth, sale.ticket_type_id, 3)).status_code == 201
+    short = await create_order(client, tenant.auth, sale.ticket_type_id, 1)  # quota exhausted, session is not
+    assert short.status_code == 409 and short.json()["code"] == "sold_out"
+    s = await _session_state(client, tenant, sale.session_id)
+    assert (s["held"], s["available"]) == (3, 2)  # the failed order took nothing from the session pool
+    assert (await create_order(client, tenant.auth, sale.other_ticket_type_id, 2)).status_code == 201
+    full = await create_order(client, tenant.auth, sale.other_ticket_type_id, 1)
+    assert full.json()["code"] == "sold_out"
+    s = await _session_state(client, tenant, sale.session_id)
+    assert (s["held"], s["available"]) == (5, 0)
+    types = {t["id"]: t["available"] for t in s["ticket_types"]}
+    assert types == {sale.ticket_type_id: 0, sale.other_ticket_type_id: 0}

@@ -34,7 +34,9 @@ def problem(status: int, code: str, title: str, *, detail: str | None = None, **
 
 def domain_problem(request: Request, exc: errors.DomainError) -> Response:
     locale = request_locale(request)
-    title = errors.render(gettext(locale, exc.template()), exc.data)
+    # Words put into the sentence ("No {kind} with this id.") are translated too; the body keeps the originals.
+    words = {k: gettext(locale, v) if isinstance(v, str) else v for k, v in exc.data.items()}
+    title = errors.render(gettext(locale, exc.template()), words)
     extra = {k: v for k, v in exc.data.items() if k != "errors"}
     if isinstance(exc, errors.ValidationFailed):
         extra["errors"] = [{**e, "message": gettext(locale, e.get("message", ""))} for e in exc.errors]
@@ -50,20 +52,61 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+# Pydantic's own messages, by error type, as sentences a person can act on (and translate). ``{…}`` are
+# filled from the error's context. Types not listed keep Pydantic's English message.
+PYDANTIC_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "This field is not allowed.",
+    "int_parsing": "Enter a whole number.",
+    "int_type": "Enter a whole number.",
+    "int_from_float": "Enter a whole number (amounts are in minor units, e.g. fen).",
+    "float_parsing": "Enter a number.",
+    "float_type": "Enter a number.",
+    "bool_parsing": "Enter true or false.",
+    "bool_type": "Enter true or false.",
+    "string_type": "Enter text.",
+    "string_too_short": "Enter at least {min_length} characters.",
+    "string_too_long": "Enter at most {max_length} characters.",
+    "string_pattern_mismatch": "This value is not in the expected format.",
+    "list_type": "Send a list.",
+    "too_short": "Send at least {min_length} items.",
+    "too_long": "Send at most {max_length} items.",
+    "dict_type": "Send an object.",
+    "model_type": "Send an object.",
+    "model_attributes_type": "Send an object.",
+    "greater_than_equal": "Enter a value of at least {ge}.",
+    "greater_than": "Enter a value greater than {gt}.",
+    "less_than_equal": "Enter a value of at most {le}.",
+    "less_than": "Enter a value less than {lt}.",
+    "datetime_parsing": "Enter a date and time like 2026-07-01T19:30:00+08:00.",
+    "datetime_from_date_parsing": "Enter a date and time like 2026-07-01T19:30:00+08:00.",
+    "datetime_type": "Enter a date and time like 2026-07-01T19:30:00+08:00.",
+    "timezone_aware": "Give the time zone, like 2026-07-01T19:30:00+08:00.",
+    "enum": "Choose one of: {expected}.",
+    "literal_error": "Choose one of: {expected}.",
+    "json_invalid": "The request body is not valid JSON.",
+    "json_type": "The request body is not valid JSON.",
+}
+INVALID_EMAIL = "Enter a valid e-mail address."
+
+
+def _message(err: dict[str, Any], locale: str) -> str:
+    kind = str(err.get("type", ""))
+    msg = str(err.get("msg", ""))
+    if kind in PYDANTIC_MESSAGES:
+        return errors.render(gettext(locale, PYDANTIC_MESSAGES[kind]), dict(err.get("ctx") or {}))
+    if msg.startswith("value is not a valid email address"):
+        return gettext(locale, INVALID_EMAIL)
+    # Pydantic prefixes our own ValueErrors; the clean sentence is what a client shows.
+    return gettext(locale, msg.removeprefix("Value error, "))
+
+
 def validation_problem(request: Request, exc: RequestValidationError) -> Response:
     locale = request_locale(request)
-    details = []
-    for err in exc.errors():
-        msg = str(err.get("msg", ""))
-        # Pydantic prefixes custom ValueErrors; the clean sentence is what a client shows.
-        msg = msg.removeprefix("Value error, ")
-        details.append(
-            {
-                "field": _field_path(err.get("loc", ())),
-                "code": err.get("type", "invalid"),
-                "message": gettext(locale, msg),
-            }
-        )
+    details = [
+        {"field": _field_path(err.get("loc", ())), "code": err.get("type", "invalid"), "message": _message(err, locale)}
+        for err in exc.errors()
+    ]
     title = gettext(locale, errors.ValidationFailed.message)
     return problem(422, errors.ValidationFailed.code, title, errors=details)
 
@@ -80,12 +123,17 @@ def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
 
 
 def unexpected_problem(request: Request, exc: Exception) -> Response:
-    from piaowu.db.engine import is_lock_timeout
+    from piaowu.db.engine import is_invalid_value, is_lock_timeout
 
     locale = request_locale(request)
     if is_lock_timeout(exc):
         resp = problem(503, errors.LockTimeout.code, gettext(locale, errors.LockTimeout.message))
         resp.headers["Retry-After"] = "1"
         return resp
+    if is_invalid_value(exc):
+        # A value the schema let through but the database cannot store (the transaction was rolled back, so
+        # nothing was written). Still the client's input, not our failure; logged so the schema gets a bound.
+        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+        return problem(422, errors.InvalidValue.code, gettext(locale, errors.InvalidValue.message))
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "internal_error", gettext(locale, "Something went wrong on our side; nothing was charged."))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table
+
 from piaowu.audit.models import AuditEvent
 from piaowu.core.actor import Actor
+from piaowu.core.ids import new_id
 from piaowu.db.uow import UnitOfWork
 
 
@@ -31,3 +34,29 @@ def record(
             at=uow.now(),
         )
     )
+
+
+def as_row(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> tuple[Table, list[dict[str, Any]]]:
+    """The same event as a plain row, for a caller that inserts it inside a larger statement (the hot path)."""
+    return AuditEvent.__table__, [
+        {
+            "id": new_id(),
+            "organizer_id": actor.organizer_id,
+            "actor": actor.ref,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "before": before,
+            "after": after,
+            "at": uow.now(),
+        }
+    ]

@@ -192,3 +192,16 @@ class InvalidAmount(DomainError):
     code = "invalid_amount"
     status = 422
     message = "Enter an amount in yuan, like 500 or 380.50."
+
+
+# request limits (the API's guard, before any route runs)
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    message = "The request body is too large (at most {limit} bytes)."
+
+
+class InvalidValue(DomainError):
+    code = "invalid_value"
+    status = 422
+    message = "A value is out of range or cannot be stored."

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from piaowu.core.errors import HoldExpired, NotFound, SoldOut, ValidationFailed
+from piaowu.core.ids import new_id
+from piaowu.db.hotpath import Rows
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
 from piaowu.inventory.models import Hold, HoldItem, Pool
@@ -60,27 +62,49 @@ async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) ->
 
 
 async def reserve(
-    uow: UnitOfWork, organizer_id: str, takes: Sequence[Take], *, expires_at: datetime, owner_ref: str = ""
+    uow: UnitOfWork,
+    organizer_id: str,
+    takes: Sequence[Take],
+    *,
+    expires_at: datetime,
+    owner_ref: str = "",
+    hold_id: str | None = None,
+    with_rows: Rows = (),
 ) -> HoldInfo:
-    """Takes all units atomically or raises ``SoldOut`` (the caller's unit of work then rolls back)."""
+    """Takes all units atomically or raises ``SoldOut`` (the caller's unit of work then rolls back).
+
+    ``with_rows`` are inserted together with the hold, only if every unit was taken: the caller's own rows
+    (an order and its lines) ride along in the same statement, so the hot pool row stays locked as briefly as
+    possible (``db.hotpath``). The engine inserts them without reading them.
+    """
     planned = plan(takes)
+    hold_id = hold_id or new_id()
+    hold_rows: Rows = [
+        (
+            Hold.__table__,
+            [
+                {
+                    "id": hold_id,
+                    "organizer_id": organizer_id,
+                    "status": HoldStatus.ACTIVE.value,
+                    "expires_at": expires_at,
+                    "closed_at": None,
+                    "owner_ref": owner_ref,
+                    "created_at": uow.now(),
+                }
+            ],
+        ),
+        (
+            HoldItem.__table__,
+            [{"id": new_id(), "hold_id": hold_id, "pool_id": t.pool_id, "quantity": t.quantity} for t in planned],
+        ),
+    ]
     strategy: ReserveStrategy = uow.strategies.get(STRATEGY_KEY, GUARDED)
-    short = await strategy.take(uow.session, organizer_id, planned)
+    short = await strategy.take(uow.session, organizer_id, planned, [*hold_rows, *with_rows])
     if short is not None:
         left = await repo.counts(uow.session, organizer_id, [short])
         raise SoldOut(pool_id=short, available=left[short].available if short in left else 0)
-    hold = Hold(
-        organizer_id=organizer_id,
-        status=HoldStatus.ACTIVE,
-        expires_at=expires_at,
-        owner_ref=owner_ref,
-        created_at=uow.now(),
-    )
-    uow.session.add(hold)
-    await uow.session.flush()
-    uow.session.add_all([HoldItem(hold_id=hold.id, pool_id=t.pool_id, quantity=t.quantity) for t in planned])
-    await uow.session.flush()
-    return HoldInfo(hold.id, expires_at, tuple(planned))
+    return HoldInfo(hold_id, expires_at, tuple(planned))
 
 
 async def confirm(uow: UnitOfWork, hold_id: str) -> None:

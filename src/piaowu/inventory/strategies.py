@@ -17,31 +17,25 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from piaowu.db.hotpath import Rows, guarded_take_and_insert, insert_rows
 from piaowu.inventory.models import Pool
 from piaowu.inventory.rules import PoolCounts, Take
 
 
 class ReserveStrategy(Protocol):
-    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take]) -> str | None:
-        """Take every unit or none; → None on success, else the id of the first pool that was short.
-        A partial take is left for the caller's rollback (the unit of work never commits after a failure)."""
+    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows) -> str | None:
+        """Take every unit or none, and insert ``rows`` (the hold and what depends on it) only on success.
+        → None on success, else the id of the first pool that was short. A partial take is left for the
+        caller's rollback (the unit of work never commits after a failure)."""
 
 
 class GuardedStrategy:
-    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take]) -> str | None:
-        for t in takes:  # already sorted by pool id (rules.plan): a fixed lock order, no deadlocks
-            res = await session.execute(
-                update(Pool)
-                .where(
-                    Pool.id == t.pool_id,
-                    Pool.organizer_id == organizer_id,
-                    Pool.held + Pool.sold + t.quantity <= Pool.capacity + Pool.allowance,
-                )
-                .values(held=Pool.held + t.quantity)
-            )
-            if res.rowcount != 1:
-                return t.pool_id
-        return None
+    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows) -> str | None:
+        # ``takes`` are sorted by pool id (rules.plan): a fixed lock order, so reservations never deadlock.
+        taken = await guarded_take_and_insert(
+            session, Pool.__table__, organizer_id, [(t.pool_id, t.quantity) for t in takes], rows
+        )
+        return next((t.pool_id for t in takes if t.pool_id not in taken), None)
 
 
 class NaiveStrategy:
@@ -50,16 +44,16 @@ class NaiveStrategy:
     def __init__(self, read_sessions: async_sessionmaker[AsyncSession]) -> None:
         self.read_sessions = read_sessions
 
-    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take]) -> str | None:
+    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows) -> str | None:
         async with self.read_sessions() as reader:
-            rows = (
+            counted = (
                 await reader.execute(
                     select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
                         Pool.id.in_([t.pool_id for t in takes])
                     )
                 )
             ).all()
-        seen = {r.id: PoolCounts(r.capacity, r.held, r.sold, r.allowance) for r in rows}
+        seen = {r.id: PoolCounts(r.capacity, r.held, r.sold, r.allowance) for r in counted}
         for t in takes:
             if not seen[t.pool_id].can_take(t.quantity):
                 return t.pool_id
@@ -68,6 +62,7 @@ class NaiveStrategy:
             await session.execute(
                 update(Pool).where(Pool.id == t.pool_id).values(held=seen[t.pool_id].held + t.quantity)
             )
+        await insert_rows(session, rows)
         return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
-from piaowu.audit.recorder import record
+from piaowu.audit.recorder import as_row, record
 from piaowu.catalog import service as catalog
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import InvalidState, NotFound, OrderNotFound, PermissionDenied
@@ -56,81 +56,89 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
     now = uow.now()
     order_id = new_id()
     expires_at = now + timedelta(minutes=uow.settings.hold_minutes)
-    hold = await inventory.reserve(
-        uow,
-        actor.organizer_id,
-        [Take(p, n) for p, n in draft.takes],
-        expires_at=expires_at,
-        owner_ref=f"order:{order_id}",
-    )
-    order = Order(
-        id=order_id,
-        organizer_id=actor.organizer_id,
-        code=human_code(8),
-        status=OrderStatus.PENDING,
-        channel=actor.channel,
-        buyer_name=data.buyer.name,
-        buyer_phone=data.buyer.phone,
-        buyer_email=(data.buyer.email or "").lower(),
-        total_minor=draft.total_minor,
-        currency=draft.currency,
-        hold_id=hold.id,
-        expires_at=expires_at,
-        created_by=actor.ref,
-        created_at=now,
-    )
-    lines = [
-        OrderLine(
-            id=new_id(),
-            order_id=order_id,
-            organizer_id=actor.organizer_id,
-            session_id=d.session_id,
-            ticket_type_id=d.ticket_type_id,
-            ticket_type_name=d.ticket_type_name,
-            price_minor=d.price_minor,
-            status="active",
-            pool_ids=" ".join(offers[d.ticket_type_id].pool_ids),
-        )
+    code = human_code(8)
+    hold_id = new_id()  # chosen here so that the order row can name its hold in the same statement
+    order_row = {
+        "id": order_id,
+        "organizer_id": actor.organizer_id,
+        "code": code,
+        "status": OrderStatus.PENDING.value,
+        "channel": actor.channel,
+        "buyer_name": data.buyer.name,
+        "buyer_phone": data.buyer.phone,
+        "buyer_email": (data.buyer.email or "").lower(),
+        "total_minor": draft.total_minor,
+        "paid_minor": 0,
+        "refunded_minor": 0,
+        "currency": draft.currency,
+        "hold_id": hold_id,
+        "expires_at": expires_at,
+        "paid_at": None,
+        "closed_at": None,
+        "created_by": actor.ref,
+        "locale": "zh_CN",
+        "created_at": now,
+    }
+    line_rows = [
+        {
+            "id": new_id(),
+            "order_id": order_id,
+            "organizer_id": actor.organizer_id,
+            "session_id": d.session_id,
+            "ticket_type_id": d.ticket_type_id,
+            "ticket_type_name": d.ticket_type_name,
+            "price_minor": d.price_minor,
+            "holder_name": "",
+            "status": "active",
+            "pool_ids": " ".join(offers[d.ticket_type_id].pool_ids),
+        }
         for d in draft.lines
     ]
-    uow.session.add(order)
-    uow.session.add_all(lines)
-    record(
+    audit = as_row(
         uow,
         actor,
         "order.created",
         "order",
         order_id,
-        after={"code": order.code, "total_minor": order.total_minor, "tickets": len(lines), "hold": hold.id},
+        after={"code": code, "total_minor": draft.total_minor, "tickets": len(line_rows), "hold": hold_id},
+    )
+    await inventory.reserve(
+        uow,
+        actor.organizer_id,
+        [Take(p, n) for p, n in draft.takes],
+        expires_at=expires_at,
+        owner_ref=f"order:{order_id}",
+        hold_id=hold_id,
+        with_rows=[(Order.__table__, [order_row]), (OrderLine.__table__, line_rows), audit],
     )
     return OrderOut(
-        id=order.id,
-        code=order.code,
-        status=order.status,
-        channel=order.channel,
-        buyer_name=order.buyer_name,
-        buyer_phone=order.buyer_phone,
-        buyer_email=order.buyer_email,
-        total_minor=order.total_minor,
+        id=order_id,
+        code=code,
+        status=OrderStatus.PENDING,
+        channel=actor.channel,
+        buyer_name=data.buyer.name,
+        buyer_phone=data.buyer.phone,
+        buyer_email=order_row["buyer_email"],
+        total_minor=draft.total_minor,
         paid_minor=0,
         refunded_minor=0,
-        currency=order.currency,
+        currency=draft.currency,
         expires_at=expires_at,
         created_at=now,
         paid_at=None,
         lines=[
             OrderLineOut(
-                id=line.id,
-                session_id=line.session_id,
-                ticket_type_id=line.ticket_type_id,
-                ticket_type_name=line.ticket_type_name,
-                price_minor=line.price_minor,
-                status=line.status,
-                event_name=offers[line.ticket_type_id].event_name,
-                session_name=offers[line.ticket_type_id].session_name,
-                starts_at=offers[line.ticket_type_id].starts_at,
+                id=row["id"],
+                session_id=row["session_id"],
+                ticket_type_id=row["ticket_type_id"],
+                ticket_type_name=row["ticket_type_name"],
+                price_minor=row["price_minor"],
+                status="active",
+                event_name=offers[row["ticket_type_id"]].event_name,
+                session_name=offers[row["ticket_type_id"]].session_name,
+                starts_at=offers[row["ticket_type_id"]].starts_at,
             )
-            for line in lines
+            for row in line_rows
         ],
     )
 

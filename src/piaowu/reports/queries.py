@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.accounts.models import ApiToken, StaffUser
 from piaowu.audit.models import AuditEvent
 from piaowu.catalog.models import Event, Session
 from piaowu.checkin.models import Scan
@@ -47,12 +48,14 @@ class SessionLoad:
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime
-    actor: str
+    actor: str  # the raw reference: "user:<id>", "token:<id>", "customer:<phone>", "system:<job>"
     action: str
     subject_type: str
     subject_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    actor_kind: str = ""
+    actor_name: str = ""  # a staff member's or token's name; empty for customers and the system
 
 
 async def sales_between(session: AsyncSession, organizer_id: str, start: datetime, end: datetime) -> SalesFigures:
@@ -146,4 +149,21 @@ async def order_audit(session: AsyncSession, organizer_id: str, order_id: str) -
         .order_by(AuditEvent.at, AuditEvent.id)
         .limit(500)
     )
-    return [AuditEntry(*row) for row in (await session.execute(q)).all()]
+    rows = (await session.execute(q)).all()
+    names = await _actor_names(session, organizer_id, [row.actor for row in rows])
+    return [
+        AuditEntry(*row, actor_kind=row.actor.partition(":")[0], actor_name=names.get(row.actor, "")) for row in rows
+    ]
+
+
+async def _actor_names(session: AsyncSession, organizer_id: str, refs: Sequence[str]) -> dict[str, str]:
+    users = {r.partition(":")[2] for r in refs if r.startswith("user:")}
+    tokens = {r.partition(":")[2] for r in refs if r.startswith("token:")}
+    names: dict[str, str] = {}
+    if users:
+        q = select(StaffUser.id, StaffUser.name).where(StaffUser.organizer_id == organizer_id, StaffUser.id.in_(users))
+        names.update({f"user:{i}": n for i, n in (await session.execute(q)).all()})
+    if tokens:
+        q = select(ApiToken.id, ApiToken.name).where(ApiToken.organizer_id == organizer_id, ApiToken.id.in_(tokens))
+        names.update({f"token:{i}": n for i, n in (await session.execute(q)).all()})
+    return names

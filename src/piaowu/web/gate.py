@@ -1,5 +1,236 @@
+"""The gate page (检票): a phone or a handheld with a keyboard-wedge scanner checks tickets in.
+
+One big input keeps the focus; a scan is posted to ``/gate/scan`` as JSON by ``static/gate.js`` (or as a plain
+form without JavaScript, answered with a redirect back to the page). The result is built here, translated, so
+the script only shows it. Which sessions this gate admits and its name live in the signed session cookie.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from piaowu.accounts.permissions import Permission
+from piaowu.catalog import service as catalog
+from piaowu.checkin import service as checkin
+from piaowu.checkin.rules import MESSAGES, ScanResult
+from piaowu.checkin.schemas import ScanIn, ScanOut, ScanRecord
+from piaowu.core.actor import Actor
+from piaowu.core.errors import CsrfFailed
+from piaowu.i18n import Translator
+from piaowu.organizers import service as organizers
+from piaowu.runtime import Runtime
+from piaowu.web.deps import RuntimeDep, StaffDep
+from piaowu.web.templating import check_csrf, page_locale, render
 
 router = APIRouter()
+
+RECENT = 10
+SESSION_KEY = "gate"
+RESULT_KEY = "gate_result"
+
+
+def _t(request: Request) -> Translator:
+    return Translator(page_locale(request))
+
+
+def _config(request: Request) -> dict[str, Any] | None:
+    cfg = request.session.get(SESSION_KEY)
+    if isinstance(cfg, dict) and cfg.get("name"):
+        return {"name": str(cfg["name"]), "sessions": [str(s) for s in cfg.get("sessions", [])]}
+    return None
+
+
+async def _tz(rt: Runtime, actor: Actor) -> str:
+    async with rt.uow(readonly=True) as uow:
+        return (await organizers.get_organizer(uow, actor.organizer_id)).timezone
+
+
+def _local(at: datetime | None, tz: str, fmt: str = "%H:%M:%S") -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime(fmt) if at else ""
+
+
+async def _sessions(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
+    """Sessions a gate may admit: not drafts or cancelled, and not over for more than a day."""
+    async with rt.uow(readonly=True) as uow:
+        page = await catalog.list_events(uow, actor, limit=200)
+        now = uow.now()
+    out = []
+    for ev in page.items:
+        for s in ev.sessions:
+            if s.status in ("draft", "cancelled") or s.ends_at < now - timedelta(days=1):
+                continue
+            out.append({"id": s.id, "event": ev.name, "name": s.name, "starts_at": s.starts_at})
+    return sorted(out, key=lambda x: x["starts_at"])
+
+
+def result_view(request: Request, out: ScanOut, tz: str) -> dict[str, Any]:
+    """What the gate shows for a scan: an icon, a word, a colour and the details, in the page's language."""
+    _ = _t(request)
+    details: list[str] = []
+    if out.result == ScanResult.ALREADY_CHECKED_IN and out.previous:
+        details.append(
+            _(
+                "Last entry at {time}, gate {gate}",
+                time=_local(out.previous.at, tz, "%m-%d %H:%M:%S"),
+                gate=out.previous.gate,
+            )
+        )
+    if out.result == ScanResult.NOT_YET_VALID and out.opens_at:
+        details.append(_("Admission opens at {time}", time=_local(out.opens_at, tz, "%m-%d %H:%M")))
+    t = out.ticket
+    if t is not None:
+        if t.event_name:
+            details.append(
+                " · ".join(x for x in (t.event_name, t.session_name, _local(t.starts_at, tz, "%m-%d %H:%M")) if x)
+            )
+        if t.ticket_type_name:
+            details.append(t.ticket_type_name)
+        if t.holder_name:
+            details.append(_("Holder: {name}", name=t.holder_name))
+        if t.entries_allowed > 1:
+            details.append(_("Entries used: {used} of {allowed}", used=t.entries_used, allowed=t.entries_allowed))
+    return {
+        "result": out.result,
+        "admitted": out.admitted,
+        "kind": "ok" if out.admitted else "deny",
+        "icon": "✓" if out.admitted else "✗",
+        "title": _(out.message_key),
+        "details": details,
+        "code": t.code if t else "",
+        "at": _local(out.scanned_at, tz),
+    }
+
+
+def _recent_view(request: Request, rows: list[ScanRecord], tz: str) -> list[dict[str, Any]]:
+    _ = _t(request)
+    out = []
+    for r in rows:
+        ok = r.result == ScanResult.ADMITTED
+        out.append(
+            {
+                "at": _local(r.scanned_at, tz),
+                "kind": "ok" if ok else "deny",
+                "icon": "✓" if ok else "✗",
+                "title": _(MESSAGES.get(r.result, r.result)),  # type: ignore[call-overload]
+                "code": ("…" + r.ticket_code[-8:]) if r.ticket_code else "—",
+            }
+        )
+    return out
+
+
+async def _status(request: Request, rt: Runtime, actor: Actor, cfg: dict[str, Any], tz: str) -> dict[str, Any]:
+    async with rt.uow(readonly=True) as uow:
+        stats = await checkin.counts(uow, actor, cfg["sessions"])
+        recent = await checkin.recent_scans(uow, actor, RECENT, gate=cfg["name"])
+    return {
+        "checked_in": stats.checked_in,
+        "tickets": stats.tickets,
+        "recent": _recent_view(request, recent, tz),
+    }
+
+
+# ---- pages ----------------------------------------------------------------------------------------------
+
+
+@router.get("")
+async def gate_page(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    actor.require(Permission.CHECKIN)
+    cfg = _config(request)
+    sessions = await _sessions(rt, actor)
+    tz = await _tz(rt, actor)
+    if cfg is None or request.query_params.get("setup"):
+        ctx = {"sessions": sessions, "cfg": cfg or {"name": "", "sessions": []}, "errors": {}, "tz": tz}
+        return render(request, "gate/setup.html", ctx)
+    labels = [s for s in sessions if s["id"] in cfg["sessions"]]
+    ctx = {
+        "cfg": cfg,
+        "labels": labels,
+        "status": await _status(request, rt, actor, cfg, tz),
+        "last": request.session.pop(RESULT_KEY, None),
+        "tz": tz,
+    }
+    return render(request, "gate/scan.html", ctx)
+
+
+@router.post("/setup")
+async def gate_setup(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    actor.require(Permission.CHECKIN)
+    form = await request.form()
+    if not check_csrf(request, str(form.get("csrf") or "")):
+        raise CsrfFailed()
+    _ = _t(request)
+    sessions = await _sessions(rt, actor)
+    name = str(form.get("gate_name") or "").strip()
+    chosen = [str(v) for v in form.getlist("session_ids")]
+    known = {s["id"] for s in sessions}
+    errors: dict[str, str] = {}
+    if not name or len(name) > 64:
+        errors["gate_name"] = _("Enter a name for this gate (up to 64 characters).")
+    if any(sid not in known for sid in chosen):
+        errors["session_ids"] = _("Choose sessions from the list.")
+    if errors:
+        ctx = {
+            "sessions": sessions,
+            "cfg": {"name": name, "sessions": chosen},
+            "errors": errors,
+            "tz": await _tz(rt, actor),
+        }
+        return render(request, "gate/setup.html", ctx, status_code=422)
+    request.session[SESSION_KEY] = {"name": name, "sessions": chosen}
+    return RedirectResponse("/gate", status_code=303)
+
+
+@router.post("/scan")
+async def gate_scan(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    """JSON in (``{"raw": …}`` with the ``X-CSRF-Token`` header) → JSON out; or a form post → redirect."""
+    actor.require(Permission.CHECKIN)
+    _ = _t(request)
+    wants_json = request.headers.get("content-type", "").startswith("application/json")
+    if wants_json:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        raw = str(body.get("raw") or "") if isinstance(body, dict) else ""
+        token = request.headers.get("x-csrf-token")
+    else:
+        form = await request.form()
+        raw, token = str(form.get("raw") or ""), str(form.get("csrf") or "")
+    if not check_csrf(request, token):
+        if wants_json:
+            return JSONResponse({"code": CsrfFailed.code, "message": _(CsrfFailed.message)}, status_code=403)
+        raise CsrfFailed()
+    cfg = _config(request)
+    if cfg is None:
+        if wants_json:
+            return JSONResponse({"code": "gate_not_set_up", "message": _("Set up this gate first.")}, status_code=409)
+        return RedirectResponse("/gate", status_code=303)
+    tz = await _tz(rt, actor)
+    if not raw.strip():
+        if wants_json:
+            return JSONResponse({"code": "empty", "message": _("Scan or type a ticket code.")}, status_code=422)
+        return RedirectResponse("/gate", status_code=303)
+    cmd = ScanIn(raw=raw[:2000], gate=cfg["name"], session_ids=cfg["sessions"][:50])
+    async with rt.uow() as uow:
+        out = await checkin.scan(uow, actor, cmd)
+        await uow.commit()
+    view = result_view(request, out, tz)
+    if not wants_json:
+        request.session[RESULT_KEY] = view
+        return RedirectResponse("/gate", status_code=303)
+    return JSONResponse({**view, "status": await _status(request, rt, actor, cfg, tz)})
+
+
+@router.get("/status.json")
+async def gate_status(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    """Counters and the last scans of this gate, for the page to refresh now and then (other gates scan too)."""
+    actor.require(Permission.CHECKIN)
+    cfg = _config(request)
+    if cfg is None:
+        return JSONResponse({"code": "gate_not_set_up"}, status_code=409)
+    return JSONResponse(await _status(request, rt, actor, cfg, await _tz(rt, actor)))

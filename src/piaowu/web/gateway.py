@@ -1,5 +1,86 @@
+"""The sandbox gateway's hosted payment page: what a buyer sees on the gateway's site between "pay" in the shop
+and the return to it. Clearly a test gateway (own branding and colours). Paying queues the gateway's signed
+notification to the merchant (the outbox) and sends the buyer back to the merchant's return URL."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from piaowu.core.errors import Conflict, CsrfFailed
+from piaowu.core.errors import render as fill
+from piaowu.i18n import Translator
+from piaowu.payments import sandbox_gateway
+from piaowu.payments.sandbox_gateway import TradeView
+from piaowu.runtime import Runtime
+from piaowu.web.deps import RuntimeDep
+from piaowu.web.templating import check_csrf, page_locale, render
 
 router = APIRouter()
+
+
+def with_result(url: str, result: str) -> str:
+    """The return URL with ``gateway_result`` added, as real gateways append their outcome. The merchant uses it
+    only to choose what to show: payment is confirmed by the signed notification or a query, never by this."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "gateway_result"]
+    query.append(("gateway_result", result))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+async def _trade(rt: Runtime, trade_no: str) -> TradeView:
+    async with rt.uow(readonly=True) as uow:
+        return await sandbox_gateway.get_trade(uow.session, trade_no)
+
+
+def _page(request: Request, trade: TradeView, error: str = "", status_code: int = 200) -> Response:
+    back = with_result(trade.return_url, "paid" if trade.status == "paid" else "cancelled") if trade.return_url else ""
+    return render(
+        request, "gateway/pay.html", {"trade": trade, "error": error, "back_url": back}, status_code=status_code
+    )
+
+
+async def _checked(request: Request) -> None:
+    form = await request.form()
+    if not check_csrf(request, str(form.get("csrf") or "")):
+        raise CsrfFailed()
+
+
+@router.get("/pay/{trade_no}")
+async def pay_page(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
+    return _page(request, await _trade(rt, trade_no))
+
+
+@router.post("/pay/{trade_no}/confirm")
+async def confirm(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
+    await _checked(request)
+    try:
+        async with rt.uow() as uow:
+            trade = await sandbox_gateway.pay(
+                uow.session, uow.now(), trade_no, rt.secret_key, delay_s=rt.settings.sandbox_callback_delay_seconds
+            )
+            await uow.commit()
+    except Conflict as exc:
+        message = fill(Translator(page_locale(request))(exc.template()), exc.data)
+        return _page(request, await _trade(rt, trade_no), error=message, status_code=409)
+    worker = rt.extras.get("worker")
+    if worker is not None:
+        worker.wake()  # deliver the notification now rather than at the next sweep
+    if not trade.return_url:
+        return _page(request, trade)
+    return RedirectResponse(with_result(trade.return_url, "paid"), status_code=303)
+
+
+@router.post("/pay/{trade_no}/cancel")
+async def cancel(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
+    await _checked(request)
+    async with rt.uow() as uow:
+        trade = await sandbox_gateway.close(uow.session, trade_no)
+        await uow.commit()
+    if not trade.return_url:
+        return _page(request, trade)
+    return RedirectResponse(
+        with_result(trade.return_url, "paid" if trade.status == "paid" else "cancelled"), status_code=303
+    )

@@ -47,8 +47,8 @@ from piaowu.web.deps import RuntimeDep
 from piaowu.web.manage.auth import LoginLimiter
 from piaowu.web.shop_support import (
     BuyForm,
-    grouped_lines,
     group_code,
+    grouped_lines,
     new_form_token,
     owned_contact,
     qr_inline,
@@ -180,7 +180,7 @@ def _session_view(
     ctx = {
         "event": ev,
         "session": s,
-        "availability": session_availability(s),
+        "av": session_availability(s),
         "types": [(t, type_limit(t, s)) for t in types],
         "quantities": quantities,
         "total_minor": sum(t.price_minor * quantities.get(t.id, 0) for t in types),

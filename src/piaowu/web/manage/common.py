@@ -26,9 +26,9 @@ from piaowu.core.errors import (
     ValidationFailed,
 )
 from piaowu.core.errors import render as fill
+from piaowu.db.uow import UnitOfWork
 from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
-from piaowu.db.uow import UnitOfWork
 from piaowu.runtime import Runtime
 from piaowu.web.templating import check_csrf, error_message, page_locale, render
 

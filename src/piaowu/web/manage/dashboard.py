@@ -12,9 +12,9 @@ from piaowu.web.manage.common import page
 
 
 async def dashboard(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
-    if not (actor.can(Permission.REPORTS) or actor.can(Permission.ORDER_READ)):
-        if actor.can(Permission.CHECKIN):
-            return await page(request, rt, actor, "manage/gate_only.html", active="dashboard")
+    sees_sales = actor.can(Permission.REPORTS) or actor.can(Permission.ORDER_READ)
+    if not sees_sales and actor.can(Permission.CHECKIN):
+        return await page(request, rt, actor, "manage/gate_only.html", active="dashboard")
     async with rt.uow(readonly=True) as uow:
         board = await reports.dashboard(uow, actor)
     return await page(request, rt, actor, "manage/dashboard.html", {"board": board}, active="dashboard")

@@ -1,0 +1,167 @@
+"""What the race tests check after every race: the pool counters equal the rows they summarise.
+
+For every pool P (all quantities in units):
+
+- ``held(P)`` = Σ quantity of P's items in holds that are ``active``;
+- ``sold(P)`` = Σ quantity of P's items in holds that are ``converted`` (paid)
+  − the refunded order lines that consumed P (a refund gives one unit of each of the line's pools back);
+- ``sold(P)`` also = the ``active`` lines of ``paid`` / ``partially_refunded`` orders that consumed P
+  (every valid sold ticket is one sold unit, and no unit is sold without one);
+- ``held(P) + sold(P) <= capacity(P) + allowance(P)``.
+
+A counter updated twice (a hold released twice, a payment applied twice, a lost update) breaks one of
+these equalities even when the capacity bound still holds, so they are checked separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from piaowu.core.actor import Actor
+from piaowu.core.errors import DomainError
+from piaowu.inventory.models import Hold, HoldItem, Pool
+from piaowu.orders import service as orders
+from piaowu.orders.models import Order, OrderLine
+from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
+from piaowu.runtime import Runtime
+
+T = TypeVar("T")
+BUYER = BuyerIn(name="张三", phone="13812345678", email="zhang@example.com")
+
+
+@dataclass(frozen=True)
+class PoolLedger:
+    pool_id: str
+    capacity: int
+    allowance: int
+    held: int
+    sold: int
+    held_rows: int  # from the holds
+    sold_rows: int  # from the holds, minus refunded lines
+    sold_tickets: int  # from the active lines of paid orders
+
+    @property
+    def consistent(self) -> bool:
+        return self.held == self.held_rows and self.sold == self.sold_rows == self.sold_tickets
+
+    @property
+    def within_capacity(self) -> bool:
+        return 0 <= self.held and 0 <= self.sold and self.held + self.sold <= self.capacity + self.allowance
+
+
+async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
+    ids = list(pool_ids)
+    async with rt.uow(readonly=True) as uow:
+        s = uow.session
+        pools = {p.id: p for p in (await s.execute(select(Pool).where(Pool.id.in_(ids)))).scalars()}
+        items = (
+            await s.execute(
+                select(HoldItem.pool_id, HoldItem.quantity, Hold.status)
+                .join(Hold, Hold.id == HoldItem.hold_id)
+                .where(HoldItem.pool_id.in_(ids))
+            )
+        ).all()
+        lines = (
+            await s.execute(
+                select(OrderLine.pool_ids, OrderLine.status, Order.status).join(Order, Order.id == OrderLine.order_id)
+            )
+        ).all()
+    held, converted = Counter[str](), Counter[str]()
+    for pool_id, qty, status in items:
+        if status == "active":
+            held[pool_id] += qty
+        elif status == "converted":
+            converted[pool_id] += qty
+    refunded, valid = Counter[str](), Counter[str]()
+    for line_pools, line_status, order_status in lines:
+        for pool_id in line_pools.split():
+            if line_status == "refunded":
+                refunded[pool_id] += 1
+            elif line_status == "active" and order_status in ("paid", "partially_refunded"):
+                valid[pool_id] += 1
+    return {
+        pid: PoolLedger(
+            pid, p.capacity, p.allowance, p.held, p.sold, held[pid], converted[pid] - refunded[pid], valid[pid]
+        )
+        for pid, p in pools.items()
+    }
+
+
+async def assert_ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
+    books = await ledger(rt, pool_ids)
+    for book in books.values():
+        assert book.within_capacity, f"oversold: {book}"
+        assert book.consistent, f"counters disagree with the rows: {book}"
+    return books
+
+
+async def warm(rt: Runtime, n: int) -> None:
+    """Open ``n`` connections first, so that the race is between the use cases, not connection set-ups."""
+
+    async def touch() -> None:
+        async with rt.uow() as uow:
+            await uow.session.execute(select(1))
+            await uow.rollback()
+        async with rt.db.read_sessions() as s:
+            await s.execute(select(1))
+            await asyncio.sleep(0.02)
+
+    await asyncio.gather(*(touch() for _ in range(n)))
+
+
+async def settle(tasks: Iterable[Awaitable[T]]) -> list[T | BaseException]:
+    """Run concurrently; keep every outcome (a result or the exception it raised)."""
+    return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+
+def codes(outcomes: Iterable[Any]) -> Counter[str]:
+    """'ok' for results, the error code for DomainErrors, the class name for anything else."""
+    out = Counter[str]()
+    for o in outcomes:
+        if isinstance(o, DomainError):
+            out[o.code] += 1
+        elif isinstance(o, BaseException):
+            out[type(o).__name__] += 1
+        else:
+            out["ok"] += 1
+    return out
+
+
+async def buy(rt: Runtime, actor: Actor, ticket_type_id: str, qty: int = 1) -> OrderOut:
+    """One buyer: create an order in its own unit of work (own connection, own transaction)."""
+    async with rt.uow() as uow:
+        out = await orders.create_order(
+            uow, actor, OrderIn(items=[OrderItemIn(ticket_type_id=ticket_type_id, quantity=qty)], buyer=BUYER)
+        )
+        await uow.commit()
+    return out
+
+
+async def in_uow(rt: Runtime, work: Callable[[Any], Awaitable[T]]) -> T:
+    async with rt.uow() as uow:
+        result = await work(uow)
+        await uow.commit()
+    return result
+
+
+async def pools_of(rt: Runtime, session_id: str) -> list[str]:
+    """The session's pool and its ticket types' quota pools."""
+    from piaowu.catalog.models import Session, TicketType
+
+    async with rt.uow(readonly=True) as uow:
+        s = uow.session
+        ids = [(await s.execute(select(Session.pool_id).where(Session.id == session_id))).scalar_one()]
+        ids += [
+            pid
+            for pid in (
+                await s.execute(select(TicketType.pool_id).where(TicketType.session_id == session_id))
+            ).scalars()
+            if pid
+        ]
+    return ids

@@ -1,0 +1,160 @@
+"""The gate page through HTTP: sign-in, set-up, scanning by JSON and by plain form, CSRF, languages."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import func, select
+
+from piaowu.accounts import service as accounts
+from piaowu.checkin.models import Scan
+from tests.factories import on_sale_session, owner_actor
+from tests.ticket_fixtures import at_the_door, issue_paid
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF field"
+    return m.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
+    form = await client.get("/manage/login")
+    r = await client.post(
+        "/manage/login", data={"csrf": csrf_of(form.text), "email": email, "password": password, "next": "/gate"}
+    )
+    assert r.status_code == 303, r.text
+
+
+async def set_up(client: httpx.AsyncClient, name: str, session_ids: list[str]) -> str:
+    page = await client.get("/gate?setup=1")
+    r = await client.post(
+        "/gate/setup", data={"csrf": csrf_of(page.text), "gate_name": name, "session_ids": session_ids}
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/gate"
+    scanner = await client.get("/gate")
+    assert scanner.status_code == 200
+    return csrf_of(scanner.text)
+
+
+async def scan_json(client: httpx.AsyncClient, csrf: str, raw: str, lang: str = "en") -> httpx.Response:
+    return await client.post(
+        f"/gate/scan?lang={lang}", json={"raw": raw}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}
+    )
+
+
+async def _scans(rt) -> int:  # noqa: ANN001
+    async with rt.uow(readonly=True) as uow:
+        return (await uow.session.execute(select(func.count()).select_from(Scan))).scalar_one()
+
+
+async def test_gate_needs_sign_in(client, tenant):
+    r = await client.get("/gate")
+    assert r.status_code == 303 and r.headers["location"] == "/manage/login?next=/gate"
+    r = await client.post("/gate/scan", json={"raw": "x"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/manage/login")
+
+
+async def test_staff_without_checkin_permission_is_refused(client, runtime, tenant):
+    async with runtime.uow() as uow:
+        await accounts.create_user(
+            uow,
+            None,
+            runtime.passwords,
+            organizer_id=tenant.organizer_id,
+            email="money@demo.test",
+            name="Finance",
+            password="correct horse",
+            role="finance",
+        )
+        await uow.commit()
+    await sign_in(client, "money@demo.test", "correct horse")
+    assert (await client.get("/gate")).status_code == 403
+
+
+async def test_set_up_then_scan_by_json(client, runtime, tenant, clock):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    issued = await issue_paid(runtime, actor, holder_name="王五")
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+
+    setup = await client.get("/gate?lang=en")
+    assert "Set up this gate" in setup.text and issued.sale.session_id in setup.text
+    bad = await client.post("/gate/setup", data={"csrf": csrf_of(setup.text), "gate_name": " "})
+    assert bad.status_code == 422 and "Enter a name for this gate" in bad.text
+    foreign = await client.post(
+        "/gate/setup", data={"csrf": csrf_of(setup.text), "gate_name": "N", "session_ids": ["not-ours"]}
+    )
+    assert foreign.status_code == 422 and "Choose sessions from the list" in foreign.text
+
+    csrf = await set_up(client, "North 1", [issued.sale.session_id])
+    page = await client.get("/gate")
+    assert "North 1" in page.text and 'id="gate-in">0<' in page.text and 'id="gate-total">1<' in page.text
+
+    ok = await scan_json(client, csrf, issued.ticket.qr_payload)
+    body = ok.json()
+    assert ok.status_code == 200 and body["admitted"] is True and body["kind"] == "ok"
+    assert body["icon"] == "✓" and body["title"] == "Admitted" and "Holder: 王五" in body["details"]
+    assert body["status"]["checked_in"] == 1 and body["status"]["tickets"] == 1
+    assert body["status"]["recent"][0]["title"] == "Admitted"
+
+    again = (await scan_json(client, csrf, issued.ticket.code, lang="zh-CN")).json()
+    assert again["result"] == "already_checked_in" and again["icon"] == "✗" and again["title"] == "票已使用"
+    assert any("检票口 North 1" in d for d in again["details"])
+
+    nonsense = (await scan_json(client, csrf, "garbage!!")).json()
+    assert nonsense["result"] == "invalid_ticket" and nonsense["code"] == ""
+    assert await _scans(runtime) == 3
+
+
+async def test_gate_refuses_tickets_of_other_sessions(client, runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    issued = await issue_paid(runtime, actor)
+    other = await on_sale_session(runtime, actor, name="Matinee")
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    csrf = await set_up(client, "Side door", [other.session_id])
+    body = (await scan_json(client, csrf, issued.ticket.qr_payload)).json()
+    assert body["result"] == "wrong_session" and body["title"] == "Not valid for this session"
+
+
+async def test_scan_by_plain_form_without_javascript(client, runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    issued = await issue_paid(runtime, actor)
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    csrf = await set_up(client, "East", [])
+    r = await client.post("/gate/scan", data={"csrf": csrf, "raw": issued.ticket.code})
+    assert r.status_code == 303 and r.headers["location"] == "/gate"
+    page = await client.get("/gate?lang=zh-CN")
+    assert 'data-result="admitted"' in page.text and "已入场" in page.text
+    assert 'data-result="admitted"' not in (await client.get("/gate")).text  # shown once, then "ready"
+
+
+async def test_csrf_is_enforced(client, runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    issued = await issue_paid(runtime, actor)
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    await set_up(client, "East", [])
+    r = await client.post("/gate/scan", json={"raw": issued.ticket.code})
+    assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
+    r = await scan_json(client, "forged-token", issued.ticket.code)
+    assert r.status_code == 403
+    r = await client.post("/gate/scan", data={"csrf": "forged", "raw": issued.ticket.code})
+    assert r.status_code == 403
+    r = await client.post("/gate/setup", data={"csrf": "forged", "gate_name": "Evil"})
+    assert r.status_code == 403
+    assert await _scans(runtime) == 0
+
+
+async def test_scanning_before_set_up_asks_for_it(client, runtime, tenant):
+    await sign_in(client, tenant.owner_email, tenant.password)
+    setup = await client.get("/gate")
+    r = await scan_json(client, csrf_of(setup.text), "ABCDEFGH")
+    assert r.status_code == 409 and r.json()["code"] == "gate_not_set_up"
+    status = await client.get("/gate/status.json")
+    assert status.status_code == 409
