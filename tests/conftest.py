@@ -91,7 +91,7 @@ def _asyncpg_url(dbname: str) -> str:
 
 
 async def _truncate_all(dbname: str) -> None:
-    from piaowu.db.base import Base, load_all_models
+    from piaowu.models import Base, load_all_models
 
     load_all_models()
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

@@ -73,7 +73,7 @@ async def test_every_rejection_code(client, runtime, tenant, clock):
     assert (await scan(client, tenant.auth, t_refund.qr_payload))["result"] == "refunded"
     assert (await scan(client, tenant.auth, t_void.code))["result"] == "voided"
 
-    for garbage in ["hello", "PW1.e30.e30", "ZZZZZZZZZZZZZZZZZZZZ", "\x00\x01"]:
+    for garbage in ["hello", "PW1.e30.e30", "ZZZZZZZZZZZZZZZZZZZZ", "\x02\x03\r\n"]:
         out = await scan(client, tenant.auth, garbage)
         assert out["result"] == "invalid_ticket" and out["ticket"] is None
 

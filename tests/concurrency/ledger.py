@@ -52,7 +52,7 @@ class PoolLedger:
 
     @property
     def within_capacity(self) -> bool:
-        return 0 <= self.held and 0 <= self.sold and self.held + self.sold <= self.capacity + self.allowance
+        return self.held >= 0 and self.sold >= 0 and self.held + self.sold <= self.capacity + self.allowance
 
 
 async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:

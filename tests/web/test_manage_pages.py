@@ -359,3 +359,25 @@ async def test_staff_and_tokens(client: httpx.AsyncClient, tenant, runtime: Runt
     assert 'href="/manage/sell"' in dash.text and 'href="/manage/staff"' not in dash.text
     assert (await client.get("/manage/staff")).status_code == 403
     assert (await client.get("/manage/tokens")).status_code == 403
+
+
+async def test_gate_staff_are_pointed_to_the_gate(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
+    from piaowu.accounts import service as accounts
+
+    async with runtime.uow() as uow:
+        await accounts.create_user(
+            uow,
+            None,
+            runtime.passwords,
+            organizer_id=tenant.organizer_id,
+            email="gate@demo-theatre.cn",
+            name="Gate",
+            password="gate gate gate",
+            role="gate",
+        )
+        await uow.commit()
+    assert (await login(client, "gate@demo-theatre.cn", "gate gate gate")).status_code == 303
+    dash = await client.get("/manage?lang=en")
+    assert dash.status_code == 200 and 'href="/gate"' in dash.text
+    assert 'href="/manage/orders"' not in dash.text and 'href="/manage/events"' not in dash.text
+    assert (await client.get("/manage/orders")).status_code == 403

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.api import errors
+from piaowu.api.guards import RequestGuard
 from piaowu.api.responses import OrjsonResponse
 from piaowu.core.errors import DomainError
 
@@ -35,5 +37,9 @@ def create_api() -> FastAPI:
     api.add_exception_handler(DomainError, errors.domain_problem)  # type: ignore[arg-type]
     api.add_exception_handler(RequestValidationError, errors.validation_problem)  # type: ignore[arg-type]
     api.add_exception_handler(StarletteHTTPException, errors.http_problem)  # type: ignore[arg-type]
+    # Handled here (not by the catch-all below, which re-raises to the server's log) because they are answers.
+    api.add_exception_handler(DBAPIError, errors.database_problem)
+    api.add_exception_handler(OverflowError, errors.database_problem)
     api.add_exception_handler(Exception, errors.unexpected_problem)
+    api.add_middleware(RequestGuard)
     return api

@@ -47,8 +47,10 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response:
     return resp
 
 
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+def _field_path(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":  # its loc holds the byte offset of the syntax error, not a field
+        return "body"
+    parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
 
@@ -104,7 +106,7 @@ def _message(err: dict[str, Any], locale: str) -> str:
 def validation_problem(request: Request, exc: RequestValidationError) -> Response:
     locale = request_locale(request)
     details = [
-        {"field": _field_path(err.get("loc", ())), "code": err.get("type", "invalid"), "message": _message(err, locale)}
+        {"field": _field_path(err), "code": err.get("type", "invalid"), "message": _message(err, locale)}
         for err in exc.errors()
     ]
     title = gettext(locale, errors.ValidationFailed.message)
@@ -113,6 +115,14 @@ def validation_problem(request: Request, exc: RequestValidationError) -> Respons
 
 def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
     locale = request_locale(request)
+    if exc.status_code == 400:  # FastAPI could not decode the body (e.g. not UTF-8): the same as malformed JSON
+        message = gettext(locale, PYDANTIC_MESSAGES["json_invalid"])
+        return problem(
+            422,
+            errors.ValidationFailed.code,
+            gettext(locale, errors.ValidationFailed.message),
+            errors=[{"field": "body", "code": "json_invalid", "message": message}],
+        )
     codes = {
         404: ("not_found", "Not found."),
         405: ("method_not_allowed", "Method not allowed."),
@@ -120,6 +130,16 @@ def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
     }
     code, title = codes.get(exc.status_code, ("http_error", str(exc.detail)))
     return problem(exc.status_code, code, gettext(locale, title))
+
+
+def database_problem(request: Request, exc: Exception) -> Response:
+    """Database errors that are not our failure: a lock not granted in time (503, retry) or a value the
+    database cannot store (422). Anything else goes on to ``unexpected_problem``."""
+    from piaowu.db.engine import is_invalid_value, is_lock_timeout
+
+    if is_lock_timeout(exc) or is_invalid_value(exc):
+        return unexpected_problem(request, exc)
+    raise exc
 
 
 def unexpected_problem(request: Request, exc: Exception) -> Response:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from piaowu.api.responses import OrjsonResponse
 from piaowu.core.actor import Actor
-from piaowu.core.errors import IdempotencyInProgress
+from piaowu.core.errors import DomainError, IdempotencyInProgress
 from piaowu.db import idempotency
 from piaowu.db.uow import UnitOfWork
 from piaowu.runtime import Runtime
@@ -42,7 +42,17 @@ async def run_once(
         seen = await idempotency.lookup(uow.session, scope, key, fingerprint)
         if seen is not None:
             return _replay(seen.status_code, seen.response)
-        result = await use_case(uow)
+        try:
+            result = await use_case(uow)
+        except DomainError:
+            # A concurrent request with this key may have won what this one needed (the last units: this
+            # one waited on the pool row until the winner committed). The client sent one request twice,
+            # so it gets the winner's answer, not sold_out for its own order.
+            await uow.rollback()
+            winner = await _stored(rt, scope, key, fingerprint)
+            if winner is None:
+                raise
+            return winner
         payload: dict[str, Any] = jsonable_encoder(result)
         idempotency.remember(uow.session, uow.now(), scope, key, fingerprint, status_code, payload)
         try:
@@ -51,11 +61,16 @@ async def run_once(
             await uow.rollback()
         else:
             return OrjsonResponse(payload, status_code=status_code)
-    async with rt.uow(readonly=True) as uow:  # lost the race: answer what the winner stored
-        seen = await idempotency.lookup(uow.session, scope, key, fingerprint)
-    if seen is None:
+    winner = await _stored(rt, scope, key, fingerprint)  # lost the race: answer what the winner stored
+    if winner is None:
         raise IdempotencyInProgress()
-    return _replay(seen.status_code, seen.response)
+    return winner
+
+
+async def _stored(rt: Runtime, scope: str, key: str, fingerprint: str) -> OrjsonResponse | None:
+    async with rt.uow(readonly=True) as uow:
+        seen = await idempotency.lookup(uow.session, scope, key, fingerprint)
+    return None if seen is None else _replay(seen.status_code, seen.response)
 
 
 def _replay(status_code: int, response: dict[str, Any]) -> OrjsonResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from piaowu.catalog.rules import EventKind
 
@@ -34,10 +34,10 @@ class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="", max_length=200)
-    starts_at: datetime
-    ends_at: datetime
-    sales_start: datetime | None = None
-    sales_end: datetime | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    sales_start: AwareDatetime | None = None
+    sales_end: AwareDatetime | None = None
     capacity: int = Field(ge=0, le=10_000_000)
     admission_opens_minutes: int = Field(default=120, ge=0, le=24 * 60)
     status: str = "draft"
@@ -47,10 +47,10 @@ class SessionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=200)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    sales_start: datetime | None = None
-    sales_end: datetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    sales_start: AwareDatetime | None = None
+    sales_end: AwareDatetime | None = None
     capacity: int | None = Field(default=None, ge=0, le=10_000_000)
     admission_opens_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     status: str | None = None
@@ -65,7 +65,7 @@ class TicketTypeIn(BaseModel):
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int = Field(default=1, ge=1, le=100)
     max_per_order: int = Field(default=10, ge=1, le=100)
-    sort_order: int = 0
+    sort_order: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     is_active: bool = True
 
 
@@ -78,7 +78,7 @@ class TicketTypePatch(BaseModel):
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int | None = Field(default=None, ge=1, le=100)
     max_per_order: int | None = Field(default=None, ge=1, le=100)
-    sort_order: int | None = None
+    sort_order: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
     is_active: bool | None = None
 
 

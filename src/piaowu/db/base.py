@@ -30,18 +30,3 @@ class IdMixin:
 class CreatedMixin:
     # Set by services from the injected Clock, never by the database, so tests control time.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-
-
-def load_all_models() -> None:
-    """Import every area's models so that ``Base.metadata`` is complete (Alembic, test set-up)."""
-    import piaowu.accounts.models  # noqa: F401
-    import piaowu.audit.models  # noqa: F401
-    import piaowu.catalog.models  # noqa: F401
-    import piaowu.checkin.models  # noqa: F401
-    import piaowu.db.idempotency  # noqa: F401
-    import piaowu.db.outbox  # noqa: F401
-    import piaowu.inventory.models  # noqa: F401
-    import piaowu.orders.models  # noqa: F401
-    import piaowu.organizers.models  # noqa: F401
-    import piaowu.payments.models  # noqa: F401
-    import piaowu.tickets.models  # noqa: F401

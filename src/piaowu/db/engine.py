@@ -93,3 +93,20 @@ def is_lock_timeout(exc: BaseException) -> bool:
         or "canceling statement due to lock timeout" in text
         or "database is locked" in text
     )
+
+
+def is_invalid_value(exc: BaseException) -> bool:
+    """True when the database refused a value the schema let through: text with NUL or too long, a number out
+    of range (SQLSTATE class 22 "data exception"; SQLite's driver raises OverflowError for integers over 64 bits).
+    The statement failed, so the transaction is rolled back and nothing was written."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OverflowError):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False

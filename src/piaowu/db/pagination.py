@@ -30,7 +30,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, row_id = orjson.loads(raw)
-        return datetime.fromisoformat(at), str(row_id)
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:  # we only ever write UTC cursors; a naive one was made by hand
+            raise ValueError("naive cursor")
+        return moment, str(row_id)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise ValidationFailed(
             [{"field": "cursor", "code": "invalid", "message": "The cursor is not valid."}]

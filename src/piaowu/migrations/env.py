@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from piaowu.db.base import Base, load_all_models
+from piaowu.models import Base, load_all_models
 
 load_all_models()
 target_metadata = Base.metadata

@@ -101,6 +101,12 @@ async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapp
     """A provider's server-to-server notification: verify, apply once, answer ``success`` (also for repeats, so
     the provider stops retrying). Raises PaymentSignatureInvalid for forged or garbled bodies."""
     note = payments.verify(uow, provider_name, headers, body)
+    # The order's row first, as the sweeper and cancellations take it: applying a payment locks the payment
+    # and then the order, the sweeper the order and then the payment (cancel_pending) — in opposite orders
+    # they deadlock on PostgreSQL (tests/concurrency/test_payment_races.py found it).
+    owner = await payments.order_of(uow, note.payment_id)
+    if owner is not None:
+        await repo.lock(uow.session, *owner)
     confirmed = await payments.apply_notification(uow, provider_name, note)
     if confirmed is not None:
         await apply_confirmed(uow, confirmed)
@@ -109,6 +115,7 @@ async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapp
 
 async def refresh_from_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> None:
     """Ask the provider about a pending order's payments (used when a notification is late)."""
+    await repo.lock(uow.session, organizer_id, order_id)  # the order first, as in handle_notification
     for confirmed in await payments.check_with_provider(uow, organizer_id, order_id):
         await apply_confirmed(uow, confirmed)
 

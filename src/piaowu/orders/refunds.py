@@ -61,7 +61,9 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
     await tickets.void_tickets(uow, actor, order.organizer_id, wanted, status="refunded")
     takes = [Take(pool_id, 1) for lid in wanted for pool_id in active[lid].pool_ids.split()]
     await inventory.return_sold(uow, order.organizer_id, takes)
-    left = len(active) - len(wanted)
+    # Counted now, not from the lines read above: a concurrent refund of other tickets of this order may have
+    # committed meanwhile (add_refunded waited for it on the order row), and the state must count its lines too.
+    left = await repo.count_lines(uow.session, order.id, LineStatus.ACTIVE)
     target = after_refund(left)
     await repo.transition(uow.session, order.id, list(REFUNDABLE), status=target)
     record(

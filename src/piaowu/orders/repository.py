@@ -21,6 +21,14 @@ async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None
     return await session.get(Order, order_id)
 
 
+async def lock(session: AsyncSession, organizer_id: str, order_id: str) -> None:
+    """Lock the order's row until commit (PostgreSQL ``FOR UPDATE``; SQLite's write transaction already holds
+    the database lock). Every writer of an order takes this row first, so writers never deadlock."""
+    await session.execute(
+        select(Order.id).where(Order.id == order_id, Order.organizer_id == organizer_id).with_for_update()
+    )
+
+
 async def by_code(session: AsyncSession, organizer_id: str, code: str) -> Order | None:
     q = select(Order).where(Order.code == code, Order.organizer_id == organizer_id)
     return (await session.execute(q)).scalar_one_or_none()
@@ -93,3 +101,8 @@ async def set_line_status(session: AsyncSession, line_ids: Sequence[str], status
         update(OrderLine).where(OrderLine.id.in_(list(line_ids)), OrderLine.status == only_from).values(status=status)
     )
     return res.rowcount
+
+
+async def count_lines(session: AsyncSession, order_id: str, status: str) -> int:
+    q = select(func.count()).select_from(OrderLine).where(OrderLine.order_id == order_id, OrderLine.status == status)
+    return (await session.execute(q)).scalar_one()

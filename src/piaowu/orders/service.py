@@ -251,17 +251,27 @@ async def _cancel(uow: UnitOfWork, actor: Actor, order: Order) -> OrderOut:
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
 
 
+async def due_for_expiry(uow: UnitOfWork, limit: int = 200) -> list[tuple[str, str]]:
+    """(order id, organizer id) of pending orders past ``expires_at``, oldest first."""
+    return await repo.due_pending(uow.session, uow.now(), limit)
+
+
+async def expire_order(uow: UnitOfWork, organizer_id: str, order_id: str) -> bool:
+    """Expire one pending order past its time and give its units back. False when it was no longer pending
+    (paid, cancelled or expired by someone else first)."""
+    order = await repo.order(uow.session, organizer_id, order_id)
+    if order is None or order.status in CLOSED_UNPAID or order.expires_at is None or order.expires_at > uow.now():
+        return False
+    return await _close_pending(uow, system_actor(organizer_id, "sweeper"), order, OrderStatus.EXPIRED, "order.expired")
+
+
 async def expire_due(uow: UnitOfWork, limit: int = 200) -> int:
-    """The sweeper: pending orders past ``expires_at`` expire and give their units back."""
+    """Expire every due order in ONE transaction (tests, one-off maintenance). The background sweeper uses
+    ``expire_order`` with one transaction per order instead (``workers.sweeper``): a batch keeps every row
+    it touched locked until its commit — the hot pool row from the first order on — so batches running
+    next to other sweepers or payment notifications deadlock on PostgreSQL and stall buyers."""
     done = 0
-    for order_id, organizer_id in await repo.due_pending(uow.session, uow.now(), limit):
-        order = await repo.order(uow.session, organizer_id, order_id)
-        if (
-            order is not None
-            and order.status not in CLOSED_UNPAID
-            and await _close_pending(
-                uow, system_actor(organizer_id, "sweeper"), order, OrderStatus.EXPIRED, "order.expired"
-            )
-        ):
+    for order_id, organizer_id in await due_for_expiry(uow, limit):
+        if await expire_order(uow, organizer_id, order_id):
             done += 1
     return done

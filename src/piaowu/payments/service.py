@@ -158,6 +158,12 @@ async def apply_notification(uow: UnitOfWork, provider_name: str, note: Notifica
     return Confirmed(pay.id, pay.order_id, pay.organizer_id, pay.amount_minor, pay.currency)
 
 
+async def order_of(uow: UnitOfWork, payment_id: str) -> tuple[str, str] | None:
+    """(organizer id, order id) of a payment, or None for an unknown payment id."""
+    pay = await repo.payment(uow.session, payment_id)
+    return (pay.organizer_id, pay.order_id) if pay else None
+
+
 async def check_with_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[Confirmed]:
     """Ask the provider about pending online payments (a late or lost notification); apply what is paid."""
     out: list[Confirmed] = []

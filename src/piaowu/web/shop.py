@@ -227,8 +227,11 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     except ValidationFailed:  # a ticket type was switched off while the page was open
         form.errors["tickets"] = _("A ticket type you chose is no longer on sale. Please choose again.")
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409)
-    except (LockTimeout, IdempotencyInProgress) as exc:
+    except LockTimeout as exc:
         form.errors["form"] = _error(request, exc)
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
+    except IdempotencyInProgress as exc:  # the twin submission is still running: its order will show up
+        form.errors["form"] = _("Your order is still being processed. Please wait a moment and reload the page.")
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     remember_order(request, org.id, created["code"], created["contact"])
     return _redirect(f"/s/{slug}/orders/{created['code']}")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:57:38.263095
+Create Date: 2026-11-25 09:16:39.378973
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+"""The back office's read side: today's figures in the organizer's time zone, upcoming load, audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from piaowu.core.errors import PermissionDenied
+from piaowu.orders import service as orders
+from piaowu.orders.payment_flow import pay_at_counter
+from piaowu.orders.schemas import BuyerIn, CashPaymentIn, OrderIn, OrderItemIn
+from piaowu.reports import service as reports
+from piaowu.reports.service import day_bounds
+from piaowu.runtime import Runtime
+from tests.factories import actor_for_user, on_sale_session, owner_actor
+
+
+def test_today_is_the_organizers_calendar_day() -> None:
+    # 17:00 UTC on 1 June is 01:00 on 2 June in Shanghai: "today" is 2 June there.
+    start, end = day_bounds(datetime(2026, 6, 1, 17, 0, tzinfo=UTC), "Asia/Shanghai")
+    assert start == datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    assert end == datetime(2026, 6, 2, 16, 0, tzinfo=UTC)
+
+
+async def _sell(rt: Runtime, actor, ticket_type_id: str, qty: int, *, pay: bool) -> str:  # noqa: ANN001
+    async with rt.uow() as uow:
+        o = await orders.create_order(
+            uow,
+            actor,
+            OrderIn(
+                items=[OrderItemIn(ticket_type_id=ticket_type_id, quantity=qty)],
+                buyer=BuyerIn(name="王五", phone="13800138000"),
+            ),
+        )
+        await uow.session.flush()
+        if pay:
+            await pay_at_counter(uow, actor, o.id, CashPaymentIn())
+        await uow.commit()
+    return o.id
+
+
+async def test_dashboard_counts_todays_paid_orders_only(runtime: Runtime, tenant, other_tenant, clock) -> None:  # noqa: ANN001
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=50, price_minor=10000)
+    clock.advance(timedelta(days=-1))
+    await _sell(runtime, actor, sale.ticket_type_id, 1, pay=True)  # yesterday: not today's takings
+    clock.advance(timedelta(days=1))
+    paid_id = await _sell(runtime, actor, sale.ticket_type_id, 3, pay=True)
+    await _sell(runtime, actor, sale.ticket_type_id, 2, pay=False)  # pending: held, not sold
+    other = await owner_actor(runtime, other_tenant.owner_id)
+    other_sale = await on_sale_session(runtime, other, capacity=5)
+    await _sell(runtime, other, other_sale.ticket_type_id, 1, pay=True)  # another organizer's
+
+    async with runtime.uow(readonly=True) as uow:
+        board = await reports.dashboard(uow, actor)
+        trail = await reports.order_audit(uow, actor, paid_id)
+        foreign = await reports.order_audit(uow, other, paid_id)
+    assert (board.sales.orders, board.sales.tickets, board.sales.revenue_minor) == (1, 3, 30000)
+    (load,) = board.upcoming
+    assert (load.sold, load.held, load.capacity) == (4, 2, 50)
+    actions = [e.action for e in trail]
+    assert actions[0] == "order.created" and "order.paid" in actions
+    assert any(e.actor_name == "Owner" for e in trail)
+    assert foreign == []  # the trail is scoped by organizer
+
+
+async def test_dashboard_needs_a_sales_or_reports_role(runtime: Runtime, tenant) -> None:  # noqa: ANN001
+    from piaowu.accounts import service as accounts
+
+    async with runtime.uow() as uow:
+        gate = await accounts.create_user(
+            uow,
+            None,
+            runtime.passwords,
+            organizer_id=tenant.organizer_id,
+            email="g@x.cn",
+            name="G",
+            password="gate gate gate",
+            role="gate",
+        )
+        await uow.commit()
+    async with runtime.uow(readonly=True) as uow:
+        with pytest.raises(PermissionDenied):
+            await reports.dashboard(uow, actor_for_user(gate))

@@ -1,0 +1,116 @@
+"""A tenant with something to protect (an on-sale session, a paid order with tickets, a pending order, a spare
+API token) and a snapshot of every row an organizer owns, to prove that a request changed nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from piaowu.accounts import service as accounts
+from piaowu.models import Base, load_all_models
+from piaowu.organizers.models import Organizer
+from piaowu.runtime import Runtime
+from tests.conftest import Tenant
+from tests.factories import on_sale_session, owner_actor
+from tests.order_helpers import create_order
+
+
+@dataclass
+class World:
+    tenant: Tenant
+    event_id: str
+    session_id: str
+    ticket_type_id: str
+    paid_order_id: str
+    paid_order_code: str
+    pending_order_id: str
+    pending_order_code: str
+    ticket_code: str
+    qr_payload: str
+    spare_token_id: str
+    public_key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return self.tenant.auth
+
+
+async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *, capacity: int = 20) -> World:
+    sale = await on_sale_session(rt, await owner_actor(rt, tenant.owner_id), capacity=capacity)
+    paid = (await create_order(client, tenant.auth, sale.ticket_type_id, 2)).json()
+    r = await client.post(f"/api/v1/orders/{paid['id']}/pay", json={"method": "cash"}, headers=tenant.auth)
+    assert r.status_code == 200, r.text
+    ticket = r.json()["lines"][0]["ticket"]
+    pending = (await create_order(client, tenant.auth, sale.ticket_type_id, 1)).json()
+    assert pending["status"] == "pending", pending
+    async with rt.uow() as uow:
+        _, spare = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="spare", role="sales")
+        await uow.commit()
+    me = (await client.get("/api/v1/organizer", headers=tenant.auth)).json()
+    return World(
+        tenant=tenant,
+        event_id=sale.event_id,
+        session_id=sale.session_id,
+        ticket_type_id=sale.ticket_type_id,
+        paid_order_id=paid["id"],
+        paid_order_code=paid["code"],
+        pending_order_id=pending["id"],
+        pending_order_code=pending["code"],
+        ticket_code=ticket["code"],
+        qr_payload=ticket["qr_payload"],
+        spare_token_id=spare.id,
+        public_key=me["public_key"],
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def snapshot(rt: Runtime, organizer_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table that has an ``organizer_id``, for this organizer, plus the organizer itself.
+    Generic on purpose: a table added later is covered without touching this test."""
+    load_all_models()
+    out: dict[str, list[dict[str, Any]]] = {}
+    async with rt.uow(readonly=True) as uow:
+        for table in Base.metadata.sorted_tables:
+            if "organizer_id" not in table.c:
+                continue
+            rows = (await uow.session.execute(select(table).where(table.c.organizer_id == organizer_id))).mappings()
+            out[table.name] = sorted(({k: _plain(v) for k, v in row.items()} for row in rows), key=lambda r: r["id"])
+        org = (await uow.session.execute(select(Organizer.__table__).where(Organizer.id == organizer_id))).mappings()
+        out["organizers"] = [{k: _plain(v) for k, v in row.items()} for row in org]
+    return out
+
+
+def identifiers(snap: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """The ids and codes in a snapshot: if any shows up in another organizer's answer, it leaked."""
+    found: set[str] = set()
+    for rows in snap.values():
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, str) and value and (key in ("id", "code", "slug") or key.endswith("_id")):
+                    found.add(value)
+    return found
+
+
+def diff(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Human-readable differences between two snapshots (empty when nothing changed)."""
+    out = []
+    for table in sorted(set(before) | set(after)):
+        b = {r["id"]: r for r in before.get(table, [])}
+        a = {r["id"]: r for r in after.get(table, [])}
+        for row_id in sorted(set(b) | set(a)):
+            if row_id not in b:
+                out.append(f"{table}: added {a[row_id]}")
+            elif row_id not in a:
+                out.append(f"{table}: removed {b[row_id]}")
+            elif a[row_id] != b[row_id]:
+                changed = {
+                    k: (b[row_id].get(k), a[row_id].get(k)) for k in a[row_id] if a[row_id][k] != b[row_id].get(k)
+                }
+                out.append(f"{table} {row_id}: changed {changed}")
+    return out
