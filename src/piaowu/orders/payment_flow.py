@@ -204,6 +204,8 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
                 session_id=line.session_id,
                 valid_from=label.starts_at - timedelta(minutes=label.admission_opens_minutes),
                 valid_until=label.ends_at,
+                ticket_type_name=line.ticket_type_name,
+                holder_name=line.holder_name,
             )
         )
     await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
