@@ -348,3 +348,16 @@ def test_shop_catalogs_do_not_retranslate_other_pages_strings() -> None:
         if other not in (mine,) and msgid in tables[other] and tables[other][msgid] != text
     ]
     assert not clashes, clashes
+
+
+async def test_returning_from_the_gateway_unpaid_shows_confirming_not_success(
+    client: httpx.AsyncClient, tenant: Tenant, sale: OnSale
+) -> None:
+    order_url = (await buy(client, tenant, sale, qty=1)).headers["location"]
+    csrf = hidden((await client.get(order_url)).text)["csrf"]
+    assert (await client.post(f"{order_url}/pay", data={"csrf": csrf})).status_code == 303
+    # The return URL's "paid" is only a hint: the gateway has not been paid, so nothing is issued.
+    page = await client.get(f"{order_url}?gateway_result=paid")
+    assert "正在确认支付" in page.text
+    assert '<meta http-equiv="refresh" content="2">' in page.text
+    assert 'class="qr-svg"' not in page.text and "支付成功" not in page.text

@@ -85,13 +85,16 @@ def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: i
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
-    """True for "could not get the lock in time" on either database (maps to a retryable 503)."""
+    """True for "could not get the lock in time" on either database (maps to a retryable 503). A deadlock
+    PostgreSQL broke is the same for the caller: its transaction was rolled back whole, retrying is safe
+    (writers take rows in a fixed order so it should not happen; if it does, it is not a 500)."""
     text = f"{type(exc).__name__} {exc}".lower()
     return (
         "locknotavailable" in text
         or "lock timeout" in text
         or "canceling statement due to lock timeout" in text
         or "database is locked" in text
+        or "deadlock detected" in text
     )
 
 

@@ -55,6 +55,7 @@ from piaowu.web.shop_support import (
     read_buy_form,
     remember_order,
     session_availability,
+    session_venues,
     ticket_prints,
     type_limit,
     valid_form_token,
@@ -290,6 +291,7 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
     state = _view_state(order, now, gateway_result)
     _ = _t(request)
     tickets = []
+    venues = await session_venues(rt, org.id, order) if state == "paid" else {}
     if state == "paid":
         for line in order.lines:
             if line.ticket is None:
@@ -301,6 +303,7 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
         "state": state,
         "groups": grouped_lines(order),
         "tickets": tickets,
+        "venues": venues,
         "group_code": group_code,
         "now": now,
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,

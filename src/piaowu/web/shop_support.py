@@ -21,7 +21,7 @@ from piaowu.accounts.service import customer_actor
 from piaowu.catalog import service as catalog
 from piaowu.catalog.rules import SaleState, SessionStatus
 from piaowu.catalog.schemas import SessionOut, TicketTypeOut
-from piaowu.core.errors import IdempotencyInProgress
+from piaowu.core.errors import IdempotencyInProgress, NotFound
 from piaowu.core.ids import normalize_code
 from piaowu.core.money import format_money
 from piaowu.db import idempotency
@@ -237,12 +237,21 @@ def qr_inline(payload: str, label: str) -> Markup:
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{safe_label}" ', 1))
 
 
-async def ticket_prints(rt: Runtime, organizer_id: str, order: OrderOut, tz: str) -> list[TicketPrint]:
+async def session_venues(rt: Runtime, organizer_id: str, order: OrderOut) -> dict[str, str]:
+    """Venue of each session in the order (tickets say where to go)."""
     venues: dict[str, str] = {}
     async with rt.uow(readonly=True) as uow:
         for session_id in {line.session_id for line in order.lines}:
-            ev, _ = await catalog.public_session(uow, organizer_id, session_id)
-            venues[session_id] = ev.venue_name
+            try:
+                ev, _ = await catalog.public_session(uow, organizer_id, session_id)
+            except NotFound:  # the event was unpublished after the sale: the ticket stays valid
+                continue
+            venues[session_id] = ", ".join(x for x in (ev.venue_name, ev.venue_address) if x)
+    return venues
+
+
+async def ticket_prints(rt: Runtime, organizer_id: str, order: OrderOut, tz: str) -> list[TicketPrint]:
+    venues = await session_venues(rt, organizer_id, order)
     out = []
     for line in order.lines:
         if line.ticket is None or line.ticket.status != "valid":
