@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             await worker.stop()
             if runtime is None:  # we built it, we dispose it
+                await rt.limiter.aclose()
                 await rt.db.dispose()
 
     app = FastAPI(title="Piaowu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 
     var_dir: Path = Field(default_factory=_default_var_dir)
     database_url: str = ""  # empty → sqlite+aiosqlite:///<var_dir>/piaowu.db
-    redis_url: str = ""
+    redis_url: str = ""  # empty → rate limits count per process (see docs/operations.md)
     secret_key: str = ""  # empty → generated into var/secret_key
     public_url: str = "http://127.0.0.1:8000"  # where the sandbox gateway posts its callbacks
     timezone: str = "Asia/Shanghai"
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     argon2_parallelism: int = 4
     sandbox_callback_delay_seconds: float = 0.0
     cookie_secure: bool = False
+    # orders the public shop API accepts per client address per minute; 0 = no limit
+    shop_orders_per_minute: int = 30
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -8,8 +8,10 @@ from typing import Any
 from piaowu.accounts.passwords import Passwords
 from piaowu.config import Settings
 from piaowu.core.clock import Clock, SystemClock
+from piaowu.core.ratelimit import InMemoryRateLimiter, RateLimiter
 from piaowu.db.engine import Database, create_database
 from piaowu.db.uow import UnitOfWork
+from piaowu.ratelimit import build_limiter
 
 
 @dataclass
@@ -21,6 +23,12 @@ class Runtime:
     # Extension points other areas fill in at start-up (payment providers, inventory strategy, wake-ups).
     extras: dict[str, Any] = field(default_factory=dict)
     strategies: dict[str, Any] = field(default_factory=dict)
+    # Shared with every worker through Redis when PIAOWU_REDIS_URL is set (piaowu/ratelimit.py).
+    limiter: RateLimiter = None  # type: ignore[assignment]  # None → in memory, on this runtime's clock
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = InMemoryRateLimiter(self.clock)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, readonly=readonly, strategies=self.strategies, settings=self.settings)
@@ -31,6 +39,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Runtime:
+    clock = clock or SystemClock()
     return Runtime(
         settings=settings,
         db=db
@@ -39,6 +48,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, db: Databas
             lock_timeout_seconds=settings.lock_timeout_seconds,
             pool_size=settings.db_pool_size,
         ),
-        clock=clock or SystemClock(),
+        clock=clock,
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism),
+        limiter=build_limiter(settings.redis_url, clock),
     )

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from piaowu.orders import service as orders
 from piaowu.payments.models import Payment, Refund
+from piaowu.workers import sweeper
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import BUYER, create_order, drain, gateway_pay, wire_callbacks
 
@@ -80,9 +80,7 @@ async def test_expired_hold_returns_units_and_late_payment_revives_the_order(run
     order = (await create_order(client, tenant.auth, sale.ticket_type_id, 2)).json()
     start = (await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=tenant.auth)).json()
     clock.advance(timedelta(minutes=16))
-    async with runtime.uow() as uow:
-        assert await orders.expire_due(uow) == 1
-        await uow.commit()
+    assert await sweeper.expire_orders(runtime) == 1
     s = await _session_state(client, tenant, sale.session_id)
     assert (s["held"], s["sold"], s["available"]) == (0, 0, 2)
     late = await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=tenant.auth)
@@ -103,9 +101,7 @@ async def test_late_payment_when_sold_out_is_refunded_automatically(runtime, app
     order = (await create_order(client, tenant.auth, sale.ticket_type_id, 1)).json()
     start = (await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=tenant.auth)).json()
     clock.advance(timedelta(minutes=16))
-    async with runtime.uow() as uow:
-        await orders.expire_due(uow)
-        await uow.commit()
+    assert await sweeper.expire_orders(runtime) == 1
     other = (await create_order(client, tenant.auth, sale.ticket_type_id, 1)).json()  # someone else buys the seat
     await client.post(f"/api/v1/orders/{other['id']}/pay", json={"method": "cash"}, headers=tenant.auth)
 

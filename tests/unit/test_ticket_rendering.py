@@ -5,13 +5,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
 from piaowu.core.ids import ticket_code
 from piaowu.tickets import rendering, signing
 from piaowu.tickets.rendering import TicketPrint
+from tests.conftest import require_or_skip
 
 EVENT = "周杰伦嘉年华世界巡回演唱会 Jay Chou Carnival"
 
@@ -46,12 +46,12 @@ def test_pdf_has_one_page_per_ticket_with_chinese_text_embedded(tmp_path: Path):
     pdf = rendering.ticket_pdf(tickets)
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 3
-    if Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc").exists():
-        assert rendering.cjk_font() != rendering.FALLBACK_CID
-        fonts = {str(f["/BaseFont"]) for f in _fonts(reader)}
-        assert any("PiaowuCJK" in f or "WenQuanYi" in f for f in fonts), fonts  # a TrueType subset, embedded
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext (poppler-utils) not installed")
+    require_or_skip(Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc").exists(), "fonts-wqy-zenhei")
+    # The embedded CJK TrueType font, not the CID fallback that readers without the font show as boxes.
+    assert rendering.cjk_font() != rendering.FALLBACK_CID
+    fonts = {str(f["/BaseFont"]) for f in _fonts(reader)}
+    assert any("PiaowuCJK" in f or "WenQuanYi" in f for f in fonts), fonts  # a TrueType subset, embedded
+    require_or_skip(bool(shutil.which("pdftotext")), "pdftotext (poppler-utils)")
     path = tmp_path / "t.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(path), "-"], capture_output=True, text=True).stdout
@@ -60,8 +60,7 @@ def test_pdf_has_one_page_per_ticket_with_chinese_text_embedded(tmp_path: Path):
 
 
 def test_printed_qr_decodes_to_the_signed_payload(tmp_path: Path):
-    if not (shutil.which("pdftoppm") and shutil.which("zbarimg")):
-        pytest.skip("pdftoppm / zbarimg not installed")
+    require_or_skip(bool(shutil.which("pdftoppm") and shutil.which("zbarimg")), "pdftoppm and zbarimg")
     t = _print(0)
     (tmp_path / "t.pdf").write_bytes(rendering.ticket_pdf([t]))
     subprocess.run(["pdftoppm", "-r", "110", "-png", str(tmp_path / "t.pdf"), str(tmp_path / "p")], check=True)

@@ -361,3 +361,16 @@ async def test_returning_from_the_gateway_unpaid_shows_confirming_not_success(
     assert "正在确认支付" in page.text
     assert '<meta http-equiv="refresh" content="2">' in page.text
     assert 'class="qr-svg"' not in page.text and "支付成功" not in page.text
+
+
+async def test_a_closed_trade_cannot_be_paid_on_the_gateway(
+    client: httpx.AsyncClient, tenant: Tenant, sale: OnSale
+) -> None:
+    order_url = (await buy(client, tenant, sale, qty=1)).headers["location"]
+    csrf = hidden((await client.get(order_url)).text)["csrf"]
+    gateway_url = (await client.post(f"{order_url}/pay", data={"csrf": csrf})).headers["location"]
+    await client.post(f"{gateway_url}/cancel", data={"csrf": csrf})
+    r = await client.post(f"{gateway_url}/confirm", data={"csrf": csrf})
+    assert r.status_code == 409
+    assert "此交易已无法支付" in r.text
+    assert "支付成功" not in (await client.get(f"{order_url}?gateway_result=paid")).text

@@ -41,6 +41,8 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response:
     if isinstance(exc, errors.ValidationFailed):
         extra["errors"] = [{**e, "message": gettext(locale, e.get("message", ""))} for e in exc.errors]
     headers = {"Retry-After": "1"} if exc.status == 503 else None
+    if isinstance(exc.data.get("retry_after"), int):  # seconds, e.g. RateLimited
+        headers = {"Retry-After": str(max(1, exc.data["retry_after"]))}
     resp = problem(exc.status, exc.code, title, **extra)
     if headers:
         resp.headers.update(headers)

@@ -61,7 +61,7 @@ class TicketTypeIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    price_minor: int = Field(ge=0, le=100_000_000)
+    price_minor: int = Field(ge=0, le=100_000_000, strict=True)  # minor units: "18.00" or 18.5 is refused
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int = Field(default=1, ge=1, le=100)
     max_per_order: int = Field(default=10, ge=1, le=100)
@@ -74,7 +74,7 @@ class TicketTypePatch(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    price_minor: int | None = Field(default=None, ge=0, le=100_000_000)
+    price_minor: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int | None = Field(default=None, ge=1, le=100)
     max_per_order: int | None = Field(default=None, ge=1, le=100)

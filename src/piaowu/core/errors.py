@@ -205,3 +205,10 @@ class InvalidValue(DomainError):
     code = "invalid_value"
     status = 422
     message = "A value is out of range or cannot be stored."
+
+
+# rate limits (piaowu.ratelimit); ``retry_after`` also becomes the response's Retry-After header
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+    message = "Too many requests. Try again in {retry_after} seconds."

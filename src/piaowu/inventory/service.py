@@ -139,16 +139,5 @@ async def hold_takes(uow: UnitOfWork, hold_id: str) -> list[Take]:
 
 
 async def due_holds(uow: UnitOfWork, limit: int = 200) -> list[str]:
-    """Active holds past ``expires_at``, oldest first."""
+    """Active holds past ``expires_at`` (the sweeper releases each in its own transaction)."""
     return await repo.due_holds(uow.session, uow.now(), limit)
-
-
-async def release_expired(uow: UnitOfWork, limit: int = 200) -> int:
-    """Release every due hold in ONE transaction (tests, one-off maintenance). The background sweeper
-    releases one hold per transaction (``workers.sweeper``), so that it never holds a pool row's lock across
-    a batch, where it would deadlock with the order sweeper and stall buyers."""
-    released = 0
-    for hold_id in await due_holds(uow, limit):
-        if await release(uow, hold_id, expired=True):
-            released += 1
-    return released

@@ -142,7 +142,7 @@ class CashPaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: str = Field(default="cash", pattern="^(cash|card_terminal)$")
-    tendered_minor: int | None = Field(default=None, ge=0)
+    tendered_minor: int | None = Field(default=None, ge=0, le=10**12, strict=True)
 
 
 class OnlinePaymentIn(BaseModel):

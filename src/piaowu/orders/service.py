@@ -32,7 +32,8 @@ from piaowu.payments import service as payments
 __all__ = [
     "cancel_order",
     "create_order",
-    "expire_due",
+    "due_for_expiry",
+    "expire_order",
     "get_order",
     "list_orders",
     "lookup_order",
@@ -257,21 +258,12 @@ async def due_for_expiry(uow: UnitOfWork, limit: int = 200) -> list[tuple[str, s
 
 
 async def expire_order(uow: UnitOfWork, organizer_id: str, order_id: str) -> bool:
-    """Expire one pending order past its time and give its units back. False when it was no longer pending
-    (paid, cancelled or expired by someone else first)."""
+    """Expire one pending order past its deadline and give its units back. False if it was no longer pending.
+
+    One order per transaction, on purpose: a transaction that expired several orders would hold the pool locks
+    of the first while waiting for the next order's row, which a payment for that order may hold while it
+    waits for the same pool — a deadlock."""
     order = await repo.order(uow.session, organizer_id, order_id)
     if order is None or order.status in CLOSED_UNPAID or order.expires_at is None or order.expires_at > uow.now():
         return False
     return await _close_pending(uow, system_actor(organizer_id, "sweeper"), order, OrderStatus.EXPIRED, "order.expired")
-
-
-async def expire_due(uow: UnitOfWork, limit: int = 200) -> int:
-    """Expire every due order in ONE transaction (tests, one-off maintenance). The background sweeper uses
-    ``expire_order`` with one transaction per order instead (``workers.sweeper``): a batch keeps every row
-    it touched locked until its commit — the hot pool row from the first order on — so batches running
-    next to other sweepers or payment notifications deadlock on PostgreSQL and stall buyers."""
-    done = 0
-    for order_id, organizer_id in await due_for_expiry(uow, limit):
-        if await expire_order(uow, organizer_id, order_id):
-            done += 1
-    return done

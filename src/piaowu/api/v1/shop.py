@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from piaowu.accounts.service import customer_actor
@@ -15,6 +15,7 @@ from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, OrderOut, PaymentStartOut
 from piaowu.organizers import service as organizers
+from piaowu.ratelimit import client_ip, enforce
 
 router = APIRouter(prefix="/shop/{slug}")
 
@@ -49,12 +50,22 @@ async def session(slug: str, session_id: str, rt: RuntimeDep) -> SessionPage:
     return SessionPage(event=ev, session=s)
 
 
+async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
+    """Per client address, before the body is validated: invalid and replayed requests count too."""
+    await enforce(rt.limiter, f"shop.orders:{client_ip(request)}", rt.settings.shop_orders_per_minute, 60)
+
+
 @router.post(
     "/orders",
     response_model=OrderOut,
     status_code=201,
     summary="Buy: create a pending order",
-    responses={409: {"description": "`sold_out`, `not_on_sale`"}, 422: {"description": "validation"}},
+    responses={
+        409: {"description": "`sold_out`, `not_on_sale`"},
+        422: {"description": "validation"},
+        429: {"description": "`rate_limited` (see the Retry-After header)"},
+    },
+    dependencies=[Depends(limit_order_creation)],
 )
 async def create_order(
     slug: str, request: Request, rt: RuntimeDep, data: OrderIn, idempotency_key: IdempotencyKey = None

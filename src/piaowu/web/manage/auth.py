@@ -1,4 +1,4 @@
-"""Back-office sign-in and sign-out, with a per e-mail + address limit on failed attempts."""
+"""Back-office sign-in and sign-out, with a per e-mail + address limit on failed attempts (``rt.limiter``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from piaowu.accounts import service as accounts
 from piaowu.core.clock import Clock
 from piaowu.core.errors import InvalidCredentials, TooManyAttempts
+from piaowu.ratelimit import client_ip
 from piaowu.web.deps import RuntimeDep
 from piaowu.web.manage.common import error_text, read_form, redirect, safe_next, translator
 from piaowu.web.templating import flash, render
@@ -19,10 +20,13 @@ router = APIRouter()
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=5)
+WINDOW_S = int(WINDOW.total_seconds())
 
 
 class LoginLimiter:
-    """At most ``MAX_FAILURES`` failed sign-ins per (e-mail, client address) in ``WINDOW``; in memory.
+    """Kept for web/shop.py's order lookup until it moves to ``rt.limiter``; sign-in no longer uses it.
+
+    At most ``MAX_FAILURES`` failed sign-ins per (e-mail, client address) in ``WINDOW``; in memory.
 
     One process only: several workers each keep their own count, which still bounds guessing to a few
     attempts per minute per worker. A success clears the count."""
@@ -57,13 +61,6 @@ class LoginLimiter:
         self._failures.pop(key, None)
 
 
-def _limiter(rt: RuntimeDep) -> LoginLimiter:
-    limiter = rt.extras.get("login_limiter")
-    if limiter is None:
-        limiter = rt.extras["login_limiter"] = LoginLimiter(rt.clock)
-    return limiter
-
-
 def _login_page(request: Request, *, email: str = "", next_url: str = "", error: str = "", status: int = 200):  # noqa: ANN202
     return render(
         request,
@@ -85,26 +82,28 @@ async def login(request: Request, rt: RuntimeDep) -> Response:
     form = await read_form(request)
     email = form.get("email", "").strip()
     next_url = form.get("next", "")
-    key = (email.lower(), request.client.host if request.client else "")
-    limiter = _limiter(rt)
-    wait = limiter.retry_after(key)
-    if wait is not None:
-        minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        msg = error_text(request, TooManyAttempts(minutes=minutes))
-        return _login_page(request, email=email, next_url=next_url, error=msg, status=429)
     if not email or not form.get("password"):
         _ = translator(request)
         return _login_page(
             request, email=email, next_url=next_url, error=_("Enter your e-mail and password."), status=422
         )
+    # Every attempt is counted before the password is checked (so parallel guesses cannot all slip in before
+    # their failures are recorded) and a success clears the count: in effect, failures are what is limited.
+    key = f"login:{email.lower()}:{client_ip(request)}"
+    decision = await rt.limiter.hit(key, MAX_FAILURES, WINDOW_S)
+    if not decision.allowed:
+        minutes = max(1, -(-decision.retry_after_s // 60))
+        msg = error_text(request, TooManyAttempts(minutes=minutes))
+        page = _login_page(request, email=email, next_url=next_url, error=msg, status=429)
+        page.headers["Retry-After"] = str(decision.retry_after_s)
+        return page
     try:
         async with rt.uow() as uow:
             user = await accounts.login(uow, rt.passwords, email, form.get("password", ""))
             await uow.commit()
     except InvalidCredentials as exc:
-        limiter.failed(key)
         return _login_page(request, email=email, next_url=next_url, error=error_text(request, exc), status=401)
-    limiter.succeeded(key)
+    await rt.limiter.reset(key)
     # A fresh session on sign-in: nothing from before (a planted session id, an old CSRF token) carries over.
     request.session.clear()
     request.session["uid"] = user.id
