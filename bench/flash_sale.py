@@ -76,7 +76,14 @@ async def seed(db_url: str, var: Path, secret: str, units: int, modes: list[str]
     from piaowu.organizers import service as organizers
     from piaowu.runtime import build_runtime
 
-    settings = Settings(database_url=db_url, var_dir=var, secret_key=secret, argon2_time_cost=1, argon2_memory_cost=8)
+    settings = Settings(
+        database_url=db_url,
+        var_dir=var,
+        secret_key=secret,
+        argon2_time_cost=1,
+        argon2_memory_cost=8,
+        argon2_parallelism=1,
+    )
     rt = build_runtime(settings)
     try:
         async with rt.uow() as uow:

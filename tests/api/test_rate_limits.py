@@ -84,7 +84,7 @@ async def test_the_limit_is_shared_through_redis(runtime, app, client, tenant) -
     runtime.settings.shop_orders_per_minute = 1
     prefix = f"{PREFIX}test:{uuid.uuid4().hex}:"
     url = f"/api/v1/shop/{tenant.slug}/orders"
-    # Two "workers": two limiters on the same Redis, each behind its own app on the same runtime state.
+    # Two workers' limiters on the same Redis: the second sees the count the first made.
     first = RedisRateLimiter.from_url(REDIS_URL, runtime.clock, prefix=prefix)
     second = RedisRateLimiter.from_url(REDIS_URL, runtime.clock, prefix=prefix)
     try:

@@ -34,7 +34,7 @@ async def test_a_successful_sign_in_clears_the_failures(client, tenant) -> None:
     for _ in range(4):
         assert (await login(client, tenant.owner_email, "nope nope")).status_code == 401
     assert (await login(client, tenant.owner_email, tenant.password)).status_code == 303
-    await client.post("/manage/logout", data={})  # (refused without CSRF; the count is what matters here)
+    client.cookies.clear()  # signed out
     for _ in range(5):
         assert (await login(client, tenant.owner_email, "nope nope")).status_code == 401
     assert (await login(client, tenant.owner_email, "nope nope")).status_code == 429
