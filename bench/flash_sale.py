@@ -528,6 +528,11 @@ def main() -> int:
     parser.add_argument("--keep-log", help="copy the server log here")
     args = parser.parse_args()
     modes = ["create", "paid"] if args.mode == "both" else [args.mode]
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt  # so that the server is stopped and the databases dropped
+
+    signal.signal(signal.SIGTERM, interrupted)
     tps = None if args.skip_pgbench else pgbench_tps(args.pgbench_seconds)
     results = asyncio.run(bench(args, modes))
     bad = False

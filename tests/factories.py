@@ -5,19 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from piaowu.accounts.service import actor_for_user
+from piaowu.accounts import service as accounts
+from piaowu.accounts.service import StaffInfo, actor_for_user
 from piaowu.accounts.service import staff_actor as _staff_actor
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
 from piaowu.core.actor import Actor
+from piaowu.orders import service as orders
+from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
 from piaowu.runtime import Runtime
 
-__all__ = ["OnSale", "owner_actor", "on_sale_session", "actor_for_user"]
+__all__ = ["OnSale", "owner_actor", "on_sale_session", "actor_for_user", "staff_member", "pending_order"]
 
 
 async def owner_actor(rt: Runtime, owner_id: str) -> Actor:
     async with rt.uow(readonly=True) as uow:
         return await _staff_actor(uow, owner_id)
+
+
+async def staff_member(
+    rt: Runtime, organizer_id: str, role: str, email: str, password: str = "correct horse"
+) -> StaffInfo:
+    """A staff member of ``role`` who can sign in with ``email`` and ``password`` (created as set-up would)."""
+    async with rt.uow() as uow:
+        user = await accounts.create_user(
+            uow,
+            None,
+            rt.passwords,
+            organizer_id=organizer_id,
+            email=email,
+            name=role.title(),
+            password=password,
+            role=role,
+        )
+        await uow.commit()
+    return user
 
 
 @dataclass
@@ -69,3 +91,18 @@ async def on_sale_session(
             )
         await uow.commit()
     return OnSale(ev.id, s.id, tt.id, price_minor, other.id if other else None)
+
+
+async def pending_order(rt: Runtime, actor: Actor, ticket_type_id: str, qty: int = 1) -> OrderOut:
+    """An unpaid order of ``qty`` tickets (units held until it expires), as the box office or the API makes it."""
+    async with rt.uow() as uow:
+        out = await orders.create_order(
+            uow,
+            actor,
+            OrderIn(
+                items=[OrderItemIn(ticket_type_id=ticket_type_id, quantity=qty)],
+                buyer=BuyerIn(name="李四", phone="13900001111"),
+            ),
+        )
+        await uow.commit()
+    return out

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from piaowu.api import create_api
+from piaowu.api.guards import RequestGuard
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError
 from piaowu.runtime import Runtime, build_runtime
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.mount("/api", api)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(create_web_router())
+    # Bounded bodies and no NUL characters for pages and API alike (see api/guards.py).
+    app.add_middleware(RequestGuard)
     app.add_middleware(
         SessionMiddleware,
         secret_key=rt.secret_key,

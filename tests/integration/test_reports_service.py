@@ -13,7 +13,7 @@ from piaowu.orders.schemas import BuyerIn, CashPaymentIn, OrderIn, OrderItemIn
 from piaowu.reports import service as reports
 from piaowu.reports.service import day_bounds
 from piaowu.runtime import Runtime
-from tests.factories import actor_for_user, on_sale_session, owner_actor
+from tests.factories import actor_for_user, on_sale_session, owner_actor, staff_member
 
 
 def test_today_is_the_organizers_calendar_day() -> None:
@@ -66,20 +66,7 @@ async def test_dashboard_counts_todays_paid_orders_only(runtime: Runtime, tenant
 
 
 async def test_dashboard_needs_a_sales_or_reports_role(runtime: Runtime, tenant) -> None:  # noqa: ANN001
-    from piaowu.accounts import service as accounts
-
-    async with runtime.uow() as uow:
-        gate = await accounts.create_user(
-            uow,
-            None,
-            runtime.passwords,
-            organizer_id=tenant.organizer_id,
-            email="g@x.cn",
-            name="G",
-            password="gate gate gate",
-            role="gate",
-        )
-        await uow.commit()
+    gate = await staff_member(runtime, tenant.organizer_id, "gate", "g@x.cn")
     async with runtime.uow(readonly=True) as uow:
         with pytest.raises(PermissionDenied):
             await reports.dashboard(uow, actor_for_user(gate))

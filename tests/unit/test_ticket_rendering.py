@@ -41,6 +41,12 @@ def test_svg_and_png():
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_scalable_svg_is_an_inline_fragment_that_fills_its_box():
+    svg = rendering.qr_svg("PW1.abc.def", scalable=True)
+    assert svg.startswith("<svg ") and 'class="qr-svg"' in svg and "viewBox=" in svg
+    assert "width=" not in svg.split(">", 1)[0]  # sized by the page's CSS, not fixed pixels
+
+
 def test_pdf_has_one_page_per_ticket_with_chinese_text_embedded(tmp_path: Path):
     tickets = [_print(i) for i in range(3)]
     pdf = rendering.ticket_pdf(tickets)

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from sqlalchemy import func, select
 
-from piaowu.accounts import service as accounts
 from piaowu.checkin.models import Scan
-from tests.factories import on_sale_session, owner_actor
+from tests.factories import on_sale_session, owner_actor, staff_member
 from tests.ticket_fixtures import at_the_door, issue_paid
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "no CSRF field"
-    return m.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
-    form = await client.get("/manage/login")
-    r = await client.post(
-        "/manage/login", data={"csrf": csrf_of(form.text), "email": email, "password": password, "next": "/gate"}
-    )
-    assert r.status_code == 303, r.text
+from tests.web.helpers import csrf_of, sign_in
 
 
 async def set_up(client: httpx.AsyncClient, name: str, session_ids: list[str]) -> str:
@@ -59,18 +41,7 @@ async def test_gate_needs_sign_in(client, tenant):
 
 
 async def test_staff_without_checkin_permission_is_refused(client, runtime, tenant):
-    async with runtime.uow() as uow:
-        await accounts.create_user(
-            uow,
-            None,
-            runtime.passwords,
-            organizer_id=tenant.organizer_id,
-            email="money@demo.test",
-            name="Finance",
-            password="correct horse",
-            role="finance",
-        )
-        await uow.commit()
+    await staff_member(runtime, tenant.organizer_id, "finance", "money@demo.test")
     await sign_in(client, "money@demo.test", "correct horse")
     assert (await client.get("/gate")).status_code == 403
 

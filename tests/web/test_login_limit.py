@@ -11,7 +11,7 @@ import pytest
 from piaowu.ratelimit import PREFIX, RedisRateLimiter
 from tests.conftest import require_or_skip
 from tests.integration.test_redis_ratelimit import REDIS_URL, redis_available
-from tests.web.test_manage_pages import login
+from tests.web.helpers import login
 
 
 @pytest.fixture

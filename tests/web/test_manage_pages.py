@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from piaowu.catalog import service as catalog
+from piaowu.catalog.schemas import EventIn
+from piaowu.orders import service as orders
 from piaowu.runtime import Runtime
-from tests.factories import owner_actor
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "no CSRF field in the form"
-    return m.group(1)
-
-
-async def login(client: httpx.AsyncClient, email: str, password: str, next_url: str = "") -> httpx.Response:
-    form = await client.get("/manage/login")
-    data = {"csrf": csrf_of(form.text), "email": email, "password": password, "next": next_url}
-    return await client.post("/manage/login", data=data)
-
-
-async def signed_in(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
-    r = await login(client, tenant.owner_email, tenant.password)
-    assert r.status_code == 303, r.text
-
-
-async def post_form(client: httpx.AsyncClient, path: str, data: dict[str, str]) -> httpx.Response:
-    page = await client.get(path)
-    assert page.status_code == 200, page.text
-    return await client.post(path, data={"csrf": csrf_of(page.text), **data})
+from tests.factories import on_sale_session, owner_actor, pending_order, staff_member
+from tests.ticket_fixtures import issue_paid
+from tests.web.helpers import csrf_of, login, post_form, sign_in
 
 
 async def test_pages_need_sign_in(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
@@ -61,7 +41,7 @@ async def test_sign_in_goes_to_next_local_path_only(client: httpx.AsyncClient, t
 
 
 async def test_sign_out_ends_the_session(client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     dash = await client.get("/manage")
     assert dash.status_code == 200
     r = await client.post("/manage/logout", data={"csrf": csrf_of(dash.text)})
@@ -70,8 +50,6 @@ async def test_sign_out_ends_the_session(client: httpx.AsyncClient, tenant) -> N
 
 
 async def test_failed_sign_ins_are_limited(client: httpx.AsyncClient, tenant, clock) -> None:  # noqa: ANN001
-    from datetime import timedelta
-
     for _ in range(5):
         assert (await login(client, tenant.owner_email, "nope nope")).status_code == 401
     blocked = await login(client, tenant.owner_email, tenant.password)
@@ -81,7 +59,7 @@ async def test_failed_sign_ins_are_limited(client: httpx.AsyncClient, tenant, cl
 
 
 async def test_post_without_csrf_is_rejected(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     r = await client.post("/manage/events/new", data={"name": "Sneaky", "kind": "performance"})
     assert r.status_code == 403
     r = await client.post("/manage/events/new", data={"name": "Sneaky", "kind": "performance", "csrf": "forged"})
@@ -96,7 +74,7 @@ async def test_event_session_ticket_type_through_the_forms(
     tenant,
     runtime: Runtime,  # noqa: ANN001
 ) -> None:
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     r = await post_form(
         client,
         "/manage/events/new",
@@ -162,7 +140,7 @@ async def test_event_session_ticket_type_through_the_forms(
 
 
 async def test_inline_errors_keep_what_was_typed(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     r = await post_form(client, "/manage/events/new", {"name": "Show", "kind": "performance"})
     event_path = r.headers["location"]
 
@@ -201,25 +179,37 @@ async def test_another_organizers_event_is_not_found(
     other_tenant,
     runtime: Runtime,  # noqa: ANN001
 ) -> None:
-    from piaowu.catalog.schemas import EventIn
-
     other = await owner_actor(runtime, other_tenant.owner_id)
     async with runtime.uow() as uow:
         theirs = await catalog.create_event(uow, other, EventIn(name="Not yours"))
         await uow.commit()
-    await signed_in(client, tenant)
+    their_sale = await on_sale_session(runtime, other, name="Theirs")
+    their_order = await pending_order(runtime, other, their_sale.ticket_type_id)
+    await sign_in(client, tenant.owner_email, tenant.password)
     r = await client.get(f"/manage/events/{theirs.id}")
     assert r.status_code == 404
     assert "Not yours" not in r.text
     r = await client.get(f"/manage/events/{theirs.id}/edit?lang=en")
     assert r.status_code == 404 and "No event with this id." in r.text
+    for path in (
+        f"/manage/sessions/{their_sale.session_id}",
+        f"/manage/sell?session={their_sale.session_id}",
+        f"/manage/orders/{their_order.id}",
+        f"/manage/orders/{their_order.id}/tickets.pdf",
+    ):
+        assert (await client.get(path)).status_code == 404, path
+    csrf = csrf_of((await client.get("/manage")).text)
+    r = await client.post(f"/manage/orders/{their_order.id}/cancel", data={"csrf": csrf})
+    assert r.status_code == 404
+    async with runtime.uow(readonly=True) as uow:
+        assert (await orders.get_order(uow, other, their_order.id)).status == "pending"
 
 
 @pytest.mark.parametrize(
     ("lang", "html_lang", "text"), [("en", "en", "Upcoming sessions"), ("zh-CN", "zh-CN", "即将开始的场次")]
 )
 async def test_language_switch(client: httpx.AsyncClient, tenant, lang: str, html_lang: str, text: str) -> None:  # noqa: ANN001
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     r = await client.get(f"/manage?lang={lang}")
     assert r.status_code == 200
     assert f'<html lang="{html_lang}">' in r.text and text in r.text
@@ -228,12 +218,9 @@ async def test_language_switch(client: httpx.AsyncClient, tenant, lang: str, htm
 
 
 async def test_box_office_sale_then_refund(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
-    from piaowu.orders import service as orders
-    from tests.factories import on_sale_session
-
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=10, price_minor=18000)
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     sell_page = f"/manage/sell?session={sale.session_id}"
 
     # a bad mobile number and too little cash are shown inline, nothing is sold
@@ -251,6 +238,9 @@ async def test_box_office_sale_then_refund(client: httpx.AsyncClient, tenant, ru
     )
     assert r.status_code == 422
     assert 'id="f-buyer_phone-error"' in r.text and 'value="张三"' in r.text
+    forged = {"session": sale.session_id, "qty_" + "x" * 60: "1", "buyer_name": "张三", "buyer_phone": "13812345678"}
+    r = await post_form(client, sell_page, forged)
+    assert r.status_code == 422 and 'id="error-summary"' in r.text  # a made-up ticket type: a message, not a 500
     async with runtime.uow(readonly=True) as uow:
         assert (await orders.list_orders(uow, actor)).items == []
 
@@ -302,23 +292,10 @@ async def test_box_office_sale_then_refund(client: httpx.AsyncClient, tenant, ru
 
 
 async def test_cancel_pending_order_from_its_page(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
-    from piaowu.orders import service as orders
-    from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn
-    from tests.factories import on_sale_session
-
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=5)
-    async with runtime.uow() as uow:
-        pending = await orders.create_order(
-            uow,
-            actor,
-            OrderIn(
-                items=[OrderItemIn(ticket_type_id=sale.ticket_type_id, quantity=3)],
-                buyer=BuyerIn(name="李四", phone="13900001111"),
-            ),
-        )
-        await uow.commit()
-    await signed_in(client, tenant)
+    pending = await pending_order(runtime, actor, sale.ticket_type_id, 3)
+    await sign_in(client, tenant.owner_email, tenant.password)
     page = await client.get(f"/manage/orders/{pending.id}")
     assert "Awaiting payment" in page.text or "待支付" in page.text
     r = await client.post(f"/manage/orders/{pending.id}/cancel", data={"csrf": csrf_of(page.text)})
@@ -327,14 +304,36 @@ async def test_cancel_pending_order_from_its_page(client: httpx.AsyncClient, ten
         assert (await orders.get_order(uow, actor, pending.id)).status == "cancelled"
     page = await client.get(f"/manage/orders/{pending.id}")
     assert f"/manage/orders/{pending.id}/cancel" not in page.text  # no action offered that cannot apply
-    # paying a cancelled order is refused with a message on the page, not a crash
+    # paying a cancelled order is refused with the reason on the order page, not a crash
     r = await client.post(f"/manage/orders/{pending.id}/pay", data={"csrf": csrf_of(page.text), "method": "cash"})
-    assert r.status_code == 303
-    assert 'class="flash flash-error"' in (await client.get(f"/manage/orders/{pending.id}")).text
+    assert r.status_code == 409 and 'id="order-error"' in r.text
+
+
+async def test_a_refused_payment_or_refund_keeps_what_was_typed(
+    client: httpx.AsyncClient, tenant, runtime: Runtime
+) -> None:  # noqa: ANN001
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    pending = await pending_order(runtime, actor, sale.ticket_type_id, 1)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    path = f"/manage/orders/{pending.id}"
+    csrf = csrf_of((await client.get(path)).text)
+    r = await client.post(f"{path}/pay?lang=en", data={"csrf": csrf, "method": "cash", "tendered": "12,x"})
+    assert r.status_code == 422 and 'id="pay-tendered-error"' in r.text and 'value="12,x"' in r.text
+    r = await client.post(f"{path}/pay", data={"csrf": csrf, "method": "cheque"})
+    assert r.status_code == 422 and 'id="pay-method-error"' in r.text  # a forged method: a message, not a 500
+    async with runtime.uow(readonly=True) as uow:
+        assert (await orders.get_order(uow, actor, pending.id)).status == "pending"
+
+    issued = await issue_paid(runtime, actor, n=2)
+    path = f"/manage/orders/{issued.order_id}"
+    r = await client.post(f"{path}/refund?lang=en", data={"csrf": csrf, "reason": "rain"})
+    assert r.status_code == 422 and "Choose the tickets to refund." in r.text
+    assert 'value="rain"' in r.text and " checked>" not in r.text  # nothing was ticked, nothing is now
 
 
 async def test_staff_and_tokens(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
-    await signed_in(client, tenant)
+    await sign_in(client, tenant.owner_email, tenant.password)
     r = await post_form(
         client, "/manage/staff", {"name": "Clerk", "email": "not-an-email", "password": "x", "role": "sales"}
     )
@@ -362,20 +361,7 @@ async def test_staff_and_tokens(client: httpx.AsyncClient, tenant, runtime: Runt
 
 
 async def test_gate_staff_are_pointed_to_the_gate(client: httpx.AsyncClient, tenant, runtime: Runtime) -> None:  # noqa: ANN001
-    from piaowu.accounts import service as accounts
-
-    async with runtime.uow() as uow:
-        await accounts.create_user(
-            uow,
-            None,
-            runtime.passwords,
-            organizer_id=tenant.organizer_id,
-            email="gate@demo-theatre.cn",
-            name="Gate",
-            password="gate gate gate",
-            role="gate",
-        )
-        await uow.commit()
+    await staff_member(runtime, tenant.organizer_id, "gate", "gate@demo-theatre.cn", "gate gate gate")
     assert (await login(client, "gate@demo-theatre.cn", "gate gate gate")).status_code == 303
     dash = await client.get("/manage?lang=en")
     assert dash.status_code == 200 and 'href="/gate"' in dash.text

@@ -16,14 +16,7 @@ from piaowu.runtime import Runtime
 from tests.conftest import Tenant
 from tests.factories import OnSale, on_sale_session, owner_actor
 from tests.order_helpers import drain, wire_callbacks
-
-FIELD = re.compile(r'name="(csrf|form_token)" value="([^"]+)"')
-
-
-def hidden(html: str) -> dict[str, str]:
-    found = dict(FIELD.findall(html))
-    assert "csrf" in found, "no CSRF field in the form"
-    return found
+from tests.web.helpers import hidden
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.api import errors
-from piaowu.api.guards import RequestGuard
 from piaowu.api.responses import OrjsonResponse
 from piaowu.core.errors import DomainError
 
@@ -41,5 +40,4 @@ def create_api() -> FastAPI:
     api.add_exception_handler(DBAPIError, errors.database_problem)
     api.add_exception_handler(OverflowError, errors.database_problem)
     api.add_exception_handler(Exception, errors.unexpected_problem)
-    api.add_middleware(RequestGuard)
     return api

@@ -67,7 +67,8 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if b"\x00" in body or b"\\u0000" in body:
+        form = b"application/x-www-form-urlencoded" in dict(scope.get("headers", [])).get(b"content-type", b"")
+        if b"\x00" in body or b"\\u0000" in body or (form and b"%00" in body):
             await self._refuse(scope, send, _nul_error("body"))
             return
         await self.app(scope, _replay(body, receive), send)

@@ -13,6 +13,13 @@ async def event(session: AsyncSession, organizer_id: str, event_id: str) -> Even
     return (await session.execute(q)).scalar_one_or_none()
 
 
+async def events_by_id(session: AsyncSession, organizer_id: str, ids: Sequence[str]) -> dict[str, Event]:
+    if not ids:
+        return {}
+    q = select(Event).where(Event.organizer_id == organizer_id, Event.id.in_(list(ids)))
+    return {e.id: e for e in (await session.execute(q)).scalars()}
+
+
 def events_query(organizer_id: str, *, published_only: bool = False) -> Select[tuple[Event]]:
     q = select(Event).where(Event.organizer_id == organizer_id)
     if published_only:

@@ -471,15 +471,28 @@ class SessionLabel:
     ends_at: datetime
     admission_opens_minutes: int
     status: str
+    venue: str = ""  # "name, address" of the event's venue, for tickets that say where to go
 
 
 async def session_labels(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> dict[str, SessionLabel]:
-    """Names and times of sessions, for orders, tickets and gates to display."""
+    """Names, times and venues of sessions, for orders, tickets and gates to display (published or not: a ticket
+    sold at the box office for an unlisted event still says where to go)."""
     sessions = await repo.sessions_by_id(uow.session, organizer_id, list(set(session_ids)))
+    events = await repo.events_by_id(uow.session, organizer_id, list({s.event_id for s in sessions.values()}))
+    venues = await repo.venues_by_id(uow.session, organizer_id, [e.venue_id for e in events.values() if e.venue_id])
     out: dict[str, SessionLabel] = {}
     for s in sessions.values():
-        ev = await repo.event(uow.session, organizer_id, s.event_id)
+        ev = events.get(s.event_id)
+        v = venues.get(ev.venue_id or "") if ev else None
         out[s.id] = SessionLabel(
-            s.id, s.event_id, ev.name if ev else "", s.name, s.starts_at, s.ends_at, s.admission_opens_minutes, s.status
+            s.id,
+            s.event_id,
+            ev.name if ev else "",
+            s.name,
+            s.starts_at,
+            s.ends_at,
+            s.admission_opens_minutes,
+            s.status,
+            ", ".join(x for x in (v.name, v.address) if x) if v else "",
         )
     return out

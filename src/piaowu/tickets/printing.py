@@ -1,11 +1,16 @@
 """What goes on a printed ticket: the order's facts (passed in as plain values, since this area does not know
-orders) joined with the tickets, the session, the venue and the organizer's time zone."""
+orders) joined with the tickets, the session, the venue and the organizer's time zone.
+
+Every printable ticket (back office, shop, API) comes from ``order_pdf``: one layout, one set of rules (valid
+tickets only; the holder's name, else the buyer's; the time in the organizer's zone with a bilingual weekday).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from piaowu.catalog import service as catalog
@@ -14,7 +19,7 @@ from piaowu.core.money import format_money
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 from piaowu.tickets import repository as repo
-from piaowu.tickets.rendering import TicketPrint
+from piaowu.tickets.rendering import TicketPrint, ticket_pdf
 from piaowu.tickets.schemas import TicketStatus
 
 _WEEKDAYS = [
@@ -36,6 +41,30 @@ class LineFacts:
     holder_name: str = ""
 
 
+class _OrderLine(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def ticket_type_name(self) -> str: ...
+    @property
+    def price_minor(self) -> int: ...
+
+
+class _Order(Protocol):
+    """The shape of the orders area's ``OrderOut``, read by attribute (this area may not import orders)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def buyer_name(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def lines(self) -> Sequence[_OrderLine]: ...
+
+
 @dataclass(frozen=True)
 class OrderFacts:
     order_id: str
@@ -43,6 +72,20 @@ class OrderFacts:
     buyer_name: str
     currency: str
     lines: Sequence[LineFacts]
+
+    @classmethod
+    def of(cls, order: _Order) -> OrderFacts:
+        return cls(
+            order_id=order.id,
+            order_code=order.code,
+            buyer_name=order.buyer_name,
+            currency=order.currency,
+            # Holder names are optional on order lines (real-name products only).
+            lines=[
+                LineFacts(line.id, line.ticket_type_name, line.price_minor, getattr(line, "holder_name", "") or "")
+                for line in order.lines
+            ],
+        )
 
 
 def local_label(at: datetime, tz: str) -> str:
@@ -62,13 +105,6 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
         raise NotFound(kind="ticket")
     tz = (await organizers.get_organizer(uow, organizer_id)).timezone
     labels = await catalog.session_labels(uow, organizer_id, [t.session_id for t in tickets])
-    venues: dict[str, str] = {}
-    for session_id in labels:
-        try:
-            event, _ = await catalog.public_session(uow, organizer_id, session_id)
-            venues[session_id] = event.venue_name
-        except NotFound:  # a draft or unpublished event sold at the box office: no venue line then
-            venues[session_id] = ""
     lines = {line.order_line_id: line for line in order.lines}
     out = []
     for t in tickets:
@@ -85,7 +121,12 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
                 holder_name=t.holder_name or (line.holder_name if line else "") or order.buyer_name,
                 code=t.code,
                 qr_payload=t.qr_payload,
-                venue=venues.get(t.session_id, ""),
+                venue=label.venue if label else "",
             )
         )
     return out
+
+
+async def order_pdf(uow: UnitOfWork, organizer_id: str, order: OrderFacts) -> bytes:
+    """The order's valid tickets as a PDF, one A6 page each; ``NotFound`` when it has none."""
+    return ticket_pdf(await order_prints(uow, organizer_id, order), title=f"Tickets {order.order_code}")

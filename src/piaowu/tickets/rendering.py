@@ -59,10 +59,19 @@ def _qr(payload: str) -> segno.QRCode:
     return segno.make_qr(payload, error="m")
 
 
-def qr_svg(payload: str, scale: int = 4) -> str:
-    """A standalone SVG document (black on white, with the quiet zone), for pages and the API."""
+def qr_svg(payload: str, scale: int = 4, *, scalable: bool = False) -> str:
+    """A QR code as SVG, black on white with the quiet zone.
+
+    By default a standalone document of ``scale`` pixels per module (the API's ``qr.svg``). ``scalable=True``
+    gives a fragment to inline in a page: no XML declaration, no fixed size (a viewBox, so it fills its box)
+    and ``class="qr-svg"`` for the stylesheet; the page adds its own accessible name."""
     buf = io.BytesIO()
-    _qr(payload).save(buf, kind="svg", scale=scale, border=4, xmldecl=True, svgns=True, title="Ticket QR code")
+    if scalable:
+        _qr(payload).save(
+            buf, kind="svg", border=4, xmldecl=False, svgns=True, omitsize=True, svgclass="qr-svg", lineclass=None
+        )
+    else:
+        _qr(payload).save(buf, kind="svg", scale=scale, border=4, xmldecl=True, svgns=True, title="Ticket QR code")
     return buf.getvalue().decode("utf-8")
 
 

@@ -20,12 +20,12 @@ from piaowu.checkin import service as checkin
 from piaowu.checkin.rules import MESSAGES, ScanResult
 from piaowu.checkin.schemas import ScanIn, ScanOut, ScanRecord
 from piaowu.core.actor import Actor
-from piaowu.core.errors import CsrfFailed
+from piaowu.core.errors import CsrfFailed, DomainError
 from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
 from piaowu.web.deps import RuntimeDep, StaffDep
-from piaowu.web.templating import check_csrf, page_locale, render
+from piaowu.web.templating import check_csrf, error_message, flash, page_locale, render
 
 router = APIRouter()
 
@@ -216,9 +216,16 @@ async def gate_scan(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
             return JSONResponse({"code": "empty", "message": _("Scan or type a ticket code.")}, status_code=422)
         return RedirectResponse("/gate", status_code=303)
     cmd = ScanIn(raw=raw[:2000], gate=cfg["name"], session_ids=cfg["sessions"][:50])
-    async with rt.uow() as uow:
-        out = await checkin.scan(uow, actor, cmd)
-        await uow.commit()
+    try:
+        async with rt.uow() as uow:
+            out = await checkin.scan(uow, actor, cmd)
+            await uow.commit()
+    except DomainError as exc:  # e.g. the database busy: the scanner says so and the ticket can be scanned again
+        message = error_message(_, exc)
+        if wants_json:
+            return JSONResponse({"code": exc.code, "message": message}, status_code=exc.status)
+        flash(request, message, "error")
+        return RedirectResponse("/gate", status_code=303)
     view = result_view(request, out, tz)
     if not wants_json:
         request.session[RESULT_KEY] = view

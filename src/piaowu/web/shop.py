@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import EventOut, SessionOut
@@ -21,11 +22,11 @@ from piaowu.core.errors import (
     CsrfFailed,
     DomainError,
     EmptySelection,
-    HoldExpired,
     IdempotencyInProgress,
     InvalidQuantity,
     InvalidState,
     LockTimeout,
+    NotFound,
     NotOnSale,
     OrderNotFound,
     SoldOut,
@@ -42,7 +43,7 @@ from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
 from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
 from piaowu.runtime import Runtime
-from piaowu.tickets.rendering import ticket_pdf
+from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep
 from piaowu.web.manage.auth import LoginLimiter
 from piaowu.web.shop_support import (
@@ -56,7 +57,6 @@ from piaowu.web.shop_support import (
     remember_order,
     session_availability,
     session_venues,
-    ticket_prints,
     type_limit,
     valid_form_token,
     when,
@@ -234,6 +234,14 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     except IdempotencyInProgress as exc:  # the twin submission is still running: its order will show up
         form.errors["form"] = _("Your order is still being processed. Please wait a moment and reload the page.")
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
+    except ValidationError:  # more ticket types at once than one order takes
+        form.errors["tickets"] = _("This value is not valid.")
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=422)
+    except (NotFound, CsrfFailed):
+        raise
+    except DomainError as exc:  # anything else the sale refuses (a busy system, a limit): said on the form
+        form.errors["form"] = _error(request, exc)
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     remember_order(request, org.id, created["code"], created["contact"])
     return _redirect(f"/s/{slug}/orders/{created['code']}")
 
@@ -313,11 +321,17 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
     return _page(request, "shop/order.html", ctx, org)
 
 
-@router.post("/s/{slug}/orders/{code}/pay")
-async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
+async def _buyer_post(request: Request, rt: Runtime, slug: str, code: str) -> tuple[OrganizerInfo, str | None]:
+    """A button on the order page: the form's CSRF token is checked; → the organizer and the buyer's contact if
+    this browser owns the order (None: it must be looked up first)."""
     await _form(request)
     org = await _org(rt, slug)
-    contact = owned_contact(request, org.id, code)
+    return org, owned_contact(request, org.id, code)
+
+
+@router.post("/s/{slug}/orders/{code}/pay")
+async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
+    org, contact = await _buyer_post(request, rt, slug, code)
     if contact is None:
         return _redirect(_lookup_url(slug, code))
     return_url = rt.settings.public_url.rstrip("/") + _order_url(slug, normalize_code(code))
@@ -327,7 +341,9 @@ async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Respons
                 uow, org.id, code, contact, OnlinePaymentIn(provider="sandbox", return_url=return_url)
             )
             await uow.commit()
-    except (HoldExpired, InvalidState) as exc:
+    except OrderNotFound:
+        return _redirect(_lookup_url(slug, code))
+    except DomainError as exc:  # expired, already paid, the gateway down: said on the order page
         flash(request, _error(request, exc), "error")
         return _redirect(_order_url(slug, normalize_code(code)))
     return _redirect(started.redirect_url)
@@ -335,20 +351,19 @@ async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Respons
 
 @router.post("/s/{slug}/orders/{code}/cancel")
 async def cancel(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
-    await _form(request)
-    org = await _org(rt, slug)
-    contact = owned_contact(request, org.id, code)
+    org, contact = await _buyer_post(request, rt, slug, code)
     if contact is None:
         return _redirect(_lookup_url(slug, code))
-    _ = _t(request)
     try:
         async with rt.uow() as uow:
             await orders.cancel_by_customer(uow, org.id, code, contact)
             await uow.commit()
-    except InvalidState as exc:
+    except OrderNotFound:
+        return _redirect(_lookup_url(slug, code))
+    except DomainError as exc:
         flash(request, _error(request, exc), "error")
     else:
-        flash(request, _("Your order was cancelled and the tickets were released."), "success")
+        flash(request, _t(request)("Your order was cancelled and the tickets were released."), "success")
     return _redirect(_order_url(slug, normalize_code(code)))
 
 
@@ -359,10 +374,11 @@ async def tickets_pdf(slug: str, code: str, request: Request, rt: RuntimeDep) ->
         order = await _owned_order(request, rt, org, code, refresh=False)
     except OrderNotFound:
         return _redirect(_lookup_url(slug, code))
-    prints = await ticket_prints(rt, org.id, order, org.timezone) if order.status in PAID_STATES else []
-    if not prints:
+    try:
+        async with rt.uow(readonly=True) as uow:
+            pdf = await printing.order_pdf(uow, org.id, printing.OrderFacts.of(order))
+    except NotFound:  # not paid yet, or every ticket refunded: the order page says which
         return _redirect(_order_url(slug, order.code))
-    pdf = ticket_pdf(prints, title=f"{org.name} {order.code}")
     headers = {
         "Content-Disposition": f'attachment; filename="tickets-{order.code}.pdf"',
         "Cache-Control": "private, no-store",

@@ -1,9 +1,8 @@
 """What the shop pages need besides routing: availability labels, dates in the organizer's zone, the buy form,
-proof that this browser owns an order, one order per form submission, inline QR codes and printable tickets."""
+proof that this browser owns an order, one order per form submission, inline QR codes and venues."""
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import segno
 from fastapi import Request
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -21,15 +19,14 @@ from piaowu.accounts.service import customer_actor
 from piaowu.catalog import service as catalog
 from piaowu.catalog.rules import SaleState, SessionStatus
 from piaowu.catalog.schemas import SessionOut, TicketTypeOut
-from piaowu.core.errors import IdempotencyInProgress, NotFound
+from piaowu.core.errors import IdempotencyInProgress
 from piaowu.core.ids import normalize_code
-from piaowu.core.money import format_money
 from piaowu.db import idempotency
 from piaowu.i18n import Translator
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
 from piaowu.runtime import Runtime
-from piaowu.tickets.rendering import TicketPrint
+from piaowu.tickets import rendering
 
 FormErrors = dict[str, str]
 
@@ -226,52 +223,16 @@ def owned_contact(request: Request, organizer_id: str, code: str) -> str | None:
 
 
 def qr_inline(payload: str, label: str) -> Markup:
-    """An inline SVG QR code that scales with its box (viewBox, no fixed size), named for screen readers."""
-    buf = io.BytesIO()
-    # Level M as on the printed ticket (tickets.rendering): survives a cracked screen, stays small.
-    segno.make_qr(payload, error="m").save(
-        buf, kind="svg", border=4, xmldecl=False, svgns=True, omitsize=True, svgclass="qr-svg", lineclass=None
-    )
-    svg = buf.getvalue().decode("utf-8")
-    safe_label = Markup.escape(label)
-    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{safe_label}" ', 1))
+    """An inline SVG QR code that scales with its box, named for screen readers."""
+    svg = rendering.qr_svg(payload, scalable=True)
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1))
 
 
 async def session_venues(rt: Runtime, organizer_id: str, order: OrderOut) -> dict[str, str]:
     """Venue of each session in the order (tickets say where to go)."""
-    venues: dict[str, str] = {}
     async with rt.uow(readonly=True) as uow:
-        for session_id in {line.session_id for line in order.lines}:
-            try:
-                ev, _ = await catalog.public_session(uow, organizer_id, session_id)
-            except NotFound:  # the event was unpublished after the sale: the ticket stays valid
-                continue
-            venues[session_id] = ", ".join(x for x in (ev.venue_name, ev.venue_address) if x)
-    return venues
-
-
-async def ticket_prints(rt: Runtime, organizer_id: str, order: OrderOut, tz: str) -> list[TicketPrint]:
-    venues = await session_venues(rt, organizer_id, order)
-    out = []
-    for line in order.lines:
-        if line.ticket is None or line.ticket.status != "valid":
-            continue
-        local = line.starts_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if line.starts_at else ""
-        out.append(
-            TicketPrint(
-                event_name=line.event_name,
-                session_name=line.session_name,
-                starts_at_local=f"{local} ({tz})" if local else "",
-                ticket_type_name=line.ticket_type_name,
-                price=format_money(line.price_minor, order.currency),
-                order_code=order.code,
-                holder_name=order.buyer_name,
-                code=line.ticket.code,
-                qr_payload=line.ticket.qr_payload,
-                venue=venues.get(line.session_id, ""),
-            )
-        )
-    return out
+        labels = await catalog.session_labels(uow, organizer_id, [line.session_id for line in order.lines])
+    return {session_id: label.venue for session_id, label in labels.items() if label.venue}
 
 
 def group_code(code: str) -> str:

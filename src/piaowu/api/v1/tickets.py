@@ -89,17 +89,6 @@ async def order_tickets_pdf(rt: RuntimeDep, actor: ActorDep, order_id: str) -> R
     left out."""
     async with rt.uow(readonly=True) as uow:
         order = await orders.get_order(uow, actor, order_id)
-        facts = printing.OrderFacts(
-            order_id=order.id,
-            order_code=order.code,
-            buyer_name=order.buyer_name,
-            currency=order.currency,
-            lines=[
-                printing.LineFacts(line.id, line.ticket_type_name, line.price_minor, getattr(line, "holder_name", ""))
-                for line in order.lines
-            ],
-        )
-        prints = await printing.order_prints(uow, actor.organizer_id, facts)
-    pdf = rendering.ticket_pdf(prints, title=f"Tickets {order.code}")
+        pdf = await printing.order_pdf(uow, actor.organizer_id, printing.OrderFacts.of(order))
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="tickets-{order.code}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from piaowu.catalog import service as catalog
 from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus
@@ -22,22 +22,23 @@ from piaowu.catalog.schemas import (
 )
 from piaowu.core.errors import NotFound
 from piaowu.core.money import minor_digits, parse_major
+from piaowu.db.uow import UnitOfWork
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import (
     FormErrors,
-    attempt,
     organizer,
     page,
     parse_local,
-    pydantic_errors,
     read_form,
     redirect,
+    submit,
     to_local_input,
     translator,
 )
 from piaowu.web.templating import flash
 
 router = APIRouter()
+C = TypeVar("C")
 
 TT_RENAME = {"price_minor": "price", "capacity": "quota"}
 
@@ -76,7 +77,9 @@ async def event_new(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
 async def event_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     form = await read_form(request)
     values = {**_event_values(form), "kind": form.get("kind", "")}
-    created, errors = await attempt(request, rt, lambda uow: catalog.create_event(uow, actor, EventIn(**values)))
+    created, errors = await submit(
+        request, rt, EventIn, values, lambda uow, data: catalog.create_event(uow, actor, data)
+    )
     if created is None:
         ctx = {"values": values, "event": None, "errors": errors}
         return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=422)
@@ -103,8 +106,8 @@ async def event_edit(request: Request, rt: RuntimeDep, actor: StaffDep, event_id
 async def event_update(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     form = await read_form(request)
     values = _event_values(form)
-    updated, errors = await attempt(
-        request, rt, lambda uow: catalog.update_event(uow, actor, event_id, EventPatch(**values))
+    updated, errors = await submit(
+        request, rt, EventPatch, values, lambda uow, data: catalog.update_event(uow, actor, event_id, data)
     )
     if updated is None:
         async with rt.uow(readonly=True) as uow:
@@ -194,13 +197,9 @@ async def session_create(request: Request, rt: RuntimeDep, actor: StaffDep, even
     form = await read_form(request)
     tz = (await organizer(rt, actor)).timezone
     data, errors = _session_payload(request, form, tz)
-    created = None
-    try:
-        schema = SessionIn(**data)
-    except ValidationError as exc:
-        errors = {**pydantic_errors(request, exc), **errors}
-    if not errors:
-        created, errors = await attempt(request, rt, lambda uow: catalog.create_session(uow, actor, event_id, schema))
+    created, errors = await submit(
+        request, rt, SessionIn, data, lambda uow, cmd: catalog.create_session(uow, actor, event_id, cmd), errors=errors
+    )
     if created is None:
         async with rt.uow(readonly=True) as uow:
             ev = await catalog.get_event(uow, actor, event_id)
@@ -236,13 +235,14 @@ async def session_update(request: Request, rt: RuntimeDep, actor: StaffDep, sess
     form = await read_form(request)
     ev, s = await _load_session(rt, actor, session_id)
     data, errors = _session_payload(request, form, (await organizer(rt, actor)).timezone)
-    updated = None
-    try:
-        patch = SessionPatch(**data)
-    except ValidationError as exc:
-        errors = {**pydantic_errors(request, exc), **errors}
-    if not errors:
-        updated, errors = await attempt(request, rt, lambda uow: catalog.update_session(uow, actor, session_id, patch))
+    updated, errors = await submit(
+        request,
+        rt,
+        SessionPatch,
+        data,
+        lambda uow, cmd: catalog.update_session(uow, actor, session_id, cmd),
+        errors=errors,
+    )
     if updated is None:
         return await _session_form(request, rt, actor, event=ev, session=s, values=form, errors=errors, status_code=422)
     flash(request, translator(request)("Changes saved."), "success")
@@ -273,6 +273,18 @@ def _tt_payload(request: Request, form: dict[str, str], currency: str) -> tuple[
             errors["price"] = _("Enter a whole amount, like 380.")
         data["price_minor"] = 0
     return data, errors
+
+
+async def _save_tt(
+    request: Request,
+    rt: RuntimeDep,
+    form: dict[str, str],
+    currency: str,
+    schema: Callable[..., C],
+    use_case: Callable[[UnitOfWork, C], Awaitable[TicketTypeOut]],
+) -> tuple[TicketTypeOut | None, FormErrors]:
+    data, errors = _tt_payload(request, form, currency)
+    return await submit(request, rt, schema, data, use_case, errors=errors, rename=TT_RENAME)
 
 
 def _tt_values(t: TicketTypeOut) -> dict[str, Any]:
@@ -317,20 +329,13 @@ async def tt_new(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: 
 async def tt_create(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
     form = await read_form(request)
     ev, s = await _load_session(rt, actor, session_id)
-    data, errors = _tt_payload(request, form, (await organizer(rt, actor)).currency)
-    created = None
-    try:
-        schema = TicketTypeIn(**data)
-    except ValidationError as exc:
-        errors = {**pydantic_errors(request, exc, TT_RENAME), **errors}
-    if not errors:
-        created, errors = await attempt(
-            request, rt, lambda uow: catalog.create_ticket_type(uow, actor, session_id, schema), TT_RENAME
-        )
+    currency = (await organizer(rt, actor)).currency
+    created, errors = await _save_tt(
+        request, rt, form, currency, TicketTypeIn, lambda uow, cmd: catalog.create_ticket_type(uow, actor, s.id, cmd)
+    )
     if created is None:
-        values = {**form, "is_active": bool(form.get("is_active"))}
         return await _tt_form(
-            request, rt, actor, event=ev, session=s, ticket_type=None, values=values, errors=errors, status_code=422
+            request, rt, actor, event=ev, session=s, ticket_type=None, values=form, errors=errors, status_code=422
         )
     flash(request, translator(request)("Ticket type “{name}” added.", name=created.name), "success")
     return redirect(f"/manage/sessions/{session_id}")
@@ -357,20 +362,17 @@ async def tt_update(
     form = await read_form(request)
     ev, s = await _load_session(rt, actor, session_id)
     t = _find_tt(s, ticket_type_id)
-    data, errors = _tt_payload(request, form, t.currency)
-    updated = None
-    try:
-        patch = TicketTypePatch(**data)
-    except ValidationError as exc:
-        errors = {**pydantic_errors(request, exc, TT_RENAME), **errors}
-    if not errors:
-        updated, errors = await attempt(
-            request, rt, lambda uow: catalog.update_ticket_type(uow, actor, ticket_type_id, patch), TT_RENAME
-        )
+    updated, errors = await _save_tt(
+        request,
+        rt,
+        form,
+        t.currency,
+        TicketTypePatch,
+        lambda uow, cmd: catalog.update_ticket_type(uow, actor, t.id, cmd),
+    )
     if updated is None:
-        values = {**form, "is_active": bool(form.get("is_active"))}
         return await _tt_form(
-            request, rt, actor, event=ev, session=s, ticket_type=t, values=values, errors=errors, status_code=422
+            request, rt, actor, event=ev, session=s, ticket_type=t, values=form, errors=errors, status_code=422
         )
     flash(request, translator(request)("Changes saved."), "success")
     return redirect(f"/manage/sessions/{session_id}")

@@ -14,15 +14,11 @@ from pydantic import ValidationError
 from piaowu.accounts.permissions import Permission
 from piaowu.core.actor import Actor
 from piaowu.core.errors import (
-    Conflict,
     CsrfFailed,
     DomainError,
-    EmptySelection,
-    InvalidPhone,
-    InvalidQuantity,
-    InvalidState,
-    NotOnSale,
-    SoldOut,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
     ValidationFailed,
 )
 from piaowu.core.errors import render as fill
@@ -34,6 +30,8 @@ from piaowu.web.templating import check_csrf, error_message, page_locale, render
 
 FormErrors = dict[str, str]
 T = TypeVar("T")
+C = TypeVar("C")
+NOT_THE_FORMS_BUSINESS = (NotFound, PermissionDenied, NotAuthenticated, CsrfFailed)
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -135,8 +133,9 @@ async def organizer_tz(rt: Runtime, actor: Actor) -> str:
 async def attempt(
     request: Request, rt: Runtime, use_case: Callable[[UnitOfWork], Awaitable[T]], rename: dict[str, str] | None = None
 ) -> tuple[T | None, FormErrors]:
-    """Runs a use case in one committed transaction; errors a form can show come back as field errors.
-    Not-found and permission errors are not the form's business: they reach the app's error page."""
+    """Runs a use case in one committed transaction; every error a form can show comes back as field errors (or
+    ``form`` for the whole form), so the page re-renders with what was typed. Not-found, permission and CSRF
+    errors are not the form's business: they reach the app's error page."""
     try:
         async with rt.uow() as uow:
             result = await use_case(uow)
@@ -146,8 +145,32 @@ async def attempt(
         return None, pydantic_errors(request, exc, rename)
     except ValidationFailed as exc:
         return None, domain_errors(request, exc, rename)
-    except (InvalidState, Conflict, SoldOut, NotOnSale, InvalidQuantity, EmptySelection, InvalidPhone) as exc:
+    except NOT_THE_FORMS_BUSINESS:
+        raise
+    except DomainError as exc:
         return None, {"form": error_text(request, exc)}
+
+
+async def submit(
+    request: Request,
+    rt: Runtime,
+    schema: Callable[..., C],
+    data: dict[str, Any],
+    use_case: Callable[[UnitOfWork, C], Awaitable[T]],
+    *,
+    errors: FormErrors | None = None,
+    rename: dict[str, str] | None = None,
+) -> tuple[T | None, FormErrors]:
+    """A form's command: ``schema(**data)`` is checked first and its errors joined to the ones the page found
+    while reading the form (``errors``, which win for their field); only a wholly valid form runs the use case,
+    through ``attempt``."""
+    try:
+        command = schema(**data)
+    except ValidationError as exc:
+        return None, {**pydantic_errors(request, exc, rename), **(errors or {})}
+    if errors:
+        return None, errors
+    return await attempt(request, rt, lambda uow: use_case(uow, command), rename)
 
 
 # ---- rendering ------------------------------------------------------------------------------------------

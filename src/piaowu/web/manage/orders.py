@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
-from piaowu.core.errors import DomainError, InvalidAmount, InvalidState, NotFound
+from piaowu.core.errors import DomainError, EmptySelection, InvalidAmount
 from piaowu.core.money import format_money, parse_major
 from piaowu.orders import service as orders
 from piaowu.orders.payment_flow import pay_at_counter
@@ -13,10 +17,20 @@ from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import CashPaymentIn, OrderOut, RefundIn
 from piaowu.orders.states import OrderStatus
 from piaowu.reports import service as reports
-from piaowu.tickets.rendering import TicketPrint, ticket_pdf
+from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep, StaffDep
-from piaowu.web.manage.common import error_text, organizer, page, read_form, redirect, translator
-from piaowu.web.templating import flash, local_time
+from piaowu.web.manage.common import (
+    NOT_THE_FORMS_BUSINESS,
+    FormErrors,
+    error_text,
+    organizer,
+    page,
+    pydantic_errors,
+    read_form,
+    redirect,
+    translator,
+)
+from piaowu.web.templating import flash
 
 router = APIRouter()
 
@@ -41,40 +55,71 @@ async def order_list(
     return await page(request, rt, actor, "manage/orders.html", ctx, active="orders")
 
 
-@router.get("/orders/{order_id}")
-async def order_detail(request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
+async def _detail(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    order_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
     async with rt.uow(readonly=True) as uow:
         order = await orders.get_order(uow, actor, order_id)
         trail = await reports.order_audit(uow, actor, order_id)
-    ctx = {"order": order, "trail": trail, "refundable_lines": [x for x in order.lines if x.status == "active"]}
-    return await page(request, rt, actor, "manage/order.html", ctx, active="orders")
+    ctx = {
+        "order": order,
+        "trail": trail,
+        "refundable_lines": [x for x in order.lines if x.status == "active"],
+        "values": values or {},
+        "errors": errors or {},
+    }
+    return await page(request, rt, actor, "manage/order.html", ctx, active="orders", status_code=status_code)
 
 
-async def _act(request: Request, order_id: str, action, success: str) -> Response:  # noqa: ANN001
-    """Runs an order action; its outcome is a flash message on the order page (errors included)."""
+@router.get("/orders/{order_id}")
+async def order_detail(request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
+    return await _detail(request, rt, actor, order_id)
+
+
+async def _act(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    order_id: str,
+    values: dict[str, Any],
+    action: Callable[[], Awaitable[str]],
+) -> Response:
+    """Runs an order action (its own transaction). Done: a flash on the order page. Refused: the order page again,
+    with the reason and what was typed, so nothing has to be entered twice."""
     try:
-        result = await action()
-    except NotFound:
+        message = await action()
+    except ValidationError as exc:
+        errors = pydantic_errors(request, exc, {"tendered_minor": "tendered", "line_ids": "form"})
+        status = 422
+    except NOT_THE_FORMS_BUSINESS:
         raise
     except DomainError as exc:
-        flash(request, error_text(request, exc), "error")
+        errors = {"tendered" if isinstance(exc, InvalidAmount) else "form": error_text(request, exc)}
+        status = exc.status
     else:
-        flash(request, result or success, "success")
-    return redirect(f"/manage/orders/{order_id}")
+        flash(request, message, "success")
+        return redirect(f"/manage/orders/{order_id}")
+    return await _detail(request, rt, actor, order_id, values=values, errors=errors, status_code=status)
 
 
 @router.post("/orders/{order_id}/cancel")
 async def order_cancel(request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
     await read_form(request)
 
-    async def run() -> None:
+    async def run() -> str:
         async with rt.uow() as uow:
             await orders.cancel_order(uow, actor, order_id)
             await uow.commit()
+        return translator(request)("The order was cancelled; its tickets are free again.")
 
-    return await _act(
-        request, order_id, run, translator(request)("The order was cancelled; its tickets are free again.")
-    )
+    return await _act(request, rt, actor, order_id, {}, run)
 
 
 def parse_tendered(text: str, currency: str) -> int | None:
@@ -102,29 +147,28 @@ async def order_pay(request: Request, rt: RuntimeDep, actor: StaffDep, order_id:
 
     async def run() -> str:
         tendered = parse_tendered(form.get("tendered", ""), currency) if method == "cash" else None
+        command = CashPaymentIn(method=method, tendered_minor=tendered)
         async with rt.uow() as uow:
-            paid = await pay_at_counter(uow, actor, order_id, CashPaymentIn(method=method, tendered_minor=tendered))
+            paid = await pay_at_counter(uow, actor, order_id, command)
             await uow.commit()
         return change_message(request, paid, tendered)
 
-    return await _act(request, order_id, run, "")
+    return await _act(request, rt, actor, order_id, form, run)
 
 
 @router.post("/orders/{order_id}/refund")
 async def order_refund(request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
-    form = await request.form()
-    await read_form(request)
-    line_ids = [str(v) for v in form.getlist("line")]
+    form = await read_form(request)
+    line_ids = [str(v) for v in (await request.form()).getlist("line")]
+    values = {**form, "lines": line_ids}
     _ = translator(request)
-    if not line_ids:
-        flash(request, _("Choose the tickets to refund."), "error")
-        return redirect(f"/manage/orders/{order_id}")
 
     async def run() -> str:
+        if not line_ids:
+            raise EmptySelection("Choose the tickets to refund.")
+        command = RefundIn(line_ids=line_ids, reason=form.get("reason", "")[:200])
         async with rt.uow() as uow:
-            done = await refund_order(
-                uow, actor, order_id, RefundIn(line_ids=line_ids, reason=str(form.get("reason") or "")[:200])
-            )
+            done = await refund_order(uow, actor, order_id, command)
             await uow.commit()
         return _(
             "Refund of {n} tickets recorded; {amount} goes back to the payer.",
@@ -132,31 +176,13 @@ async def order_refund(request: Request, rt: RuntimeDep, actor: StaffDep, order_
             amount=format_money(sum(x.price_minor for x in done.lines if x.id in line_ids), done.currency),
         )
 
-    return await _act(request, order_id, run, "")
+    return await _act(request, rt, actor, order_id, values, run)
 
 
 @router.get("/orders/{order_id}/tickets.pdf")
-async def order_tickets_pdf(request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
+async def order_tickets_pdf(rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
     async with rt.uow(readonly=True) as uow:
         order = await orders.get_order(uow, actor, order_id)
-    org = await organizer(rt, actor)
-    prints = [
-        TicketPrint(
-            event_name=line.event_name,
-            session_name=line.session_name,
-            starts_at_local=f"{local_time(line.starts_at, org.timezone)} ({org.timezone})" if line.starts_at else "",
-            ticket_type_name=line.ticket_type_name,
-            price=format_money(line.price_minor, order.currency),
-            order_code=order.code,
-            holder_name=order.buyer_name,
-            code=line.ticket.code,
-            qr_payload=line.ticket.qr_payload,
-        )
-        for line in order.lines
-        if line.ticket is not None and line.status == "active" and line.ticket.status == "valid"
-    ]
-    if not prints:
-        raise InvalidState(state=order.status)
-    pdf = ticket_pdf(prints, title=f"{order.code}")
+        pdf = await printing.order_pdf(uow, actor.organizer_id, printing.OrderFacts.of(order))
     headers = {"Content-Disposition": f'inline; filename="tickets-{order.code}.pdf"', "Cache-Control": "no-store"}
     return Response(pdf, media_type="application/pdf", headers=headers)

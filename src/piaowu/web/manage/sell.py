@@ -90,7 +90,10 @@ def _items(request: Request, form: dict[str, str]) -> tuple[list[OrderItemIn], F
         if n < 0 or n > 100:
             errors[key] = _("Enter a number between 0 and 100.")
         elif n:
-            items.append(OrderItemIn(ticket_type_id=key.removeprefix("qty_"), quantity=n))
+            try:
+                items.append(OrderItemIn(ticket_type_id=key.removeprefix("qty_"), quantity=n))
+            except ValidationError:  # not a ticket type id the page offered
+                errors["form"] = _("This value is not valid.")
     if not items and not errors:
         errors["form"] = _("Choose at least one ticket.")
     return items, errors

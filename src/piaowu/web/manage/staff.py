@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import Role
 from piaowu.web.deps import RuntimeDep, StaffDep
-from piaowu.web.manage.common import FormErrors, attempt, page, pydantic_errors, read_form, redirect, translator
+from piaowu.web.manage.common import FormErrors, page, read_form, redirect, submit, translator
 from piaowu.web.templating import flash
 
 router = APIRouter()
@@ -59,17 +59,12 @@ async def staff(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
 async def staff_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     form = await read_form(request)
     values = {k: form.get(k, "").strip() for k in ("name", "email", "role")}
-    try:
-        data = StaffForm(**values, password=form.get("password", ""))
-    except ValidationError as exc:
-        errors = pydantic_errors(request, exc)
-        if "email" in errors:  # the e-mail validator's own sentence is English-only
-            errors["email"] = translator(request)("Enter a valid e-mail address.")
-        return await _staff_page(request, rt, actor, values=values, errors=errors, status_code=422)
-    created, errors = await attempt(
+    created, errors = await submit(
         request,
         rt,
-        lambda uow: accounts.create_user(
+        StaffForm,
+        {**values, "password": form.get("password", "")},
+        lambda uow, data: accounts.create_user(
             uow,
             actor,
             rt.passwords,
@@ -81,6 +76,8 @@ async def staff_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Res
         ),
     )
     if created is None:
+        if "email" in errors:  # the e-mail validator's own sentence is English-only
+            errors["email"] = translator(request)("Enter a valid e-mail address.")
         return await _staff_page(request, rt, actor, values=values, errors=errors, status_code=422)
     flash(
         request,
@@ -123,15 +120,12 @@ async def tokens(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
 async def token_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     form = await read_form(request)
     values = {k: form.get(k, "").strip() for k in ("name", "role")}
-    try:
-        data = TokenForm(**values)
-    except ValidationError as exc:
-        errors = pydantic_errors(request, exc)
-        return await _tokens_page(request, rt, actor, values=values, errors=errors, status_code=422)
-    created, errors = await attempt(
+    created, errors = await submit(
         request,
         rt,
-        lambda uow: accounts.create_token(
+        TokenForm,
+        values,
+        lambda uow, data: accounts.create_token(
             uow, actor, organizer_id=actor.organizer_id, name=data.name, role=data.role.value
         ),
     )
