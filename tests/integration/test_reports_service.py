@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from piaowu.core.errors import PermissionDenied
-from piaowu.orders import service as orders
 from piaowu.orders.payment_flow import pay_at_counter
-from piaowu.orders.schemas import BuyerIn, CashPaymentIn, OrderIn, OrderItemIn
+from piaowu.orders.schemas import CashPaymentIn
 from piaowu.reports import service as reports
 from piaowu.reports.service import day_bounds
 from piaowu.runtime import Runtime
-from tests.factories import actor_for_user, on_sale_session, owner_actor, staff_member
+from tests.factories import actor_for_user, on_sale_session, owner_actor, pending_order, staff_member
 
 
 def test_today_is_the_organizers_calendar_day() -> None:
@@ -24,20 +23,12 @@ def test_today_is_the_organizers_calendar_day() -> None:
 
 
 async def _sell(rt: Runtime, actor, ticket_type_id: str, qty: int, *, pay: bool) -> str:  # noqa: ANN001
-    async with rt.uow() as uow:
-        o = await orders.create_order(
-            uow,
-            actor,
-            OrderIn(
-                items=[OrderItemIn(ticket_type_id=ticket_type_id, quantity=qty)],
-                buyer=BuyerIn(name="王五", phone="13800138000"),
-            ),
-        )
-        await uow.session.flush()
-        if pay:
-            await pay_at_counter(uow, actor, o.id, CashPaymentIn())
-        await uow.commit()
-    return o.id
+    order = await pending_order(rt, actor, ticket_type_id, qty)
+    if pay:
+        async with rt.uow() as uow:
+            await pay_at_counter(uow, actor, order.id, CashPaymentIn())
+            await uow.commit()
+    return order.id
 
 
 async def test_dashboard_counts_todays_paid_orders_only(runtime: Runtime, tenant, other_tenant, clock) -> None:  # noqa: ANN001

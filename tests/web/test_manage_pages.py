@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import EventIn
@@ -269,7 +271,10 @@ async def test_box_office_sale_then_refund(client: httpx.AsyncClient, tenant, ru
 
     pdf = await client.get(f"{order_path}/tickets.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-    assert pdf.content.startswith(b"%PDF")
+    pages = PdfReader(io.BytesIO(pdf.content)).pages
+    assert len(pages) == 2  # the same tickets as the API's and the shop's PDF (tickets.printing)
+    text = pages[0].extract_text()
+    assert order.code in text and "张三" in text and "Grand Hall" in text and "180.00" in text
 
     # the list finds it by buyer name and by code
     assert order.code in (await client.get("/manage/orders?q=张三")).text

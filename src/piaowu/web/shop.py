@@ -48,7 +48,6 @@ from piaowu.web.deps import RuntimeDep
 from piaowu.web.manage.auth import LoginLimiter
 from piaowu.web.shop_support import (
     BuyForm,
-    group_code,
     grouped_lines,
     new_form_token,
     owned_contact,
@@ -62,7 +61,7 @@ from piaowu.web.shop_support import (
     when,
 )
 from piaowu.web.shop_support import create_once as create_order_once
-from piaowu.web.templating import check_csrf, flash, page_locale, render
+from piaowu.web.templating import check_csrf, flash, group_code, page_locale, render
 
 router = APIRouter()
 
@@ -312,7 +311,6 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
         "groups": grouped_lines(order),
         "tickets": tickets,
         "venues": venues,
-        "group_code": group_code,
         "now": now,
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
         "gateway_result": gateway_result,

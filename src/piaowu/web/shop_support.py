@@ -235,11 +235,6 @@ async def session_venues(rt: Runtime, organizer_id: str, order: OrderOut) -> dic
     return {session_id: label.venue for session_id, label in labels.items() if label.venue}
 
 
-def group_code(code: str) -> str:
-    """``ABCD EFGH JKLM`` — easier to read aloud and to type at a gate."""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
 @dataclass(frozen=True)
 class LineGroup:
     ticket_type_name: str

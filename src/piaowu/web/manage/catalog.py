@@ -64,7 +64,8 @@ def _event_values(form: dict[str, str]) -> dict[str, Any]:
 async def events(request: Request, rt: RuntimeDep, actor: StaffDep, cursor: str | None = None) -> Response:
     async with rt.uow(readonly=True) as uow:
         result = await catalog.list_events(uow, actor, cursor=cursor or None, limit=30)
-    return await page(request, rt, actor, "manage/events.html", {"page": result}, active="events")
+    ctx = {"page": result, "now": rt.clock.now()}
+    return await page(request, rt, actor, "manage/events.html", ctx, active="events")
 
 
 @router.get("/events/new")

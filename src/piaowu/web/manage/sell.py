@@ -59,15 +59,27 @@ async def _sell_page(
     chosen = next(((ev, s) for ev, s in choices if s.id == session_id), None) if session_id else None
     if session_id and chosen is None:
         raise NotFound(kind="session on sale")
+    types = [t for t in chosen[1].ticket_types if t.is_active] if chosen else []
+    values = values or {"method": "cash"}
     ctx = {
         "choices": choices,
         "event": chosen[0] if chosen else None,
         "session": chosen[1] if chosen else None,
-        "types": [t for t in chosen[1].ticket_types if t.is_active] if chosen else [],
-        "values": values or {"method": "cash"},
+        "types": types,
+        "values": values,
         "errors": errors or {},
+        "currency": (await organizer(rt, actor)).currency,
+        # What the form asked for when it comes back with an error (the script keeps it current while typing).
+        "total_minor": sum(t.price_minor * _quantity(values.get(f"qty_{t.id}", "")) for t in types),
     }
     return await page(request, rt, actor, "manage/sell.html", ctx, active="sell", status_code=status_code)
+
+
+def _quantity(raw: str) -> int:
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        return 0
 
 
 @router.get("/sell")
