@@ -61,3 +61,8 @@ def test_locale_negotiation_and_translation():
     assert negotiate("en-US,en;q=0.9") == "en" and negotiate("zh-CN,zh;q=0.9") == "zh_CN" and negotiate(None) == "zh_CN"
     assert normalize_locale("zh-cn") == "zh_CN" and normalize_locale("en_GB") == "en"
     assert Translator("en")("Sold out: not enough tickets left for this selection.").startswith("Sold out")
+
+
+def test_ids_made_in_one_millisecond_keep_their_order():
+    ids = [new_id() for _ in range(2000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -367,3 +367,28 @@ async def test_a_closed_trade_cannot_be_paid_on_the_gateway(
     assert r.status_code == 409
     assert "此交易已无法支付" in r.text
     assert "支付成功" not in (await client.get(f"{order_url}?gateway_result=paid")).text
+
+
+async def test_web_orders_share_the_shop_rate_limit_and_say_so_on_the_form(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant, sale: OnSale
+) -> None:
+    runtime.settings.shop_orders_per_minute = 1
+    assert (await buy(client, tenant, sale, qty=1)).status_code == 303
+    refused = await buy(client, tenant, sale, qty=1)
+    assert refused.status_code == 429 and "60" in refused.text  # the wait is said on the form
+    assert 'value="张三"' in refused.text  # what was typed stays
+    assert await order_count(runtime, tenant) == 1
+
+
+async def test_lookup_attempts_are_limited_per_address(client: httpx.AsyncClient, tenant: Tenant, sale: OnSale) -> None:
+    form = await client.get(f"/s/{tenant.slug}/lookup")
+    csrf = hidden(form.text)["csrf"]
+    answers = [
+        (
+            await client.post(
+                f"/s/{tenant.slug}/lookup", data={"csrf": csrf, "code": f"ZZZZ22{i:02d}", "contact": "13812345678"}
+            )
+        ).status_code
+        for i in range(11)
+    ]
+    assert answers[:10] == [404] * 10 and answers[10] == 429

@@ -42,10 +42,10 @@ from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
 from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
+from piaowu.ratelimit import client_ip, enforce
 from piaowu.runtime import Runtime
 from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep
-from piaowu.web.manage.auth import LoginLimiter
 from piaowu.web.shop_support import (
     BuyForm,
     grouped_lines,
@@ -214,6 +214,8 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     if form.errors:
         return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422)
     try:
+        # One budget per client address, shared with the shop API (same key), against bots emptying a sale.
+        await enforce(rt.limiter, f"shop.orders:{client_ip(request)}", rt.settings.shop_orders_per_minute, 60)
         created = await create_order_once(rt, org.id, token, form.order_in())
     except SoldOut:
         form.errors["tickets"] = _(
@@ -387,11 +389,7 @@ async def tickets_pdf(slug: str, code: str, request: Request, rt: RuntimeDep) ->
 # ---- finding an order again -----------------------------------------------------------------------------
 
 
-def _limiter(rt: Runtime) -> LoginLimiter:
-    limiter = rt.extras.get("shop_lookup_limiter")
-    if limiter is None:
-        limiter = rt.extras["shop_lookup_limiter"] = LoginLimiter(rt.clock, max_failures=10)
-    return limiter
+LOOKUP_ATTEMPTS, LOOKUP_WINDOW_S = 10, 300  # per client address: enough for typos, too few to probe codes
 
 
 @router.get("/s/{slug}/lookup")
@@ -413,19 +411,19 @@ async def lookup(slug: str, request: Request, rt: RuntimeDep) -> Response:
         errors["contact"] = _("Enter the mobile number or e-mail used for the order.")
     if errors:
         return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=422)
-    limiter = _limiter(rt)
-    key = ("lookup", request.client.host if request.client else "")
-    wait = limiter.retry_after(key)
-    if wait is not None:
-        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+    # Counted before the check (parallel guesses cannot slip through); a successful lookup clears the count.
+    key = f"shop.lookup:{client_ip(request)}"
+    decision = await rt.limiter.hit(key, LOOKUP_ATTEMPTS, LOOKUP_WINDOW_S)
+    if not decision.allowed:
+        minutes = max(1, -(-decision.retry_after_s // 60))
         errors["form"] = _error(request, TooManyAttempts(minutes=minutes))
         return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=429)
     try:
         async with rt.uow(readonly=True) as uow:
             order = await orders.order_for_customer(uow, org.id, values["code"], values["contact"])
     except OrderNotFound as exc:
-        limiter.failed(key)
         errors["form"] = _error(request, exc)
         return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=404)
+    await rt.limiter.reset(key)
     remember_order(request, org.id, order.code, order.buyer_phone)
     return _redirect(_order_url(slug, order.code))

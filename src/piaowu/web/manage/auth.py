@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import deque
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from piaowu.accounts import service as accounts
-from piaowu.core.clock import Clock
 from piaowu.core.errors import InvalidCredentials, TooManyAttempts
 from piaowu.ratelimit import client_ip
 from piaowu.web.deps import RuntimeDep
@@ -21,44 +19,6 @@ router = APIRouter()
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=5)
 WINDOW_S = int(WINDOW.total_seconds())
-
-
-class LoginLimiter:
-    """Kept for web/shop.py's order lookup until it moves to ``rt.limiter``; sign-in no longer uses it.
-
-    At most ``MAX_FAILURES`` failed sign-ins per (e-mail, client address) in ``WINDOW``; in memory.
-
-    One process only: several workers each keep their own count, which still bounds guessing to a few
-    attempts per minute per worker. A success clears the count."""
-
-    def __init__(self, clock: Clock, max_failures: int = MAX_FAILURES, window: timedelta = WINDOW) -> None:
-        self.clock = clock
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[tuple[str, str], deque[datetime]] = {}
-
-    def _recent(self, key: tuple[str, str]) -> deque[datetime]:
-        now = self.clock.now()
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        if not q:
-            self._failures.pop(key, None)
-        return q
-
-    def retry_after(self, key: tuple[str, str]) -> timedelta | None:
-        q = self._recent(key)
-        if len(q) < self.max_failures:
-            return None
-        return q[0] + self.window - self.clock.now()
-
-    def failed(self, key: tuple[str, str]) -> None:
-        if len(self._failures) > 100_000:  # a flood of distinct keys must not eat the memory
-            self._failures.clear()
-        self._failures.setdefault(key, deque()).append(self.clock.now())
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
 
 
 def _login_page(request: Request, *, email: str = "", next_url: str = "", error: str = "", status: int = 200):  # noqa: ANN202
