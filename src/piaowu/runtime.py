@@ -30,8 +30,15 @@ class Runtime:
         if self.limiter is None:
             self.limiter = InMemoryRateLimiter(self.clock)
 
-    def uow(self, *, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.db, self.clock, readonly=readonly, strategies=self.strategies, settings=self.settings)
+    def uow(self, *, readonly: bool = False, autocommit: bool = False) -> UnitOfWork:
+        return UnitOfWork(
+            self.db,
+            self.clock,
+            readonly=readonly,
+            autocommit=autocommit,
+            strategies=self.strategies,
+            settings=self.settings,
+        )
 
     @property
     def secret_key(self) -> str:

@@ -30,9 +30,14 @@ async def run_once(
     body: bytes,
     use_case: Callable[[UnitOfWork], Awaitable[BaseModel]],
     status_code: int = 201,
+    *,
+    single_statement: bool = False,
 ) -> OrjsonResponse:
+    """``single_statement``: the use case writes everything in one statement (placing an order), so without
+    a key it runs in autocommit mode and the hot pool row is locked only while that statement runs. With a
+    key, the key's row must commit with it, so it runs in a transaction (a little longer under the lock)."""
     if not key:
-        async with rt.uow() as uow:
+        async with rt.uow(autocommit=single_statement) as uow:
             result = await use_case(uow)
             await uow.commit()
         return OrjsonResponse(jsonable_encoder(result), status_code=status_code)

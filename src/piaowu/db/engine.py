@@ -23,6 +23,9 @@ class Database:
     read_engine: AsyncEngine
     write_sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+    # PostgreSQL: every statement its own transaction, for use cases that are one atomic statement (the
+    # reservation hot path, see db/hotpath.py). SQLite: the ordinary write sessions.
+    autocommit_sessions: async_sessionmaker[AsyncSession]
 
     @property
     def dialect(self) -> str:
@@ -75,12 +78,14 @@ def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: i
             },
         )
         read = write
+    autocommit = write.execution_options(isolation_level="AUTOCOMMIT") if write.dialect.name == "postgresql" else write
     return Database(
         url=url,
         write_engine=write,
         read_engine=read,
         write_sessions=async_sessionmaker(write, expire_on_commit=False, autoflush=False),
         read_sessions=async_sessionmaker(read, expire_on_commit=False, autoflush=False),
+        autocommit_sessions=async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False),
     )
 
 

@@ -15,7 +15,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, cast, exists, insert, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Rows = Sequence[tuple[Table, Sequence[dict[str, Any]]]]
@@ -27,8 +41,12 @@ async def guarded_take_and_insert(
     """Add ``n`` to ``held`` of each pool where ``held + sold + n <= capacity + allowance`` and, only when every
     pool matched, insert ``rows``. → the ids of the pools that were updated (all of them on success).
 
-    When some pool did not match, nothing is inserted; updates that did match stay in the transaction, which
-    the caller must roll back (it raises SoldOut, and the unit of work never commits after an error).
+    On PostgreSQL the statement is atomic by itself: when some pool did not match, it fails as a whole (a
+    deliberate division by zero in its last line) and nothing of it remains, so it can run in autocommit mode
+    as its own transaction (``UnitOfWork(autocommit=True)``): the hot row is then locked only while the
+    statement runs, not until a COMMIT that waits for the event loop to come back to this request. Inside a
+    transaction the failure aborts it (callers that go on afterwards use a savepoint). On SQLite, updates that
+    did match stay in the transaction, which the caller rolls back (it raises SoldOut).
     """
     if session.get_bind().dialect.name == "postgresql":
         return await _one_statement(session, pools, organizer_id, takes, rows)
@@ -93,8 +111,13 @@ async def _one_statement(
                 values[f"v{j}_{k}_{col}"] = v
     procs = compiled.processors
     params = tuple(procs[n](values[n]) if n in procs else values[n] for n in compiled.names)
-    result = await conn.exec_driver_sql(compiled.sql, params)
-    return {r[0] for r in result}
+    try:
+        await conn.exec_driver_sql(compiled.sql, params)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "22012" or "division by zero" in str(exc.orig).lower():
+            return set()  # some pool was short: the whole statement was undone
+        raise
+    return {pool_id for pool_id, _ in takes}
 
 
 def _compile(dialect: Any, pools: Table, n_takes: int, tables: list[tuple[Table, list[str], int]]) -> _Compiled:
@@ -126,7 +149,11 @@ def _compile(dialect: Any, pools: Table, n_takes: int, tables: list[tuple[Table,
         ]
         source = selects[0] if count == 1 else union_all(*selects)
         inserts.append(insert(table).from_select(columns, source).cte(f"put_{j}"))
-    stmt = union_all(*[select(u.c.id) for u in updates]) if n_takes > 1 else select(updates[0].c.id)
-    compiled = stmt.add_cte(*inserts).compile(dialect=dialect)
+    # Exactly one row, always evaluated: 1/1 when every pool matched, else a division by zero that aborts the
+    # whole statement — the updates that did match included.
+    one, zero = literal_column("1", Integer), literal_column("0", Integer)  # constants, not parameters
+    guard = one / case((every_pool_matched, one), else_=zero)
+    stmt = select(guard.label("ok")).add_cte(*updates, *inserts)
+    compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"
     return _Compiled(compiled.string, tuple(compiled.positiontup), dict(compiled._bind_processors))

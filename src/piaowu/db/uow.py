@@ -29,6 +29,7 @@ class UnitOfWork:
         clock: Clock,
         *,
         readonly: bool = False,
+        autocommit: bool = False,
         strategies: dict[str, Any] | None = None,
         settings: Settings | None = None,
     ) -> None:
@@ -37,6 +38,9 @@ class UnitOfWork:
         self.settings = settings or Settings()
         self.clock = clock
         self.readonly = readonly
+        # Autocommit: each statement commits by itself (PostgreSQL). Only for use cases whose every write is
+        # ONE statement — e.g. placing an order, whose reservation statement carries all of its rows.
+        self.autocommit = autocommit
         # Injected behaviours by name (e.g. the inventory's reserve strategy); tests swap them, production never.
         self.strategies: dict[str, Any] = strategies or {}
         self.session: AsyncSession
@@ -44,7 +48,12 @@ class UnitOfWork:
         self._now: datetime | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        maker = self.db.read_sessions if self.readonly else self.db.write_sessions
+        if self.readonly:
+            maker = self.db.read_sessions
+        elif self.autocommit:
+            maker = self.db.autocommit_sessions
+        else:
+            maker = self.db.write_sessions
         self.session = maker()
         return self
 

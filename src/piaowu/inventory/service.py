@@ -102,8 +102,9 @@ async def reserve(
     strategy: ReserveStrategy = uow.strategies.get(STRATEGY_KEY, GUARDED)
     short = await strategy.take(uow.session, organizer_id, planned, [*hold_rows, *with_rows])
     if short is not None:
-        left = await repo.counts(uow.session, organizer_id, [short])
-        raise SoldOut(pool_id=short, available=left[short].available if short in left else 0)
+        # No read here: the refused statement may have aborted this transaction (PostgreSQL), and a second
+        # connection per refused buyer would drain the pool in a flash sale. Clients re-read availability.
+        raise SoldOut(pool_id=short)
     return HoldInfo(hold_id, expires_at, tuple(planned))
 
 

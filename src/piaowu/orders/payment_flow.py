@@ -181,9 +181,16 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
         return False
     takes = await inventory.hold_takes(uow, order.hold_id)
     try:
-        hold = await inventory.reserve(
-            uow, order.organizer_id, takes, expires_at=uow.now() + timedelta(minutes=1), owner_ref=f"order:{order.id}"
-        )
+        # A savepoint: this transaction goes on after a refusal (to refund), so a refused take — which may have
+        # updated one pool of several, or aborted the transaction on PostgreSQL — must be undone on its own.
+        async with uow.session.begin_nested():
+            hold = await inventory.reserve(
+                uow,
+                order.organizer_id,
+                takes,
+                expires_at=uow.now() + timedelta(minutes=1),
+                owner_ref=f"order:{order.id}",
+            )
     except SoldOut:
         return False
     await inventory.confirm(uow, hold.id)

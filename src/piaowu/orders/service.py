@@ -50,7 +50,11 @@ def _require_seller(actor: Actor) -> None:
 
 
 async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut:
-    """Holds the units and records a pending order that expires after ``settings.hold_minutes``."""
+    """Holds the units and records a pending order that expires after ``settings.hold_minutes``.
+
+    Every row it writes goes into the one reservation statement (``inventory.reserve(with_rows=…)``), so it
+    may run in an autocommit unit of work: keep it that way — an ORM write added here would be committed on
+    its own, outside that statement."""
     _require_seller(actor)
     offers = await catalog.offers_for(uow, actor.organizer_id, [i.ticket_type_id for i in data.items])
     draft = placement.build([(i.ticket_type_id, i.quantity) for i in data.items], offers)

@@ -24,7 +24,7 @@ from piaowu.orders.schemas import (
 router = APIRouter()
 
 CREATE_ERRORS = {
-    409: {"description": "`sold_out` (with `pool_id`, `available`) or `not_on_sale`"},
+    409: {"description": "`sold_out` (with `pool_id`: the pool that was short) or `not_on_sale`"},
     422: {
         "description": "`validation_error` (unknown ticket type, bad phone…), `invalid_quantity`, "
         "`idempotency_key_reused`"
@@ -43,7 +43,13 @@ async def create_order(
     return. Send an `Idempotency-Key` to retry safely."""
     body = await request.body()
     return await run_once(
-        rt, actor, "orders.create", idempotency_key, body, lambda uow: orders.create_order(uow, actor, data)
+        rt,
+        actor,
+        "orders.create",
+        idempotency_key,
+        body,
+        lambda uow: orders.create_order(uow, actor, data),
+        single_statement=True,
     )
 
 

@@ -80,6 +80,7 @@ async def create_order(
         idempotency_key,
         await request.body(),
         lambda uow: orders.create_order(uow, actor, data),
+        single_statement=True,
     )
 
 
