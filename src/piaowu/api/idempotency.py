@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +39,7 @@ async def run_once(
         async with rt.uow(autocommit=single_statement) as uow:
             result = await use_case(uow)
             await uow.commit()
-        return OrjsonResponse(jsonable_encoder(result), status_code=status_code)
+        return OrjsonResponse(result.model_dump(mode="json"), status_code=status_code)
     scope = f"{actor.organizer_id}:{actor.ref}:{route}"[:120]
     fingerprint = idempotency.request_fingerprint(body)
     async with rt.uow() as uow:
@@ -58,7 +57,7 @@ async def run_once(
             if winner is None:
                 raise
             return winner
-        payload: dict[str, Any] = jsonable_encoder(result)
+        payload: dict[str, Any] = result.model_dump(mode="json")
         idempotency.remember(uow.session, uow.now(), scope, key, fingerprint, status_code, payload)
         try:
             await uow.commit()

@@ -86,9 +86,30 @@ async def ticket_type(session: AsyncSession, organizer_id: str, ticket_type_id: 
 
 
 async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequence[str]):  # noqa: ANN201
-    """Ticket types with their session and event in one query (the sale path reads nothing else)."""
+    """Ticket types with their session and event in one query (the sale path reads nothing else). Plain
+    columns, not ORM entities: this runs on every order and entity loading was a quarter of its CPU."""
+    t, s = TicketType, Session
     q = (
-        select(TicketType, Session, Event.name.label("event_name"))
+        select(
+            t.id,
+            t.name,
+            t.price_minor,
+            t.currency,
+            t.min_per_order,
+            t.max_per_order,
+            t.is_active,
+            t.pool_id.label("quota_pool_id"),
+            s.id.label("session_id"),
+            s.name.label("session_name"),
+            s.pool_id,
+            s.status,
+            s.starts_at,
+            s.ends_at,
+            s.sales_start,
+            s.sales_end,
+            s.admission_opens_minutes,
+            Event.name.label("event_name"),
+        )
         .join(Session, Session.id == TicketType.session_id)
         .join(Event, Event.id == Session.event_id)
         .where(TicketType.organizer_id == organizer_id, TicketType.id.in_(list(ticket_type_ids)))

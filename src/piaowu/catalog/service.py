@@ -65,8 +65,9 @@ class Offer:
     admission_opens_minutes: int
 
 
-def _pools_of(s: Session, t: TicketType) -> tuple[str, ...]:
-    return (s.pool_id, t.pool_id) if t.pool_id else (s.pool_id,)
+def _pools_of(session_pool_id: str, quota_pool_id: str | None) -> tuple[str, ...]:
+    """What one unit of a ticket type consumes: its session's pool, plus its quota pool when it has one."""
+    return (session_pool_id, quota_pool_id) if quota_pool_id else (session_pool_id,)
 
 
 def _snapshot(obj: object, fields: Sequence[str]) -> dict[str, object]:
@@ -245,7 +246,7 @@ async def _sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[S
                 max_per_order=t.max_per_order,
                 sort_order=t.sort_order,
                 is_active=t.is_active,
-                available=offer_availability(counts.get(p, empty) for p in _pools_of(s, t)),
+                available=offer_availability(counts.get(p, empty) for p in _pools_of(s.pool_id, t.pool_id)),
                 sold=own.sold,
             )
         )
@@ -440,23 +441,23 @@ async def offers_for(uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequen
     """Resolve ticket types for a sale in one query. Unknown ids (or another organizer's) are simply absent."""
     now = uow.now()
     out: dict[str, Offer] = {}
-    for t, s, event_name in await repo.offers(uow.session, organizer_id, ticket_type_ids):
-        out[t.id] = Offer(
-            ticket_type_id=t.id,
-            name=t.name,
-            price_minor=t.price_minor,
-            currency=t.currency,
-            min_per_order=t.min_per_order,
-            max_per_order=t.max_per_order,
-            is_active=t.is_active,
-            pool_ids=_pools_of(s, t),
-            session_id=s.id,
-            session_name=s.name,
-            event_name=event_name,
-            sale_state=sale_state(s.status, now, s.starts_at, s.ends_at, s.sales_start, s.sales_end),
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            admission_opens_minutes=s.admission_opens_minutes,
+    for r in await repo.offers(uow.session, organizer_id, ticket_type_ids):
+        out[r.id] = Offer(
+            ticket_type_id=r.id,
+            name=r.name,
+            price_minor=r.price_minor,
+            currency=r.currency,
+            min_per_order=r.min_per_order,
+            max_per_order=r.max_per_order,
+            is_active=r.is_active,
+            pool_ids=_pools_of(r.pool_id, r.quota_pool_id),
+            session_id=r.session_id,
+            session_name=r.session_name,
+            event_name=r.event_name,
+            sale_state=sale_state(r.status, now, r.starts_at, r.ends_at, r.sales_start, r.sales_end),
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+            admission_opens_minutes=r.admission_opens_minutes,
         )
     return out
 
