@@ -8,7 +8,8 @@ sandbox gateway's notification is delivered by the outbox worker inside the serv
 
 - ``create``: POST /api/v1/orders until 409 sold_out;
 - ``paid``: create → POST /orders/{id}/payments → the buyer pays on the gateway's hosted page (its form, with
-  the CSRF token of the client's gateway session) → poll GET /orders/{id} (back-off) until paid, tickets issued.
+  the CSRF token of the client's gateway session) → poll GET /orders/{id}/status (back-off) until paid, then
+  GET /orders/{id} once: tickets issued.
 
 Prints one JSON line per mode (orders/s, latency percentiles per step, errors by code, CPU per order of the
 server, of PostgreSQL and of this load generator, transactions per order, ``oversold`` checked in the database)
@@ -350,9 +351,9 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
             if status != 303:
                 run.errors["gateway " + error_code(status, body)] += 1
                 continue
-            # Like the shop's "waiting for payment" page: first look soon, then back off (every poll costs the
-            # server a full order read, and polling harder only slows the notifications down).
-            delay, path = 0.05, f"/api/v1/orders/{order_id}"
+            # Like a "waiting for payment" screen: poll the cheap status read, first soon, then backing off
+            # (polling harder only slows the notifications down); once paid, read the order with its tickets.
+            delay, path = 0.05, f"/api/v1/orders/{order_id}/status"
             while True:
                 await asyncio.sleep(delay)
                 status, body, _ = await conn.request("GET", path, b"", auth)
@@ -363,6 +364,7 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
                     run.errors["poll " + error_code(status, body)] += 1
                     break
                 delay = min(delay * 1.5, 1.0)
+            status, body, _ = await conn.request("GET", f"/api/v1/orders/{order_id}", b"", auth)
             t4 = time.perf_counter()
             if b'"ticket":null' in body:
                 run.errors["paid without tickets"] += 1

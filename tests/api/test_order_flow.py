@@ -182,3 +182,14 @@ async def test_a_quota_and_its_session_pool_are_taken_together_or_not_at_all(run
     assert (s["held"], s["available"]) == (5, 0)
     types = {t["id"]: t["available"] for t in s["ticket_types"]}
     assert types == {sale.ticket_type_id: 0, sale.other_ticket_type_id: 0}
+
+
+async def test_status_read_for_polling_follows_the_order(runtime, client, tenant, other_tenant):
+    sale = await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=3)
+    order = (await create_order(client, tenant.auth, sale.ticket_type_id, 1)).json()
+    url = f"/api/v1/orders/{order['id']}/status"
+    assert (await client.get(url, headers=tenant.auth)).json()["status"] == "pending"
+    await client.post(f"/api/v1/orders/{order['id']}/pay", json={"method": "cash"}, headers=tenant.auth)
+    paid = (await client.get(url, headers=tenant.auth)).json()
+    assert paid["status"] == "paid" and paid["paid_at"]
+    assert (await client.get(url, headers=other_tenant.auth)).status_code == 404

@@ -16,6 +16,13 @@ async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Orde
     return (await session.execute(q)).scalar_one_or_none()
 
 
+async def status_of(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
+    q = select(Order.id, Order.status, Order.expires_at, Order.paid_at).where(
+        Order.id == order_id, Order.organizer_id == organizer_id
+    )
+    return (await session.execute(q)).one_or_none()
+
+
 async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None:
     """Only for payment notifications, whose payment row already names the organizer."""
     return await session.get(Order, order_id)

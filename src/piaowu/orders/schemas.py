@@ -112,6 +112,16 @@ class OrderOut(BaseModel):
     payments: list[PaymentBrief] = []
 
 
+class OrderStatusOut(BaseModel):
+    """What a "waiting for payment" screen polls: cheap to read, and ``paid`` means the tickets are issued
+    (both happen in one transaction)."""
+
+    id: str
+    status: str
+    expires_at: datetime | None
+    paid_at: datetime | None
+
+
 class OrderSummary(BaseModel):
     id: str
     code: str

@@ -24,7 +24,15 @@ from piaowu.inventory.rules import Take
 from piaowu.orders import placement
 from piaowu.orders import repository as repo
 from piaowu.orders.models import Order, OrderLine
-from piaowu.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderPage, OrderSummary, normalize_phone
+from piaowu.orders.schemas import (
+    OrderIn,
+    OrderLineOut,
+    OrderOut,
+    OrderPage,
+    OrderStatusOut,
+    OrderSummary,
+    normalize_phone,
+)
 from piaowu.orders.states import CLOSED_UNPAID, OrderStatus
 from piaowu.orders.views import order_out
 from piaowu.payments import service as payments
@@ -33,6 +41,7 @@ __all__ = [
     "cancel_order",
     "create_order",
     "due_for_expiry",
+    "order_status",
     "expire_order",
     "get_order",
     "list_orders",
@@ -159,6 +168,15 @@ async def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
     actor.require(Permission.ORDER_READ)
     order = await load(uow, actor.organizer_id, order_id)
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def order_status(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderStatusOut:
+    """One indexed read, for clients polling until an online payment lands."""
+    actor.require(Permission.ORDER_READ)
+    row = await repo.status_of(uow.session, actor.organizer_id, order_id)
+    if row is None:
+        raise NotFound(kind="order")
+    return OrderStatusOut(id=row.id, status=row.status, expires_at=row.expires_at, paid_at=row.paid_at)
 
 
 def _contact_matches(order: Order, contact: str) -> bool:

@@ -17,6 +17,7 @@ from piaowu.orders.schemas import (
     OrderIn,
     OrderOut,
     OrderPage,
+    OrderStatusOut,
     PaymentStartOut,
     RefundIn,
 )
@@ -75,6 +76,19 @@ async def list_orders(
 async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderOut:
     async with rt.uow(readonly=True) as uow:
         return await orders.get_order(uow, actor, order_id)
+
+
+@router.get(
+    "/orders/{order_id}/status",
+    response_model=OrderStatusOut,
+    summary="An order's status only (for polling until a payment lands)",
+    responses={404: {"description": "`not_found`"}},
+)
+async def order_status(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderStatusOut:
+    """Poll this, not the whole order, while waiting for an online payment: `paid` means the tickets are
+    issued; then read the order once."""
+    async with rt.uow(readonly=True) as uow:
+        return await orders.order_status(uow, actor, order_id)
 
 
 @router.post(
