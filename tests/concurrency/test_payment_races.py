@@ -120,6 +120,7 @@ async def test_one_notification_delivered_ten_times_at_once_pays_once(runtime, c
     assert (book.held, book.sold) == (0, 2)
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_control_notification_without_the_guard_applies_twice(runtime, client, tenant, monkeypatch):
     """The guards: ``payment_flow.handle_notification`` locks the order's row first (``orders.repository.lock``),
     so deliveries for one order run one after the other, and ``payments.repository.mark_succeeded`` is a
@@ -131,8 +132,6 @@ async def test_control_notification_without_the_guard_applies_twice(runtime, cli
 
     PostgreSQL only: on SQLite the whole notification transaction holds the write lock from its first
     statement (``BEGIN IMMEDIATE``), so even the naive check cannot read a stale status there."""
-    if runtime.db.dialect == "sqlite":
-        pytest.skip("SQLite serializes whole write transactions; the naive check cannot be stale there")
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=5)
     n = await paid_at_gateway(runtime, actor, sale.ticket_type_id)
