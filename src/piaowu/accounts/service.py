@@ -3,48 +3,41 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import datetime
 
 from piaowu.accounts import repository as repo
 from piaowu.accounts import tokens
 from piaowu.accounts.models import ApiToken, StaffUser
 from piaowu.accounts.passwords import Passwords
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission, Role, permissions_for
+from piaowu.accounts.schemas import StaffInfo, TokenInfo
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 
 
-@dataclass(frozen=True)
-class StaffInfo:
-    id: str
-    organizer_id: str
-    email: str
-    name: str
-    role: str
-    is_active: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    id: str
-    name: str
-    role: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
 def _staff(u: StaffUser) -> StaffInfo:
-    return StaffInfo(u.id, u.organizer_id, u.email, u.name, u.role, u.is_active, u.created_at)
+    return StaffInfo(
+        id=u.id,
+        organizer_id=u.organizer_id,
+        email=u.email,
+        name=u.name,
+        role=u.role,
+        is_active=u.is_active,
+        created_at=u.created_at,
+    )
 
 
 def _token(t: ApiToken) -> TokenInfo:
-    return TokenInfo(t.id, t.name, t.role, t.prefix, t.created_at, t.last_used_at, t.revoked_at)
+    return TokenInfo(
+        id=t.id,
+        name=t.name,
+        role=t.role,
+        prefix=t.prefix,
+        created_at=t.created_at,
+        last_used_at=t.last_used_at,
+        revoked_at=t.revoked_at,
+    )
 
 
 def actor_for_user(u: StaffUser | StaffInfo) -> Actor:

@@ -22,18 +22,8 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    uow.session.add(
-        AuditEvent(
-            organizer_id=actor.organizer_id,
-            actor=actor.ref,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            before=before,
-            after=after,
-            at=uow.now(),
-        )
-    )
+    _, (row,) = as_row(uow, actor, action, subject_type, subject_id, before=before, after=after)
+    uow.session.add(AuditEvent(**row))
 
 
 def as_row(
