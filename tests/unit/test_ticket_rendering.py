@@ -71,7 +71,9 @@ def test_printed_qr_decodes_to_the_signed_payload(tmp_path: Path):
     (tmp_path / "t.pdf").write_bytes(rendering.ticket_pdf([t]))
     subprocess.run(["pdftoppm", "-r", "110", "-png", str(tmp_path / "t.pdf"), str(tmp_path / "p")], check=True)
     page = next(tmp_path.glob("p*.png"))
-    out = subprocess.run(["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True).stdout.strip()
+    out = subprocess.run(
+        ["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(page)], capture_output=True, text=True
+    ).stdout.strip()
     assert out == t.qr_payload
 
 
