@@ -68,6 +68,8 @@ class TicketBrief(BaseModel):
     entries_used: int
     entries_allowed: int
     qr_payload: str  # the signed string encoded in the QR code
+    last_entry_at: datetime | None = None  # the latest admission at a gate, if any
+    last_gate: str = ""
 
 
 class OrderLineOut(BaseModel):
