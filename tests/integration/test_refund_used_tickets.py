@@ -25,6 +25,7 @@ from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import CashPaymentIn, OrderOut, RefundIn
 from piaowu.payments.models import Payment, Refund
+from piaowu.reports import service as reports
 from piaowu.tickets.models import Ticket
 from tests.concurrency.ledger import assert_ledger, in_uow, pools_of
 from tests.factories import OnSale, on_sale_session, owner_actor, pending_order
@@ -112,6 +113,7 @@ async def test_override_with_a_reason_refunds_keeps_the_place_sold_and_the_count
             )
         ).scalars()
         stats = await checkin.counts(uow, actor, [sale.session_id])
+        board = await reports.dashboard(uow, actor)
         admitted = (
             await uow.session.execute(
                 select(func.count()).select_from(Scan).where(Scan.result == "admitted", Scan.direction == "in")
@@ -124,7 +126,8 @@ async def test_override_with_a_reason_refunds_keeps_the_place_sold_and_the_count
     books = await assert_ledger(runtime, await pools_of(runtime, sale.session_id))
     assert {b.sold for b in books.values()} == {2}
     # check-in figures: the entry is still counted (it happened), and agrees with the scans
-    assert stats.checked_in == admitted == 1
+    assert stats.checked_in == admitted == board.admitted == 1
+    assert board.sales.refunded_minor == out.refunded_minor  # counter refunds complete at once
     assert stats.refunded_after_entry == 1
     active_lines = sum(1 for line in out.lines if line.status == "active")
     assert stats.tickets - stats.refunded_after_entry == active_lines == 1

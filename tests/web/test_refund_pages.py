@@ -86,7 +86,7 @@ async def test_used_ticket_needs_the_override_and_a_reason_which_lands_in_the_au
     both = {"csrf": csrf_of(page.text), "line": [line.id for line in paid.lines]}
     confirm = await client.post(f"{path}/refund?lang=en", data=both)
     assert confirm.status_code == 200 and 'id="refund-amount">¥360.00<' in confirm.text
-    assert "1 of these tickets were already used at a gate." in confirm.text
+    assert "Already used at a gate: 1 of these tickets." in confirm.text
     assert 'name="allow_used"' in confirm.text and "North" in confirm.text  # where it was used
 
     # confirmed without the override: refused inline, nothing refunded
