@@ -4,9 +4,11 @@ For every pool P (all quantities in units):
 
 - ``held(P)`` = Σ quantity of P's items in holds that are ``active``;
 - ``sold(P)`` = Σ quantity of P's items in holds that are ``converted`` (paid)
-  − the refunded order lines that consumed P (a refund gives one unit of each of the line's pools back);
-- ``sold(P)`` also = the ``active`` lines of ``paid`` / ``partially_refunded`` orders that consumed P
-  (every valid sold ticket is one sold unit, and no unit is sold without one);
+  − the refunded order lines that consumed P and whose ticket was never used (a refund gives one unit of each
+  of the line's pools back; a ticket refunded after entry, by the override, keeps its place: it was used);
+- ``sold(P)`` also = the ``active`` lines of ``paid`` / ``partially_refunded`` orders that consumed P, plus
+  the lines refunded after entry (every valid sold ticket, or used one, is one sold unit, and no unit is sold
+  without one);
 - ``held(P) + sold(P) <= capacity(P) + allowance(P)``.
 
 A counter updated twice (a hold released twice, a payment applied twice, a lost update) breaks one of
@@ -21,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from piaowu.core.actor import Actor
 from piaowu.core.errors import DomainError
@@ -30,6 +32,7 @@ from piaowu.orders import service as orders
 from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
 from piaowu.runtime import Runtime
+from piaowu.tickets.models import Ticket
 
 T = TypeVar("T")
 BUYER = BuyerIn(name="张三", phone="13812345678", email="zhang@example.com")
@@ -44,7 +47,7 @@ class PoolLedger:
     sold: int
     held_rows: int  # from the holds
     sold_rows: int  # from the holds, minus refunded lines
-    sold_tickets: int  # from the active lines of paid orders
+    sold_tickets: int  # from the active lines of paid orders, and the lines refunded after entry
 
     @property
     def consistent(self) -> bool:
@@ -69,7 +72,9 @@ async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
         ).all()
         lines = (
             await s.execute(
-                select(OrderLine.pool_ids, OrderLine.status, Order.status).join(Order, Order.id == OrderLine.order_id)
+                select(OrderLine.pool_ids, OrderLine.status, Order.status, func.coalesce(Ticket.entries_used, 0))
+                .join(Order, Order.id == OrderLine.order_id)
+                .outerjoin(Ticket, Ticket.order_line_id == OrderLine.id)
             )
         ).all()
     held, converted = Counter[str](), Counter[str]()
@@ -79,11 +84,13 @@ async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
         elif status == "converted":
             converted[pool_id] += qty
     refunded, valid = Counter[str](), Counter[str]()
-    for line_pools, line_status, order_status in lines:
+    for line_pools, line_status, order_status, entries_used in lines:
         for pool_id in line_pools.split():
-            if line_status == "refunded":
+            if line_status == "refunded" and entries_used == 0:
                 refunded[pool_id] += 1
-            elif line_status == "active" and order_status in ("paid", "partially_refunded"):
+            elif line_status == "refunded" or (
+                line_status == "active" and order_status in ("paid", "partially_refunded")
+            ):
                 valid[pool_id] += 1
     return {
         pid: PoolLedger(

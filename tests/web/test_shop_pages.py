@@ -262,7 +262,7 @@ async def test_cancel_on_the_gateway_and_cancel_the_order(
     page = await client.get(f"{order_url}?gateway_result=cancelled")
     assert "支付已取消" in page.text and f"{order_url}/pay" in page.text
     assert (await client.get(f"{order_url}/tickets.pdf")).status_code == 303  # no tickets before payment
-    r = await client.post(f"{order_url}/cancel", data={"csrf": csrf})
+    r = await client.post(f"{order_url}/cancel", data={"csrf": csrf, "confirmed": "1"})
     assert r.status_code == 303
     page = await client.get(order_url)
     assert "订单已取消" in page.text

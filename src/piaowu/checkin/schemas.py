@@ -66,8 +66,17 @@ class ScanRecord(BaseModel):
 
 class CheckinStats(BaseModel):
     session_ids: list[str]
-    tickets: int = Field(description="Valid tickets issued for these sessions.")
-    checked_in: int = Field(description="Of those, how many have been used at a gate.")
+    tickets: int = Field(
+        description="Tickets of these sessions that admit or admitted someone: the valid ones, plus those refunded "
+        "or voided after they were used at a gate."
+    )
+    checked_in: int = Field(
+        description="Of those, how many have been used at a gate; an entry stays counted when its ticket is "
+        "refunded afterwards, so for single-entry tickets this equals the admitted scans."
+    )
+    refunded_after_entry: int = Field(
+        default=0, description="Of the checked-in tickets, how many were refunded or voided afterwards."
+    )
     scans_admitted: int = Field(description="Admitted scans (since `since`, if given).")
     scans_rejected: int = Field(description="Rejected scans (since `since`, if given).")
     since: datetime | None = None

@@ -157,6 +157,7 @@ async def counts(
         session_ids=ids,
         tickets=t.tickets,
         checked_in=t.checked_in,
+        refunded_after_entry=t.refunded_after_entry,
         scans_admitted=admitted,
         scans_rejected=rejected,
         since=since,

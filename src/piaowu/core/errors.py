@@ -162,6 +162,18 @@ class RefundNotAllowed(DomainError):
     message = "This refund is not allowed: {reason}"
 
 
+class TicketUsed(DomainError):
+    """Some tickets to refund were already admitted at a gate (``line_ids``, ``ticket_codes``). Staff with the
+    refund permission may override with a written reason (``allow_used``)."""
+
+    code = "ticket_used"
+    status = 409
+    message = (
+        "Some of these tickets were already used at a gate and cannot be refunded. "
+        "Refund them anyway only with the used-ticket override and a written reason."
+    )
+
+
 class ProviderUnavailable(DomainError):
     code = "provider_unavailable"
     status = 502

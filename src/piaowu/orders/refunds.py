@@ -1,10 +1,15 @@
 """Refunds of paid tickets: money back to the payer, tickets voided, units back in their pools.
 
 Guarantees: refunded ≤ paid for every order, even under concurrent refund requests (a conditional update
-reserves the amount first); a ticket is refunded at most once; the provider call itself runs after commit.
+reserves the amount first); a ticket is refunded at most once; a ticket already admitted at a gate is refused
+(``ticket_used``) unless the caller overrides with a written reason, and even then its place stays sold
+(``refund_rules``); a scan racing the refund cannot slip between the check and the write (the tickets' rows are
+locked first, ``tickets.usage``); the provider call itself runs after commit.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
@@ -14,6 +19,7 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Take
 from piaowu.orders import repository as repo
+from piaowu.orders.refund_rules import RefundLine, plan_refund
 from piaowu.orders.schemas import OrderOut, RefundIn
 from piaowu.orders.service import load
 from piaowu.orders.states import REFUNDABLE, LineStatus, after_refund
@@ -23,8 +29,15 @@ from piaowu.tickets import service as tickets
 
 
 async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: RefundIn) -> OrderOut:
-    """Refund the chosen tickets (all still active ones by default) at the price they were sold for."""
+    """Refund the chosen tickets (all still active ones by default) at the price they were sold for.
+
+    Refuses with ``TicketUsed`` (nothing written) when a chosen ticket was admitted at a gate, unless
+    ``data.allow_used``: then those tickets are refunded and voided too, but their units stay sold (the place was
+    used), and the audit event records the override and the reason."""
     actor.require(Permission.REFUND)
+    # Every writer of an order takes its row first: refunds of one order run one after the other, in the same
+    # lock order as payments (order row, then its tickets and lines), so they never deadlock.
+    await repo.lock(uow.session, actor.organizer_id, order_id)
     order = await load(uow, actor.organizer_id, order_id)
     if order.status not in REFUNDABLE:
         raise RefundNotAllowed(reason=f"the order is {order.status}")
@@ -44,36 +57,50 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
         )
     if not wanted:
         raise RefundNotAllowed(reason="nothing left to refund")
-    amount = sum(active[lid].price_minor for lid in wanted)
+    # Under the tickets' row locks from here to commit: no gate can admit one of them meanwhile.
+    use = await tickets.use_for_refund(uow, order.organizer_id, wanted)
+    plan = plan_refund(
+        [
+            RefundLine(
+                line_id=lid,
+                price_minor=active[lid].price_minor,
+                pool_ids=tuple(active[lid].pool_ids.split()),
+                entries_used=use[lid].entries_used if lid in use else 0,
+                ticket_code=use[lid].code if lid in use else "",
+            )
+            for lid in wanted
+        ],
+        allow_used=data.allow_used,
+    )
     # Lines first: a concurrent refund of the same tickets loses here and changes nothing.
     if await repo.set_line_status(uow.session, wanted, LineStatus.REFUNDED, only_from=LineStatus.ACTIVE) != len(wanted):
         raise RefundNotAllowed(reason="a ticket was refunded at the same time")
-    if not await repo.add_refunded(uow.session, order.id, amount):
+    if not await repo.add_refunded(uow.session, order.id, plan.amount_minor):
         raise RefundNotAllowed(reason="more than what was paid")
     await payments.refund(
         uow,
         actor,
         organizer_id=order.organizer_id,
         order_id=order.id,
-        amount_minor=amount,
+        amount_minor=plan.amount_minor,
         reason=data.reason or "refund",
     )
     await tickets.void_tickets(uow, actor, order.organizer_id, wanted, status="refunded")
-    takes = [Take(pool_id, 1) for lid in wanted for pool_id in active[lid].pool_ids.split()]
-    await inventory.return_sold(uow, order.organizer_id, takes)
-    # Counted now, not from the lines read above: a concurrent refund of other tickets of this order may have
-    # committed meanwhile (add_refunded waited for it on the order row), and the state must count its lines too.
+    # Only tickets never admitted give their places back: a used ticket's place was consumed.
+    await inventory.return_sold(uow, order.organizer_id, [Take(pool_id, 1) for pool_id in plan.returned_pool_ids])
+    # Counted after the update rather than derived from the lines read above, so the state always agrees with
+    # the lines as written.
     left = await repo.count_lines(uow.session, order.id, LineStatus.ACTIVE)
     target = after_refund(left)
     await repo.transition(uow.session, order.id, list(REFUNDABLE), status=target)
-    record(
-        uow,
-        actor,
-        "order.refunded",
-        "order",
-        order.id,
-        before={"status": order.status},
-        after={"status": str(target), "lines": wanted, "amount_minor": amount, "reason": data.reason},
-    )
+    after: dict[str, Any] = {
+        "status": str(target),
+        "lines": wanted,
+        "amount_minor": plan.amount_minor,
+        "reason": data.reason,
+    }
+    if plan.override_used:
+        after |= {"allow_used": True, "used_lines": list(plan.used_line_ids)}
+    record(uow, actor, "order.refunded", "order", order.id, before={"status": order.status}, after=after)
     await uow.session.refresh(order)
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 
 class OrderItemIn(BaseModel):
@@ -68,6 +68,8 @@ class TicketBrief(BaseModel):
     entries_used: int
     entries_allowed: int
     qr_payload: str  # the signed string encoded in the QR code
+    last_entry_at: datetime | None = None  # the latest admission at a gate, if any
+    last_gate: str = ""
 
 
 class OrderLineOut(BaseModel):
@@ -170,9 +172,22 @@ class PaymentStartOut(BaseModel):
 
 
 class RefundIn(BaseModel):
-    """Refund whole tickets: their price goes back to the payer, the tickets are voided, the units return."""
+    """Refund whole tickets: their price goes back to the payer, the tickets are voided, the units return.
+
+    A ticket already admitted at a gate is refused (``ticket_used``) unless ``allow_used`` is true, which needs a
+    written ``reason``; the money of a used ticket is refunded then, but its place does not go back on sale."""
 
     model_config = ConfigDict(extra="forbid")
 
     line_ids: list[str] | None = Field(default=None, max_length=100)  # None = every ticket not yet refunded
-    reason: str = Field(default="", max_length=200)
+    allow_used: bool = False  # the override: refund tickets that were already admitted at a gate
+    # Validated even when absent (the override needs it); declared after ``allow_used`` so its validator sees it.
+    reason: str = Field(default="", max_length=200, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str, info: ValidationInfo) -> str:
+        v = v.strip()
+        if info.data.get("allow_used") and not v:
+            raise ValueError("Write why tickets already used at a gate are refunded.")
+        return v

@@ -39,6 +39,8 @@ async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -
                     entries_used=t.entries_used,
                     entries_allowed=t.entries_allowed,
                     qr_payload=t.qr_payload,
+                    last_entry_at=t.last_entry_at,
+                    last_gate=t.last_gate,
                 )
                 if t
                 else None,

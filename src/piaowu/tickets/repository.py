@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.tickets.models import Ticket
-from piaowu.tickets.schemas import GateView, SessionTicketCounts, TicketStatus
+from piaowu.tickets.schemas import GateView, SessionTicketCounts, TicketStatus, TicketUse
 
 _GATE_COLUMNS = (
     Ticket.id,
@@ -77,11 +77,50 @@ async def codes_by_id(session: AsyncSession, organizer_id: str, ticket_ids: Sequ
 
 
 async def session_counts(session: AsyncSession, organizer_id: str, session_ids: Sequence[str]) -> SessionTicketCounts:
+    valid = Ticket.status == TicketStatus.VALID
+    used = Ticket.entries_used > 0
     q = select(
-        func.count(Ticket.id),
-        func.coalesce(func.sum(case((Ticket.entries_used > 0, 1), else_=0)), 0),
-    ).where(Ticket.organizer_id == organizer_id, Ticket.status == TicketStatus.VALID)
+        func.coalesce(func.sum(case((valid, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((used, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(used, ~valid), 1), else_=0)), 0),
+    ).where(Ticket.organizer_id == organizer_id, or_(valid, used))
     if session_ids:
         q = q.where(Ticket.session_id.in_(list(session_ids)))
-    total, checked_in = (await session.execute(q)).one()
-    return SessionTicketCounts(tickets=int(total or 0), checked_in=int(checked_in or 0))
+    n_valid, checked_in, after_entry = (await session.execute(q)).one()
+    return SessionTicketCounts(
+        tickets=int(n_valid or 0) + int(after_entry or 0),
+        checked_in=int(checked_in or 0),
+        refunded_after_entry=int(after_entry or 0),
+    )
+
+
+_USE_COLUMNS = (
+    Ticket.order_line_id,
+    Ticket.id,
+    Ticket.code,
+    Ticket.status,
+    Ticket.entries_used,
+    Ticket.last_entry_at,
+    Ticket.last_gate,
+)
+
+
+def _use_query(organizer_id: str, line_ids: Sequence[str]) -> Select[Any]:
+    return (
+        select(*_USE_COLUMNS)
+        .where(Ticket.organizer_id == organizer_id, Ticket.order_line_id.in_(list(line_ids)))
+        .order_by(Ticket.id)
+    )
+
+
+async def use_by_order_lines(
+    session: AsyncSession, organizer_id: str, line_ids: Sequence[str], *, lock: bool
+) -> list[TicketUse]:
+    """The tickets of these lines as plain rows; ``lock``: under ``FOR UPDATE``, taken in ticket-id order (a
+    fixed order, so two refunds never deadlock), held until the caller's transaction ends."""
+    if not line_ids:
+        return []
+    q = _use_query(organizer_id, line_ids)
+    if lock:
+        q = q.with_for_update()
+    return [TicketUse(*row) for row in (await session.execute(q)).all()]

@@ -85,6 +85,22 @@ class GateView:
 
 
 @dataclass(frozen=True)
+class TicketUse:
+    """What the gates did with the ticket of one order line (what a refund needs to know)."""
+
+    order_line_id: str
+    ticket_id: str
+    code: str
+    status: str
+    entries_used: int
+    last_entry_at: datetime | None
+    last_gate: str
+
+
+@dataclass(frozen=True)
 class SessionTicketCounts:
-    tickets: int  # valid tickets issued
-    checked_in: int  # of those, used at least once
+    """Counted from the tickets, so that they agree with the scans: an entry stays an entry after a refund."""
+
+    tickets: int  # valid tickets, plus tickets refunded or voided after an entry (their holder came in)
+    checked_in: int  # of those, used at least once (single-entry tickets: = admitted scans)
+    refunded_after_entry: int = 0  # of the checked-in ones, refunded or voided since (the used-ticket override)

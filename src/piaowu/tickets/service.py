@@ -34,10 +34,14 @@ from piaowu.tickets.schemas import (
     TicketOut,
     TicketSpec,
     TicketStatus,
+    TicketUse,
 )
+from piaowu.tickets.usage import LOCKING, UseReader
 
 # Named after its user: the check-in race test swaps in the naive redeemer under this key.
 REDEEM_STRATEGY_KEY = "checkin.redeem"
+# The refund-versus-scan race test swaps in the stale reader under this key (control run).
+REFUND_USE_STRATEGY_KEY = "refunds.ticket_use"
 
 
 @lru_cache(maxsize=512)
@@ -181,6 +185,14 @@ async def void_tickets(
         changed.append(_out(t))
     await uow.session.flush()
     return changed
+
+
+async def use_for_refund(uow: UnitOfWork, organizer_id: str, order_line_ids: Sequence[str]) -> dict[str, TicketUse]:
+    """What the gates did with the tickets of these order lines, by line id (lines without a ticket are absent).
+    Read under each ticket's row lock, held until the caller's transaction ends: no gate can admit these tickets
+    in between, so a refund decided on this read cannot race a scan (``tickets.usage``)."""
+    reader: UseReader = uow.strategies.get(REFUND_USE_STRATEGY_KEY, LOCKING)
+    return {u.order_line_id: u for u in await reader.read(uow.session, organizer_id, order_line_ids)}
 
 
 async def get_by_code(uow: UnitOfWork, actor: Actor, code: str) -> TicketOut:

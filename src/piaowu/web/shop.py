@@ -317,6 +317,7 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
         "gateway_result": gateway_result,
         "first_session_id": order.lines[0].session_id if order.lines else "",
+        "refunded_lines": [line for line in order.lines if line.status == "refunded"],
     }
     return _page(request, "shop/order.html", ctx, org)
 
@@ -349,11 +350,26 @@ async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Respons
     return _redirect(started.redirect_url)
 
 
+@router.get("/s/{slug}/orders/{code}/cancel")
+async def cancel_confirmation(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
+    """Asks before cancelling (a page, so it works without JavaScript); only a pending order can be cancelled."""
+    org = await _org(rt, slug)
+    try:
+        order = await _owned_order(request, rt, org, code, refresh=False)
+    except OrderNotFound:
+        return _redirect(_lookup_url(slug, code))
+    if order.status != "pending":
+        return _redirect(_order_url(slug, order.code))
+    return _page(request, "shop/cancel_confirm.html", {"order": order, "groups": grouped_lines(order)}, org)
+
+
 @router.post("/s/{slug}/orders/{code}/cancel")
 async def cancel(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
     org, contact = await _buyer_post(request, rt, slug, code)
     if contact is None:
         return _redirect(_lookup_url(slug, code))
+    if (await request.form()).get("confirmed") != "1":  # not from the confirmation page: ask first
+        return _redirect(_order_url(slug, normalize_code(code)) + "/cancel")
     try:
         async with rt.uow() as uow:
             await orders.cancel_by_customer(uow, org.id, code, contact)

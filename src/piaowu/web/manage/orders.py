@@ -9,13 +9,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from piaowu.core.errors import DomainError, EmptySelection, InvalidAmount
+from piaowu.accounts.permissions import Permission
+from piaowu.core.errors import (
+    DomainError,
+    EmptySelection,
+    InvalidAmount,
+    RefundNotAllowed,
+    TicketUsed,
+    ValidationFailed,
+)
 from piaowu.core.money import format_money, parse_major
 from piaowu.orders import service as orders
 from piaowu.orders.payment_flow import pay_at_counter
 from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import CashPaymentIn, OrderOut, RefundIn
-from piaowu.orders.states import OrderStatus
+from piaowu.orders.states import REFUNDABLE, OrderStatus
 from piaowu.reports import service as reports
 from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep, StaffDep
@@ -156,27 +164,88 @@ async def order_pay(request: Request, rt: RuntimeDep, actor: StaffDep, order_id:
     return await _act(request, rt, actor, order_id, form, run)
 
 
+async def _refund_confirmation(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    order: OrderOut,
+    line_ids: list[str],
+    *,
+    values: dict[str, Any],
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The confirmation step: the chosen tickets, the amount, which of them were already used at a gate (the
+    override and a required reason appear only then), and the reason that goes into the audit event."""
+    chosen = [line for line in order.lines if line.id in line_ids]
+    used = [line for line in chosen if line.ticket is not None and line.ticket.entries_used > 0]
+    ctx = {
+        "order": order,
+        "chosen": chosen,
+        "used_ids": {line.id for line in used},
+        "amount_minor": sum(line.price_minor for line in chosen),
+        "values": values,
+        "errors": errors or {},
+    }
+    return await page(request, rt, actor, "manage/refund_confirm.html", ctx, active="orders", status_code=status_code)
+
+
 @router.post("/orders/{order_id}/refund")
 async def order_refund(request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str) -> Response:
+    """Two steps, both this route: the order page's form asks for the confirmation page; that page's form
+    (``confirmed``) refunds. A refused refund shows the confirmation page again with the reason inline."""
     form = await read_form(request)
-    line_ids = [str(v) for v in (await request.form()).getlist("line")]
+    actor.require(Permission.REFUND)
+    line_ids = list(dict.fromkeys(str(v) for v in (await request.form()).getlist("line")))
     values = {**form, "lines": line_ids}
     _ = translator(request)
-
-    async def run() -> str:
-        if not line_ids:
-            raise EmptySelection("Choose the tickets to refund.")
-        command = RefundIn(line_ids=line_ids, reason=form.get("reason", "")[:200])
+    if not line_ids:
+        error = error_text(request, EmptySelection("Choose the tickets to refund."))
+        return await _detail(request, rt, actor, order_id, values=values, errors={"form": error}, status_code=422)
+    async with rt.uow(readonly=True) as uow:
+        order = await orders.get_order(uow, actor, order_id)
+    active = {line.id for line in order.lines if line.status == "active"}
+    refused: DomainError | None = None
+    if order.status not in REFUNDABLE:
+        refused = RefundNotAllowed(reason=f"the order is {order.status}")
+    elif not set(line_ids) <= active:  # refunded meanwhile, or not of this order
+        refused = ValidationFailed([], "These tickets are not part of the order or were already refunded.")
+    if refused is not None:  # said on the order page, as it is now
+        errors = {"form": error_text(request, refused)}
+        return await _detail(request, rt, actor, order_id, values=values, errors=errors, status_code=refused.status)
+    if form.get("confirmed") != "1":
+        return await _refund_confirmation(request, rt, actor, order, line_ids, values=values)
+    try:
+        command = RefundIn(
+            line_ids=line_ids, allow_used=form.get("allow_used") == "1", reason=form.get("reason", "")[:200]
+        )
         async with rt.uow() as uow:
             done = await refund_order(uow, actor, order_id, command)
             await uow.commit()
-        return _(
-            "Refund of {n} tickets recorded; {amount} goes back to the payer.",
-            n=len(line_ids),
-            amount=format_money(sum(x.price_minor for x in done.lines if x.id in line_ids), done.currency),
+    except ValidationError as exc:
+        errors = pydantic_errors(request, exc, {"line_ids": "form"})
+        status = 422
+    except NOT_THE_FORMS_BUSINESS:
+        raise
+    except DomainError as exc:
+        errors = {"allow_used" if isinstance(exc, TicketUsed) else "form": error_text(request, exc)}
+        status = exc.status
+    else:
+        flash(
+            request,
+            _(
+                "Refund of {n} tickets recorded; {amount} goes back to the payer.",
+                n=len(line_ids),
+                amount=format_money(sum(x.price_minor for x in done.lines if x.id in line_ids), done.currency),
+            ),
+            "success",
         )
-
-    return await _act(request, rt, actor, order_id, values, run)
+        return redirect(f"/manage/orders/{order_id}")
+    async with rt.uow(readonly=True) as uow:  # as it is now: a ticket may have been used meanwhile
+        order = await orders.get_order(uow, actor, order_id)
+    return await _refund_confirmation(
+        request, rt, actor, order, line_ids, values=values, errors=errors, status_code=status
+    )
 
 
 @router.get("/orders/{order_id}/tickets.pdf")
