@@ -14,8 +14,6 @@ from piaowu.web.templating import flash
 
 router = APIRouter()
 
-ROLES = [r.value for r in Role]
-
 
 class StaffForm(BaseModel):
     """What the page checks before the service does (the service checks again)."""
@@ -46,7 +44,9 @@ async def _staff_page(
 ) -> Response:
     async with rt.uow(readonly=True) as uow:
         people = await accounts.list_staff(uow, actor)
-    ctx = {"people": people, "roles": ROLES, "values": values or {"role": "sales"}, "errors": errors or {}}
+    # Only the roles this member may give are offered (the service refuses the others anyway).
+    ctx = {"people": people, "roles": accounts.roles_for(actor), "values": values or {"role": "sales"}}
+    ctx["errors"] = errors or {}
     return await page(request, rt, actor, "manage/staff.html", ctx, active="staff", status_code=status_code)
 
 
@@ -101,7 +101,7 @@ async def _tokens_page(
         tokens = await accounts.list_tokens(uow, actor)
     ctx = {
         "tokens": tokens,
-        "roles": ROLES,
+        "roles": accounts.roles_for(actor),
         "new_token": new_token,
         "values": values or {"role": "sales"},
         "errors": errors or {},
