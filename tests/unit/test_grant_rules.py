@@ -33,3 +33,15 @@ def test_unknown_roles_and_empty_holders_give_nothing() -> None:
     assert not can_grant(frozenset(), Role.GATE)
     assert can_grant(frozenset({"*"}), Role.OWNER)  # the system (CLI, set-up)
     assert not can_grant(frozenset({"*"}), "superuser")
+
+
+def test_the_role_table_in_docs_api_md_matches_the_code() -> None:
+    from pathlib import Path
+
+    from piaowu.accounts.permissions import ROLE_PERMISSIONS, Permission
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    for p in Permission:
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{p.value}` |"))
+        marks = [cell.strip() == "✓" for cell in row.strip("|").split("|")[1:]]
+        assert marks == [p in ROLE_PERMISSIONS[r] for r in Role], p

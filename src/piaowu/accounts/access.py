@@ -60,7 +60,7 @@ class Rule:
 
     def missing(self, staff_permissions: frozenset[str]) -> str:
         """The permission to name in the refusal (the first one not held)."""
-        for p in self.permissions:
+        for p in sorted(self.permissions):  # sorted: the same name every time (set order varies per process)
             if str(p) not in staff_permissions:
                 return str(p)
         return ""
