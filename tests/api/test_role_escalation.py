@@ -10,7 +10,8 @@ import pytest
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import Permission, Role, permissions_for
-from piaowu.core.errors import RoleAboveYours
+from piaowu.accounts.schemas import StaffPatch
+from piaowu.core.errors import Conflict, RoleAboveYours
 from tests.factories import staff_member
 from tests.tenant_world import snapshot
 from tests.web.helpers import csrf_of, login, sign_in
@@ -92,3 +93,73 @@ async def test_a_token_never_gets_more_than_its_creator_and_owner_tokens_are_man
 async def test_the_cli_may_still_create_owners(runtime, tenant):
     user = await staff_member(runtime, tenant.organizer_id, "owner", "second-owner@example.com")
     assert user.role == "owner"
+
+
+async def test_an_admin_cannot_demote_deactivate_or_reset_an_owner(runtime, client, tenant):
+    admin = await _token(runtime, tenant, "admin")
+    url = f"/api/v1/staff/{tenant.owner_id}"
+    before = await snapshot(runtime, tenant.organizer_id)
+    for change in ({"role": "gate"}, {"is_active": False}, {"password": "taken over now"}):
+        r = await client.patch(url, json=change, headers=admin)
+        assert r.status_code == 403 and r.json()["code"] == "role_above_yours", (change, r.text)
+    member = await staff_member(runtime, tenant.organizer_id, "gate", "door@example.com")
+    up = await client.patch(f"/api/v1/staff/{member.id}", json={"role": "owner"}, headers=admin)
+    assert up.status_code == 403 and up.json()["code"] == "role_above_yours"
+    after = await snapshot(runtime, tenant.organizer_id)
+    assert after["staff_users"] == [*before["staff_users"], *(u for u in after["staff_users"] if u["id"] == member.id)]
+    assert (await login(client, tenant.owner_email, tenant.password)).status_code == 303  # the owner still signs in
+    # What an admin may do to those below: a new role within its own, deactivation, a new password.
+    ok = await client.patch(
+        f"/api/v1/staff/{member.id}",
+        json={"role": "sales", "is_active": False, "password": "brand new pw"},
+        headers=admin,
+    )
+    assert ok.status_code == 200 and (ok.json()["role"], ok.json()["is_active"]) == ("sales", False), ok.text
+
+
+async def test_a_deactivated_member_is_signed_out_and_cannot_sign_in(runtime, client, tenant):
+    member = await staff_member(runtime, tenant.organizer_id, "sales", "clerk@example.com")
+    await sign_in(client, "clerk@example.com", "correct horse")
+    assert (await client.get("/manage/orders")).status_code == 200
+    r = await client.patch(f"/api/v1/staff/{member.id}", json={"is_active": False}, headers=tenant.auth)
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    gone = await client.get("/manage/orders")
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/manage/login")
+    assert (await login(client, "clerk@example.com", "correct horse")).status_code == 401
+
+
+async def test_nobody_locks_themselves_or_the_organizer_out(runtime, client, tenant):
+    me = f"/api/v1/staff/{tenant.owner_id}"
+    async with runtime.uow() as uow:  # the owner's own sign-in session, through the service (as the pages do)
+        owner = await accounts.staff_actor(uow, tenant.owner_id)
+        for change in (StaffPatch(is_active=False), StaffPatch(role=Role.ADMIN)):
+            with pytest.raises(Conflict):
+                await accounts.update_staff(uow, owner, runtime.passwords, tenant.owner_id, change)
+    # Through a token (not the member itself): the last active owner stays an owner.
+    r = await client.patch(me, json={"role": "admin"}, headers=tenant.auth)
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+    second = await staff_member(runtime, tenant.organizer_id, "owner", "second@example.com")
+    r = await client.patch(me, json={"role": "admin"}, headers=tenant.auth)
+    assert r.status_code == 200 and r.json()["role"] == "admin"
+    r = await client.patch(f"/api/v1/staff/{second.id}", json={"is_active": False}, headers=tenant.auth)
+    assert r.status_code == 409  # now the only owner left
+
+
+async def test_the_member_page_is_closed_to_an_admin_for_an_owner_and_open_for_those_below(runtime, client, tenant):
+    await staff_member(runtime, tenant.organizer_id, "admin", "admin@example.com")
+    member = await staff_member(runtime, tenant.organizer_id, "gate", "door@example.com")
+    await sign_in(client, "admin@example.com", "correct horse")
+    listing = await client.get("/manage/staff")
+    assert f'href="/manage/staff/{member.id}"' in listing.text
+    assert f'href="/manage/staff/{tenant.owner_id}"' not in listing.text  # no "Edit" that could not work
+    assert (await client.get(f"/manage/staff/{tenant.owner_id}")).status_code == 403
+    form = await client.get(f"/manage/staff/{member.id}")
+    assert form.status_code == 200 and 'value="owner"' not in form.text
+    data = {"csrf": csrf_of(form.text), "role": "sales", "is_active": "1", "password": ""}
+    r = await client.post(f"/manage/staff/{member.id}", data=data)
+    assert r.status_code == 303
+    crafted = await client.post(f"/manage/staff/{member.id}", data={**data, "role": "owner"})
+    assert crafted.status_code == 403
+    async with runtime.uow(readonly=True) as uow:
+        owner = await accounts.staff_actor(uow, tenant.owner_id)
+        assert (await accounts.get_staff(uow, owner, member.id)).role == "sales"

@@ -17,7 +17,7 @@ from piaowu.accounts.permissions import (
     grantable_roles,
     permissions_for,
 )
-from piaowu.accounts.schemas import StaffInfo, TokenInfo
+from piaowu.accounts.schemas import StaffInfo, StaffPatch, TokenInfo
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import (
@@ -161,6 +161,51 @@ async def staff_actor(uow: UnitOfWork, user_id: str) -> Actor:
 async def list_staff(uow: UnitOfWork, actor: Actor) -> list[StaffInfo]:
     actor.require(Permission.STAFF_MANAGE)
     return [_staff(u) for u in await repo.users(uow.session, actor.organizer_id)]
+
+
+async def get_staff(uow: UnitOfWork, actor: Actor, staff_id: str) -> StaffInfo:
+    """One staff member of the actor's organizer (another organizer's id is simply not found)."""
+    actor.require(Permission.STAFF_MANAGE)
+    user = await repo.user(uow.session, actor.organizer_id, staff_id)
+    if user is None:
+        raise NotFound(kind="staff member")
+    return _staff(user)
+
+
+def may_manage(actor: Actor, member: StaffInfo) -> bool:
+    """Whether the actor may change this member at all (the pages show "Edit" only then)."""
+    return actor.can(Permission.STAFF_MANAGE) and can_manage(actor.permissions, member.role)
+
+
+async def update_staff(
+    uow: UnitOfWork, actor: Actor, passwords: Passwords, staff_id: str, patch: StaffPatch
+) -> StaffInfo:
+    """Changes a staff member's role, deactivates or reactivates them, or sets a new password. Guarantees: the
+    actor may manage the member's current role and give the new one (``can_manage``/``can_grant``: an admin
+    never touches an owner); nobody deactivates themselves or changes their own role; an organizer always keeps
+    an active owner. A deactivated member is signed out at their next request. One audit event, no hash in it."""
+    actor.require(Permission.STAFF_MANAGE)
+    user = await repo.user(uow.session, actor.organizer_id, staff_id)
+    if user is None:
+        raise NotFound(kind="staff member")
+    _require_manage(actor, user.role)
+    role = patch.role.value if patch.role is not None else user.role
+    active = patch.is_active if patch.is_active is not None else user.is_active
+    if role != user.role:
+        _require_grant(actor, role)
+    if user.id == actor.id and (role != user.role or not active):
+        raise Conflict("You cannot deactivate yourself or change your own role; ask another owner.")
+    if user.role == Role.OWNER and user.is_active and (role != Role.OWNER or not active):
+        owners = [u for u in await repo.users(uow.session, actor.organizer_id) if u.role == Role.OWNER and u.is_active]
+        if len(owners) <= 1:
+            raise Conflict("An organizer keeps at least one active owner.")
+    before = {"role": user.role, "is_active": user.is_active}
+    user.role, user.is_active = role, active
+    if patch.password is not None:
+        user.password_hash = passwords.hash(patch.password)
+    after = {"role": role, "is_active": active, "password_changed": patch.password is not None}
+    record(uow, actor, "staff.updated", "staff", user.id, before=before, after=after)
+    return _staff(user)
 
 
 async def create_token(
