@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,10 +15,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.config import Settings, get_settings
-from piaowu.core.errors import DomainError
+from piaowu.core.errors import DomainError, PermissionDenied
+from piaowu.routes import rule_index
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.web import create_web_router
-from piaowu.web.deps import LoginRequired
+from piaowu.web.deps import LoginRequired, enforce_page
+from piaowu.web.manage.common import forbidden_page
 from piaowu.web.templating import STATIC_DIR, render
 from piaowu.workers.jobs import default_jobs
 from piaowu.workers.runner import Worker
@@ -44,7 +46,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 await rt.limiter.aclose()
                 await rt.db.dispose()
 
-    app = FastAPI(title="Piaowu", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # Every page's access rule (accounts/access.py) is checked before the page's own code runs.
+    app = FastAPI(
+        title="Piaowu",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(enforce_page)],
+    )
     app.state.runtime = rt
     api = create_api()
     api.state.runtime = rt
@@ -75,8 +85,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
         return render(request, "error.html", {"error": None, "status": exc.status_code}, status_code=exc.status_code)
 
+    @app.exception_handler(PermissionDenied)
+    async def _forbidden(request: Request, exc: PermissionDenied) -> HTMLResponse:
+        # A signed-in staff member keeps the back office's navigation (the pages their role may use).
+        actor = getattr(request.state, "actor", None)
+        if actor is not None:
+            return await forbidden_page(request, rt, actor, exc)
+        return render(request, "error.html", {"error": exc, "status": exc.status}, status_code=exc.status)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Every route now exists: index their access rules (accounts/access.py) for the enforcement to read.
+    app.state.route_rules = api.state.route_rules = rule_index(app.routes)
     return app

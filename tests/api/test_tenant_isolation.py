@@ -57,6 +57,7 @@ def _values(w: World) -> dict[str, list[str]]:
         "order_id": [w.paid_order_id, w.pending_order_id],
         "code": [w.ticket_code, w.paid_order_code],
         "token_id": [w.spare_token_id],
+        "staff_id": [w.tenant.owner_id],
     }
 
 
@@ -83,6 +84,7 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "CashPaymentIn": {"method": "cash"},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
+        "StaffPatch": {"is_active": True},
     }
 
 

@@ -66,7 +66,7 @@ def module_msgids() -> dict[str, str]:
 
 def table_msgids() -> dict[str, str]:
     """Strings kept in tables and translated by value on the pages."""
-    found = {label: "web/manage/common.py NAV" for _key, _path, label, _perms in common.NAV}
+    found = {label: "web/manage/common.py NAV" for _key, _path, label in common.NAV}
     found |= {m: "web/manage/common.py _PYDANTIC" for m in common._PYDANTIC.values() if m != "{msg}"}
     found |= {m: "checkin/rules.py MESSAGES (gate results)" for m in MESSAGES.values()}
     return found

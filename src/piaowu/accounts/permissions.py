@@ -49,3 +49,32 @@ def permissions_for(role: str) -> frozenset[str]:
         return frozenset(str(p) for p in ROLE_PERMISSIONS[Role(role)])
     except ValueError:
         return frozenset()
+
+
+# ---- granting: nobody raises anyone (or any token) above themselves --------------------------------------
+
+
+def _holds(actor_permissions: frozenset[str], wanted: frozenset[str]) -> bool:
+    return "*" in actor_permissions or wanted <= actor_permissions
+
+
+def can_grant(actor_permissions: frozenset[str], role: str) -> bool:
+    """May someone holding ``actor_permissions`` give ``role`` to a staff member or an API token?
+
+    Only a role whose every permission they hold themselves. So the owner role (every permission) is given
+    only by an owner, an admin may give admin and below, and an unknown role by nobody. ``"*"`` (the system:
+    the CLI, set-up) may give any known role."""
+    wanted = permissions_for(role)
+    return bool(wanted) and _holds(actor_permissions, wanted)
+
+
+def can_manage(actor_permissions: frozenset[str], existing_role: str) -> bool:
+    """May they act on an existing account or token of ``existing_role`` (change its role, deactivate it, reset
+    its password, revoke it)? The same rule as granting: only if they could have given that role. Owners are
+    managed only by owners. An account with an unknown role is left to the system."""
+    return can_grant(actor_permissions, existing_role)
+
+
+def grantable_roles(actor_permissions: frozenset[str]) -> list[Role]:
+    """The roles they may give, in the order of ``Role`` (for the forms' choices)."""
+    return [r for r in Role if can_grant(actor_permissions, r)]

@@ -47,3 +47,13 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     role: Role
+
+
+class StaffPatch(BaseModel):
+    """Changes to a staff member: a new role, (de)activation, a new password. Fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    is_active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)

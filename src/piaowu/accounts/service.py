@@ -8,11 +8,26 @@ from piaowu.accounts import repository as repo
 from piaowu.accounts import tokens
 from piaowu.accounts.models import ApiToken, StaffUser
 from piaowu.accounts.passwords import Passwords
-from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission, Role, permissions_for
-from piaowu.accounts.schemas import StaffInfo, TokenInfo
+from piaowu.accounts.permissions import (
+    CUSTOMER_PERMISSIONS,
+    Permission,
+    Role,
+    can_grant,
+    can_manage,
+    grantable_roles,
+    permissions_for,
+)
+from piaowu.accounts.schemas import StaffInfo, StaffPatch, TokenInfo
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, ActorKind, system_actor
-from piaowu.core.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
+from piaowu.core.errors import (
+    Conflict,
+    InvalidCredentials,
+    NotAuthenticated,
+    NotFound,
+    RoleAboveYours,
+    ValidationFailed,
+)
 from piaowu.db.uow import UnitOfWork
 
 
@@ -57,6 +72,26 @@ def _check_role(role: str) -> None:
         raise ValidationFailed([{"field": "role", "code": "invalid", "message": "Unknown role."}])
 
 
+def _require_grant(actor: Actor | None, role: str) -> None:
+    """Every path that gives a role (a new staff member, a new token, a changed role) passes here: nobody gives
+    a role with a permission they do not hold. ``None`` is the system (CLI, set-up), which may give any role."""
+    _check_role(role)
+    if actor is not None and not can_grant(actor.permissions, role):
+        raise RoleAboveYours(role=role)
+
+
+def _require_manage(actor: Actor, existing_role: str) -> None:
+    """Every path that acts on an existing account or token (revoke, and later deactivate, reset, change role):
+    only someone who could have given its role. Owners are managed only by owners."""
+    if not can_manage(actor.permissions, existing_role):
+        raise RoleAboveYours(role=existing_role)
+
+
+def roles_for(actor: Actor) -> list[str]:
+    """The roles this actor may give (the choices the staff and token forms offer)."""
+    return [r.value for r in grantable_roles(actor.permissions)]
+
+
 async def create_user(
     uow: UnitOfWork,
     actor: Actor | None,
@@ -68,11 +103,13 @@ async def create_user(
     password: str,
     role: str,
 ) -> StaffInfo:
-    """Creates a staff member. ``actor`` None means the CLI / set-up (no permission check)."""
+    """Creates a staff member with ``role``. ``actor`` None means the CLI / set-up (no permission check);
+    otherwise the actor needs staff.manage and may give only a role they could hold (``can_grant``): an admin
+    cannot make an owner."""
     if actor is not None:
         actor.require(Permission.STAFF_MANAGE)
         organizer_id = actor.organizer_id
-    _check_role(role)
+    _require_grant(actor, role)
     email = email.strip().lower()
     if "@" not in email:
         raise ValidationFailed([{"field": "email", "code": "invalid", "message": "Enter a valid e-mail address."}])
@@ -126,14 +163,60 @@ async def list_staff(uow: UnitOfWork, actor: Actor) -> list[StaffInfo]:
     return [_staff(u) for u in await repo.users(uow.session, actor.organizer_id)]
 
 
+async def get_staff(uow: UnitOfWork, actor: Actor, staff_id: str) -> StaffInfo:
+    """One staff member of the actor's organizer (another organizer's id is simply not found)."""
+    actor.require(Permission.STAFF_MANAGE)
+    user = await repo.user(uow.session, actor.organizer_id, staff_id)
+    if user is None:
+        raise NotFound(kind="staff member")
+    return _staff(user)
+
+
+def may_manage(actor: Actor, member: StaffInfo) -> bool:
+    """Whether the actor may change this member at all (the pages show "Edit" only then)."""
+    return actor.can(Permission.STAFF_MANAGE) and can_manage(actor.permissions, member.role)
+
+
+async def update_staff(
+    uow: UnitOfWork, actor: Actor, passwords: Passwords, staff_id: str, patch: StaffPatch
+) -> StaffInfo:
+    """Changes a staff member's role, deactivates or reactivates them, or sets a new password. Guarantees: the
+    actor may manage the member's current role and give the new one (``can_manage``/``can_grant``: an admin
+    never touches an owner); nobody deactivates themselves or changes their own role; an organizer always keeps
+    an active owner. A deactivated member is signed out at their next request. One audit event, no hash in it."""
+    actor.require(Permission.STAFF_MANAGE)
+    user = await repo.user(uow.session, actor.organizer_id, staff_id)
+    if user is None:
+        raise NotFound(kind="staff member")
+    _require_manage(actor, user.role)
+    role = patch.role.value if patch.role is not None else user.role
+    active = patch.is_active if patch.is_active is not None else user.is_active
+    if role != user.role:
+        _require_grant(actor, role)
+    if user.id == actor.id and (role != user.role or not active):
+        raise Conflict("You cannot deactivate yourself or change your own role; ask another owner.")
+    if user.role == Role.OWNER and user.is_active and (role != Role.OWNER or not active):
+        owners = [u for u in await repo.users(uow.session, actor.organizer_id) if u.role == Role.OWNER and u.is_active]
+        if len(owners) <= 1:
+            raise Conflict("An organizer keeps at least one active owner.")
+    before = {"role": user.role, "is_active": user.is_active}
+    user.role, user.is_active = role, active
+    if patch.password is not None:
+        user.password_hash = passwords.hash(patch.password)
+    after = {"role": role, "is_active": active, "password_changed": patch.password is not None}
+    record(uow, actor, "staff.updated", "staff", user.id, before=before, after=after)
+    return _staff(user)
+
+
 async def create_token(
     uow: UnitOfWork, actor: Actor | None, *, organizer_id: str, name: str, role: str
 ) -> tuple[str, TokenInfo]:
-    """→ (the token, shown once, and its info). Only a SHA-256 digest is stored."""
+    """→ (the token, shown once, and its info). Only a SHA-256 digest is stored. A token's role never exceeds
+    its creator's (``can_grant``); ``actor`` None is the CLI."""
     if actor is not None:
         actor.require(Permission.TOKENS_MANAGE)
         organizer_id = actor.organizer_id
-    _check_role(role)
+    _require_grant(actor, role)
     token, prefix, digest = tokens.generate()
     row = ApiToken(
         organizer_id=organizer_id,
@@ -167,6 +250,7 @@ async def revoke_token(uow: UnitOfWork, actor: Actor, token_id: str) -> TokenInf
     row = await repo.token(uow.session, actor.organizer_id, token_id)
     if row is None:
         raise NotFound(kind="api token")
+    _require_manage(actor, row.role)
     if row.revoked_at is None:
         row.revoked_at = uow.now()
         record(uow, actor, "token.revoked", "api_token", row.id)

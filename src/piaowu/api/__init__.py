@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +21,7 @@ Lists use cursor pagination: pass the `next_cursor` of one page as `cursor` to g
 
 
 def create_api() -> FastAPI:
+    from piaowu.api.deps import enforce_route
     from piaowu.api.v1 import router
 
     api = FastAPI(
@@ -31,6 +32,8 @@ def create_api() -> FastAPI:
         docs_url="/v1/docs",
         redoc_url=None,
         default_response_class=OrjsonResponse,
+        # Every route's access rule (accounts/access.py) is checked before its own dependencies and body.
+        dependencies=[Depends(enforce_route)],
     )
     api.include_router(router, prefix="/v1")
     api.add_exception_handler(DomainError, errors.domain_problem)  # type: ignore[arg-type]

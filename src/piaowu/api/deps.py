@@ -8,7 +8,8 @@ from fastapi import Depends, Header, Request
 
 from piaowu.accounts import service as accounts
 from piaowu.core.actor import Actor
-from piaowu.core.errors import NotAuthenticated
+from piaowu.core.errors import NotAuthenticated, PermissionDenied
+from piaowu.routes import rule_of
 from piaowu.runtime import Runtime
 
 
@@ -23,6 +24,9 @@ async def current_actor(
     request: Request, rt: RuntimeDep, authorization: Annotated[str | None, Header()] = None
 ) -> Actor:
     """Bearer API token → Actor scoped to the token's organizer. Every API query is filtered by it."""
+    known = getattr(request.state, "actor", None)
+    if known is not None:  # already identified by ``enforce_route`` for this request
+        return known
     if not authorization or not authorization.lower().startswith("bearer "):
         raise NotAuthenticated()
     token = authorization[7:].strip()
@@ -33,4 +37,21 @@ async def current_actor(
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+async def enforce_route(
+    request: Request, rt: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Every API route passes here first: its rule in ``accounts.access.ROUTES`` decides. Public routes go on;
+    the others need a valid token (401) whose role grants the route (403). A route without a rule is refused."""
+    path, rule = rule_of(request.app.state.route_rules, request.scope)
+    if rule is None:
+        raise PermissionDenied(permission=f"undeclared route {request.method} {path or request.url.path}")
+    if not rule.needs_staff:
+        return
+    actor = await current_actor(request, rt, authorization)
+    if not rule.admits(staff_permissions=actor.permissions):
+        raise PermissionDenied(permission=rule.missing(actor.permissions))
+
+
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]

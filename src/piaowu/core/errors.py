@@ -87,6 +87,15 @@ class PermissionDenied(DomainError):
     message = "Your role does not allow this ({permission})."
 
 
+class RoleAboveYours(PermissionDenied):
+    """Giving or managing a role with permissions the actor does not hold (accounts.permissions.can_grant)."""
+
+    code = "role_above_yours"
+    message = (
+        "The role “{role}” has permissions your own role does not; only someone who holds them can give or manage it."
+    )
+
+
 # 404
 class NotFound(DomainError):
     code = "not_found"

@@ -8,7 +8,8 @@ from fastapi import Depends, Request
 
 from piaowu.accounts import service as accounts
 from piaowu.core.actor import Actor
-from piaowu.core.errors import NotAuthenticated
+from piaowu.core.errors import NotAuthenticated, PermissionDenied
+from piaowu.routes import rule_of
 from piaowu.runtime import Runtime
 
 
@@ -27,15 +28,34 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def staff_actor(request: Request, rt: RuntimeDep) -> Actor:
+    known = getattr(request.state, "actor", None)
+    if known is not None:  # already identified by ``enforce_page`` for this request
+        return known
     uid = request.session.get("uid")
     if not uid:
         raise LoginRequired(str(request.url.path))
     try:
         async with rt.uow(readonly=True) as uow:
-            return await accounts.staff_actor(uow, uid)
+            actor = await accounts.staff_actor(uow, uid)
     except NotAuthenticated:
         request.session.clear()
         raise LoginRequired(str(request.url.path)) from None
+    request.state.actor = actor
+    return actor
 
 
 StaffDep = Annotated[Actor, Depends(staff_actor)]
+
+
+async def enforce_page(request: Request, rt: RuntimeDep) -> None:
+    """Every page passes here first: its rule in ``accounts.access.ROUTES`` decides. Staff pages need a signed-in
+    member (else the sign-in page) whose role grants the page (else a clear "not for your role" page, before
+    any form is shown). Shop and sign-in pages go on; the shop's order pages check the buyer's proof."""
+    path, rule = rule_of(request.app.state.route_rules, request.scope)
+    if rule is None:
+        raise PermissionDenied(permission=f"undeclared route {request.method} {path or request.url.path}")
+    if not rule.needs_staff:
+        return
+    actor = await staff_actor(request, rt)
+    if not rule.admits(staff_permissions=actor.permissions):
+        raise PermissionDenied(permission=rule.missing(actor.permissions))

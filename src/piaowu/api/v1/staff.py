@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from piaowu.accounts import service as accounts
-from piaowu.accounts.schemas import NewTokenOut, StaffIn, StaffInfo, TokenIn, TokenInfo
+from piaowu.accounts.schemas import NewTokenOut, StaffIn, StaffInfo, StaffPatch, TokenIn, TokenInfo
 from piaowu.api.deps import ActorDep, RuntimeDep
 
 router = APIRouter()
@@ -30,6 +30,19 @@ async def create_staff(rt: RuntimeDep, actor: ActorDep, data: StaffIn) -> StaffI
             password=data.password,
             role=data.role,
         )
+        await uow.commit()
+    return s
+
+
+@router.patch(
+    "/staff/{staff_id}",
+    response_model=StaffInfo,
+    summary="Change a staff member's role, (de)activate them or set a new password",
+    responses={403: {"description": "`role_above_yours`"}, 409: {"description": "`conflict`: yourself, last owner"}},
+)
+async def update_staff(rt: RuntimeDep, actor: ActorDep, staff_id: str, data: StaffPatch) -> StaffInfo:
+    async with rt.uow() as uow:
+        s = await accounts.update_staff(uow, actor, rt.passwords, staff_id, data)
         await uow.commit()
     return s
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import Role
+from piaowu.accounts.schemas import StaffPatch
+from piaowu.core.errors import RoleAboveYours
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import FormErrors, page, read_form, redirect, submit, translator
 from piaowu.web.templating import flash
 
 router = APIRouter()
-
-ROLES = [r.value for r in Role]
 
 
 class StaffForm(BaseModel):
@@ -46,7 +48,10 @@ async def _staff_page(
 ) -> Response:
     async with rt.uow(readonly=True) as uow:
         people = await accounts.list_staff(uow, actor)
-    ctx = {"people": people, "roles": ROLES, "values": values or {"role": "sales"}, "errors": errors or {}}
+    # Only the roles this member may give are offered (the service refuses the others anyway).
+    ctx: dict[str, Any] = {"people": people, "roles": accounts.roles_for(actor), "values": values or {"role": "sales"}}
+    ctx["errors"] = errors or {}
+    ctx["manageable"] = {p.id for p in people if accounts.may_manage(actor, p)}  # "Edit" only where it can work
     return await page(request, rt, actor, "manage/staff.html", ctx, active="staff", status_code=status_code)
 
 
@@ -87,6 +92,54 @@ async def staff_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Res
     return redirect("/manage/staff")
 
 
+async def _member_page(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    staff_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        member = await accounts.get_staff(uow, actor, staff_id)
+    if not accounts.may_manage(actor, member):  # an admin opening an owner: nothing here they could do
+        raise RoleAboveYours(role=member.role)
+    roles = accounts.roles_for(actor)
+    ctx = {
+        "member": member,
+        "is_self": member.id == actor.id,
+        "roles": roles,
+        "values": values or {"role": member.role, "is_active": member.is_active},
+        "errors": errors or {},
+    }
+    return await page(request, rt, actor, "manage/staff_member.html", ctx, active="staff", status_code=status_code)
+
+
+@router.get("/staff/{staff_id}")
+async def staff_member(request: Request, rt: RuntimeDep, actor: StaffDep, staff_id: str) -> Response:
+    return await _member_page(request, rt, actor, staff_id)
+
+
+@router.post("/staff/{staff_id}")
+async def staff_update(request: Request, rt: RuntimeDep, actor: StaffDep, staff_id: str) -> Response:
+    form = await read_form(request)
+    values: dict[str, Any] = {"role": form.get("role", "").strip(), "is_active": bool(form.get("is_active"))}
+    data = {**values, "password": form.get("password") or None}
+    updated, errors = await submit(
+        request,
+        rt,
+        StaffPatch,
+        data,
+        lambda uow, cmd: accounts.update_staff(uow, actor, rt.passwords, staff_id, cmd),
+    )
+    if updated is None:
+        return await _member_page(request, rt, actor, staff_id, values=values, errors=errors, status_code=422)
+    flash(request, translator(request)("Changes to {name} saved.", name=updated.name), "success")
+    return redirect("/manage/staff")
+
+
 async def _tokens_page(
     request: Request,
     rt: RuntimeDep,
@@ -101,7 +154,7 @@ async def _tokens_page(
         tokens = await accounts.list_tokens(uow, actor)
     ctx = {
         "tokens": tokens,
-        "roles": ROLES,
+        "roles": accounts.roles_for(actor),
         "new_token": new_token,
         "values": values or {"role": "sales"},
         "errors": errors or {},
