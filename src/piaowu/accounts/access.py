@@ -146,6 +146,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/s/{slug}/lookup"): PUBLIC,
     ("GET", "/s/{slug}/orders/{code}"): CUSTOMER,
     ("POST", "/s/{slug}/orders/{code}/pay"): CUSTOMER,
+    ("GET", "/s/{slug}/orders/{code}/cancel"): CUSTOMER,  # the question before the cancel
     ("POST", "/s/{slug}/orders/{code}/cancel"): CUSTOMER,
     ("GET", "/s/{slug}/orders/{code}/tickets.pdf"): CUSTOMER,
     ("GET", "/sandbox-gateway/pay/{trade_no}"): PUBLIC,
