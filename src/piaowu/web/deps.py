@@ -39,3 +39,12 @@ async def staff_actor(request: Request, rt: RuntimeDep) -> Actor:
 
 
 StaffDep = Annotated[Actor, Depends(staff_actor)]
+
+
+def public_base(request: Request, rt: Runtime) -> str:
+    """Where the buyer's browser reaches this server, for links it is sent back to (the gateway's return URL):
+    PIAOWU_PUBLIC_URL when set (behind a proxy), else the address this request came in on — so a server on
+    another port or address works without configuration."""
+    if rt.settings.public_url_configured:
+        return rt.settings.public_url
+    return str(request.base_url).rstrip("/")
