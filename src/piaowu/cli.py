@@ -257,26 +257,17 @@ def payments_reconcile(
         if run.outcomes
         else "nothing to check"
     )
-    table = Table(title="mismatches (fixed or open)")
-    for col in (
-        "day",
-        "order",
-        "payment",
-        "ours",
-        "order status",
-        "provider",
-        "amount",
-        "mismatch",
-        "action",
-        "outcome",
-    ):
-        table.add_column(col)
+    # One line per mismatch (no table: it must stay whole in a narrow terminal and easy to grep in a cron mail).
+    console.print(f"mismatches (fixed or open): {len(rows)}", highlight=False)
     for r in rows:
-        table.add_row(
-            str(r.day), r.order_code, r.payment_id, r.payment_status, r.order_status, r.provider_status,
-            f"{format_money(r.amount_minor, r.currency)}", r.mismatch, r.action, r.outcome,
-        )  # fmt: skip
-    console.print(table if rows else "no mismatches")
+        console.print(
+            f"  {r.day}  order {r.order_code}  payment {r.payment_id}  {format_money(r.amount_minor, r.currency)}"
+            f"  ours={r.payment_status}/{r.order_status} provider={r.provider_status}"
+            f"  {r.mismatch} -> {r.action}  [{r.outcome}]" + (f"  ({r.detail})" if r.detail else ""),
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
     summary = Table(title="daily summary")
     for col in ("day", "currency", "matched", "fixed", "open"):
         summary.add_column(col)
