@@ -180,6 +180,7 @@ NAV = (
     ("dashboard", "/manage", "Dashboard", (Permission.REPORTS, Permission.ORDER_READ)),
     ("sell", "/manage/sell", "Sell", (Permission.ORDER_CREATE,)),
     ("orders", "/manage/orders", "Orders", (Permission.ORDER_READ,)),
+    ("reconciliation", "/manage/payments/reconciliation", "Reconciliation", (Permission.REPORTS,)),
     ("events", "/manage/events", "Events", (Permission.CATALOG_WRITE,)),
     ("staff", "/manage/staff", "Staff", (Permission.STAFF_MANAGE,)),
     ("tokens", "/manage/tokens", "API tokens", (Permission.TOKENS_MANAGE,)),
