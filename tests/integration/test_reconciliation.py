@@ -190,3 +190,25 @@ async def test_a_refund_stuck_at_the_provider_is_open_until_it_goes_through(runt
     assert done.outcomes["open"] == 0
     (row,) = await _rows(runtime)
     assert row.outcome == "fixed"  # a fix stays a fix once the records agree again
+
+
+async def test_the_periodic_job_runs_beside_the_loop_once_per_interval(runtime, app, client, clock, tenant):
+    from piaowu.workers.jobs import default_jobs
+    from piaowu.workers.runner import Worker
+
+    wire_callbacks(runtime, app)
+    order = await paid_but_expired(runtime, client, tenant, clock)
+    worker = Worker(runtime, default_jobs(), interval_s=60)
+    runtime.extras["worker"] = worker
+    try:
+        assert await reconcile.periodic(runtime) == 1  # started beside the loop
+        assert await reconcile.periodic(runtime) == 0  # not again before the interval is over
+        for _ in range(200):
+            if (await _order(client, tenant, order["id"]))["status"] == "paid":
+                break
+            await asyncio.sleep(0.05)
+        assert (await _order(client, tenant, order["id"]))["status"] == "paid"
+        clock.advance(timedelta(seconds=runtime.settings.reconcile_interval_seconds + 1))
+        assert await reconcile.periodic(runtime) == 1
+    finally:
+        await worker.stop()

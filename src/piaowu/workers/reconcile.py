@@ -64,11 +64,19 @@ async def reconcile_payments(rt: Runtime, *, since: datetime | None = None, limi
 
 
 async def periodic(rt: Runtime) -> int:
-    """The background loop's entry: runs ``reconcile_payments`` once per PIAOWU_RECONCILE_INTERVAL_SECONDS in
-    this process (the loop ticks far more often). → payments fixed."""
+    """The background loop's entry: starts ``reconcile_payments`` once per PIAOWU_RECONCILE_INTERVAL_SECONDS in
+    this process (the loop ticks far more often), beside the loop — provider queries must not hold up expiry and
+    the outbox. → 1 when a run was started."""
     now = rt.clock.now()
     last = rt.extras.get("reconciled_at")
     if last is not None and now - last < timedelta(seconds=rt.settings.reconcile_interval_seconds):
         return 0
+    worker = rt.extras.get("worker")
+    if worker is None:  # no loop to run beside (a script): run it here
+        rt.extras["reconciled_at"] = now
+        await reconcile_payments(rt)
+        return 1
+    if not worker.spawn("reconcile_payments", lambda: reconcile_payments(rt)):
+        return 0  # the last run is still going
     rt.extras["reconciled_at"] = now
-    return (await reconcile_payments(rt)).fixed
+    return 1
