@@ -57,7 +57,7 @@ async def test_the_page_shows_what_reconciliation_fixed_and_the_summary(
     assert zh.status_code == 200
     assert order["code"] in zh.text and f"/manage/orders/{order['id']}" in zh.text
     assert "支付渠道已收款，本系统未入账" in zh.text and "订单已恢复，已出票" in zh.text and "已修正" in zh.text
-    assert "每日汇总" in zh.text and "1 · ¥360.00" in zh.text
+    assert "每日汇总" in zh.text and "1 笔 · ¥360.00" in zh.text
 
     en = await client.get(f"{PAGE}?lang=en")
     assert "Paid at the provider, not recorded here" in en.text and "Order revived, tickets issued" in en.text
