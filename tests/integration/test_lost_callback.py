@@ -81,3 +81,20 @@ async def test_order_lookup_refunds_in_full_when_the_units_are_gone(runtime, app
         pay = await uow.session.get(Payment, order["payment_id"])
     assert pay.status == "succeeded" and pay.refunded_minor == pay.amount_minor
     assert trade.refunded_minor == trade.amount_minor  # the buyer has every yuan back
+
+
+async def test_order_lookup_applies_nothing_when_the_gateway_reports_another_amount(
+    runtime, app, client, clock, tenant
+):
+    wire_callbacks(runtime, app)
+    order = await paid_but_expired(runtime, client, tenant, clock)
+    async with runtime.uow() as uow:
+        trade = await uow.session.get(SandboxTransaction, order["trade_no"])
+        trade.amount_minor += 1
+        await uow.commit()
+
+    found = await client.post(
+        f"/api/v1/shop/{tenant.slug}/orders/lookup", json={"code": order["code"], "contact": BUYER["phone"]}
+    )
+
+    assert found.status_code == 200 and found.json()["status"] == "expired"  # left for reconciliation to flag

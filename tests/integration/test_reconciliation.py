@@ -16,7 +16,7 @@ from piaowu.tickets.models import Ticket
 from piaowu.workers import reconcile
 from tests.factories import on_sale_session, owner_actor
 from tests.integration.test_lost_callback import lose_callbacks, paid_but_expired
-from tests.order_helpers import create_order, drain, gateway_pay, wire_callbacks
+from tests.order_helpers import BUYER, create_order, drain, gateway_pay, wire_callbacks
 
 
 async def _order(client, tenant, order_id):  # noqa: ANN001, ANN202
@@ -212,3 +212,25 @@ async def test_the_periodic_job_runs_beside_the_loop_once_per_interval(runtime, 
         assert await reconcile.periodic(runtime) == 1
     finally:
         await worker.stop()
+
+
+async def test_a_trade_paid_then_cancelled_by_the_buyer_is_recovered(runtime, app, client, clock, tenant):
+    """The buyer paid on the gateway page, then — no confirmation in sight — cancelled the order in the shop:
+    its payment was marked abandoned. The gateway has the money: reconciliation revives the order."""
+    wire_callbacks(runtime, app)
+    sale = await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=5)
+    order = (await create_order(client, tenant.auth, sale.ticket_type_id, 1)).json()
+    start = (await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=tenant.auth)).json()
+    await gateway_pay(runtime, start["redirect_url"])
+    await lose_callbacks(runtime)
+    shop = f"/api/v1/shop/{tenant.slug}"
+    cancelled = await client.post(f"{shop}/orders/{order['code']}/cancel", json={"contact": BUYER["phone"]})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    run = await reconcile.reconcile_payments(runtime)
+
+    assert run.fixed == 1
+    got = await _order(client, tenant, order["id"])
+    assert got["status"] == "paid" and got["lines"][0]["ticket"]
+    (row,) = await _rows(runtime)
+    assert (row.payment_status, row.order_status, row.action) == ("cancelled", "cancelled", "revived")
