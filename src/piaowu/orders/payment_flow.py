@@ -136,11 +136,13 @@ async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> N
     """Apply what the provider said it was paid, through the notification path (paid, revived or refunded).
     Answers that do not say "paid, for the amount asked" change nothing here (reconciliation reports them)."""
     for answer in answers:
-        status = await reconciliation.payment_status(uow, answer.payment_id)
-        if status is None or answer.note is None:
+        if answer.note is None or not answer.note.succeeded:
+            continue
+        await repo.lock(uow.session, answer.organizer_id, answer.order_id)  # first, as notifications do
+        status = await reconciliation.payment_status(uow, answer.payment_id)  # then re-read under the lock
+        if status is None:
             continue
         if judge(status, answer.amount_minor, answer.currency, answer.state, query_failed=bool(answer.error)).apply:
-            await repo.lock(uow.session, answer.organizer_id, answer.order_id)
             await apply_provider_note(uow, answer.provider, answer.note)
 
 
