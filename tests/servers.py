@@ -76,18 +76,25 @@ def piaowu(*args: str, env: Mapping[str, str], timeout: float = 120) -> str:
 
 @contextmanager
 def running_server(
-    db_url: str, workers: int = 2, env: Mapping[str, str] | None = None, *, var_dir: Path | None = None
+    db_url: str,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
+    *,
+    var_dir: Path | None = None,
+    set_public_url: bool = True,
 ) -> Iterator[str]:
     """Serves ``db_url`` (already migrated) with ``workers`` processes; yields ``http://127.0.0.1:<port>``.
 
-    ``env`` adds or overrides PIAOWU_* settings. The server's log goes to ``<var_dir>/server.log`` and is
+    ``env`` adds or overrides PIAOWU_* settings. ``set_public_url=False`` leaves PIAOWU_PUBLIC_URL unset, as an
+    operator who only passes ``--port`` does. The server's log goes to ``<var_dir>/server.log`` and is
     shown if it fails to start. The process group is stopped on exit, workers included.
     """
     with tempfile.TemporaryDirectory(prefix="piaowu-srv-") as tmp:
         var = var_dir or Path(tmp)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        full_env = server_env(db_url, var, {"PIAOWU_PUBLIC_URL": base_url, **(env or {})})
+        full_env = server_env(db_url, var, {"PIAOWU_PUBLIC_URL": base_url} if set_public_url else {})
+        full_env.update(env or {})
         log_path = var / "server.log"
         cmd = [sys.executable, "-m", "piaowu", "serve", "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--workers", str(workers), "--log-level", "warning"]

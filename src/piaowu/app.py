@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -36,11 +40,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = Worker(rt, default_jobs(), settings.sweep_interval_seconds)
         rt.extras["worker"] = worker
+        probe: asyncio.Task[None] | None = None
         if settings.run_background_jobs:
             worker.start()
+            probe = asyncio.create_task(warn_if_public_url_elsewhere(rt), name="piaowu-public-url-check")
         try:
             yield
         finally:
+            if probe is not None:
+                probe.cancel()
             await worker.stop()
             if runtime is None:  # we built it, we dispose it
                 await rt.limiter.aclose()
@@ -95,8 +103,40 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        # "server" lets a process tell whether a URL reaches this installation (the public URL check).
+        return {"status": "ok", "server": server_id(rt)}
 
     # Every route now exists: index their access rules (accounts/access.py) for the enforcement to read.
     app.state.route_rules = api.state.route_rules = rule_index(app.routes)
     return app
+
+
+def server_id(rt: Runtime) -> str:
+    """The same for every process of one installation (derived from its secret), and reveals nothing of it."""
+    return hmac.new(rt.secret_key.encode(), b"piaowu-server-id", hashlib.sha256).hexdigest()[:16]
+
+
+async def public_url_problem_online(rt: Runtime, client: httpx.AsyncClient) -> str | None:
+    """Ask ``{public_url}/healthz`` whether it reaches this installation. → what is wrong, or None."""
+    url = rt.settings.public_url
+    try:
+        resp = await client.get(f"{url}/healthz", timeout=5)
+        found = resp.json().get("server") if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        return f"the public URL {url} does not answer ({type(exc).__name__}: {exc})"
+    if found != server_id(rt):
+        return f"the public URL {url} reaches another server (HTTP {resp.status_code}), not this one"
+    return None
+
+
+async def warn_if_public_url_elsewhere(rt: Runtime, delay_s: float = 1.0, attempts: int = 3) -> None:
+    """Once the server is up: warn (log) when its public URL does not lead back to it — payment callbacks and
+    buyers returning from the gateway would go astray. A few tries: the listener may not be open yet."""
+    problem = None
+    async with httpx.AsyncClient() as client:
+        for _ in range(attempts):
+            await asyncio.sleep(delay_s)
+            problem = await public_url_problem_online(rt, client)
+            if problem is None:
+                return
+    log.warning("%s. Set PIAOWU_PUBLIC_URL to the address this server is reached at.", problem)

@@ -7,8 +7,11 @@ goes through the real services; a domain error is printed as one clear line and 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -16,6 +19,7 @@ from rich.table import Table
 
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError, NotFound, ValidationFailed
+from piaowu.core.money import format_money
 from piaowu.db.uow import UnitOfWork
 from piaowu.runtime import Runtime, build_runtime
 
@@ -181,7 +185,16 @@ def serve(
     """Run the HTTP server (uvicorn with uvloop and httptools): shop, back office, gate and the API."""
     import uvicorn
 
+    from piaowu.config import public_url_problem
+
+    # The workers read their settings from the environment: --host/--port become the default public URL there
+    # (payment callbacks and buyers' returns from the gateway come back to it) unless PIAOWU_PUBLIC_URL is set.
+    os.environ["PIAOWU_HOST"], os.environ["PIAOWU_PORT"] = host, str(port)
+    get_settings.cache_clear()
     settings = _settings()
+    if settings.public_url_configured and (problem := public_url_problem(settings.public_url, host, port)):
+        err.print(f"[yellow]warning:[/yellow] {problem}")
+    err.print(f"public URL (payment callbacks, returns from the gateway): {settings.public_url}")
     settings.resolved_secret_key()  # every worker must read the same key: create it before they start
     if workers > 1 and settings.resolved_database_url().startswith("sqlite"):
         err.print("[yellow]note:[/yellow] SQLite serializes writes; several workers help little (use PostgreSQL)")
@@ -195,6 +208,80 @@ def serve(
         http="httptools",
         log_level=log_level,
     )
+
+
+payments_app = typer.Typer(help="Payments: reconciliation with the providers.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
+
+
+def _since(value: str | None, default_days: int) -> datetime:
+    """``--since``: a date (2026-06-01, local to PIAOWU_TIMEZONE) or a number of days back (7 or 7d)."""
+    tz = ZoneInfo(_settings().timezone)
+    now = datetime.now(tz)
+    text = (value or f"{default_days}d").strip().lower()
+    try:
+        if text.rstrip("d").isdigit():
+            return now - timedelta(days=int(text.rstrip("d")))
+        return datetime.combine(date.fromisoformat(text), time(), tzinfo=tz)
+    except ValueError:
+        raise ValidationFailed(
+            [{"field": "since", "code": "invalid", "message": "Give a date (YYYY-MM-DD) or a number of days."}]
+        ) from None
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="How far back to look at closed orders' payments: a date or days (default PIAOWU_RECONCILE_DAYS)."
+        ),
+    ] = None,
+) -> None:
+    """Ask the providers about every payment not in a final state (and recent abandoned ones), apply what they
+    say through the notification path, and show the mismatches and the daily summary since --since."""
+    from piaowu.payments import reconciliation as recon
+    from piaowu.workers.reconcile import ReconcileRun, reconcile_payments
+
+    async def work(rt: Runtime) -> tuple[ReconcileRun, list[recon.ReconciliationRow], list[recon.DaySummary]]:
+        start = _since(since, rt.settings.reconcile_days)
+        run = await reconcile_payments(rt, since=start)
+        async with rt.uow(readonly=True) as uow:
+            rows = await recon.all_findings(uow, since=start.date())
+            days = await recon.daily_summary(uow, None, since=start.date())
+        return run, rows, days
+
+    run, rows, days = _run(work)
+    console.print(
+        f"checked {run.checked} payment(s): " + ", ".join(f"{k} {v}" for k, v in sorted(run.outcomes.items()) if v)
+        if run.outcomes
+        else "nothing to check"
+    )
+    # One line per mismatch (no table: it must stay whole in a narrow terminal and easy to grep in a cron mail).
+    console.print(f"mismatches (fixed or open): {len(rows)}", highlight=False)
+    for r in rows:
+        console.print(
+            f"  {r.day}  order {r.order_code}  payment {r.payment_id}  {format_money(r.amount_minor, r.currency)}"
+            f"  ours={r.payment_status}/{r.order_status} provider={r.provider_status}"
+            f"  {r.mismatch} -> {r.action}  [{r.outcome}]" + (f"  ({r.detail})" if r.detail else ""),
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+    summary = Table(title="daily summary")
+    for col in ("day", "currency", "matched", "fixed", "open"):
+        summary.add_column(col)
+    for d in days:
+        summary.add_row(
+            str(d.day), d.currency,
+            f"{d.matched} / {format_money(d.matched_minor, d.currency)}",
+            f"{d.fixed} / {format_money(d.fixed_minor, d.currency)}",
+            f"{d.open} / {format_money(d.open_minor, d.currency)}",
+        )  # fmt: skip
+    if days:
+        console.print(summary)
+    if any(r.outcome == "open" for r in rows):
+        raise typer.Exit(2)  # open items: a script (cron, monitoring) can alert on the status
 
 
 async def _organizer_id(uow: UnitOfWork, slug: str) -> str:

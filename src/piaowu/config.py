@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +21,16 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty → sqlite+aiosqlite:///<var_dir>/piaowu.db
     redis_url: str = ""  # empty → rate limits count per process (see docs/operations.md)
     secret_key: str = ""  # empty → generated into var/secret_key
-    public_url: str = "http://127.0.0.1:8000"  # where the sandbox gateway posts its callbacks
+    # Where this server is reached: payment callbacks and the buyer's return from the gateway come back here.
+    # Empty → http://<host>:<port> of `piaowu serve` (filled in below); set it behind a proxy.
+    public_url: str = ""
+    host: str = "127.0.0.1"  # `piaowu serve` defaults (PIAOWU_HOST / PIAOWU_PORT); --host/--port set them
+    port: int = 8000
+    # Payment reconciliation (orders/reconciliation.py): how often each process runs it, how far back it looks
+    # at closed orders' payments, and how long a fresh payment is left to its own notification first.
+    reconcile_interval_seconds: float = 300.0
+    reconcile_days: int = 7
+    reconcile_grace_seconds: float = 120.0
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
     default_locale: str = "zh_CN"
@@ -38,6 +47,19 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # orders the public shop API accepts per client address per minute; 0 = no limit
     shop_orders_per_minute: int = 30
+
+    _public_url_configured: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        self._public_url_configured = bool(self.public_url.strip())
+        self.public_url = (self.public_url.strip() or default_public_url(self.host, self.port)).rstrip("/")
+        return self
+
+    @property
+    def public_url_configured(self) -> bool:
+        """True when PIAOWU_PUBLIC_URL was set (it then wins over the address a request came in on)."""
+        return self._public_url_configured
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -58,6 +80,40 @@ class Settings(BaseSettings):
         return self.secret_key
 
 
+def default_public_url(host: str, port: int) -> str:
+    """The URL a server listening on ``host:port`` is reached at from this machine (0.0.0.0 → 127.0.0.1)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    if ":" in shown:  # an IPv6 literal
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
+
+
+def public_url_problem(public_url: str, host: str, port: int) -> str | None:
+    """What is visibly wrong with a configured public URL for a server on ``host:port``, or None. Pure.
+
+    Only the certain case is caught here: a URL on this machine (loopback) with another port, or one that is not
+    an http(s) URL at all. A URL naming another host may be a proxy in front of us; the server probes that one
+    once it is up (piaowu/app.py)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"PIAOWU_PUBLIC_URL {public_url!r} is not an http(s) URL"
+    try:
+        url_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"PIAOWU_PUBLIC_URL {public_url!r} has an invalid port"
+    if parts.hostname in _LOOPBACK and url_port != port:
+        return (
+            f"PIAOWU_PUBLIC_URL {public_url} points at port {url_port} of this machine, but this server listens "
+            f"on port {port}: payment callbacks and buyers returning from the gateway would miss it"
+        )
+    return None

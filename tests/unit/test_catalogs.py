@@ -41,6 +41,8 @@ def template_msgids() -> dict[str, str]:
     for path in sorted(TEMPLATES_DIR.rglob("*.html")):
         tree = templates.env.parse(path.read_text(encoding="utf-8"))
         for lineno, _func, message in extract_from_ast(tree, gettext_functions=("_",)):
+            if isinstance(message, tuple):  # ``_("… {n}", n=x)``: the msgid comes first, the arguments after it
+                message = message[0]
             if isinstance(message, str):  # ``_(label)`` of a variable: its values are checked where they live
                 found.setdefault(message, f"{path.relative_to(TEMPLATES_DIR)}:{lineno}")
     return found

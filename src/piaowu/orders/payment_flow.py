@@ -8,7 +8,7 @@ second payment for an order that is already paid is refunded as well.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from piaowu.accounts.permissions import Permission
@@ -25,7 +25,11 @@ from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn, OrderOut, Paym
 from piaowu.orders.service import load, order_for_customer
 from piaowu.orders.states import CLOSED_UNPAID, REFUNDABLE, OrderStatus
 from piaowu.orders.views import order_out
+from piaowu.payments import reconciliation
 from piaowu.payments import service as payments
+from piaowu.payments.providers.base import Notification
+from piaowu.payments.reconcile_rules import judge
+from piaowu.payments.reconciliation import ProviderAnswer
 from piaowu.payments.service import Confirmed
 from piaowu.tickets import service as tickets
 from piaowu.tickets.schemas import TicketSpec
@@ -107,17 +111,39 @@ async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapp
     owner = await payments.order_of(uow, note.payment_id)
     if owner is not None:
         await repo.lock(uow.session, *owner)
-    confirmed = await payments.apply_notification(uow, provider_name, note)
-    if confirmed is not None:
-        await apply_confirmed(uow, confirmed)
+    await apply_provider_note(uow, provider_name, note)
     return "success"
 
 
-async def refresh_from_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> None:
-    """Ask the provider about a pending order's payments (used when a notification is late)."""
-    await repo.lock(uow.session, organizer_id, order_id)  # the order first, as in handle_notification
-    for confirmed in await payments.check_with_provider(uow, organizer_id, order_id):
-        await apply_confirmed(uow, confirmed)
+async def apply_provider_note(uow: UnitOfWork, provider_name: str, note: Notification) -> str | None:
+    """The one path by which a provider's word that a payment succeeded — a notification, or the answer to a
+    query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row. → what
+    happened (see ``apply_confirmed``), or None when an earlier delivery had applied it."""
+    confirmed = await payments.apply_notification(uow, provider_name, note)
+    if confirmed is None:
+        return None
+    return await apply_confirmed(uow, confirmed)
+
+
+async def ask_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[ProviderAnswer]:
+    """Ask the provider about an order's payments that may still turn out paid: pending ones (a late or lost
+    notification) and ones abandoned when the order expired or was cancelled (the buyer paid anyway). Takes no
+    lock — run it in a read-only unit of work, then ``apply_answers`` in a transaction of its own."""
+    return await reconciliation.ask_about_order(uow, organizer_id, order_id)
+
+
+async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> None:
+    """Apply what the provider said it was paid, through the notification path (paid, revived or refunded).
+    Answers that do not say "paid, for the amount asked" change nothing here (reconciliation reports them)."""
+    for answer in answers:
+        if answer.note is None or not answer.note.succeeded:
+            continue
+        await repo.lock(uow.session, answer.organizer_id, answer.order_id)  # first, as notifications do
+        status = await reconciliation.payment_status(uow, answer.payment_id)  # then re-read under the lock
+        if status is None:
+            continue
+        if judge(status, answer.amount_minor, answer.currency, answer.state, query_failed=bool(answer.error)).apply:
+            await apply_provider_note(uow, answer.provider, answer.note)
 
 
 async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:

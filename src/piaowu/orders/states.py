@@ -45,6 +45,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 OPEN = frozenset({S.PENDING})
 CLOSED_UNPAID = frozenset({S.CANCELLED, S.EXPIRED})
 REFUNDABLE = frozenset({S.PAID, S.PARTIALLY_REFUNDED})
+UNPAID = OPEN | CLOSED_UNPAID  # a payment may still arrive (late, or after the order closed)
 
 
 def check(current: str, target: OrderStatus) -> OrderStatus:

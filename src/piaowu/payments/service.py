@@ -164,23 +164,6 @@ async def order_of(uow: UnitOfWork, payment_id: str) -> tuple[str, str] | None:
     return (pay.organizer_id, pay.order_id) if pay else None
 
 
-async def check_with_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[Confirmed]:
-    """Ask the provider about pending online payments (a late or lost notification); apply what is paid."""
-    out: list[Confirmed] = []
-    for pay in await repo.payments_of(uow.session, organizer_id, [order_id]):
-        if pay.status != PaymentStatus.PENDING:
-            continue
-        prov = provider(uow, pay.provider)
-        if not prov.online:
-            continue
-        note = await prov.query(uow.session, pay.id, pay.provider_ref)
-        if note is not None and note.succeeded:
-            confirmed = await apply_notification(uow, pay.provider, note)
-            if confirmed:
-                out.append(confirmed)
-    return out
-
-
 async def payments_of(uow: UnitOfWork, organizer_id: str, order_ids: Sequence[str]) -> list[PaymentInfo]:
     return [_info(p) for p in await repo.payments_of(uow.session, organizer_id, order_ids)]
 

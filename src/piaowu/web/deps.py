@@ -59,3 +59,12 @@ async def enforce_page(request: Request, rt: RuntimeDep) -> None:
     actor = await staff_actor(request, rt)
     if not rule.admits(staff_permissions=actor.permissions):
         raise PermissionDenied(permission=rule.missing(actor.permissions))
+
+
+def public_base(request: Request, rt: Runtime) -> str:
+    """Where the buyer's browser reaches this server, for links it is sent back to (the gateway's return URL):
+    PIAOWU_PUBLIC_URL when set (behind a proxy), else the address this request came in on — so a server on
+    another port or address works without configuration."""
+    if rt.settings.public_url_configured:
+        return rt.settings.public_url
+    return str(request.base_url).rstrip("/")

@@ -40,12 +40,13 @@ from piaowu.i18n import Translator
 from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
+from piaowu.orders.states import UNPAID
 from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
 from piaowu.ratelimit import client_ip, enforce
 from piaowu.runtime import Runtime
 from piaowu.tickets import printing
-from piaowu.web.deps import RuntimeDep
+from piaowu.web.deps import RuntimeDep, public_base
 from piaowu.web.shop_support import (
     BuyForm,
     grouped_lines,
@@ -263,15 +264,19 @@ def _lookup_url(slug: str, code: str) -> str:
 
 
 async def _owned_order(request: Request, rt: Runtime, org: OrganizerInfo, code: str, *, refresh: bool) -> OrderOut:
-    """The order if this browser owns it; a pending one is first checked with the gateway (late notification)."""
+    """The order if this browser owns it. An unpaid one is first checked with the gateway: its notification may
+    be late or lost, and a buyer who paid after the order closed gets it revived or refunded now."""
     contact = owned_contact(request, org.id, code)
     if contact is None:
         raise OrderNotFound()
     if refresh:
-        async with rt.uow() as uow:
+        # Ask the gateway with no transaction open (a network call), then apply what it said in one.
+        async with rt.uow(readonly=True) as uow:
             order = await orders.order_for_customer(uow, org.id, code, contact)
-            if order.status == "pending":
-                await payment_flow.refresh_from_provider(uow, org.id, order.id)
+            answers = await payment_flow.ask_provider(uow, org.id, order.id) if order.status in UNPAID else []
+        if answers:
+            async with rt.uow() as uow:
+                await payment_flow.apply_answers(uow, answers)
                 await uow.commit()
     async with rt.uow(readonly=True) as uow:
         return await orders.lookup_order(uow, org.id, code, contact)
@@ -335,7 +340,7 @@ async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Respons
     org, contact = await _buyer_post(request, rt, slug, code)
     if contact is None:
         return _redirect(_lookup_url(slug, code))
-    return_url = rt.settings.public_url.rstrip("/") + _order_url(slug, normalize_code(code))
+    return_url = public_base(request, rt) + _order_url(slug, normalize_code(code))
     try:
         async with rt.uow() as uow:
             started = await payment_flow.start_customer_payment(

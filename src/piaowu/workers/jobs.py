@@ -6,10 +6,11 @@ from piaowu.workers.runner import Job
 
 
 def default_jobs() -> list[tuple[str, Job]]:
-    from piaowu.workers import outbox_dispatch, sweeper
+    from piaowu.workers import outbox_dispatch, reconcile, sweeper
 
     return [
         ("expire_orders", sweeper.expire_orders),
         ("release_expired_holds", sweeper.release_expired_holds),
         ("outbox", outbox_dispatch.drain),
+        ("reconcile_payments", reconcile.periodic),
     ]

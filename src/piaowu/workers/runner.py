@@ -25,6 +25,24 @@ class Worker:
         self.interval_s = interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._spawned: dict[str, asyncio.Task[object]] = {}
+
+    def spawn(self, name: str, work: Callable[[], Awaitable[object]]) -> bool:
+        """Run long work (e.g. provider queries) beside the loop, so expiry and the outbox keep their pace; at
+        most one at a time per name. → False when the previous one is still running. Cancelled by ``stop``."""
+        running = self._spawned.get(name)
+        if running is not None and not running.done():
+            return False
+
+        async def guarded() -> object:
+            try:
+                return await work()
+            except Exception:  # logged like a failing job; the next tick may spawn it again
+                log.exception("background job %s failed", name)
+                return None
+
+        self._spawned[name] = asyncio.create_task(guarded(), name=f"piaowu-{name}")
+        return True
 
     def wake(self) -> None:
         """Run the jobs now instead of at the next tick (e.g. after an outbox message was committed)."""
@@ -53,6 +71,8 @@ class Worker:
         self._task = asyncio.create_task(self._loop(), name="piaowu-worker")
 
     async def stop(self) -> None:
+        for task in self._spawned.values():
+            task.cancel()
         if self._task:
             self._task.cancel()
             try:

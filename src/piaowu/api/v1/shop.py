@@ -14,6 +14,7 @@ from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, OrderOut, PaymentStartOut
+from piaowu.orders.states import UNPAID
 from piaowu.organizers import service as organizers
 from piaowu.ratelimit import client_ip, enforce
 
@@ -91,11 +92,15 @@ async def create_order(
     responses={404: {"description": "`order_not_found`"}},
 )
 async def lookup(slug: str, rt: RuntimeDep, data: OrderLookupIn) -> OrderOut:
-    async with rt.uow() as uow:
+    # A notification may be late or lost: ask the gateway (no transaction open: a network call) before
+    # answering, then apply what it said — a pending order is paid, a closed one revived or refunded.
+    async with rt.uow(readonly=True) as uow:
         org = await organizers.get_by_slug(uow, slug)
         order = await orders.order_for_customer(uow, org.id, data.code, data.contact)
-        if order.status == "pending":  # a notification may be late: ask the gateway before answering
-            await payment_flow.refresh_from_provider(uow, org.id, order.id)
+        answers = await payment_flow.ask_provider(uow, org.id, order.id) if order.status in UNPAID else []
+    if answers:
+        async with rt.uow() as uow:
+            await payment_flow.apply_answers(uow, answers)
             await uow.commit()
     async with rt.uow(readonly=True) as uow:
         return await orders.lookup_order(uow, org.id, data.code, data.contact)

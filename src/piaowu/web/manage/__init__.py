@@ -1,10 +1,11 @@
-"""The back office (/manage): sign-in, dashboard, catalog, orders, box-office sale, staff and API tokens."""
+"""The back office (/manage): sign-in, dashboard, catalog, orders, box-office sale, staff and API tokens,
+payment reconciliation."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from piaowu.web.manage import auth, catalog, dashboard, orders, sell, staff
+from piaowu.web.manage import auth, catalog, dashboard, orders, reconciliation, sell, staff
 
 router = APIRouter()
 router.include_router(auth.router)
@@ -15,3 +16,4 @@ router.include_router(catalog.router)
 router.include_router(orders.router)
 router.include_router(sell.router)
 router.include_router(staff.router)
+router.include_router(reconciliation.router)

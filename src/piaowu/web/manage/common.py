@@ -181,6 +181,7 @@ NAV = (
     ("dashboard", "/manage", "Dashboard"),
     ("sell", "/manage/sell", "Sell"),
     ("orders", "/manage/orders", "Orders"),
+    ("reconciliation", "/manage/payments/reconciliation", "Reconciliation"),
     ("events", "/manage/events", "Events"),
     ("staff", "/manage/staff", "Staff"),
     ("tokens", "/manage/tokens", "API tokens"),

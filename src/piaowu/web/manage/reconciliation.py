@@ -1,0 +1,60 @@
+"""Back office: payment reconciliation for finance — the mismatches between the providers' records and ours
+(and what was done about each), the daily summary, and a button to run reconciliation now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from piaowu.accounts.permissions import Permission
+from piaowu.payments import reconciliation as recon
+from piaowu.web.deps import RuntimeDep, StaffDep
+from piaowu.web.manage.common import organizer_tz, page, read_form, redirect, translator
+from piaowu.web.templating import flash
+from piaowu.workers.reconcile import reconcile_payments
+
+router = APIRouter()
+
+PATH = "/manage/payments/reconciliation"
+DAYS = (7, 30, 90)
+
+
+@router.get("/payments/reconciliation")
+async def reconciliation_page(
+    request: Request, rt: RuntimeDep, actor: StaffDep, days: int = 7, show: str = "mismatches"
+) -> Response:
+    actor.require(Permission.REPORTS)
+    days = days if days in DAYS else DAYS[0]
+    show = show if show in ("mismatches", "open") else "mismatches"
+    tz = await organizer_tz(rt, actor)
+    since = (rt.clock.now().astimezone(ZoneInfo(tz)) - timedelta(days=days - 1)).date()
+    async with rt.uow(readonly=True) as uow:
+        rows = await recon.findings(uow, actor, since=since)
+        summary = await recon.daily_summary(uow, actor, since=since)
+    if show == "open":
+        rows = [r for r in rows if r.outcome == "open"]
+    ctx = {"rows": rows, "summary": summary, "days": days, "day_choices": DAYS, "show": show}
+    return await page(request, rt, actor, "manage/reconciliation.html", ctx, active="reconciliation")
+
+
+@router.post("/payments/reconciliation/run")
+async def run_now(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
+    """Finance asks for a run now (it also runs by itself every few minutes). Safe to press twice."""
+    actor.require(Permission.REPORTS)
+    await read_form(request)
+    run = await reconcile_payments(rt)
+    _ = translator(request)
+    flash(
+        request,
+        _(
+            "Reconciliation checked {checked} payments: {fixed} fixed, {open} open.",
+            checked=run.checked,
+            fixed=run.fixed,
+            open=run.outcomes["open"],
+        ),
+        "error" if run.outcomes["open"] or run.outcomes["error"] else "success",
+    )
+    return redirect(PATH)
