@@ -176,3 +176,14 @@ class RefundIn(BaseModel):
 
     line_ids: list[str] | None = Field(default=None, max_length=100)  # None = every ticket not yet refunded
     reason: str = Field(default="", max_length=200)
+    # Refund tickets already used at a gate too (a cancelled session refunds everything). Unused by the refund
+    # rules on this branch; the rule that reads it ("ticket_used") arrives with another change.
+    allow_used: bool = False
+
+
+class SessionCancelIn(BaseModel):
+    """Cancel a session: its orders are cancelled or refunded in full by a job; the reason goes to the buyers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=200)
