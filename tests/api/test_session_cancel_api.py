@@ -34,7 +34,7 @@ async def test_list_filter_cancel_progress_and_refusals(runtime, client, tenant)
     r = await client.patch(f"/api/v1/sessions/{sale.session_id}", json={"status": "cancelled"}, headers=tenant.auth)
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "use_cancel"
     r = await client.get(f"/api/v1/sessions/{sale.session_id}/cancellation", headers=tenant.auth)
-    assert r.status_code == 404
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state"  # not cancelled (yet)
 
     r = await client.post(
         f"/api/v1/sessions/{sale.session_id}/cancel", json={"reason": "台风 typhoon"}, headers=tenant.auth

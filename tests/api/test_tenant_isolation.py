@@ -83,6 +83,7 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "CashPaymentIn": {"method": "cash"},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
+        "SessionCancelIn": {"reason": "cancelled by someone else"},
     }
 
 

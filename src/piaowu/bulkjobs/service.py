@@ -86,14 +86,6 @@ async def for_target(uow: UnitOfWork, organizer_id: str, kind: str, target_id: s
     return await _out(uow, job) if job else None
 
 
-async def get(uow: UnitOfWork, actor: Actor, job_id: str) -> BulkJobOut:
-    actor.require(Permission.ORDER_READ)
-    job = await repo.job(uow.session, actor.organizer_id, job_id)
-    if job is None:
-        raise NotFound(kind="job")
-    return await _out(uow, job)
-
-
 async def _out(uow: UnitOfWork, job: BulkJob) -> BulkJobOut:
     failing = [
         *await repo.items_with_status(uow.session, job.id, ItemStatus.FAILED),

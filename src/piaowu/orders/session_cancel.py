@@ -24,7 +24,7 @@ from piaowu.bulkjobs.rules import JobKind, Outcome
 from piaowu.bulkjobs.schemas import BulkJobOut
 from piaowu.catalog import service as catalog
 from piaowu.core.actor import Actor, system_actor
-from piaowu.core.errors import NotFound
+from piaowu.core.errors import InvalidState
 from piaowu.core.events import Topic
 from piaowu.db.uow import UnitOfWork
 from piaowu.orders import repository as repo
@@ -91,12 +91,18 @@ async def cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJo
     return job
 
 
+async def require_cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJobOut:
+    """The session's cancellation; InvalidState (with the session's status) when it was not cancelled."""
+    job = await cancellation(uow, actor, session_id)
+    if job is None:
+        raise InvalidState(state=(await catalog.get_session(uow, actor, session_id)).status)
+    return job
+
+
 async def retry(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJobOut:
     """Try the failures again: orders whose handling failed go back to the job, and provider refunds that failed
     are asked for again (outbox)."""
-    job = await cancellation(uow, actor, session_id)
-    if job is None:
-        raise NotFound(kind="cancellation")
+    job = await require_cancellation(uow, actor, session_id)
     await bulkjobs.retry_failed(uow, actor, job.id)
     await payments.retry_failed_refunds(uow, actor, await _all_order_ids(uow, actor.organizer_id, session_id))
     out = await cancellation(uow, actor, session_id)

@@ -21,7 +21,6 @@ from piaowu.catalog.schemas import (
     TicketTypeOut,
     TicketTypePatch,
 )
-from piaowu.core.errors import NotFound
 from piaowu.orders import session_cancel
 from piaowu.orders.schemas import SessionCancelIn
 
@@ -123,24 +122,21 @@ async def cancel_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data:
     "/sessions/{session_id}/cancellation",
     response_model=BulkJobOut,
     summary="Progress and report of a session's cancellation",
-    responses={404: {"description": "`not_found`: no such session, or it was not cancelled"}},
+    responses={**E404, 409: {"description": "`invalid_state`: the session was not cancelled"}},
 )
 async def get_cancellation(rt: RuntimeDep, actor: ActorDep, session_id: str) -> BulkJobOut:
     """`status` is `running` until every order is handled, then `done`; `failures` lists orders whose handling
     failed and `report.refunds_failed` provider refunds that failed — `POST …/cancellation/retry` tries them
     again."""
     async with rt.uow(readonly=True) as uow:
-        out = await session_cancel.cancellation(uow, actor, session_id)
-    if out is None:
-        raise NotFound(kind="cancellation")
-    return out
+        return await session_cancel.require_cancellation(uow, actor, session_id)
 
 
 @router.post(
     "/sessions/{session_id}/cancellation/retry",
     response_model=BulkJobOut,
     summary="Retry the failures of a session's cancellation",
-    responses={404: {"description": "`not_found`: not cancelled"}},
+    responses={**E404, 409: {"description": "`invalid_state`: the session was not cancelled"}},
 )
 async def retry_cancellation(rt: RuntimeDep, actor: ActorDep, session_id: str) -> BulkJobOut:
     async with rt.uow() as uow:
