@@ -6,13 +6,13 @@ import re
 
 import httpx
 
-from piaowu.orders import payment_flow
+from piaowu.orders import payment_flow, session_cancel
 from piaowu.orders.schemas import CashPaymentIn
 from piaowu.runtime import Runtime
 from piaowu.workers import bulk
 from tests.concurrency.ledger import in_uow
 from tests.factories import on_sale_session, owner_actor, pending_order
-from tests.web.helpers import csrf_of, sign_in
+from tests.web.helpers import csrf_of, hidden, sign_in
 
 
 def _count(html: str, name: str) -> str:
@@ -93,3 +93,28 @@ async def test_cancel_from_the_session_page_with_progress_report_and_retry(
     listed = await client.get(f"/manage/orders?session_id={sale.session_id}&lang=en")
     assert pending.code in listed.text and paid.code in listed.text and elsewhere.code not in listed.text
     assert "Refunded" in listed.text and "Cancelled" in listed.text
+
+
+async def test_the_shop_stops_selling_and_refuses_to_take_payment_for_a_cancelled_session(
+    client: httpx.AsyncClient,
+    tenant,  # noqa: ANN001
+    runtime: Runtime,
+) -> None:
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=20)
+    url = f"/s/{tenant.slug}/sessions/{sale.session_id}"
+    assert url in (await client.get(f"/s/{tenant.slug}")).text
+    form = hidden((await client.get(url)).text)
+    bought = await client.post(
+        url,
+        data={**form, f"qty_{sale.ticket_type_id}": "1", "buyer_name": "张三", "buyer_phone": "13812345678"},
+    )
+    assert bought.status_code == 303
+    order_url = bought.headers["location"]
+    csrf = hidden((await client.get(order_url)).text)["csrf"]
+    await in_uow(runtime, lambda uow: session_cancel.cancel_session(uow, actor, sale.session_id, "storm"))
+
+    assert url not in (await client.get(f"/s/{tenant.slug}")).text  # not listed any more
+    r = await client.post(f"{order_url}/pay", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == order_url  # back to the order, not to the gateway
+    assert "该场次已取消" in (await client.get(order_url)).text
