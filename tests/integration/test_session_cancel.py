@@ -17,7 +17,7 @@ from piaowu.orders import payment_flow, session_cancel
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn
 from piaowu.payments import sandbox_gateway as gw
-from piaowu.payments.models import Refund
+from piaowu.payments.models import Refund, SandboxTransaction
 from piaowu.workers import bulk
 from tests.cancel_world import KINDS, World, _scan, add_expired, add_order, books
 from tests.concurrency.ledger import assert_ledger, buy, in_uow, pools_of
@@ -138,4 +138,38 @@ async def test_a_failing_order_is_listed_and_retried(runtime, tenant):
         items = list((await uow.session.execute(select(BulkJobItem))).scalars())
     assert out.status == "done" and (out.failed, out.refunded, out.cancelled) == (0, 2, 1) and out.failures == []
     assert sorted(i.attempts for i in items) == [1, 1, 2]
+    assert (await books(rt, world)).mismatched == []
+
+
+async def test_a_refund_the_provider_refuses_is_listed_and_asked_for_again(runtime, tenant):
+    rt = runtime
+    actor = await owner_actor(rt, tenant.owner_id)
+    world = await _world(rt, actor, kinds=("online", "cash"), expired=0)
+    online = next(o for o, k in world.kinds.items() if k == "online")
+    await in_uow(rt, lambda uow: session_cancel.cancel_session(uow, actor, world.sale.session_id))
+    assert await bulk.run_bulk_jobs(rt) == 2
+    async with rt.uow() as uow:  # the gateway refuses refunds for a while (its trade is not "paid" for it)
+        trade = (await uow.session.execute(select(SandboxTransaction))).scalars().one()
+        trade.status = "closed"
+        await uow.commit()
+    await drain(rt)
+    async with rt.uow(readonly=True) as uow:
+        out = await session_cancel.cancellation(uow, actor, world.sale.session_id)
+    assert out.status == "done" and out.failed == 0  # the order itself was handled: the money is owed by the gateway
+    assert [(r["order_id"], r["amount_minor"]) for r in out.report["refunds_failed"]] == [
+        (online, world.sale.price_minor)
+    ]
+
+    async with rt.uow() as uow:
+        trade = await uow.session.get(SandboxTransaction, trade.trade_no)
+        trade.status = "paid"
+        await uow.commit()
+    out = await in_uow(rt, lambda uow: session_cancel.retry(uow, actor, world.sale.session_id))
+    await drain(rt)
+    async with rt.uow(readonly=True) as uow:
+        out = await session_cancel.cancellation(uow, actor, world.sale.session_id)
+        refunds = list((await uow.session.execute(select(Refund).where(Refund.order_id == online))).scalars())
+        trade = await gw.get_trade(uow.session, trade.trade_no)
+    assert out.report["refunds_failed"] == [] and [r.status for r in refunds] == ["succeeded"]
+    assert trade.refunded_minor == trade.amount_minor
     assert (await books(rt, world)).mismatched == []

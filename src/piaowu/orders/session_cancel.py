@@ -138,8 +138,7 @@ async def process_order(uow: UnitOfWork, job: JobRef, order_id: str) -> Handled:
     # The order's row first, as every writer of an order takes it: a payment landing right now either committed
     # before (the order is paid: refund it) or waits and then finds the order closed (and refunds itself).
     await repo.lock(uow.session, job.organizer_id, order_id)
-    order = await orders.load(uow, job.organizer_id, order_id)
-    await uow.session.refresh(order)
+    order = await orders.load(uow, job.organizer_id, order_id)  # read after the lock: its current state
     status = OrderStatus(order.status)
     reason = ("session cancelled: " + job.reason)[:200] if job.reason else "session cancelled"
     if status == OrderStatus.PENDING:
