@@ -18,10 +18,12 @@ from piaowu.bulkjobs import service as bulkjobs
 from piaowu.bulkjobs.models import BulkJob, BulkJobItem
 from piaowu.db.engine import create_database
 from piaowu.orders import payment_flow, session_cancel
+from piaowu.orders.schemas import CashPaymentIn
+from piaowu.payments import sandbox_gateway as gw
 from piaowu.runtime import build_runtime
 from piaowu.workers import bulk
 from tests.cancel_world import KINDS, World, _scan, add_expired, add_order, books
-from tests.concurrency.ledger import assert_ledger, in_uow, pools_of
+from tests.concurrency.ledger import assert_ledger, codes, in_uow, pools_of, settle, warm
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import drain, wire_callbacks
 
@@ -123,3 +125,54 @@ async def test_200_orders_killed_halfway_and_resumed(runtime, tenant, db_url, cl
     finally:
         for w in workers:
             await w.db.dispose()
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_payments_racing_the_cancellation_and_its_job_never_revive_or_keep_money(runtime, tenant):
+    """Counter payments and gateway notifications land at the same moment as the cancellation, then again while
+    its job runs: whichever wins each order's row, no order ends paid, nothing sold stays sold, and every fen taken
+    is refunded exactly once (some notifications land only after the job has cancelled their orders)."""
+    rt = runtime
+    actor = await owner_actor(rt, tenant.owner_id)
+    world = World(await on_sale_session(rt, actor, capacity=200, starts_in=timedelta(hours=1)))
+    counter = [await add_order(rt, actor, world, "pending") for _ in range(10)]
+    late = [await add_order(rt, actor, world, "late") for _ in range(10)]
+    later = [await add_order(rt, actor, world, "late") for _ in range(10)]
+    after = [await add_order(rt, actor, world, "late") for _ in range(5)]
+    pools = await pools_of(rt, world.sale.session_id)
+
+    async def notify(oid: str) -> str:
+        async with rt.uow(readonly=True) as uow:
+            trade = await gw.get_trade(uow.session, world.late_trades[oid])
+        body = gw.notification_body(trade, f"N{trade.trade_no}")
+        sig = gw.sign(gw.merchant_key(rt.secret_key), body)
+        return await in_uow(
+            rt, lambda uow: payment_flow.handle_notification(uow, "sandbox", {gw.SIGNATURE_HEADER: sig}, body)
+        )
+
+    def pay(oid: str):  # noqa: ANN202
+        return in_uow(rt, lambda uow: payment_flow.pay_at_counter(uow, actor, oid, CashPaymentIn()))
+
+    await warm(rt, 24)
+    first = await settle(
+        [
+            in_uow(rt, lambda uow: session_cancel.cancel_session(uow, actor, world.sale.session_id)),
+            *(pay(o) for o in counter),
+            *(notify(o) for o in late),
+        ]
+    )
+    assert not isinstance(first[0], BaseException), first[0]
+    assert set(codes(first[1:])) <= {"ok", "session_cancelled"}, codes(first)
+    second = await settle([bulk.run_bulk_jobs(rt), *(notify(o) for o in later)])
+    assert not any(isinstance(x, BaseException) for x in second), second
+    await bulk.run_bulk_jobs(rt)
+    # and the stragglers, once the job has cancelled their orders: refunded, never revived
+    assert set(codes(await settle([notify(o) for o in after]))) == {"ok"}
+    wire_callbacks(rt, create_app(runtime=rt))
+    await drain(rt)
+
+    b = await books(rt, world)
+    assert b.mismatched == []
+    assert set(b.statuses) <= {"cancelled", "refunded"}, b.statuses
+    assert (b.pool_held, b.pool_sold, b.valid_tickets) == (0, 0, 0)
+    await assert_ledger(rt, pools)
