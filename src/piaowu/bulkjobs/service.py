@@ -26,7 +26,7 @@ from piaowu.bulkjobs import repository as repo
 from piaowu.bulkjobs.models import BulkJob, BulkJobItem
 from piaowu.bulkjobs.rules import ItemStatus, JobStatus, counts_for, percent
 from piaowu.bulkjobs.schemas import BulkJobOut, JobFailure
-from piaowu.core.actor import Actor
+from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import NotFound
 from piaowu.core.ids import new_id
 from piaowu.db.statements import insert_ignore
@@ -209,11 +209,15 @@ async def fail_item(uow: UnitOfWork, job_id: str, owner: str, subject_id: str, *
         uow.session.add(BulkJobItem(job_id=job_id, subject_id=subject_id, attempts=1, **values))
         await uow.session.flush()
         await repo.add_counts(uow.session, job_id, counts_for(None))
-        return True
-    if existing.status == ItemStatus.RETRY:
+    elif existing.status == ItemStatus.RETRY:
         await repo.set_item(uow.session, existing.id, ItemStatus.RETRY, attempts=existing.attempts + 1, **values)
-        return True
-    return False
+    else:
+        return False
+    job = await repo.job_any_tenant(uow.session, job_id)
+    assert job is not None
+    actor = system_actor(job.organizer_id, "bulk-jobs")
+    record(uow, actor, "bulk_job.item_failed", "bulk_job", job_id, after={"subject": subject_id, "error": error[:500]})
+    return True
 
 
 async def finish(uow: UnitOfWork, job_id: str, owner: str, report: dict[str, Any]) -> bool:
@@ -232,4 +236,8 @@ async def finish(uow: UnitOfWork, job_id: str, owner: str, report: dict[str, Any
         "failures": [i.subject_id for i in await repo.items_with_status(uow.session, job_id, ItemStatus.FAILED)],
         **report,
     }
-    return await repo.finish(uow.session, job_id, owner, uow.now(), full)
+    if not await repo.finish(uow.session, job_id, owner, uow.now(), full):
+        return False
+    actor = system_actor(job.organizer_id, "bulk-jobs")
+    record(uow, actor, "bulk_job.finished", "bulk_job", job_id, before={"status": "running"}, after=full)
+    return True
