@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import piaowu.accounts.models
 import piaowu.audit.models
+import piaowu.bulkjobs.models
 import piaowu.catalog.models
 import piaowu.checkin.models
 import piaowu.db.idempotency
@@ -23,6 +24,7 @@ __all__ = ["Base", "load_all_models"]
 _AREAS = (
     piaowu.accounts.models,
     piaowu.audit.models,
+    piaowu.bulkjobs.models,
     piaowu.catalog.models,
     piaowu.checkin.models,
     piaowu.db.idempotency,

@@ -80,6 +80,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "CashPaymentIn": {"method": "cash"},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
+        "SessionCancelIn": {"reason": "matrix"},
         "ScanIn": {"raw": w.ticket_code},
         "StaffIn": {"email": f"new{n}@example.com", "name": "New", "password": PASSWORD, "role": "gate"},
         "TokenIn": {"name": f"matrix {n}", "role": "gate"},

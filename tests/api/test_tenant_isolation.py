@@ -85,6 +85,7 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
         "StaffPatch": {"is_active": True},
+        "SessionCancelIn": {"reason": "cancelled by someone else"},
     }
 
 

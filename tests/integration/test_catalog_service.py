@@ -7,6 +7,7 @@ import pytest
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import SessionPatch, TicketTypePatch
 from piaowu.core.errors import InvalidState, NotFound, ValidationFailed
+from piaowu.orders import session_cancel
 from tests.factories import on_sale_session, owner_actor
 
 
@@ -29,7 +30,7 @@ async def test_bad_times_limits_and_transitions_are_refused(runtime, tenant):
             )
         assert err.value.errors[0]["field"] == "ends_at"
     async with runtime.uow() as uow:
-        await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="cancelled"))
+        await session_cancel.cancel_session(uow, actor, sale.session_id)
         await uow.commit()
     async with runtime.uow() as uow:
         with pytest.raises(InvalidState):

@@ -96,3 +96,12 @@ def test_admits_exactly_when_every_condition_holds(status, session, expected, al
         raise AssertionError("a valid ticket is never reported void")
     if status not in ("valid", "refunded"):
         assert v.result is ScanResult.VOIDED  # unknown states fail closed
+
+
+def test_a_cancelled_session_is_said_first_whatever_else_is_true():
+    """Before the job refunds the ticket (valid) and after (refunded), used or not, this gate's session or not."""
+    for kw in ({}, {"status": "refunded"}, {"status": "void"}, {"entries_used": 1}, {"session_id": "s9"}):
+        v = verdict(facts(session_cancelled=True, **kw), ["s1"], DURING, WINDOW)
+        assert v.result is ScanResult.SESSION_CANCELLED and not v.admitted, kw
+    assert verdict(facts(session_cancelled=True), [], START - timedelta(days=3), WINDOW).result == "session_cancelled"
+    assert MESSAGES[ScanResult.SESSION_CANCELLED].startswith("Session cancelled")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.catalog.models import Event, Session, TicketType, Venue
@@ -115,3 +115,24 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
         .where(TicketType.organizer_id == organizer_id, TicketType.id.in_(list(ticket_type_ids)))
     )
     return (await session.execute(q)).all()
+
+
+async def set_status_from(
+    session: AsyncSession, organizer_id: str, session_id: str, source: Sequence[str], status: str
+) -> bool:
+    """Conditional status change: True only for the caller whose update matched ``source``."""
+    res = await session.execute(
+        update(Session)
+        .where(Session.id == session_id, Session.organizer_id == organizer_id, Session.status.in_(list(source)))
+        .values(status=status)
+    )
+    return res.rowcount == 1
+
+
+async def cancelled_among(session: AsyncSession, organizer_id: str, session_ids: Sequence[str]) -> set[str]:
+    if not session_ids:
+        return set()
+    q = select(Session.id).where(
+        Session.organizer_id == organizer_id, Session.id.in_(list(session_ids)), Session.status == "cancelled"
+    )
+    return set((await session.execute(q)).scalars())

@@ -16,6 +16,7 @@ from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
 from piaowu.catalog.models import Event, Session, TicketType, Venue
 from piaowu.catalog.rules import (
+    TRANSITIONS,
     SaleState,
     SessionStatus,
     check_transition,
@@ -328,7 +329,20 @@ async def update_session(uow: UnitOfWork, actor: Actor, session_id: str, data: S
     before = _snapshot(s, SESSION_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("status") is not None:
-        s.status = check_transition(s.status, changes.pop("status"))
+        target = check_transition(s.status, changes.pop("status"))
+        if target == SessionStatus.CANCELLED and s.status != SessionStatus.CANCELLED:
+            # Cancelling also cancels and refunds the session's orders: only orders.session_cancel does that.
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "status",
+                        "code": "use_cancel",
+                        "message": "A session is cancelled with its own action, which also cancels and refunds "
+                        "its orders.",
+                    }
+                ]
+            )
+        s.status = target
     changes.pop("status", None)
     if changes.get("capacity") is not None:
         await inventory.set_capacity(uow, actor.organizer_id, s.pool_id, changes["capacity"])
@@ -341,6 +355,29 @@ async def update_session(uow: UnitOfWork, actor: Actor, session_id: str, data: S
     record(uow, actor, "session.updated", "session", s.id, before=before, after=_snapshot(s, SESSION_FIELDS))
     await uow.session.flush()
     return (await _sessions_out(uow, actor.organizer_id, [s]))[0]
+
+
+async def cancel_session(uow: UnitOfWork, actor: Actor, session_id: str) -> SessionOut:
+    """The status flip of a cancellation, and only that: from now on the session sells nothing (its offers are
+    ``unavailable``), payments for its orders are refused and gates answer ``session_cancelled``. Call it through
+    ``orders.session_cancel.cancel_session``, which starts the job that cancels and refunds its orders in the
+    same transaction. Raises InvalidState when the session is already cancelled."""
+    actor.require(Permission.CATALOG_WRITE)
+    s = await _session(uow, actor.organizer_id, session_id)
+    check_transition(s.status, SessionStatus.CANCELLED)
+    before = s.status
+    sources = [str(x) for x, targets in TRANSITIONS.items() if SessionStatus.CANCELLED in targets]
+    # Conditional, so two operators cancelling at once start one job, not two.
+    if not await repo.set_status_from(uow.session, actor.organizer_id, s.id, sources, SessionStatus.CANCELLED):
+        raise InvalidState(state=str(SessionStatus.CANCELLED))
+    await uow.session.refresh(s)
+    record(uow, actor, "session.cancelled", "session", s.id, before={"status": before}, after={"status": s.status})
+    return (await _sessions_out(uow, actor.organizer_id, [s]))[0]
+
+
+async def cancelled_among(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> set[str]:
+    """Which of these sessions are cancelled (nothing may be sold, paid for or revived for them)."""
+    return await repo.cancelled_among(uow.session, organizer_id, list(set(session_ids)))
 
 
 # ---- ticket types ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The gate's verdict on one scan. Pure: imports only ``core``.
 
-The order of the checks is the order a steward needs the answer in: is it ours at all, was it cancelled,
+The order of the checks is the order a steward needs the answer in: is it ours at all, was its session
+cancelled, was it cancelled,
 is it for this entrance, is it the right time, has it been used. "Already checked in" comes last so that it
 is only said of a ticket that would otherwise be admitted (and then says when and where it was used).
 """
@@ -22,6 +23,7 @@ class ScanResult(StrEnum):
     INVALID_TICKET = "invalid_ticket"  # not a ticket of this organizer: unknown code, bad or foreign signature
     REFUNDED = "refunded"  # the ticket was refunded
     VOIDED = "voided"  # the ticket was cancelled (exchanged, voided by an operator)
+    SESSION_CANCELLED = "session_cancelled"  # its session was cancelled (the ticket is refunded by the job)
 
 
 # The English sentence for each result: a gettext msgid, translated by the pages and the API.
@@ -34,6 +36,7 @@ MESSAGES: dict[ScanResult, str] = {
     ScanResult.INVALID_TICKET: "Not a valid ticket",
     ScanResult.REFUNDED: "Refunded ticket",
     ScanResult.VOIDED: "Void ticket",
+    ScanResult.SESSION_CANCELLED: "Session cancelled: this ticket is no longer valid",
 }
 
 
@@ -47,6 +50,9 @@ class TicketFacts:
     entries_used: int
     last_entry_at: datetime | None = None
     last_gate: str = ""
+    # Its session was cancelled. Decided from the live session, so gates refuse the ticket from the moment of the
+    # cancellation, before the job has refunded it.
+    session_cancelled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,8 @@ def verdict(
     """Decide one scan. ``expected_session_ids`` empty means the gate admits every session of the organizer."""
     if ticket is None:
         return Verdict(ScanResult.INVALID_TICKET)
+    if ticket.session_cancelled:  # first: whatever else is true of the ticket, this is what the holder must hear
+        return Verdict(ScanResult.SESSION_CANCELLED)
     if ticket.status == "refunded":
         return Verdict(ScanResult.REFUNDED)
     if ticket.status != "valid":

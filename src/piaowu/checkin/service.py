@@ -16,6 +16,8 @@ from datetime import datetime
 
 from piaowu.accounts.permissions import Permission
 from piaowu.catalog import service as catalog
+from piaowu.catalog.rules import SessionStatus
+from piaowu.catalog.service import SessionLabel
 from piaowu.checkin import repository as repo
 from piaowu.checkin.models import Scan
 from piaowu.checkin.rules import ScanResult, TicketFacts, Verdict, Window, admission_window, verdict
@@ -29,8 +31,11 @@ from piaowu.tickets import signing
 from piaowu.tickets.schemas import GateView
 
 
-def _facts(t: GateView) -> TicketFacts:
-    return TicketFacts(t.status, t.session_id, t.entries_allowed, t.entries_used, t.last_entry_at, t.last_gate)
+def _facts(t: GateView, label: SessionLabel | None = None) -> TicketFacts:
+    cancelled = label is not None and label.status == SessionStatus.CANCELLED
+    return TicketFacts(
+        t.status, t.session_id, t.entries_allowed, t.entries_used, t.last_entry_at, t.last_gate, cancelled
+    )
 
 
 async def _find(uow: UnitOfWork, organizer_id: str, raw: str) -> GateView | None:
@@ -67,7 +72,7 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
             if label
             else Window(ticket.valid_from, ticket.valid_until)
         )
-        v = verdict(_facts(ticket), cmd.session_ids, now, window)
+        v = verdict(_facts(ticket, label), cmd.session_ids, now, window)
         if v.admitted:
             if await tickets.redeem(uow, ticket, gate):
                 ticket = replace(ticket, entries_used=ticket.entries_used + 1, last_entry_at=now, last_gate=gate)
@@ -75,7 +80,7 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
                 # Lost a race (another gate, the same second) or voided meanwhile: judge the row as it is now.
                 fresh = await tickets.gate_view(uow, org, ticket.id)
                 ticket = fresh or ticket
-                v = verdict(_facts(ticket), cmd.session_ids, now, window)
+                v = verdict(_facts(ticket, label), cmd.session_ids, now, window)
                 if v.admitted:
                     v = Verdict(ScanResult.ALREADY_CHECKED_IN, ticket.last_entry_at, ticket.last_gate)
     else:

@@ -122,6 +122,12 @@ class NotOnSale(DomainError):
     message = "This session is not on sale right now."
 
 
+class SessionCancelled(DomainError):
+    code = "session_cancelled"
+    status = 409
+    message = "This session was cancelled: nothing can be sold or paid for it any more."
+
+
 class HoldExpired(DomainError):
     code = "hold_expired"
     status = 410

@@ -3,7 +3,8 @@
 A payment may arrive after its order closed (the buyer paid on the gateway page at minute 14:59, the
 notification came at 15:02, the sweeper had expired the order). Money is never lost: if the order's units can
 be taken again the order is revived as paid; otherwise the payment is refunded automatically in full. A
-second payment for an order that is already paid is refunded as well.
+second payment for an order that is already paid is refunded as well. Nothing is sold, paid for or revived for
+a cancelled session: a payment that lands for such an order anyway is refunded in full.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import service as catalog
 from piaowu.core.actor import Actor, ActorKind, system_actor
-from piaowu.core.errors import HoldExpired, InvalidState, SoldOut, ValidationFailed
+from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.core.events import Topic
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
@@ -41,6 +42,7 @@ async def pay_at_counter(uow: UnitOfWork, actor: Actor, order_id: str, data: Cas
     order = await load(uow, actor.organizer_id, order_id)
     if order.status != OrderStatus.PENDING:
         raise InvalidState(state=order.status)
+    await refuse_if_session_cancelled(uow, order)
     if data.tendered_minor is not None and data.tendered_minor < order.total_minor:
         raise ValidationFailed(
             [
@@ -72,6 +74,7 @@ async def start_online(uow: UnitOfWork, actor: Actor, order: Order, data: Online
         raise InvalidState(state=order.status)
     if order.expires_at is not None and order.expires_at <= uow.now():
         raise HoldExpired()
+    await refuse_if_session_cancelled(uow, order)
     info, _ = await payments.start(
         uow,
         actor,
@@ -85,6 +88,17 @@ async def start_online(uow: UnitOfWork, actor: Actor, order: Order, data: Online
     return PaymentStartOut(
         payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
     )
+
+
+async def session_cancelled(uow: UnitOfWork, order: Order) -> bool:
+    """Whether a ticket of this order is for a cancelled session (then nothing of it may be paid or revived)."""
+    lines = await repo.lines(uow.session, [order.id])
+    return bool(await catalog.cancelled_among(uow, order.organizer_id, [line.session_id for line in lines]))
+
+
+async def refuse_if_session_cancelled(uow: UnitOfWork, order: Order) -> None:
+    if await session_cancelled(uow, order):
+        raise SessionCancelled()
 
 
 async def start_online_payment(uow: UnitOfWork, actor: Actor, order_id: str, data: OnlinePaymentIn) -> PaymentStartOut:
@@ -151,6 +165,12 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
     order = await repo.order(uow.session, c.organizer_id, c.order_id)
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
+    if await session_cancelled(uow, order):
+        # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
+        # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
+        # back through the provider that took it.
+        await _refund_whole(uow, actor, order, c, "session cancelled")
+        return "refunded_session_cancelled"
     for _ in range(3):  # the order may change state under us (sweeper); re-read and decide again
         status = OrderStatus(order.status)
         if status in REFUNDABLE:

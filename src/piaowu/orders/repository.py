@@ -66,8 +66,12 @@ async def add_refunded(session: AsyncSession, order_id: str, amount: int) -> boo
     return res.rowcount == 1
 
 
-def list_query(organizer_id: str, status: str | None, q: str | None) -> Select[tuple[Order]]:
+def list_query(
+    organizer_id: str, status: str | None, q: str | None, session_id: str | None = None
+) -> Select[tuple[Order]]:
     stmt = select(Order).where(Order.organizer_id == organizer_id)
+    if session_id:
+        stmt = stmt.where(Order.id.in_(_of_session(organizer_id, session_id)))
     if status:
         stmt = stmt.where(Order.status == status)
     if q:
@@ -112,4 +116,26 @@ async def set_line_status(session: AsyncSession, line_ids: Sequence[str], status
 
 async def count_lines(session: AsyncSession, order_id: str, status: str) -> int:
     q = select(func.count()).select_from(OrderLine).where(OrderLine.order_id == order_id, OrderLine.status == status)
+    return (await session.execute(q)).scalar_one()
+
+
+def _of_session(organizer_id: str, session_id: str) -> Select[tuple[str]]:
+    return select(OrderLine.order_id).where(OrderLine.organizer_id == organizer_id, OrderLine.session_id == session_id)
+
+
+async def session_order_ids(
+    session: AsyncSession, organizer_id: str, session_id: str, after: str | None, limit: int
+) -> list[str]:
+    """Ids of the orders with a ticket for this session, in id order, after ``after`` (keyset)."""
+    q = select(OrderLine.order_id).where(OrderLine.organizer_id == organizer_id, OrderLine.session_id == session_id)
+    if after is not None:
+        q = q.where(OrderLine.order_id > after)
+    q = q.distinct().order_by(OrderLine.order_id).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def count_session_orders(session: AsyncSession, organizer_id: str, session_id: str) -> int:
+    q = select(func.count(func.distinct(OrderLine.order_id))).where(
+        OrderLine.organizer_id == organizer_id, OrderLine.session_id == session_id
+    )
     return (await session.execute(q)).scalar_one()

@@ -191,3 +191,11 @@ class RefundIn(BaseModel):
         if info.data.get("allow_used") and not v:
             raise ValueError("Write why tickets already used at a gate are refunded.")
         return v
+
+
+class SessionCancelIn(BaseModel):
+    """Cancel a session: its orders are cancelled or refunded in full by a job; the reason goes to the buyers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=200)

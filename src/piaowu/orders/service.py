@@ -39,6 +39,7 @@ from piaowu.payments import service as payments
 
 __all__ = [
     "cancel_order",
+    "cancel_pending",
     "create_order",
     "due_for_expiry",
     "order_status",
@@ -211,9 +212,13 @@ async def list_orders(
     limit: int = 50,
     status: str | None = None,
     q: str | None = None,
+    session_id: str | None = None,
 ) -> OrderPage:
+    """Orders newest first, optionally only those with a ticket for one session (before or after it was
+    cancelled: the list shows each order's state)."""
     actor.require(Permission.ORDER_READ)
-    page = await paginate(uow.session, repo.list_query(actor.organizer_id, status, q), Order, cursor, limit)
+    query = repo.list_query(actor.organizer_id, status, q, session_id)
+    page = await paginate(uow.session, query, Order, cursor, limit)
     counts = await repo.line_counts(uow.session, [o.id for o in page.items])
     return OrderPage(
         items=[
@@ -248,6 +253,12 @@ async def _close_pending(uow: UnitOfWork, actor: Actor, order: Order, target: Or
         {"order_id": order.id, "organizer_id": order.organizer_id},
     )
     return True
+
+
+async def cancel_pending(uow: UnitOfWork, actor: Actor, order: Order) -> bool:
+    """Cancel a pending order (releasing its hold) whatever its buyer or clerk may do: the caller decided, e.g. its
+    session was cancelled. False when it was no longer pending."""
+    return await _close_pending(uow, actor, order, OrderStatus.CANCELLED, "order.cancelled")
 
 
 async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:

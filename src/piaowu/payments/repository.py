@@ -59,3 +59,23 @@ async def refunds_of(session: AsyncSession, organizer_id: str, order_id: str) ->
         .order_by(Refund.created_at)
     )
     return list((await session.execute(q)).scalars())
+
+
+async def refunds_with_status(
+    session: AsyncSession, organizer_id: str, order_ids: Sequence[str], status: str
+) -> list[Refund]:
+    if not order_ids:
+        return []
+    q = (
+        select(Refund)
+        .where(Refund.organizer_id == organizer_id, Refund.order_id.in_(list(order_ids)), Refund.status == status)
+        .order_by(Refund.created_at)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def set_refund_status(session: AsyncSession, refund_id: str, only_from: str, status: str) -> bool:
+    res = await session.execute(
+        update(Refund).where(Refund.id == refund_id, Refund.status == only_from).values(status=status)
+    )
+    return res.rowcount == 1

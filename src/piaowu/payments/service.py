@@ -237,6 +237,34 @@ async def refund(
     return ids
 
 
+@dataclass(frozen=True)
+class FailedRefund:
+    refund_id: str
+    order_id: str
+    payment_id: str
+    amount_minor: int
+    currency: str
+
+
+async def failed_refunds(uow: UnitOfWork, organizer_id: str, order_ids: Sequence[str]) -> list[FailedRefund]:
+    """Refunds of these orders that the provider refused (money still owed to the payer)."""
+    return [
+        FailedRefund(r.id, r.order_id, r.payment_id, r.amount_minor, r.currency)
+        for r in await repo.refunds_with_status(uow.session, organizer_id, order_ids, RefundStatus.FAILED)
+    ]
+
+
+async def retry_failed_refunds(uow: UnitOfWork, actor: Actor, order_ids: Sequence[str]) -> int:
+    """Ask the provider again for refunds it refused (failed → pending, back to the outbox). → how many."""
+    n = 0
+    for r in await repo.refunds_with_status(uow.session, actor.organizer_id, order_ids, RefundStatus.FAILED):
+        if await repo.set_refund_status(uow.session, r.id, RefundStatus.FAILED, RefundStatus.PENDING):
+            uow.emit(Topic.REFUND_REQUESTED, {"refund_id": r.id})
+            record(uow, actor, "refund.retried", "refund", r.id, after={"amount_minor": r.amount_minor})
+            n += 1
+    return n
+
+
 async def execute_refund(uow: UnitOfWork, refund_id: str) -> str:
     """Run by the outbox worker, after commit: ask the provider to pay the refund out. Idempotent."""
     r = await repo.refund(uow.session, refund_id)

@@ -77,6 +77,7 @@ HANDLERS: dict[str, Handler] = {
     Topic.ORDER_PAID: log_only,
     Topic.ORDER_EXPIRED: log_only,
     Topic.ORDER_CANCELLED: log_only,
+    Topic.ORDER_SESSION_CANCELLED: log_only,
 }
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from piaowu.api.deps import ActorDep, RuntimeDep
+from piaowu.bulkjobs.schemas import BulkJobOut
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import (
     EventIn,
@@ -20,6 +21,8 @@ from piaowu.catalog.schemas import (
     TicketTypeOut,
     TicketTypePatch,
 )
+from piaowu.orders import session_cancel
+from piaowu.orders.schemas import SessionCancelIn
 
 router = APIRouter()
 E404 = {404: {"description": "`not_found`: no such id for this organizer (other organizers' ids look the same)"}}
@@ -80,11 +83,64 @@ async def get_session(rt: RuntimeDep, actor: ActorDep, session_id: str) -> Sessi
     "/sessions/{session_id}",
     response_model=SessionOut,
     summary="Edit a session (times, capacity, status)",
-    responses={**E404, **E422, 409: {"description": "`invalid_state`: status change not allowed"}},
+    responses={
+        **E404,
+        422: {"description": "`validation_error`: per-field `errors` (`use_cancel`: cancel with POST …/cancel)"},
+        409: {"description": "`invalid_state`: status change not allowed"},
+    },
 )
 async def update_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SessionPatch) -> SessionOut:
     async with rt.uow() as uow:
         out = await catalog.update_session(uow, actor, session_id, data)
+        await uow.commit()
+    return out
+
+
+@router.post(
+    "/sessions/{session_id}/cancel",
+    response_model=BulkJobOut,
+    status_code=202,
+    summary="Cancel a session: refuse new sales and payments, cancel and refund every order (a job)",
+    responses={**E404, 409: {"description": "`invalid_state`: already cancelled"}},
+)
+async def cancel_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SessionCancelIn) -> BulkJobOut:
+    """From this call on the session sells nothing, its orders cannot be paid (`session_cancelled`) and gates
+    refuse its tickets (`session_cancelled`). A background job then cancels its pending orders and refunds its
+    paid ones in full (through the provider that took the money), one order at a time, and queues one
+    `order.session_cancelled` message per order for the buyer. Follow it with
+    `GET /sessions/{id}/cancellation`. Needs `catalog.write` and `payment.refund`."""
+    async with rt.uow() as uow:
+        out = await session_cancel.cancel_session(uow, actor, session_id, data.reason)
+        await uow.commit()
+    worker = rt.extras.get("worker")
+    if worker is not None:
+        worker.wake()  # start the job now rather than at the next tick
+    return out
+
+
+@router.get(
+    "/sessions/{session_id}/cancellation",
+    response_model=BulkJobOut,
+    summary="Progress and report of a session's cancellation",
+    responses={**E404, 409: {"description": "`invalid_state`: the session was not cancelled"}},
+)
+async def get_cancellation(rt: RuntimeDep, actor: ActorDep, session_id: str) -> BulkJobOut:
+    """`status` is `running` until every order is handled, then `done`; `failures` lists orders whose handling
+    failed and `report.refunds_failed` provider refunds that failed — `POST …/cancellation/retry` tries them
+    again."""
+    async with rt.uow(readonly=True) as uow:
+        return await session_cancel.require_cancellation(uow, actor, session_id)
+
+
+@router.post(
+    "/sessions/{session_id}/cancellation/retry",
+    response_model=BulkJobOut,
+    summary="Retry the failures of a session's cancellation",
+    responses={**E404, 409: {"description": "`invalid_state`: the session was not cancelled"}},
+)
+async def retry_cancellation(rt: RuntimeDep, actor: ActorDep, session_id: str) -> BulkJobOut:
+    async with rt.uow() as uow:
+        out = await session_cancel.retry(uow, actor, session_id)
         await uow.commit()
     return out
 

@@ -62,9 +62,14 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     status: str | None = None,
     q: Annotated[str | None, Query(max_length=100, description="code, phone, name")] = None,
+    session_id: Annotated[
+        str | None, Query(max_length=26, description="only orders with a ticket for this session")
+    ] = None,
 ) -> OrderPage:
     async with rt.uow(readonly=True) as uow:
-        return await orders.list_orders(uow, actor, cursor=cursor, limit=limit, status=status, q=q)
+        return await orders.list_orders(
+            uow, actor, cursor=cursor, limit=limit, status=status, q=q, session_id=session_id
+        )
 
 
 @router.get(
@@ -108,7 +113,7 @@ async def cancel_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderO
     "/orders/{order_id}/pay",
     response_model=OrderOut,
     summary="Record a counter payment (cash/card)",
-    responses={409: {"description": "`invalid_state`: not pending"}},
+    responses={409: {"description": "`invalid_state`: not pending; `session_cancelled`"}},
 )
 async def pay_at_counter(
     request: Request,
@@ -135,7 +140,7 @@ async def pay_at_counter(
     response_model=PaymentStartOut,
     status_code=201,
     summary="Start an online payment",
-    responses={410: {"description": "`hold_expired`"}},
+    responses={410: {"description": "`hold_expired`"}, 409: {"description": "`session_cancelled`"}},
 )
 async def start_payment(
     request: Request,

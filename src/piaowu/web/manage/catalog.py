@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from piaowu.accounts.permissions import Permission
 from piaowu.catalog import service as catalog
 from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus
 from piaowu.catalog.schemas import (
@@ -20,12 +21,15 @@ from piaowu.catalog.schemas import (
     TicketTypeOut,
     TicketTypePatch,
 )
-from piaowu.core.errors import NotFound
+from piaowu.core.errors import DomainError, NotFound
 from piaowu.core.money import minor_digits, parse_major
 from piaowu.db.uow import UnitOfWork
+from piaowu.orders import session_cancel
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import (
+    NOT_THE_FORMS_BUSINESS,
     FormErrors,
+    error_text,
     organizer,
     page,
     parse_local,
@@ -146,10 +150,12 @@ def _session_payload(request: Request, form: dict[str, str], tz: str) -> tuple[d
 
 
 def _status_options(current: str | None) -> list[str]:
-    """The statuses a session may move to from ``current`` (a new session starts as a draft)."""
+    """The statuses a session may move to from ``current`` (a new session starts as a draft). Cancelling is not
+    among them: it has its own action on the session's page, which also cancels and refunds the orders."""
     if current is None:
         return [SessionStatus.DRAFT, SessionStatus.ON_SALE]
-    return [current, *sorted(TRANSITIONS[SessionStatus(current)], key=list(SessionStatus).index)]
+    targets = sorted(TRANSITIONS[SessionStatus(current)] - {SessionStatus.CANCELLED}, key=list(SessionStatus).index)
+    return [current, *targets]
 
 
 def _session_values(s: SessionOut, tz: str) -> dict[str, Any]:
@@ -218,10 +224,74 @@ async def _load_session(rt: RuntimeDep, actor: StaffDep, session_id: str) -> tup
     return ev, s
 
 
+async def _session_page(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    session_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    ev, s = await _load_session(rt, actor, session_id)
+    cancellation = None
+    if s.status == SessionStatus.CANCELLED and actor.can(Permission.ORDER_READ):
+        async with rt.uow(readonly=True) as uow:
+            cancellation = await session_cancel.cancellation(uow, actor, session_id)
+    ctx = {"event": ev, "session": s, "cancellation": cancellation, "values": values or {}, "errors": errors or {}}
+    return await page(request, rt, actor, "manage/session.html", ctx, active="events", status_code=status_code)
+
+
 @router.get("/sessions/{session_id}")
 async def session_detail(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
-    ev, s = await _load_session(rt, actor, session_id)
-    return await page(request, rt, actor, "manage/session.html", {"event": ev, "session": s}, active="events")
+    """The session; once cancelled, the cancellation's progress (the page refreshes itself while it runs), its
+    report and its failures with a retry button."""
+    return await _session_page(request, rt, actor, session_id)
+
+
+@router.post("/sessions/{session_id}/cancel")
+async def session_cancel_post(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    form = await read_form(request)
+    _ = translator(request)
+    reason = form.get("reason", "").strip()[:200]
+    if not form.get("confirm"):
+        errors = {"confirm": _("Tick the box to confirm: this cannot be undone.")}
+        return await _session_page(request, rt, actor, session_id, values=form, errors=errors, status_code=422)
+    try:
+        async with rt.uow() as uow:
+            await session_cancel.cancel_session(uow, actor, session_id, reason)
+            await uow.commit()
+    except NOT_THE_FORMS_BUSINESS:
+        raise
+    except DomainError as exc:
+        errors = {"form": error_text(request, exc)}
+        return await _session_page(request, rt, actor, session_id, values=form, errors=errors, status_code=exc.status)
+    worker = rt.extras.get("worker")
+    if worker is not None:
+        worker.wake()
+    flash(request, _("Session cancelled. Its orders are being cancelled and refunded."), "success")
+    return redirect(f"/manage/sessions/{session_id}")
+
+
+@router.post("/sessions/{session_id}/cancellation/retry")
+async def session_cancel_retry(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
+    await read_form(request)
+    try:
+        async with rt.uow() as uow:
+            await session_cancel.retry(uow, actor, session_id)
+            await uow.commit()
+    except NOT_THE_FORMS_BUSINESS:
+        raise
+    except DomainError as exc:
+        return await _session_page(
+            request, rt, actor, session_id, errors={"form": error_text(request, exc)}, status_code=exc.status
+        )
+    worker = rt.extras.get("worker")
+    if worker is not None:
+        worker.wake()
+    flash(request, translator(request)("The failures are being tried again."), "success")
+    return redirect(f"/manage/sessions/{session_id}")
 
 
 @router.get("/sessions/{session_id}/edit")

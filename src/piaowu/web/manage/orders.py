@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from piaowu.accounts.permissions import Permission
+from piaowu.catalog import service as catalog
 from piaowu.core.errors import (
     DomainError,
     EmptySelection,
@@ -53,13 +54,31 @@ async def order_list(
     q: str = "",
     status: str = "",
     cursor: str = "",
+    session_id: str = "",
 ) -> Response:
+    """Search orders; ``session_id`` keeps only the orders with a ticket for one session (e.g. before and after
+    cancelling it)."""
     status = status if status in STATUSES else ""
+    session_id = session_id.strip()[:26]
     async with rt.uow(readonly=True) as uow:
         result = await orders.list_orders(
-            uow, actor, cursor=cursor or None, limit=30, status=status or None, q=q.strip() or None
+            uow,
+            actor,
+            cursor=cursor or None,
+            limit=30,
+            status=status or None,
+            q=q.strip() or None,
+            session_id=session_id or None,
         )
-    ctx = {"page": result, "q": q, "status": status, "statuses": STATUSES}
+        labels = await catalog.session_labels(uow, actor.organizer_id, [session_id]) if session_id else {}
+    ctx = {
+        "page": result,
+        "q": q,
+        "status": status,
+        "statuses": STATUSES,
+        "session_id": session_id,
+        "session_label": labels.get(session_id),
+    }
     return await page(request, rt, actor, "manage/orders.html", ctx, active="orders")
 
 

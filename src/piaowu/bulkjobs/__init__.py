@@ -1,0 +1,1 @@
+"""Bulk jobs: long operations over many rows (e.g. cancelling a session's orders), resumable and leased."""
