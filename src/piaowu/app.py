@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,6 +17,7 @@ from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError
+from piaowu.headers import SecurityHeaders
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.web import create_web_router
 from piaowu.web.deps import LoginRequired
@@ -61,10 +63,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         https_only=settings.cookie_secure,
         max_age=12 * 3600,
     )
+    # Outermost, so that every answer (guard refusals, redirects, static files, errors) carries them.
+    app.add_middleware(SecurityHeaders, form_targets=settings.allowed_return_origins, hsts=settings.cookie_secure)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/manage/login?next={exc.next_url}", status_code=303)
+        return RedirectResponse(f"/manage/login?{urlencode({'next': exc.next_url})}", status_code=303)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> HTMLResponse:

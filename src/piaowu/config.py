@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     redis_url: str = ""  # empty → rate limits count per process (see docs/operations.md)
     secret_key: str = ""  # empty → generated into var/secret_key
     public_url: str = "http://127.0.0.1:8000"  # where the sandbox gateway posts its callbacks
+    # Origins (``https://shop.example.com``) besides ``public_url``'s to which a payment may send the buyer back
+    # (``return_url``); JSON list in the environment: PIAOWU_ALLOWED_RETURN_ORIGINS='["https://a.example"]'.
+    allowed_return_origins: list[str] = []
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
     default_locale: str = "zh_CN"
@@ -38,6 +41,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # orders the public shop API accepts per client address per minute; 0 = no limit
     shop_orders_per_minute: int = 30
+
+    def allowed_origins(self) -> list[str]:
+        """Where a client-supplied URL (a payment's ``return_url``) may lead: this server, and the listed origins."""
+        return [self.public_url, *self.allowed_return_origins]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

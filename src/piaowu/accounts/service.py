@@ -13,6 +13,7 @@ from piaowu.accounts.schemas import StaffInfo, TokenInfo
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
+from piaowu.core.inputs import checked_name
 from piaowu.db.uow import UnitOfWork
 
 
@@ -73,6 +74,7 @@ async def create_user(
         actor.require(Permission.STAFF_MANAGE)
         organizer_id = actor.organizer_id
     _check_role(role)
+    name = checked_name("name", name)
     email = email.strip().lower()
     if "@" not in email:
         raise ValidationFailed([{"field": "email", "code": "invalid", "message": "Enter a valid e-mail address."}])
@@ -134,6 +136,7 @@ async def create_token(
         actor.require(Permission.TOKENS_MANAGE)
         organizer_id = actor.organizer_id
     _check_role(role)
+    name = checked_name("name", name)
     token, prefix, digest = tokens.generate()
     row = ApiToken(
         organizer_id=organizer_id,

@@ -70,6 +70,12 @@ def _pools_of(session_pool_id: str, quota_pool_id: str | None) -> tuple[str, ...
     return (session_pool_id, quota_pool_id) if quota_pool_id else (session_pool_id,)
 
 
+def _pool_label(*names: str) -> str:
+    """A pool's label from the names it counts for (event + session). Each name may use its whole documented
+    length, so the label can be longer than its column: ``inventory.create_pool`` cuts it to fit."""
+    return " ".join(n.strip() for n in names if n.strip())
+
+
 def _snapshot(obj: object, fields: Sequence[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for f in fields:
@@ -287,7 +293,7 @@ async def create_session(uow: UnitOfWork, actor: Actor, event_id: str, data: Ses
         raise ValidationFailed(errors)
     status = check_transition(SessionStatus.DRAFT, data.status)
     pool_id = await inventory.create_pool(
-        uow, actor.organizer_id, kind="session", capacity=data.capacity, label=f"{ev.name} {data.name}".strip()
+        uow, actor.organizer_id, kind="session", capacity=data.capacity, label=_pool_label(ev.name, data.name)
     )
     s = Session(
         organizer_id=actor.organizer_id,
@@ -357,7 +363,7 @@ async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, dat
     pool_id = None
     if data.quota is not None:
         pool_id = await inventory.create_pool(
-            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=data.name
+            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=_pool_label(data.name)
         )
     currency = await organizers.currency_of(uow, actor.organizer_id)
     t = TicketType(
@@ -409,7 +415,7 @@ async def update_ticket_type(
             t.pool_id = None
         elif quota is not None and t.pool_id is None:
             t.pool_id = await inventory.create_pool(
-                uow, actor.organizer_id, kind="ticket_type", capacity=quota, label=t.name
+                uow, actor.organizer_id, kind="ticket_type", capacity=quota, label=_pool_label(t.name)
             )
         elif quota is not None and t.pool_id is not None:
             await inventory.set_capacity(uow, actor.organizer_id, t.pool_id, quota)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from piaowu.accounts.permissions import Permission
 from piaowu.core.actor import Actor
@@ -22,7 +22,9 @@ from piaowu.core.errors import (
     ValidationFailed,
 )
 from piaowu.core.errors import render as fill
+from piaowu.core.inputs import is_local_path
 from piaowu.db.uow import UnitOfWork
+from piaowu.fields import lenient
 from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
@@ -165,7 +167,10 @@ async def submit(
     while reading the form (``errors``, which win for their field); only a wholly valid form runs the use case,
     through ``attempt``."""
     try:
-        command = schema(**data)
+        # Form values are strings ("120", "on"): read them leniently, unlike JSON bodies (``piaowu.fields``).
+        command = (
+            lenient(schema, data) if isinstance(schema, type) and issubclass(schema, BaseModel) else schema(**data)
+        )
     except ValidationError as exc:
         return None, {**pydantic_errors(request, exc, rename), **(errors or {})}
     if errors:
@@ -219,7 +224,6 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def safe_next(target: str | None, default: str = "/manage") -> str:
-    """Only local paths: never an open redirect to another site (``//evil``, ``/\\evil``, ``https://``)."""
-    if not target or not target.startswith("/") or target.startswith("//") or target.startswith("/\\"):
-        return default
-    return target
+    """Only local paths: never an open redirect to another site (``//evil``, ``/\\evil``, ``https://``, or a
+    path with tabs or line breaks that browsers drop, turning ``/<tab>/evil`` into ``//evil``)."""
+    return target if target and is_local_path(target) else default

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import Role
+from piaowu.fields import Name
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import FormErrors, page, read_form, redirect, submit, translator
 from piaowu.web.templating import flash
@@ -22,7 +23,7 @@ class StaffForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     email: EmailStr
     password: str = Field(min_length=8, max_length=200)
     role: Role
@@ -31,7 +32,7 @@ class StaffForm(BaseModel):
 class TokenForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Name = Field(min_length=1, max_length=100)
     role: Role
 
 
