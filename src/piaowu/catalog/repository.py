@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.catalog.models import Event, Session, TicketType, Venue
@@ -115,3 +115,11 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
         .where(TicketType.organizer_id == organizer_id, TicketType.id.in_(list(ticket_type_ids)))
     )
     return (await session.execute(q)).all()
+
+
+async def add_sold(session: AsyncSession, organizer_id: str, ticket_type_id: str, n: int) -> None:
+    await session.execute(
+        update(TicketType)
+        .where(TicketType.organizer_id == organizer_id, TicketType.id == ticket_type_id)
+        .values(sold=TicketType.sold + n)
+    )

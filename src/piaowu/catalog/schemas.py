@@ -92,7 +92,7 @@ class TicketTypeOut(BaseModel):
     sort_order: int
     is_active: bool
     available: int  # capacity − held − sold over every pool this ticket type consumes
-    sold: int  # sold of this ticket type (its quota pool), or of the session when it has no quota
+    sold: int  # tickets of this type sold (paid, not refunded): its quota pool's count, or its own order lines
 
 
 class SessionOut(BaseModel):

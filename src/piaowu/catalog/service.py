@@ -7,7 +7,7 @@ channel allotment) without the inventory engine or orders changing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -238,7 +238,6 @@ async def _sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[S
     empty = PoolCounts(0, 0, 0)
     for t in types:
         s = next(x for x in sessions if x.id == t.session_id)
-        own = counts.get(t.pool_id, empty) if t.pool_id else counts.get(s.pool_id, empty)
         by_session.setdefault(t.session_id, []).append(
             TicketTypeOut(
                 id=t.id,
@@ -253,7 +252,8 @@ async def _sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[S
                 sort_order=t.sort_order,
                 is_active=t.is_active,
                 available=offer_availability(counts.get(p, empty) for p in _pools_of(s.pool_id, t.pool_id)),
-                sold=own.sold,
+                # Its own counter: a type without a quota shares the session's pool, whose ``sold`` is every type's.
+                sold=t.sold,
             )
         )
     out = []
@@ -438,6 +438,14 @@ async def _ticket_type_out(uow: UnitOfWork, organizer_id: str, ticket_type_id: s
     s = await _session(uow, organizer_id, t.session_id)
     out = await _sessions_out(uow, organizer_id, [s])
     return next(x for x in out[0].ticket_types if x.id == ticket_type_id)
+
+
+async def count_sales(uow: UnitOfWork, organizer_id: str, sold: Mapping[str, int]) -> None:
+    """Adds ``sold[ticket_type_id]`` (negative for refunds) to each ticket type's own sales counter. Orders call
+    this in the transaction that pays or refunds the lines, so the counter always agrees with them."""
+    for ticket_type_id, n in sorted(sold.items()):  # a fixed order, as every multi-row update here
+        if n:
+            await repo.add_sold(uow.session, organizer_id, ticket_type_id, n)
 
 
 # ---- the sale path --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ second payment for an order that is already paid is refunded as well.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -216,6 +217,7 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
             )
         )
     await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
+    await catalog.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 
 async def _refund_whole(uow: UnitOfWork, actor: Actor, order: Order, c: Confirmed, reason: str) -> None:

@@ -6,8 +6,11 @@ reserves the amount first); a ticket is refunded at most once; the provider call
 
 from __future__ import annotations
 
+from collections import Counter
+
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
+from piaowu.catalog import service as catalog
 from piaowu.core.actor import Actor
 from piaowu.core.errors import RefundNotAllowed, ValidationFailed
 from piaowu.db.uow import UnitOfWork
@@ -61,6 +64,8 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
     await tickets.void_tickets(uow, actor, order.organizer_id, wanted, status="refunded")
     takes = [Take(pool_id, 1) for lid in wanted for pool_id in active[lid].pool_ids.split()]
     await inventory.return_sold(uow, order.organizer_id, takes)
+    refunded = Counter(active[lid].ticket_type_id for lid in wanted)
+    await catalog.count_sales(uow, order.organizer_id, {tid: -n for tid, n in refunded.items()})
     # Counted now, not from the lines read above: a concurrent refund of other tickets of this order may have
     # committed meanwhile (add_refunded waited for it on the order row), and the state must count its lines too.
     left = await repo.count_lines(uow.session, order.id, LineStatus.ACTIVE)

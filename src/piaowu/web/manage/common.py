@@ -22,7 +22,7 @@ from piaowu.core.errors import (
     ValidationFailed,
 )
 from piaowu.core.errors import render as fill
-from piaowu.core.inputs import is_local_path
+from piaowu.core.inputs import TIME_RANGE_MESSAGE, in_time_range, is_local_path
 from piaowu.db.uow import UnitOfWork
 from piaowu.fields import lenient
 from piaowu.i18n import Translator
@@ -109,10 +109,12 @@ def parse_local(value: str, tz: str) -> datetime | None:
     value = value.strip()
     if not value:
         return None
-    naive = datetime.fromisoformat(value)
-    if naive.tzinfo is not None:
-        return naive.astimezone(UTC)
-    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    try:
+        naive = datetime.fromisoformat(value)
+        local = naive if naive.tzinfo is not None else naive.replace(tzinfo=ZoneInfo(tz))
+        return in_time_range(local.astimezone(UTC))
+    except OverflowError:  # year 1 or 9999 moved across the date line
+        raise ValueError(TIME_RANGE_MESSAGE) from None
 
 
 def to_local_input(value: datetime | None, tz: str) -> str:
