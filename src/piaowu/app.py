@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/manage/login?{urlencode({'next': exc.next_url})}", status_code=303)
+        return RedirectResponse(f"/manage/login?{urlencode({'next': exc.next_url}, safe='/')}", status_code=303)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> HTMLResponse:
