@@ -155,3 +155,21 @@ async def test_an_api_tokens_last_use_is_recorded_at_most_once_a_minute(runtime,
     clock.advance(timedelta(seconds=31))
     accounts.TOKEN_CACHE.clear()
     assert last_used((await client.get("/api/v1/tokens", headers=world.auth)).json()) > used_at
+
+
+async def test_an_order_total_holds_up_to_its_limit_on_both_databases(runtime, client, world):
+    """Prices go up to 100,000,000 and orders to 100 tickets, but amounts are 32-bit on PostgreSQL: an order
+    over 2**31 − 1 minor units is refused on both databases (it used to work on SQLite only)."""
+    big = {"name": "Gold", "price_minor": 100_000_000, "max_per_order": 100}
+    tt = await client.post(f"/api/v1/sessions/{world.session_id}/ticket-types", json=big, headers=world.auth)
+    assert tt.status_code == 201, tt.text
+    r = await client.patch(f"/api/v1/sessions/{world.session_id}", json={"capacity": 1000}, headers=world.auth)
+    assert r.status_code == 200, r.text
+    before = await snapshot(runtime, world.tenant.organizer_id)
+    over = await create_order(client, world.auth, tt.json()["id"], 22)  # 2,200,000,000 > 2,147,483,647
+    assert over.status_code == 422 and over.json()["errors"][0]["code"] == "total_too_large", over.text
+    assert diff(before, await snapshot(runtime, world.tenant.organizer_id)) == []
+    at = await create_order(client, world.auth, tt.json()["id"], 21)
+    assert at.status_code == 201 and at.json()["total_minor"] == 2_100_000_000, at.text
+    paid = await client.post(f"/api/v1/orders/{at.json()['id']}/pay", json={"method": "cash"}, headers=world.auth)
+    assert paid.status_code == 200 and paid.json()["paid_minor"] == 2_100_000_000, paid.text
