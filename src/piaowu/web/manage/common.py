@@ -24,7 +24,7 @@ from piaowu.core.errors import (
 from piaowu.core.errors import render as fill
 from piaowu.core.inputs import TIME_RANGE_MESSAGE, in_time_range, is_local_path
 from piaowu.db.uow import UnitOfWork
-from piaowu.fields import lenient
+from piaowu.fields import NULL_MESSAGE, lenient
 from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
@@ -77,6 +77,8 @@ def pydantic_errors(request: Request, exc: ValidationError, rename: dict[str, st
             field = f"buyer_{loc[-1]}"
         field = (rename or {}).get(field, field)
         template = _PYDANTIC.get(err.get("type", ""))
+        if NULL_MESSAGE in str(err.get("msg", "")):  # an emptied field of an edit form: the API's words don't fit
+            template = _PYDANTIC["missing"]
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if not isinstance(v, Exception)}
         if template == "{msg}":
             message = _(str(err.get("msg", "")).removeprefix("Value error, "))
