@@ -5,7 +5,8 @@
   send them. Page forms, whose values are all strings, are read with ``lenient`` (see ``web/manage/common``).
 - ``PatchModel``: a field sent as ``null`` is refused unless the field is listed in ``NULLABLE`` (``null`` there
   means "clear it"); leaving a field out leaves it unchanged.
-- ``Name`` / ``Text``: no control characters or text-direction overrides (``core.inputs``).
+- ``Name`` / ``RequiredName`` (not blank) / ``Text``: no control characters or text-direction overrides
+  (``core.inputs``).
 - ``Moment``: an aware datetime within the documented range.
 """
 
@@ -15,11 +16,12 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Strict, field_validator
 
-from piaowu.core.inputs import clean_name, clean_text, in_time_range
+from piaowu.core.inputs import clean_name, clean_required_name, clean_text, in_time_range
 
 M = TypeVar("M", bound=BaseModel)
 
 Name = Annotated[str, AfterValidator(clean_name)]
+RequiredName = Annotated[str, AfterValidator(clean_required_name)]  # not blank once trimmed
 Text = Annotated[str, AfterValidator(clean_text)]
 # Not strict: JSON sends times as ISO strings, which strict (Python-mode) validation would refuse.
 Moment = Annotated[AwareDatetime, Strict(False), AfterValidator(in_time_range)]

@@ -190,6 +190,6 @@ def test_page_policy_allows_only_own_code_and_the_configured_return_origins() ->
 
 def test_the_new_sentences_are_translated() -> None:
     catalog = _catalog("zh_CN")
-    for message in (inputs.NAME_MESSAGE, inputs.TIME_RANGE_MESSAGE, NULL_MESSAGE, RETURN_URL_MESSAGE,
-                    "Enter a name of 1 to 200 characters."):  # fmt: skip
+    for message in (inputs.NAME_MESSAGE, inputs.BLANK_MESSAGE, inputs.TIME_RANGE_MESSAGE, NULL_MESSAGE,
+                    RETURN_URL_MESSAGE, "Enter a name of 1 to 200 characters."):  # fmt: skip
         assert message in catalog, message

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field, Strict
 
 from piaowu.accounts.permissions import Role
-from piaowu.fields import InputModel, Name
+from piaowu.fields import InputModel, RequiredName
 
 
 class StaffInfo(BaseModel):
@@ -37,11 +37,11 @@ class NewTokenOut(TokenInfo):
 
 class StaffIn(InputModel):
     email: EmailStr
-    name: Name = Field(min_length=1, max_length=200)
+    name: RequiredName = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=200)
     role: Annotated[Role, Strict(False)]
 
 
 class TokenIn(InputModel):
-    name: Name = Field(min_length=1, max_length=200)
+    name: RequiredName = Field(min_length=1, max_length=200)
     role: Annotated[Role, Strict(False)]

@@ -8,14 +8,14 @@ from typing import Annotated
 from pydantic import BaseModel, Field, Strict
 
 from piaowu.catalog.rules import EventKind, SessionStatus
-from piaowu.fields import InputModel, Moment, Name, PatchModel, Text
+from piaowu.fields import InputModel, Moment, Name, PatchModel, RequiredName, Text
 
 Kind = Annotated[EventKind, Strict(False)]  # JSON sends the value ("performance")
 Status = Annotated[SessionStatus, Strict(False)]
 
 
 class EventIn(InputModel):
-    name: Name = Field(min_length=1, max_length=200)
+    name: RequiredName = Field(min_length=1, max_length=200)
     kind: Kind = EventKind.PERFORMANCE
     description: Text = Field(default="", max_length=20_000)
     venue_name: Name = Field(default="", max_length=200)
@@ -24,7 +24,7 @@ class EventIn(InputModel):
 
 
 class EventPatch(PatchModel):
-    name: Name | None = Field(default=None, min_length=1, max_length=200)
+    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
     description: Text | None = Field(default=None, max_length=20_000)
     venue_name: Name | None = Field(default=None, max_length=200)
     venue_address: Name | None = Field(default=None, max_length=500)
@@ -56,7 +56,7 @@ class SessionPatch(PatchModel):
 
 
 class TicketTypeIn(InputModel):
-    name: Name = Field(min_length=1, max_length=200)
+    name: RequiredName = Field(min_length=1, max_length=200)
     description: Text = Field(default="", max_length=2000)
     price_minor: int = Field(ge=0, le=100_000_000, strict=True)  # minor units: "18.00" or 18.5 is refused
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
@@ -69,7 +69,7 @@ class TicketTypeIn(InputModel):
 class TicketTypePatch(PatchModel):
     NULLABLE = frozenset({"quota"})  # null removes the quota
 
-    name: Name | None = Field(default=None, min_length=1, max_length=200)
+    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
     description: Text | None = Field(default=None, max_length=2000)
     price_minor: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     quota: int | None = Field(default=None, ge=0, le=10_000_000)

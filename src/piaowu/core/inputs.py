@@ -44,6 +44,17 @@ def clean_name(value: str) -> str:
     return value.strip()
 
 
+BLANK_MESSAGE = "Enter a name."
+
+
+def clean_required_name(value: str) -> str:
+    """``clean_name``, and not blank once trimmed (``"   "`` is no name)."""
+    name = clean_name(value)
+    if not name:
+        raise ValueError(BLANK_MESSAGE)
+    return name
+
+
 NAME_LENGTH = 200  # the names' columns (staff, tokens, organizers) hold this many characters
 
 
