@@ -131,6 +131,7 @@ def start_server(db_url: str, var: Path, secret: str, port: int, workers: int) -
         PIAOWU_VAR_DIR=str(var),
         PIAOWU_SECRET_KEY=secret,
         PIAOWU_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        PIAOWU_ALLOWED_RETURN_ORIGINS='["http://shop.invalid"]',  # the buyers' return_url (a shop of its own)
         PIAOWU_RUN_BACKGROUND_JOBS="true",
         PIAOWU_ARGON2_TIME_COST="1",
         PIAOWU_ARGON2_MEMORY_COST="8",

@@ -45,7 +45,12 @@ async def measure(n: int, var: Path) -> None:
         await upgrade_async(url)
         token, types = await fs.seed(url, var, secret, {"paid": n + 10}, ["paid"])
         settings = Settings(
-            database_url=url, var_dir=var, secret_key=secret, run_background_jobs=False, public_url="http://app"
+            database_url=url,
+            var_dir=var,
+            secret_key=secret,
+            run_background_jobs=False,
+            public_url="http://app",
+            allowed_return_origins=["http://shop.invalid"],  # the return_url below
         )
         rt = build_runtime(settings)
         app = create_app(runtime=rt)

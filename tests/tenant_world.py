@@ -97,8 +97,13 @@ def identifiers(snap: dict[str, list[dict[str, Any]]]) -> set[str]:
     return found
 
 
+# Bookkeeping that any authenticated request may update, not a change made by the request: a token's last use
+# (written at most once a minute per token, see accounts.service.record_token_use).
+BOOKKEEPING = {("api_tokens", "last_used_at")}
+
+
 def diff(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Human-readable differences between two snapshots (empty when nothing changed)."""
+    """Human-readable differences between two snapshots (empty when nothing changed but bookkeeping)."""
     out = []
     for table in sorted(set(before) | set(after)):
         b = {r["id"]: r for r in before.get(table, [])}
@@ -110,7 +115,10 @@ def diff(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str
                 out.append(f"{table}: removed {b[row_id]}")
             elif a[row_id] != b[row_id]:
                 changed = {
-                    k: (b[row_id].get(k), a[row_id].get(k)) for k in a[row_id] if a[row_id][k] != b[row_id].get(k)
+                    k: (b[row_id].get(k), a[row_id].get(k))
+                    for k in a[row_id]
+                    if a[row_id][k] != b[row_id].get(k) and (table, k) not in BOOKKEEPING
                 }
-                out.append(f"{table} {row_id}: changed {changed}")
+                if changed:
+                    out.append(f"{table} {row_id}: changed {changed}")
     return out

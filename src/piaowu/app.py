@@ -8,6 +8,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import Depends, FastAPI, Request
@@ -20,6 +21,7 @@ from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError, PermissionDenied
+from piaowu.headers import SecurityHeaders
 from piaowu.routes import rule_index
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.web import create_web_router
@@ -79,10 +81,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         https_only=settings.cookie_secure,
         max_age=12 * 3600,
     )
+    # Outermost, so that every answer (guard refusals, redirects, static files, errors) carries them.
+    app.add_middleware(SecurityHeaders, form_targets=settings.allowed_return_origins, hsts=settings.cookie_secure)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/manage/login?next={exc.next_url}", status_code=303)
+        return RedirectResponse(f"/manage/login?{urlencode({'next': exc.next_url}, safe='/')}", status_code=303)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> HTMLResponse:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     host: str = "127.0.0.1"  # `piaowu serve` defaults (PIAOWU_HOST / PIAOWU_PORT); --host/--port set them
     port: int = 8000
+    # Origins (``https://shop.example.com``) besides ``public_url``'s to which a payment may send the buyer back
+    # (``return_url``); JSON list in the environment: PIAOWU_ALLOWED_RETURN_ORIGINS='["https://a.example"]'.
+    allowed_return_origins: list[str] = []
     # Payment reconciliation (orders/reconciliation.py): how often each process runs it, how far back it looks
     # at closed orders' payments, and how long a fresh payment is left to its own notification first.
     reconcile_interval_seconds: float = 300.0
@@ -60,6 +63,10 @@ class Settings(BaseSettings):
     def public_url_configured(self) -> bool:
         """True when PIAOWU_PUBLIC_URL was set (it then wins over the address a request came in on)."""
         return self._public_url_configured
+
+    def allowed_origins(self) -> list[str]:
+        """Where a client-supplied URL (a payment's ``return_url``) may lead: this server, and the listed origins."""
+        return [self.public_url, *self.allowed_return_origins]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

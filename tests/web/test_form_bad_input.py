@@ -9,7 +9,9 @@ from piaowu.runtime import Runtime
 from tests.factories import on_sale_session, owner_actor
 from tests.web.helpers import post_form, sign_in
 
-TYPED = ["", "abc", "-1", "99999999999999999999999", "1e309", "３", "3.5", "x" * 5000]
+TYPED = ["", "abc", "-1", "99999999999999999999999", "1e309", "３", "3.5", "x" * 5000,
+         # issue 5: times at the ends of the calendar (overflow converting to UTC), control and bidi characters
+         "0001-01-01T00:00", "9999-12-31T23:59", "名\u202e字", "a\x07b"]  # fmt: skip
 
 
 async def test_no_form_answers_bad_input_with_a_server_error(client: httpx.AsyncClient, tenant, runtime: Runtime):  # noqa: ANN001

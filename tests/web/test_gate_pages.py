@@ -56,6 +56,8 @@ async def test_set_up_then_scan_by_json(client, runtime, tenant, clock):
     assert "Set up this gate" in setup.text and issued.sale.session_id in setup.text
     bad = await client.post("/gate/setup", data={"csrf": csrf_of(setup.text), "gate_name": " "})
     assert bad.status_code == 422 and "Enter a name for this gate" in bad.text
+    bidi = await client.post("/gate/setup", data={"csrf": csrf_of(setup.text), "gate_name": "North\u202e1"})
+    assert bidi.status_code == 422 and "Remove control characters" in bidi.text
     foreign = await client.post(
         "/gate/setup", data={"csrf": csrf_of(setup.text), "gate_name": "N", "session_ids": ["not-ours"]}
     )

@@ -169,6 +169,13 @@ async def test_inline_errors_keep_what_was_typed(client: httpx.AsyncClient, tena
     assert 'id="f-price-error"' in r.text
     assert "请输入以元为单位的价格" in r.text
     assert 'value="abc"' in r.text and 'value="Adult"' in r.text
+    # An emptied capacity on the edit form is an error on that field, not a silent "keep the old value".
+    r = await post_form(
+        client,
+        f"{session_path}/edit?lang=en",
+        {"starts_at": "2026-07-01T19:00", "ends_at": "2026-07-01T21:00", "capacity": "", "status": "on_sale"},
+    )
+    assert r.status_code == 422 and 'id="f-capacity-error"' in r.text and "This field is required." in r.text
     actor = await owner_actor(runtime, tenant.owner_id)
     async with runtime.uow(readonly=True) as uow:
         s = await catalog.get_session(uow, actor, session_path.rsplit("/", 1)[1])

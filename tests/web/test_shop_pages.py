@@ -92,6 +92,15 @@ async def test_bad_phone_is_shown_next_to_the_field_and_the_typed_values_stay(
     assert await order_count(runtime, tenant) == 0
 
 
+async def test_a_name_with_a_direction_override_is_refused_with_its_reason(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, sale: OnSale
+) -> None:
+    r = await buy(client, tenant, sale, qty=1, buyer_name="张三\u202egpj.exe")
+    assert r.status_code == 422
+    assert 'id="f-buyer_name-error"' in r.text and "请删除控制字符和文字方向标记" in r.text
+    assert await order_count(runtime, tenant) == 0
+
+
 async def test_english_error_messages(client: httpx.AsyncClient, tenant: Tenant, sale: OnSale) -> None:
     await client.get(f"/s/{tenant.slug}?lang=en")
     r = await buy(client, tenant, sale, qty=1, buyer_phone="12345", buyer_email="not-an-email")

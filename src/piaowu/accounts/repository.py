@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.accounts.models import ApiToken, StaffUser
@@ -37,3 +39,11 @@ async def tokens(session: AsyncSession, organizer_id: str) -> list[ApiToken]:
 async def token(session: AsyncSession, organizer_id: str, token_id: str) -> ApiToken | None:
     q = select(ApiToken).where(ApiToken.id == token_id, ApiToken.organizer_id == organizer_id)
     return (await session.execute(q)).scalar_one_or_none()
+
+
+async def touch_token(session: AsyncSession, token_id: str, now: datetime, older_than: datetime) -> None:
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= older_than))
+        .values(last_used_at=now)
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, Strict
 
 from piaowu.accounts.permissions import Role
+from piaowu.fields import InputModel, PatchModel, RequiredName
 
 
 class StaffInfo(BaseModel):
@@ -33,27 +35,21 @@ class NewTokenOut(TokenInfo):
     token: str  # shown once; only its digest is stored
 
 
-class StaffIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StaffIn(InputModel):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: RequiredName = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=200)
-    role: Role
+    role: Annotated[Role, Strict(False)]
 
 
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    role: Role
+class TokenIn(InputModel):
+    name: RequiredName = Field(min_length=1, max_length=200)
+    role: Annotated[Role, Strict(False)]
 
 
-class StaffPatch(BaseModel):
+class StaffPatch(PatchModel):
     """Changes to a staff member: a new role, (de)activation, a new password. Fields left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    role: Role | None = None
+    role: Annotated[Role, Strict(False)] | None = None
     is_active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)

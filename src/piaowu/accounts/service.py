@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 from piaowu.accounts import repository as repo
 from piaowu.accounts import tokens
@@ -28,6 +30,7 @@ from piaowu.core.errors import (
     RoleAboveYours,
     ValidationFailed,
 )
+from piaowu.core.inputs import checked_name
 from piaowu.db.uow import UnitOfWork
 
 
@@ -110,6 +113,7 @@ async def create_user(
         actor.require(Permission.STAFF_MANAGE)
         organizer_id = actor.organizer_id
     _require_grant(actor, role)
+    name = checked_name("name", name)
     email = email.strip().lower()
     if "@" not in email:
         raise ValidationFailed([{"field": "email", "code": "invalid", "message": "Enter a valid e-mail address."}])
@@ -217,6 +221,7 @@ async def create_token(
         actor.require(Permission.TOKENS_MANAGE)
         organizer_id = actor.organizer_id
     _require_grant(actor, role)
+    name = checked_name("name", name)
     token, prefix, digest = tokens.generate()
     row = ApiToken(
         organizer_id=organizer_id,
@@ -284,10 +289,23 @@ class _TokenCache:
 TOKEN_CACHE = _TokenCache()
 
 
-async def token_actor(uow: UnitOfWork, token: str) -> Actor:
+# ``last_used_at`` is written at most this often per token, and only when a request missed the token cache: a busy
+# integration costs one small write a minute, not one per request.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    actor: Actor
+    use_due: bool  # ``last_used_at`` is older than ``TOKEN_USE_RESOLUTION``: call ``record_token_use``
+
+
+async def check_token(uow: UnitOfWork, token: str) -> TokenCheck:
+    """Bearer token → its Actor (NotAuthenticated when unknown or revoked), and whether its last use should be
+    recorded. Cached for a few seconds (``TOKEN_CACHE``); a cached answer never asks for a write."""
     cached = TOKEN_CACHE.get(token)
     if cached is not None:
-        return cached
+        return TokenCheck(cached, use_due=False)
     prefix = tokens.prefix_of(token)
     row = await repo.token_by_prefix(uow.session, prefix) if prefix else None
     if row is None or row.revoked_at is not None or not tokens.matches(token, row.token_hash):
@@ -302,7 +320,18 @@ async def token_actor(uow: UnitOfWork, token: str) -> Actor:
         channel="api",
     )
     TOKEN_CACHE.put(token, actor)
-    return actor
+    due = row.last_used_at is None or row.last_used_at <= uow.now() - TOKEN_USE_RESOLUTION
+    return TokenCheck(actor, use_due=due)
+
+
+async def token_actor(uow: UnitOfWork, token: str) -> Actor:
+    return (await check_token(uow, token)).actor
+
+
+async def record_token_use(uow: UnitOfWork, token_id: str) -> None:
+    """Sets the token's ``last_used_at`` to now, unless another request did within ``TOKEN_USE_RESOLUTION``
+    (one conditional update: concurrent requests write it once). Not audited: a use is not a change."""
+    await repo.touch_token(uow.session, token_id, uow.now(), uow.now() - TOKEN_USE_RESOLUTION)
 
 
 def customer_actor(organizer_id: str, channel: str = "web") -> Actor:

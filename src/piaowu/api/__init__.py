@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.api import errors
@@ -40,7 +40,10 @@ def create_api() -> FastAPI:
     api.add_exception_handler(RequestValidationError, errors.validation_problem)  # type: ignore[arg-type]
     api.add_exception_handler(StarletteHTTPException, errors.http_problem)  # type: ignore[arg-type]
     # Handled here (not by the catch-all below, which re-raises to the server's log) because they are answers.
-    api.add_exception_handler(DBAPIError, errors.database_problem)
+    # StatementError, not only DBAPIError: a value refused while binding (a datetime that overflows converting to
+    # UTC) is a StatementError too. Answered here, such errors never reach the server's catch-all, which would
+    # log them as unhandled and re-raise them to the server after answering.
+    api.add_exception_handler(StatementError, errors.database_problem)
     api.add_exception_handler(OverflowError, errors.database_problem)
     api.add_exception_handler(Exception, errors.unexpected_problem)
     return api

@@ -31,7 +31,12 @@ async def current_actor(
         raise NotAuthenticated()
     token = authorization[7:].strip()
     async with rt.uow(readonly=True) as uow:
-        actor = await accounts.token_actor(uow, token)
+        check = await accounts.check_token(uow, token)
+    if check.use_due:  # at most once a minute per token, in its own short transaction
+        async with rt.uow() as uow:
+            await accounts.record_token_use(uow, check.actor.id)
+            await uow.commit()
+    actor = check.actor
     request.state.actor = actor
     return actor
 

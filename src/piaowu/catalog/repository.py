@@ -136,3 +136,11 @@ async def cancelled_among(session: AsyncSession, organizer_id: str, session_ids:
         Session.organizer_id == organizer_id, Session.id.in_(list(session_ids)), Session.status == "cancelled"
     )
     return set((await session.execute(q)).scalars())
+
+
+async def add_sold(session: AsyncSession, organizer_id: str, ticket_type_id: str, n: int) -> None:
+    await session.execute(
+        update(TicketType)
+        .where(TicketType.organizer_id == organizer_id, TicketType.id == ticket_type_id)
+        .values(sold=TicketType.sold + n)
+    )

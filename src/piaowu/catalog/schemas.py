@@ -3,64 +3,61 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, Strict
 
-from piaowu.catalog.rules import EventKind
+from piaowu.catalog.rules import EventKind, SessionStatus
+from piaowu.fields import InputModel, Moment, Name, PatchModel, RequiredName, Text
+
+Kind = Annotated[EventKind, Strict(False)]  # JSON sends the value ("performance")
+Status = Annotated[SessionStatus, Strict(False)]
 
 
-class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    kind: EventKind = EventKind.PERFORMANCE
-    description: str = Field(default="", max_length=20_000)
-    venue_name: str = Field(default="", max_length=200)
-    venue_address: str = Field(default="", max_length=500)
+class EventIn(InputModel):
+    name: RequiredName = Field(min_length=1, max_length=200)
+    kind: Kind = EventKind.PERFORMANCE
+    description: Text = Field(default="", max_length=20_000)
+    venue_name: Name = Field(default="", max_length=200)
+    venue_address: Name = Field(default="", max_length=500)
     is_published: bool = False
 
 
-class EventPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=20_000)
-    venue_name: str | None = Field(default=None, max_length=200)
-    venue_address: str | None = Field(default=None, max_length=500)
+class EventPatch(PatchModel):
+    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=20_000)
+    venue_name: Name | None = Field(default=None, max_length=200)
+    venue_address: Name | None = Field(default=None, max_length=500)
     is_published: bool | None = None
 
 
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(default="", max_length=200)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    sales_start: AwareDatetime | None = None
-    sales_end: AwareDatetime | None = None
+class SessionIn(InputModel):
+    name: Name = Field(default="", max_length=200)
+    starts_at: Moment
+    ends_at: Moment
+    sales_start: Moment | None = None
+    sales_end: Moment | None = None
     capacity: int = Field(ge=0, le=10_000_000)
     admission_opens_minutes: int = Field(default=120, ge=0, le=24 * 60)
-    status: str = "draft"
+    status: Status = SessionStatus.DRAFT
 
 
-class SessionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SessionPatch(PatchModel):
+    NULLABLE = frozenset({"sales_start", "sales_end"})
 
-    name: str | None = Field(default=None, max_length=200)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    sales_start: AwareDatetime | None = None
-    sales_end: AwareDatetime | None = None
+    name: Name | None = Field(default=None, max_length=200)
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    sales_start: Moment | None = None
+    sales_end: Moment | None = None
     capacity: int | None = Field(default=None, ge=0, le=10_000_000)
     admission_opens_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
-    status: str | None = None
+    status: Status | None = None
 
 
-class TicketTypeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
+class TicketTypeIn(InputModel):
+    name: RequiredName = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=2000)
     price_minor: int = Field(ge=0, le=100_000_000, strict=True)  # minor units: "18.00" or 18.5 is refused
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int = Field(default=1, ge=1, le=100)
@@ -69,11 +66,11 @@ class TicketTypeIn(BaseModel):
     is_active: bool = True
 
 
-class TicketTypePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TicketTypePatch(PatchModel):
+    NULLABLE = frozenset({"quota"})  # null removes the quota
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=2000)
     price_minor: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int | None = Field(default=None, ge=1, le=100)
@@ -95,7 +92,7 @@ class TicketTypeOut(BaseModel):
     sort_order: int
     is_active: bool
     available: int  # capacity − held − sold over every pool this ticket type consumes
-    sold: int  # sold of this ticket type (its quota pool), or of the session when it has no quota
+    sold: int  # tickets of this type sold (paid, not refunded): its quota pool's count, or its own order lines
 
 
 class SessionOut(BaseModel):

@@ -7,7 +7,7 @@ channel allotment) without the inventory engine or orders changing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +69,12 @@ class Offer:
 def _pools_of(session_pool_id: str, quota_pool_id: str | None) -> tuple[str, ...]:
     """What one unit of a ticket type consumes: its session's pool, plus its quota pool when it has one."""
     return (session_pool_id, quota_pool_id) if quota_pool_id else (session_pool_id,)
+
+
+def _pool_label(*names: str) -> str:
+    """A pool's label from the names it counts for (event + session). Each name may use its whole documented
+    length, so the label can be longer than its column: ``inventory.create_pool`` cuts it to fit."""
+    return " ".join(n.strip() for n in names if n.strip())
 
 
 def _snapshot(obj: object, fields: Sequence[str]) -> dict[str, object]:
@@ -233,7 +239,6 @@ async def _sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[S
     empty = PoolCounts(0, 0, 0)
     for t in types:
         s = next(x for x in sessions if x.id == t.session_id)
-        own = counts.get(t.pool_id, empty) if t.pool_id else counts.get(s.pool_id, empty)
         by_session.setdefault(t.session_id, []).append(
             TicketTypeOut(
                 id=t.id,
@@ -248,7 +253,8 @@ async def _sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[S
                 sort_order=t.sort_order,
                 is_active=t.is_active,
                 available=offer_availability(counts.get(p, empty) for p in _pools_of(s.pool_id, t.pool_id)),
-                sold=own.sold,
+                # Its own counter: a type without a quota shares the session's pool, whose ``sold`` is every type's.
+                sold=t.sold,
             )
         )
     out = []
@@ -288,7 +294,7 @@ async def create_session(uow: UnitOfWork, actor: Actor, event_id: str, data: Ses
         raise ValidationFailed(errors)
     status = check_transition(SessionStatus.DRAFT, data.status)
     pool_id = await inventory.create_pool(
-        uow, actor.organizer_id, kind="session", capacity=data.capacity, label=f"{ev.name} {data.name}".strip()
+        uow, actor.organizer_id, kind="session", capacity=data.capacity, label=_pool_label(ev.name, data.name)
     )
     s = Session(
         organizer_id=actor.organizer_id,
@@ -394,7 +400,7 @@ async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, dat
     pool_id = None
     if data.quota is not None:
         pool_id = await inventory.create_pool(
-            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=data.name
+            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=_pool_label(data.name)
         )
     currency = await organizers.currency_of(uow, actor.organizer_id)
     t = TicketType(
@@ -446,7 +452,7 @@ async def update_ticket_type(
             t.pool_id = None
         elif quota is not None and t.pool_id is None:
             t.pool_id = await inventory.create_pool(
-                uow, actor.organizer_id, kind="ticket_type", capacity=quota, label=t.name
+                uow, actor.organizer_id, kind="ticket_type", capacity=quota, label=_pool_label(t.name)
             )
         elif quota is not None and t.pool_id is not None:
             await inventory.set_capacity(uow, actor.organizer_id, t.pool_id, quota)
@@ -469,6 +475,14 @@ async def _ticket_type_out(uow: UnitOfWork, organizer_id: str, ticket_type_id: s
     s = await _session(uow, organizer_id, t.session_id)
     out = await _sessions_out(uow, organizer_id, [s])
     return next(x for x in out[0].ticket_types if x.id == ticket_type_id)
+
+
+async def count_sales(uow: UnitOfWork, organizer_id: str, sold: Mapping[str, int]) -> None:
+    """Adds ``sold[ticket_type_id]`` (negative for refunds) to each ticket type's own sales counter. Orders call
+    this in the transaction that pays or refunds the lines, so the counter always agrees with them."""
+    for ticket_type_id, n in sorted(sold.items()):  # a fixed order, as every multi-row update here
+        if n:
+            await repo.add_sold(uow.session, organizer_id, ticket_type_id, n)
 
 
 # ---- the sale path --------------------------------------------------------------------------------------

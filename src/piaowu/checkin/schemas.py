@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from piaowu.fields import InputModel, Name
 
 
-class ScanIn(BaseModel):
+class ScanIn(InputModel):
     """One scan at a gate: the QR payload or a typed ticket code, and what this gate admits."""
 
-    model_config = ConfigDict(extra="forbid")
-
     raw: str = Field(min_length=1, max_length=2000, description="The scanned QR string or the typed ticket code.")
-    gate: str = Field(default="main", min_length=1, max_length=64, description="The gate's name, kept with the scan.")
+    gate: Name = Field(default="main", min_length=1, max_length=64, description="The gate's name, kept with the scan.")
     session_ids: list[str] = Field(
         default_factory=list, max_length=50, description="Sessions this gate admits; empty = any of the organizer's."
     )

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from piaowu.core.errors import HoldExpired, NotFound, SoldOut, ValidationFailed
 from piaowu.core.ids import new_id
+from piaowu.core.inputs import fit
 from piaowu.db.hotpath import Rows
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
@@ -31,13 +32,22 @@ class HoldInfo:
     takes: tuple[Take, ...]
 
 
+# Labels are derived from longer names (event + session): cut to the column, on every database alike.
+LABEL_LENGTH = 200
+
+
 async def create_pool(
     uow: UnitOfWork, organizer_id: str, *, kind: str, capacity: int, label: str = "", allowance: int = 0
 ) -> str:
     if capacity < 0 or allowance < 0:
         raise ValidationFailed([{"field": "capacity", "code": "negative", "message": "Capacity cannot be negative."}])
     pool = Pool(
-        organizer_id=organizer_id, kind=kind, label=label, capacity=capacity, allowance=allowance, created_at=uow.now()
+        organizer_id=organizer_id,
+        kind=kind,
+        label=fit(label, LABEL_LENGTH),
+        capacity=capacity,
+        allowance=allowance,
+        created_at=uow.now(),
     )
     uow.session.add(pool)
     await uow.session.flush()

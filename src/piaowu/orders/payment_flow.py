@@ -9,6 +9,7 @@ a cancelled session: a payment that lands for such an order anyway is refunded i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -69,7 +70,9 @@ async def pay_at_counter(uow: UnitOfWork, actor: Actor, order_id: str, data: Cas
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
 
 
-async def start_online(uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn) -> PaymentStartOut:
+async def start_online(
+    uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn, *, own_origin: str = ""
+) -> PaymentStartOut:
     if order.status != OrderStatus.PENDING:
         raise InvalidState(state=order.status)
     if order.expires_at is not None and order.expires_at <= uow.now():
@@ -84,6 +87,7 @@ async def start_online(uow: UnitOfWork, actor: Actor, order: Order, data: Online
         currency=order.currency,
         subject=f"Order {order.code}",
         return_url=data.return_url,
+        own_origin=own_origin,
     )
     return PaymentStartOut(
         payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
@@ -108,11 +112,13 @@ async def start_online_payment(uow: UnitOfWork, actor: Actor, order_id: str, dat
 
 
 async def start_customer_payment(
-    uow: UnitOfWork, organizer_id: str, code: str, contact: str, data: OnlinePaymentIn
+    uow: UnitOfWork, organizer_id: str, code: str, contact: str, data: OnlinePaymentIn, *, own_origin: str = ""
 ) -> PaymentStartOut:
+    """The buyer pays their pending order online. ``own_origin``: the address the shop page was reached at, where
+    the gateway may send the buyer back (pages pass it; the public API does not — there only configured origins)."""
     order = await order_for_customer(uow, organizer_id, code, contact)
     actor = Actor(kind=ActorKind.CUSTOMER, organizer_id=organizer_id, id=order.buyer_phone, name=order.buyer_name)
-    return await start_online(uow, actor, order, data)
+    return await start_online(uow, actor, order, data, own_origin=own_origin)
 
 
 async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapping[str, str], body: bytes) -> str:
@@ -262,6 +268,7 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
             )
         )
     await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
+    await catalog.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 
 async def _refund_whole(uow: UnitOfWork, actor: Actor, order: Order, c: Confirmed, reason: str) -> None:

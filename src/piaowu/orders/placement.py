@@ -42,6 +42,9 @@ class Draft:
 
 
 MAX_TICKETS_PER_ORDER = 100
+# Amounts are stored in 32-bit integer columns on PostgreSQL (SQLite's are 64-bit): one order costs at most this many
+# minor units (21,474,836.47 yuan), so an order that SQLite would store is never refused by PostgreSQL.
+MAX_ORDER_TOTAL_MINOR = 2**31 - 1
 
 
 def build(items: Sequence[tuple[str, int]], offers: Mapping[str, OfferLike]) -> Draft:
@@ -71,4 +74,9 @@ def build(items: Sequence[tuple[str, int]], offers: Mapping[str, OfferLike]) -> 
             raise InvalidQuantity(min=offer.min_per_order, max=offer.max_per_order, ticket_type=offer.name)
         lines.extend(DraftLine(tt_id, offer.name, offer.session_id, offer.price_minor) for _ in range(qty))
         takes.extend((pool_id, qty) for pool_id in offer.pool_ids)
-    return Draft(lines, takes, sum(line.price_minor for line in lines), currencies.pop())
+    total = sum(line.price_minor for line in lines)
+    if total > MAX_ORDER_TOTAL_MINOR:
+        raise ValidationFailed(
+            [{"field": "items", "code": "total_too_large", "message": "This order costs more than one order may."}]
+        )
+    return Draft(lines, takes, total, currencies.pop())

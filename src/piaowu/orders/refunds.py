@@ -9,10 +9,12 @@ locked first, ``tickets.usage``); the provider call itself runs after commit.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
+from piaowu.catalog import service as catalog
 from piaowu.core.actor import Actor
 from piaowu.core.errors import RefundNotAllowed, ValidationFailed
 from piaowu.db.uow import UnitOfWork
@@ -86,8 +88,12 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
         reason=data.reason or "refund",
     )
     await tickets.void_tickets(uow, actor, order.organizer_id, wanted, status="refunded")
-    # Only tickets never admitted give their places back: a used ticket's place was consumed.
+    # Only tickets never admitted give their places back: a used ticket's place was consumed. The ticket types'
+    # own sales counters follow their pools (a used ticket stays counted as sold).
     await inventory.return_sold(uow, order.organizer_id, [Take(pool_id, 1) for pool_id in plan.returned_pool_ids])
+    used = set(plan.used_line_ids)
+    returned = Counter(active[lid].ticket_type_id for lid in wanted if lid not in used)
+    await catalog.count_sales(uow, order.organizer_id, {tid: -n for tid, n in returned.items()})
     # Counted after the update rather than derived from the lines read above, so the state always agrees with
     # the lines as written.
     left = await repo.count_lines(uow.session, order.id, LineStatus.ACTIVE)

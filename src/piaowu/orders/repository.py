@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.states import OrderStatus
 
@@ -77,7 +78,8 @@ def list_query(
     if q:
         term = q.strip()
         digits = "".join(ch for ch in term if ch.isdigit())
-        conds = [Order.code == term.upper(), Order.buyer_name.contains(term)]
+        # Literal search: "%" or "_" typed by someone match themselves, not every order (core.inputs.escape_like).
+        conds = [Order.code == term.upper(), Order.buyer_name.contains(escape_like(term), escape=LIKE_ESCAPE)]
         if len(digits) >= 4:
             conds.append(Order.buyer_phone.contains(digits))
         if "@" in term:

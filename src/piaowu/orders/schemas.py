@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
+
+from piaowu.fields import InputModel, Name, Text
 
 
-class OrderItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderItemIn(InputModel):
     ticket_type_id: str = Field(min_length=1, max_length=40)
     quantity: int = Field(ge=1, le=100)
 
@@ -31,10 +31,8 @@ def normalize_phone(value: str, region: str = "CN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class BuyerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
+class BuyerIn(InputModel):
+    name: Name = Field(min_length=1, max_length=100)
     phone: str = Field(min_length=3, max_length=32)
     email: EmailStr | None = None
 
@@ -52,10 +50,8 @@ class BuyerIn(BaseModel):
         return normalize_phone(v)
 
 
-class OrderIn(BaseModel):
+class OrderIn(InputModel):
     """Create an order: ticket types and quantities, and who buys. Units are held until ``expires_at``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     items: list[OrderItemIn] = Field(min_length=1, max_length=20)
     buyer: BuyerIn
@@ -143,23 +139,17 @@ class OrderPage(BaseModel):
     next_cursor: str | None
 
 
-class OrderLookupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderLookupIn(InputModel):
     code: str = Field(min_length=4, max_length=20)
     contact: str = Field(min_length=3, max_length=254)  # the buyer's mobile number or e-mail
 
 
-class CashPaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CashPaymentIn(InputModel):
     method: str = Field(default="cash", pattern="^(cash|card_terminal)$")
     tendered_minor: int | None = Field(default=None, ge=0, le=10**12, strict=True)
 
 
-class OnlinePaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OnlinePaymentIn(InputModel):
     provider: str = Field(default="sandbox", pattern="^sandbox$")
     return_url: str = Field(default="", max_length=500)
 
@@ -171,18 +161,16 @@ class PaymentStartOut(BaseModel):
     status: str
 
 
-class RefundIn(BaseModel):
+class RefundIn(InputModel):
     """Refund whole tickets: their price goes back to the payer, the tickets are voided, the units return.
 
     A ticket already admitted at a gate is refused (``ticket_used``) unless ``allow_used`` is true, which needs a
     written ``reason``; the money of a used ticket is refunded then, but its place does not go back on sale."""
 
-    model_config = ConfigDict(extra="forbid")
-
     line_ids: list[str] | None = Field(default=None, max_length=100)  # None = every ticket not yet refunded
     allow_used: bool = False  # the override: refund tickets that were already admitted at a gate
     # Validated even when absent (the override needs it); declared after ``allow_used`` so its validator sees it.
-    reason: str = Field(default="", max_length=200, validate_default=True)
+    reason: Text = Field(default="", max_length=200, validate_default=True)
 
     @field_validator("reason")
     @classmethod
@@ -193,9 +181,7 @@ class RefundIn(BaseModel):
         return v
 
 
-class SessionCancelIn(BaseModel):
+class SessionCancelIn(InputModel):
     """Cancel a session: its orders are cancelled or refunded in full by a job; the reason goes to the buyers."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(default="", max_length=200)
+    reason: Text = Field(default="", max_length=200)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from piaowu.audit.recorder import record
 from piaowu.core.actor import system_actor
 from piaowu.core.errors import Conflict, NotFound, ValidationFailed
+from piaowu.core.inputs import checked_name
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import repository as repo
 from piaowu.organizers.models import Organizer
@@ -38,6 +39,7 @@ async def create_organizer(
         raise ValidationFailed(
             [{"field": "slug", "code": "invalid", "message": "Use lower-case letters, digits and dashes."}]
         )
+    name = checked_name("name", name)
     if await repo.by_slug(uow.session, slug):
         raise Conflict("An organizer with this slug already exists.")
     sealed, public = keys.new_keypair(app_secret)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, system_actor
-from piaowu.core.errors import PaymentMismatch, RefundNotAllowed
+from piaowu.core.errors import PaymentMismatch, RefundNotAllowed, ValidationFailed
 from piaowu.core.events import Topic
 from piaowu.core.ids import new_id
+from piaowu.core.inputs import is_allowed_url
 from piaowu.db.statements import insert_ignore
 from piaowu.db.uow import UnitOfWork
 from piaowu.payments import repository as repo
@@ -25,6 +26,8 @@ from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.providers import get_provider
 from piaowu.payments.providers.base import Notification, PaymentProvider, StartRequest
 from piaowu.payments.states import PaymentStatus, RefundStatus, refundable
+
+RETURN_URL_MESSAGE = "Use an http(s) address on this shop's own site."
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,16 @@ async def start(
     currency: str,
     subject: str,
     return_url: str,
+    own_origin: str = "",
 ) -> tuple[PaymentInfo, Confirmed | None]:
-    """Creates a payment. Counter methods succeed at once (→ Confirmed); online ones return a redirect."""
+    """Creates a payment. Counter methods succeed at once (→ Confirmed); online ones return a redirect.
+    ``return_url`` (where the gateway sends the buyer back) must be an http(s) URL on this server's public origin,
+    on ``own_origin`` (the address a shop page was reached at, when no public URL is configured) or on one of
+    ``settings.allowed_return_origins``: anything else (``javascript:``, another site) is refused before anything
+    is written."""
+    allowed = [*uow.settings.allowed_origins(), *([own_origin] if own_origin else [])]
+    if return_url and not is_allowed_url(return_url, allowed):
+        raise ValidationFailed([{"field": "return_url", "code": "url_not_allowed", "message": RETURN_URL_MESSAGE}])
     prov = provider(uow, provider_name)
     pay = Payment(
         organizer_id=actor.organizer_id,

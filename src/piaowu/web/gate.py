@@ -21,6 +21,7 @@ from piaowu.checkin.rules import MESSAGES, ScanResult
 from piaowu.checkin.schemas import ScanIn, ScanOut, ScanRecord
 from piaowu.core.actor import Actor
 from piaowu.core.errors import CsrfFailed, DomainError
+from piaowu.core.inputs import NAME_MESSAGE, forbidden_characters
 from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
@@ -171,6 +172,8 @@ async def gate_setup(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respo
     errors: dict[str, str] = {}
     if not name or len(name) > 64:
         errors["gate_name"] = _("Enter a name for this gate (up to 64 characters).")
+    elif forbidden_characters(name):  # the same rule as every name (ScanIn.gate would refuse it at each scan)
+        errors["gate_name"] = _(NAME_MESSAGE)
     if any(sid not in known for sid in chosen):
         errors["session_ids"] = _("Choose sessions from the list.")
     if errors:

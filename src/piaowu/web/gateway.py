@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from piaowu.core.errors import Conflict, CsrfFailed
 from piaowu.core.errors import render as fill
+from piaowu.core.inputs import origin_of
 from piaowu.i18n import Translator
 from piaowu.payments import sandbox_gateway
 from piaowu.payments.sandbox_gateway import TradeView
@@ -19,6 +20,14 @@ from piaowu.web.deps import RuntimeDep
 from piaowu.web.templating import check_csrf, page_locale, render
 
 router = APIRouter()
+
+
+def back_url(trade: TradeView, result: str) -> str:
+    """Where to send the buyer back, or "" when the trade has no return URL or one that is not plain http(s)
+    (a ``javascript:`` URL stored before return URLs were checked must never become a link or a redirect)."""
+    if not trade.return_url or origin_of(trade.return_url) is None:
+        return ""
+    return with_result(trade.return_url, result)
 
 
 def with_result(url: str, result: str) -> str:
@@ -36,7 +45,7 @@ async def _trade(rt: Runtime, trade_no: str) -> TradeView:
 
 
 def _page(request: Request, trade: TradeView, error: str = "", status_code: int = 200) -> Response:
-    back = with_result(trade.return_url, "paid" if trade.status == "paid" else "cancelled") if trade.return_url else ""
+    back = back_url(trade, "paid" if trade.status == "paid" else "cancelled")
     return render(
         request, "gateway/pay.html", {"trade": trade, "error": error, "back_url": back}, status_code=status_code
     )
@@ -68,9 +77,8 @@ async def confirm(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
     worker = rt.extras.get("worker")
     if worker is not None:
         worker.wake()  # deliver the notification now rather than at the next sweep
-    if not trade.return_url:
-        return _page(request, trade)
-    return RedirectResponse(with_result(trade.return_url, "paid"), status_code=303)
+    back = back_url(trade, "paid")
+    return RedirectResponse(back, status_code=303) if back else _page(request, trade)
 
 
 @router.post("/pay/{trade_no}/cancel")
@@ -79,8 +87,5 @@ async def cancel(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
     async with rt.uow() as uow:
         trade = await sandbox_gateway.close(uow.session, trade_no)
         await uow.commit()
-    if not trade.return_url:
-        return _page(request, trade)
-    return RedirectResponse(
-        with_result(trade.return_url, "paid" if trade.status == "paid" else "cancelled"), status_code=303
-    )
+    back = back_url(trade, "paid" if trade.status == "paid" else "cancelled")
+    return RedirectResponse(back, status_code=303) if back else _page(request, trade)

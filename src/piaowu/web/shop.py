@@ -340,11 +340,17 @@ async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Respons
     org, contact = await _buyer_post(request, rt, slug, code)
     if contact is None:
         return _redirect(_lookup_url(slug, code))
-    return_url = public_base(request, rt) + _order_url(slug, normalize_code(code))
+    base = public_base(request, rt)
+    return_url = base + _order_url(slug, normalize_code(code))
     try:
         async with rt.uow() as uow:
             started = await payment_flow.start_customer_payment(
-                uow, org.id, code, contact, OnlinePaymentIn(provider="sandbox", return_url=return_url)
+                uow,
+                org.id,
+                code,
+                contact,
+                OnlinePaymentIn(provider="sandbox", return_url=return_url),
+                own_origin=base,
             )
             await uow.commit()
     except OrderNotFound:

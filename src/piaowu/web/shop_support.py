@@ -151,6 +151,8 @@ def _buyer_message(field: str, err: Any, _: Translator) -> str:
     if field == "name":
         if err.get("type") == "string_too_long":
             return _("Use at most {max_length} characters.", max_length=100)
+        if err.get("type") == "value_error":  # control or text-direction characters (core.inputs)
+            return _(str(err.get("msg", "")).removeprefix("Value error, "))
         return _("Enter your name.")
     if field == "phone":
         if err.get("type") == "value_error":

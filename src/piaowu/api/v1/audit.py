@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -12,6 +12,13 @@ from piaowu.api.deps import ActorDep, RuntimeDep
 from piaowu.audit import service as audit
 
 router = APIRouter()
+
+
+# Every kind of thing the audit trail records (``record(..., subject_type, ...)`` in the services): a filter with
+# any other value is a typo, answered 422 rather than an empty list.
+SubjectType = Literal[
+    "api_token", "event", "order", "organizer", "payment", "refund", "session", "staff", "ticket", "ticket_type"
+]
 
 
 class AuditEventOut(BaseModel):
@@ -34,7 +41,7 @@ class AuditPage(BaseModel):
 async def list_audit(
     rt: RuntimeDep,
     actor: ActorDep,
-    subject_type: str | None = None,
+    subject_type: Annotated[SubjectType | None, Query(description="only events about this kind of thing")] = None,
     subject_id: str | None = None,
     action: str | None = None,
     cursor: str | None = None,

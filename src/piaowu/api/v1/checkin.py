@@ -6,7 +6,6 @@ not errors, and each is recorded. Another organizer's ticket is ``invalid_ticket
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +14,7 @@ from piaowu.api.deps import ActorDep, RuntimeDep
 from piaowu.api.errors import request_locale
 from piaowu.checkin import service as checkin
 from piaowu.checkin.schemas import CheckinStats, ScanIn, ScanOut, ScanRecord
+from piaowu.fields import Moment
 from piaowu.i18n import gettext
 
 router = APIRouter()
@@ -61,7 +61,7 @@ async def stats(
     rt: RuntimeDep,
     actor: ActorDep,
     session_id: Annotated[list[str], Query(max_length=50, description="repeat for several; none = all")] = [],  # noqa: B006
-    since: Annotated[datetime | None, Query(description="count scans from this moment (ISO 8601)")] = None,
+    since: Annotated[Moment | None, Query(description="count scans from this moment (ISO 8601, with offset)")] = None,
 ) -> CheckinStats:
     """Valid tickets and how many were used, for the given sessions; admitted and rejected scans (since
     `since`, e.g. local midnight for "today's check-ins")."""

@@ -21,6 +21,7 @@ from piaowu.orders.schemas import (
     PaymentStartOut,
     RefundIn,
 )
+from piaowu.orders.states import OrderStatus
 
 router = APIRouter()
 
@@ -60,7 +61,7 @@ async def list_orders(
     actor: ActorDep,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    status: str | None = None,
+    status: Annotated[OrderStatus | None, Query(description="only orders in this state")] = None,
     q: Annotated[str | None, Query(max_length=100, description="code, phone, name")] = None,
     session_id: Annotated[
         str | None, Query(max_length=26, description="only orders with a ticket for this session")

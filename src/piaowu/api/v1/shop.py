@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from piaowu.accounts.service import customer_actor
 from piaowu.api.deps import IdempotencyKey, RuntimeDep
@@ -11,6 +11,7 @@ from piaowu.api.idempotency import run_once
 from piaowu.api.responses import OrjsonResponse
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import EventOut, SessionOut
+from piaowu.fields import InputModel
 from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, OrderOut, PaymentStartOut
@@ -21,9 +22,7 @@ from piaowu.ratelimit import client_ip, enforce
 router = APIRouter(prefix="/shop/{slug}")
 
 
-class ContactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactIn(InputModel):
     contact: str = Field(min_length=3, max_length=254, description="the buyer's mobile number or e-mail")
 
 

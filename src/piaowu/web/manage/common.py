@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from piaowu.accounts import access
 from piaowu.accounts.permissions import Permission
@@ -23,7 +23,9 @@ from piaowu.core.errors import (
     ValidationFailed,
 )
 from piaowu.core.errors import render as fill
+from piaowu.core.inputs import TIME_RANGE_MESSAGE, in_time_range, is_local_path
 from piaowu.db.uow import UnitOfWork
+from piaowu.fields import NULL_MESSAGE, lenient
 from piaowu.i18n import Translator
 from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
@@ -76,6 +78,8 @@ def pydantic_errors(request: Request, exc: ValidationError, rename: dict[str, st
             field = f"buyer_{loc[-1]}"
         field = (rename or {}).get(field, field)
         template = _PYDANTIC.get(err.get("type", ""))
+        if NULL_MESSAGE in str(err.get("msg", "")):  # an emptied field of an edit form: the API's words don't fit
+            template = _PYDANTIC["missing"]
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if not isinstance(v, Exception)}
         if template == "{msg}":
             message = _(str(err.get("msg", "")).removeprefix("Value error, "))
@@ -108,10 +112,12 @@ def parse_local(value: str, tz: str) -> datetime | None:
     value = value.strip()
     if not value:
         return None
-    naive = datetime.fromisoformat(value)
-    if naive.tzinfo is not None:
-        return naive.astimezone(UTC)
-    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    try:
+        naive = datetime.fromisoformat(value)
+        local = naive if naive.tzinfo is not None else naive.replace(tzinfo=ZoneInfo(tz))
+        return in_time_range(local.astimezone(UTC))
+    except OverflowError:  # year 1 or 9999 moved across the date line
+        raise ValueError(TIME_RANGE_MESSAGE) from None
 
 
 def to_local_input(value: datetime | None, tz: str) -> str:
@@ -166,7 +172,10 @@ async def submit(
     while reading the form (``errors``, which win for their field); only a wholly valid form runs the use case,
     through ``attempt``."""
     try:
-        command = schema(**data)
+        # Form values are strings ("120", "on"): read them leniently, unlike JSON bodies (``piaowu.fields``).
+        command = (
+            lenient(schema, data) if isinstance(schema, type) and issubclass(schema, BaseModel) else schema(**data)
+        )
     except ValidationError as exc:
         return None, {**pydantic_errors(request, exc, rename), **(errors or {})}
     if errors:
@@ -227,10 +236,9 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def safe_next(target: str | None, default: str = "/manage") -> str:
-    """Only local paths: never an open redirect to another site (``//evil``, ``/\\evil``, ``https://``)."""
-    if not target or not target.startswith("/") or target.startswith("//") or target.startswith("/\\"):
-        return default
-    return target
+    """Only local paths: never an open redirect to another site (``//evil``, ``/\\evil``, ``https://``, or a
+    path with tabs or line breaks that browsers drop, turning ``/<tab>/evil`` into ``//evil``)."""
+    return target if target and is_local_path(target) else default
 
 
 async def forbidden_page(request: Request, rt: Runtime, actor: Actor, exc: DomainError) -> HTMLResponse:

@@ -12,6 +12,7 @@ from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import Role
 from piaowu.accounts.schemas import StaffPatch
 from piaowu.core.errors import RoleAboveYours
+from piaowu.fields import Name
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import FormErrors, page, read_form, redirect, submit, translator
 from piaowu.web.templating import flash
@@ -24,7 +25,7 @@ class StaffForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     email: EmailStr
     password: str = Field(min_length=8, max_length=200)
     role: Role
@@ -33,7 +34,7 @@ class StaffForm(BaseModel):
 class TokenForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Name = Field(min_length=1, max_length=100)
     role: Role
 
 
@@ -126,7 +127,8 @@ async def staff_member(request: Request, rt: RuntimeDep, actor: StaffDep, staff_
 async def staff_update(request: Request, rt: RuntimeDep, actor: StaffDep, staff_id: str) -> Response:
     form = await read_form(request)
     values: dict[str, Any] = {"role": form.get("role", "").strip(), "is_active": bool(form.get("is_active"))}
-    data = {**values, "password": form.get("password") or None}
+    # Left out when blank: the password stays as it is (a PATCH refuses null for it).
+    data = {**values, **({"password": form["password"]} if form.get("password") else {})}
     updated, errors = await submit(
         request,
         rt,
