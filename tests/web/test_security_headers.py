@@ -163,3 +163,18 @@ async def test_sign_in_never_redirects_off_the_site(client: httpx.AsyncClient, t
 async def test_sign_in_keeps_a_local_next_path(client: httpx.AsyncClient, tenant: Tenant) -> None:
     r = await login(client, tenant.owner_email, tenant.password, next_url="/manage/orders?status=paid")
     assert r.status_code == 303 and r.headers["location"] == "/manage/orders?status=paid"
+
+
+def test_no_template_carries_code_the_csp_refuses() -> None:
+    """The page walk above renders the pages a fresh world shows; partials that appear only in some states (a
+    cancelled session's progress, a failed refund) are read here, from the templates themselves."""
+    from piaowu.web.templating import TEMPLATES_DIR
+
+    problems = []
+    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
+        source = path.read_text(encoding="utf-8")
+        for name, pattern in (("inline script", INLINE_SCRIPT), ("style attribute", STYLE_ATTR),
+                              ("event-handler attribute", HANDLER_ATTR), ("style element", STYLE_TAG)):  # fmt: skip
+            rel = path.relative_to(TEMPLATES_DIR)
+            problems += [f"{rel}: {name} {m.group(0)[:80]!r} (refused by the CSP)" for m in pattern.finditer(source)]
+    assert not problems, "\n".join(problems)
