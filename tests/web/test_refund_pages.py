@@ -144,6 +144,15 @@ async def test_the_customer_order_page_shows_refunded_amount_and_tickets(
     assert "Refunded ¥180.00" in card[:1600]
     zh = (await client.get(order_url + "?lang=zh-CN")).text
     assert "已退款：1 张票，共 ¥180.00。" in zh and "已退款 ¥180.00" in zh
+    assert "tickets.pdf" in page.text  # one ticket still admits: its PDF and the entrance advice stay
+
+    # Refunded whole: nothing on the page may still read as "your tickets are ready".
+    await in_uow(runtime, lambda uow: refund_order(uow, actor, order.id, RefundIn()))
+    page = await client.get(order_url + "?lang=en")
+    assert "This order was refunded" in page.text and "Refunded: ¥360.00 for 2 tickets." in page.text
+    for stale in ("your tickets are ready", "This page is your ticket", "tickets.pdf", "show the QR code"):
+        assert stale not in page.text, stale
+    assert "此订单已退款" in (await client.get(order_url + "?lang=zh-CN")).text
 
 
 async def test_the_customer_cancel_button_asks_first(client: httpx.AsyncClient, runtime, tenant):  # noqa: ANN001
