@@ -4,19 +4,28 @@
   are refused. Times (ISO strings) and enums (their string values) still parse, since JSON has no other way to
   send them. Page forms, whose values are all strings, are read with ``lenient`` (see ``web/manage/common``).
 - ``PatchModel``: a field sent as ``null`` is refused unless the field is listed in ``NULLABLE`` (``null`` there
-  means "clear it"); leaving a field out leaves it unchanged.
+  means "clear it"); leaving a field out leaves it unchanged. Its JSON schema (the OpenAPI document) says the
+  same: every field optional, only the ``NULLABLE`` ones nullable.
 - ``Name`` / ``RequiredName`` (not blank) / ``Text``: no control characters or text-direction overrides
   (``core.inputs``).
 - ``Moment``: an aware datetime within the documented range.
+- ``Origin``: ``scheme://host[:port]`` of a site (``core.inputs.clean_origin``), normalized.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Strict, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, field_validator
 
-from piaowu.core.inputs import clean_name, clean_required_name, clean_text, in_time_range
+from piaowu.core.inputs import (
+    ORIGIN_LENGTH,
+    clean_name,
+    clean_origin,
+    clean_required_name,
+    clean_text,
+    in_time_range,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,6 +34,8 @@ RequiredName = Annotated[str, AfterValidator(clean_required_name)]  # not blank 
 Text = Annotated[str, AfterValidator(clean_text)]
 # Not strict: JSON sends times as ISO strings, which strict (Python-mode) validation would refuse.
 Moment = Annotated[AwareDatetime, Strict(False), AfterValidator(in_time_range)]
+# Trimmed before the check, so the bound leaves room for pasted spaces; clean_origin bounds the origin itself.
+Origin = Annotated[str, Field(max_length=ORIGIN_LENGTH + 20), AfterValidator(clean_origin)]
 
 NULL_MESSAGE = "This field cannot be null; leave it out to keep its value."
 
@@ -35,8 +46,32 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _null_only_where_accepted(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """A PatchModel's JSON schema: its fields are declared ``X | None = None`` (so that a field left out can be
+    told from one sent), which Pydantic documents as nullable with a default of null. Only ``NULLABLE`` fields
+    accept null; for the others both are dropped, so clients (and generated ones) never send a null we refuse."""
+    nullable = getattr(cls, "NULLABLE", frozenset())
+    names = {(field.alias or name): name for name, field in cls.model_fields.items()}
+    for key, prop in schema.get("properties", {}).items():
+        if names.get(key, key) in nullable:
+            continue
+        if prop.get("default", ...) is None:
+            del prop["default"]
+        options = prop.get("anyOf")
+        if not options or {"type": "null"} not in options:
+            continue
+        rest = [option for option in options if option != {"type": "null"}]
+        del prop["anyOf"]
+        if len(rest) == 1:
+            prop.update({k: v for k, v in rest[0].items() if k not in prop})
+        else:
+            prop["anyOf"] = rest
+
+
 class PatchModel(InputModel):
     """Base of partial updates: ``null`` only for the fields in ``NULLABLE``."""
+
+    model_config = ConfigDict(json_schema_extra=_null_only_where_accepted)
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 

@@ -85,6 +85,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "StaffIn": {"email": f"new{n}@example.com", "name": "New", "password": PASSWORD, "role": "gate"},
         "TokenIn": {"name": f"matrix {n}", "role": "gate"},
         "StaffPatch": {"is_active": True},
+        "OrganizerSettingsPatch": {"return_origins": ["https://tickets.matrix.example"]},
     }
 
 
@@ -110,6 +111,7 @@ def _page_forms(w: World) -> dict[str, dict[str, str]]:
         "/manage/staff": {"name": "New", "email": f"page{n}@example.com", "password": PASSWORD, "role": "gate"},
         "/manage/tokens": {"name": f"page {n}", "role": "gate"},
         "/manage/staff/{staff_id}": {"role": "gate", "is_active": "1"},
+        "/manage/settings": {"return_origins": "https://tickets.matrix.example"},
         "/gate/setup": {"gate_name": "Matrix gate", "session_ids": w.session_id},
         "/gate/scan": {"raw": w.ticket_code},
     }

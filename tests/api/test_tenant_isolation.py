@@ -45,6 +45,8 @@ WRITES_WITHOUT_PATH_ID = {
     ("POST", "/v1/events"): "creates in the caller's organizer; no ids in the body",
     ("POST", "/v1/staff"): "creates in the caller's organizer; no ids in the body",
     ("POST", "/v1/tokens"): "creates in the caller's organizer; no ids in the body",
+    # Its origins count for its own payments only: tests/api/test_return_origins.py (organizer A's refused for B).
+    ("PATCH", "/v1/organizer/settings"): "changes the caller's own organizer (from the token); no ids in the body",
 }
 
 

@@ -78,6 +78,8 @@ def test_pages_work_under_their_content_security_policy(tabs, live_server: LiveS
         f"/manage/sell?session={ids['session']}",
         "/manage/staff",
         "/manage/tokens",
+        "/manage/settings",
+        "/manage/payments/reconciliation",
         "/gate",
     ]
     problems: list[str] = []

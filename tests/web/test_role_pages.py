@@ -42,6 +42,7 @@ async def test_navigation_shows_each_role_only_its_pages(runtime, client, tenant
             "/manage/events",
             "/manage/staff",
             "/manage/tokens",
+            "/manage/settings",
             "/gate",
         ],
         "admin": [
@@ -51,6 +52,7 @@ async def test_navigation_shows_each_role_only_its_pages(runtime, client, tenant
             "/manage/payments/reconciliation",
             "/manage/events",
             "/manage/staff",
+            "/manage/settings",
             "/gate",
         ],
         "service": ["/manage", "/manage/orders"],

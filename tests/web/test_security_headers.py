@@ -56,6 +56,8 @@ def page_urls(w: World, trade_no: str) -> list[str]:
         "/manage",
         "/manage/staff",
         "/manage/tokens",
+        "/manage/settings",
+        "/manage/payments/reconciliation",
         "/manage/events",
         "/manage/events/new",
         f"/manage/events/{ids['event']}",

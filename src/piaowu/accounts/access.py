@@ -104,6 +104,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", f"{API}/organizers/{{slug}}/public-key"): PUBLIC,
     # ---- JSON API: tokens
     ("GET", f"{API}/organizer"): STAFF,
+    ("GET", f"{API}/organizer/settings"): needs(P.SETTINGS_MANAGE),
+    ("PATCH", f"{API}/organizer/settings"): needs(P.SETTINGS_MANAGE),
     ("GET", f"{API}/events"): needs(P.CATALOG_READ),
     ("POST", f"{API}/events"): needs(P.CATALOG_WRITE),
     ("GET", f"{API}/events/{{event_id}}"): needs(P.CATALOG_READ),
@@ -196,6 +198,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/manage/tokens"): needs(P.TOKENS_MANAGE),
     ("POST", "/manage/tokens"): needs(P.TOKENS_MANAGE),
     ("POST", "/manage/tokens/{token_id}/revoke"): needs(P.TOKENS_MANAGE),
+    ("GET", "/manage/settings"): needs(P.SETTINGS_MANAGE),
+    ("POST", "/manage/settings"): needs(P.SETTINGS_MANAGE),
     # ---- pages: the gate
     ("GET", "/gate"): needs(P.CHECKIN),
     ("POST", "/gate/setup"): needs(P.CHECKIN),

@@ -18,6 +18,7 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff.manage"
     TOKENS_MANAGE = "tokens.manage"
     AUDIT_READ = "audit.read"
+    SETTINGS_MANAGE = "organizer.settings"  # the organizer's own settings (the sites a payment may return to)
 
 
 class Role(StrEnum):

@@ -160,3 +160,104 @@ def is_local_path(target: str) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+# ---- origins ------------------------------------------------------------------------------------------------
+
+# An organizer lists the origins of its own sites (``https://tickets.grand-theatre.cn``) to which a payment may
+# send the buyer back. What is stored is exactly what ``origin_of`` makes of a return URL on that site, so the
+# comparison in ``is_allowed_url`` is a plain string match.
+ORIGIN_LENGTH = 200
+MAX_ORIGINS = 20
+
+ORIGIN_SCHEME_MESSAGE = "Start the origin with http:// or https://."
+ORIGIN_EXTRA_MESSAGE = "Enter only the origin (scheme, host and port): no path, query or fragment."
+ORIGIN_HOST_MESSAGE = "Enter a valid host name, like tickets.example.com."
+ORIGIN_CREDENTIALS_MESSAGE = "An origin cannot hold a user name or password."
+ORIGIN_PORT_MESSAGE = "Enter a port from 1 to 65535."
+ORIGIN_LENGTH_MESSAGE = "Enter an origin of at most 200 characters."
+ORIGIN_COUNT_MESSAGE = "List at most 20 origins."
+
+_SCHEME_PREFIX = re.compile(r"^(https?)://", re.I)
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+_IPV4 = re.compile(r"^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$")
+
+
+def _clean_host(host: str) -> str:
+    """A lower-case host name (an internationalized one in its ``xn--`` form) or a dotted IPv4 address."""
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(ORIGIN_HOST_MESSAGE) from None
+    host = host.lower()
+    labels = host.split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError(ORIGIN_HOST_MESSAGE)
+    # A last label of digits makes browsers read the whole host as an IPv4 address ("1.2.3", "a.123"): only a
+    # real one is accepted.
+    if labels[-1].isdigit() and not _IPV4.match(host):
+        raise ValueError(ORIGIN_HOST_MESSAGE)
+    return host
+
+
+def clean_origin(value: str) -> str:
+    """``scheme://host[:port]`` as browsers serialize an origin: http or https, a lower-case host (no IPv6
+    literal, no user name), the port only when it is not the scheme's default. Surrounding spaces are trimmed and
+    one trailing ``/`` is dropped; anything after the host and port (a path, ``?``, ``#``) is refused, as is
+    anything else. Raises ValueError with a sentence saying what to change."""
+    value = value.strip()
+    if len(value) > ORIGIN_LENGTH:
+        raise ValueError(ORIGIN_LENGTH_MESSAGE)
+    scheme = _SCHEME_PREFIX.match(value)
+    if scheme is None:
+        raise ValueError(ORIGIN_SCHEME_MESSAGE)
+    rest = value[scheme.end() :].removesuffix("/")
+    if _SPACE_OR_CONTROL.search(rest):
+        raise ValueError(ORIGIN_HOST_MESSAGE)
+    if any(ch in rest for ch in "/?#"):
+        raise ValueError(ORIGIN_EXTRA_MESSAGE)
+    if "@" in rest:
+        raise ValueError(ORIGIN_CREDENTIALS_MESSAGE)
+    if "[" in rest or "]" in rest:
+        raise ValueError(ORIGIN_HOST_MESSAGE)
+    host, colon, port_text = rest.partition(":")
+    name = scheme.group(1).lower()
+    port = None
+    if colon:
+        if not _PORT.match(port_text) or not 1 <= int(port_text) <= 65535:
+            raise ValueError(ORIGIN_PORT_MESSAGE)
+        port = int(port_text)
+    if not host:
+        raise ValueError(ORIGIN_HOST_MESSAGE)
+    default = 443 if name == "https" else 80
+    return f"{name}://{_clean_host(host)}" + (f":{port}" if port and port != default else "")
+
+
+def clean_origins(values: Iterable[str]) -> list[str]:
+    """``clean_origin`` of each, without repeats, in the order given; at most ``MAX_ORIGINS``."""
+    out: list[str] = []
+    for value in values:
+        origin = clean_origin(value)
+        if origin not in out:
+            out.append(origin)
+    if len(out) > MAX_ORIGINS:
+        raise ValueError(ORIGIN_COUNT_MESSAGE)
+    return out
+
+
+def checked_origins(field: str, values: Iterable[str]) -> list[str]:
+    """``clean_origins`` for services: every bad entry is named (``field.<index>``) in one ``ValidationFailed``."""
+    values = list(values)
+    if len(values) > MAX_ORIGINS:
+        raise ValidationFailed([{"field": field, "code": "too_long", "message": ORIGIN_COUNT_MESSAGE}])
+    errors = []
+    for i, value in enumerate(values):
+        try:
+            clean_origin(value)
+        except ValueError as exc:
+            errors.append({"field": f"{field}.{i}", "code": "invalid_origin", "message": str(exc)})
+    if errors:
+        raise ValidationFailed(errors)
+    return clean_origins(values)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
+from piaowu.db.types import JSONType
 
 
 class Organizer(IdMixin, CreatedMixin, Base):
@@ -18,3 +19,6 @@ class Organizer(IdMixin, CreatedMixin, Base):
     # Ed25519 ticket-signing key: private half encrypted at rest (AES-256-GCM with the app secret).
     signing_key_encrypted: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(Text)  # raw 32 bytes, base64url
+    # Origins of the organizer's own sites (``https://tickets.grand-theatre.cn``) to which a payment may send the
+    # buyer back, normalized by core.inputs.clean_origin: a JSON list of strings.
+    return_origins: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))

@@ -21,6 +21,7 @@ from piaowu.core.ids import new_id
 from piaowu.core.inputs import is_allowed_url
 from piaowu.db.statements import insert_ignore
 from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import service as organizers
 from piaowu.payments import repository as repo
 from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.providers import get_provider
@@ -75,6 +76,15 @@ def provider(uow: UnitOfWork, name: str) -> PaymentProvider:
     return get_provider(name, app_secret=s.resolved_secret_key(), public_url=s.public_url, now=uow.clock.now)
 
 
+async def _check_return_url(uow: UnitOfWork, organizer_id: str, return_url: str, own_origin: str) -> None:
+    allowed = [*uow.settings.allowed_origins(), *([own_origin] if own_origin else [])]
+    if is_allowed_url(return_url, allowed):
+        return
+    if is_allowed_url(return_url, await organizers.return_origins_of(uow, organizer_id)):
+        return
+    raise ValidationFailed([{"field": "return_url", "code": "url_not_allowed", "message": RETURN_URL_MESSAGE}])
+
+
 async def start(
     uow: UnitOfWork,
     actor: Actor,
@@ -89,12 +99,12 @@ async def start(
 ) -> tuple[PaymentInfo, Confirmed | None]:
     """Creates a payment. Counter methods succeed at once (→ Confirmed); online ones return a redirect.
     ``return_url`` (where the gateway sends the buyer back) must be an http(s) URL on this server's public origin,
-    on ``own_origin`` (the address a shop page was reached at, when no public URL is configured) or on one of
-    ``settings.allowed_return_origins``: anything else (``javascript:``, another site) is refused before anything
+    on ``own_origin`` (the address a shop page was reached at, when no public URL is configured), on one of
+    ``settings.allowed_return_origins`` (the installation's) or on one the payment's organizer listed for its own
+    sites (never another organizer's): anything else (``javascript:``, another site) is refused before anything
     is written."""
-    allowed = [*uow.settings.allowed_origins(), *([own_origin] if own_origin else [])]
-    if return_url and not is_allowed_url(return_url, allowed):
-        raise ValidationFailed([{"field": "return_url", "code": "url_not_allowed", "message": RETURN_URL_MESSAGE}])
+    if return_url:
+        await _check_return_url(uow, actor.organizer_id, return_url, own_origin)
     prov = provider(uow, provider_name)
     pay = Payment(
         organizer_id=actor.organizer_id,

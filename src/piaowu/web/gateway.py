@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from piaowu.core.errors import Conflict, CsrfFailed
 from piaowu.core.errors import render as fill
 from piaowu.core.inputs import origin_of
+from piaowu.headers import page_csp
 from piaowu.i18n import Translator
 from piaowu.payments import sandbox_gateway
 from piaowu.payments.sandbox_gateway import TradeView
@@ -44,11 +45,18 @@ async def _trade(rt: Runtime, trade_no: str) -> TradeView:
         return await sandbox_gateway.get_trade(uow.session, trade_no)
 
 
-def _page(request: Request, trade: TradeView, error: str = "", status_code: int = 200) -> Response:
+def _page(request: Request, rt: Runtime, trade: TradeView, error: str = "", status_code: int = 200) -> Response:
     back = back_url(trade, "paid" if trade.status == "paid" else "cancelled")
-    return render(
+    response = render(
         request, "gateway/pay.html", {"trade": trade, "error": error, "back_url": back}, status_code=status_code
     )
+    # Paying or cancelling posts a form here and is redirected to the return URL, which browsers check against
+    # the page's form-action: it may be on the organizer's own site (a per-organizer origin the installation-wide
+    # policy cannot know), already checked when the payment started. A return URL that is not http(s) adds
+    # nothing (page_csp keeps origins only).
+    targets = [*rt.settings.allowed_return_origins, *([trade.return_url] if back else [])]
+    response.headers["Content-Security-Policy"] = page_csp(targets)
+    return response
 
 
 async def _checked(request: Request) -> None:
@@ -59,7 +67,7 @@ async def _checked(request: Request) -> None:
 
 @router.get("/pay/{trade_no}")
 async def pay_page(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
-    return _page(request, await _trade(rt, trade_no))
+    return _page(request, rt, await _trade(rt, trade_no))
 
 
 @router.post("/pay/{trade_no}/confirm")
@@ -73,12 +81,12 @@ async def confirm(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
             await uow.commit()
     except Conflict as exc:
         message = fill(Translator(page_locale(request))(exc.template()), exc.data)
-        return _page(request, await _trade(rt, trade_no), error=message, status_code=409)
+        return _page(request, rt, await _trade(rt, trade_no), error=message, status_code=409)
     worker = rt.extras.get("worker")
     if worker is not None:
         worker.wake()  # deliver the notification now rather than at the next sweep
     back = back_url(trade, "paid")
-    return RedirectResponse(back, status_code=303) if back else _page(request, trade)
+    return RedirectResponse(back, status_code=303) if back else _page(request, rt, trade)
 
 
 @router.post("/pay/{trade_no}/cancel")
@@ -88,4 +96,4 @@ async def cancel(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
         trade = await sandbox_gateway.close(uow.session, trade_no)
         await uow.commit()
     back = back_url(trade, "paid" if trade.status == "paid" else "cancelled")
-    return RedirectResponse(back, status_code=303) if back else _page(request, trade)
+    return RedirectResponse(back, status_code=303) if back else _page(request, rt, trade)

@@ -1,11 +1,11 @@
 """The back office (/manage): sign-in, dashboard, catalog, orders, box-office sale, staff and API tokens,
-payment reconciliation."""
+payment reconciliation, the organizer's settings."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from piaowu.web.manage import auth, catalog, dashboard, orders, reconciliation, sell, staff
+from piaowu.web.manage import auth, catalog, dashboard, orders, reconciliation, sell, settings, staff
 
 router = APIRouter()
 router.include_router(auth.router)
@@ -17,3 +17,4 @@ router.include_router(orders.router)
 router.include_router(sell.router)
 router.include_router(staff.router)
 router.include_router(reconciliation.router)
+router.include_router(settings.router)

@@ -39,6 +39,7 @@ from piaowu.web.manage.common import (
     to_local_input,
     translator,
 )
+from piaowu.web.manage.filters import QueryCheck
 from piaowu.web.templating import flash
 
 router = APIRouter()
@@ -65,11 +66,13 @@ def _event_values(form: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/events")
-async def events(request: Request, rt: RuntimeDep, actor: StaffDep, cursor: str | None = None) -> Response:
+async def events(request: Request, rt: RuntimeDep, actor: StaffDep, cursor: str = "") -> Response:
+    check = QueryCheck(request)  # a broken "show more" link is named inline, not an error page
     async with rt.uow(readonly=True) as uow:
-        result = await catalog.list_events(uow, actor, cursor=cursor or None, limit=30)
-    ctx = {"page": result, "now": rt.clock.now()}
-    return await page(request, rt, actor, "manage/events.html", ctx, active="events")
+        result = await check.listing(lambda: catalog.list_events(uow, actor, cursor=cursor.strip() or None, limit=30))
+    ctx = {"page": result, "now": rt.clock.now(), "errors": check.errors}
+    code = 422 if check.errors else 200
+    return await page(request, rt, actor, "manage/events.html", ctx, active="events", status_code=code)
 
 
 @router.get("/events/new")

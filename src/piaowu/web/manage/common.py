@@ -194,6 +194,7 @@ NAV = (
     ("events", "/manage/events", "Events"),
     ("staff", "/manage/staff", "Staff"),
     ("tokens", "/manage/tokens", "API tokens"),
+    ("settings", "/manage/settings", "Settings"),
     ("gate", "/gate", "Gate"),
 )
 

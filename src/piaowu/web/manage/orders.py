@@ -39,11 +39,16 @@ from piaowu.web.manage.common import (
     redirect,
     translator,
 )
+from piaowu.web.manage.filters import QueryCheck
 from piaowu.web.templating import flash
 
 router = APIRouter()
 
 STATUSES = [s.value for s in OrderStatus]
+SEARCH_LENGTH = 100  # as the API's ``q``
+ID_LENGTH = 26
+UNKNOWN_STATUS = "“{value}” is not an order status: choose one from the list."
+NO_SESSION = "No such session: its orders cannot be shown."
 
 
 @router.get("/orders")
@@ -57,29 +62,43 @@ async def order_list(
     session_id: str = "",
 ) -> Response:
     """Search orders; ``session_id`` keeps only the orders with a ticket for one session (e.g. before and after
-    cancelling it)."""
-    status = status if status in STATUSES else ""
-    session_id = session_id.strip()[:26]
+    cancelling it). A filter the page cannot apply is named inline (422) and no list is shown."""
+    check = QueryCheck(request)
+    status = check.one_of("status", status, STATUSES, UNKNOWN_STATUS)
+    typed = q.strip()  # shown again in the search box, even when too long to search for
+    q = check.text("q", q, SEARCH_LENGTH)
+    session_id = session_id.strip()
     async with rt.uow(readonly=True) as uow:
-        result = await orders.list_orders(
-            uow,
-            actor,
-            cursor=cursor or None,
-            limit=30,
-            status=status or None,
-            q=q.strip() or None,
-            session_id=session_id or None,
+        label = None
+        if session_id:
+            # Ids are 26 characters; anything else cannot name a session (and is not sent to the database).
+            if len(session_id) == ID_LENGTH:
+                label = (await catalog.session_labels(uow, actor.organizer_id, [session_id])).get(session_id)
+            if label is None:
+                check.fail("session_id", NO_SESSION)
+                session_id = ""
+        result = await check.listing(
+            lambda: orders.list_orders(
+                uow,
+                actor,
+                cursor=cursor.strip() or None,
+                limit=30,
+                status=status or None,
+                q=q or None,
+                session_id=session_id or None,
+            )
         )
-        labels = await catalog.session_labels(uow, actor.organizer_id, [session_id]) if session_id else {}
     ctx = {
         "page": result,
-        "q": q,
+        "q": typed,
         "status": status,
         "statuses": STATUSES,
         "session_id": session_id,
-        "session_label": labels.get(session_id),
+        "session_label": label,
+        "errors": check.errors,
     }
-    return await page(request, rt, actor, "manage/orders.html", ctx, active="orders")
+    code = 422 if check.errors else 200
+    return await page(request, rt, actor, "manage/orders.html", ctx, active="orders", status_code=code)
 
 
 async def _detail(

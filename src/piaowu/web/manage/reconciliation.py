@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -13,31 +14,47 @@ from piaowu.accounts.permissions import Permission
 from piaowu.payments import reconciliation as recon
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import organizer_tz, page, read_form, redirect, translator
+from piaowu.web.manage.filters import QueryCheck
 from piaowu.web.templating import flash
 from piaowu.workers.reconcile import reconcile_payments
 
 router = APIRouter()
 
 PATH = "/manage/payments/reconciliation"
+PAGE = "manage/reconciliation.html"
 DAYS = (7, 30, 90)
+SHOW = ("mismatches", "open")
+BAD_PERIOD = "Choose one of the periods offered."
 
 
 @router.get("/payments/reconciliation")
 async def reconciliation_page(
-    request: Request, rt: RuntimeDep, actor: StaffDep, days: int = 7, show: str = "mismatches"
+    request: Request, rt: RuntimeDep, actor: StaffDep, days: str = "", show: str = ""
 ) -> Response:
     actor.require(Permission.REPORTS)
-    days = days if days in DAYS else DAYS[0]
-    show = show if show in ("mismatches", "open") else "mismatches"
+    # Text, checked here: a period or a view the page does not offer is named inline, not replaced by another.
+    check = QueryCheck(request)
+    period = check.one_of("days", days, [str(d) for d in DAYS], BAD_PERIOD)
+    show = check.one_of("show", show, SHOW) or SHOW[0]
+    ctx: dict[str, Any] = {
+        "rows": [],
+        "summary": [],
+        "days": int(period or DAYS[0]),
+        "day_choices": DAYS,
+        "show": show,
+        "errors": check.errors,
+    }
+    if check.errors:
+        return await page(request, rt, actor, PAGE, ctx, active="reconciliation", status_code=422)
     tz = await organizer_tz(rt, actor)
-    since = (rt.clock.now().astimezone(ZoneInfo(tz)) - timedelta(days=days - 1)).date()
+    since = (rt.clock.now().astimezone(ZoneInfo(tz)) - timedelta(days=ctx["days"] - 1)).date()
     async with rt.uow(readonly=True) as uow:
         rows = await recon.findings(uow, actor, since=since)
         summary = await recon.daily_summary(uow, actor, since=since)
     if show == "open":
         rows = [r for r in rows if r.outcome == "open"]
-    ctx = {"rows": rows, "summary": summary, "days": days, "day_choices": DAYS, "show": show}
-    return await page(request, rt, actor, "manage/reconciliation.html", ctx, active="reconciliation")
+    ctx.update(rows=rows, summary=summary)
+    return await page(request, rt, actor, PAGE, ctx, active="reconciliation")
 
 
 @router.post("/payments/reconciliation/run")

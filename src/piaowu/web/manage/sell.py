@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import EventOut, SessionOut
-from piaowu.core.errors import InvalidAmount, NotFound
+from piaowu.core.errors import InvalidAmount
 from piaowu.orders import service as orders
 from piaowu.orders.payment_flow import pay_at_counter
 from piaowu.orders.schemas import BuyerIn, CashPaymentIn, OrderIn, OrderItemIn, OrderOut
@@ -57,8 +57,12 @@ async def _sell_page(
 ) -> Response:
     choices = await _on_sale(rt, actor)
     chosen = next(((ev, s) for ev, s in choices if s.id == session_id), None) if session_id else None
-    if session_id and chosen is None:
-        raise NotFound(kind="session on sale")
+    if session_id and chosen is None:  # no such id, another organizer's, or not on sale (any more)
+        # Said above the sessions that are on sale, to choose another; the form's other values meant that one.
+        _ = translator(request)
+        errors = {"session": _("This session is not on sale (any more): choose one of the sessions on sale.")}
+        values = None
+        status_code = 404 if status_code == 200 else status_code
     types = [t for t in chosen[1].ticket_types if t.is_active] if chosen else []
     values = values or {"method": "cash"}
     ctx = {
