@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from piaowu.core.errors import SeatTaken, SoldOut, ValidationFailed
 from piaowu.inventory import service as inventory
@@ -126,3 +127,31 @@ async def test_confirm_keeps_the_legs_and_a_return_clears_them_once(runtime, ten
     await reserve(runtime, org, [Take(pool, 1)], [Claim(a, 1)])
     assert await in_uow(runtime, lambda uow: inventory.return_claims(uow, hold.id)) == [b]
     assert (await state(runtime, org, pool, [a, b]))[1] == [1, 0]
+
+
+async def test_on_postgresql_a_reservation_with_claims_is_one_autocommit_statement(runtime, tenant):
+    """Counter takes, unit claims and the hold's rows: one statement on PostgreSQL, accepted or refused, and
+    the refused one leaves nothing (it ran in autocommit, so nothing could be rolled back after it)."""
+    if runtime.db.dialect != "postgresql":
+        pytest.skip("SQLite runs the writes in order under BEGIN IMMEDIATE")
+    org = tenant.organizer_id
+    pool, (a, b, _) = await world(runtime, org)
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+        sent.append(statement)
+
+    event.listen(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for claims in ([Claim(a, 1)], [Claim(b, 1), Claim(a, 1)]):
+            async with runtime.uow(autocommit=True) as uow:
+                sent.clear()
+                try:
+                    await inventory.reserve(uow, org, [Take(pool, len(claims))], claims=claims, expires_at=uow.now())
+                except SeatTaken as refused:
+                    assert refused.data["unit_ids"] == [a]
+                assert len(sent) == 1 and sent[0].lstrip().upper().startswith("WITH"), sent
+    finally:
+        event.remove(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
+    counts, occupied = await state(runtime, org, pool, [a, b])
+    assert counts.held == 1 and occupied == [1, 0]
