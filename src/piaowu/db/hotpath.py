@@ -143,7 +143,9 @@ async def _one_statement(
         await conn.exec_driver_sql(compiled.sql, params)
     except DBAPIError as exc:
         found = _REFUSED_RE.search(str(exc.orig))
-        if found is not None:  # some write did not match: the whole statement was undone
+        # Some write did not match: the guard's cast failed (22P02) and the whole statement was undone. A
+        # caller's own data error is raised as it is.
+        if found is not None and getattr(exc.orig, "sqlstate", "22P02") == "22P02":
             return [int(i) for i in found.group(1).split(",") if i]
         raise
     return []
