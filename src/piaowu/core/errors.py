@@ -116,6 +116,14 @@ class SoldOut(DomainError):
     message = "Sold out: not enough tickets left for this selection."
 
 
+class SeatTaken(SoldOut):
+    """A claimed unit (a seat, a room, a berth) is already taken on some leg it was asked for. A SoldOut, so
+    every caller that handles a refused reservation handles this one; ``unit_ids`` name the taken units."""
+
+    code = "seat_taken"
+    message = "Some of the chosen seats were just taken. Choose other seats."
+
+
 class NotOnSale(DomainError):
     code = "not_on_sale"
     status = 409

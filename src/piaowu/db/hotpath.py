@@ -1,5 +1,5 @@
-"""The reservation hot path: guarded pool updates and the rows that depend on them, in as few round trips as
-the database allows.
+"""The reservation hot path: guarded writes (pool counters, unit masks) and the rows that depend on them, in
+as few round trips as the database allows.
 
 A flash sale is limited by how long the hot pool row stays locked (DESIGN.md, "Measured on this platform"):
 the lock is taken by the first conditional update and held until COMMIT. On PostgreSQL we therefore send the
@@ -11,12 +11,14 @@ that statement and the COMMIT only. On SQLite the write transaction already hold
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -35,29 +37,51 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Rows = Sequence[tuple[Table, Sequence[dict[str, Any]]]]
 
 
-async def guarded_take_and_insert(
-    session: AsyncSession, pools: Table, organizer_id: str, takes: Sequence[tuple[str, int]], rows: Rows
-) -> set[str]:
-    """Add ``n`` to ``held`` of each pool where ``held + sold + n <= capacity + allowance`` and, only when every
-    pool matched, insert ``rows``. → the ids of the pools that were updated (all of them on success).
+@dataclass(frozen=True)
+class Guard:
+    """One kind of guarded write: on ``table``, the row with id ``key`` and ``organizer_id`` is changed by
+    ``change(columns, amount)`` only where ``condition(columns, amount)`` holds; exactly one row is expected.
+    ``name`` identifies the guard in the compiled statements' cache: one name, one (condition, change)."""
 
-    On PostgreSQL the statement is atomic by itself: when some pool did not match, it fails as a whole (a
-    deliberate division by zero in its last line) and nothing of it remains, so it can run in autocommit mode
-    as its own transaction (``UnitOfWork(autocommit=True)``): the hot row is then locked only while the
-    statement runs, not until a COMMIT that waits for the event loop to come back to this request. Inside a
-    transaction the failure aborts it (callers that go on afterwards use a savepoint). On SQLite, updates that
-    did match stay in the transaction, which the caller rolls back (it raises SoldOut).
+    name: str
+    table: Table
+    column: str  # the column ``change`` writes; the amount's parameter has its type
+    condition: Callable[[Any, Any], Any]
+    change: Callable[[Any, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class GuardedWrite:
+    guard: Guard
+    key: str
+    amount: int
+
+
+async def guarded_write_and_insert(
+    session: AsyncSession, organizer_id: str, writes: Sequence[GuardedWrite], rows: Rows
+) -> list[int]:
+    """Apply every guarded write and, only when each changed its one row, insert ``rows``. → the positions in
+    ``writes`` of those whose condition failed (empty on success): which pools were short, which units taken.
+
+    On PostgreSQL the statement is atomic by itself: when some write did not match, it fails as a whole (a
+    deliberate failed cast in its last line, whose text names the writes that did not match) and nothing of it
+    remains, so it can run in autocommit mode as its own transaction (``UnitOfWork(autocommit=True)``): the hot
+    row is then locked only while the statement runs, not until a COMMIT that waits for the event loop to come
+    back to this request. Inside a transaction the failure aborts it (callers that go on afterwards use a
+    savepoint). On SQLite, writes that did match stay in the transaction, which the caller rolls back (it
+    raises SoldOut); every write is tried so that the refusal is complete.
     """
+    if not writes:
+        await insert_rows(session, rows)
+        return []
     if session.get_bind().dialect.name == "postgresql":
-        return await _one_statement(session, pools, organizer_id, takes, rows)
-    taken: set[str] = set()
-    for pool_id, n in takes:
-        res = await session.execute(_guarded_update(pools, organizer_id, pool_id, n))
-        if res.rowcount != 1:
-            return taken
-        taken.add(pool_id)
-    await insert_rows(session, rows)
-    return taken
+        return await _one_statement(session, organizer_id, writes, rows)
+    failed = [
+        i for i, w in enumerate(writes) if (await session.execute(_guarded_update(w, organizer_id))).rowcount != 1
+    ]
+    if not failed:
+        await insert_rows(session, rows)
+    return failed
 
 
 async def insert_rows(session: AsyncSession, rows: Rows) -> None:
@@ -66,12 +90,12 @@ async def insert_rows(session: AsyncSession, rows: Rows) -> None:
             await session.execute(insert(table), list(dicts))
 
 
-def _guarded_update(pools: Table, organizer_id: str, pool_id: str, n: int):  # noqa: ANN202
-    c = pools.c
+def _guarded_update(w: GuardedWrite, organizer_id: str):  # noqa: ANN202
+    t, c = w.guard.table, w.guard.table.c
     return (
-        update(pools)
-        .where(c.id == pool_id, c.organizer_id == organizer_id, c.held + c.sold + n <= c.capacity + c.allowance)
-        .values(held=c.held + n)
+        update(t)
+        .where(c.id == w.key, c.organizer_id == organizer_id, w.guard.condition(c, w.amount))
+        .values(**w.guard.change(c, w.amount))
     )
 
 
@@ -82,29 +106,33 @@ class _Compiled:
     processors: dict[str, Callable[[Any], Any]]  # bind processors of the columns' types (UTC, JSON…)
 
 
-# One compiled statement per shape: (the pools' table, how many pools, and per inserted table its columns and
-# row count). A sale has few shapes (1 or 2 pools, N tickets), so this stays small; it is bounded anyway.
+# One compiled statement per shape: (the guards in order, and per inserted table its columns and row count). A
+# sale has few shapes (1 or 2 pools, N tickets), so this stays small; it is bounded anyway.
 _SHAPES: dict[tuple[Any, ...], _Compiled] = {}
 _MAX_SHAPES = 512
+# The refused statement's failed cast carries this marker and the positions of the writes that did not match.
+_REFUSED = "piaowu-refused:"
+_REFUSED_RE = re.compile(re.escape(_REFUSED) + r"([0-9,]*)")
 
 
 async def _one_statement(
-    session: AsyncSession, pools: Table, organizer_id: str, takes: Sequence[tuple[str, int]], rows: Rows
-) -> set[str]:
+    session: AsyncSession, organizer_id: str, writes: Sequence[GuardedWrite], rows: Rows
+) -> list[int]:
     """Built and compiled once per shape with placeholders, then executed with values only: building the
     statement with SQLAlchemy Core on every call (a cast literal per column of every row, and a cache key
     walked over all of them) cost ~40% of a create-order request's CPU (bench/flash_sale.py, py-spy)."""
     present = [(table, dicts) for table, dicts in rows if dicts]
-    shape = (pools.name, len(takes), tuple((t.name, tuple(d[0]), len(d)) for t, d in present))
+    guards = tuple(w.guard for w in writes)
+    shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present))
     conn = await session.connection()
     compiled = _SHAPES.get(shape)
     if compiled is None:
-        compiled = _compile(conn.dialect, pools, len(takes), [(t, list(d[0]), len(d)) for t, d in present])
+        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present])
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[shape] = compiled
     values: dict[str, Any] = {"org": organizer_id}
-    for i, (pool_id, n) in enumerate(takes):
-        values[f"pool_{i}"], values[f"n_{i}"] = pool_id, n
+    for i, w in enumerate(writes):
+        values[f"key_{i}"], values[f"n_{i}"] = w.key, w.amount
     for j, (_, dicts) in enumerate(present):
         for k, d in enumerate(dicts):
             for col, v in d.items():
@@ -114,27 +142,31 @@ async def _one_statement(
     try:
         await conn.exec_driver_sql(compiled.sql, params)
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "22012" or "division by zero" in str(exc.orig).lower():
-            return set()  # some pool was short: the whole statement was undone
+        found = _REFUSED_RE.search(str(exc.orig))
+        # Some write did not match: the guard's cast failed (22P02) and the whole statement was undone. A
+        # caller's own data error is raised as it is.
+        if found is not None and getattr(exc.orig, "sqlstate", "22P02") == "22P02":
+            return [int(i) for i in found.group(1).split(",") if i]
         raise
-    return {pool_id for pool_id, _ in takes}
+    return []
 
 
-def _compile(dialect: Any, pools: Table, n_takes: int, tables: list[tuple[Table, list[str], int]]) -> _Compiled:
-    c = pools.c
-    org = bindparam("org", type_=c.organizer_id.type)
+def _compile(dialect: Any, guards: Sequence[Guard], tables: list[tuple[Table, list[str], int]]) -> _Compiled:
+    org = bindparam("org", type_=String())
     updates = []
-    for i in range(n_takes):
-        n = bindparam(f"n_{i}", type_=c.held.type)
+    for i, g in enumerate(guards):
+        c = g.table.c
+        n = bindparam(f"n_{i}", type_=c[g.column].type)
         updates.append(
-            update(pools)
-            .where(c.id == bindparam(f"pool_{i}", type_=c.id.type), c.organizer_id == org)
-            .where(c.held + c.sold + n <= c.capacity + c.allowance)
-            .values(held=c.held + n)
+            update(g.table)
+            .where(c.id == bindparam(f"key_{i}", type_=c.id.type), c.organizer_id == org)
+            .where(g.condition(c, n))
+            .values(**g.change(c, n))
             .returning(c.id)
-            .cte(f"take_{i}")
+            .cte(f"w_{i}")
         )
-    every_pool_matched = and_(*[exists(select(u.c.id)) for u in updates])
+    matched = [exists(select(u.c.id)) for u in updates]
+    every_write_matched = and_(*matched)
     inserts = []
     for j, (table, columns, count) in enumerate(tables):
         # Parameters in a SELECT list have no type of their own in PostgreSQL: cast each to its column's type.
@@ -144,15 +176,20 @@ def _compile(dialect: Any, pools: Table, n_takes: int, tables: list[tuple[Table,
                     cast(bindparam(f"v{j}_{k}_{col}", type_=table.c[col].type), table.c[col].type).label(col)
                     for col in columns
                 ]
-            ).where(every_pool_matched)
+            ).where(every_write_matched)
             for k in range(count)
         ]
         source = selects[0] if count == 1 else union_all(*selects)
         inserts.append(insert(table).from_select(columns, source).cte(f"put_{j}"))
-    # Exactly one row, always evaluated: 1/1 when every pool matched, else a division by zero that aborts the
-    # whole statement — the updates that did match included.
-    one, zero = literal_column("1", Integer), literal_column("0", Integer)  # constants, not parameters
-    guard = one / case((every_pool_matched, one), else_=zero)
+    # Exactly one row, always evaluated: 1 when every write matched, else a cast that fails and aborts the whole
+    # statement — the writes that did match included. Its text lists the writes that did not match
+    # ("piaowu-refused:0,3,"), so a refusal says what was short without a second round trip. Constants, not
+    # parameters, and the ELSE branch is only evaluated on refusal: the accepted path costs what it did.
+    one = literal_column("1", Integer)
+    refused: Any = literal_column(f"'{_REFUSED}'", String)
+    for i, m in enumerate(matched):
+        refused = refused.concat(case((m, literal_column("''", String)), else_=literal_column(f"'{i},'", String)))
+    guard = case((every_write_matched, one), else_=cast(refused, Integer))
     stmt = select(guard.label("ok")).add_cte(*updates, *inserts)
     compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"

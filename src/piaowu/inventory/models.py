@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
@@ -52,3 +52,41 @@ class HoldItem(IdMixin, Base):
     hold_id: Mapped[str] = mapped_column(ForeignKey("inventory_holds.id"), index=True)
     pool_id: Mapped[str] = mapped_column(ForeignKey("inventory_pools.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Unit(IdMixin, CreatedMixin, Base):
+    """A unit with an identity (a seat, a room, a berth), sold per leg: bit i of ``occupied`` is set while
+    leg i (a leg of a route, a night, the one performance) is held or sold. ``blocked`` marks legs that cannot
+    be sold (kept back, broken, or beyond the unit's ``legs``). Masks fit a signed BIGINT: at most 63 legs.
+
+    A claim succeeds only where ``(occupied | blocked) & mask = 0`` and sets the mask's bits in the same
+    conditional update (``inventory.strategies``), so a leg of a unit has at most one owner.
+    """
+
+    __tablename__ = "inventory_units"
+    __table_args__ = (
+        CheckConstraint("occupied >= 0", name="occupied_nonneg"),
+        CheckConstraint("blocked >= 0", name="blocked_nonneg"),
+        CheckConstraint("legs >= 1 AND legs <= 63", name="legs_range"),
+    )
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    # The group the unit belongs to (a session's seats, a train run's seats), when it has one.
+    pool_id: Mapped[str | None] = mapped_column(ForeignKey("inventory_pools.id"), nullable=True, index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    legs: Mapped[int] = mapped_column(Integer, default=1)
+    occupied: Mapped[int] = mapped_column(BigInteger, default=0)
+    blocked: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HoldUnit(IdMixin, Base):
+    """What a hold claimed of one unit. Released and expired holds give the bits back with the hold (closed
+    once); a converted hold's claim is given back by a refund, once: ``returned_at`` is set by the one caller
+    whose conditional update matched."""
+
+    __tablename__ = "inventory_hold_units"
+
+    hold_id: Mapped[str] = mapped_column(ForeignKey("inventory_holds.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("inventory_units.id"), index=True)
+    mask: Mapped[int] = mapped_column(BigInteger)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

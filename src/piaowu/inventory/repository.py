@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.inventory.models import Hold, HoldItem, Pool
+from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
 from piaowu.inventory.rules import HoldStatus, PoolCounts
 
 
@@ -62,3 +62,47 @@ async def due_holds(session: AsyncSession, now: datetime, limit: int) -> list[st
 
 async def hold(session: AsyncSession, hold_id: str) -> Hold | None:
     return await session.get(Hold, hold_id)
+
+
+async def units(session: AsyncSession, organizer_id: str, unit_ids: Sequence[str]) -> list[Unit]:
+    if not unit_ids:
+        return []
+    q = select(Unit).where(Unit.id.in_(list(unit_ids)), Unit.organizer_id == organizer_id)
+    return list((await session.execute(q)).scalars())
+
+
+async def hold_units(session: AsyncSession, hold_id: str) -> list[HoldUnit]:
+    return list((await session.execute(select(HoldUnit).where(HoldUnit.hold_id == hold_id))).scalars())
+
+
+async def mark_returned(
+    session: AsyncSession, hold_id: str, unit_ids: Sequence[str] | None, now: datetime
+) -> list[HoldUnit]:
+    """Mark the not yet returned claims of a converted hold returned. → the claims this call marked (a racing
+    return waits for the row lock, then finds ``returned_at`` set and marks nothing)."""
+    converted = select(Hold.id).where(Hold.id == hold_id, Hold.status == HoldStatus.CONVERTED)
+    q = select(HoldUnit).where(HoldUnit.hold_id == hold_id, HoldUnit.returned_at.is_(None))
+    if unit_ids is not None:
+        q = q.where(HoldUnit.unit_id.in_(list(unit_ids)))
+    marked = []
+    for claim in sorted((await session.execute(q)).scalars(), key=lambda c: c.unit_id):
+        res = await session.execute(
+            update(HoldUnit)
+            .where(HoldUnit.id == claim.id, HoldUnit.returned_at.is_(None), HoldUnit.hold_id.in_(converted))
+            .values(returned_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount == 1:
+            marked.append(claim)
+    return marked
+
+
+async def vacate(session: AsyncSession, claims: Sequence[HoldUnit]) -> None:
+    """Clear each claim's legs of its unit, in unit-id order. Callers guarantee once (a hold closed, a claim
+    marked returned, by this caller only): clearing bits a later buyer set again would free a sold seat."""
+    for claim in sorted(claims, key=lambda c: c.unit_id):
+        await session.execute(
+            update(Unit)
+            .where(Unit.id == claim.unit_id)
+            .values(occupied=Unit.occupied.bitwise_and(~claim.mask))  # ~mask: every other bit, as a signed BIGINT
+        )

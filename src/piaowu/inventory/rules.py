@@ -73,3 +73,92 @@ def check_capacity_change(new_capacity: int, counts: PoolCounts) -> list[dict[st
             }
         ]
     return []
+
+
+# Units with identity (a seat, a room, a berth). A unit is sold per leg (a train seat: one bit per leg of its
+# route; a hotel room: one bit per night; a concert seat: a single leg). Masks are integers; the database stores
+# them as signed 64-bit integers (BIGINT), so a unit has at most 63 legs and every mask stays non-negative.
+MAX_LEGS = 63
+FULL_MASK = (1 << MAX_LEGS) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A claim on one unit for the legs set in ``mask``."""
+
+    unit_id: str
+    mask: int
+
+
+def _bad_legs(message: str) -> ValidationFailed:
+    return ValidationFailed([{"field": "legs", "code": "invalid_legs", "message": message}])
+
+
+def check_legs(legs: int) -> int:
+    if not 1 <= legs <= MAX_LEGS:
+        raise _bad_legs("A unit has between 1 and 63 legs.")
+    return legs
+
+
+def mask_of(legs: Iterable[int]) -> int:
+    """The mask with the bits of ``legs`` (0-based leg numbers) set."""
+    mask = 0
+    for leg in legs:
+        if not 0 <= leg < MAX_LEGS:
+            raise _bad_legs("A leg number is between 0 and 62.")
+        mask |= 1 << leg
+    return mask
+
+
+def legs_of(mask: int) -> list[int]:
+    """The leg numbers set in ``mask``, ascending (the inverse of ``mask_of``)."""
+    return [leg for leg in range(MAX_LEGS) if mask >> leg & 1]
+
+
+def span_mask(origin: int, destination: int) -> int:
+    """A journey from stop ``origin`` to stop ``destination`` occupies legs ``origin … destination − 1`` (leg i
+    runs from stop i to stop i + 1): A→B and B→C share no leg, so one seat serves both buyers."""
+    if not 0 <= origin < destination <= MAX_LEGS:
+        raise _bad_legs("A journey goes forward between two stops of the route.")
+    return ((1 << destination) - 1) ^ ((1 << origin) - 1)
+
+
+def unit_mask(legs: int) -> int:
+    """Every leg of a unit with ``legs`` legs."""
+    return (1 << check_legs(legs)) - 1
+
+
+def beyond_legs(legs: int) -> int:
+    """The bits a unit of ``legs`` legs does not have: stored as permanently blocked, so that the one guard
+    ``(occupied | blocked) & mask = 0`` also refuses claims on legs the unit does not have."""
+    return FULL_MASK & ~unit_mask(legs)
+
+
+def overlaps(a: int, b: int) -> bool:
+    return a & b != 0
+
+
+def free_on(occupied: int, blocked: int, mask: int) -> bool:
+    """The unit can be claimed for ``mask``: no leg of the mask is occupied or blocked."""
+    return (occupied | blocked) & mask == 0
+
+
+def occupy(occupied: int, mask: int) -> int:
+    return occupied | mask
+
+
+def vacate(occupied: int, mask: int) -> int:
+    return occupied & ~mask
+
+
+def plan_claims(claims: Iterable[Claim]) -> list[Claim]:
+    """Merge claims per unit and sort by unit id (the lock order, after the pools). Two claims of one
+    reservation on the same leg of a unit would sell it twice: refused."""
+    merged: dict[str, int] = {}
+    for c in claims:
+        if not 0 < c.mask <= FULL_MASK:
+            raise _bad_legs("A claim names at least one leg, and legs are numbered 0 to 62.")
+        if overlaps(merged.get(c.unit_id, 0), c.mask):
+            raise _bad_legs("The same seat is chosen twice for the same leg.")
+        merged[c.unit_id] = merged.get(c.unit_id, 0) | c.mask
+    return [Claim(uid, merged[uid]) for uid in sorted(merged)]

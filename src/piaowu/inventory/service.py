@@ -3,7 +3,10 @@
 Guarantees (proven by tests/concurrency on SQLite and PostgreSQL):
 - ``held + sold <= capacity + allowance`` for every pool under any interleaving;
 - a reservation takes all its units or none;
-- a hold is closed (sold, released or expired) exactly once, so units are never returned twice.
+- a hold is closed (sold, released or expired) exactly once, so units are never returned twice;
+- a leg of a unit with identity (a seat, a room, a berth) has at most one owner: a claim sets its mask's bits
+  only where none of them was set, atomically with the reservation's counter takes; releasing or expiring the
+  hold clears exactly those bits once, confirming keeps them, returning a sold claim clears them once.
 """
 
 from __future__ import annotations
@@ -12,14 +15,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from piaowu.core.errors import HoldExpired, NotFound, SoldOut, ValidationFailed
+from piaowu.core.errors import HoldExpired, NotFound, SeatTaken, SoldOut, ValidationFailed
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import fit
 from piaowu.db.hotpath import Rows
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
-from piaowu.inventory.models import Hold, HoldItem, Pool
-from piaowu.inventory.rules import HoldStatus, PoolCounts, Take, check_capacity_change, plan
+from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
+from piaowu.inventory.rules import (
+    Claim,
+    HoldStatus,
+    PoolCounts,
+    Take,
+    beyond_legs,
+    check_capacity_change,
+    check_legs,
+    plan,
+    plan_claims,
+)
 from piaowu.inventory.strategies import GUARDED, ReserveStrategy
 
 STRATEGY_KEY = "inventory.reserve"
@@ -30,6 +43,14 @@ class HoldInfo:
     id: str
     expires_at: datetime
     takes: tuple[Take, ...]
+    claims: tuple[Claim, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitState:
+    legs: int
+    occupied: int
+    blocked: int
 
 
 # Labels are derived from longer names (event + session): cut to the column, on every database alike.
@@ -67,6 +88,37 @@ async def set_capacity(uow: UnitOfWork, organizer_id: str, pool_id: str, capacit
     return PoolCounts(pool.capacity, pool.held, pool.sold, pool.allowance)
 
 
+async def create_units(
+    uow: UnitOfWork, organizer_id: str, labels: Sequence[str], *, legs: int = 1, pool_id: str | None = None
+) -> list[str]:
+    """Units with identity (seats, rooms, berths), each sold per leg (``legs`` ≤ 63), all free. → their ids,
+    in the order of ``labels``."""
+    check_legs(legs)
+    ids = [new_id() for _ in labels]
+    now = uow.now()
+    uow.session.add_all(
+        Unit(
+            id=uid,
+            organizer_id=organizer_id,
+            pool_id=pool_id,
+            label=fit(label, LABEL_LENGTH),
+            legs=legs,
+            occupied=0,
+            blocked=beyond_legs(legs),
+            created_at=now,
+        )
+        for uid, label in zip(ids, labels, strict=True)
+    )
+    await uow.session.flush()
+    return ids
+
+
+async def unit_states(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str]) -> dict[str, UnitState]:
+    return {
+        u.id: UnitState(u.legs, u.occupied, u.blocked) for u in await repo.units(uow.session, organizer_id, unit_ids)
+    }
+
+
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
     return await repo.counts(uow.session, organizer_id, pool_ids)
 
@@ -80,14 +132,17 @@ async def reserve(
     owner_ref: str = "",
     hold_id: str | None = None,
     with_rows: Rows = (),
+    claims: Sequence[Claim] = (),
 ) -> HoldInfo:
-    """Takes all units atomically or raises ``SoldOut`` (the caller's unit of work then rolls back).
+    """Takes all units and claims every unit's legs atomically, or raises ``SoldOut`` (``SeatTaken`` when some
+    claimed unit was taken on a leg asked for) naming the pools that were short (``pool_ids``) and the units
+    that were taken (``unit_ids``); the caller's unit of work then rolls back.
 
     ``with_rows`` are inserted together with the hold, only if every unit was taken: the caller's own rows
     (an order and its lines) ride along in the same statement, so the hot pool row stays locked as briefly as
     possible (``db.hotpath``). The engine inserts them without reading them.
     """
-    planned = plan(takes)
+    planned, claimed = plan(takes), plan_claims(claims)
     hold_id = hold_id or new_id()
     hold_rows: Rows = [
         (
@@ -108,14 +163,26 @@ async def reserve(
             HoldItem.__table__,
             [{"id": new_id(), "hold_id": hold_id, "pool_id": t.pool_id, "quantity": t.quantity} for t in planned],
         ),
+        (
+            HoldUnit.__table__,
+            [
+                {"id": new_id(), "hold_id": hold_id, "unit_id": c.unit_id, "mask": c.mask, "returned_at": None}
+                for c in claimed
+            ],
+        ),
     ]
     strategy: ReserveStrategy = uow.strategies.get(STRATEGY_KEY, GUARDED)
-    short = await strategy.take(uow.session, organizer_id, planned, [*hold_rows, *with_rows])
-    if short is not None:
+    # Without claims the strategy is called exactly as before (the general-admission hot path is unchanged).
+    extra = (claimed,) if claimed else ()
+    refusal = await strategy.take(uow.session, organizer_id, planned, [*hold_rows, *with_rows], *extra)
+    if refusal is not None:
         # No read here: the refused statement may have aborted this transaction (PostgreSQL), and a second
         # connection per refused buyer would drain the pool in a flash sale. Clients re-read availability.
-        raise SoldOut(pool_id=short)
-    return HoldInfo(hold_id, expires_at, tuple(planned))
+        data = {"pool_ids": list(refusal.pool_ids), "unit_ids": list(refusal.unit_ids)}
+        if refusal.unit_ids:
+            raise SeatTaken(**data)
+        raise SoldOut(pool_id=refusal.pool_ids[0] if refusal.pool_ids else None, **data)
+    return HoldInfo(hold_id, expires_at, tuple(planned), tuple(claimed))
 
 
 async def confirm(uow: UnitOfWork, hold_id: str) -> None:
@@ -136,6 +203,8 @@ async def release(uow: UnitOfWork, hold_id: str, *, expired: bool = False) -> bo
         return False
     items = await repo.hold_items(uow.session, hold_id)
     await repo.shift_units(uow.session, items, held=-1, sold=0)
+    # The hold was closed by this caller only: its claimed legs are cleared once.
+    await repo.vacate(uow.session, await repo.hold_units(uow.session, hold_id))
     return True
 
 
@@ -143,6 +212,20 @@ async def return_sold(uow: UnitOfWork, organizer_id: str, takes: Sequence[Take])
     """Sold units come back (refund, cancellation of a paid ticket)."""
     items = [HoldItem(hold_id="", pool_id=t.pool_id, quantity=t.quantity) for t in plan(takes)]
     await repo.shift_units(uow.session, items, held=0, sold=-1)
+
+
+async def return_claims(uow: UnitOfWork, hold_id: str, unit_ids: Sequence[str] | None = None) -> list[str]:
+    """Sold claims come back (refund): the legs that a converted hold claimed of ``unit_ids`` (all its units
+    when None) are cleared, each claim once — the caller whose conditional update marked it returned clears it,
+    a second or racing return finds nothing. → the ids of the units returned by this call. A hold that is not
+    converted returns nothing (an active hold is released instead; a released one gave its legs back)."""
+    claims = await repo.mark_returned(uow.session, hold_id, unit_ids, uow.now())
+    await repo.vacate(uow.session, claims)
+    return sorted(c.unit_id for c in claims)
+
+
+async def hold_claims(uow: UnitOfWork, hold_id: str) -> list[Claim]:
+    return [Claim(c.unit_id, c.mask) for c in await repo.hold_units(uow.session, hold_id)]
 
 
 async def hold_takes(uow: UnitOfWork, hold_id: str) -> list[Take]:

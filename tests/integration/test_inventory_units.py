@@ -1,0 +1,157 @@
+"""Units with identity (seats, rooms, berths) in the inventory engine, on SQLite and PostgreSQL: a claim takes
+a unit's legs only where all are free, atomically with the counter takes; release, expiry and return give the
+legs back exactly once; confirm keeps them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from piaowu.core.errors import SeatTaken, SoldOut, ValidationFailed
+from piaowu.inventory import service as inventory
+from piaowu.inventory.rules import Claim, Take, span_mask
+from tests.concurrency.ledger import in_uow
+
+
+async def world(runtime, organizer_id: str, *, seats: int = 3, legs: int = 1, capacity: int = 10):  # noqa: ANN001, ANN201
+    async def make(uow):  # noqa: ANN001, ANN202
+        pool = await inventory.create_pool(uow, organizer_id, kind="session", capacity=capacity)
+        units = await inventory.create_units(
+            uow, organizer_id, [f"A{i}" for i in range(seats)], legs=legs, pool_id=pool
+        )
+        return pool, units
+
+    return await in_uow(runtime, make)
+
+
+async def reserve(runtime, org: str, takes=(), claims=()):  # noqa: ANN001, ANN201
+    return await in_uow(
+        runtime,
+        lambda uow: inventory.reserve(
+            uow, org, list(takes), claims=list(claims), expires_at=uow.now() + timedelta(minutes=15)
+        ),
+    )
+
+
+async def state(runtime, org: str, pool: str, units: list[str]):  # noqa: ANN001, ANN201
+    async with runtime.uow(readonly=True) as uow:
+        held = (await inventory.counts(uow, org, [pool]))[pool]
+        occ = await inventory.unit_states(uow, org, units)
+    return held, [occ[u].occupied for u in units]
+
+
+async def test_a_taken_seat_refuses_the_whole_reservation_and_says_which(runtime, tenant):
+    org = tenant.organizer_id
+    pool, (a, b, c) = await world(runtime, org)
+    first = await reserve(runtime, org, [Take(pool, 1)], [Claim(a, 1)])
+    assert first.claims == (Claim(a, 1),)
+    with pytest.raises(SeatTaken) as refused:
+        await reserve(runtime, org, [Take(pool, 2)], [Claim(b, 1), Claim(a, 1)])
+    assert isinstance(refused.value, SoldOut) and refused.value.code == "seat_taken"
+    assert refused.value.data["unit_ids"] == [a] and refused.value.data["pool_ids"] == []
+    # Nothing of the refused reservation remains: b is free, the pool holds only the first buyer's unit.
+    counts, occupied = await state(runtime, org, pool, [a, b, c])
+    assert counts.held == 1 and occupied == [1, 0, 0]
+    await reserve(runtime, org, [Take(pool, 2)], [Claim(b, 1), Claim(c, 1)])
+    assert (await state(runtime, org, pool, [a, b, c]))[1] == [1, 1, 1]
+
+
+async def test_a_refusal_names_the_short_pools_and_the_taken_units_together(runtime, tenant):
+    org = tenant.organizer_id
+    pool, (a, b, _) = await world(runtime, org, capacity=1)
+    await reserve(runtime, org, [Take(pool, 1)], [Claim(a, 1)])
+    with pytest.raises(SeatTaken) as refused:
+        await reserve(runtime, org, [Take(pool, 1)], [Claim(a, 1), Claim(b, 1)])
+    assert refused.value.data == {"pool_ids": [pool], "unit_ids": [a]}
+    with pytest.raises(SoldOut) as short:  # counters only: the general-admission refusal, as before
+        await reserve(runtime, org, [Take(pool, 1)])
+    assert type(short.value) is SoldOut and short.value.data["pool_id"] == pool
+    assert short.value.data["pool_ids"] == [pool] and short.value.data["unit_ids"] == []
+    assert (await state(runtime, org, pool, [a, b]))[1] == [1, 0]
+
+
+async def test_a_route_seat_is_sold_per_leg(runtime, tenant):
+    org = tenant.organizer_id
+    pool, (seat,) = await world(runtime, org, seats=1, legs=9, capacity=100)  # 10 stops, 9 legs
+    await reserve(runtime, org, [Take(pool, 1)], [Claim(seat, span_mask(0, 3))])
+    await reserve(runtime, org, [Take(pool, 1)], [Claim(seat, span_mask(3, 5))])  # A→B then B→C: allowed
+    with pytest.raises(SeatTaken):
+        await reserve(runtime, org, [Take(pool, 1)], [Claim(seat, span_mask(2, 4))])
+    with pytest.raises(SeatTaken):  # leg 9 does not exist on a 9-leg unit: blocked
+        await reserve(runtime, org, [Take(pool, 1)], [Claim(seat, span_mask(8, 10))])
+    await reserve(runtime, org, [], [Claim(seat, span_mask(5, 9))])  # claims alone, no counter
+    counts, (occupied,) = await state(runtime, org, pool, [seat])
+    assert occupied == span_mask(0, 9) and counts.held == 2
+
+
+async def test_another_organizers_unit_cannot_be_claimed(runtime, tenant, other_tenant):
+    pool, (a, *_) = await world(runtime, other_tenant.organizer_id)
+    with pytest.raises(SeatTaken):
+        await reserve(runtime, tenant.organizer_id, [], [Claim(a, 1)])
+    with pytest.raises(ValidationFailed):
+        await reserve(runtime, tenant.organizer_id, [], [Claim(a, 1), Claim(a, 1)])
+
+
+async def test_release_and_expiry_give_the_legs_back_exactly_once(runtime, tenant):
+    org = tenant.organizer_id
+    pool, (a, b, _) = await world(runtime, org, legs=4)
+    hold = await reserve(runtime, org, [Take(pool, 2)], [Claim(a, 0b0011), Claim(b, 0b0110)])
+    other = await reserve(runtime, org, [Take(pool, 1)], [Claim(a, 0b1100)])
+    assert await in_uow(runtime, lambda uow: inventory.release(uow, hold.id))
+    assert not await in_uow(runtime, lambda uow: inventory.release(uow, hold.id, expired=True))
+    assert not await in_uow(runtime, lambda uow: inventory.release(uow, hold.id))
+    counts, occupied = await state(runtime, org, pool, [a, b])
+    assert counts.held == 1 and occupied == [0b1100, 0]  # the other hold's legs stay
+    # A released hold's claims are not returned again, nor can it be confirmed.
+    assert await in_uow(runtime, lambda uow: inventory.return_claims(uow, hold.id)) == []
+    assert (await state(runtime, org, pool, [a, b]))[1] == [0b1100, 0]
+    assert await in_uow(runtime, lambda uow: inventory.hold_claims(uow, other.id)) == [Claim(a, 0b1100)]
+
+
+async def test_confirm_keeps_the_legs_and_a_return_clears_them_once(runtime, tenant):
+    org = tenant.organizer_id
+    pool, (a, b, _) = await world(runtime, org)
+    hold = await reserve(runtime, org, [Take(pool, 2)], [Claim(a, 1), Claim(b, 1)])
+    assert await in_uow(runtime, lambda uow: inventory.return_claims(uow, hold.id)) == []  # active: nothing
+    await in_uow(runtime, lambda uow: inventory.confirm(uow, hold.id))
+    assert not await in_uow(runtime, lambda uow: inventory.release(uow, hold.id))  # sold: stays sold
+    counts, occupied = await state(runtime, org, pool, [a, b])
+    assert (counts.held, counts.sold, occupied) == (0, 2, [1, 1])
+
+    assert await in_uow(runtime, lambda uow: inventory.return_claims(uow, hold.id, [a])) == [a]
+    assert await in_uow(runtime, lambda uow: inventory.return_claims(uow, hold.id, [a])) == []
+    assert (await state(runtime, org, pool, [a, b]))[1] == [0, 1]
+    # The seat is sold again; a late second return of the first sale must not free the new owner's seat.
+    await reserve(runtime, org, [Take(pool, 1)], [Claim(a, 1)])
+    assert await in_uow(runtime, lambda uow: inventory.return_claims(uow, hold.id)) == [b]
+    assert (await state(runtime, org, pool, [a, b]))[1] == [1, 0]
+
+
+async def test_on_postgresql_a_reservation_with_claims_is_one_autocommit_statement(runtime, tenant):
+    """Counter takes, unit claims and the hold's rows: one statement on PostgreSQL, accepted or refused, and
+    the refused one leaves nothing (it ran in autocommit, so nothing could be rolled back after it)."""
+    if runtime.db.dialect != "postgresql":
+        pytest.skip("SQLite runs the writes in order under BEGIN IMMEDIATE")
+    org = tenant.organizer_id
+    pool, (a, b, _) = await world(runtime, org)
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+        sent.append(statement)
+
+    event.listen(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for claims in ([Claim(a, 1)], [Claim(b, 1), Claim(a, 1)]):
+            async with runtime.uow(autocommit=True) as uow:
+                sent.clear()
+                try:
+                    await inventory.reserve(uow, org, [Take(pool, len(claims))], claims=claims, expires_at=uow.now())
+                except SeatTaken as refused:
+                    assert refused.data["unit_ids"] == [a]
+                assert len(sent) == 1 and sent[0].lstrip().upper().startswith("WITH"), sent
+    finally:
+        event.remove(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
+    counts, occupied = await state(runtime, org, pool, [a, b])
+    assert counts.held == 1 and occupied == [1, 0]
