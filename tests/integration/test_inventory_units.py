@@ -129,11 +129,11 @@ async def test_confirm_keeps_the_legs_and_a_return_clears_them_once(runtime, ten
     assert (await state(runtime, org, pool, [a, b]))[1] == [1, 0]
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_on_postgresql_a_reservation_with_claims_is_one_autocommit_statement(runtime, tenant):
     """Counter takes, unit claims and the hold's rows: one statement on PostgreSQL, accepted or refused, and
-    the refused one leaves nothing (it ran in autocommit, so nothing could be rolled back after it)."""
-    if runtime.db.dialect != "postgresql":
-        pytest.skip("SQLite runs the writes in order under BEGIN IMMEDIATE")
+    the refused one leaves nothing (it ran in autocommit, so nothing could be rolled back after it). SQLite runs
+    the writes one by one under BEGIN IMMEDIATE, so this test is PostgreSQL's only."""
     org = tenant.organizer_id
     pool, (a, b, _) = await world(runtime, org)
     sent: list[str] = []
