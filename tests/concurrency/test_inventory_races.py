@@ -25,11 +25,11 @@ from piaowu.core.errors import SoldOut
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Take
 from piaowu.inventory.service import STRATEGY_KEY
-from piaowu.inventory.strategies import NaiveStrategy
 from piaowu.orders.models import Order
 from piaowu.orders.schemas import OrderOut
 from piaowu.workers import sweeper
 from tests.concurrency.ledger import assert_ledger, buy, codes, in_uow, ledger, pools_of, settle, warm
+from tests.concurrency.naive import NaiveStrategy
 from tests.factories import on_sale_session, owner_actor
 
 pytestmark = pytest.mark.slow
