@@ -23,8 +23,8 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
 from piaowu.orders.models import Order
-from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn, OrderOut, PaymentStartOut
-from piaowu.orders.service import load, order_for_customer
+from piaowu.orders.schemas import CashPaymentIn, CounterSaleIn, OnlinePaymentIn, OrderIn, OrderOut, PaymentStartOut
+from piaowu.orders.service import create_order, load, order_for_customer
 from piaowu.orders.states import REFUNDABLE, OrderStatus, sources_for
 from piaowu.orders.views import order_out
 from piaowu.payments import reconciliation
@@ -68,6 +68,18 @@ async def pay_at_counter(uow: UnitOfWork, actor: Actor, order_id: str, data: Cas
     await apply_confirmed(uow, confirmed)
     await uow.session.refresh(order)
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def sell_at_counter(uow: UnitOfWork, actor: Actor, data: CounterSaleIn) -> OrderOut:
+    """Box-office sale: create the order and record its counter payment in the caller's one transaction — the
+    order is paid and its tickets issued, or (any refusal: sold out, too little tendered, no permission) nothing
+    is written, so a counter sale never leaves units held by an order nobody will pay. Needs both
+    ``order.create`` and ``payment.cash``; both are checked before anything is reserved."""
+    actor.require(Permission.ORDER_CREATE)
+    actor.require(Permission.PAYMENT_CASH)
+    created = await create_order(uow, actor, OrderIn(items=data.items, buyer=data.buyer))
+    await uow.session.flush()  # sessions do not autoflush; the payment step reads the new order back
+    return await pay_at_counter(uow, actor, created.id, data.payment)
 
 
 async def start_online(
