@@ -106,7 +106,17 @@ async def start(
     if return_url:
         await _check_return_url(uow, actor.organizer_id, return_url, own_origin)
     prov = provider(uow, provider_name)
+    # The provider first (for a real gateway a network call), before this transaction writes anything: the
+    # payment's row references the order's, so on PostgreSQL inserting it would lock the order's row (KEY SHARE)
+    # across the call and keep the sweeper and notifications waiting on a remote server. A trade the provider
+    # opened for a payment this transaction then fails to store is simply never paid (nobody sees its page).
+    pay_id = new_id()
+    notify_url = f"{uow.settings.public_url.rstrip('/')}/api/v1/payments/notify/{prov.name}"
+    result = await prov.start(
+        uow.session, StartRequest(pay_id, amount_minor, currency, subject, notify_url, return_url)
+    )
     pay = Payment(
+        id=pay_id,
         organizer_id=actor.organizer_id,
         order_id=order_id,
         provider=prov.name,
@@ -115,15 +125,11 @@ async def start(
         currency=currency,
         created_by=actor.ref,
         created_at=uow.now(),
+        provider_ref=result.provider_ref,
+        redirect_url=result.redirect_url,
     )
     uow.session.add(pay)
     await uow.session.flush()
-    notify_url = f"{uow.settings.public_url.rstrip('/')}/api/v1/payments/notify/{prov.name}"
-    result = await prov.start(
-        uow.session, StartRequest(pay.id, amount_minor, currency, subject, notify_url, return_url)
-    )
-    pay.provider_ref = result.provider_ref
-    pay.redirect_url = result.redirect_url
     record(
         uow,
         actor,
