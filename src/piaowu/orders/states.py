@@ -46,6 +46,7 @@ OPEN = frozenset({S.PENDING})
 CLOSED_UNPAID = frozenset({S.CANCELLED, S.EXPIRED})
 REFUNDABLE = frozenset({S.PAID, S.PARTIALLY_REFUNDED})
 UNPAID = OPEN | CLOSED_UNPAID  # a payment may still arrive (late, or after the order closed)
+WAS_PAID = REFUNDABLE | {S.REFUNDED}  # money was received (some or all of it may have gone back since)
 
 
 def check(current: str, target: OrderStatus) -> OrderStatus:
