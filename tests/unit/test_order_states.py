@@ -58,3 +58,12 @@ def test_a_narrower_source_set_must_be_allowed_by_the_table() -> None:
         allowed_sources(S.CANCELLED, frozenset({S.PAID}))
     with pytest.raises(InvalidState):  # nothing ever moves back to pending
         allowed_sources(S.PENDING)
+
+
+def test_the_named_groups_partition_the_states() -> None:
+    from piaowu.orders.states import CLOSED_UNPAID, OPEN, REFUNDABLE, UNPAID, WAS_PAID
+
+    assert {S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED} == WAS_PAID and REFUNDABLE < WAS_PAID
+    assert UNPAID == OPEN | CLOSED_UNPAID and not UNPAID & WAS_PAID
+    assert set(OrderStatus) == UNPAID | WAS_PAID
+    assert sources_for(S.PAID) == UNPAID  # a payment may land on any order not yet paid
