@@ -10,8 +10,9 @@ import httpx
 from pypdf import PdfReader
 
 from piaowu.accounts import service as accounts
-from piaowu.tickets import keys, signing
+from piaowu.organizers import keys
 from piaowu.tickets import service as tickets
+from piaowu.tickets import signing
 from tests.factories import on_sale_session, owner_actor
 from tests.ticket_fixtures import at_the_door, issue_paid
 

@@ -78,6 +78,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "CustomerPaymentIn": {"provider": "sandbox", "contact": BUYER["phone"]},
         "ContactIn": {"contact": BUYER["phone"]},
         "CashPaymentIn": {"method": "cash"},
+        "CounterSaleIn": {**order, "payment": {"method": "cash"}},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
         "SessionCancelIn": {"reason": "matrix"},

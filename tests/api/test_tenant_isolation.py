@@ -41,6 +41,7 @@ PUBLIC = {
 # sends one. The rest create rows in the caller's own organizer only (the organizer comes from the token).
 WRITES_WITHOUT_PATH_ID = {
     ("POST", "/v1/orders"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
+    ("POST", "/v1/box-office/sales"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
     ("POST", "/v1/checkin/scan"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
     ("POST", "/v1/events"): "creates in the caller's organizer; no ids in the body",
     ("POST", "/v1/staff"): "creates in the caller's organizer; no ids in the body",
@@ -200,6 +201,8 @@ async def test_foreign_ids_in_request_bodies_are_unknown_ids(runtime, client, wo
     assert r.json()["errors"] == [
         {"field": "items.0.ticket_type_id", "code": "unknown_ticket_type", "message": "没有这个票种。"}
     ]
+    sale = await client.post("/api/v1/box-office/sales", json=order, headers=mine.auth)  # create and pay in one
+    assert sale.status_code == 422 and sale.json()["errors"] == r.json()["errors"], sale.text
     for raw in (theirs.qr_payload, theirs.ticket_code):  # their valid ticket at my gate
         scan = await client.post("/api/v1/checkin/scan", json={"raw": raw}, headers=mine.auth)
         assert scan.status_code == 200, scan.text

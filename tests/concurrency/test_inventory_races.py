@@ -25,11 +25,12 @@ from piaowu.core.errors import SoldOut
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Take
 from piaowu.inventory.service import STRATEGY_KEY
-from piaowu.inventory.strategies import NaiveStrategy
+from piaowu.inventory.strategies import Refusal
 from piaowu.orders.models import Order
 from piaowu.orders.schemas import OrderOut
 from piaowu.workers import sweeper
 from tests.concurrency.ledger import assert_ledger, buy, codes, in_uow, ledger, pools_of, settle, warm
+from tests.concurrency.naive import NaiveStrategy
 from tests.factories import on_sale_session, owner_actor
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ class SplitTransactionNaive(NaiveStrategy):
     absolute value it computed in a new transaction. On PostgreSQL the plain ``NaiveStrategy`` oversells.
     """
 
-    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], *rest: Any) -> str | None:
+    async def take(self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], *rest: Any) -> Refusal | None:
         assert not session.new and not session.dirty, "the split must not commit anything of the order"
         await session.commit()
         return await super().take(session, organizer_id, takes, *rest)

@@ -29,8 +29,8 @@ from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import CashPaymentIn, OrderOut, RefundIn
 from piaowu.tickets.models import Ticket
 from piaowu.tickets.service import REFUND_USE_STRATEGY_KEY
-from piaowu.tickets.usage import StaleUseReader
 from tests.concurrency.ledger import buy, codes, in_uow, ledger, pools_of, settle, warm
+from tests.concurrency.naive import StaleUseReader
 from tests.factories import on_sale_session, owner_actor
 
 pytestmark = pytest.mark.slow

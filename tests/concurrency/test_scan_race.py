@@ -17,8 +17,8 @@ from piaowu.checkin.models import Scan
 from piaowu.checkin.schemas import ScanIn, ScanOut
 from piaowu.runtime import Runtime
 from piaowu.tickets.models import Ticket
-from piaowu.tickets.redemption import NaiveRedeemer
 from piaowu.tickets.service import REDEEM_STRATEGY_KEY
+from tests.concurrency.naive import NaiveRedeemer
 from tests.factories import owner_actor
 from tests.ticket_fixtures import at_the_door, issue_paid
 

@@ -28,9 +28,9 @@ from piaowu.inventory import service as inventory
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
 from piaowu.inventory.rules import Claim, Take, overlaps, span_mask
 from piaowu.inventory.service import STRATEGY_KEY
-from piaowu.inventory.strategies import NaiveStrategy
 from piaowu.runtime import Runtime
 from tests.concurrency.ledger import in_uow, settle, warm
+from tests.concurrency.naive import NaiveStrategy
 from tests.concurrency.test_inventory_races import SplitTransactionNaive
 
 pytestmark = pytest.mark.slow
@@ -334,4 +334,5 @@ async def test_control_a_refund_without_its_mark_returns_twice(runtime, tenant, 
     pool, outcomes, books, _ = await release_refund_race(runtime, tenant.organizer_id, clock, naive_refund)
     assert not [o for o in outcomes if isinstance(o, IntegrityError)]
     assert books.sold_rows > books.sold, "the naive refund should return twice; the race test is blind"
-    assert not books.double_owned
+    # Nothing is asserted of seat owners here: a naive second return may clear the bit of a buyer who took the
+    # seat in between, and whether another buyer then claims it too depends on the interleaving.

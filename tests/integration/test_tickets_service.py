@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from piaowu.audit.models import AuditEvent
 from piaowu.core.errors import NotFound, ValidationFailed
-from piaowu.tickets import keys, signing
+from piaowu.organizers import keys
 from piaowu.tickets import service as tickets
+from piaowu.tickets import signing
 from piaowu.tickets.models import Ticket
 from piaowu.tickets.schemas import TicketSpec
 from tests.factories import owner_actor

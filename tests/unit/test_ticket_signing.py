@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from piaowu.core.errors import InvalidTicket
 from piaowu.core.ids import ticket_code
-from piaowu.tickets import keys, signing
+from piaowu.organizers import keys
+from piaowu.tickets import signing
 from piaowu.tickets.signing import Signed, TicketClaims, Typed
 
 KEY = Ed25519PrivateKey.generate()

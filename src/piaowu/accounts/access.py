@@ -126,6 +126,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", f"{API}/orders/{{order_id}}/cancel"): needs(P.ORDER_CANCEL),
     ("POST", f"{API}/orders/{{order_id}}/pay"): needs(P.PAYMENT_CASH),
     ("POST", f"{API}/orders/{{order_id}}/payments"): needs(P.ORDER_CREATE),
+    ("POST", f"{API}/box-office/sales"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # as /manage/sell
     ("POST", f"{API}/orders/{{order_id}}/refunds"): needs(P.REFUND),
     ("GET", f"{API}/orders/{{order_id}}/tickets.pdf"): needs(P.ORDER_READ),
     ("GET", f"{API}/tickets/{{code}}"): needs(P.ORDER_READ),

@@ -1,9 +1,6 @@
-"""Run a creating POST at most once per ``Idempotency-Key``.
-
-The key row is written in the same transaction as the order/payment/refund it protects. Two concurrent
-requests with one key: both run, one commits, the other fails on the unique key at commit, rolls back (its
-units are released with it) and answers with the stored response of the first.
-"""
+"""Run a creating POST at most once per ``Idempotency-Key``: the HTTP side of ``db.idempotency.run_once`` (the one
+implementation, shared with the shop's form tokens), which writes the key in the same transaction as the
+order/payment/refund it protects."""
 
 from __future__ import annotations
 
@@ -11,11 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 
 from piaowu.api.responses import OrjsonResponse
 from piaowu.core.actor import Actor
-from piaowu.core.errors import DomainError, IdempotencyInProgress
 from piaowu.db import idempotency
 from piaowu.db.uow import UnitOfWork
 from piaowu.runtime import Runtime
@@ -41,43 +36,12 @@ async def run_once(
             await uow.commit()
         return OrjsonResponse(result.model_dump(mode="json"), status_code=status_code)
     scope = f"{actor.organizer_id}:{actor.ref}:{route}"[:120]
-    fingerprint = idempotency.request_fingerprint(body)
-    async with rt.uow() as uow:
-        seen = await idempotency.lookup(uow.session, scope, key, fingerprint)
-        if seen is not None:
-            return _replay(seen.status_code, seen.response)
-        try:
-            result = await use_case(uow)
-        except DomainError:
-            # A concurrent request with this key may have won what this one needed (the last units: this
-            # one waited on the pool row until the winner committed). The client sent one request twice,
-            # so it gets the winner's answer, not sold_out for its own order.
-            await uow.rollback()
-            winner = await _stored(rt, scope, key, fingerprint)
-            if winner is None:
-                raise
-            return winner
-        payload: dict[str, Any] = result.model_dump(mode="json")
-        idempotency.remember(uow.session, uow.now(), scope, key, fingerprint, status_code, payload)
-        try:
-            await uow.commit()
-        except IntegrityError:
-            await uow.rollback()
-        else:
-            return OrjsonResponse(payload, status_code=status_code)
-    winner = await _stored(rt, scope, key, fingerprint)  # lost the race: answer what the winner stored
-    if winner is None:
-        raise IdempotencyInProgress()
-    return winner
 
+    async def run(uow: UnitOfWork) -> dict[str, Any]:
+        return (await use_case(uow)).model_dump(mode="json")
 
-async def _stored(rt: Runtime, scope: str, key: str, fingerprint: str) -> OrjsonResponse | None:
-    async with rt.uow(readonly=True) as uow:
-        seen = await idempotency.lookup(uow.session, scope, key, fingerprint)
-    return None if seen is None else _replay(seen.status_code, seen.response)
-
-
-def _replay(status_code: int, response: dict[str, Any]) -> OrjsonResponse:
-    resp = OrjsonResponse(response, status_code=status_code)
-    resp.headers["Idempotent-Replayed"] = "true"
+    answer = await idempotency.run_once(rt.uow, scope, key, idempotency.request_fingerprint(body), status_code, run)
+    resp = OrjsonResponse(answer.response, status_code=answer.status_code)
+    if answer.replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
     return resp

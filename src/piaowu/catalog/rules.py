@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -104,3 +106,45 @@ def validate_ticket_type(
             }
         )
     return errors
+
+
+# ---- what is left to buy, as buyers see it ---------------------------------------------------------------
+
+LOW_SHARE = 0.10  # "only N left" from 10 % of the capacity down
+
+
+@dataclass(frozen=True)
+class Availability:
+    state: str  # on_sale, low, sold_out, held_out, not_yet, ended, paused
+    left: int
+
+    @property
+    def buyable(self) -> bool:
+        return self.state in ("on_sale", "low")
+
+
+def availability(
+    status: str, sale: str, capacity: int, available: int, held: int, types_available: Sequence[int]
+) -> Availability:
+    """One state per session: paused, not yet, ended, sold out (or only held by others), low, on sale.
+
+    ``sale`` is the session's ``SaleState``; ``types_available`` what each of its active ticket types can still
+    sell. What is left is the smaller of the session's pool and what its ticket types can still sell (quotas)."""
+    if status == SessionStatus.PAUSED:
+        return Availability("paused", 0)
+    if sale == SaleState.NOT_YET:
+        return Availability("not_yet", 0)
+    if sale != SaleState.ON_SALE:
+        return Availability("ended", 0)
+    left = min(available, sum(types_available)) if types_available else 0
+    if left <= 0:
+        # Units held in other buyers' unpaid orders come back if those orders expire: say so, not "sold out".
+        return Availability("held_out" if held > 0 else "sold_out", 0)
+    if left <= max(1, int(capacity * LOW_SHARE)):
+        return Availability("low", left)
+    return Availability("on_sale", left)
+
+
+def order_limit(max_per_order: int, type_available: int, session_available: int) -> int:
+    """The most of one ticket type one order can take now."""
+    return max(0, min(max_per_order, type_available, session_available))

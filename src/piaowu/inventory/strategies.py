@@ -1,5 +1,6 @@
-"""How units are taken from pools and claimed. The guarded strategy is the product; the naive one exists only
-so that the race tests can show, in a control run, that they do catch an oversell or a seat sold twice.
+"""How units are taken from pools and claimed. The guarded strategy is the product; the naive one that the race
+tests use in a control run, to show they do catch an oversell or a seat sold twice, lives with them
+(tests/concurrency/naive.py) and is injected through ``uow.strategies``.
 
 Guarded: one conditional ``UPDATE … SET held = held + n WHERE held + sold + n <= capacity + allowance`` per
 pool, in pool-id order, then one ``UPDATE … SET occupied = occupied | mask WHERE (occupied | blocked) & mask
@@ -12,17 +13,16 @@ Either way nothing can slip between check and write.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, literal_column, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import BigInteger, literal_column
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.db.hotpath import Guard, GuardedWrite, Rows, guarded_write_and_insert, insert_rows
+from piaowu.db.hotpath import Guard, GuardedWrite, Rows, guarded_write_and_insert
 from piaowu.inventory.models import Pool, Unit
-from piaowu.inventory.rules import Claim, PoolCounts, Take, free_on
+from piaowu.inventory.rules import Claim, Take
 
 
 @dataclass(frozen=True)
@@ -72,47 +72,6 @@ class GuardedStrategy:
         return Refusal(
             tuple(w.key for w in refused if w.guard is TAKE), tuple(w.key for w in refused if w.guard is CLAIM)
         )
-
-
-class NaiveStrategy:
-    """Check-then-act with a stale read: the bug every race test must be able to catch. Tests only."""
-
-    def __init__(self, read_sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.read_sessions = read_sessions
-
-    async def take(
-        self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows, claims: Sequence[Claim] = ()
-    ) -> Refusal | None:
-        async with self.read_sessions() as reader:
-            counted = (
-                await reader.execute(
-                    select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
-                        Pool.id.in_([t.pool_id for t in takes])
-                    )
-                )
-            ).all()
-            units = (
-                await reader.execute(
-                    select(Unit.id, Unit.occupied, Unit.blocked).where(Unit.id.in_([c.unit_id for c in claims]))
-                )
-            ).all()
-        seen = {r.id: PoolCounts(r.capacity, r.held, r.sold, r.allowance) for r in counted}
-        masks = {r.id: (r.occupied, r.blocked) for r in units}
-        short = tuple(t.pool_id for t in takes if not seen[t.pool_id].can_take(t.quantity))
-        taken = tuple(c.unit_id for c in claims if not free_on(*masks[c.unit_id], c.mask))
-        if short or taken:
-            return Refusal(short, taken)
-        await asyncio.sleep(0.001)  # a realistic gap (a network hop) between the check and the write
-        for t in takes:
-            await session.execute(
-                update(Pool).where(Pool.id == t.pool_id).values(held=seen[t.pool_id].held + t.quantity)
-            )
-        for c in claims:
-            await session.execute(
-                update(Unit).where(Unit.id == c.unit_id).values(occupied=masks[c.unit_id][0] | c.mask)
-            )
-        await insert_rows(session, rows)
-        return None
 
 
 GUARDED = GuardedStrategy()

@@ -23,9 +23,9 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
 from piaowu.orders.models import Order
-from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn, OrderOut, PaymentStartOut
-from piaowu.orders.service import load, order_for_customer
-from piaowu.orders.states import CLOSED_UNPAID, REFUNDABLE, OrderStatus
+from piaowu.orders.schemas import CashPaymentIn, CounterSaleIn, OnlinePaymentIn, OrderIn, OrderOut, PaymentStartOut
+from piaowu.orders.service import create_order, load, order_for_customer
+from piaowu.orders.states import REFUNDABLE, OrderStatus, sources_for
 from piaowu.orders.views import order_out
 from piaowu.payments import reconciliation
 from piaowu.payments import service as payments
@@ -68,6 +68,18 @@ async def pay_at_counter(uow: UnitOfWork, actor: Actor, order_id: str, data: Cas
     await apply_confirmed(uow, confirmed)
     await uow.session.refresh(order)
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def sell_at_counter(uow: UnitOfWork, actor: Actor, data: CounterSaleIn) -> OrderOut:
+    """Box-office sale: create the order and record its counter payment in the caller's one transaction — the
+    order is paid and its tickets issued, or (any refusal: sold out, too little tendered, no permission) nothing
+    is written, so a counter sale never leaves units held by an order nobody will pay. Needs both
+    ``order.create`` and ``payment.cash``; both are checked before anything is reserved."""
+    actor.require(Permission.ORDER_CREATE)
+    actor.require(Permission.PAYMENT_CASH)
+    created = await create_order(uow, actor, OrderIn(items=data.items, buyer=data.buyer))
+    await uow.session.flush()  # sessions do not autoflush; the payment step reads the new order back
+    return await pay_at_counter(uow, actor, created.id, data.payment)
 
 
 async def start_online(
@@ -182,11 +194,13 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
         if status in REFUNDABLE:
             await _refund_whole(uow, actor, order, c, "duplicate payment")
             return "refunded_duplicate"
-        if (status == OrderStatus.PENDING or status in CLOSED_UNPAID) and await repo.transition(
+        # Only from the state just read: a pending order and a closed one are paid differently (confirm the hold,
+        # or take the units again). The table decides which states a payment may come from at all.
+        if status in sources_for(OrderStatus.PAID) and await repo.transition(
             uow.session,
             order.id,
-            [status],
-            status=OrderStatus.PAID,
+            OrderStatus.PAID,
+            only_from=frozenset({status}),
             paid_at=uow.now(),
             paid_minor=c.amount_minor,
             closed_at=None,
@@ -206,11 +220,10 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
             closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status
-            await repo.transition(
+            await repo.undo_paid(
                 uow.session,
                 order.id,
-                [OrderStatus.PAID],
-                status=closed,
+                closed,
                 paid_at=None,
                 paid_minor=0,
                 closed_at=uow.now(),
@@ -246,7 +259,7 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
     except SoldOut:
         return False
     await inventory.confirm(uow, hold.id)
-    await repo.transition(uow.session, order.id, [OrderStatus.PAID], hold_id=hold.id)
+    await repo.set_hold(uow.session, order.id, hold.id)
     return True
 
 

@@ -16,7 +16,7 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import service as catalog
 from piaowu.core.actor import Actor
-from piaowu.core.errors import RefundNotAllowed, ValidationFailed
+from piaowu.core.errors import InvalidState, RefundNotAllowed, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Take
@@ -98,7 +98,9 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
     # the lines as written.
     left = await repo.count_lines(uow.session, order.id, LineStatus.ACTIVE)
     target = after_refund(left)
-    await repo.transition(uow.session, order.id, list(REFUNDABLE), status=target)
+    # Under the order's lock, from a refundable state (checked above): a miss here would be a bug, not a race.
+    if not await repo.transition(uow.session, order.id, target):
+        raise InvalidState(state=order.status)
     after: dict[str, Any] = {
         "status": str(target),
         "lines": wanted,

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.orders.models import Order, OrderLine
-from piaowu.orders.states import OrderStatus
+from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
@@ -49,12 +50,41 @@ async def lines(session: AsyncSession, order_ids: Sequence[str]) -> list[OrderLi
     return list((await session.execute(q)).scalars())
 
 
-async def transition(session: AsyncSession, order_id: str, source: Sequence[str], **values: Any) -> bool:
-    """Conditional state change: True only for the caller whose update matched ``source``."""
+async def transition(
+    session: AsyncSession,
+    order_id: str,
+    target: OrderStatus,
+    *,
+    only_from: frozenset[OrderStatus] | None = None,
+    **values: Any,
+) -> bool:
+    """Conditional state change to ``target`` from the states the table (``states.TRANSITIONS``) allows — or
+    only from ``only_from``, which must be allowed too. A transition the table forbids raises InvalidState before
+    anything is written; False means the order was not (any longer) in a source state: a race lost, which the
+    caller re-reads and decides on. True only for the caller whose update matched."""
+    sources = allowed_sources(target, only_from)
     res = await session.execute(
-        update(Order).where(Order.id == order_id, Order.status.in_(list(source))).values(**values)
+        update(Order)
+        .where(Order.id == order_id, Order.status.in_([str(s) for s in sources]))
+        .values(status=target, **values)
     )
     return res.rowcount == 1
+
+
+async def undo_paid(session: AsyncSession, order_id: str, back_to: OrderStatus, **values: Any) -> None:
+    """Take back this transaction's own move to ``paid`` (its units could not be secured): no other transaction
+    has seen the order paid, so this is not a transition of the table but the undoing of one. Only ``back_to`` a
+    state the order could have been paid from."""
+    if back_to not in sources_for(OrderStatus.PAID):
+        raise InvalidState(state=str(back_to))
+    await session.execute(
+        update(Order).where(Order.id == order_id, Order.status == OrderStatus.PAID).values(status=back_to, **values)
+    )
+
+
+async def set_hold(session: AsyncSession, order_id: str, hold_id: str) -> None:
+    """Point the order at the hold that now carries its units (a revived order's new hold)."""
+    await session.execute(update(Order).where(Order.id == order_id).values(hold_id=hold_id))
 
 
 async def add_refunded(session: AsyncSession, order_id: str, amount: int) -> bool:

@@ -149,6 +149,12 @@ class CashPaymentIn(InputModel):
     tendered_minor: int | None = Field(default=None, ge=0, le=10**12, strict=True)
 
 
+class CounterSaleIn(OrderIn):
+    """A box-office sale: the order and its counter payment, created together in one transaction."""
+
+    payment: CashPaymentIn = Field(default_factory=CashPaymentIn)
+
+
 class OnlinePaymentIn(InputModel):
     provider: str = Field(default="sandbox", pattern="^sandbox$")
     return_url: str = Field(default="", max_length=500)

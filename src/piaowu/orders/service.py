@@ -242,7 +242,7 @@ async def list_orders(
 
 
 async def _close_pending(uow: UnitOfWork, actor: Actor, order: Order, target: OrderStatus, action: str) -> bool:
-    if not await repo.transition(uow.session, order.id, [OrderStatus.PENDING], status=target, closed_at=uow.now()):
+    if not await repo.transition(uow.session, order.id, target, closed_at=uow.now()):
         return False
     if order.hold_id:
         await inventory.release(uow, order.hold_id, expired=target == OrderStatus.EXPIRED)

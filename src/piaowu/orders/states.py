@@ -46,13 +46,34 @@ OPEN = frozenset({S.PENDING})
 CLOSED_UNPAID = frozenset({S.CANCELLED, S.EXPIRED})
 REFUNDABLE = frozenset({S.PAID, S.PARTIALLY_REFUNDED})
 UNPAID = OPEN | CLOSED_UNPAID  # a payment may still arrive (late, or after the order closed)
+WAS_PAID = REFUNDABLE | {S.REFUNDED}  # money was received (some or all of it may have gone back since)
 
 
 def check(current: str, target: OrderStatus) -> OrderStatus:
+    """``target`` when the table allows ``current`` → ``target``; InvalidState otherwise."""
     cur = OrderStatus(current)
     if target not in TRANSITIONS[cur]:
         raise InvalidState(state=str(cur))
     return target
+
+
+def sources_for(target: OrderStatus) -> frozenset[OrderStatus]:
+    """Every state from which the table allows a move to ``target`` (the conditional update's ``WHERE``)."""
+    return frozenset(src for src, targets in TRANSITIONS.items() if target in targets)
+
+
+def allowed_sources(target: OrderStatus, only_from: frozenset[OrderStatus] | None = None) -> frozenset[OrderStatus]:
+    """The source states of a conditional update to ``target``: the table's, or the caller's narrower choice,
+    every one of which the table must allow (InvalidState names the first it forbids)."""
+    table = sources_for(target)
+    if not table:
+        raise InvalidState(state=str(target))
+    if only_from is None:
+        return table
+    forbidden = only_from - table
+    if forbidden:
+        raise InvalidState(state=str(min(forbidden)))
+    return frozenset(only_from)
 
 
 def after_refund(active_lines_left: int) -> OrderStatus:

@@ -12,10 +12,10 @@ from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import Conflict, NotFound, ValidationFailed
 from piaowu.core.inputs import checked_name, checked_origins
 from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import keys
 from piaowu.organizers import repository as repo
 from piaowu.organizers.models import Organizer
 from piaowu.organizers.schemas import OrganizerSettingsOut, OrganizerSettingsPatch
-from piaowu.tickets import keys
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.payments.models import Payment, Refund
-from piaowu.payments.states import PaymentStatus
+from piaowu.payments.states import PaymentStatus, RefundStatus
 
 
 async def payment(session: AsyncSession, payment_id: str) -> Payment | None:
@@ -72,6 +73,16 @@ async def refunds_with_status(
         .order_by(Refund.created_at)
     )
     return list((await session.execute(q)).scalars())
+
+
+async def finish_refund(session: AsyncSession, refund_id: str, status: str, **values: Any) -> bool:
+    """pending → ``status`` (with the provider's reference, the time), once: False when it was not pending."""
+    res = await session.execute(
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)
+        .values(status=status, **values)
+    )
+    return res.rowcount == 1
 
 
 async def set_refund_status(session: AsyncSession, refund_id: str, only_from: str, status: str) -> bool:

@@ -25,7 +25,7 @@ from piaowu.organizers import service as organizers
 from piaowu.payments import repository as repo
 from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.providers import get_provider
-from piaowu.payments.providers.base import Notification, PaymentProvider, StartRequest
+from piaowu.payments.providers.base import Notification, PaymentProvider, RefundResult, StartRequest
 from piaowu.payments.states import PaymentStatus, RefundStatus, refundable
 
 RETURN_URL_MESSAGE = "Use an http(s) address on this shop's own site."
@@ -106,7 +106,17 @@ async def start(
     if return_url:
         await _check_return_url(uow, actor.organizer_id, return_url, own_origin)
     prov = provider(uow, provider_name)
+    # The provider first (for a real gateway a network call), before this transaction writes anything: the
+    # payment's row references the order's, so on PostgreSQL inserting it would lock the order's row (KEY SHARE)
+    # across the call and keep the sweeper and notifications waiting on a remote server. A trade the provider
+    # opened for a payment this transaction then fails to store is simply never paid (nobody sees its page).
+    pay_id = new_id()
+    notify_url = f"{uow.settings.public_url.rstrip('/')}/api/v1/payments/notify/{prov.name}"
+    result = await prov.start(
+        uow.session, StartRequest(pay_id, amount_minor, currency, subject, notify_url, return_url)
+    )
     pay = Payment(
+        id=pay_id,
         organizer_id=actor.organizer_id,
         order_id=order_id,
         provider=prov.name,
@@ -115,15 +125,11 @@ async def start(
         currency=currency,
         created_by=actor.ref,
         created_at=uow.now(),
+        provider_ref=result.provider_ref,
+        redirect_url=result.redirect_url,
     )
     uow.session.add(pay)
     await uow.session.flush()
-    notify_url = f"{uow.settings.public_url.rstrip('/')}/api/v1/payments/notify/{prov.name}"
-    result = await prov.start(
-        uow.session, StartRequest(pay.id, amount_minor, currency, subject, notify_url, return_url)
-    )
-    pay.provider_ref = result.provider_ref
-    pay.redirect_url = result.redirect_url
     record(
         uow,
         actor,
@@ -286,19 +292,47 @@ async def retry_failed_refunds(uow: UnitOfWork, actor: Actor, order_ids: Sequenc
     return n
 
 
-async def execute_refund(uow: UnitOfWork, refund_id: str) -> str:
-    """Run by the outbox worker, after commit: ask the provider to pay the refund out. Idempotent."""
+@dataclass(frozen=True)
+class RefundCall:
+    """What the provider is asked to pay out, read before the call so that no transaction is open across it."""
+
+    refund_id: str
+    organizer_id: str
+    payment_id: str
+    provider: str
+    provider_ref: str | None
+    amount_minor: int
+
+
+async def refund_call(uow: UnitOfWork, refund_id: str) -> RefundCall | None:
+    """The provider call a pending refund needs (a plain read, no lock). None when it is no longer pending."""
     r = await repo.refund(uow.session, refund_id)
     if r is None or r.status != RefundStatus.PENDING:
-        return "skipped"
+        return None
     pay = await repo.payment(uow.session, r.payment_id)
     assert pay is not None
-    result = await provider(uow, pay.provider).refund(uow.session, pay.id, pay.provider_ref, r.id, r.amount_minor)
-    actor = system_actor(r.organizer_id, f"provider:{pay.provider}")
+    return RefundCall(r.id, r.organizer_id, pay.id, pay.provider, pay.provider_ref, r.amount_minor)
+
+
+async def call_provider_refund(uow: UnitOfWork, call: RefundCall) -> RefundResult:
+    """Ask the provider to pay the refund out (a network call for a real provider). Run it in a unit of work of
+    its own that holds none of our rows: the session is the provider's (the sandbox keeps its trades in it; a
+    real provider never touches it). Providers refund at most once per refund id, so a repeat is harmless."""
+    return await provider(uow, call.provider).refund(
+        uow.session, call.payment_id, call.provider_ref, call.refund_id, call.amount_minor
+    )
+
+
+async def record_refund_result(uow: UnitOfWork, call: RefundCall, result: RefundResult) -> str:
+    """Write what the provider answered, once: a conditional update from pending, so a second worker that ran
+    the same refund changes nothing. → "succeeded", "failed" or "skipped"."""
+    status = RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.FAILED
+    values = {"provider_ref": result.provider_ref, "completed_at": uow.now()} if result.succeeded else {}
+    if not await repo.finish_refund(uow.session, call.refund_id, status, **values):
+        return "skipped"
+    actor = system_actor(call.organizer_id, f"provider:{call.provider}")
     if result.succeeded:
-        r.status, r.provider_ref, r.completed_at = RefundStatus.SUCCEEDED, result.provider_ref, uow.now()
-        record(uow, actor, "refund.succeeded", "refund", r.id, after={"amount_minor": r.amount_minor})
+        record(uow, actor, "refund.succeeded", "refund", call.refund_id, after={"amount_minor": call.amount_minor})
         return "succeeded"
-    r.status = RefundStatus.FAILED
-    record(uow, actor, "refund.failed", "refund", r.id, after={"error": result.error})
+    record(uow, actor, "refund.failed", "refund", call.refund_id, after={"error": result.error})
     return "failed"

@@ -1,5 +1,6 @@
-"""How a gate loads a ticket and uses one of its entries. The guarded redeemer is the product; the naive one
-exists only so that the race test can show, in a control run, that it does catch a double admission.
+"""How a gate loads a ticket and uses one of its entries. The guarded redeemer is the product; the naive
+one the race test uses in a control run, to show it does catch a double admission, lives with it
+(tests/concurrency/naive.py).
 
 Guarded: the entry is taken by one conditional ``UPDATE … SET entries_used = entries_used + 1 WHERE id = :id
 AND status = 'valid' AND entries_used < entries_allowed`` whose row count is checked. On PostgreSQL the row
@@ -11,12 +12,11 @@ began with ``BEGIN IMMEDIATE`` and holds the database write lock. Either way, on
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.tickets import repository as repo
 from piaowu.tickets.models import Ticket
@@ -47,32 +47,6 @@ class GuardedRedeemer:
             .execution_options(synchronize_session=False)
         )
         return res.rowcount == 1
-
-
-class NaiveRedeemer:
-    """Check-then-act on a stale read, then an absolute write: the bug the race test must catch. Tests only.
-
-    The read goes through a separate read session, outside the scan's write transaction: on SQLite a read
-    inside it would be serialized by ``BEGIN IMMEDIATE`` and could never be stale."""
-
-    def __init__(self, read_sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.read_sessions = read_sessions
-
-    async def load(self, session: AsyncSession, organizer_id: str, code: str) -> GateView | None:
-        async with self.read_sessions() as reader:
-            return await repo.gate_view_by_code(reader, organizer_id, code)
-
-    async def redeem(self, session: AsyncSession, ticket: GateView, gate: str, at: datetime) -> bool:
-        if ticket.status != TicketStatus.VALID or ticket.entries_used >= ticket.entries_allowed:
-            return False
-        await asyncio.sleep(0.001)  # a realistic gap (a network hop) between the check and the write
-        await session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket.id)
-            .values(entries_used=ticket.entries_used + 1, last_entry_at=at, last_gate=gate)
-            .execution_options(synchronize_session=False)
-        )
-        return True
 
 
 GUARDED = GuardedRedeemer()

@@ -22,9 +22,10 @@ from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import NotFound, ValidationFailed
 from piaowu.core.ids import new_id, normalize_code, ticket_code
 from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import keys
 from piaowu.organizers import service as organizers
-from piaowu.tickets import keys, signing
 from piaowu.tickets import repository as repo
+from piaowu.tickets import signing
 from piaowu.tickets.models import Ticket
 from piaowu.tickets.redemption import GUARDED, Redeemer
 from piaowu.tickets.schemas import (

@@ -1,6 +1,6 @@
-"""How a refund reads what the gates did with its tickets. The locking reader is the product; the stale one
-exists only so that the refund-versus-scan race test can show, in a control run, that it does catch a ticket
-both admitted and refunded with its place put back on sale.
+"""How a refund reads what the gates did with its tickets. The locking reader is the product; the stale one the
+refund-versus-scan race test uses in a control run (to show it does catch a ticket both admitted and refunded
+with its place put back on sale) lives with it (tests/concurrency/naive.py).
 
 Locking: ``SELECT … FOR UPDATE`` on the tickets, in the refund's own transaction. On PostgreSQL a scan that
 already took a ticket's row (its conditional ``entries_used + 1`` update) makes the refund wait and then read
@@ -13,7 +13,6 @@ place kept sold — never admitted and refunded as if unused.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -31,19 +30,6 @@ class UseReader(Protocol):
 class LockingUseReader:
     async def read(self, session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[TicketUse]:
         return await repo.use_by_order_lines(session, organizer_id, line_ids, lock=True)
-
-
-class StaleUseReader:
-    """A plain read, then a gap (a network hop) before the refund writes: the bug the race test must catch.
-    Tests only."""
-
-    def __init__(self, gap_s: float = 0.005) -> None:
-        self.gap_s = gap_s
-
-    async def read(self, session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[TicketUse]:
-        rows = await repo.use_by_order_lines(session, organizer_id, line_ids, lock=False)
-        await asyncio.sleep(self.gap_s)
-        return rows
 
 
 LOCKING = LockingUseReader()

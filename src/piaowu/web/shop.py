@@ -40,7 +40,7 @@ from piaowu.i18n import Translator
 from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
-from piaowu.orders.states import UNPAID
+from piaowu.orders.states import UNPAID, WAS_PAID, OrderStatus
 from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
 from piaowu.ratelimit import client_ip, enforce
@@ -65,8 +65,6 @@ from piaowu.web.shop_support import create_once as create_order_once
 from piaowu.web.templating import check_csrf, flash, group_code, page_locale, render
 
 router = APIRouter()
-
-PAID_STATES = ("paid", "partially_refunded", "refunded")
 
 
 def _t(request: Request) -> Translator:
@@ -283,9 +281,9 @@ async def _owned_order(request: Request, rt: Runtime, org: OrganizerInfo, code: 
 
 
 def _view_state(order: OrderOut, now: Any, gateway_result: str) -> str:
-    if order.status in PAID_STATES:
+    if order.status in WAS_PAID:
         return "paid"
-    if order.status == "pending":
+    if order.status == OrderStatus.PENDING:
         if order.expires_at is not None and order.expires_at <= now:
             return "expired"  # the sweeper closes it within seconds; the buyer must not try to pay now
         return "processing" if gateway_result == "paid" else "pending"
@@ -369,7 +367,7 @@ async def cancel_confirmation(slug: str, code: str, request: Request, rt: Runtim
         order = await _owned_order(request, rt, org, code, refresh=False)
     except OrderNotFound:
         return _redirect(_lookup_url(slug, code))
-    if order.status != "pending":
+    if order.status != OrderStatus.PENDING:
         return _redirect(_order_url(slug, order.code))
     return _page(request, "shop/cancel_confirm.html", {"order": order, "groups": grouped_lines(order)}, org)
 

@@ -13,15 +13,14 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from piaowu.accounts.service import customer_actor
 from piaowu.catalog import service as catalog
-from piaowu.catalog.rules import SaleState, SessionStatus
+from piaowu.catalog.rules import Availability, availability, order_limit
 from piaowu.catalog.schemas import SessionOut, TicketTypeOut
-from piaowu.core.errors import IdempotencyInProgress
 from piaowu.core.ids import normalize_code
 from piaowu.db import idempotency
+from piaowu.db.uow import UnitOfWork
 from piaowu.i18n import Translator
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
@@ -32,42 +31,17 @@ FormErrors = dict[str, str]
 
 # ---- availability ---------------------------------------------------------------------------------------
 
-LOW_SHARE = 0.10  # "only N left" from 10 % of the capacity down
-
-
-@dataclass(frozen=True)
-class Availability:
-    state: str  # on_sale, low, sold_out, held_out, not_yet, ended, paused
-    left: int
-
-    @property
-    def buyable(self) -> bool:
-        return self.state in ("on_sale", "low")
-
 
 def session_availability(s: SessionOut) -> Availability:
-    """One state per session for the lists: paused, not yet, ended, sold out (or only held by others), low, on sale.
-
-    What is left is the smaller of the session's pool and what its ticket types can still sell (quotas)."""
-    if s.status == SessionStatus.PAUSED:
-        return Availability("paused", 0)
-    if s.sale_state == SaleState.NOT_YET:
-        return Availability("not_yet", 0)
-    if s.sale_state != SaleState.ON_SALE:
-        return Availability("ended", 0)
-    types = [t for t in s.ticket_types if t.is_active]
-    left = min(s.available, sum(t.available for t in types)) if types else 0
-    if left <= 0:
-        # Units held in other buyers' unpaid orders come back if those orders expire: say so, not "sold out".
-        return Availability("held_out" if s.held > 0 else "sold_out", 0)
-    if left <= max(1, int(s.capacity * LOW_SHARE)):
-        return Availability("low", left)
-    return Availability("on_sale", left)
+    """The shop's label for a session (``catalog.rules.availability``)."""
+    return availability(
+        s.status, s.sale_state, s.capacity, s.available, s.held, [t.available for t in s.ticket_types if t.is_active]
+    )
 
 
 def type_limit(t: TicketTypeOut, s: SessionOut) -> int:
-    """The most of this ticket type one order can take now."""
-    return max(0, min(t.max_per_order, t.available, s.available))
+    """The most of this ticket type one order can take now (``catalog.rules.order_limit``)."""
+    return order_limit(t.max_per_order, t.available, s.available)
 
 
 # ---- dates ----------------------------------------------------------------------------------------------
@@ -172,30 +146,20 @@ def valid_form_token(token: str) -> bool:
 
 
 async def create_once(rt: Runtime, organizer_id: str, token: str, data: OrderIn) -> dict[str, str]:
-    """Creates the order of one form submission at most once: the form's one-time token is the idempotency key,
-    stored in the order's own transaction. A second submission (double click, reload, retry after a lost
-    answer) gets the first order back. → {"code", "contact"}."""
+    """Creates the order of one form submission at most once: the form's one-time token is the idempotency key
+    (``db.idempotency.run_once``, as the API's ``Idempotency-Key``). A second submission (double click, reload,
+    retry after a lost answer) gets the first order back. → {"code", "contact"}."""
     actor = customer_actor(organizer_id)
-    scope = f"{organizer_id}:web-shop:orders"
-    fingerprint = idempotency.request_fingerprint(token.encode())
-    async with rt.uow() as uow:
-        seen = await idempotency.lookup(uow.session, scope, token, fingerprint)
-        if seen is not None:
-            return dict(seen.response)
+
+    async def create(uow: UnitOfWork) -> dict[str, Any]:
         out = await orders.create_order(uow, actor, data)
-        payload = {"code": out.code, "contact": out.buyer_phone}
-        idempotency.remember(uow.session, uow.now(), scope, token, fingerprint, 303, payload)
-        try:
-            await uow.commit()
-        except IntegrityError:
-            await uow.rollback()  # a concurrent twin won; its order is the one
-        else:
-            return payload
-    async with rt.uow(readonly=True) as uow:
-        seen = await idempotency.lookup(uow.session, scope, token, fingerprint)
-    if seen is None:
-        raise IdempotencyInProgress()
-    return dict(seen.response)
+        return {"code": out.code, "contact": out.buyer_phone}
+
+    scope = f"{organizer_id}:web-shop:orders"
+    answer = await idempotency.run_once(
+        rt.uow, scope, token, idempotency.request_fingerprint(token.encode()), 303, create
+    )
+    return {"code": str(answer.response["code"]), "contact": str(answer.response["contact"])}
 
 
 # ---- which orders this browser may open -----------------------------------------------------------------

@@ -62,8 +62,18 @@ async def deliver_sandbox_callback(rt: Runtime, payload: dict[str, Any]) -> None
 
 
 async def run_refund(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Pay a refund out through its provider. Three short steps, so that no transaction of ours — no row lock,
+    no SQLite write lock — is held across the provider's network call: read what to ask, ask (in a unit of work
+    that is the provider's alone), then record the answer with a conditional update."""
+    async with rt.uow(readonly=True) as uow:
+        call = await payments.refund_call(uow, payload["refund_id"])
+    if call is None:
+        return
     async with rt.uow() as uow:
-        await payments.execute_refund(uow, payload["refund_id"])
+        result = await payments.call_provider_refund(uow, call)
+        await uow.commit()
+    async with rt.uow() as uow:
+        await payments.record_refund_result(uow, call, result)
         await uow.commit()
 
 

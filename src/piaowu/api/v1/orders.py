@@ -13,6 +13,7 @@ from piaowu.orders import payment_flow, refunds
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import (
     CashPaymentIn,
+    CounterSaleIn,
     OnlinePaymentIn,
     OrderIn,
     OrderOut,
@@ -133,6 +134,33 @@ async def pay_at_counter(
         body,
         lambda uow: payment_flow.pay_at_counter(uow, actor, order_id, data),
         status_code=200,
+    )
+
+
+@router.post(
+    "/box-office/sales",
+    response_model=OrderOut,
+    status_code=201,
+    summary="Sell at the counter: create an order and record its cash/card payment in one call",
+    responses={
+        409: {"description": "`sold_out` (with `pool_id`), `not_on_sale`, `session_cancelled`"},
+        422: {"description": "`validation_error` (too little tendered, bad phone…), `idempotency_key_reused`"},
+    },
+)
+async def sell_at_counter(
+    request: Request, rt: RuntimeDep, actor: ActorDep, data: CounterSaleIn, idempotency_key: IdempotencyKey = None
+) -> OrjsonResponse:
+    """Returns the `paid` order with its tickets; on any refusal nothing is held or written. Needs
+    `order.create` and `payment.cash`. Send an `Idempotency-Key` to retry safely: a repeat answers the first
+    sale instead of selling again."""
+    body = await request.body()
+    return await run_once(
+        rt,
+        actor,
+        "box-office.sales",
+        idempotency_key,
+        body,
+        lambda uow: payment_flow.sell_at_counter(uow, actor, data),
     )
 
 

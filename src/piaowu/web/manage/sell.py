@@ -1,8 +1,5 @@
-"""Box-office sale: pick a session, quantities per ticket type, buyer, take cash — one request, one transaction.
-
-The order and its payment are created together: if the payment cannot be recorded, the order (and its hold)
-is rolled back, so a counter sale never leaves units held by an order nobody will pay online.
-"""
+"""Box-office sale: pick a session, quantities per ticket type, buyer, take cash — one request, one transaction
+(``payment_flow.sell_at_counter``, the use case the API's ``POST /box-office/sales`` calls too)."""
 
 from __future__ import annotations
 
@@ -15,9 +12,8 @@ from pydantic import ValidationError
 from piaowu.catalog import service as catalog
 from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.core.errors import InvalidAmount
-from piaowu.orders import service as orders
-from piaowu.orders.payment_flow import pay_at_counter
-from piaowu.orders.schemas import BuyerIn, CashPaymentIn, OrderIn, OrderItemIn, OrderOut
+from piaowu.orders.payment_flow import sell_at_counter
+from piaowu.orders.schemas import BuyerIn, CashPaymentIn, CounterSaleIn, OrderItemIn, OrderOut
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import (
     FormErrors,
@@ -129,19 +125,16 @@ async def sell(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     command = None
     try:
         buyer = BuyerIn(name=form.get("buyer_name", ""), phone=form.get("buyer_phone", ""))
-        command = OrderIn(items=items or [OrderItemIn(ticket_type_id="-", quantity=1)], buyer=buyer)
         payment = CashPaymentIn(method=method, tendered_minor=tendered if method == "cash" else None)
+        command = CounterSaleIn(
+            items=items or [OrderItemIn(ticket_type_id="-", quantity=1)], buyer=buyer, payment=payment
+        )
     except ValidationError as exc:
         errors = {**pydantic_errors(request, exc, RENAME), **errors}
     sold: OrderOut | None = None
     if not errors and command is not None:
-
-        async def sale(uow) -> OrderOut:  # noqa: ANN001
-            created = await orders.create_order(uow, actor, command)
-            await uow.session.flush()  # sessions do not autoflush; the payment step reads the new order back
-            return await pay_at_counter(uow, actor, created.id, payment)
-
-        sold, errors = await attempt(request, rt, sale, RENAME)
+        sale = command
+        sold, errors = await attempt(request, rt, lambda uow: sell_at_counter(uow, actor, sale), RENAME)
     if sold is None:
         return await _sell_page(request, rt, actor, session_id, values=form, errors=errors, status_code=422)
     flash(request, change_message(request, sold, tendered), "success")

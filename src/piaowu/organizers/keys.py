@@ -1,4 +1,5 @@
-"""Organizer ticket-signing keys: Ed25519, private half sealed with AES-256-GCM under the app secret."""
+"""Organizer ticket-signing keys, made where organizers are made: Ed25519, private half sealed with AES-256-GCM
+under the app secret. The tickets service opens them to sign and verify."""
 
 from __future__ import annotations
 

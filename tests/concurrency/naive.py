@@ -1,0 +1,102 @@
+"""The naive strategies of the race tests' control runs: each is the bug its race test must be able to catch.
+They are injected through ``Runtime.strategies`` / ``uow.strategies`` under the key the product module names;
+none of them is importable from production code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from piaowu.db.hotpath import Rows, insert_rows
+from piaowu.inventory.models import Pool, Unit
+from piaowu.inventory.rules import Claim, PoolCounts, Take, free_on
+from piaowu.inventory.strategies import Refusal
+from piaowu.tickets import repository as ticket_repo
+from piaowu.tickets.models import Ticket
+from piaowu.tickets.schemas import GateView, TicketStatus, TicketUse
+
+
+class NaiveStrategy:
+    """Check-then-act with a stale read: the bug every race test must be able to catch (an oversold pool, a
+    seat's leg sold twice)."""
+
+    def __init__(self, read_sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.read_sessions = read_sessions
+
+    async def take(
+        self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows, claims: Sequence[Claim] = ()
+    ) -> Refusal | None:
+        async with self.read_sessions() as reader:
+            counted = (
+                await reader.execute(
+                    select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
+                        Pool.id.in_([t.pool_id for t in takes])
+                    )
+                )
+            ).all()
+            units = (
+                await reader.execute(
+                    select(Unit.id, Unit.occupied, Unit.blocked).where(Unit.id.in_([c.unit_id for c in claims]))
+                )
+            ).all()
+        seen = {r.id: PoolCounts(r.capacity, r.held, r.sold, r.allowance) for r in counted}
+        masks = {r.id: (r.occupied, r.blocked) for r in units}
+        short = tuple(t.pool_id for t in takes if not seen[t.pool_id].can_take(t.quantity))
+        taken = tuple(c.unit_id for c in claims if not free_on(*masks[c.unit_id], c.mask))
+        if short or taken:
+            return Refusal(short, taken)
+        await asyncio.sleep(0.001)  # a realistic gap (a network hop) between the check and the write
+        for t in takes:
+            await session.execute(
+                update(Pool).where(Pool.id == t.pool_id).values(held=seen[t.pool_id].held + t.quantity)
+            )
+        for c in claims:
+            await session.execute(
+                update(Unit).where(Unit.id == c.unit_id).values(occupied=masks[c.unit_id][0] | c.mask)
+            )
+        await insert_rows(session, rows)
+        return None
+
+
+class NaiveRedeemer:
+    """Check-then-act on a stale read, then an absolute write: the bug the race test must catch. Tests only.
+
+    The read goes through a separate read session, outside the scan's write transaction: on SQLite a read
+    inside it would be serialized by ``BEGIN IMMEDIATE`` and could never be stale."""
+
+    def __init__(self, read_sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.read_sessions = read_sessions
+
+    async def load(self, session: AsyncSession, organizer_id: str, code: str) -> GateView | None:
+        async with self.read_sessions() as reader:
+            return await ticket_repo.gate_view_by_code(reader, organizer_id, code)
+
+    async def redeem(self, session: AsyncSession, ticket: GateView, gate: str, at: datetime) -> bool:
+        if ticket.status != TicketStatus.VALID or ticket.entries_used >= ticket.entries_allowed:
+            return False
+        await asyncio.sleep(0.001)  # a realistic gap (a network hop) between the check and the write
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket.id)
+            .values(entries_used=ticket.entries_used + 1, last_entry_at=at, last_gate=gate)
+            .execution_options(synchronize_session=False)
+        )
+        return True
+
+
+class StaleUseReader:
+    """A plain read, then a gap (a network hop) before the refund writes: the bug the race test must catch.
+    Tests only."""
+
+    def __init__(self, gap_s: float = 0.005) -> None:
+        self.gap_s = gap_s
+
+    async def read(self, session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[TicketUse]:
+        rows = await ticket_repo.use_by_order_lines(session, organizer_id, line_ids, lock=False)
+        await asyncio.sleep(self.gap_s)
+        return rows
