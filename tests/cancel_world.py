@@ -23,7 +23,7 @@ from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment, Refund
 from piaowu.runtime import Runtime
 from piaowu.tickets.models import Ticket
-from tests.concurrency.ledger import buy, in_uow
+from tests.concurrency.ledger import assert_ledger, buy, in_uow
 from tests.factories import OnSale
 
 # Every state an order of a session can be in when the session is cancelled.
@@ -159,3 +159,25 @@ async def books(rt: Runtime, world: World) -> Books:
         pool_sold=pool.sold,
         notices=Counter(m.payload["order_id"] for m in msgs),
     )
+
+
+REFUNDED_KINDS = ("cash", "online", "partial", "used", "card")
+
+
+async def assert_books_after_cancellation(rt: Runtime, world: World, pools: object) -> Books:
+    """What a finished cancellation of ``world``'s session leaves, whatever happened on the way (a crash, a kill,
+    a resume): every order in the state its kind calls for, refunded = paid, nothing held, only places used at the
+    gate still sold, no valid ticket, one message per affected buyer, and the ledger balanced."""
+    kinds = Counter(world.kinds.values())
+    b = await books(rt, world)
+    assert b.mismatched == []
+    assert (b.pool_held, b.pool_sold, b.valid_tickets) == (0, places_used(world), 0)
+    assert b.statuses == {
+        "refunded": sum(kinds[k] for k in REFUNDED_KINDS),
+        "cancelled": kinds["pending"] + kinds["late"] + kinds["cancelled"],
+        "expired": kinds["expired"],
+    }
+    affected = [o for o, k in world.kinds.items() if k not in ("cancelled", "expired")]
+    assert b.notices == dict.fromkeys(affected, 1)  # one message per buyer, none twice
+    await assert_ledger(rt, pools)  # type: ignore[arg-type]
+    return b
