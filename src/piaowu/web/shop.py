@@ -63,6 +63,7 @@ from piaowu.web.shop_support import (
 )
 from piaowu.web.shop_support import create_once as create_order_once
 from piaowu.web.templating import check_csrf, flash, group_code, page_locale, render
+from piaowu.workers.reconcile import recover_order
 
 router = APIRouter()
 
@@ -268,14 +269,10 @@ async def _owned_order(request: Request, rt: Runtime, org: OrganizerInfo, code: 
     if contact is None:
         raise OrderNotFound()
     if refresh:
-        # Ask the gateway with no transaction open (a network call), then apply what it said in one.
         async with rt.uow(readonly=True) as uow:
             order = await orders.order_for_customer(uow, org.id, code, contact)
-            answers = await payment_flow.ask_provider(uow, org.id, order.id) if order.status in UNPAID else []
-        if answers:
-            async with rt.uow() as uow:
-                await payment_flow.apply_answers(uow, answers)
-                await uow.commit()
+        if order.status in UNPAID:
+            await recover_order(rt, org.id, order.id)
     async with rt.uow(readonly=True) as uow:
         return await orders.lookup_order(uow, org.id, code, contact)
 

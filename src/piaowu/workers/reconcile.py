@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from piaowu.orders import reconciliation
+from piaowu.orders import payment_flow, reconciliation
 from piaowu.payments import reconciliation as recon
 from piaowu.payments.reconcile_rules import Outcome
 from piaowu.runtime import Runtime
@@ -80,3 +80,16 @@ async def periodic(rt: Runtime) -> int:
         return 0  # the last run is still going
     rt.extras["reconciled_at"] = now
     return 1
+
+
+async def recover_order(rt: Runtime, organizer_id: str, order_id: str) -> None:
+    """Reconciliation for one order, when its buyer looks it up: ask the provider about the payments that may
+    still turn out paid (a late or lost notification; a payment made after the order closed) with no transaction
+    open, then apply the answers in a transaction of their own — a pending order is paid, a closed one revived or
+    refunded in full."""
+    async with rt.uow(readonly=True) as uow:
+        answers = await payment_flow.ask_provider(uow, organizer_id, order_id)
+    if answers:
+        async with rt.uow() as uow:
+            await payment_flow.apply_answers(uow, answers)
+            await uow.commit()

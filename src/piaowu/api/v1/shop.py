@@ -18,6 +18,7 @@ from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, Order
 from piaowu.orders.states import UNPAID
 from piaowu.organizers import service as organizers
 from piaowu.ratelimit import client_ip, enforce
+from piaowu.workers.reconcile import recover_order
 
 router = APIRouter(prefix="/shop/{slug}")
 
@@ -96,11 +97,8 @@ async def lookup(slug: str, rt: RuntimeDep, data: OrderLookupIn) -> OrderOut:
     async with rt.uow(readonly=True) as uow:
         org = await organizers.get_by_slug(uow, slug)
         order = await orders.order_for_customer(uow, org.id, data.code, data.contact)
-        answers = await payment_flow.ask_provider(uow, org.id, order.id) if order.status in UNPAID else []
-    if answers:
-        async with rt.uow() as uow:
-            await payment_flow.apply_answers(uow, answers)
-            await uow.commit()
+    if order.status in UNPAID:
+        await recover_order(rt, org.id, order.id)
     async with rt.uow(readonly=True) as uow:
         return await orders.lookup_order(uow, org.id, data.code, data.contact)
 
