@@ -23,8 +23,9 @@ from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment, Refund
 from piaowu.runtime import Runtime
 from piaowu.tickets.models import Ticket
+from piaowu.workers.reconcile import recover_order
 from tests.concurrency.ledger import assert_ledger, buy, in_uow
-from tests.factories import OnSale
+from tests.factories import OnSale, on_sale_session
 
 # Every state an order of a session can be in when the session is cancelled.
 KINDS = ("pending", "cash", "online", "partial", "cancelled", "used", "late", "card")
@@ -55,9 +56,7 @@ async def _online(rt: Runtime, actor: Actor, order_id: str, *, notify: bool) -> 
 
 async def refresh_from_provider(rt: Runtime, organizer_id: str, order_id: str) -> None:
     """What an order lookup does: ask the provider with no lock held, then apply its answers in a transaction."""
-    async with rt.uow(readonly=True) as uow:
-        answers = await payment_flow.ask_provider(uow, organizer_id, order_id)
-    await in_uow(rt, lambda uow: payment_flow.apply_answers(uow, answers))
+    await recover_order(rt, organizer_id, order_id)
 
 
 def places_used(world: World) -> int:
@@ -181,3 +180,13 @@ async def assert_books_after_cancellation(rt: Runtime, world: World, pools: obje
     assert b.notices == dict.fromkeys(affected, 1)  # one message per buyer, none twice
     await assert_ledger(rt, pools)  # type: ignore[arg-type]
     return b
+
+
+async def mixed_world(rt: Runtime, actor: Actor, orders: int, expired: int) -> World:
+    """A session of 1,000 places an hour away with ``orders`` orders: ``expired`` expired ones, then the other
+    kinds in turn (``KINDS``)."""
+    world = World(await on_sale_session(rt, actor, capacity=1000, starts_in=timedelta(hours=1)))
+    await add_expired(rt, actor, world, expired)
+    for i in range(orders - expired):
+        await add_order(rt, actor, world, KINDS[i % len(KINDS)])
+    return world

@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -202,3 +203,36 @@ def pg_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
         env, token = prepared(db_url, var)
         with running_server(db_url, workers=2, var_dir=var) as base_url:
             yield LiveServer(base_url, db_url, env, token, var / "server.log")
+
+
+def api_session(
+    base_url: str,
+    token: str,
+    *,
+    event: dict[str, Any],
+    session_name: str,
+    starts_in: timedelta,
+    hours: int,
+    capacity: int,
+    ticket_type: dict[str, Any],
+) -> tuple[str, str]:
+    """An on-sale session with one ticket type, made through a running server's API, as an integrator would.
+    → (session id, ticket type id)."""
+    start = datetime.now(UTC).replace(microsecond=0) + starts_in
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
+        ev = api.post("/api/v1/events", json={"is_published": True, **event})
+        assert ev.status_code == 201, ev.text
+        s = api.post(
+            f"/api/v1/events/{ev.json()['id']}/sessions",
+            json={
+                "name": session_name,
+                "starts_at": start.isoformat(),
+                "ends_at": (start + timedelta(hours=hours)).isoformat(),
+                "capacity": capacity,
+                "status": "on_sale",
+            },
+        )
+        assert s.status_code == 201, s.text
+        tt = api.post(f"/api/v1/sessions/{s.json()['id']}/ticket-types", json=ticket_type)
+        assert tt.status_code == 201, tt.text
+    return s.json()["id"], tt.json()["id"]

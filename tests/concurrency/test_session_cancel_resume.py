@@ -23,14 +23,13 @@ from piaowu.payments import sandbox_gateway as gw
 from piaowu.runtime import build_runtime
 from piaowu.workers import bulk
 from tests.cancel_world import (
-    KINDS,
     REFUNDED_KINDS,
     World,
     _scan,
-    add_expired,
     add_order,
     assert_books_after_cancellation,
     books,
+    mixed_world,
     places_used,
     refresh_from_provider,
 )
@@ -53,10 +52,7 @@ class Killed(BaseException):
 async def test_200_orders_killed_halfway_and_resumed(runtime, tenant, db_url, clock):
     rt = runtime
     actor = await owner_actor(rt, tenant.owner_id)
-    world = World(await on_sale_session(rt, actor, capacity=1000, starts_in=timedelta(hours=1)))
-    await add_expired(rt, actor, world, EXPIRED)
-    for i in range(ORDERS - EXPIRED):
-        await add_order(rt, actor, world, KINDS[i % len(KINDS)])
+    world = await mixed_world(rt, actor, ORDERS, EXPIRED)
     kinds = Counter(world.kinds.values())
     pools = await pools_of(rt, world.sale.session_id)
     await in_uow(rt, lambda uow: session_cancel.cancel_session(uow, actor, world.sale.session_id, "typhoon"))

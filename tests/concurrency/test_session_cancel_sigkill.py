@@ -43,20 +43,17 @@ from piaowu.payments.models import Payment, Refund, SandboxTransaction
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.workers import bulk
 from tests.cancel_world import (
-    KINDS,
     REFUNDED_KINDS,
-    World,
     _scan,
-    add_expired,
-    add_order,
     assert_books_after_cancellation,
+    mixed_world,
     places_used,
     refresh_from_provider,
 )
 from tests.concurrency import bulk_worker_process as child
 from tests.concurrency.ledger import in_uow, pools_of
 from tests.conftest import make_settings, make_tenant
-from tests.factories import on_sale_session, owner_actor
+from tests.factories import owner_actor
 from tests.order_helpers import drain, wire_callbacks
 from tests.servers import server_env
 
@@ -163,10 +160,7 @@ async def test_worker_process_killed_by_sigkill_mid_order_and_resumed_by_another
 async def _scenario(rt: Runtime, pg: asyncpg.Connection, clock: FrozenClock, tmp_path: Path) -> None:
     tenant = await make_tenant(rt)
     actor = await owner_actor(rt, tenant.owner_id)
-    world = World(await on_sale_session(rt, actor, capacity=1000, starts_in=timedelta(hours=1)))
-    await add_expired(rt, actor, world, EXPIRED)
-    for i in range(ORDERS - EXPIRED):
-        await add_order(rt, actor, world, KINDS[i % len(KINDS)])
+    world = await mixed_world(rt, actor, ORDERS, EXPIRED)
     kinds = Counter(world.kinds.values())
     pools = await pools_of(rt, world.sale.session_id)
     await in_uow(rt, lambda uow: session_cancel.cancel_session(uow, actor, world.sale.session_id, "typhoon"))

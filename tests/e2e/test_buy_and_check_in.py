@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
 
 from piaowu.demo import DEMO_LOGINS
-from tests.servers import LiveServer
+from tests.servers import LiveServer, api_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,29 +27,18 @@ def _tonight_session(server: LiveServer) -> tuple[str, str, str]:
     """A published event whose session starts in 30 minutes (admission is already open), created through the
     API with the demo organizer's token. → (event name, session id, ticket type id)."""
     assert server.demo_token, "the live server was seeded without the demo organizer"
-    auth = {"Authorization": f"Bearer {server.demo_token}"}
     name = f"检票演练 Gate rehearsal {uuid.uuid4().hex[:6]}"
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
-    with httpx.Client(base_url=server.base_url, headers=auth, timeout=10) as api:
-        ev = api.post("/api/v1/events", json={"name": name, "venue_name": "演示剧院 小剧场", "is_published": True})
-        assert ev.status_code == 201, ev.text
-        s = api.post(
-            f"/api/v1/events/{ev.json()['id']}/sessions",
-            json={
-                "name": "今晚 Tonight",
-                "starts_at": start.isoformat(),
-                "ends_at": (start + timedelta(hours=3)).isoformat(),
-                "capacity": 20,
-                "status": "on_sale",
-            },
-        )
-        assert s.status_code == 201, s.text
-        tt = api.post(
-            f"/api/v1/sessions/{s.json()['id']}/ticket-types",
-            json={"name": "普通票 Standard", "price_minor": 12000, "max_per_order": 4},
-        )
-        assert tt.status_code == 201, tt.text
-    return name, s.json()["id"], tt.json()["id"]
+    session_id, ticket_type_id = api_session(
+        server.base_url,
+        server.demo_token,
+        event={"name": name, "venue_name": "演示剧院 小剧场"},
+        session_name="今晚 Tonight",
+        starts_in=timedelta(minutes=30),
+        hours=3,
+        capacity=20,
+        ticket_type={"name": "普通票 Standard", "price_minor": 12000, "max_per_order": 4},
+    )
+    return name, session_id, ticket_type_id
 
 
 def test_buy_pay_get_qr_then_check_in_once(tabs, live_server: LiveServer) -> None:  # noqa: ANN001

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import prepared, running_server
+from tests.servers import api_session, prepared, running_server
 from tests.web.helpers import hidden
 
 pytestmark = pytest.mark.slow
@@ -25,24 +25,16 @@ pytestmark = pytest.mark.slow
 
 def _session(base_url: str, token: str) -> tuple[str, str]:
     """An on-sale session of the demo organizer with one ticket type, made through the API. → (session, type)."""
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
-        ev = api.post("/api/v1/events", json={"name": f"端口 Port {uuid.uuid4().hex[:6]}", "is_published": True})
-        assert ev.status_code == 201, ev.text
-        s = api.post(
-            f"/api/v1/events/{ev.json()['id']}/sessions",
-            json={
-                "name": "晚场 Evening",
-                "starts_at": start.isoformat(),
-                "ends_at": (start + timedelta(hours=2)).isoformat(),
-                "capacity": 10,
-                "status": "on_sale",
-            },
-        )
-        assert s.status_code == 201, s.text
-        tt = api.post(f"/api/v1/sessions/{s.json()['id']}/ticket-types", json={"name": "普通票", "price_minor": 8800})
-        assert tt.status_code == 201, tt.text
-    return s.json()["id"], tt.json()["id"]
+    return api_session(
+        base_url,
+        token,
+        event={"name": f"端口 Port {uuid.uuid4().hex[:6]}"},
+        session_name="晚场 Evening",
+        starts_in=timedelta(days=3),
+        hours=2,
+        capacity=10,
+        ticket_type={"name": "普通票", "price_minor": 8800},
+    )
 
 
 def _buy_and_pay(base_url: str, session_id: str, ticket_type_id: str) -> tuple[str, httpx.Response]:
