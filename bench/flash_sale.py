@@ -73,7 +73,7 @@ async def seed(
 ) -> tuple[str, dict[str, str]]:
     """An organizer, an owner API token and one on-sale session per mode. → (token, {mode: ticket type id})."""
     from piaowu.accounts import service as accounts
-    from piaowu.catalog import service as catalog
+    from piaowu.catalog import event_service, session_service, ticket_type_service
     from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
     from piaowu.config import Settings
     from piaowu.organizers import service as organizers
@@ -100,15 +100,17 @@ async def seed(
         async with rt.uow() as uow:
             actor = await accounts.staff_actor(uow, user.id)
             now = uow.now()
-            ev = await catalog.create_event(uow, actor, EventIn(name="Flash", venue_name="Hall", is_published=True))
+            ev = await event_service.create_event(
+                uow, actor, EventIn(name="Flash", venue_name="Hall", is_published=True)
+            )
             types = {}
             for mode in modes:
-                s = await catalog.create_session(
+                s = await session_service.create_session(
                     uow, actor, ev.id,
                     SessionIn(name=mode, starts_at=now + timedelta(days=7), ends_at=now + timedelta(days=7, hours=3),
                               capacity=units[mode], status="on_sale"),
                 )  # fmt: skip
-                tt = await catalog.create_ticket_type(
+                tt = await ticket_type_service.create_ticket_type(
                     uow, actor, s.id, TicketTypeIn(name="GA", price_minor=18000, max_per_order=10)
                 )
                 types[mode] = tt.id

@@ -8,7 +8,7 @@ from datetime import timedelta
 from piaowu.accounts import service as accounts
 from piaowu.accounts.service import StaffInfo, actor_for_user
 from piaowu.accounts.service import staff_actor as _staff_actor
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service, session_service, ticket_type_service
 from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
 from piaowu.core.actor import Actor
 from piaowu.orders import service as orders
@@ -65,8 +65,10 @@ async def on_sale_session(
 ) -> OnSale:
     now = rt.clock.now()
     async with rt.uow() as uow:
-        ev = await catalog.create_event(uow, actor, EventIn(name=name, venue_name="Grand Hall", is_published=True))
-        s = await catalog.create_session(
+        ev = await event_service.create_event(
+            uow, actor, EventIn(name=name, venue_name="Grand Hall", is_published=True)
+        )
+        s = await session_service.create_session(
             uow,
             actor,
             ev.id,
@@ -78,7 +80,7 @@ async def on_sale_session(
                 status="on_sale",
             ),
         )
-        tt = await catalog.create_ticket_type(
+        tt = await ticket_type_service.create_ticket_type(
             uow,
             actor,
             s.id,
@@ -86,7 +88,7 @@ async def on_sale_session(
         )
         other = None
         if second_type:
-            other = await catalog.create_ticket_type(
+            other = await ticket_type_service.create_ticket_type(
                 uow, actor, s.id, TicketTypeIn(name="B区 Zone B", price_minor=price_minor // 2, max_per_order=10)
             )
         await uow.commit()

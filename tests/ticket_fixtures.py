@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.core.actor import Actor
 from piaowu.core.ids import human_code
 from piaowu.orders.models import Order, OrderLine
@@ -44,7 +44,7 @@ async def issue_paid(
     """A paid order of ``n`` tickets for ``sale`` (a new on-sale session when None), tickets issued."""
     sale = sale or await on_sale_session(rt, actor)
     async with rt.uow() as uow:
-        label = (await catalog.session_labels(uow, actor.organizer_id, [sale.session_id]))[sale.session_id]
+        label = (await catalog_views.session_labels(uow, actor.organizer_id, [sale.session_id]))[sale.session_id]
         now = uow.now()
         order = Order(
             organizer_id=actor.organizer_id,

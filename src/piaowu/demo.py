@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from piaowu.accounts import service as accounts
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service, session_service, ticket_type_service
 from piaowu.catalog.rules import EventKind
 from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
 from piaowu.core.actor import Actor
@@ -105,7 +105,7 @@ async def _create(rt: Runtime) -> DemoResult:
         owner = actors["owner"]
         token, _ = await accounts.create_token(uow, None, organizer_id=org.id, name="demo", role="owner")
 
-        concert = await catalog.create_event(
+        concert = await event_service.create_event(
             uow,
             owner,
             EventIn(
@@ -121,7 +121,7 @@ async def _create(rt: Runtime) -> DemoResult:
             starts = _at(today + timedelta(days=days), time(19, 30), tz)
             await _session(uow, owner, concert.id, starts, timedelta(hours=2), capacity=500, types=CONCERT_TYPES)
 
-        cruise = await catalog.create_event(
+        cruise = await event_service.create_event(
             uow,
             owner,
             EventIn(
@@ -157,14 +157,14 @@ async def _session(
     types: tuple[_Type, ...],
     name: str = "",
 ) -> None:
-    s = await catalog.create_session(
+    s = await session_service.create_session(
         uow,
         owner,
         event_id,
         SessionIn(name=name, starts_at=starts_at, ends_at=starts_at + length, capacity=capacity, status="on_sale"),
     )
     for order, t in enumerate(types):
-        await catalog.create_ticket_type(
+        await ticket_type_service.create_ticket_type(
             uow,
             owner,
             s.id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import create_order
 
@@ -17,7 +17,7 @@ async def _paid_and_one_admitted(runtime, client, tenant) -> tuple[dict, str]:  
     order = (await create_order(client, tenant.auth, sale.ticket_type_id, 2)).json()
     paid = (await client.post(f"/api/v1/orders/{order['id']}/pay", json={"method": "cash"}, headers=tenant.auth)).json()
     async with runtime.uow(readonly=True) as uow:
-        label = (await catalog.session_labels(uow, tenant.organizer_id, [sale.session_id]))[sale.session_id]
+        label = (await catalog_views.session_labels(uow, tenant.organizer_id, [sale.session_id]))[sale.session_id]
     runtime.clock.set(label.starts_at - timedelta(minutes=10))
     code = paid["lines"][0]["ticket"]["code"]
     scan = await client.post("/api/v1/checkin/scan", json={"raw": code, "gate": "East"}, headers=tenant.auth)

@@ -20,7 +20,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.checkin import service as checkin
 from piaowu.checkin.schemas import ScanIn, ScanOut
 from piaowu.orders import payment_flow
@@ -48,7 +48,7 @@ async def _paid_orders(rt, actor) -> tuple[str, list[OrderOut]]:  # noqa: ANN001
             await in_uow(rt, lambda uow, o=order: payment_flow.pay_at_counter(uow, actor, o.id, CashPaymentIn()))
         )
     async with rt.uow(readonly=True) as uow:
-        label = (await catalog.session_labels(uow, actor.organizer_id, [sale.session_id]))[sale.session_id]
+        label = (await catalog_views.session_labels(uow, actor.organizer_id, [sale.session_id]))[sale.session_id]
     rt.clock.set(label.starts_at - timedelta(minutes=30))  # type: ignore[attr-defined]
     return sale.session_id, out
 

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service, session_service, ticket_type_service
+from piaowu.catalog import offers as catalog_offers
 from piaowu.catalog.schemas import SessionPatch, TicketTypePatch
 from piaowu.core.errors import InvalidState, NotFound, ValidationFailed
 from piaowu.orders import session_cancel
@@ -15,7 +16,7 @@ async def test_session_and_ticket_type_availability(runtime, tenant):
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=50, quota=20)
     async with runtime.uow(readonly=True) as uow:
-        s = await catalog.get_session(uow, actor, sale.session_id)
+        s = await session_service.get_session(uow, actor, sale.session_id)
     assert s.capacity == 50 and s.available == 50 and s.sale_state == "on_sale"
     assert s.ticket_types[0].available == 20  # the quota is scarcer than the session
 
@@ -25,7 +26,7 @@ async def test_bad_times_limits_and_transitions_are_refused(runtime, tenant):
     sale = await on_sale_session(runtime, actor, capacity=10)
     async with runtime.uow() as uow:
         with pytest.raises(ValidationFailed) as err:
-            await catalog.update_session(
+            await session_service.update_session(
                 uow, actor, sale.session_id, SessionPatch(ends_at=runtime.clock.now() - timedelta(days=1))
             )
         assert err.value.errors[0]["field"] == "ends_at"
@@ -34,9 +35,9 @@ async def test_bad_times_limits_and_transitions_are_refused(runtime, tenant):
         await uow.commit()
     async with runtime.uow() as uow:
         with pytest.raises(InvalidState):
-            await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="on_sale"))
+            await session_service.update_session(uow, actor, sale.session_id, SessionPatch(status="on_sale"))
         with pytest.raises(ValidationFailed):
-            await catalog.update_ticket_type(
+            await ticket_type_service.update_ticket_type(
                 uow, actor, sale.ticket_type_id, TicketTypePatch(max_per_order=1, min_per_order=5)
             )
 
@@ -47,7 +48,7 @@ async def test_other_organizer_cannot_read_or_edit(runtime, tenant, other_tenant
     sale = await on_sale_session(runtime, mine)
     async with runtime.uow() as uow:
         with pytest.raises(NotFound):
-            await catalog.get_event(uow, theirs, sale.event_id)
+            await event_service.get_event(uow, theirs, sale.event_id)
         with pytest.raises(NotFound):
-            await catalog.update_session(uow, theirs, sale.session_id, SessionPatch(capacity=1))
-        assert await catalog.offers_for(uow, theirs.organizer_id, [sale.ticket_type_id]) == {}
+            await session_service.update_session(uow, theirs, sale.session_id, SessionPatch(capacity=1))
+        assert await catalog_offers.offers_for(uow, theirs.organizer_id, [sale.ticket_type_id]) == {}

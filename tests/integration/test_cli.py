@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from piaowu import cli
 from piaowu.accounts import service as accounts
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service
 from piaowu.config import Settings, get_settings
 from piaowu.demo import DEMO_LOGINS
 from piaowu.organizers import service as organizers
@@ -91,7 +91,7 @@ def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
                 for login in DEMO_LOGINS
             }
             actor = await accounts.token_actor(uow, token.group(0))
-            events = (await catalog.list_events(uow, actor)).items
+            events = (await event_service.list_events(uow, actor)).items
         return orgs, roles, actor, events, rt.clock.now()
 
     orgs, roles, actor, events, now = check(state)
@@ -196,7 +196,7 @@ def test_init_and_demo_on_postgresql(cli_env: Path, monkeypatch: pytest.MonkeyPa
             async with rt.uow(readonly=True) as uow:
                 org = await organizers.get_by_slug(uow, "demo")
                 owner = await accounts.login(uow, rt.passwords, DEMO_LOGINS[0].email, DEMO_LOGINS[0].password)
-                events = (await catalog.list_events(uow, accounts.actor_for_user(owner))).items
+                events = (await event_service.list_events(uow, accounts.actor_for_user(owner))).items
             return org, events
 
         org, events = check(counts)

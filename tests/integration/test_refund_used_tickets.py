@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from piaowu.audit.models import AuditEvent
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.checkin import service as checkin
 from piaowu.checkin.models import Scan
 from piaowu.checkin.schemas import ScanIn, ScanOut
@@ -37,7 +37,7 @@ async def sold(rt, actor, n: int = 2) -> tuple[OnSale, OrderOut]:  # noqa: ANN00
     order = await pending_order(rt, actor, sale.ticket_type_id, n)
     paid = await in_uow(rt, lambda uow: payment_flow.pay_at_counter(uow, actor, order.id, CashPaymentIn()))
     async with rt.uow(readonly=True) as uow:
-        label = (await catalog.session_labels(uow, actor.organizer_id, [sale.session_id]))[sale.session_id]
+        label = (await catalog_views.session_labels(uow, actor.organizer_id, [sale.session_id]))[sale.session_id]
     rt.clock.set(label.starts_at - timedelta(minutes=30))  # type: ignore[attr-defined]
     return sale, paid
 

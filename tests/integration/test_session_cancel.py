@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from piaowu.app import create_app
 from piaowu.bulkjobs.models import BulkJobItem
-from piaowu.catalog import service as catalog
+from piaowu.catalog import session_service
 from piaowu.catalog.schemas import SessionPatch
 from piaowu.core.errors import InvalidState, NotOnSale, SessionCancelled, ValidationFailed
 from piaowu.orders import payment_flow, session_cancel
@@ -58,7 +58,7 @@ async def test_the_status_field_cannot_cancel_behind_the_jobs_back(runtime, tena
     sale = await on_sale_session(runtime, actor)
     async with runtime.uow() as uow:
         with pytest.raises(ValidationFailed) as err:
-            await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="cancelled"))
+            await session_service.update_session(uow, actor, sale.session_id, SessionPatch(status="cancelled"))
     assert err.value.errors[0]["code"] == "use_cancel"
 
 

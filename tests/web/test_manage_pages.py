@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service, session_service
 from piaowu.catalog.schemas import EventIn
 from piaowu.orders import service as orders
 from piaowu.runtime import Runtime
@@ -67,7 +67,7 @@ async def test_post_without_csrf_is_rejected(client: httpx.AsyncClient, tenant, 
     r = await client.post("/manage/events/new", data={"name": "Sneaky", "kind": "performance", "csrf": "forged"})
     assert r.status_code == 403
     async with runtime.uow(readonly=True) as uow:
-        page = await catalog.list_events(uow, await owner_actor(runtime, tenant.owner_id))
+        page = await event_service.list_events(uow, await owner_actor(runtime, tenant.owner_id))
     assert page.items == []
 
 
@@ -118,7 +118,7 @@ async def test_event_session_ticket_type_through_the_forms(
 
     actor = await owner_actor(runtime, tenant.owner_id)
     async with runtime.uow(readonly=True) as uow:
-        ev = await catalog.get_event(uow, actor, event_id)
+        ev = await event_service.get_event(uow, actor, event_id)
     assert ev.name == "春季音乐会" and ev.venue_name == "大剧院" and ev.is_published
     (s,) = ev.sessions
     assert s.id == session_id and s.capacity == 500 and s.status == "on_sale"
@@ -136,7 +136,7 @@ async def test_event_session_ticket_type_through_the_forms(
     r = await post_form(client, edit_path, {"name": "A区", "price": "400", "quota": "", "max_per_order": "6"})
     assert r.status_code == 303
     async with runtime.uow(readonly=True) as uow:
-        s = await catalog.get_session(uow, actor, session_id)
+        s = await session_service.get_session(uow, actor, session_id)
     assert s.ticket_types[0].price_minor == 40000 and s.ticket_types[0].quota is None
     assert s.ticket_types[0].is_active is False  # the box was not ticked
 
@@ -178,7 +178,7 @@ async def test_inline_errors_keep_what_was_typed(client: httpx.AsyncClient, tena
     assert r.status_code == 422 and 'id="f-capacity-error"' in r.text and "This field is required." in r.text
     actor = await owner_actor(runtime, tenant.owner_id)
     async with runtime.uow(readonly=True) as uow:
-        s = await catalog.get_session(uow, actor, session_path.rsplit("/", 1)[1])
+        s = await session_service.get_session(uow, actor, session_path.rsplit("/", 1)[1])
     assert s.ticket_types == []
 
 
@@ -190,7 +190,7 @@ async def test_another_organizers_event_is_not_found(
 ) -> None:
     other = await owner_actor(runtime, other_tenant.owner_id)
     async with runtime.uow() as uow:
-        theirs = await catalog.create_event(uow, other, EventIn(name="Not yours"))
+        theirs = await event_service.create_event(uow, other, EventIn(name="Not yours"))
         await uow.commit()
     their_sale = await on_sale_session(runtime, other, name="Theirs")
     their_order = await pending_order(runtime, other, their_sale.ticket_type_id)

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from piaowu.audit.models import AuditEvent
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.checkin import service as checkin
 from piaowu.checkin.schemas import ScanIn
 from piaowu.orders import payment_flow
@@ -30,7 +30,7 @@ async def _paid_one_admitted(rt: Runtime, tenant) -> tuple[OrderOut, str]:  # no
     order = await pending_order(rt, actor, sale.ticket_type_id, 2)
     paid = await in_uow(rt, lambda uow: payment_flow.pay_at_counter(uow, actor, order.id, CashPaymentIn()))
     async with rt.uow(readonly=True) as uow:
-        label = (await catalog.session_labels(uow, tenant.organizer_id, [sale.session_id]))[sale.session_id]
+        label = (await catalog_views.session_labels(uow, tenant.organizer_id, [sale.session_id]))[sale.session_id]
     rt.clock.set(label.starts_at - timedelta(minutes=20))  # type: ignore[attr-defined]
     code = paid.lines[0].ticket.code
     assert (await in_uow(rt, lambda uow: checkin.scan(uow, actor, ScanIn(raw=code, gate="North")))).admitted

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import session_service
 from piaowu.catalog.schemas import SessionPatch
 from piaowu.orders import service as orders
 from piaowu.runtime import Runtime
@@ -157,13 +157,15 @@ async def test_paused_and_not_yet_sessions_are_labelled(
 ) -> None:
     actor = await owner_actor(runtime, tenant.owner_id)
     async with runtime.uow() as uow:
-        await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="paused"))
+        await session_service.update_session(uow, actor, sale.session_id, SessionPatch(status="paused"))
         await uow.commit()
     home = await client.get(f"/s/{tenant.slug}")
     assert "暂停销售" in home.text
     async with runtime.uow() as uow:
         start = runtime.clock.now() + timedelta(days=1)
-        await catalog.update_session(uow, actor, sale.session_id, SessionPatch(status="on_sale", sales_start=start))
+        await session_service.update_session(
+            uow, actor, sale.session_id, SessionPatch(status="on_sale", sales_start=start)
+        )
         await uow.commit()
     home = await client.get(f"/s/{tenant.slug}")
     assert "未开售" in home.text

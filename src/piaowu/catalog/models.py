@@ -67,6 +67,6 @@ class TicketType(IdMixin, CreatedMixin, Base):
     max_per_order: Mapped[int] = mapped_column(Integer, default=10)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Tickets of this type sold and not refunded, kept by orders (``catalog.service.count_sales``): a type without
-    # a quota has no pool of its own to count them.
+    # Tickets of this type sold and not refunded, kept by orders (``catalog.ticket_type_service.count_sales``):
+    # a type without a quota has no pool of its own to count them.
     sold: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -148,3 +148,14 @@ def availability(
 def order_limit(max_per_order: int, type_available: int, session_available: int) -> int:
     """The most of one ticket type one order can take now."""
     return max(0, min(max_per_order, type_available, session_available))
+
+
+def pools_of(session_pool_id: str, quota_pool_id: str | None) -> tuple[str, ...]:
+    """What one unit of a ticket type consumes: its session's pool, plus its quota pool when it has one."""
+    return (session_pool_id, quota_pool_id) if quota_pool_id else (session_pool_id,)
+
+
+def pool_label(*names: str) -> str:
+    """A pool's label from the names it counts for (event + session). Each name may use its whole documented
+    length, so the label can be longer than its column: ``inventory.service.create_pool`` cuts it to fit."""
+    return " ".join(n.strip() for n in names if n.strip())

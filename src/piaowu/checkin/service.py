@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from piaowu.accounts.permissions import Permission
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.catalog.rules import SessionStatus
-from piaowu.catalog.service import SessionLabel
+from piaowu.catalog.views import SessionLabel
 from piaowu.checkin import repository as repo
 from piaowu.checkin.models import Scan
 from piaowu.checkin.rules import ScanResult, TicketFacts, Verdict, Window, admission_window, verdict
@@ -64,7 +64,7 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
     ticket = await _find(uow, org, cmd.raw)
     label = None
     if ticket is not None:
-        label = (await catalog.session_labels(uow, org, [ticket.session_id])).get(ticket.session_id)
+        label = (await catalog_views.session_labels(uow, org, [ticket.session_id])).get(ticket.session_id)
         # The live session decides the window (a rescheduled show moves its gates with it); the signed validity
         # is what offline gates use, and the fallback if the session is gone.
         window = (

@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
-from piaowu.catalog import service as catalog
+from piaowu.catalog import session_service, ticket_type_service
+from piaowu.catalog import views as catalog_views
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.core.events import Topic
@@ -109,7 +110,7 @@ async def start_online(
 async def session_cancelled(uow: UnitOfWork, order: Order) -> bool:
     """Whether a ticket of this order is for a cancelled session (then nothing of it may be paid or revived)."""
     lines = await repo.lines(uow.session, [order.id])
-    return bool(await catalog.cancelled_among(uow, order.organizer_id, [line.session_id for line in lines]))
+    return bool(await session_service.cancelled_among(uow, order.organizer_id, [line.session_id for line in lines]))
 
 
 async def refuse_if_session_cancelled(uow: UnitOfWork, order: Order) -> None:
@@ -265,7 +266,7 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
 
 async def _issue(uow: UnitOfWork, order: Order) -> None:
     lines = await repo.lines(uow.session, [order.id])
-    labels = await catalog.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     specs = []
     for line in lines:
         label = labels[line.session_id]
@@ -281,7 +282,7 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
             )
         )
     await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
-    await catalog.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
+    await ticket_type_service.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 
 async def _refund_whole(uow: UnitOfWork, actor: Actor, order: Order, c: Confirmed, reason: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
-from piaowu.catalog import service as catalog
+from piaowu.catalog import ticket_type_service
 from piaowu.core.actor import Actor
 from piaowu.core.errors import InvalidState, RefundNotAllowed, ValidationFailed
 from piaowu.db.uow import UnitOfWork
@@ -93,7 +93,7 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
     await inventory.return_sold(uow, order.organizer_id, [Take(pool_id, 1) for pool_id in plan.returned_pool_ids])
     used = set(plan.used_line_ids)
     returned = Counter(active[lid].ticket_type_id for lid in wanted if lid not in used)
-    await catalog.count_sales(uow, order.organizer_id, {tid: -n for tid, n in returned.items()})
+    await ticket_type_service.count_sales(uow, order.organizer_id, {tid: -n for tid, n in returned.items()})
     # Counted after the update rather than derived from the lines read above, so the state always agrees with
     # the lines as written.
     left = await repo.count_lines(uow.session, order.id, LineStatus.ACTIVE)

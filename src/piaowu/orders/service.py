@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
-from piaowu.catalog import service as catalog
+from piaowu.catalog import offers as catalog_offers
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import InvalidState, NotFound, OrderNotFound, PermissionDenied
 from piaowu.core.events import Topic
@@ -66,7 +66,7 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
     may run in an autocommit unit of work: keep it that way — an ORM write added here would be committed on
     its own, outside that statement."""
     _require_seller(actor)
-    offers = await catalog.offers_for(uow, actor.organizer_id, [i.ticket_type_id for i in data.items])
+    offers = await catalog_offers.offers_for(uow, actor.organizer_id, [i.ticket_type_id for i in data.items])
     draft = placement.build([(i.ticket_type_id, i.quantity) for i in data.items], offers)
     now = uow.now()
     order_id = new_id()

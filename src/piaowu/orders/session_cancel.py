@@ -22,7 +22,7 @@ from piaowu.accounts.permissions import Permission
 from piaowu.bulkjobs import service as bulkjobs
 from piaowu.bulkjobs.rules import JobKind, Outcome
 from piaowu.bulkjobs.schemas import BulkJobOut
-from piaowu.catalog import service as catalog
+from piaowu.catalog import session_service
 from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import InvalidState
 from piaowu.core.events import Topic
@@ -61,7 +61,7 @@ async def cancel_session(uow: UnitOfWork, actor: Actor, session_id: str, reason:
     InvalidState when the session is already cancelled."""
     actor.require(Permission.CATALOG_WRITE)
     actor.require(Permission.REFUND)
-    await catalog.cancel_session(uow, actor, session_id)
+    await session_service.cancel_session(uow, actor, session_id)
     total = await repo.count_session_orders(uow.session, actor.organizer_id, session_id)
     await bulkjobs.create(
         uow,
@@ -81,7 +81,7 @@ async def cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJo
     """The session's cancellation job (progress, counters, failures, final report), or None if not cancelled.
     Provider refunds that failed after the job handled their order are listed as failures too."""
     actor.require(Permission.ORDER_READ)
-    await catalog.get_session(uow, actor, session_id)  # NotFound for another organizer's session
+    await session_service.get_session(uow, actor, session_id)  # NotFound for another organizer's session
     job = await bulkjobs.for_target(uow, actor.organizer_id, KIND, session_id)
     if job is None:
         return None
@@ -95,7 +95,7 @@ async def require_cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -
     """The session's cancellation; InvalidState (with the session's status) when it was not cancelled."""
     job = await cancellation(uow, actor, session_id)
     if job is None:
-        raise InvalidState(state=(await catalog.get_session(uow, actor, session_id)).status)
+        raise InvalidState(state=(await session_service.get_session(uow, actor, session_id)).status)
     return job
 
 
@@ -180,5 +180,5 @@ def _notice(order: Any, job: JobRef, handled: Handled) -> dict[str, Any]:
 async def report(uow: UnitOfWork, job: JobRef) -> dict[str, Any]:
     """Extra lines for the final report: what the session's pool still counts (nothing, once every order is
     handled and no failure is left)."""
-    s = await catalog.get_session(uow, system_actor(job.organizer_id, "session-cancel"), job.target_id)
+    s = await session_service.get_session(uow, system_actor(job.organizer_id, "session-cancel"), job.target_id)
     return {"session_id": job.target_id, "pool_held": s.held, "pool_sold": s.sold}

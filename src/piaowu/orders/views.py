@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.schemas import OrderLineOut, OrderOut, PaymentBrief, TicketBrief
@@ -13,7 +13,7 @@ from piaowu.tickets import service as tickets
 
 
 async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> OrderOut:
-    labels = await catalog.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
     by_line = {t.order_line_id: t for t in issued}
     pays = await payments.payments_of(uow, order.organizer_id, [order.id])

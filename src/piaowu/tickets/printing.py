@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.core.errors import NotFound
 from piaowu.core.money import format_money
 from piaowu.db.uow import UnitOfWork
@@ -104,7 +104,7 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
     if not tickets:
         raise NotFound(kind="ticket")
     tz = (await organizers.get_organizer(uow, organizer_id)).timezone
-    labels = await catalog.session_labels(uow, organizer_id, [t.session_id for t in tickets])
+    labels = await catalog_views.session_labels(uow, organizer_id, [t.session_id for t in tickets])
     lines = {line.order_line_id: line for line in order.lines}
     out = []
     for t in tickets:

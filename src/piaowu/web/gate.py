@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from piaowu.accounts.permissions import Permission
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service
 from piaowu.checkin import service as checkin
 from piaowu.checkin.rules import MESSAGES, ScanResult
 from piaowu.checkin.schemas import ScanIn, ScanOut, ScanRecord
@@ -58,7 +58,7 @@ def _local(at: datetime | None, tz: str, fmt: str = "%H:%M:%S") -> str:
 async def _sessions(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     """Sessions a gate may admit: not drafts or cancelled, and not over for more than a day."""
     async with rt.uow(readonly=True) as uow:
-        page = await catalog.list_events(uow, actor, limit=200)
+        page = await event_service.list_events(uow, actor, limit=200)
         now = uow.now()
     out = []
     for ev in page.items:

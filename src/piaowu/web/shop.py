@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.core.errors import (
     CsrfFailed,
@@ -133,7 +133,7 @@ def _from_price(s: SessionOut) -> tuple[int, str] | None:
 async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLResponse:
     now = rt.clock.now()
     async with rt.uow(readonly=True) as uow:
-        events = await catalog.published_events(uow, org.id)
+        events = await event_service.published_events(uow, org.id)
     listing = []
     for ev in events:
         # Sessions that are over are history, not something to buy.
@@ -159,7 +159,7 @@ async def _session_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     async with rt.uow(readonly=True) as uow:
-        ev, s = await catalog.public_session(uow, org.id, session_id)
+        ev, s = await event_service.public_session(uow, org.id, session_id)
     return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=status_code)
 
 
@@ -209,7 +209,7 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     org = await _org(rt, slug)
     _ = _t(request)
     async with rt.uow(readonly=True) as uow:
-        ev, s = await catalog.public_session(uow, org.id, session_id)
+        ev, s = await event_service.public_session(uow, org.id, session_id)
     form = read_buy_form(data, s, _)
     if form.errors:
         return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422)

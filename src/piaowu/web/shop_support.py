@@ -15,7 +15,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from piaowu.accounts.service import customer_actor
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.catalog.rules import Availability, availability, order_limit
 from piaowu.catalog.schemas import SessionOut, TicketTypeOut
 from piaowu.core.ids import normalize_code
@@ -197,7 +197,7 @@ def qr_inline(payload: str, label: str) -> Markup:
 async def session_venues(rt: Runtime, organizer_id: str, order: OrderOut) -> dict[str, str]:
     """Venue of each session in the order (tickets say where to go)."""
     async with rt.uow(readonly=True) as uow:
-        labels = await catalog.session_labels(uow, organizer_id, [line.session_id for line in order.lines])
+        labels = await catalog_views.session_labels(uow, organizer_id, [line.session_id for line in order.lines])
     return {session_id: label.venue for session_id, label in labels.items() if label.venue}
 
 

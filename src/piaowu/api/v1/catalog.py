@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from piaowu.api.deps import ActorDep, RuntimeDep
 from piaowu.bulkjobs.schemas import BulkJobOut
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service, session_service, ticket_type_service
 from piaowu.catalog.schemas import (
     EventIn,
     EventOut,
@@ -34,13 +34,13 @@ async def list_events(
     rt: RuntimeDep, actor: ActorDep, cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> EventPage:
     async with rt.uow(readonly=True) as uow:
-        return await catalog.list_events(uow, actor, cursor=cursor, limit=limit)
+        return await event_service.list_events(uow, actor, cursor=cursor, limit=limit)
 
 
 @router.post("/events", response_model=EventOut, status_code=201, summary="Create an event", responses=E422)
 async def create_event(rt: RuntimeDep, actor: ActorDep, data: EventIn) -> EventOut:
     async with rt.uow() as uow:
-        out = await catalog.create_event(uow, actor, data)
+        out = await event_service.create_event(uow, actor, data)
         await uow.commit()
     return out
 
@@ -48,13 +48,13 @@ async def create_event(rt: RuntimeDep, actor: ActorDep, data: EventIn) -> EventO
 @router.get("/events/{event_id}", response_model=EventOut, summary="An event with its sessions", responses=E404)
 async def get_event(rt: RuntimeDep, actor: ActorDep, event_id: str) -> EventOut:
     async with rt.uow(readonly=True) as uow:
-        return await catalog.get_event(uow, actor, event_id)
+        return await event_service.get_event(uow, actor, event_id)
 
 
 @router.patch("/events/{event_id}", response_model=EventOut, summary="Edit an event", responses={**E404, **E422})
 async def update_event(rt: RuntimeDep, actor: ActorDep, event_id: str, data: EventPatch) -> EventOut:
     async with rt.uow() as uow:
-        out = await catalog.update_event(uow, actor, event_id, data)
+        out = await event_service.update_event(uow, actor, event_id, data)
         await uow.commit()
     return out
 
@@ -68,7 +68,7 @@ async def update_event(rt: RuntimeDep, actor: ActorDep, event_id: str, data: Eve
 )
 async def create_session(rt: RuntimeDep, actor: ActorDep, event_id: str, data: SessionIn) -> SessionOut:
     async with rt.uow() as uow:
-        out = await catalog.create_session(uow, actor, event_id, data)
+        out = await session_service.create_session(uow, actor, event_id, data)
         await uow.commit()
     return out
 
@@ -76,7 +76,7 @@ async def create_session(rt: RuntimeDep, actor: ActorDep, event_id: str, data: S
 @router.get("/sessions/{session_id}", response_model=SessionOut, summary="A session with availability", responses=E404)
 async def get_session(rt: RuntimeDep, actor: ActorDep, session_id: str) -> SessionOut:
     async with rt.uow(readonly=True) as uow:
-        return await catalog.get_session(uow, actor, session_id)
+        return await session_service.get_session(uow, actor, session_id)
 
 
 @router.patch(
@@ -91,7 +91,7 @@ async def get_session(rt: RuntimeDep, actor: ActorDep, session_id: str) -> Sessi
 )
 async def update_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SessionPatch) -> SessionOut:
     async with rt.uow() as uow:
-        out = await catalog.update_session(uow, actor, session_id, data)
+        out = await session_service.update_session(uow, actor, session_id, data)
         await uow.commit()
     return out
 
@@ -154,7 +154,7 @@ async def retry_cancellation(rt: RuntimeDep, actor: ActorDep, session_id: str) -
 )
 async def create_ticket_type(rt: RuntimeDep, actor: ActorDep, session_id: str, data: TicketTypeIn) -> TicketTypeOut:
     async with rt.uow() as uow:
-        out = await catalog.create_ticket_type(uow, actor, session_id, data)
+        out = await ticket_type_service.create_ticket_type(uow, actor, session_id, data)
         await uow.commit()
     return out
 
@@ -169,6 +169,6 @@ async def update_ticket_type(
     rt: RuntimeDep, actor: ActorDep, ticket_type_id: str, data: TicketTypePatch
 ) -> TicketTypeOut:
     async with rt.uow() as uow:
-        out = await catalog.update_ticket_type(uow, actor, ticket_type_id, data)
+        out = await ticket_type_service.update_ticket_type(uow, actor, ticket_type_id, data)
         await uow.commit()
     return out

@@ -9,7 +9,7 @@ from piaowu.accounts.service import customer_actor
 from piaowu.api.deps import IdempotencyKey, RuntimeDep
 from piaowu.api.idempotency import run_once
 from piaowu.api.responses import OrjsonResponse
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.fields import InputModel
 from piaowu.orders import payment_flow
@@ -40,14 +40,14 @@ class SessionPage(BaseModel):
 async def events(slug: str, rt: RuntimeDep) -> list[EventOut]:
     async with rt.uow(readonly=True) as uow:
         org = await organizers.get_by_slug(uow, slug)
-        return await catalog.published_events(uow, org.id)
+        return await event_service.published_events(uow, org.id)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionPage, summary="A session with ticket types")
 async def session(slug: str, session_id: str, rt: RuntimeDep) -> SessionPage:
     async with rt.uow(readonly=True) as uow:
         org = await organizers.get_by_slug(uow, slug)
-        ev, s = await catalog.public_session(uow, org.id, session_id)
+        ev, s = await event_service.public_session(uow, org.id, session_id)
     return SessionPage(event=ev, session=s)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from piaowu.accounts.permissions import Permission
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service, session_service, ticket_type_service
 from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus
 from piaowu.catalog.schemas import (
     EventIn,
@@ -69,7 +69,9 @@ def _event_values(form: dict[str, str]) -> dict[str, Any]:
 async def events(request: Request, rt: RuntimeDep, actor: StaffDep, cursor: str = "") -> Response:
     check = QueryCheck(request)  # a broken "show more" link is named inline, not an error page
     async with rt.uow(readonly=True) as uow:
-        result = await check.listing(lambda: catalog.list_events(uow, actor, cursor=cursor.strip() or None, limit=30))
+        result = await check.listing(
+            lambda: event_service.list_events(uow, actor, cursor=cursor.strip() or None, limit=30)
+        )
     ctx = {"page": result, "now": rt.clock.now(), "errors": check.errors}
     code = 422 if check.errors else 200
     return await page(request, rt, actor, "manage/events.html", ctx, active="events", status_code=code)
@@ -86,7 +88,7 @@ async def event_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Res
     form = await read_form(request)
     values = {**_event_values(form), "kind": form.get("kind", "")}
     created, errors = await submit(
-        request, rt, EventIn, values, lambda uow, data: catalog.create_event(uow, actor, data)
+        request, rt, EventIn, values, lambda uow, data: event_service.create_event(uow, actor, data)
     )
     if created is None:
         ctx = {"values": values, "event": None, "errors": errors}
@@ -98,14 +100,14 @@ async def event_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Res
 @router.get("/events/{event_id}")
 async def event_detail(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     async with rt.uow(readonly=True) as uow:
-        ev = await catalog.get_event(uow, actor, event_id)
+        ev = await event_service.get_event(uow, actor, event_id)
     return await page(request, rt, actor, "manage/event.html", {"event": ev}, active="events")
 
 
 @router.get("/events/{event_id}/edit")
 async def event_edit(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     async with rt.uow(readonly=True) as uow:
-        ev = await catalog.get_event(uow, actor, event_id)
+        ev = await event_service.get_event(uow, actor, event_id)
     values = ev.model_dump(include={"name", "kind", "description", "venue_name", "venue_address", "is_published"})
     return await page(request, rt, actor, "manage/event_form.html", {"values": values, "event": ev}, active="events")
 
@@ -115,11 +117,11 @@ async def event_update(request: Request, rt: RuntimeDep, actor: StaffDep, event_
     form = await read_form(request)
     values = _event_values(form)
     updated, errors = await submit(
-        request, rt, EventPatch, values, lambda uow, data: catalog.update_event(uow, actor, event_id, data)
+        request, rt, EventPatch, values, lambda uow, data: event_service.update_event(uow, actor, event_id, data)
     )
     if updated is None:
         async with rt.uow(readonly=True) as uow:
-            ev = await catalog.get_event(uow, actor, event_id)
+            ev = await event_service.get_event(uow, actor, event_id)
         ctx = {"values": {**values, "kind": ev.kind}, "event": ev, "errors": errors}
         return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=422)
     flash(request, translator(request)("Changes saved."), "success")
@@ -197,7 +199,7 @@ async def _session_form(
 @router.get("/events/{event_id}/sessions/new")
 async def session_new(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     async with rt.uow(readonly=True) as uow:
-        ev = await catalog.get_event(uow, actor, event_id)
+        ev = await event_service.get_event(uow, actor, event_id)
     values = {"status": SessionStatus.DRAFT, "admission_opens_minutes": 120}
     return await _session_form(request, rt, actor, event=ev, session=None, values=values)
 
@@ -208,11 +210,16 @@ async def session_create(request: Request, rt: RuntimeDep, actor: StaffDep, even
     tz = (await organizer(rt, actor)).timezone
     data, errors = _session_payload(request, form, tz)
     created, errors = await submit(
-        request, rt, SessionIn, data, lambda uow, cmd: catalog.create_session(uow, actor, event_id, cmd), errors=errors
+        request,
+        rt,
+        SessionIn,
+        data,
+        lambda uow, cmd: session_service.create_session(uow, actor, event_id, cmd),
+        errors=errors,
     )
     if created is None:
         async with rt.uow(readonly=True) as uow:
-            ev = await catalog.get_event(uow, actor, event_id)
+            ev = await event_service.get_event(uow, actor, event_id)
         return await _session_form(
             request, rt, actor, event=ev, session=None, values=form, errors=errors, status_code=422
         )
@@ -222,8 +229,8 @@ async def session_create(request: Request, rt: RuntimeDep, actor: StaffDep, even
 
 async def _load_session(rt: RuntimeDep, actor: StaffDep, session_id: str) -> tuple[Any, SessionOut]:
     async with rt.uow(readonly=True) as uow:
-        s = await catalog.get_session(uow, actor, session_id)
-        ev = await catalog.get_event(uow, actor, s.event_id)
+        s = await session_service.get_session(uow, actor, session_id)
+        ev = await event_service.get_event(uow, actor, s.event_id)
     return ev, s
 
 
@@ -314,7 +321,7 @@ async def session_update(request: Request, rt: RuntimeDep, actor: StaffDep, sess
         rt,
         SessionPatch,
         data,
-        lambda uow, cmd: catalog.update_session(uow, actor, session_id, cmd),
+        lambda uow, cmd: session_service.update_session(uow, actor, session_id, cmd),
         errors=errors,
     )
     if updated is None:
@@ -405,7 +412,12 @@ async def tt_create(request: Request, rt: RuntimeDep, actor: StaffDep, session_i
     ev, s = await _load_session(rt, actor, session_id)
     currency = (await organizer(rt, actor)).currency
     created, errors = await _save_tt(
-        request, rt, form, currency, TicketTypeIn, lambda uow, cmd: catalog.create_ticket_type(uow, actor, s.id, cmd)
+        request,
+        rt,
+        form,
+        currency,
+        TicketTypeIn,
+        lambda uow, cmd: ticket_type_service.create_ticket_type(uow, actor, s.id, cmd),
     )
     if created is None:
         return await _tt_form(
@@ -442,7 +454,7 @@ async def tt_update(
         form,
         t.currency,
         TicketTypePatch,
-        lambda uow, cmd: catalog.update_ticket_type(uow, actor, t.id, cmd),
+        lambda uow, cmd: ticket_type_service.update_ticket_type(uow, actor, t.id, cmd),
     )
     if updated is None:
         return await _tt_form(

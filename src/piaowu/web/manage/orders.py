@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from piaowu.accounts.permissions import Permission
-from piaowu.catalog import service as catalog
+from piaowu.catalog import views as catalog_views
 from piaowu.core.errors import (
     DomainError,
     EmptySelection,
@@ -73,7 +73,7 @@ async def order_list(
         if session_id:
             # Ids are 26 characters; anything else cannot name a session (and is not sent to the database).
             if len(session_id) == ID_LENGTH:
-                label = (await catalog.session_labels(uow, actor.organizer_id, [session_id])).get(session_id)
+                label = (await catalog_views.session_labels(uow, actor.organizer_id, [session_id])).get(session_id)
             if label is None:
                 check.fail("session_id", NO_SESSION)
                 session_id = ""

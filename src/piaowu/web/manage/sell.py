@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from piaowu.catalog import service as catalog
+from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.core.errors import InvalidAmount
 from piaowu.orders.payment_flow import sell_at_counter
@@ -36,7 +36,7 @@ RENAME = {"tendered_minor": "tendered", "items": "form", "phone": "buyer_phone",
 
 async def _on_sale(rt: RuntimeDep, actor: StaffDep) -> list[tuple[EventOut, SessionOut]]:
     async with rt.uow(readonly=True) as uow:
-        page_ = await catalog.list_events(uow, actor, limit=200)
+        page_ = await event_service.list_events(uow, actor, limit=200)
     found = [(ev, s) for ev in page_.items for s in ev.sessions if s.sale_state == "on_sale"]
     return sorted(found, key=lambda pair: pair[1].starts_at)
 

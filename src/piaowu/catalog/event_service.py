@@ -1,0 +1,106 @@
+"""Event use cases: create, edit, list, and what the shop shows. Venues are found or made by name here."""
+
+from __future__ import annotations
+
+from piaowu.accounts.permissions import Permission
+from piaowu.audit.recorder import record
+from piaowu.catalog import repository as repo
+from piaowu.catalog import views
+from piaowu.catalog.models import Event, Venue
+from piaowu.catalog.rules import SessionStatus
+from piaowu.catalog.schemas import EventIn, EventOut, EventPage, EventPatch, SessionOut
+from piaowu.core.actor import Actor
+from piaowu.core.errors import NotFound
+from piaowu.db.pagination import paginate
+from piaowu.db.uow import UnitOfWork
+
+EVENT_FIELDS = ("name", "kind", "description", "venue_id", "is_published")
+
+
+async def _venue_for(uow: UnitOfWork, organizer_id: str, name: str, address: str) -> Venue | None:
+    if not name:
+        return None
+    venue = await repo.venue_by_name(uow.session, organizer_id, name)
+    if venue is None:
+        venue = Venue(organizer_id=organizer_id, name=name, address=address, created_at=uow.now())
+        uow.session.add(venue)
+        await uow.session.flush()
+    elif address and venue.address != address:
+        venue.address = address
+    return venue
+
+
+async def create_event(uow: UnitOfWork, actor: Actor, data: EventIn) -> EventOut:
+    actor.require(Permission.CATALOG_WRITE)
+    venue = await _venue_for(uow, actor.organizer_id, data.venue_name.strip(), data.venue_address.strip())
+    ev = Event(
+        organizer_id=actor.organizer_id,
+        venue_id=venue.id if venue else None,
+        kind=data.kind,
+        name=data.name.strip(),
+        description=data.description,
+        is_published=data.is_published,
+        created_at=uow.now(),
+    )
+    uow.session.add(ev)
+    await uow.session.flush()
+    record(uow, actor, "event.created", "event", ev.id, after=views.snapshot(ev, EVENT_FIELDS))
+    return await views.event_out(uow, actor.organizer_id, ev, with_sessions=False)
+
+
+async def update_event(uow: UnitOfWork, actor: Actor, event_id: str, data: EventPatch) -> EventOut:
+    actor.require(Permission.CATALOG_WRITE)
+    ev = await views.event_or_404(uow, actor.organizer_id, event_id)
+    before = views.snapshot(ev, EVENT_FIELDS)
+    changes = data.model_dump(exclude_unset=True)
+    if "venue_name" in changes or "venue_address" in changes:
+        current = await repo.venue(uow.session, actor.organizer_id, ev.venue_id)
+        name = changes.pop("venue_name", None)
+        address = changes.pop("venue_address", None)
+        venue = await _venue_for(
+            uow,
+            actor.organizer_id,
+            (name if name is not None else (current.name if current else "")).strip(),
+            (address if address is not None else (current.address if current else "")).strip(),
+        )
+        ev.venue_id = venue.id if venue else None
+    for key, value in changes.items():
+        if value is not None:
+            setattr(ev, key, value.strip() if key == "name" else value)
+    record(uow, actor, "event.updated", "event", ev.id, before=before, after=views.snapshot(ev, EVENT_FIELDS))
+    return await views.event_out(uow, actor.organizer_id, ev)
+
+
+async def get_event(uow: UnitOfWork, actor: Actor, event_id: str) -> EventOut:
+    actor.require(Permission.CATALOG_READ)
+    return await views.event_out(uow, actor.organizer_id, await views.event_or_404(uow, actor.organizer_id, event_id))
+
+
+async def list_events(uow: UnitOfWork, actor: Actor, *, cursor: str | None = None, limit: int = 50) -> EventPage:
+    actor.require(Permission.CATALOG_READ)
+    page = await paginate(uow.session, repo.events_query(actor.organizer_id), Event, cursor, limit)
+    return EventPage(items=await views.events_out(uow, actor.organizer_id, page.items), next_cursor=page.next_cursor)
+
+
+async def published_events(uow: UnitOfWork, organizer_id: str) -> list[EventOut]:
+    """The shop's list: published events with their visible sessions (on sale, paused or closed)."""
+    q = repo.events_query(organizer_id, published_only=True).order_by(Event.created_at.desc()).limit(200)
+    events = list((await uow.session.execute(q)).scalars())
+    out = await views.events_out(uow, organizer_id, events)
+    for ev in out:
+        ev.sessions = [s for s in ev.sessions if s.status not in (SessionStatus.DRAFT, SessionStatus.CANCELLED)]
+    return [ev for ev in out if ev.sessions]
+
+
+async def public_session(uow: UnitOfWork, organizer_id: str, session_id: str) -> tuple[EventOut, SessionOut]:
+    """A session as the shop shows it; drafts and unpublished events are not found."""
+    s = await repo.session_(uow.session, organizer_id, session_id)
+    if s is None or s.status == SessionStatus.DRAFT:
+        raise NotFound(kind="session")
+    ev = await repo.event(uow.session, organizer_id, s.event_id)
+    if ev is None or not ev.is_published:
+        raise NotFound(kind="session")
+    out = await views.event_out(uow, organizer_id, ev)
+    session_out = next(x for x in out.sessions if x.id == session_id)
+    session_out.ticket_types = [t for t in session_out.ticket_types if t.is_active]
+    return out, session_out

@@ -1,0 +1,107 @@
+"""Ticket type use cases (票种/票档): price, limits and an optional quota pool of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from piaowu.accounts.permissions import Permission
+from piaowu.audit.recorder import record
+from piaowu.catalog import repository as repo
+from piaowu.catalog import views
+from piaowu.catalog.models import TicketType
+from piaowu.catalog.rules import SessionStatus, pool_label, validate_ticket_type
+from piaowu.catalog.schemas import TicketTypeIn, TicketTypeOut, TicketTypePatch
+from piaowu.core.actor import Actor
+from piaowu.core.errors import InvalidState, NotFound, ValidationFailed
+from piaowu.db.uow import UnitOfWork
+from piaowu.inventory import service as inventory
+from piaowu.organizers import service as organizers
+
+TT_FIELDS = ("name", "description", "price_minor", "quota", "min_per_order", "max_per_order", "sort_order", "is_active")
+
+
+async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, data: TicketTypeIn) -> TicketTypeOut:
+    actor.require(Permission.CATALOG_WRITE)
+    s = await views.session_or_404(uow, actor.organizer_id, session_id)
+    if s.status == SessionStatus.CANCELLED:
+        raise InvalidState(state=s.status)
+    errors = validate_ticket_type(data.price_minor, data.quota, data.min_per_order, data.max_per_order)
+    if errors:
+        raise ValidationFailed(errors)
+    pool_id = None
+    if data.quota is not None:
+        pool_id = await inventory.create_pool(
+            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=pool_label(data.name)
+        )
+    currency = await organizers.currency_of(uow, actor.organizer_id)
+    t = TicketType(
+        organizer_id=actor.organizer_id,
+        session_id=s.id,
+        name=data.name.strip(),
+        description=data.description,
+        price_minor=data.price_minor,
+        currency=currency,
+        quota=data.quota,
+        pool_id=pool_id,
+        min_per_order=data.min_per_order,
+        max_per_order=data.max_per_order,
+        sort_order=data.sort_order,
+        is_active=data.is_active,
+        created_at=uow.now(),
+    )
+    uow.session.add(t)
+    await uow.session.flush()
+    record(uow, actor, "ticket_type.created", "ticket_type", t.id, after=views.snapshot(t, TT_FIELDS))
+    return await views.ticket_type_out(uow, actor.organizer_id, t.id)
+
+
+async def update_ticket_type(
+    uow: UnitOfWork, actor: Actor, ticket_type_id: str, data: TicketTypePatch
+) -> TicketTypeOut:
+    """Edits a ticket type. A quota can be added or changed (never below what is held or sold); prices change
+    only future orders (order lines keep the price they were sold at)."""
+    actor.require(Permission.CATALOG_WRITE)
+    t = await repo.ticket_type(uow.session, actor.organizer_id, ticket_type_id)
+    if t is None:
+        raise NotFound(kind="ticket type")
+    before = views.snapshot(t, TT_FIELDS)
+    changes = data.model_dump(exclude_unset=True)
+    if "quota" in changes:
+        quota = changes.pop("quota")
+        if quota is None and t.pool_id is not None:
+            counts = (await inventory.counts(uow, actor.organizer_id, [t.pool_id]))[t.pool_id]
+            if counts.held or counts.sold:
+                raise ValidationFailed(
+                    [
+                        {
+                            "field": "quota",
+                            "code": "in_use",
+                            "message": "The quota cannot be removed once tickets are held or sold.",
+                        }
+                    ]
+                )
+            t.pool_id = None
+        elif quota is not None and t.pool_id is None:
+            t.pool_id = await inventory.create_pool(
+                uow, actor.organizer_id, kind="ticket_type", capacity=quota, label=pool_label(t.name)
+            )
+        elif quota is not None and t.pool_id is not None:
+            await inventory.set_capacity(uow, actor.organizer_id, t.pool_id, quota)
+        t.quota = quota
+    for key, value in changes.items():
+        if value is not None:
+            setattr(t, key, value)
+    errors = validate_ticket_type(t.price_minor, t.quota, t.min_per_order, t.max_per_order)
+    if errors:
+        raise ValidationFailed(errors)
+    record(uow, actor, "ticket_type.updated", "ticket_type", t.id, before=before, after=views.snapshot(t, TT_FIELDS))
+    await uow.session.flush()
+    return await views.ticket_type_out(uow, actor.organizer_id, t.id)
+
+
+async def count_sales(uow: UnitOfWork, organizer_id: str, sold: Mapping[str, int]) -> None:
+    """Adds ``sold[ticket_type_id]`` (negative for refunds) to each ticket type's own sales counter. Orders call
+    this in the transaction that pays or refunds the lines, so the counter always agrees with them."""
+    for ticket_type_id, n in sorted(sold.items()):  # a fixed order, as every multi-row update here
+        if n:
+            await repo.add_sold(uow.session, organizer_id, ticket_type_id, n)
