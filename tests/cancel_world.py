@@ -18,7 +18,7 @@ from piaowu.inventory.models import Pool
 from piaowu.orders import payment_flow, refunds
 from piaowu.orders import service as orders
 from piaowu.orders.models import Order, OrderLine
-from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn, RefundIn
+from piaowu.orders.schemas import CashPaymentIn, RefundIn
 from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment, Refund
 from piaowu.runtime import Runtime
@@ -26,6 +26,7 @@ from piaowu.tickets.models import Ticket
 from piaowu.workers.reconcile import recover_order
 from tests.concurrency.ledger import assert_ledger, buy, in_uow
 from tests.factories import OnSale, on_sale_session
+from tests.order_helpers import start_online
 
 # Every state an order of a session can be in when the session is cancelled.
 KINDS = ("pending", "cash", "online", "partial", "cancelled", "used", "late", "card")
@@ -44,9 +45,7 @@ async def _scan(rt: Runtime, actor: Actor, raw: str) -> str:
 
 
 async def _online(rt: Runtime, actor: Actor, order_id: str, *, notify: bool) -> str:
-    start = await in_uow(
-        rt, lambda uow: payment_flow.start_online_payment(uow, actor, order_id, OnlinePaymentIn(provider="sandbox"))
-    )
+    start = await start_online(rt, actor, order_id)
     trade_no = start.redirect_url.rsplit("/", 1)[-1]
     await in_uow(rt, lambda uow: gw.pay(uow.session, uow.now(), trade_no, rt.secret_key))
     if notify:  # the buyer came back and the status query found it paid (as if the notification had arrived)

@@ -6,6 +6,9 @@ from typing import Any
 
 import httpx
 
+from piaowu.core.actor import Actor
+from piaowu.orders import payment_flow
+from piaowu.orders.schemas import OnlinePaymentIn, PaymentStartOut
 from piaowu.payments import sandbox_gateway
 from piaowu.runtime import Runtime
 from piaowu.workers import outbox_dispatch
@@ -38,3 +41,14 @@ async def gateway_pay(rt: Runtime, redirect_url: str) -> str:
 
 async def drain(rt: Runtime) -> int:
     return await outbox_dispatch.drain(rt)
+
+
+async def start_online(
+    rt: Runtime, actor: Actor, order_id: str, data: OnlinePaymentIn | None = None
+) -> PaymentStartOut:
+    """Staff start an online payment as the API does: open the trade at the provider, then record it."""
+    trade = await payment_flow.open_online_trade(rt.uow, actor, order_id, data or OnlinePaymentIn(provider="sandbox"))
+    async with rt.uow() as uow:
+        out = await payment_flow.record_online(uow, actor, trade)
+        await uow.commit()
+    return out

@@ -20,7 +20,7 @@ from piaowu.audit.models import AuditEvent
 from piaowu.orders import payment_flow, refunds
 from piaowu.orders import repository as orders_repo
 from piaowu.orders.models import Order, OrderLine
-from piaowu.orders.schemas import CashPaymentIn, OnlinePaymentIn, RefundIn
+from piaowu.orders.schemas import CashPaymentIn, RefundIn
 from piaowu.payments import repository as payments_repo
 from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment, Refund
@@ -29,7 +29,7 @@ from piaowu.tickets.models import Ticket
 from piaowu.workers import sweeper
 from tests.concurrency.ledger import assert_ledger, buy, codes, in_uow, pools_of, settle, warm
 from tests.factories import on_sale_session, owner_actor
-from tests.order_helpers import BUYER
+from tests.order_helpers import BUYER, start_online
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +55,7 @@ class Notified:
 async def paid_at_gateway(rt, actor, ticket_type_id: str, qty: int = 2) -> Notified:  # noqa: ANN001
     """A pending order whose buyer has paid on the sandbox gateway: the signed notification is ready to send."""
     order = await buy(rt, actor, ticket_type_id, qty)
-    start = await in_uow(
-        rt, lambda uow: payment_flow.start_online_payment(uow, actor, order.id, OnlinePaymentIn(provider="sandbox"))
-    )
+    start = await start_online(rt, actor, order.id)
     trade_no = start.redirect_url.rsplit("/", 1)[-1]
     trade = await in_uow(rt, lambda uow: gw.pay(uow.session, uow.now(), trade_no, rt.secret_key))
     body = gw.notification_body(trade, f"N{trade.trade_no}")

@@ -8,15 +8,14 @@ from sqlalchemy import delete, select
 
 from piaowu.core.events import Topic
 from piaowu.db.outbox import OutboxMessage
-from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
-from piaowu.orders.schemas import OnlinePaymentIn
 from piaowu.payments import sandbox_gateway
 from piaowu.payments.models import Payment
 from piaowu.runtime import Runtime
 from tests.conftest import make_tenant
 from tests.factories import on_sale_session, owner_actor, pending_order
 from tests.integration.test_cli import check, cli_env, invoke, ok  # noqa: F401
+from tests.order_helpers import start_online
 
 
 async def _paid_then_cancelled(rt: Runtime) -> str:
@@ -26,9 +25,7 @@ async def _paid_then_cancelled(rt: Runtime) -> str:
     actor = await owner_actor(rt, tenant.owner_id)
     sale = await on_sale_session(rt, actor, capacity=3)
     order = await pending_order(rt, actor, sale.ticket_type_id, qty=2)
-    async with rt.uow() as uow:
-        start = await payment_flow.start_online_payment(uow, actor, order.id, OnlinePaymentIn(provider="sandbox"))
-        await uow.commit()
+    start = await start_online(rt, actor, order.id)
     async with rt.uow() as uow:
         await sandbox_gateway.pay(uow.session, uow.now(), start.redirect_url.rsplit("/", 1)[-1], rt.secret_key)
         await uow.session.execute(delete(OutboxMessage).where(OutboxMessage.topic == Topic.SANDBOX_CALLBACK))

@@ -1,7 +1,8 @@
 """No lock of ours is held while a provider is called (SQLite and PostgreSQL).
 
-Starting an online payment calls the provider before the payment's row is written (that row references the
-order's: on PostgreSQL inserting it locks the order's row). The provider refund runs from the outbox after
+Starting an online payment calls the provider in a unit of work of its own, after a read-only check and before
+the payment's row is written (that row references the order's: on PostgreSQL inserting it locks the order's
+row; on SQLite any write transaction is the database's lock). The provider refund runs from the outbox after
 commit. A stub around the sandbox provider checks, at the moment of its "network call", that another connection
 can take our rows at once (PostgreSQL ``FOR UPDATE NOWAIT``) or the database's write lock (SQLite ``BEGIN
 IMMEDIATE`` with no wait): a transaction of ours left open across the call would make either fail."""
@@ -15,8 +16,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from piaowu.orders import payment_flow, refunds
-from piaowu.orders.schemas import OnlinePaymentIn, RefundIn
+from piaowu.orders import refunds
+from piaowu.orders.schemas import RefundIn
 from piaowu.payments import service as payments
 from piaowu.payments.models import Payment, Refund
 from piaowu.runtime import Runtime
@@ -24,6 +25,7 @@ from piaowu.workers import outbox_dispatch
 from tests.cancel_world import World, add_order
 from tests.concurrency.ledger import in_uow
 from tests.factories import on_sale_session, owner_actor, pending_order
+from tests.order_helpers import start_online
 
 
 @dataclass
@@ -35,9 +37,6 @@ class Probe:
 
     async def __call__(self) -> None:
         if self.db_url.startswith("sqlite"):
-            if "sqlite_write_lock_expected" in self.seen:
-                self.seen.append("free")  # a SQLite write transaction holds the database from its first read
-                return
             con = sqlite3.connect(make_url(self.db_url).database, timeout=0, isolation_level=None)
             try:
                 con.execute("BEGIN IMMEDIATE")  # "database is locked" at once if a writer of ours is open
@@ -68,9 +67,9 @@ class ProbingProvider:
         return await self.inner.refund(*args)
 
     async def start(self, session: Any, req: Any) -> Any:
-        # Our payment's row is not written yet (nothing of ours references the order's row)…
+        await self.probe()  # another connection can lock the order's row / take the write lock at once…
+        # …and our payment's row is not written yet (nothing of ours references the order's row).
         assert await session.get(Payment, req.payment_id) is None, "the payment row was written before the call"
-        await self.probe()  # …and another connection can lock the order's row (PostgreSQL) at once
         return await self.inner.start(session, req)
 
 
@@ -97,25 +96,42 @@ async def test_the_provider_refund_runs_with_no_lock_of_ours_held(runtime, tenan
     assert probe.seen == ["free"]
 
 
-async def test_an_online_payment_starts_at_the_provider_before_the_order_row_is_locked(
+async def test_an_online_payment_starts_at_the_provider_with_no_transaction_of_ours_open(
     runtime, tenant, db_url, monkeypatch
+):
+    """Staff's online payment (the API's two steps): on PostgreSQL no row lock, on SQLite not even the
+    database's write lock, is held while the provider opens its trade; the payment row is written after."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id, 1)
+    probe = Probe(runtime, db_url, {"orders": order.id}, [])
+    real = payments.provider
+    monkeypatch.setattr(payments, "provider", lambda uow, name: ProbingProvider(real(uow, name), probe))
+
+    start = await start_online(runtime, actor, order.id)
+
+    assert probe.seen == ["free"]
+    async with runtime.uow(readonly=True) as uow:
+        pay = await uow.session.get(Payment, start.payment_id)
+        assert pay is not None and pay.provider_ref and pay.redirect_url == start.redirect_url
+
+
+async def test_the_buyer_s_payment_through_the_api_holds_no_lock_and_a_replay_asks_the_provider_nothing(
+    runtime, tenant, db_url, client, monkeypatch
 ):
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=5)
     order = await pending_order(runtime, actor, sale.ticket_type_id, 1)
-    # Starting a payment is one write transaction: on SQLite it holds the database's write lock throughout, which
-    # the probe cannot tell from ours; the row-level check (PostgreSQL) and the "not written yet" check stand.
-    seen = [] if db_url.startswith("postgres") else ["sqlite_write_lock_expected"]
-    probe = Probe(runtime, db_url, {"orders": order.id}, seen)
+    probe = Probe(runtime, db_url, {"orders": order.id}, [])
     real = payments.provider
     monkeypatch.setattr(payments, "provider", lambda uow, name: ProbingProvider(real(uow, name), probe))
+    url = f"/api/v1/shop/{tenant.slug}/orders/{order.code}/payments"
+    body = {"contact": order.buyer_phone, "provider": "sandbox"}
 
-    start = await in_uow(
-        runtime,
-        lambda uow: payment_flow.start_online_payment(uow, actor, order.id, OnlinePaymentIn(provider="sandbox")),
-    )
+    first = await client.post(url, json=body, headers={"Idempotency-Key": "pay-1"})
+    again = await client.post(url, json=body, headers={"Idempotency-Key": "pay-1"})
 
-    assert probe.seen[-1] == "free"
-    async with runtime.uow(readonly=True) as uow:
-        pay = await uow.session.get(Payment, start.payment_id)
-        assert pay is not None and pay.provider_ref and pay.redirect_url == start.redirect_url
+    assert first.status_code == 201, first.text
+    assert probe.seen == ["free"]  # asked once, with nothing of ours locked; the replay did not ask again
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()

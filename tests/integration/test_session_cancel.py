@@ -22,7 +22,7 @@ from piaowu.workers import bulk
 from tests.cancel_world import KINDS, World, _scan, add_expired, add_order, books, places_used, refresh_from_provider
 from tests.concurrency.ledger import assert_ledger, buy, in_uow, pools_of
 from tests.factories import on_sale_session, owner_actor
-from tests.order_helpers import drain, wire_callbacks
+from tests.order_helpers import drain, start_online, wire_callbacks
 
 
 async def _world(rt, actor, kinds=KINDS, expired=1):  # noqa: ANN001, ANN202
@@ -47,7 +47,7 @@ async def test_a_cancelled_session_sells_nothing_and_pays_nothing_at_once(runtim
     with pytest.raises(SessionCancelled):
         await in_uow(rt, lambda uow: payment_flow.pay_at_counter(uow, actor, pending, CashPaymentIn()))
     with pytest.raises(SessionCancelled):
-        await in_uow(rt, lambda uow: payment_flow.start_online_payment(uow, actor, pending, OnlinePaymentIn()))
+        await start_online(rt, actor, pending, OnlinePaymentIn())
     assert await _scan(rt, actor, world.qr[cash]) == "session_cancelled"
     with pytest.raises(InvalidState):  # once only
         await in_uow(rt, lambda uow: session_cancel.cancel_session(uow, actor, world.sale.session_id))

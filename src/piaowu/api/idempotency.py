@@ -5,7 +5,7 @@ order/payment/refund it protects."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -14,6 +14,8 @@ from piaowu.core.actor import Actor
 from piaowu.db import idempotency
 from piaowu.db.uow import UnitOfWork
 from piaowu.runtime import Runtime
+
+T = TypeVar("T")
 
 
 async def run_once(
@@ -35,12 +37,42 @@ async def run_once(
             result = await use_case(uow)
             await uow.commit()
         return OrjsonResponse(result.model_dump(mode="json"), status_code=status_code)
-    scope = f"{actor.organizer_id}:{actor.ref}:{route}"[:120]
+    scope = _scope(actor, route)
 
     async def run(uow: UnitOfWork) -> dict[str, Any]:
         return (await use_case(uow)).model_dump(mode="json")
 
     answer = await idempotency.run_once(rt.uow, scope, key, idempotency.request_fingerprint(body), status_code, run)
+    return _respond(answer)
+
+
+async def run_once_after(
+    rt: Runtime,
+    actor: Actor,
+    route: str,
+    key: str | None,
+    body: bytes,
+    first: Callable[[], Awaitable[T]],
+    then: Callable[[UnitOfWork, T], Awaitable[BaseModel]],
+    status_code: int = 201,
+) -> OrjsonResponse:
+    """``run_once`` for a use case with a step that must run outside any transaction of ours (a provider's
+    network call): a stored answer for the key is replayed before that step runs; otherwise ``first`` runs, then
+    ``then`` runs at most once per key in its own transaction."""
+    if key:
+        scope = _scope(actor, route)
+        seen = await idempotency.stored(rt.uow, scope, key, idempotency.request_fingerprint(body))
+        if seen is not None:
+            return _respond(seen)
+    value = await first()
+    return await run_once(rt, actor, route, key, body, lambda uow: then(uow, value), status_code)
+
+
+def _scope(actor: Actor, route: str) -> str:
+    return f"{actor.organizer_id}:{actor.ref}:{route}"[:120]
+
+
+def _respond(answer: idempotency.Answer) -> OrjsonResponse:
     resp = OrjsonResponse(answer.response, status_code=answer.status_code)
     if answer.replayed:
         resp.headers["Idempotent-Replayed"] = "true"

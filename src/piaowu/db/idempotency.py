@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from piaowu.core.errors import DomainError, IdempotencyConflict, IdempotencyInProgress
 from piaowu.db.base import Base, IdMixin
 from piaowu.db.types import JSONType, UTCDateTime
-from piaowu.db.uow import UnitOfWork
+from piaowu.db.uow import UnitOfWork, UnitsOfWork
 
 
 class IdempotencyRecord(IdMixin, Base):
@@ -67,12 +67,6 @@ def remember(
     )
 
 
-class UnitsOfWork(Protocol):
-    """What opens a unit of work (``Runtime.uow``)."""
-
-    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...
-
-
 @dataclass(frozen=True)
 class Answer:
     status_code: int
@@ -105,7 +99,7 @@ async def run_once(
             payload = await use_case(uow)
         except DomainError:
             await uow.rollback()
-            winner = await _stored(uows, scope, key, fingerprint)
+            winner = await stored(uows, scope, key, fingerprint)
             if winner is None:
                 raise
             return winner
@@ -116,13 +110,14 @@ async def run_once(
             await uow.rollback()  # a concurrent twin won; its answer is the one
         else:
             return Answer(status_code, payload, False)
-    winner = await _stored(uows, scope, key, fingerprint)
+    winner = await stored(uows, scope, key, fingerprint)
     if winner is None:
         raise IdempotencyInProgress()
     return winner
 
 
-async def _stored(uows: UnitsOfWork, scope: str, key: str, fingerprint: str) -> Answer | None:
+async def stored(uows: UnitsOfWork, scope: str, key: str, fingerprint: str) -> Answer | None:
+    """The answer stored for this key, if a request with it committed (IdempotencyConflict for another body)."""
     async with uows(readonly=True) as uow:
         seen = await lookup(uow.session, scope, key, fingerprint)
     return None if seen is None else Answer(seen.status_code, dict(seen.response), True)

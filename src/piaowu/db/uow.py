@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,3 +87,10 @@ class UnitOfWork:
 
     def after_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self._after_commit.append(callback)
+
+
+class UnitsOfWork(Protocol):
+    """What opens a unit of work (``Runtime.uow``): for use cases that need more than one transaction, e.g. so
+    that none is open across a provider's network call."""
+
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...

@@ -20,7 +20,7 @@ from piaowu.catalog import views as catalog_views
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.core.events import Topic
-from piaowu.db.uow import UnitOfWork
+from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
 from piaowu.orders.models import Order
@@ -33,7 +33,7 @@ from piaowu.payments import service as payments
 from piaowu.payments.providers.base import Notification
 from piaowu.payments.reconcile_rules import judge
 from piaowu.payments.reconciliation import ProviderAnswer
-from piaowu.payments.service import Confirmed
+from piaowu.payments.service import Confirmed, OpenedTrade, TradeRequest
 from piaowu.tickets import service as tickets
 from piaowu.tickets.schemas import TicketSpec
 
@@ -55,17 +55,15 @@ async def pay_at_counter(uow: UnitOfWork, actor: Actor, order_id: str, data: Cas
                 }
             ]
         )
-    _, confirmed = await payments.start(
+    confirmed = await payments.pay_in_person(
         uow,
         actor,
         order_id=order.id,
-        provider_name=data.method,
+        method=data.method,
         amount_minor=order.total_minor,
         currency=order.currency,
         subject=f"Order {order.code}",
-        return_url="",
     )
-    assert confirmed is not None
     await apply_confirmed(uow, confirmed)
     await uow.session.refresh(order)
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
@@ -83,15 +81,12 @@ async def sell_at_counter(uow: UnitOfWork, actor: Actor, data: CounterSaleIn) ->
     return await pay_at_counter(uow, actor, created.id, data.payment)
 
 
-async def start_online(
-    uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn, *, own_origin: str = ""
-) -> PaymentStartOut:
-    if order.status != OrderStatus.PENDING:
-        raise InvalidState(state=order.status)
-    if order.expires_at is not None and order.expires_at <= uow.now():
-        raise HoldExpired()
+async def _online_request(
+    uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn, own_origin: str
+) -> TradeRequest:
+    _payable(uow, order)
     await refuse_if_session_cancelled(uow, order)
-    info, _ = await payments.start(
+    return await payments.trade_request(
         uow,
         actor,
         order_id=order.id,
@@ -102,9 +97,20 @@ async def start_online(
         return_url=data.return_url,
         own_origin=own_origin,
     )
-    return PaymentStartOut(
-        payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
-    )
+
+
+def _payable(uow: UnitOfWork, order: Order) -> None:
+    if order.status != OrderStatus.PENDING:
+        raise InvalidState(state=order.status)
+    if order.expires_at is not None and order.expires_at <= uow.now():
+        raise HoldExpired()
+
+
+async def _open(uows: UnitsOfWork, req: TradeRequest) -> OpenedTrade:
+    async with uows() as uow:  # the provider's alone: nothing of ours is read or locked before its call
+        trade = await payments.open_trade(uow, req)
+        await uow.commit()
+    return trade
 
 
 async def session_cancelled(uow: UnitOfWork, order: Order) -> bool:
@@ -118,20 +124,45 @@ async def refuse_if_session_cancelled(uow: UnitOfWork, order: Order) -> None:
         raise SessionCancelled()
 
 
-async def start_online_payment(uow: UnitOfWork, actor: Actor, order_id: str, data: OnlinePaymentIn) -> PaymentStartOut:
-    """Staff or an integration starts an online payment for a pending order → the gateway URL for the buyer."""
+async def open_online_trade(uows: UnitsOfWork, actor: Actor, order_id: str, data: OnlinePaymentIn) -> OpenedTrade:
+    """Staff or an integration starts an online payment for a pending order, step one: check (read-only), then
+    open the trade at the provider in a unit of work of its own. ``record_online`` writes the payment. Two
+    steps, so that no transaction of ours is open across the provider's call (on SQLite a write transaction is
+    the whole database's lock)."""
     actor.require(Permission.ORDER_CREATE)
-    return await start_online(uow, actor, await load(uow, actor.organizer_id, order_id), data)
+    async with uows(readonly=True) as uow:
+        req = await _online_request(uow, actor, await load(uow, actor.organizer_id, order_id), data, "")
+    return await _open(uows, req)
 
 
-async def start_customer_payment(
-    uow: UnitOfWork, organizer_id: str, code: str, contact: str, data: OnlinePaymentIn, *, own_origin: str = ""
-) -> PaymentStartOut:
-    """The buyer pays their pending order online. ``own_origin``: the address the shop page was reached at, where
-    the gateway may send the buyer back (pages pass it; the public API does not — there only configured origins)."""
-    order = await order_for_customer(uow, organizer_id, code, contact)
-    actor = Actor(kind=ActorKind.CUSTOMER, organizer_id=organizer_id, id=order.buyer_phone, name=order.buyer_name)
-    return await start_online(uow, actor, order, data, own_origin=own_origin)
+async def open_customer_trade(
+    uows: UnitsOfWork,
+    organizer_id: str,
+    code: str,
+    contact: str,
+    data: OnlinePaymentIn,
+    *,
+    own_origin: str = "",
+) -> tuple[Actor, OpenedTrade]:
+    """The buyer pays their pending order online, step one (see ``open_online_trade``). ``own_origin``: the
+    address the shop page was reached at, where the gateway may send the buyer back (pages pass it; the public
+    API does not — there only configured origins). → the buyer as actor, for ``record_online``."""
+    async with uows(readonly=True) as uow:
+        order = await order_for_customer(uow, organizer_id, code, contact)
+        actor = Actor(kind=ActorKind.CUSTOMER, organizer_id=organizer_id, id=order.buyer_phone, name=order.buyer_name)
+        req = await _online_request(uow, actor, order, data, own_origin)
+    return actor, await _open(uows, req)
+
+
+async def record_online(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> PaymentStartOut:
+    """Step two: write the pending payment of an opened trade → where to send the buyer. The order must still
+    be payable (it may have expired or been paid while the provider answered)."""
+    order = await load(uow, actor.organizer_id, trade.request.order_id)
+    _payable(uow, order)
+    info, _ = await payments.record_trade(uow, actor, trade)
+    return PaymentStartOut(
+        payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
+    )
 
 
 async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapping[str, str], body: bytes) -> str:

@@ -85,7 +85,31 @@ async def _check_return_url(uow: UnitOfWork, organizer_id: str, return_url: str,
     raise ValidationFailed([{"field": "return_url", "code": "url_not_allowed", "message": RETURN_URL_MESSAGE}])
 
 
-async def start(
+@dataclass(frozen=True)
+class TradeRequest:
+    """What a provider is asked to open a trade for, checked before anything is asked."""
+
+    order_id: str
+    organizer_id: str
+    provider: str
+    amount_minor: int
+    currency: str
+    subject: str
+    return_url: str
+
+
+@dataclass(frozen=True)
+class OpenedTrade:
+    """A trade the provider opened for a payment whose row is not written yet (``record_trade`` writes it)."""
+
+    payment_id: str
+    request: TradeRequest
+    provider_ref: str
+    redirect_url: str
+    succeeded: bool
+
+
+async def trade_request(
     uow: UnitOfWork,
     actor: Actor,
     *,
@@ -96,37 +120,48 @@ async def start(
     subject: str,
     return_url: str,
     own_origin: str = "",
-) -> tuple[PaymentInfo, Confirmed | None]:
-    """Creates a payment. Counter methods succeed at once (→ Confirmed); online ones return a redirect.
-    ``return_url`` (where the gateway sends the buyer back) must be an http(s) URL on this server's public origin,
-    on ``own_origin`` (the address a shop page was reached at, when no public URL is configured), on one of
-    ``settings.allowed_return_origins`` (the installation's) or on one the payment's organizer listed for its own
-    sites (never another organizer's): anything else (``javascript:``, another site) is refused before anything
-    is written."""
+) -> TradeRequest:
+    """Check what a payment may be started with (reads only). ``return_url`` (where the gateway sends the buyer
+    back) must be an http(s) URL on this server's public origin, on ``own_origin`` (the address a shop page was
+    reached at, when no public URL is configured), on one of ``settings.allowed_return_origins`` (the
+    installation's) or on one the payment's organizer listed for its own sites (never another organizer's):
+    anything else (``javascript:``, another site) is refused before anything is asked or written."""
     if return_url:
         await _check_return_url(uow, actor.organizer_id, return_url, own_origin)
-    prov = provider(uow, provider_name)
-    # The provider first (for a real gateway a network call), before this transaction writes anything: the
-    # payment's row references the order's, so on PostgreSQL inserting it would lock the order's row (KEY SHARE)
-    # across the call and keep the sweeper and notifications waiting on a remote server. A trade the provider
-    # opened for a payment this transaction then fails to store is simply never paid (nobody sees its page).
+    prov = provider(uow, provider_name)  # an unknown provider is refused here, before any call
+    return TradeRequest(order_id, actor.organizer_id, prov.name, amount_minor, currency, subject, return_url)
+
+
+async def open_trade(uow: UnitOfWork, req: TradeRequest) -> OpenedTrade:
+    """Open the trade at the provider (for a real gateway a network call). Writes nothing of ours: run it in a
+    unit of work that is the provider's alone and issues nothing before the call — the sandbox keeps its trades
+    in that session, a real provider never touches it — so that no row lock (PostgreSQL) and no write
+    transaction (SQLite) of ours is held while the provider answers. A trade whose payment is then never
+    recorded is simply never paid: nobody is sent to its page."""
+    prov = provider(uow, req.provider)
     pay_id = new_id()
     notify_url = f"{uow.settings.public_url.rstrip('/')}/api/v1/payments/notify/{prov.name}"
     result = await prov.start(
-        uow.session, StartRequest(pay_id, amount_minor, currency, subject, notify_url, return_url)
+        uow.session, StartRequest(pay_id, req.amount_minor, req.currency, req.subject, notify_url, req.return_url)
     )
+    return OpenedTrade(pay_id, req, result.provider_ref, result.redirect_url, result.succeeded)
+
+
+async def record_trade(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> tuple[PaymentInfo, Confirmed | None]:
+    """Write the payment of an opened trade (pending, or succeeded for a counter method → Confirmed)."""
+    req = trade.request
     pay = Payment(
-        id=pay_id,
-        organizer_id=actor.organizer_id,
-        order_id=order_id,
-        provider=prov.name,
+        id=trade.payment_id,
+        organizer_id=req.organizer_id,
+        order_id=req.order_id,
+        provider=req.provider,
         status=PaymentStatus.PENDING,
-        amount_minor=amount_minor,
-        currency=currency,
+        amount_minor=req.amount_minor,
+        currency=req.currency,
         created_by=actor.ref,
         created_at=uow.now(),
-        provider_ref=result.provider_ref,
-        redirect_url=result.redirect_url,
+        provider_ref=trade.provider_ref,
+        redirect_url=trade.redirect_url,
     )
     uow.session.add(pay)
     await uow.session.flush()
@@ -136,15 +171,38 @@ async def start(
         "payment.started",
         "payment",
         pay.id,
-        after={"order_id": order_id, "provider": prov.name, "amount_minor": amount_minor},
+        after={"order_id": req.order_id, "provider": req.provider, "amount_minor": req.amount_minor},
     )
     confirmed = None
-    if result.succeeded:
-        await repo.mark_succeeded(uow.session, pay.id, result.provider_ref, uow.now())
+    if trade.succeeded:
+        await repo.mark_succeeded(uow.session, pay.id, trade.provider_ref, uow.now())
         pay.status, pay.succeeded_at = PaymentStatus.SUCCEEDED, uow.now()
-        record(uow, actor, "payment.succeeded", "payment", pay.id, after={"amount_minor": amount_minor})
-        confirmed = Confirmed(pay.id, order_id, actor.organizer_id, amount_minor, currency)
+        record(uow, actor, "payment.succeeded", "payment", pay.id, after={"amount_minor": req.amount_minor})
+        confirmed = Confirmed(pay.id, req.order_id, req.organizer_id, req.amount_minor, req.currency)
     return _info(pay), confirmed
+
+
+async def pay_in_person(
+    uow: UnitOfWork, actor: Actor, *, order_id: str, method: str, amount_minor: int, currency: str, subject: str
+) -> Confirmed:
+    """A counter payment (cash, a card terminal): the provider is in-process and answers at once, so asking it
+    and recording the payment happen in the caller's one transaction. → the payment this call confirmed."""
+    req = await trade_request(
+        uow,
+        actor,
+        order_id=order_id,
+        provider_name=method,
+        amount_minor=amount_minor,
+        currency=currency,
+        subject=subject,
+        return_url="",
+    )
+    _, confirmed = await record_trade(uow, actor, await open_trade(uow, req))
+    if confirmed is None:
+        raise ValidationFailed(
+            [{"field": "method", "code": "not_in_person", "message": "This method is not paid in person."}]
+        )
+    return confirmed
 
 
 def verify(uow: UnitOfWork, provider_name: str, headers: Mapping[str, str], body: bytes) -> Notification:

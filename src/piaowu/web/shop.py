@@ -338,15 +338,11 @@ async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Respons
     base = public_base(request, rt)
     return_url = base + _order_url(slug, normalize_code(code))
     try:
+        payer, trade = await payment_flow.open_customer_trade(
+            rt.uow, org.id, code, contact, OnlinePaymentIn(provider="sandbox", return_url=return_url), own_origin=base
+        )
         async with rt.uow() as uow:
-            started = await payment_flow.start_customer_payment(
-                uow,
-                org.id,
-                code,
-                contact,
-                OnlinePaymentIn(provider="sandbox", return_url=return_url),
-                own_origin=base,
-            )
+            started = await payment_flow.record_online(uow, payer, trade)
             await uow.commit()
     except OrderNotFound:
         return _redirect(_lookup_url(slug, code))

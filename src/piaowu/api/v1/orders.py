@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep
-from piaowu.api.idempotency import run_once
+from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.responses import OrjsonResponse
 from piaowu.orders import payment_flow, refunds
 from piaowu.orders import service as orders
@@ -180,13 +180,14 @@ async def start_payment(
     idempotency_key: IdempotencyKey = None,
 ) -> OrjsonResponse:
     body = await request.body()
-    return await run_once(
+    return await run_once_after(
         rt,
         actor,
         f"orders.payments:{order_id}",
         idempotency_key,
         body,
-        lambda uow: payment_flow.start_online_payment(uow, actor, order_id, data),
+        lambda: payment_flow.open_online_trade(rt.uow, actor, order_id, data),
+        lambda uow, trade: payment_flow.record_online(uow, actor, trade),
     )
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from piaowu.accounts.service import customer_actor
 from piaowu.api.deps import IdempotencyKey, RuntimeDep
-from piaowu.api.idempotency import run_once
+from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.responses import OrjsonResponse
 from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
@@ -122,13 +122,14 @@ async def pay(
         org = await organizers.get_by_slug(uow, slug)
     actor = customer_actor(org.id)
     payment = OnlinePaymentIn(provider=data.provider, return_url=data.return_url)
-    return await run_once(
+    return await run_once_after(
         rt,
         actor,
         f"shop.pay:{code}",
         idempotency_key,
         await request.body(),
-        lambda uow: payment_flow.start_customer_payment(uow, org.id, code, data.contact, payment),
+        lambda: payment_flow.open_customer_trade(rt.uow, org.id, code, data.contact, payment),
+        lambda uow, opened: payment_flow.record_online(uow, opened[0], opened[1]),
     )
 
 
