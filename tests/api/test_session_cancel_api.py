@@ -3,6 +3,8 @@ refusals that hold from the cancellation on."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from piaowu.accounts import service as accounts
 from piaowu.workers import bulk
 from tests.conftest import make_tenant
@@ -85,3 +87,23 @@ async def test_only_staff_who_may_refund_cancel_and_only_their_own(runtime, clie
     assert r.status_code == 403 and r.json()["code"] == "permission_denied"
     r = await client.get(f"/api/v1/sessions/{sale.session_id}", headers=tenant.auth)
     assert r.json()["status"] == "on_sale"
+
+
+async def test_a_session_that_has_ended_is_not_cancelled_as_a_whole(runtime, client, tenant, clock):  # noqa: ANN001
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=20)
+    paid = (await create_order(client, tenant.auth, sale.ticket_type_id)).json()
+    r = await client.post(f"/api/v1/orders/{paid['id']}/pay", json={"method": "cash"}, headers=tenant.auth)
+    assert r.status_code == 200
+    session = (await client.get(f"/api/v1/sessions/{sale.session_id}", headers=tenant.auth)).json()
+    clock.set(datetime.fromisoformat(session["ends_at"]) + timedelta(minutes=1))
+
+    r = await client.post(f"/api/v1/sessions/{sale.session_id}/cancel", json={}, headers=tenant.auth)
+
+    assert r.status_code == 409 and r.json()["code"] == "session_ended", r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    after = (await client.get(f"/api/v1/sessions/{sale.session_id}", headers=tenant.auth)).json()
+    assert after["status"] == session["status"]  # nothing changed, no job started
+    assert await bulk.run_bulk_jobs(runtime) == 0
+    r = await client.get(f"/api/v1/orders/{paid['id']}", headers=tenant.auth)
+    assert r.json()["status"] == "paid"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 
@@ -118,3 +119,31 @@ async def test_the_shop_stops_selling_and_refuses_to_take_payment_for_a_cancelle
     r = await client.post(f"{order_url}/pay", data={"csrf": csrf})
     assert r.status_code == 303 and r.headers["location"] == order_url  # back to the order, not to the gateway
     assert "该场次已取消" in (await client.get(order_url)).text
+
+
+async def test_an_ended_session_s_page_offers_no_cancellation_and_a_stale_form_is_refused_inline(
+    client: httpx.AsyncClient,
+    tenant,  # noqa: ANN001
+    runtime: Runtime,
+    clock,  # noqa: ANN001
+) -> None:
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=20)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    stale = await client.get(f"/manage/sessions/{sale.session_id}?lang=en")
+    assert f'action="/manage/sessions/{sale.session_id}/cancel"' in stale.text
+    clock.advance(timedelta(days=30))  # long after the session (it starts in 7 days)
+
+    page = await client.get(f"/manage/sessions/{sale.session_id}?lang=en")
+    assert f'action="/manage/sessions/{sale.session_id}/cancel"' not in page.text
+    assert "it can no longer be cancelled as a whole" in page.text
+    zh = await client.get(f"/manage/sessions/{sale.session_id}?lang=zh-CN")
+    assert "该场次已结束，不能再整场取消" in zh.text
+    r = await client.post(
+        f"/manage/sessions/{sale.session_id}/cancel",
+        data={"csrf": csrf_of(stale.text), "reason": "late", "confirm": "1"},
+    )
+    assert (
+        r.status_code == 409 and "该场次已结束，不能再整场取消。请逐个订单办理退款。" in r.text
+    )  # the language chosen last
+    assert await bulk.run_bulk_jobs(runtime) == 0

@@ -32,6 +32,12 @@ TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
 }
 
 
+def has_ended(ends_at: datetime, now: datetime) -> bool:
+    """A session that has ended is history: it is no longer cancelled as a whole (that would refund everyone who
+    attended); its orders are refunded one by one where that is right."""
+    return ends_at <= now
+
+
 def check_transition(current: str, target: str) -> SessionStatus:
     try:
         cur, tgt = SessionStatus(current), SessionStatus(target)

@@ -9,10 +9,17 @@ from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
 from piaowu.catalog import views
 from piaowu.catalog.models import Session
-from piaowu.catalog.rules import TRANSITIONS, SessionStatus, check_transition, pool_label, validate_session_times
+from piaowu.catalog.rules import (
+    TRANSITIONS,
+    SessionStatus,
+    check_transition,
+    has_ended,
+    pool_label,
+    validate_session_times,
+)
 from piaowu.catalog.schemas import SessionIn, SessionOut, SessionPatch
 from piaowu.core.actor import Actor
-from piaowu.core.errors import InvalidState, ValidationFailed
+from piaowu.core.errors import InvalidState, SessionEnded, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 
@@ -107,10 +114,12 @@ async def cancel_session(uow: UnitOfWork, actor: Actor, session_id: str) -> Sess
     """The status flip of a cancellation, and only that: from now on the session sells nothing (its offers are
     ``unavailable``), payments for its orders are refused and gates answer ``session_cancelled``. Call it through
     ``orders.session_cancel.cancel_session``, which starts the job that cancels and refunds its orders in the
-    same transaction. Raises InvalidState when the session is already cancelled."""
+    same transaction. Raises InvalidState when the session is already cancelled, SessionEnded when it has ended."""
     actor.require(Permission.CATALOG_WRITE)
     s = await views.session_or_404(uow, actor.organizer_id, session_id)
     check_transition(s.status, SessionStatus.CANCELLED)
+    if has_ended(s.ends_at, uow.now()):
+        raise SessionEnded()
     before = s.status
     sources = [str(x) for x, targets in TRANSITIONS.items() if SessionStatus.CANCELLED in targets]
     # Conditional, so two operators cancelling at once start one job, not two.

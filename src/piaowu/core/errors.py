@@ -136,6 +136,12 @@ class SessionCancelled(DomainError):
     message = "This session was cancelled: nothing can be sold or paid for it any more."
 
 
+class SessionEnded(DomainError):
+    code = "session_ended"
+    status = 409
+    message = "This session has already ended; it can no longer be cancelled. Refund its orders one by one."
+
+
 class HoldExpired(DomainError):
     code = "hold_expired"
     status = 410

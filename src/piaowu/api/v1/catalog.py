@@ -101,7 +101,13 @@ async def update_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data:
     response_model=BulkJobOut,
     status_code=202,
     summary="Cancel a session: refuse new sales and payments, cancel and refund every order (a job)",
-    responses={**E404, 409: {"description": "`invalid_state`: already cancelled"}},
+    responses={
+        **E404,
+        409: {
+            "description": "`invalid_state`: already cancelled; `session_ended`: it has ended (refund its orders one"
+            " by one)"
+        },
+    },
 )
 async def cancel_session(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SessionCancelIn) -> BulkJobOut:
     """From this call on the session sells nothing, its orders cannot be paid (`session_cancelled`) and gates

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from piaowu.accounts.permissions import Permission
 from piaowu.catalog import event_service, session_service, ticket_type_service
-from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus
+from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus, has_ended
 from piaowu.catalog.schemas import (
     EventIn,
     EventPatch,
@@ -249,7 +249,14 @@ async def _session_page(
     if s.status == SessionStatus.CANCELLED and actor.can(Permission.ORDER_READ):
         async with rt.uow(readonly=True) as uow:
             cancellation = await session_cancel.cancellation(uow, actor, session_id)
-    ctx = {"event": ev, "session": s, "cancellation": cancellation, "values": values or {}, "errors": errors or {}}
+    ctx = {
+        "event": ev,
+        "session": s,
+        "cancellation": cancellation,
+        "ended": has_ended(s.ends_at, rt.clock.now()),
+        "values": values or {},
+        "errors": errors or {},
+    }
     return await page(request, rt, actor, "manage/session.html", ctx, active="events", status_code=status_code)
 
 
