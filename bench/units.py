@@ -14,7 +14,8 @@ work and connection) call the engine directly — no HTTP, no orders: this measu
 - ``train``: a 10-stop route (9 legs), ``--route-seats`` seat units of 9 legs each and one counter pool per leg.
   A client picks a random origin–destination pair, asks the engine for free seats on it
   (``free_units``, first 16 by label), claims one of them at random plus one unit of each leg's pool, and
-  confirms. Ends when every client has found no free seat for 20 pairs in a row.
+  confirms. Ends when ``--fill`` of the seats' legs are sold, or every client has found no free seat for 10
+  pairs in a row (random journeys leave gaps that no pair fits).
 
 Both end at ``--seconds`` at the latest. One JSON line per mode: claims/s (seats) or bookings/s (train),
 latency percentiles (ms) of reserve, confirm and both, refusals by code, CPU per claim or booking of this
@@ -60,6 +61,7 @@ class Run:
     lat: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     refused: Counter[str] = field(default_factory=Counter)
     units: int = 0  # seats claimed (seats mode) or bookings (train mode), confirmed
+    legs: int = 0  # legs of seats sold (train mode)
     reservations: int = 0
     done: bool = False
 
@@ -108,13 +110,13 @@ async def seat_client(rt: Any, org: str, pool: str, seats: list[str], seen: set[
     run.done = True
 
 
-async def train_client(rt: Any, org: str, run_pool: str, legs: list[str], run: Run) -> None:
+async def train_client(rt: Any, org: str, run_pool: str, legs: list[str], target: int, run: Run) -> None:
     from piaowu.inventory import service as inventory
     from piaowu.inventory.rules import Claim, Take, span_mask
 
     rnd = random.Random()
     misses = 0
-    while not run.done and misses < 20:
+    while not run.done and misses < 10 and run.legs < target:
         a, b = sorted(rnd.sample(range(STOPS), 2))
         mask = span_mask(a, b)
         async with rt.uow(readonly=True) as uow:
@@ -127,6 +129,7 @@ async def train_client(rt: Any, org: str, run_pool: str, legs: list[str], run: R
         takes = [Take(legs[i], 1) for i in range(a, b)]
         if await book(rt, org, run, takes, [Claim(rnd.choice(free), mask)]) is None:
             run.units += 1
+            run.legs += b - a
 
 
 async def check_units(dsn: str, pool_ids: list[str], group: str, leg_pools: list[str] | None) -> dict[str, int]:
@@ -206,7 +209,8 @@ async def measure(mode: str, rt: Any, org: str, args: argparse.Namespace, dsn: s
         target = int(args.seats * args.fill)
         clients = [seat_client(rt, org, pool, seats, seen, target, run) for _ in range(args.clients)]
     else:
-        clients = [train_client(rt, org, run_pool, leg_pools, run) for _ in range(args.clients)]
+        target = int(args.route_seats * LEGS * args.fill)
+        clients = [train_client(rt, org, run_pool, leg_pools, target, run) for _ in range(args.clients)]
     before = fs.loadgen_cpu(), fs.postgres_cpu(dbname)
     t0 = time.perf_counter()
     tasks = [asyncio.ensure_future(c) for c in clients]
@@ -272,7 +276,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seats", type=int, default=2000, help="seat units of the seats mode's session")
-    parser.add_argument("--fill", type=float, default=0.9, help="the seats mode ends when this share is sold")
+    parser.add_argument("--fill", type=float, default=0.8, help="a mode ends when this share of seats (legs) is sold")
     parser.add_argument("--route-seats", type=int, default=500, help="seat units of the train mode's route")
     parser.add_argument("--seconds", type=float, default=60, help="each mode ends after this at the latest")
     parser.add_argument("--mode", choices=["seats", "train", "both"], default="both")

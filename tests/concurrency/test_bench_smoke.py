@@ -61,7 +61,7 @@ def test_units_bench_smoke() -> None:
         assert (r["oversold"], r["double_owned"], r["occupancy_mismatch"], r["counter_mismatch"]) == (0, 0, 0, 0), r
         assert set(r["refused"]) <= {"seat_taken", "no_free_seat"}, r
     seats, train = results["seats"], results["train"]
-    assert seats["claims"] >= 180 and seats["books"]["sold"] == seats["books"]["occupied_legs"] == seats["claims"]
+    assert seats["claims"] >= 160 and seats["books"]["sold"] == seats["books"]["occupied_legs"] == seats["claims"]
     assert seats["claims_per_s"] > 0 and train["bookings_per_s"] > 0
     # Every booking took one unit of each leg's pool it rides: the leg pools count exactly the occupied legs.
     assert train["books"]["sold"] == train["books"]["occupied_legs"] > train["bookings"] > 0, train
