@@ -25,10 +25,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from piaowu.core.errors import SeatTaken
 from piaowu.inventory import repository as inventory_repo
 from piaowu.inventory import service as inventory
-from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
-from piaowu.inventory.rules import Claim, Take, overlaps, span_mask
+from piaowu.inventory.models import HoldUnit
+from piaowu.inventory.rules import Claim, Take, span_mask
 from piaowu.inventory.service import STRATEGY_KEY
 from piaowu.runtime import Runtime
+from tests.concurrency.engine_books import engine_books
 from tests.concurrency.ledger import in_uow, settle, warm
 from tests.concurrency.naive import NaiveStrategy
 from tests.concurrency.test_inventory_races import SplitTransactionNaive
@@ -79,42 +80,13 @@ class Books:
 
 async def unit_books(rt: Runtime, pool_id: str, unit_ids: Sequence[str]) -> Books:
     """A claim is live while its hold is active, or converted and not returned: its legs must be set, and
-    no two live claims of a unit may share a leg."""
-    async with rt.uow(readonly=True) as uow:
-        s = uow.session
-        claims = (
-            await s.execute(
-                select(HoldUnit.unit_id, HoldUnit.mask, HoldUnit.returned_at, Hold.status)
-                .join(Hold, Hold.id == HoldUnit.hold_id)
-                .where(HoldUnit.unit_id.in_(list(unit_ids)))
-            )
-        ).all()
-        occupied = dict((await s.execute(select(Unit.id, Unit.occupied).where(Unit.id.in_(list(unit_ids))))).all())
-        items = (
-            await s.execute(
-                select(HoldItem.quantity, Hold.status)
-                .join(Hold, Hold.id == HoldItem.hold_id)
-                .where(HoldItem.pool_id == pool_id)
-            )
-        ).all()
-        pool = (await s.execute(select(Pool).where(Pool.id == pool_id))).scalar_one()
-    owners: dict[str, list[int]] = defaultdict(list)
-    returned = 0
-    for unit_id, mask, returned_at, status in claims:
-        if status == "active" or (status == "converted" and returned_at is None):
-            owners[unit_id].append(mask)
-        returned += returned_at is not None
-    double = [(u, a, b) for u, ms in owners.items() for i, a in enumerate(ms) for b in ms[i + 1 :] if overlaps(a, b)]
-    wrong = []
-    for u in unit_ids:
-        union = 0
-        for m in owners.get(u, []):
-            union |= m
-        if occupied[u] != union:
-            wrong.append((u, occupied[u], union))
-    held_rows = sum(q for q, st in items if st == "active")
-    sold_rows = sum(q for q, st in items if st == "converted") - returned
-    return Books(double, wrong, dict(owners), pool.held, pool.sold, held_rows, sold_rows)
+    no two live claims of a unit may share a leg (``engine_books``)."""
+    books = await engine_books(rt, [pool_id], unit_ids)
+    pool = books.pools[pool_id]
+    sold_rows = pool.converted_rows - sum(books.returned.values())
+    return Books(
+        books.double_owned, books.occupied_wrong, books.owners, pool.held, pool.sold, pool.held_rows, sold_rows
+    )
 
 
 async def seats(rt: Runtime, org: str, n: int, *, legs: int = 1, capacity: int = 10_000) -> tuple[str, list[str]]:

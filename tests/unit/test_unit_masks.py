@@ -12,9 +12,12 @@ from piaowu.inventory.rules import (
     MAX_LEGS,
     Claim,
     beyond_legs,
+    check_legs,
+    check_mask,
     free_on,
     legs_of,
     mask_of,
+    merge_masks,
     occupy,
     overlaps,
     plan_claims,
@@ -109,3 +112,112 @@ def test_plan_claims_refuses_empty_and_out_of_range_masks():
     for bad in (0, -1, FULL_MASK + 1):
         with pytest.raises(ValidationFailed):
             plan_claims([Claim("u", bad)])
+
+
+@given(journeys())
+def test_a_journey_is_one_run_of_legs_from_its_origin(journey):
+    origin, destination = journey
+    mask = span_mask(origin, destination)
+    assert legs_of(mask) == list(range(origin, destination))
+    assert mask >> origin == (1 << (destination - origin)) - 1  # contiguous, no gap
+
+
+@given(st.integers(1, MAX_LEGS), journeys())
+def test_a_journey_fits_a_unit_exactly_when_it_ends_at_or_before_the_last_stop(n, journey):
+    mask = span_mask(*journey)
+    fits = journey[1] <= n
+    assert (mask & beyond_legs(n) == 0) == fits
+    assert free_on(0, beyond_legs(n), mask) == fits
+
+
+@given(st.integers(-2, MAX_LEGS + 2))
+def test_check_legs_accepts_exactly_1_to_63(n):
+    if 1 <= n <= MAX_LEGS:
+        assert check_legs(n) == n
+    else:
+        with pytest.raises(ValidationFailed):
+            check_legs(n)
+
+
+@given(st.integers(1, MAX_LEGS), st.integers(-1, FULL_MASK + 1))
+def test_check_mask_accepts_only_legs_the_unit_has(n, mask):
+    """What block_legs / unblock_legs accept: unblocking can never free a leg beyond the unit's last."""
+    if mask > 0 and mask & ~unit_mask(n) == 0:
+        assert check_mask(n, mask) == mask and mask & beyond_legs(n) == 0
+    else:
+        with pytest.raises(ValidationFailed):
+            check_mask(n, mask)
+
+
+@given(masks, masks)
+def test_overlap_is_symmetric_and_means_a_shared_leg(a, b):
+    assert overlaps(a, b) == overlaps(b, a) == bool(set(legs_of(a)) & set(legs_of(b)))
+
+
+claims_lists = st.lists(st.tuples(st.sampled_from(["u1", "u2", "u3"]), st.integers(1, FULL_MASK)), max_size=6)
+
+
+@given(claims_lists, st.randoms(use_true_random=False))
+def test_plan_claims_does_not_depend_on_the_order_of_the_claims(claims, rnd):
+    shuffled = list(claims)
+    rnd.shuffle(shuffled)
+    try:
+        planned = plan_claims([Claim(u, m) for u, m in claims])
+    except ValidationFailed:
+        with pytest.raises(ValidationFailed):
+            plan_claims([Claim(u, m) for u, m in shuffled])
+        return
+    assert plan_claims([Claim(u, m) for u, m in shuffled]) == planned
+
+
+@given(claims_lists)
+def test_merge_masks_is_the_union_per_unit_and_idempotent(claims):
+    merged = merge_masks([Claim(u, m) for u, m in claims])
+    union: dict[str, int] = {}
+    for u, m in claims:
+        union[u] = union.get(u, 0) | m
+    assert merged == [Claim(u, union[u]) for u in sorted(union)]
+    assert merge_masks(merged) == merged
+    assert merge_masks([*merged, *merged]) == merged  # blocking twice is blocking once
+
+
+@given(st.integers(1, MAX_LEGS), st.lists(st.tuples(st.booleans(), journeys(), st.integers(0, 9)), max_size=40))
+def test_guarded_claims_and_releases_on_one_unit_never_give_a_leg_two_owners(n, steps):
+    """A model of one unit under the engine's guard: claim where ``free_on``, release a live claim. After every
+    step ``occupied`` is the union of the live claims, which share no leg and stay within the unit's legs; a
+    refused claim did overlap a live claim or the legs beyond."""
+    blocked, occupied, live = beyond_legs(n), 0, []
+    for claim, journey, pick in steps:
+        mask = span_mask(*journey)
+        if claim:
+            if free_on(occupied, blocked, mask):
+                occupied, live = occupy(occupied, mask), [*live, mask]
+            else:
+                assert any(overlaps(mask, m) for m in live) or overlaps(mask, blocked)
+        elif live:
+            gone = live.pop(pick % len(live))
+            occupied = vacate(occupied, gone)
+        union = 0
+        for m in live:
+            assert not overlaps(union, m)
+            union |= m
+        assert occupied == union and not overlaps(occupied, blocked)
+
+
+def _block(occupied: int, blocked: int, mask: int) -> tuple[int, int]:
+    return occupied, blocked | mask if not overlaps(occupied, mask) else blocked
+
+
+def _claim(occupied: int, blocked: int, mask: int) -> tuple[int, int]:
+    return occupy(occupied, mask) if free_on(occupied, blocked, mask) else occupied, blocked
+
+
+@given(st.integers(1, MAX_LEGS), masks, st.integers(1, FULL_MASK), st.integers(1, FULL_MASK), st.booleans())
+def test_a_block_and_a_claim_of_a_shared_leg_never_both_succeed(n, occupied, block, claim, block_first):
+    """The two guards of ``block_legs`` and ``reserve`` applied to one unit in either order (each update is
+    atomic on its row, so any race is one of these two orders): a leg is never both occupied and blocked."""
+    state = (occupied & unit_mask(n), beyond_legs(n))
+    steps = [(_block, block & unit_mask(n) or 1), (_claim, claim)]
+    for step, mask in steps if block_first else steps[::-1]:
+        state = step(*state, mask)
+    assert not overlaps(*state)

@@ -124,6 +124,15 @@ class SeatTaken(SoldOut):
     message = "Some of the chosen seats were just taken. Choose other seats."
 
 
+class LegsOccupied(DomainError):
+    """Legs of units asked to be kept back (blocked) are held or sold: ``legs`` maps each such unit id to its
+    leg numbers (0-based), ``unit_ids`` lists those units. Nothing was blocked."""
+
+    code = "legs_occupied"
+    status = 409
+    message = "Some of these seats are already held or sold on the legs asked for; nothing was kept back."
+
+
 class NotOnSale(DomainError):
     code = "not_on_sale"
     status = 409

@@ -106,3 +106,51 @@ async def vacate(session: AsyncSession, claims: Sequence[HoldUnit]) -> None:
             .where(Unit.id == claim.unit_id)
             .values(occupied=Unit.occupied.bitwise_and(~claim.mask))  # ~mask: every other bit, as a signed BIGINT
         )
+
+
+async def unit_masks(
+    session: AsyncSession, organizer_id: str, unit_ids: Sequence[str]
+) -> dict[str, tuple[int, int, int]]:
+    """unit id → (legs, occupied, blocked), read as columns: always the newest values, never an ORM entity that
+    this session may hold from earlier in the transaction."""
+    if not unit_ids:
+        return {}
+    q = select(Unit.id, Unit.legs, Unit.occupied, Unit.blocked).where(
+        Unit.id.in_(list(unit_ids)), Unit.organizer_id == organizer_id
+    )
+    return {r.id: (r.legs, r.occupied, r.blocked) for r in await session.execute(q)}
+
+
+async def block(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> bool:
+    """Set ``mask``'s bits in ``blocked`` only where none of them is occupied: one conditional update, so a
+    racing claim (which needs ``(occupied | blocked) & mask = 0``) and this block cannot both match. → matched."""
+    res = await session.execute(
+        update(Unit)
+        .where(Unit.id == unit_id, Unit.organizer_id == organizer_id, Unit.occupied.bitwise_and(mask) == 0)
+        .values(blocked=Unit.blocked.bitwise_or(mask))
+        .execution_options(synchronize_session=False)
+    )
+    return res.rowcount == 1
+
+
+async def unblock(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> None:
+    await session.execute(
+        update(Unit)
+        .where(Unit.id == unit_id, Unit.organizer_id == organizer_id)
+        .values(blocked=Unit.blocked.bitwise_and(~mask))  # ~mask: every other bit, as a signed BIGINT
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def free_units(session: AsyncSession, organizer_id: str, pool_id: str, mask: int, limit: int) -> list[str]:
+    q = (
+        select(Unit.id)
+        .where(
+            Unit.pool_id == pool_id,
+            Unit.organizer_id == organizer_id,
+            Unit.occupied.bitwise_or(Unit.blocked).bitwise_and(mask) == 0,
+        )
+        .order_by(Unit.label, Unit.id)
+        .limit(limit)
+    )
+    return list((await session.execute(q)).scalars())

@@ -162,3 +162,24 @@ def plan_claims(claims: Iterable[Claim]) -> list[Claim]:
             raise _bad_legs("The same seat is chosen twice for the same leg.")
         merged[c.unit_id] = merged.get(c.unit_id, 0) | c.mask
     return [Claim(uid, merged[uid]) for uid in sorted(merged)]
+
+
+def check_mask(legs: int, mask: int) -> int:
+    """A mask of legs that a unit of ``legs`` legs has: at least one, none beyond. Blocking or unblocking is
+    checked with it, so that unblocking can never free a leg the unit does not have (``beyond_legs``)."""
+    if mask <= 0 or mask & ~unit_mask(legs):
+        raise ValidationFailed(
+            [{"field": "mask", "code": "invalid_legs", "message": "Choose at least one leg that the seat has."}]
+        )
+    return mask
+
+
+def merge_masks(claims: Iterable[Claim]) -> list[Claim]:
+    """The union of the masks asked for per unit, sorted by unit id (the lock order). Unlike ``plan_claims``,
+    overlapping masks are fine: blocking a leg twice blocks it once."""
+    merged: dict[str, int] = {}
+    for c in claims:
+        if not 0 < c.mask <= FULL_MASK:
+            raise _bad_legs("A claim names at least one leg, and legs are numbered 0 to 62.")
+        merged[c.unit_id] = merged.get(c.unit_id, 0) | c.mask
+    return [Claim(uid, merged[uid]) for uid in sorted(merged)]

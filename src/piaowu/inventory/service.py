@@ -6,7 +6,9 @@ Guarantees (proven by tests/concurrency on SQLite and PostgreSQL):
 - a hold is closed (sold, released or expired) exactly once, so units are never returned twice;
 - a leg of a unit with identity (a seat, a room, a berth) has at most one owner: a claim sets its mask's bits
   only where none of them was set, atomically with the reservation's counter takes; releasing or expiring the
-  hold clears exactly those bits once, confirming keeps them, returning a sold claim clears them once.
+  hold clears exactly those bits once, confirming keeps them, returning a sold claim clears them once;
+- a leg is never both kept back (blocked) and held or sold: a block and a claim are conditional updates of
+  the same row, each matching only where the other's bits are clear.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from piaowu.core.errors import HoldExpired, NotFound, SeatTaken, SoldOut, ValidationFailed
+from piaowu.core.errors import HoldExpired, LegsOccupied, NotFound, SeatTaken, SoldOut, ValidationFailed
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import fit
 from piaowu.db.hotpath import Rows
@@ -30,6 +32,9 @@ from piaowu.inventory.rules import (
     beyond_legs,
     check_capacity_change,
     check_legs,
+    check_mask,
+    legs_of,
+    merge_masks,
     plan,
     plan_claims,
 )
@@ -235,3 +240,67 @@ async def hold_takes(uow: UnitOfWork, hold_id: str) -> list[Take]:
 async def due_holds(uow: UnitOfWork, limit: int = 200) -> list[str]:
     """Active holds past ``expires_at`` (the sweeper releases each in its own transaction)."""
     return await repo.due_holds(uow.session, uow.now(), limit)
+
+
+async def free_units(uow: UnitOfWork, organizer_id: str, pool_id: str, mask: int, *, limit: int = 20) -> list[str]:
+    """Up to ``limit`` units of ``pool_id`` free on every leg of ``mask`` (neither occupied nor blocked), by
+    label. A hint for choosing: the claim itself is what decides, and may still find a unit taken."""
+    return await repo.free_units(uow.session, organizer_id, pool_id, mask, limit)
+
+
+# A block refused because a leg was occupied is tried again when the leg turns out free on the re-read (it was
+# released in between, PostgreSQL READ COMMITTED): a few times, then the refusal stands.
+BLOCK_ATTEMPTS = 3
+
+
+async def block_legs(uow: UnitOfWork, organizer_id: str, blocks: Sequence[Claim]) -> None:
+    """Keeps legs of units back from sale (an operator keeps house seats, a broken berth, a room out of order):
+    all of them or none. Each unit's legs are set in ``blocked`` by one conditional update that matches only
+    where none of them is held or sold; a claim matches only where none of its legs is occupied or blocked. So a
+    block racing a claim on the same leg cannot both succeed, on PostgreSQL (the row lock and the re-evaluated
+    condition) and on SQLite (``BEGIN IMMEDIATE``): a leg is never both kept back and sold.
+
+    Raises ``NotFound`` for a unit of another organizer or none, ``ValidationFailed`` for a mask with legs
+    the unit does not have, and ``LegsOccupied`` (``unit_ids``; ``legs``: unit id → the occupied leg numbers)
+    when some leg is held or sold; the caller's unit of work then rolls back the blocks already made. We refuse
+    rather than block the free legs only or block "after the sale": an operator who keeps seats back must
+    know at once which ones are not theirs to keep. Blocking a blocked leg again changes nothing. Why legs are
+    kept back is recorded by the caller (audit), not here.
+    """
+    planned = merge_masks(blocks)
+    masks = await repo.unit_masks(uow.session, organizer_id, [c.unit_id for c in planned])
+    if len(masks) != len(planned):
+        raise NotFound(kind="unit")
+    for c in planned:
+        check_mask(masks[c.unit_id][0], c.mask)
+    legs: dict[str, list[int]] = {}  # unit id → its occupied legs of the mask, for the refusal
+    todo = planned
+    for attempt in range(BLOCK_ATTEMPTS):
+        refused = [c for c in todo if not await repo.block(uow.session, organizer_id, c.unit_id, c.mask)]
+        now = await repo.unit_masks(uow.session, organizer_id, [c.unit_id for c in refused])
+        todo = []
+        for c in refused:
+            if taken := legs_of(now[c.unit_id][1] & c.mask):
+                legs[c.unit_id] = taken
+            elif attempt + 1 < BLOCK_ATTEMPTS:
+                todo.append(c)  # freed since the update: try it again
+            else:
+                legs[c.unit_id] = legs_of(c.mask)
+        if not todo:
+            break
+    if legs:
+        raise LegsOccupied(unit_ids=sorted(legs), legs=legs)
+
+
+async def unblock_legs(uow: UnitOfWork, organizer_id: str, blocks: Sequence[Claim]) -> None:
+    """Gives legs kept back by ``block_legs`` back to sale. Only legs the unit has can be unblocked (the bits
+    beyond them stay blocked for ever); unblocking a leg that is not blocked changes nothing. Raises
+    ``NotFound`` / ``ValidationFailed`` as ``block_legs`` does, before changing anything."""
+    planned = merge_masks(blocks)
+    masks = await repo.unit_masks(uow.session, organizer_id, [c.unit_id for c in planned])
+    if len(masks) != len(planned):
+        raise NotFound(kind="unit")
+    for c in planned:
+        check_mask(masks[c.unit_id][0], c.mask)
+    for c in planned:
+        await repo.unblock(uow.session, organizer_id, c.unit_id, c.mask)
