@@ -1,13 +1,15 @@
 """Best-available allocation on an 80,000-seat stadium, in-process (the pure core only: no database, no HTTP).
 
-    .venv/bin/python bench/seating_alloc.py [--seed 1] [--max-group 15] [--picks 0.0]
+    .venv/bin/python bench/seating_alloc.py [--seed 1] [--max-group 15] [--picks 0.0] [--sections 32]
 
 Builds a bowl of 32 arc sections (76 rows each, 20 to 46 seats a row, 4 price zones of 8 sections) and fills
 it from empty to full: each step asks ``SeatIndex.choose`` for a random group (1 to ``--max-group`` seats,
 split allowed, a random zone that still has seats) and takes the seats it offers. ``--picks`` is the share of
 steps that instead take one random free seat, as buyers picking on the map do, which fragments the rows.
-Prints one JSON line: allocations, seats, the time of ``choose`` (p50/p99/max, ms) and of ``choose`` plus
-keeping the index current (``take``), and the time to build the index.
+Prints one JSON line: allocations, seats, the time of ``choose`` (p50/p99/max, ms; wall clock and this
+thread's CPU time, since a shared machine's scheduler shows in the wall clock's tail), of ``choose`` for split
+groups, of ``choose`` plus keeping the index current (``take``), and the time to build the index. ``take``
+refuses a seat that is not free, so an allocator offering a taken seat stops the run.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from piaowu.seating.layout import SeatMap, combine  # noqa: E402
 ZONES = ("A", "B", "C", "D")
 
 
-def stadium() -> SeatMap:
-    """32 sections of 11.25° around a pitch; zone A on the long sides' middles, D behind the goals."""
+def stadium(count: int = 32) -> SeatMap:
+    """``count`` sections of 11.25° around a pitch (32 close the bowl); zone A on the long sides' middles, D
+    behind the goals."""
     sections = []
-    for s in range(32):
+    for s in range(count):
         direction = s * 11.25
         # 0° and 180° are the long sides' middles in this plan; the zone falls off towards 90° and 270°.
         off = min(abs(((direction + 90) % 180) - 90), 90)
@@ -60,9 +63,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-group", type=int, default=15)
     parser.add_argument("--picks", type=float, default=0.0)
+    parser.add_argument("--sections", type=int, default=32, help="fewer for a quick smoke run")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    seat_map = stadium()
+    seat_map = stadium(args.sections)
     started = time.perf_counter()
     index = SeatIndex(seat_map, group_sizes=range(1, args.max_group + 1))
     build_ms = (time.perf_counter() - started) * 1000
@@ -81,6 +85,8 @@ def main() -> None:
             picks += 1
             continue
         zones = [z for z in ZONES if index.free_count(z)]
+        if not zones:  # only picks could have left free seats nowhere else: none are left then
+            break
         zone = rng.choice(zones)
         n = min(rng.randint(1, args.max_group), index.free_count(zone))
         c0, t0 = time.thread_time(), time.perf_counter()
@@ -104,6 +110,7 @@ def main() -> None:
 
     result = {
         "seats": len(seat_map.seats),
+        "left_free": len(free_keys),
         "allocations": len(choose_ms),
         "picks": picks,
         "split_allocations": splits,
