@@ -198,3 +198,15 @@ def test_generated_sections_round_trip():
     )
     assert import_json(export_json(seat_map)) == seat_map
     assert import_csv(export_csv(seat_map), sections=seat_map.sections) == seat_map
+
+
+def test_an_error_names_the_seat_it_clashes_with_and_keeps_its_message_fixed():
+    text = HEADER + "A,1,1,0,0,A,\nA,1,1,5,0,Z,pillar\n"
+    with pytest.raises(ValidationFailed) as refused:
+        import_csv(text, zones={"A"})
+    by_code = {e["code"]: e for e in refused.value.errors}
+    assert by_code["duplicate_label"]["other"] == {"seat": ["A", "1", "1"], "line": 2}
+    assert by_code["overlapping_coordinates"]["other"] == {"seat": ["A", "1", "1"], "line": 2}
+    assert by_code["unknown_zone"]["zone"] == "Z" and by_code["unknown_attribute"]["attribute"] == "pillar"
+    # The sentence does not carry the data, so it translates (seating.po).
+    assert by_code["unknown_zone"]["message"] == "This zone is not one of the layout's zones."

@@ -120,3 +120,26 @@ def test_blocks_are_the_row_cut_at_each_aisle(seats_per_row, aisles):
         # Adjacency is symmetric.
         assert left is None or near[left][1] == a.key
         assert right is None or near[right][0] == a.key
+
+
+def test_every_seating_message_is_translated():
+    """The seating modules' messages are fixed sentences (data goes in the error's other fields), each with a
+    zh-CN translation: every sentence-like string constant that is not a docstring is looked up."""
+    import ast
+    from pathlib import Path
+
+    import piaowu.seating
+    from piaowu.i18n import _catalog
+
+    catalog = _catalog("zh_CN")
+    found = set()
+    for path in Path(piaowu.seating.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                text = node.value
+                if text[:1].isupper() and text.endswith(".") and len(text) > 3:
+                    found.add(text)
+    assert "Choose a zone or a price." in found and "Enter a label." in found  # the scan works
+    assert not sorted(m for m in found if m not in catalog)

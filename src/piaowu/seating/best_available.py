@@ -89,7 +89,7 @@ def check_request(request: Request) -> None:
     errors = []
     q = request.quantity
     if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= MAX_QUANTITY:
-        errors.append({"field": "quantity", "code": "out_of_range", "message": f"Ask for 1 to {MAX_QUANTITY} seats."})
+        errors.append({"field": "quantity", "code": "out_of_range", "message": "Ask for 1 to 100 seats."})
         q = MAX_QUANTITY
     w = request.wheelchairs
     if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w <= q:

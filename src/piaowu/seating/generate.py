@@ -50,30 +50,44 @@ def seat_numbers(count: int, numbering: str) -> list[str]:
     return [str(2 * (j - centre) + 1) if j >= centre else str(2 * (centre - j)) for j in range(count)]
 
 
+# Field messages are fixed sentences (gettext msgids, translated in seating.po); the numbers in them are the
+# limits above.
+ROWS_MESSAGE = "Enter 1 to 500 rows."
+SEATS_PER_ROW_MESSAGE = "Enter 1 to 1,000 seats a row."
+FIRST_ROW_MESSAGE = "Enter a first row from 1 to 10,000."
+SPACING_MESSAGE = "Enter a distance above 0, at most 10,000."
+RADIUS_MESSAGE = "Enter a radius above 0, at most 100,000."
+SPAN_MESSAGE = "Enter an angle above 0, at most 180 degrees."
+DIRECTION_MESSAGE = "Enter an angle from -360 to 360 degrees."
+COORDINATE_MESSAGE = "Enter a number from -1,000,000 to 1,000,000."
+SECTION_SIZE_MESSAGE = "A section holds at most 20,000 seats."
+ROW_SIZE_MESSAGE = "A row holds at most 1,000 seats."
+
+
 class _Checks:
     """Collects every field error before refusing, so an operator fixes a form in one go."""
 
     def __init__(self) -> None:
         self.errors: list[dict[str, Any]] = []
 
-    def add(self, field: str, code: str, message: str) -> None:
-        self.errors.append({"field": field, "code": code, "message": message})
+    def add(self, field: str, code: str, message: str, **data: Any) -> None:
+        self.errors.append({"field": field, "code": code, "message": message, **data})
 
-    def number(self, field: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
+    def number(self, field: str, value: float, low: float, high: float, message: str, *, above: bool = False) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             self.add(field, "not_finite", "Enter a number.")
-        elif value < low or value > high or (low_open and value == low):
-            self.add(field, "out_of_range", f"Enter a number {'above' if low_open else 'from'} {low:g} to {high:g}.")
+        elif value < low or value > high or (above and value == low):
+            self.add(field, "out_of_range", message, min=low, max=high)
 
-    def integer(self, field: str, value: int, low: int, high: int) -> None:
+    def integer(self, field: str, value: int, low: int, high: int, message: str) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(field, "not_finite", "Enter a whole number.")
         elif not low <= value <= high:
-            self.add(field, "out_of_range", f"Enter a whole number from {low} to {high}.")
+            self.add(field, "out_of_range", message, min=low, max=high)
 
     def choice(self, field: str, value: str, choices: Sequence[str]) -> None:
         if value not in choices:
-            self.add(field, "invalid_choice", "Choose one of: " + ", ".join(choices) + ".")
+            self.add(field, "invalid_choice", "Choose one of the options offered.", choices=list(choices))
 
     def label(self, field: str, value: str, *, required: bool = True) -> None:
         problem = label_problem(value, required=required)
@@ -86,7 +100,7 @@ class _Checks:
         self.label("zone", zone)
         self.choice("numbering", numbering, NUMBERINGS)
         self.choice("row_labels", row_labels, ROW_LABELS)
-        self.integer("first_row", first_row, 1, 10_000)
+        self.integer("first_row", first_row, 1, 10_000, FIRST_ROW_MESSAGE)
 
     def done(self) -> None:
         if self.errors:
@@ -96,7 +110,7 @@ class _Checks:
 def _point(checks: _Checks, field: str, point: tuple[float, float] | None) -> None:
     if point is not None:
         for axis, value in zip("xy", point, strict=True):
-            checks.number(f"{field}.{axis}", value, -MAX_COORDINATE, MAX_COORDINATE)
+            checks.number(f"{field}.{axis}", value, -MAX_COORDINATE, MAX_COORDINATE, COORDINATE_MESSAGE)
 
 
 def rect_section(
@@ -121,18 +135,18 @@ def rect_section(
     wide, which breaks adjacency. The best point defaults to the middle of the row a third of the way back."""
     checks = _Checks()
     checks.common(section_id, label, zone, numbering, row_labels, first_row)
-    checks.integer("rows", rows, 1, MAX_ROWS)
-    checks.integer("seats_per_row", seats_per_row, 1, MAX_SEATS_PER_ROW)
-    checks.number("seat_spacing", seat_spacing, 0, MAX_SPACING, low_open=True)
-    checks.number("row_spacing", row_spacing, 0, MAX_SPACING, low_open=True)
-    checks.number("aisle_width", aisle_width, 0, MAX_SPACING, low_open=True)
+    checks.integer("rows", rows, 1, MAX_ROWS, ROWS_MESSAGE)
+    checks.integer("seats_per_row", seats_per_row, 1, MAX_SEATS_PER_ROW, SEATS_PER_ROW_MESSAGE)
+    checks.number("seat_spacing", seat_spacing, 0, MAX_SPACING, SPACING_MESSAGE, above=True)
+    checks.number("row_spacing", row_spacing, 0, MAX_SPACING, SPACING_MESSAGE, above=True)
+    checks.number("aisle_width", aisle_width, 0, MAX_SPACING, SPACING_MESSAGE, above=True)
     _point(checks, "origin", origin)
     _point(checks, "best", best)
     if not checks.errors:
         if rows * seats_per_row > MAX_SEATS_PER_SECTION:
-            checks.add("rows", "too_many_seats", f"A section holds at most {MAX_SEATS_PER_SECTION:,} seats.")
+            checks.add("rows", "too_many_seats", SECTION_SIZE_MESSAGE, max=MAX_SEATS_PER_SECTION)
         if any(isinstance(a, bool) or not isinstance(a, int) or not 1 <= a < seats_per_row for a in aisles_after):
-            checks.add("aisles_after", "out_of_range", f"Aisles go after seats 1 to {seats_per_row - 1}.")
+            checks.add("aisles_after", "out_of_range", "Aisles go between two seats of the row.")
     checks.done()
 
     offsets, x = [], 0.0
@@ -189,20 +203,20 @@ def arc_section(
     right on the plan). The best point defaults to the arc's middle a third of the way back."""
     checks = _Checks()
     checks.common(section_id, label, zone, numbering, row_labels, first_row)
-    checks.integer("rows", rows, 1, MAX_ROWS)
-    checks.number("radius", radius, 0, MAX_RADIUS, low_open=True)
-    checks.number("angle_span", angle_span, 0, 180, low_open=True)
-    checks.number("direction", direction, -360, 360)
-    checks.number("seat_spacing", seat_spacing, 0, MAX_SPACING, low_open=True)
-    checks.number("row_spacing", row_spacing, 0, MAX_SPACING, low_open=True)
+    checks.integer("rows", rows, 1, MAX_ROWS, ROWS_MESSAGE)
+    checks.number("radius", radius, 0, MAX_RADIUS, RADIUS_MESSAGE, above=True)
+    checks.number("angle_span", angle_span, 0, 180, SPAN_MESSAGE, above=True)
+    checks.number("direction", direction, -360, 360, DIRECTION_MESSAGE)
+    checks.number("seat_spacing", seat_spacing, 0, MAX_SPACING, SPACING_MESSAGE, above=True)
+    checks.number("row_spacing", row_spacing, 0, MAX_SPACING, SPACING_MESSAGE, above=True)
     _point(checks, "centre", centre)
     _point(checks, "best", best)
     checks.done()
     counts = arc_seat_counts(rows, radius, row_spacing, seat_spacing, angle_span)
     if any(count > MAX_SEATS_PER_ROW for count in counts):
-        checks.add("seat_spacing", "too_many_seats", f"A row holds at most {MAX_SEATS_PER_ROW:,} seats.")
+        checks.add("seat_spacing", "too_many_seats", ROW_SIZE_MESSAGE, max=MAX_SEATS_PER_ROW)
     if sum(counts) > MAX_SEATS_PER_SECTION:
-        checks.add("rows", "too_many_seats", f"A section holds at most {MAX_SEATS_PER_SECTION:,} seats.")
+        checks.add("rows", "too_many_seats", SECTION_SIZE_MESSAGE, max=MAX_SEATS_PER_SECTION)
     checks.done()
 
     seats: list[Seat] = []

@@ -30,8 +30,10 @@ blocked). A CSV has no sections: pass the layout's ``sections`` to attach seats 
 (``rect``, best point in the middle, a third of the way back).
 
 An import either returns the whole map or raises ``ValidationFailed`` listing every problem (at most
-``MAX_ERRORS``): each error names its ``line`` (CSV; the header is line 1) or its place in the document
-(``field`` such as ``seats[12].zone``), the ``field`` and a stable ``code``:
+``MAX_ERRORS``), line by line: each error names its ``line`` (CSV; the header is line 1) or its place in the
+document (``field`` such as ``seats[12].zone``), the ``field``, a stable ``code`` and a fixed ``message`` (a
+gettext msgid, translated in seating.po); what varies is in keys of its own (``zone``, ``attribute``,
+``section``, ``other`` — the seat it clashes with and its line —, ``expected``/``found``, ``max``). Codes:
 
 ``bad_json``, ``bad_encoding``, ``bad_header``, ``bad_columns``, ``unsupported_version``, ``missing_field``,
 ``unknown_field``, ``bad_label`` (an empty, too long or formula-like label), ``bad_number`` (a coordinate that is
@@ -51,7 +53,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from piaowu.core.errors import ValidationFailed
-from piaowu.seating.generate import MAX_COORDINATE, MAX_SEATS_PER_SECTION
+from piaowu.seating.generate import COORDINATE_MESSAGE, MAX_COORDINATE, MAX_SEATS_PER_SECTION, SECTION_SIZE_MESSAGE
 from piaowu.seating.layout import ATTRIBUTES, SECTION_KINDS, Seat, SeatKey, SeatMap, Section, label_problem
 
 VERSION = 1
@@ -59,9 +61,10 @@ CSV_COLUMNS = ("section", "row", "number", "x", "y", "zone", "attributes")
 CSV_BLOCKED = "blocked"
 MAX_SEATS = 200_000
 MAX_ERRORS = 1_000
+HEADER_MESSAGE = "The first line must be: section,row,number,x,y,zone,attributes (and blocked, if used)."
+LAYOUT_SIZE_MESSAGE = "A layout holds at most 200,000 seats."
 MIN_DISTANCE = 20.0  # two seat centres closer than 20 cm are one seat entered twice
 REQUIRED = ("section", "row", "number", "x", "y", "zone")
-COORDINATE_MESSAGE = f"Enter a number from {-MAX_COORDINATE:g} to {MAX_COORDINATE:g}."
 SEAT_FIELDS = frozenset({"section", "row", "number", "x", "y", "zone", "attributes", "blocked"})
 SECTION_FIELDS = frozenset({"id", "label", "kind", "best", "seat_gap"})
 
@@ -143,16 +146,15 @@ class _Errors:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def add(self, where: dict[str, Any], field: str, code: str, message: str) -> None:
+    def add(self, where: dict[str, Any], field: str, code: str, message: str, **data: Any) -> None:
+        """One problem. ``message`` is a fixed sentence (a gettext msgid, see seating.po); what varies (the
+        zone, the other seat, the line it is on) goes in ``data``, so the sentence translates."""
         if len(self.items) >= MAX_ERRORS:
-            self.items.append({"field": "", "code": "too_many_errors", "message": f"Stopped after {MAX_ERRORS}."})
+            message = "Too many problems: fix these and import the file again."
+            self.items.append({"field": "", "code": "too_many_errors", "message": message, "limit": MAX_ERRORS})
             raise _TooMany
-        self.items.append({**where, "field": where.get("prefix", "") + field, "code": code, "message": message})
-        self.items[-1].pop("prefix", None)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise ValidationFailed(self.items)
+        place = {k: v for k, v in where.items() if k != "prefix"}
+        self.items.append({**place, "field": where.get("prefix", "") + field, "code": code, "message": message, **data})
 
 
 def _coordinate(value: object) -> float | None:
@@ -178,7 +180,7 @@ class _SeatReader:
         # Labels and coordinates are checked across the map even on lines with other problems, so one pass
         # reports a duplicate label or an overlap next to a bad zone.
         self.keys: list[tuple[dict[str, Any], SeatKey]] = []
-        self.points: list[tuple[dict[str, Any], str, float, float]] = []
+        self.points: list[tuple[dict[str, Any], SeatKey, float, float]] = []
 
     def label(self, where: dict[str, Any], field: str, value: object, *, required: bool = True) -> str | None:
         problem = label_problem(value, required=required)
@@ -204,20 +206,22 @@ class _SeatReader:
             ok &= coordinates[field] is not None
         zone = labels["zone"]
         if zone is not None and self.zones is not None and zone not in self.zones:
-            self.errors.add(
-                where, "zone", "unknown_zone", f"Zone {zone} is not one of: {', '.join(sorted(self.zones))}."
-            )
+            self.errors.add(where, "zone", "unknown_zone", "This zone is not one of the layout's zones.", zone=zone)
             ok = False
         key = (labels["section"], labels["row"], labels["number"])
         if None not in key:
             self.keys.append((where, key))
             if None not in coordinates.values():
-                self.points.append((where, _name(key), coordinates["x"], coordinates["y"]))
+                self.points.append((where, key, coordinates["x"], coordinates["y"]))
         found = set()
         for attribute in attributes or ():
             if attribute not in ATTRIBUTES:
                 self.errors.add(
-                    where, "attributes", "unknown_attribute", f"{attribute} is not one of: {', '.join(ATTRIBUTES)}."
+                    where,
+                    "attributes",
+                    "unknown_attribute",
+                    "Use only wheelchair, companion, restricted_view and partial_view.",
+                    attribute=attribute,
                 )
                 ok = False
             else:
@@ -248,14 +252,16 @@ class _SeatReader:
         for where, key in self.keys:
             section = key[0]
             if known_sections is not None and section not in known_sections:
-                self.errors.add(where, "section", "unknown_section", f"No section {section} in this layout.")
+                message = "This layout has no section with this id."
+                self.errors.add(where, "section", "unknown_section", message, section=section)
             if key in first:
-                self.errors.add(where, "number", "duplicate_label", f"{_name(key)} is already {_place(first[key])}.")
+                message = "This section, row and seat number are already used."
+                self.errors.add(where, "number", "duplicate_label", message, other=_other(key, first[key]))
             else:
                 first[key] = where
             per_section[section] = per_section.get(section, 0) + 1
             if per_section[section] == MAX_SEATS_PER_SECTION + 1:
-                message = f"A section holds at most {MAX_SEATS_PER_SECTION:,} seats."
+                message = SECTION_SIZE_MESSAGE
                 self.errors.add(where, "section", "too_many_seats", message)
         self.check_overlaps()
 
@@ -265,7 +271,7 @@ class _SeatReader:
         size = self.min_distance
         if size <= 0:
             return
-        grid: dict[tuple[int, int], list[tuple[dict[str, Any], str, float, float]]] = {}
+        grid: dict[tuple[int, int], list[tuple[dict[str, Any], SeatKey, float, float]]] = {}
         for point in self.points:
             where, _, x, y = point
             cx, cy = math.floor(x / size), math.floor(y / size)
@@ -273,20 +279,23 @@ class _SeatReader:
                 for dy in (-1, 0, 1):
                     for other_where, other, ox, oy in grid.get((cx + dx, cy + dy), ()):
                         if math.hypot(x - ox, y - oy) < size:
-                            message = f"Closer than {size:g} to {other} {_place(other_where)}."
-                            self.errors.add(where, "x", "overlapping_coordinates", message)
+                            message = "This seat is too close to another seat (the same seat twice?)."
+                            self.errors.add(
+                                where,
+                                "x",
+                                "overlapping_coordinates",
+                                message,
+                                min_distance=size,
+                                other=_other(other, other_where),
+                            )
             grid.setdefault((cx, cy), []).append(point)
 
 
-def _name(key: SeatKey) -> str:
-    section, row, number = key
-    return f"seat {number} of row {row} in section {section}"
-
-
-def _place(where: dict[str, Any]) -> str:
+def _other(key: SeatKey, where: dict[str, Any]) -> dict[str, Any]:
+    """The seat a problem is about, where the file has it: its labels and its line (CSV) or place (JSON)."""
     if "line" in where:
-        return f"(line {where['line']})"
-    return f"({where.get('prefix', '').rstrip('.')})"
+        return {"seat": list(key), "line": where["line"]}
+    return {"seat": list(key), "field": where.get("prefix", "").rstrip(".")}
 
 
 def _guarded(body: Callable[[_Errors], SeatMap]) -> SeatMap:
@@ -307,7 +316,7 @@ def _text(data: str | bytes, errors: _Errors) -> str | None:
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            errors.add({}, "", "bad_encoding", f"Not UTF-8 (byte {exc.start}).")
+            errors.add({}, "", "bad_encoding", "The file is not UTF-8 text.", byte=exc.start)
             return None
     return data.removeprefix("\ufeff")
 
@@ -325,10 +334,12 @@ def import_json(
             document = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
             line = getattr(exc, "lineno", None)
-            errors.add({"line": line} if line else {}, "", "bad_json", f"Not a JSON document: {exc}.")
+            errors.add(
+                {"line": line} if line else {}, "", "bad_json", "The file is not a JSON document.", detail=str(exc)
+            )
             return SeatMap((), ())
         if not isinstance(document, dict) or document.get("version") != VERSION:
-            errors.add({}, "version", "unsupported_version", f'Expected an object with "version": {VERSION}.')
+            errors.add({}, "version", "unsupported_version", "This is not a version 1 seat map.")
             return SeatMap((), ())
         for key in sorted(set(document) - {"version", "sections", "seats"}):
             errors.add({}, key, "unknown_field", "Unknown field.")
@@ -339,7 +350,7 @@ def import_json(
             errors.add({}, "seats", "missing_field", "Expected a list of seats.")
             return SeatMap((), ())
         if len(seats) > MAX_SEATS:
-            errors.add({}, "seats", "too_many_seats", f"A layout holds at most {MAX_SEATS:,} seats.")
+            errors.add({}, "seats", "too_many_seats", LAYOUT_SIZE_MESSAGE, max=MAX_SEATS)
             return SeatMap((), ())
         for i, item in enumerate(seats):
             where = {"prefix": f"seats[{i}]."}
@@ -383,7 +394,7 @@ def _json_sections(raw: object, errors: _Errors) -> list[Section]:
                 ok = False
         kind = item.get("kind", "rect")
         if kind not in SECTION_KINDS:
-            errors.add(where, "kind", "bad_kind", f"Choose one of: {', '.join(SECTION_KINDS)}.")
+            errors.add(where, "kind", "bad_kind", "Choose rect or arc.")
             ok = False
         best = item.get("best")
         point = [_coordinate(v) for v in best] if isinstance(best, list) and len(best) == 2 else [None]
@@ -395,7 +406,7 @@ def _json_sections(raw: object, errors: _Errors) -> list[Section]:
             errors.add(where, "seat_gap", "bad_number", "Expected a distance, 0 or more.")
             ok = False
         if ok and section_id in seen:
-            errors.add(where, "id", "duplicate_section", f"Section {section_id} is listed twice.")
+            errors.add(where, "id", "duplicate_section", "This section id is used twice.", section=section_id)
         elif ok:
             seen.add(section_id)
             sections.append(Section(section_id, item.get("label") or section_id, kind, point[0], point[1], gap))
@@ -421,18 +432,18 @@ def import_csv(
         try:
             header = next(lines, None)
         except csv.Error as exc:
-            errors.add({"line": 1}, "", "bad_header", f"Not CSV: {exc}.")
+            errors.add({"line": 1}, "", "bad_header", "The file is not CSV.", detail=str(exc))
             return SeatMap((), ())
         header = [cell.strip() for cell in header or ()]
         if tuple(header) not in (CSV_COLUMNS, CSV_COLUMNS + (CSV_BLOCKED,)):
-            errors.add({"line": 1}, "", "bad_header", "The first line must be: " + ",".join(CSV_COLUMNS) + "[,blocked]")
+            errors.add({"line": 1}, "", "bad_header", HEADER_MESSAGE)
             return SeatMap((), ())
         count = 0
         while True:
             try:
                 cells = next(lines, None)
             except csv.Error as exc:
-                errors.add({"line": lines.line_num}, "", "bad_columns", f"Not CSV: {exc}.")
+                errors.add({"line": lines.line_num}, "", "bad_columns", "The file is not CSV.", detail=str(exc))
                 break
             if cells is None:
                 break
@@ -441,10 +452,11 @@ def import_csv(
             where = {"line": lines.line_num}
             count += 1
             if count > MAX_SEATS:
-                errors.add(where, "", "too_many_seats", f"A layout holds at most {MAX_SEATS:,} seats.")
+                errors.add(where, "", "too_many_seats", LAYOUT_SIZE_MESSAGE, max=MAX_SEATS)
                 break
             if len(cells) != len(header):
-                errors.add(where, "", "bad_columns", f"Expected {len(header)} columns, found {len(cells)}.")
+                message = "This line does not have as many columns as the header."
+                errors.add(where, "", "bad_columns", message, expected=len(header), found=len(cells))
                 continue
             raw = dict(zip(header, cells, strict=True))
             attributes = [a.strip() for a in raw["attributes"].split(";") if a.strip()]

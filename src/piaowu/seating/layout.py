@@ -138,7 +138,7 @@ def label_problem(value: object, *, required: bool = True) -> str | None:
     if not value:
         return "Enter a label." if required else None
     if len(value) > MAX_LABEL:
-        return f"Enter at most {MAX_LABEL} characters."
+        return "Enter at most 50 characters."
     if value != value.strip() or forbidden_characters(value):
         return "Remove spaces around the label and control characters."
     if value.startswith(FORMULA_STARTS):
@@ -237,11 +237,11 @@ def combine(*maps: SeatMap) -> SeatMap:
     seats = tuple(seat for m in maps for seat in m.seats)
     errors = []
     for section_id in duplicates((s.id, "", "") for s in sections):
-        message = f"Section {section_id[0]} twice."
-        errors.append({"field": "sections", "code": "duplicate_section", "message": message})
+        message = "This section id is used twice."
+        errors.append({"field": "sections", "code": "duplicate_section", "message": message, "section": section_id[0]})
     for key in duplicates(seat.key for seat in seats):
-        message = "Seat {} row {} number {} twice.".format(*key)
-        errors.append({"field": "seats", "code": "duplicate_label", "message": message})
+        message = "The same section, row and seat number are used twice."
+        errors.append({"field": "seats", "code": "duplicate_label", "message": message, "seat": list(key)})
     if errors:
         raise ValidationFailed(errors)
     return SeatMap(sections, seats)
