@@ -174,6 +174,31 @@ def test_the_index_follows_takes_and_releases():
         index.take(first.seats[:1])
 
 
+def test_a_long_session_keeps_its_heaps_the_size_of_the_house(monkeypatch):
+    """Stale entries are compacted away; answers stay those of a fresh index."""
+    import random
+
+    from piaowu.seating import best_available as module
+
+    monkeypatch.setattr(module, "HEAP_SLACK", 0)
+    seat_map, _ = house(*["...... ......"] * 6, best=(300, 90))
+    index = SeatIndex(seat_map, group_sizes=range(1, 5))
+    rng, taken = random.Random(7), set()
+    keys = [s.key for s in seat_map.seats]
+    for step in range(2_000):
+        key = rng.choice(keys)
+        if key in taken:
+            index.release([key])
+            taken.discard(key)
+        else:
+            index.take([key])
+            taken.add(key)
+        n = step % 4 + 1
+        assert index.choose(Request(("A",), n)) == best_available(seat_map, Request(("A",), n), taken=taken)
+    runs = index._runs_of_zone["A"]
+    assert all(len(heap) <= 4 * runs + 13 for heap in index._heaps["A"].values())
+
+
 # ---- properties --------------------------------------------------------------------------------------------
 
 row_texts = st.text(st.sampled_from("......xx#WCbb "), min_size=1, max_size=12).filter(lambda t: t.strip())

@@ -91,6 +91,9 @@ def test_seats_of_an_unknown_section_and_file_level_problems():
     assert refusal(import_csv, HEADER) == [(None, "seats", "no_seats")]
     assert refusal(import_csv, b"\xff\xfe") == [(None, "", "bad_encoding")]
     assert refusal(import_json, '{"version": 1,') == [(1, "", "bad_json")]
+    text_x = {"section": "A", "row": "1", "number": "1", "x": "12", "y": 0, "zone": "A"}  # in JSON, "12" is text
+    document = {"version": 1, "sections": [{"id": "A", "best": [0, 0]}], "seats": [text_x]}
+    assert refusal(import_json, json.dumps(document)) == [(None, "seats[0].x", "bad_number")]
     assert refusal(import_json, '{"version": 2, "sections": [], "seats": []}') == [
         (None, "version", "unsupported_version")
     ]

@@ -25,9 +25,10 @@ the same rules), then the biggest for what is left, and so on.
 the runs of free ordinary seats of one zone (cut at taken seats, zone changes, aisles and special seats), and
 for each zone and group size N a heap of every run's best block of N (orphans, cost, row, position), stamped
 with the row's version: a change to a row pushes its new runs' blocks and makes the old entries stale, and
-stale entries are dropped when they reach the top. Asking is a look at the top of one heap per zone; a change
-costs the row's length times the group sizes asked so far. Wheelchair requests look at the rows that hold a
-free wheelchair space in the zone (few).
+stale entries are dropped when they reach the top (and a heap is compacted once stale entries outnumber live
+runs four to one, so it stays the size of the house over a long session). Asking is a look at the top of one
+heap per zone; a change costs the row's length times the group sizes asked so far. Wheelchair requests look
+at the rows that hold a free wheelchair space in the zone (few).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from piaowu.seating.layout import Seat, SeatKey, SeatMap, Section, rows_of
 
 FREE, TAKEN, BLOCKED = "free", "taken", "blocked"
 MAX_QUANTITY = 100
+HEAP_SLACK = 256  # stale heap entries tolerated beyond four per live run before a heap is compacted
 
 _ORDINARY, _WHEELCHAIR, _COMPANION = 0, 1, 2
 
@@ -172,6 +174,7 @@ class SeatIndex:
         self._runs: list[list[tuple[str, int, int]]] = [[] for _ in self._rows]
         self._lengths: dict[str, Counter[int]] = {zone: Counter() for zone in self._rows_of_zone}
         self._free: dict[str, int] = dict.fromkeys(self._rows_of_zone, 0)
+        self._runs_of_zone: dict[str, int] = dict.fromkeys(self._rows_of_zone, 0)
         self._heaps: dict[str, dict[int, list[tuple[int, int, int, int, int]]]] = {z: {} for z in self._rows_of_zone}
         for r in range(len(self._rows)):
             self._refresh(r)
@@ -230,17 +233,26 @@ class SeatIndex:
         version, scores = self._version[r], self._scores[r]
         for zone, start, length in runs:
             self._lengths[zone][length] += 1
+            self._runs_of_zone[zone] += 1
             self._free[zone] += length
             for n, heap in self._heaps[zone].items():
                 if n <= length:
                     orphans, cost, first = _window(scores, start, length, n)
                     heapq.heappush(heap, (orphans, cost, r, first, version))
+        for zone in {zone for zone, _, _ in runs}:
+            for heap in self._heaps[zone].values():
+                # Stale entries below a valid top are never popped: drop them once they outnumber the live
+                # runs four to one, so a long session's heaps stay the size of the house.
+                if len(heap) > 4 * self._runs_of_zone[zone] + HEAP_SLACK:
+                    heap[:] = [entry for entry in heap if self._version[entry[2]] == entry[4]]
+                    heapq.heapify(heap)
 
     def _forget(self, zone: str, length: int) -> None:
         lengths = self._lengths[zone]
         lengths[length] -= 1
         if not lengths[length]:
             del lengths[length]
+        self._runs_of_zone[zone] -= 1
         self._free[zone] -= length
 
     def _heap(self, zone: str, n: int) -> list[tuple[int, int, int, int, int]]:

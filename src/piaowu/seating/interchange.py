@@ -157,8 +157,10 @@ class _Errors:
         self.items.append({**place, "field": where.get("prefix", "") + field, "code": code, "message": message, **data})
 
 
-def _coordinate(value: object) -> float | None:
-    if isinstance(value, str):
+def _coordinate(value: object, *, text: bool = False) -> float | None:
+    """A finite number within the plan, or None. Text is read as a number only from a CSV cell: in JSON,
+    "12" is a string, not a coordinate."""
+    if isinstance(value, str) and text:
         try:
             value = float(value.strip())
         except ValueError:
@@ -172,8 +174,9 @@ def _coordinate(value: object) -> float | None:
 class _SeatReader:
     """Checks seat records one by one, then the map as a whole (labels, coordinates, sizes)."""
 
-    def __init__(self, errors: _Errors, zones: Collection[str] | None, min_distance: float) -> None:
+    def __init__(self, errors: _Errors, zones: Collection[str] | None, min_distance: float, *, from_text: bool) -> None:
         self.errors = errors
+        self.from_text = from_text
         self.zones = None if zones is None else frozenset(zones)
         self.min_distance = min_distance
         self.seats: list[tuple[dict[str, Any], Seat]] = []
@@ -200,7 +203,7 @@ class _SeatReader:
             ok &= labels[field] is not None
         coordinates = {}
         for field in ("x", "y"):
-            coordinates[field] = _coordinate(raw.get(field))
+            coordinates[field] = _coordinate(raw.get(field), text=self.from_text)
             if coordinates[field] is None and field not in missing:
                 self.errors.add(where, field, "bad_number", COORDINATE_MESSAGE)
             ok &= coordinates[field] is not None
@@ -344,7 +347,7 @@ def import_json(
         for key in sorted(set(document) - {"version", "sections", "seats"}):
             errors.add({}, key, "unknown_field", "Unknown field.")
         sections = _json_sections(document.get("sections"), errors)
-        reader = _SeatReader(errors, zones, min_distance)
+        reader = _SeatReader(errors, zones, min_distance, from_text=False)
         seats = document.get("seats")
         if not isinstance(seats, list):
             errors.add({}, "seats", "missing_field", "Expected a list of seats.")
@@ -427,7 +430,7 @@ def import_csv(
         text = _text(data, errors)
         if text is None:
             return SeatMap((), ())
-        reader = _SeatReader(errors, zones, min_distance)
+        reader = _SeatReader(errors, zones, min_distance, from_text=True)
         lines = csv.reader(io.StringIO(text, newline=""))
         try:
             header = next(lines, None)
