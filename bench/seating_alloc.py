@@ -20,13 +20,14 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from piaowu.seating.best_available import Allocation, Request, SeatIndex  # noqa: E402
 from piaowu.seating.generate import arc_section  # noqa: E402
-from piaowu.seating.layout import SeatMap, combine  # noqa: E402
+from piaowu.seating.layout import SeatKey, SeatMap, combine  # noqa: E402
 
 ZONES = ("A", "B", "C", "D")
 
@@ -70,7 +71,7 @@ def main() -> None:
     started = time.perf_counter()
     index = SeatIndex(seat_map, group_sizes=range(1, args.max_group + 1))
     build_ms = (time.perf_counter() - started) * 1000
-    free_keys = {seat.key for seat in seat_map.seats}
+    free_keys = FreeSeats(seat.key for seat in seat_map.seats)
     choose_ms: list[float] = []
     step_ms: list[float] = []
     split_ms: list[float] = []
@@ -79,7 +80,7 @@ def main() -> None:
     splits = orphans = picks = 0
     while free_keys:
         if rng.random() < args.picks:
-            key = rng.choice(sorted(free_keys)) if len(free_keys) < 64 else _any(rng, free_keys)
+            key = free_keys.any(rng)
             index.take([key])
             free_keys.discard(key)
             picks += 1
@@ -103,7 +104,8 @@ def main() -> None:
             splits += 1
             split_ms.append(choose_ms[-1])
         orphans += answer.orphans
-        free_keys.difference_update(answer.seats)
+        for key in answer.seats:
+            free_keys.discard(key)
 
     def summary(values: list[float]) -> dict[str, float]:
         return {p: round(percentile(values, q), 3) for p, q in (("p50", 50), ("p99", 99), ("max", 100))}
@@ -126,12 +128,26 @@ def main() -> None:
     print(json.dumps(result))
 
 
-def _any(rng: random.Random, keys: set) -> tuple[str, str, str]:
-    # A random element of a big set without listing it each time: sets have no index, so sample a few.
-    for key in keys:
-        if rng.random() < 0.01:
-            return key
-    return next(iter(keys))
+class FreeSeats:
+    """The free seats, for picking one at random in O(1) and the same way on every run (a set's order
+    depends on the process's string hashing)."""
+
+    def __init__(self, keys: Iterable[SeatKey]) -> None:
+        self.keys = list(keys)
+        self.at = {key: i for i, key in enumerate(self.keys)}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def any(self, rng: random.Random) -> SeatKey:
+        return self.keys[rng.randrange(len(self.keys))]
+
+    def discard(self, key: SeatKey) -> None:
+        i = self.at.pop(key)
+        last = self.keys.pop()
+        if i < len(self.keys):
+            self.keys[i] = last
+            self.at[last] = i
 
 
 if __name__ == "__main__":
