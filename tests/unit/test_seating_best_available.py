@@ -172,6 +172,15 @@ def test_the_index_follows_takes_and_releases():
     index.take(first.seats)
     with pytest.raises(ValueError):
         index.take(first.seats[:1])
+    # Seats the operator holds back for the session, and releases again.
+    blocked, _ = house("#..", best=(0, 0))
+    index = SeatIndex(blocked)
+    assert index.state(("S", "1", "1")) == "blocked"
+    assert index.choose(Request(("A",), 1)).seats == (("S", "1", "2"),)
+    index.block([("S", "1", "2")])
+    assert index.choose(Request(("A",), 1)).seats == (("S", "1", "3"),)
+    index.unblock([("S", "1", "1"), ("S", "1", "2")])
+    assert index.choose(Request(("A",), 1)).seats == (("S", "1", "1"),)
 
 
 def test_a_long_session_keeps_its_heaps_the_size_of_the_house(monkeypatch):

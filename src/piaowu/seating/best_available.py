@@ -199,6 +199,14 @@ class SeatIndex:
         """Give taken seats back (a hold expired, an order was refunded)."""
         self._set(keys, TAKEN, FREE)
 
+    def block(self, keys: Iterable[SeatKey]) -> None:
+        """Hold free seats back for this session (house, press, technical)."""
+        self._set(keys, FREE, BLOCKED)
+
+    def unblock(self, keys: Iterable[SeatKey]) -> None:
+        """Release blocked seats for sale."""
+        self._set(keys, BLOCKED, FREE)
+
     def _set(self, keys: Iterable[SeatKey], before: str, after: str) -> None:
         ids = list(dict.fromkeys(self._at[key] for key in keys))
         for i in ids:
