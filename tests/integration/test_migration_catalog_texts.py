@@ -11,19 +11,21 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from piaowu.db.migrate import downgrade, upgrade
 
+NOW = "CURRENT_TIMESTAMP"
 ROWS = [
-    "INSERT INTO organizers (id, slug, name, timezone, currency, signing_key_encrypted, public_key, created_at) "
-    "VALUES ('o1', 'old-org', 'Old', 'Asia/Shanghai', 'CNY', 'x', 'y', CURRENT_TIMESTAMP)",
-    "INSERT INTO venues (id, organizer_id, name, address, created_at) VALUES ('v1', 'o1', '大剧院', '', CURRENT_TIMESTAMP)",
-    "INSERT INTO events (id, organizer_id, venue_id, kind, name, description, is_published, created_at) "
-    "VALUES ('e1', 'o1', 'v1', 'performance', '新年音乐会', '', true, CURRENT_TIMESTAMP)",
-    "INSERT INTO inventory_pools (id, organizer_id, kind, label, capacity, held, sold, allowance, created_at) "
-    "VALUES ('p1', 'o1', 'session', 'x', 10, 0, 0, 0, CURRENT_TIMESTAMP)",
-    "INSERT INTO sessions (id, organizer_id, event_id, name, starts_at, ends_at, status, capacity, pool_id, "
-    "admission_opens_minutes, created_at) VALUES ('s1', 'o1', 'e1', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'on_sale', 10, 'p1', 120, CURRENT_TIMESTAMP)",
-    "INSERT INTO ticket_types (id, organizer_id, session_id, name, description, price_minor, currency, "
-    "min_per_order, max_per_order, sort_order, is_active, created_at) "
-    "VALUES ('t1', 'o1', 's1', '内场', '站票', 100, 'CNY', 1, 10, 0, true, CURRENT_TIMESTAMP)",
+    f"INSERT INTO organizers (id, slug, name, timezone, currency, signing_key_encrypted, public_key, created_at) "
+    f"VALUES ('o1', 'old-org', 'Old', 'Asia/Shanghai', 'CNY', 'x', 'y', {NOW})",
+    f"INSERT INTO venues (id, organizer_id, name, address, created_at) VALUES ('v1', 'o1', '大剧院', '', {NOW})",
+    f"INSERT INTO events (id, organizer_id, venue_id, kind, name, description, is_published, created_at) "
+    f"VALUES ('e1', 'o1', 'v1', 'performance', '新年音乐会', '', true, {NOW})",
+    f"INSERT INTO inventory_pools (id, organizer_id, kind, label, capacity, held, sold, allowance, created_at) "
+    f"VALUES ('p1', 'o1', 'session', 'x', 10, 0, 0, 0, {NOW})",
+    f"INSERT INTO sessions (id, organizer_id, event_id, name, starts_at, ends_at, status, capacity, pool_id, "
+    f"admission_opens_minutes, created_at) "
+    f"VALUES ('s1', 'o1', 'e1', '', {NOW}, {NOW}, 'on_sale', 10, 'p1', 120, {NOW})",
+    f"INSERT INTO ticket_types (id, organizer_id, session_id, name, description, price_minor, currency, "
+    f"min_per_order, max_per_order, sort_order, is_active, created_at) "
+    f"VALUES ('t1', 'o1', 's1', '内场', '站票', 100, 'CNY', 1, 10, 0, true, {NOW})",
 ]
 
 

@@ -93,6 +93,7 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
         select(
             t.id,
             t.name,
+            t.name_i18n,
             t.price_minor,
             t.currency,
             t.min_per_order,
@@ -101,6 +102,7 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
             t.pool_id.label("quota_pool_id"),
             s.id.label("session_id"),
             s.name.label("session_name"),
+            s.name_i18n.label("session_name_i18n"),
             s.pool_id,
             s.status,
             s.starts_at,
@@ -109,6 +111,7 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
             s.sales_end,
             s.admission_opens_minutes,
             Event.name.label("event_name"),
+            Event.name_i18n.label("event_name_i18n"),
         )
         .join(Session, Session.id == TicketType.session_id)
         .join(Event, Event.id == Session.event_id)

@@ -57,18 +57,23 @@ def merged(current: Mapping[str, str] | None, changes: Mapping[str, str]) -> dic
     return out
 
 
-def texts_for(
-    plain: str | None, i18n: Mapping[str, str] | None, default: str, current: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The stored map after an edit that sent the plain field (``plain``, the ``default`` language's text, as
-    clients that know nothing of languages send it) and/or the map (``i18n``, which wins for its languages)."""
+def edited(
+    stored_plain: str,
+    stored: Mapping[str, str] | None,
+    plain: str | None,
+    i18n: Mapping[str, str] | None,
+    default: str,
+) -> tuple[str, dict[str, str]]:
+    """The plain column and the map after an edit that sent the plain field (``plain``: the ``default``
+    language's text, as clients that know nothing of languages send it) and/or the map (``i18n``, which wins
+    for the languages it names). ``None`` leaves a side unchanged. A row whose map lacks its plain text (written by
+    code that only set the plain column) keeps that text as the default language's."""
+    current = dict(stored or {})
+    if stored_plain and stored_plain not in current.values():
+        current[default] = stored_plain
     changes: dict[str, str] = {}
     if plain is not None:
         changes[default] = plain
     changes.update(i18n or {})
-    return merged(current, changes)
-
-
-def plain_of(texts: Mapping[str, str], default: str) -> str:
-    """What the plain column holds for ``texts``: the default language's text, else the best there is."""
-    return pick(texts, default)
+    texts = merged(current, changes)
+    return pick(texts, default), texts
