@@ -41,6 +41,10 @@ async def venues_by_id(session: AsyncSession, organizer_id: str, ids: Sequence[s
     return {v.id: v for v in (await session.execute(q)).scalars()}
 
 
+def venues_query(organizer_id: str) -> Select[tuple[Venue]]:
+    return select(Venue).where(Venue.organizer_id == organizer_id)
+
+
 async def venue_by_name(session: AsyncSession, organizer_id: str, name: str) -> Venue | None:
     q = select(Venue).where(Venue.organizer_id == organizer_id, Venue.name == name).limit(1)
     return (await session.execute(q)).scalar_one_or_none()
