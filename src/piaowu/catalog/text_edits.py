@@ -27,10 +27,13 @@ def set_texts(
 ) -> None:
     """Applies an edit of ``field`` (plain text and/or texts by language; None: unchanged) to ``obj``'s
     ``field`` and ``field_i18n``. A required field left with no text in any language is a ``missing`` error."""
+    stored = getattr(obj, field, None) or ""
     if plain is None and i18n is None:
-        return
-    value, texts = edited(getattr(obj, field, None) or "", getattr(obj, f"{field}_i18n", None), plain, i18n, default)
+        value, texts = stored, None
+    else:
+        value, texts = edited(stored, getattr(obj, f"{field}_i18n", None), plain, i18n, default)
     if required and not value:
         raise ValidationFailed([{"field": field, "code": "missing", "message": BLANK_MESSAGE}])
-    setattr(obj, field, value)
-    setattr(obj, f"{field}_i18n", texts)
+    if texts is not None:
+        setattr(obj, field, value)
+        setattr(obj, f"{field}_i18n", texts)
