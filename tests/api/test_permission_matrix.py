@@ -99,6 +99,8 @@ def _page_forms(w: World) -> dict[str, dict[str, str]]:
     return {
         "/manage/events/new": {"name": "Matrix event", "kind": "performance"},
         "/manage/events/{event_id}/edit": {"name": "Matrix renamed", "is_published": "1"},
+        "/manage/venues/new": {"name_zh": f"矩阵厅 {n}", "name_en": f"Matrix hall {n}", "timezone": "Asia/Shanghai"},
+        "/manage/venues/{venue_id}/edit": {"name_zh": "矩阵厅", "entrances": "North\nSouth"},
         "/manage/events/{event_id}/sessions/new": {
             "starts_at": "2026-07-01T19:30",
             "ends_at": "2026-07-01T21:30",
