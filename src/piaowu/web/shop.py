@@ -82,13 +82,17 @@ def _page(
     context: dict[str, Any],
     org: OrganizerInfo | None = None,
     status_code: int = 200,
+    *,
+    zone: str = "",
 ) -> HTMLResponse:
+    """``zone``: the venue's time zone when the page is about one venue's session; else the organizer's. ``when``
+    also takes a ``zone`` of its own, for lists of events at several venues."""
     locale = page_locale(request)
-    tz = org.timezone if org else request.app.state.runtime.settings.timezone
+    tz = zone or (org.timezone if org else request.app.state.runtime.settings.timezone)
     ctx: dict[str, Any] = {
         "org": org,
         "tz": tz,
-        "when": lambda value, with_time=True: when(value, tz, locale, with_time=with_time),
+        "when": lambda value, with_time=True, zone="": when(value, zone or tz, locale, with_time=with_time),
         "errors": {},
         "values": {},
     }
@@ -192,7 +196,7 @@ def _session_view(
         "form_token": token or new_form_token(),
         "hold_minutes": rt.settings.hold_minutes,
     }
-    return _page(request, "shop/session.html", ctx, org, status_code=status_code)
+    return _page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
 
 
 @router.get("/s/{slug}/sessions/{session_id}")
