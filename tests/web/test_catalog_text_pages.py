@@ -14,7 +14,9 @@ from piaowu.catalog.venue_schemas import VenueIn
 from piaowu.runtime import Runtime
 from tests.conftest import Tenant
 from tests.factories import OnSale, on_sale_session, owner_actor
+from tests.ticket_fixtures import at_the_door, issue_paid
 from tests.web.helpers import hidden, post_form, sign_in
+from tests.web.test_gate_pages import scan_json, set_up
 
 
 @pytest.fixture
@@ -133,3 +135,15 @@ async def test_the_event_and_venue_forms_take_both_languages(
     assert empty.status_code == 422 and 'id="f-name_zh-error"' in empty.text
     too_long = await post_form(client, f"/manage/events/{ev.id}/edit", {"name_zh": "x", "name_en": "y" * 201})
     assert too_long.status_code == 422 and 'id="f-name_en-error"' in too_long.text
+
+
+async def test_the_gate_names_the_event_in_the_gates_language(client, runtime: Runtime, tenant, sale) -> None:
+    actor = await owner_actor(runtime, tenant.owner_id)
+    issued = await issue_paid(runtime, actor, sale, n=1)
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    csrf = await set_up(client, "Riverside", [sale.session_id])
+    en = (await scan_json(client, csrf, issued.ticket.qr_payload, lang="en")).json()
+    assert en["admitted"] and any("New Year Concert" in d for d in en["details"]), en
+    zh = (await scan_json(client, csrf, issued.ticket.code, lang="zh-CN")).json()
+    assert any("新年音乐会" in d for d in zh["details"]), zh
