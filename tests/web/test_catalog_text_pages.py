@@ -86,6 +86,7 @@ async def test_a_buyer_in_english_gets_english_names_on_the_order(client: httpx.
     assert r.status_code == 303, r.text
     order = await client.get(r.headers["location"])
     assert "VIP" in order.text and "New Year Concert" in order.text and "贵宾席" not in order.text
+    assert "Mon 8 Jun 2026, 03:00" in order.text  # the session's time in the venue's zone (London)
 
 
 async def test_the_event_and_venue_forms_take_both_languages(

@@ -304,7 +304,9 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
     state = _view_state(order, now, gateway_result)
     _ = _t(request)
     tickets = []
-    venues = await session_venues(rt, org.id, order) if state == "paid" else {}
+    venues = await session_venues(rt, org.id, order)
+    # Times in the venue's zone when the order's sessions share one (an order is nearly always one session's).
+    zones = {label.timezone for label in venues.values()}
     if state == "paid":
         for line in order.lines:
             if line.ticket is None:
@@ -323,7 +325,7 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
         "first_session_id": order.lines[0].session_id if order.lines else "",
         "refunded_lines": [line for line in order.lines if line.status == "refunded"],
     }
-    return _page(request, "shop/order.html", ctx, org)
+    return _page(request, "shop/order.html", ctx, org, zone=zones.pop() if len(zones) == 1 else "")
 
 
 async def _buyer_post(request: Request, rt: Runtime, slug: str, code: str) -> tuple[OrganizerInfo, str | None]:
