@@ -32,6 +32,7 @@ class World:
     qr_payload: str
     spare_token_id: str
     public_key: str
+    venue_id: str = ""  # the event's venue
 
     @property
     def auth(self) -> dict[str, str]:
@@ -50,6 +51,7 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         _, spare = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="spare", role="sales")
         await uow.commit()
     me = (await client.get("/api/v1/organizer", headers=tenant.auth)).json()
+    event = (await client.get(f"/api/v1/events/{sale.event_id}", headers=tenant.auth)).json()
     return World(
         tenant=tenant,
         event_id=sale.event_id,
@@ -63,6 +65,7 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         qr_payload=ticket["qr_payload"],
         spare_token_id=spare.id,
         public_key=me["public_key"],
+        venue_id=event["venue_id"],
     )
 
 

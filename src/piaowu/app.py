@@ -22,6 +22,7 @@ from piaowu.api.guards import RequestGuard
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError, PermissionDenied
 from piaowu.headers import SecurityHeaders
+from piaowu.locale_middleware import ReadingLocale
 from piaowu.routes import rule_index
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.web import create_web_router
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(create_web_router())
     # Bounded bodies and no NUL characters for pages and API alike (see api/guards.py).
     app.add_middleware(RequestGuard)
+    # Catalog names and descriptions in the reader's language, wherever they are printed (core.reading_locale).
+    app.add_middleware(ReadingLocale)
     app.add_middleware(
         SessionMiddleware,
         secret_key=rt.secret_key,

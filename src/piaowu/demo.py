@@ -12,9 +12,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from piaowu.accounts import service as accounts
-from piaowu.catalog import event_service, session_service, ticket_type_service
+from piaowu.catalog import event_service, session_service, ticket_type_service, venue_service
 from piaowu.catalog.rules import EventKind
 from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
+from piaowu.catalog.venue_schemas import VenueIn
 from piaowu.core.actor import Actor
 from piaowu.core.errors import Conflict, NotFound
 from piaowu.db.uow import UnitOfWork
@@ -51,20 +52,21 @@ class DemoResult:
 
 @dataclass(frozen=True)
 class _Type:
-    name: str
+    zh: str  # its name in each language: the shop shows the buyer's
+    en: str
     price_minor: int
     quota: int | None = None
     max_per_order: int = 10
 
 
 CONCERT_TYPES = (
-    _Type("VIP", 68000, quota=50, max_per_order=4),
-    _Type("A区 Zone A", 38000),
-    _Type("B区 Zone B", 18000),
+    _Type("贵宾席", "VIP", 68000, quota=50, max_per_order=4),
+    _Type("A区", "Zone A", 38000),
+    _Type("B区", "Zone B", 18000),
 )
 CRUISE_TYPES = (
-    _Type("成人票 Adult", 7000),
-    _Type("儿童票 Child", 3500, max_per_order=4),
+    _Type("成人票", "Adult", 7000),
+    _Type("儿童票", "Child", 3500, max_per_order=4),
 )
 
 
@@ -105,15 +107,27 @@ async def _create(rt: Runtime) -> DemoResult:
         owner = actors["owner"]
         token, _ = await accounts.create_token(uow, None, organizer_id=org.id, name="demo", role="owner")
 
+        hall = await venue_service.create_venue(
+            uow,
+            owner,
+            VenueIn(
+                name_i18n={"zh-CN": "演示剧院 大剧场", "en": "Demo Theatre Main Hall"},
+                address_i18n={"zh-CN": "上海市黄浦区人民大道 1 号", "en": "1 People's Avenue, Huangpu, Shanghai"},
+                timezone=DEMO_TZ,
+                entrances=["北门 North gate", "南门 South gate", "贵宾通道 VIP entrance"],
+            ),
+        )
         concert = await event_service.create_event(
             uow,
             owner,
             EventIn(
-                name="新年音乐会 New Year Concert",
+                name_i18n={"zh-CN": "新年音乐会", "en": "New Year Concert"},
                 kind=EventKind.PERFORMANCE,
-                description="交响乐团新年音乐会。 The symphony orchestra's New Year concert.",
-                venue_name="演示剧院 大剧场 Demo Theatre Main Hall",
-                venue_address="上海市黄浦区人民大道 1 号",
+                description_i18n={
+                    "zh-CN": "交响乐团新年音乐会。",
+                    "en": "The symphony orchestra's New Year concert.",
+                },
+                venue_id=hall.id,
                 is_published=True,
             ),
         )
@@ -121,15 +135,24 @@ async def _create(rt: Runtime) -> DemoResult:
             starts = _at(today + timedelta(days=days), time(19, 30), tz)
             await _session(uow, owner, concert.id, starts, timedelta(hours=2), capacity=500, types=CONCERT_TYPES)
 
+        pier = await venue_service.create_venue(
+            uow,
+            owner,
+            VenueIn(
+                name_i18n={"zh-CN": "西湖游船码头", "en": "West Lake Pier"},
+                address_i18n={"zh-CN": "浙江省杭州市西湖区", "en": "West Lake District, Hangzhou, Zhejiang"},
+                timezone=DEMO_TZ,
+                entrances=["码头入口 Pier gate"],
+            ),
+        )
         cruise = await event_service.create_event(
             uow,
             owner,
             EventIn(
-                name="西湖游船 West Lake Cruise",
+                name_i18n={"zh-CN": "西湖游船", "en": "West Lake Cruise"},
                 kind=EventKind.ATTRACTION,
-                description="乘船游览西湖。 A boat tour of West Lake.",
-                venue_name="西湖游船码头 West Lake Pier",
-                venue_address="浙江省杭州市西湖区",
+                description_i18n={"zh-CN": "乘船游览西湖。", "en": "A boat tour of West Lake."},
+                venue_id=pier.id,
                 is_published=True,
             ),
         )
@@ -169,6 +192,10 @@ async def _session(
             owner,
             s.id,
             TicketTypeIn(
-                name=t.name, price_minor=t.price_minor, quota=t.quota, max_per_order=t.max_per_order, sort_order=order
+                name_i18n={"zh-CN": t.zh, "en": t.en},
+                price_minor=t.price_minor,
+                quota=t.quota,
+                max_per_order=t.max_per_order,
+                sort_order=order,
             ),
         )

@@ -57,6 +57,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "order_id": w.paid_order_id,
         "code": w.ticket_code if "/tickets/" in path else w.paid_order_code,
         "token_id": w.spare_token_id,
+        "venue_id": w.venue_id,
         "provider": "sandbox",
         "trade_no": "T-no-such-trade",
     }
@@ -87,6 +88,8 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "TokenIn": {"name": f"matrix {n}", "role": "gate"},
         "StaffPatch": {"is_active": True},
         "OrganizerSettingsPatch": {"return_origins": ["https://tickets.matrix.example"]},
+        "VenueIn": {"name": f"Matrix hall {n}", "timezone": "Asia/Shanghai"},
+        "VenuePatch": {"entrances": ["North"]},
     }
 
 
@@ -96,6 +99,8 @@ def _page_forms(w: World) -> dict[str, dict[str, str]]:
     return {
         "/manage/events/new": {"name": "Matrix event", "kind": "performance"},
         "/manage/events/{event_id}/edit": {"name": "Matrix renamed", "is_published": "1"},
+        "/manage/venues/new": {"name_zh": f"矩阵厅 {n}", "name_en": f"Matrix hall {n}", "timezone": "Asia/Shanghai"},
+        "/manage/venues/{venue_id}/edit": {"name_zh": "矩阵厅", "entrances": "North\nSouth"},
         "/manage/events/{event_id}/sessions/new": {
             "starts_at": "2026-07-01T19:30",
             "ends_at": "2026-07-01T21:30",

@@ -43,7 +43,8 @@ WRITES_WITHOUT_PATH_ID = {
     ("POST", "/v1/orders"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
     ("POST", "/v1/box-office/sales"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
     ("POST", "/v1/checkin/scan"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
-    ("POST", "/v1/events"): "creates in the caller's organizer; no ids in the body",
+    ("POST", "/v1/events"): "test_foreign_ids_in_request_bodies_are_unknown_ids",
+    ("POST", "/v1/venues"): "creates in the caller's organizer; no ids in the body",
     ("POST", "/v1/staff"): "creates in the caller's organizer; no ids in the body",
     ("POST", "/v1/tokens"): "creates in the caller's organizer; no ids in the body",
     # Its origins count for its own payments only: tests/api/test_return_origins.py (organizer A's refused for B).
@@ -61,6 +62,7 @@ def _values(w: World) -> dict[str, list[str]]:
         "code": [w.ticket_code, w.paid_order_code],
         "token_id": [w.spare_token_id],
         "staff_id": [w.tenant.owner_id],
+        "venue_id": [w.venue_id],
     }
 
 
@@ -89,6 +91,7 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "RefundIn": {},
         "StaffPatch": {"is_active": True},
         "SessionCancelIn": {"reason": "cancelled by someone else"},
+        "VenuePatch": {"name_i18n": {"en": "Renamed by someone else"}, "timezone": "UTC"},
     }
 
 
@@ -211,6 +214,12 @@ async def test_foreign_ids_in_request_bodies_are_unknown_ids(runtime, client, wo
         "/api/v1/checkin/scan", json={"raw": theirs.ticket_code, "session_ids": [theirs.session_id]}, headers=mine.auth
     )
     assert scan.json()["result"] == "invalid_ticket"
+    # Their venue named by id on my events: no such venue, as any unknown id (and their venue is not touched).
+    venue_refused = [{"field": "venue_id", "code": "not_found", "message": "没有这个场馆。"}]
+    made = await client.post("/api/v1/events", json={"name": "x", "venue_id": theirs.venue_id}, headers=mine.auth)
+    assert made.status_code == 422 and made.json()["errors"] == venue_refused, made.text
+    moved = await client.patch(f"/api/v1/events/{mine.event_id}", json={"venue_id": theirs.venue_id}, headers=mine.auth)
+    assert moved.status_code == 422 and moved.json()["errors"] == venue_refused, moved.text
     assert diff(before, await snapshot(runtime, theirs.tenant.organizer_id)) == []
 
 

@@ -70,6 +70,8 @@ def test_pages_work_under_their_content_security_policy(tabs, live_server: LiveS
         "/manage/events",
         f"/manage/events/{ids['event']}",
         f"/manage/events/{ids['event']}/edit",
+        "/manage/venues",
+        "/manage/venues/new",
         f"/manage/sessions/{ids['session']}",
         f"/manage/sessions/{ids['session']}/edit",
         f"/manage/sessions/{ids['session']}/ticket-types/{ids['tt']}/edit",
@@ -93,6 +95,8 @@ def test_pages_work_under_their_content_security_policy(tabs, live_server: LiveS
         problems += [f"{path}: refused {v}" for v in tab.page.evaluate("window.__csp")]
         problems += [f"{path}: console {e}" for e in tab.errors]
         tab.errors.clear()
+        if path.endswith("/venues/new") or (path.startswith("/manage/events/") and path.endswith("/edit")):
+            tab.shot(path)  # the catalog forms' fields in each language
         if path.startswith("/manage/sessions/") and path.count("/") == 3:
             tab.shot("session-capacity-bar")
             bar = tab.page.locator("svg.capbar").first

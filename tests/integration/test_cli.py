@@ -98,11 +98,13 @@ def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
     assert [o.slug for o in orgs] == ["demo"]
     assert roles == {"admin@demo.piaowu": "owner", "sales@demo.piaowu": "sales", "gate@demo.piaowu": "gate"}
     assert actor.organizer_id == orgs[0].id and actor.role == "owner"
-    by_name = {e.name: e for e in events}
-    assert set(by_name) == {"新年音乐会 New Year Concert", "西湖游船 West Lake Cruise"}
+    by_name = {e.name: e for e in events}  # no reader's language here: the organizer's default (zh-CN)
+    assert set(by_name) == {"新年音乐会", "西湖游船"}
+    assert {e.name_i18n["en"] for e in events} == {"New Year Concert", "West Lake Cruise"}
 
-    concert = by_name["新年音乐会 New Year Concert"]
+    concert = by_name["新年音乐会"]
     assert concert.kind == "performance" and concert.is_published
+    assert concert.venue_name == "演示剧院 大剧场" and concert.venue_timezone == "Asia/Shanghai"
     assert len(concert.sessions) == 2
     today = now.astimezone(SHANGHAI).date()
     for s in concert.sessions:
@@ -110,10 +112,11 @@ def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
         assert local.hour >= 18 and local.date() > today  # evening, in the future
         assert s.capacity == 500 and s.sale_state == "on_sale"
         prices = {t.name: (t.price_minor, t.quota) for t in s.ticket_types}
-        assert prices == {"VIP": (68000, 50), "A区 Zone A": (38000, None), "B区 Zone B": (18000, None)}
-        assert next(t for t in s.ticket_types if t.name == "VIP").available == 50
+        assert prices == {"贵宾席": (68000, 50), "A区": (38000, None), "B区": (18000, None)}
+        assert next(t for t in s.ticket_types if t.name == "贵宾席").available == 50
+        assert {t.name_i18n["en"] for t in s.ticket_types} == {"VIP", "Zone A", "Zone B"}
 
-    cruise = by_name["西湖游船 West Lake Cruise"]
+    cruise = by_name["西湖游船"]
     assert cruise.kind == "attraction"
     days = sorted(s.starts_at.astimezone(SHANGHAI) for s in cruise.sessions)
     assert [d.date() for d in days] == [today + timedelta(days=i) for i in range(7)]
@@ -122,8 +125,8 @@ def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
         assert s.capacity == 800
         assert (s.ends_at.astimezone(SHANGHAI).hour, s.ends_at.astimezone(SHANGHAI).minute) == (17, 30)
         kinds = {t.name: (t.price_minor, t.max_per_order) for t in s.ticket_types}
-        assert kinds["成人票 Adult"][0] == 7000
-        assert kinds["儿童票 Child"] == (3500, 4)
+        assert kinds["成人票"][0] == 7000
+        assert kinds["儿童票"] == (3500, 4)
 
 
 def test_create_admin_asks_for_the_password_twice_and_refuses_bad_input(cli_env: Path) -> None:

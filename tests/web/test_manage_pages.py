@@ -163,7 +163,9 @@ async def test_inline_errors_keep_what_was_typed(client: httpx.AsyncClient, tena
     )
     session_path = r.headers["location"]
     r = await post_form(
-        client, f"{session_path}/ticket-types/new?lang=zh-CN", {"name": "Adult", "price": "abc", "max_per_order": "4"}
+        client,
+        f"{session_path}/ticket-types/new?lang=zh-CN",
+        {"name_zh": "Adult", "price": "abc", "max_per_order": "4"},
     )
     assert r.status_code == 422
     assert 'id="f-price-error"' in r.text

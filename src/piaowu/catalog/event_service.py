@@ -1,4 +1,5 @@
-"""Event use cases: create, edit, list, and what the shop shows. Venues are found or made by name here."""
+"""Event use cases: create, edit, list, and what the shop shows. An event names its venue by id (a venue record,
+``catalog.venue_service``); clients that still send a venue's name find or make one by that name here."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from piaowu.catalog import views
 from piaowu.catalog.models import Event, Venue
 from piaowu.catalog.rules import SessionStatus
 from piaowu.catalog.schemas import EventIn, EventOut, EventPage, EventPatch, SessionOut
+from piaowu.catalog.text_edits import default_locale, set_texts
 from piaowu.core.actor import Actor
-from piaowu.core.errors import NotFound
+from piaowu.core.errors import NotFound, ValidationFailed
 from piaowu.db.pagination import paginate
 from piaowu.db.uow import UnitOfWork
 
-EVENT_FIELDS = ("name", "kind", "description", "venue_id", "is_published")
+EVENT_FIELDS = ("name", "name_i18n", "kind", "description", "description_i18n", "venue_id", "is_published")
+
+
+async def _venue_by_id(uow: UnitOfWork, organizer_id: str, venue_id: str) -> Venue:
+    venue = await repo.venue(uow.session, organizer_id, venue_id)
+    if venue is None:  # another organizer's venue looks the same as none
+        raise ValidationFailed([{"field": "venue_id", "code": "not_found", "message": "No such venue."}])
+    return venue
 
 
 async def _venue_for(uow: UnitOfWork, organizer_id: str, name: str, address: str) -> Venue | None:
@@ -22,26 +31,38 @@ async def _venue_for(uow: UnitOfWork, organizer_id: str, name: str, address: str
         return None
     venue = await repo.venue_by_name(uow.session, organizer_id, name)
     if venue is None:
-        venue = Venue(organizer_id=organizer_id, name=name, address=address, created_at=uow.now())
+        default = await default_locale(uow, organizer_id)
+        venue = Venue(
+            organizer_id=organizer_id,
+            name=name,
+            name_i18n={default: name},
+            address=address,
+            address_i18n={default: address} if address else {},
+            created_at=uow.now(),
+        )
         uow.session.add(venue)
         await uow.session.flush()
     elif address and venue.address != address:
-        venue.address = address
+        set_texts(venue, "address", address, None, await default_locale(uow, organizer_id))
     return venue
 
 
 async def create_event(uow: UnitOfWork, actor: Actor, data: EventIn) -> EventOut:
     actor.require(Permission.CATALOG_WRITE)
-    venue = await _venue_for(uow, actor.organizer_id, data.venue_name.strip(), data.venue_address.strip())
+    if data.venue_id is not None:
+        venue: Venue | None = await _venue_by_id(uow, actor.organizer_id, data.venue_id)
+    else:
+        venue = await _venue_for(uow, actor.organizer_id, data.venue_name.strip(), data.venue_address.strip())
+    default = await default_locale(uow, actor.organizer_id)
     ev = Event(
         organizer_id=actor.organizer_id,
         venue_id=venue.id if venue else None,
         kind=data.kind,
-        name=data.name.strip(),
-        description=data.description,
         is_published=data.is_published,
         created_at=uow.now(),
     )
+    set_texts(ev, "name", data.name, data.name_i18n, default, required=True)
+    set_texts(ev, "description", data.description, data.description_i18n, default)
     uow.session.add(ev)
     await uow.session.flush()
     record(uow, actor, "event.created", "event", ev.id, after=views.snapshot(ev, EVENT_FIELDS))
@@ -53,6 +74,16 @@ async def update_event(uow: UnitOfWork, actor: Actor, event_id: str, data: Event
     ev = await views.event_or_404(uow, actor.organizer_id, event_id)
     before = views.snapshot(ev, EVENT_FIELDS)
     changes = data.model_dump(exclude_unset=True)
+    default = await default_locale(uow, actor.organizer_id)
+    for field in ("name", "description"):
+        set_texts(
+            ev, field, changes.pop(field, None), changes.pop(f"{field}_i18n", None), default, required=field == "name"
+        )
+    if "venue_id" in changes:
+        venue_id = changes.pop("venue_id")
+        changes.pop("venue_name", None)
+        changes.pop("venue_address", None)
+        ev.venue_id = (await _venue_by_id(uow, actor.organizer_id, venue_id)).id if venue_id else None
     if "venue_name" in changes or "venue_address" in changes:
         current = await repo.venue(uow.session, actor.organizer_id, ev.venue_id)
         name = changes.pop("venue_name", None)
@@ -66,7 +97,7 @@ async def update_event(uow: UnitOfWork, actor: Actor, event_id: str, data: Event
         ev.venue_id = venue.id if venue else None
     for key, value in changes.items():
         if value is not None:
-            setattr(ev, key, value.strip() if key == "name" else value)
+            setattr(ev, key, value)
     record(uow, actor, "event.updated", "event", ev.id, before=before, after=views.snapshot(ev, EVENT_FIELDS))
     return await views.event_out(uow, actor.organizer_id, ev)
 

@@ -2,19 +2,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
-from piaowu.db.types import UTCDateTime
+from piaowu.db.types import JSONType, UTCDateTime
+
+
+def texts_column() -> Mapped[dict[str, str]]:
+    """A translatable field's texts by language, ``{"zh-CN": "…", "en": "…"}`` (``catalog.texts``), next to the
+    plain column that holds the organizer's default language's text. A JSON map rather than a table of
+    translations: the sale path reads it in the same row, so its one query stays one query."""
+    return mapped_column(JSONType, default=dict, server_default=text("'{}'"))
 
 
 class Venue(IdMixin, CreatedMixin, Base):
+    """Where events take place: a record of its own, shared by the events held there."""
+
     __tablename__ = "venues"
 
     organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(500), default="")
+    name_i18n: Mapped[dict[str, str]] = texts_column()
+    address_i18n: Mapped[dict[str, str]] = texts_column()
+    # An IANA zone ("Asia/Shanghai"); "" means the organizer's. Session times are shown in it.
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The doors a gate may stand at ("North gate", "VIP"): a short list read with the venue, never queried on
+    # its own, so a JSON list rather than a table.
+    entrances: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
 
 
 class Event(IdMixin, CreatedMixin, Base):
@@ -27,6 +43,8 @@ class Event(IdMixin, CreatedMixin, Base):
     kind: Mapped[str] = mapped_column(String(32), default="performance")  # catalog.rules.EventKind
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    name_i18n: Mapped[dict[str, str]] = texts_column()
+    description_i18n: Mapped[dict[str, str]] = texts_column()
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -39,6 +57,7 @@ class Session(IdMixin, CreatedMixin, Base):
     organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
     name: Mapped[str] = mapped_column(String(200), default="")
+    name_i18n: Mapped[dict[str, str]] = texts_column()
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sales_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -59,6 +78,8 @@ class TicketType(IdMixin, CreatedMixin, Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    name_i18n: Mapped[dict[str, str]] = texts_column()
+    description_i18n: Mapped[dict[str, str]] = texts_column()
     price_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     quota: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -41,6 +41,10 @@ async def venues_by_id(session: AsyncSession, organizer_id: str, ids: Sequence[s
     return {v.id: v for v in (await session.execute(q)).scalars()}
 
 
+def venues_query(organizer_id: str) -> Select[tuple[Venue]]:
+    return select(Venue).where(Venue.organizer_id == organizer_id)
+
+
 async def venue_by_name(session: AsyncSession, organizer_id: str, name: str) -> Venue | None:
     q = select(Venue).where(Venue.organizer_id == organizer_id, Venue.name == name).limit(1)
     return (await session.execute(q)).scalar_one_or_none()
@@ -93,6 +97,7 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
         select(
             t.id,
             t.name,
+            t.name_i18n,
             t.price_minor,
             t.currency,
             t.min_per_order,
@@ -101,6 +106,7 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
             t.pool_id.label("quota_pool_id"),
             s.id.label("session_id"),
             s.name.label("session_name"),
+            s.name_i18n.label("session_name_i18n"),
             s.pool_id,
             s.status,
             s.starts_at,
@@ -109,6 +115,7 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
             s.sales_end,
             s.admission_opens_minutes,
             Event.name.label("event_name"),
+            Event.name_i18n.label("event_name_i18n"),
         )
         .join(Session, Session.id == TicketType.session_id)
         .join(Event, Event.id == Session.event_id)

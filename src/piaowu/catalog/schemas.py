@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, Strict
 
 from piaowu.catalog.rules import EventKind, SessionStatus
+from piaowu.catalog.text_fields import EventDescriptionTexts, NameTexts, TicketTypeDescriptionTexts
 from piaowu.fields import InputModel, Moment, Name, PatchModel, RequiredName, Text
 
 Kind = Annotated[EventKind, Strict(False)]  # JSON sends the value ("performance")
@@ -15,17 +16,26 @@ Status = Annotated[SessionStatus, Strict(False)]
 
 
 class EventIn(InputModel):
-    name: RequiredName = Field(min_length=1, max_length=200)
+    # ``name`` is the organizer's default language's text; ``name_i18n`` gives any language's (one is needed).
+    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
+    name_i18n: NameTexts | None = None
     kind: Kind = EventKind.PERFORMANCE
     description: Text = Field(default="", max_length=20_000)
+    description_i18n: EventDescriptionTexts | None = None
+    venue_id: str | None = Field(default=None, max_length=26)  # a venue record; else venue_name finds or makes one
     venue_name: Name = Field(default="", max_length=200)
     venue_address: Name = Field(default="", max_length=500)
     is_published: bool = False
 
 
 class EventPatch(PatchModel):
+    NULLABLE = frozenset({"venue_id"})  # null: no venue
+
     name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
+    name_i18n: NameTexts | None = None
     description: Text | None = Field(default=None, max_length=20_000)
+    description_i18n: EventDescriptionTexts | None = None
+    venue_id: str | None = Field(default=None, max_length=26)
     venue_name: Name | None = Field(default=None, max_length=200)
     venue_address: Name | None = Field(default=None, max_length=500)
     is_published: bool | None = None
@@ -33,6 +43,7 @@ class EventPatch(PatchModel):
 
 class SessionIn(InputModel):
     name: Name = Field(default="", max_length=200)
+    name_i18n: NameTexts | None = None
     starts_at: Moment
     ends_at: Moment
     sales_start: Moment | None = None
@@ -46,6 +57,7 @@ class SessionPatch(PatchModel):
     NULLABLE = frozenset({"sales_start", "sales_end"})
 
     name: Name | None = Field(default=None, max_length=200)
+    name_i18n: NameTexts | None = None
     starts_at: Moment | None = None
     ends_at: Moment | None = None
     sales_start: Moment | None = None
@@ -56,8 +68,10 @@ class SessionPatch(PatchModel):
 
 
 class TicketTypeIn(InputModel):
-    name: RequiredName = Field(min_length=1, max_length=200)
+    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)  # or name_i18n
+    name_i18n: NameTexts | None = None
     description: Text = Field(default="", max_length=2000)
+    description_i18n: TicketTypeDescriptionTexts | None = None
     price_minor: int = Field(ge=0, le=100_000_000, strict=True)  # minor units: "18.00" or 18.5 is refused
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int = Field(default=1, ge=1, le=100)
@@ -70,7 +84,9 @@ class TicketTypePatch(PatchModel):
     NULLABLE = frozenset({"quota"})  # null removes the quota
 
     name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
+    name_i18n: NameTexts | None = None
     description: Text | None = Field(default=None, max_length=2000)
+    description_i18n: TicketTypeDescriptionTexts | None = None
     price_minor: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     quota: int | None = Field(default=None, ge=0, le=10_000_000)
     min_per_order: int | None = Field(default=None, ge=1, le=100)
@@ -82,8 +98,10 @@ class TicketTypePatch(PatchModel):
 class TicketTypeOut(BaseModel):
     id: str
     session_id: str
-    name: str
+    name: str  # in the request's language (?lang=, Accept-Language), else the organizer's default, else any
     description: str
+    name_i18n: dict[str, str] = {}  # every language's text
+    description_i18n: dict[str, str] = {}
     price_minor: int
     currency: str
     quota: int | None
@@ -99,6 +117,7 @@ class SessionOut(BaseModel):
     id: str
     event_id: str
     name: str
+    name_i18n: dict[str, str] = {}
     starts_at: datetime
     ends_at: datetime
     sales_start: datetime | None
@@ -118,8 +137,12 @@ class EventOut(BaseModel):
     kind: str
     name: str
     description: str
+    name_i18n: dict[str, str] = {}
+    description_i18n: dict[str, str] = {}
+    venue_id: str | None = None
     venue_name: str
     venue_address: str
+    venue_timezone: str = ""  # the venue's IANA zone, "" when it has none (times are then the organizer's)
     is_published: bool
     created_at: datetime
     sessions: list[SessionOut] = []

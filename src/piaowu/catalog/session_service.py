@@ -18,6 +18,7 @@ from piaowu.catalog.rules import (
     validate_session_times,
 )
 from piaowu.catalog.schemas import SessionIn, SessionOut, SessionPatch
+from piaowu.catalog.text_edits import default_locale, set_texts
 from piaowu.core.actor import Actor
 from piaowu.core.errors import InvalidState, SessionEnded, ValidationFailed
 from piaowu.db.uow import UnitOfWork
@@ -25,6 +26,7 @@ from piaowu.inventory import service as inventory
 
 SESSION_FIELDS = (
     "name",
+    "name_i18n",
     "starts_at",
     "ends_at",
     "sales_start",
@@ -49,7 +51,6 @@ async def create_session(uow: UnitOfWork, actor: Actor, event_id: str, data: Ses
     s = Session(
         organizer_id=actor.organizer_id,
         event_id=ev.id,
-        name=data.name.strip(),
         starts_at=data.starts_at,
         ends_at=data.ends_at,
         sales_start=data.sales_start,
@@ -60,6 +61,7 @@ async def create_session(uow: UnitOfWork, actor: Actor, event_id: str, data: Ses
         admission_opens_minutes=data.admission_opens_minutes,
         created_at=uow.now(),
     )
+    set_texts(s, "name", data.name.strip(), data.name_i18n, await default_locale(uow, actor.organizer_id))
     uow.session.add(s)
     await uow.session.flush()
     record(uow, actor, "session.created", "session", s.id, after=views.snapshot(s, SESSION_FIELDS))
@@ -81,6 +83,9 @@ async def update_session(uow: UnitOfWork, actor: Actor, session_id: str, data: S
     s = await views.session_or_404(uow, actor.organizer_id, session_id)
     before = views.snapshot(s, SESSION_FIELDS)
     changes = data.model_dump(exclude_unset=True)
+    if "name" in changes or "name_i18n" in changes:
+        default = await default_locale(uow, actor.organizer_id)
+        set_texts(s, "name", changes.pop("name", None), changes.pop("name_i18n", None), default)
     if changes.get("status") is not None:
         target = check_transition(s.status, changes.pop("status"))
         if target == SessionStatus.CANCELLED and s.status != SessionStatus.CANCELLED:

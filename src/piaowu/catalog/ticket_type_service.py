@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
@@ -11,13 +12,25 @@ from piaowu.catalog import views
 from piaowu.catalog.models import TicketType
 from piaowu.catalog.rules import SessionStatus, pool_label, validate_ticket_type
 from piaowu.catalog.schemas import TicketTypeIn, TicketTypeOut, TicketTypePatch
+from piaowu.catalog.text_edits import default_locale, set_texts
 from piaowu.core.actor import Actor
 from piaowu.core.errors import InvalidState, NotFound, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.organizers import service as organizers
 
-TT_FIELDS = ("name", "description", "price_minor", "quota", "min_per_order", "max_per_order", "sort_order", "is_active")
+TT_FIELDS = (
+    "name",
+    "name_i18n",
+    "description",
+    "description_i18n",
+    "price_minor",
+    "quota",
+    "min_per_order",
+    "max_per_order",
+    "sort_order",
+    "is_active",
+)
 
 
 async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, data: TicketTypeIn) -> TicketTypeOut:
@@ -28,17 +41,24 @@ async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, dat
     errors = validate_ticket_type(data.price_minor, data.quota, data.min_per_order, data.max_per_order)
     if errors:
         raise ValidationFailed(errors)
+    default = await default_locale(uow, actor.organizer_id)
+    # The texts first: a missing name is refused before any pool is made.
+    texts = SimpleNamespace(name="", name_i18n={}, description="", description_i18n={})
+    set_texts(texts, "name", data.name, data.name_i18n, default, required=True)
+    set_texts(texts, "description", data.description, data.description_i18n, default)
     pool_id = None
     if data.quota is not None:
         pool_id = await inventory.create_pool(
-            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=pool_label(data.name)
+            uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=pool_label(texts.name)
         )
     currency = await organizers.currency_of(uow, actor.organizer_id)
     t = TicketType(
         organizer_id=actor.organizer_id,
         session_id=s.id,
-        name=data.name.strip(),
-        description=data.description,
+        name=texts.name,
+        name_i18n=texts.name_i18n,
+        description=texts.description,
+        description_i18n=texts.description_i18n,
         price_minor=data.price_minor,
         currency=currency,
         quota=data.quota,
@@ -66,6 +86,11 @@ async def update_ticket_type(
         raise NotFound(kind="ticket type")
     before = views.snapshot(t, TT_FIELDS)
     changes = data.model_dump(exclude_unset=True)
+    default = await default_locale(uow, actor.organizer_id)
+    for field in ("name", "description"):
+        set_texts(
+            t, field, changes.pop(field, None), changes.pop(f"{field}_i18n", None), default, required=field == "name"
+        )
     if "quota" in changes:
         quota = changes.pop("quota")
         if quota is None and t.pool_id is not None:

@@ -1,5 +1,8 @@
 """Catalog read models: events, sessions and ticket types as pages and the API show them (with live
-availability from the inventory engine), and the labels other areas print on orders, tickets and gates."""
+availability from the inventory engine), and the labels other areas print on orders, tickets and gates.
+
+Texts are in the reader's language (``core.reading_locale``, set per request) with the fallback of
+``catalog.texts.pick``; the ``*_i18n`` maps carry every language for clients that want them all."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from piaowu.catalog import repository as repo
 from piaowu.catalog.models import Event, Session
 from piaowu.catalog.rules import pools_of, sale_state
 from piaowu.catalog.schemas import EventOut, SessionOut, TicketTypeOut
+from piaowu.catalog.texts import pick
 from piaowu.core.errors import NotFound
+from piaowu.core.reading_locale import current
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import PoolCounts, offer_availability
@@ -46,16 +51,21 @@ async def events_out(
     for so in session_outs:
         by_event.setdefault(so.event_id, []).append(so)
     out = []
+    lang = current()
     for e in events:
         v = venues.get(e.venue_id or "")
         out.append(
             EventOut(
                 id=e.id,
                 kind=e.kind,
-                name=e.name,
-                description=e.description,
-                venue_name=v.name if v else "",
-                venue_address=v.address if v else "",
+                name=pick(e.name_i18n, lang, e.name),
+                description=pick(e.description_i18n, lang, e.description),
+                name_i18n=e.name_i18n or {},
+                description_i18n=e.description_i18n or {},
+                venue_id=e.venue_id,
+                venue_name=pick(v.name_i18n, lang, v.name) if v else "",
+                venue_address=pick(v.address_i18n, lang, v.address) if v else "",
+                venue_timezone=v.timezone if v else "",
                 is_published=e.is_published,
                 created_at=e.created_at,
                 sessions=by_event.get(e.id, []),
@@ -71,14 +81,17 @@ async def sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[Se
     now = uow.now()
     by_session: dict[str, list[TicketTypeOut]] = {}
     empty = PoolCounts(0, 0, 0)
+    lang = current()
     for t in types:
         s = next(x for x in sessions if x.id == t.session_id)
         by_session.setdefault(t.session_id, []).append(
             TicketTypeOut(
                 id=t.id,
                 session_id=t.session_id,
-                name=t.name,
-                description=t.description,
+                name=pick(t.name_i18n, lang, t.name),
+                description=pick(t.description_i18n, lang, t.description),
+                name_i18n=t.name_i18n or {},
+                description_i18n=t.description_i18n or {},
                 price_minor=t.price_minor,
                 currency=t.currency,
                 quota=t.quota,
@@ -98,7 +111,8 @@ async def sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[Se
             SessionOut(
                 id=s.id,
                 event_id=s.event_id,
-                name=s.name,
+                name=pick(s.name_i18n, lang, s.name),
+                name_i18n=s.name_i18n or {},
                 starts_at=s.starts_at,
                 ends_at=s.ends_at,
                 sales_start=s.sales_start,
@@ -143,6 +157,7 @@ class SessionLabel:
     admission_opens_minutes: int
     status: str
     venue: str = ""  # "name, address" of the event's venue, for tickets that say where to go
+    timezone: str = ""  # the venue's IANA zone; "" when it has none (show times in the organizer's)
 
 
 async def session_labels(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> dict[str, SessionLabel]:
@@ -152,18 +167,21 @@ async def session_labels(uow: UnitOfWork, organizer_id: str, session_ids: Sequen
     events = await repo.events_by_id(uow.session, organizer_id, list({s.event_id for s in sessions.values()}))
     venues = await repo.venues_by_id(uow.session, organizer_id, [e.venue_id for e in events.values() if e.venue_id])
     out: dict[str, SessionLabel] = {}
+    lang = current()
     for s in sessions.values():
         ev = events.get(s.event_id)
         v = venues.get(ev.venue_id or "") if ev else None
+        where = (pick(v.name_i18n, lang, v.name), pick(v.address_i18n, lang, v.address)) if v else ()
         out[s.id] = SessionLabel(
             s.id,
             s.event_id,
-            ev.name if ev else "",
-            s.name,
+            pick(ev.name_i18n, lang, ev.name) if ev else "",
+            pick(s.name_i18n, lang, s.name),
             s.starts_at,
             s.ends_at,
             s.admission_opens_minutes,
             s.status,
-            ", ".join(x for x in (v.name, v.address) if x) if v else "",
+            ", ".join(x for x in where if x),
+            v.timezone if v else "",
         )
     return out

@@ -16,6 +16,9 @@ class Organizer(IdMixin, CreatedMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # The language the organizer writes its catalog in first (a BCP 47 tag of catalog.texts.CONTENT_LOCALES):
+    # the plain ``name`` columns hold texts in it, and readers whose language is missing see it.
+    default_locale: Mapped[str] = mapped_column(String(16), default="zh-CN", server_default="zh-CN")
     # Ed25519 ticket-signing key: private half encrypted at rest (AES-256-GCM with the app secret).
     signing_key_encrypted: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(Text)  # raw 32 bytes, base64url

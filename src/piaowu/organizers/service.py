@@ -28,14 +28,22 @@ class OrganizerInfo:
     timezone: str
     currency: str
     public_key: str
+    default_locale: str = "zh-CN"  # the catalog's first language (catalog.texts)
 
 
 def _info(o: Organizer) -> OrganizerInfo:
-    return OrganizerInfo(o.id, o.slug, o.name, o.timezone, o.currency, o.public_key)
+    return OrganizerInfo(o.id, o.slug, o.name, o.timezone, o.currency, o.public_key, o.default_locale)
 
 
 async def create_organizer(
-    uow: UnitOfWork, *, slug: str, name: str, app_secret: str, timezone: str = "Asia/Shanghai", currency: str = "CNY"
+    uow: UnitOfWork,
+    *,
+    slug: str,
+    name: str,
+    app_secret: str,
+    timezone: str = "Asia/Shanghai",
+    currency: str = "CNY",
+    default_locale: str = "zh-CN",
 ) -> OrganizerInfo:
     """Creates a tenant with a fresh Ed25519 signing key. Slugs are unique."""
     if not SLUG.match(slug):
@@ -51,6 +59,7 @@ async def create_organizer(
         name=name,
         timezone=timezone,
         currency=currency,
+        default_locale=default_locale,
         signing_key_encrypted=sealed,
         public_key=public,
         created_at=uow.now(),

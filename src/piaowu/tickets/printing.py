@@ -114,7 +114,8 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
             TicketPrint(
                 event_name=label.event_name if label else "",
                 session_name=label.name if label else "",
-                starts_at_local=local_label(label.starts_at, tz) if label else "",
+                # the venue's zone when it has one: the time people read at the door
+                starts_at_local=local_label(label.starts_at, label.timezone or tz) if label else "",
                 ticket_type_name=(line.ticket_type_name if line else "") or t.ticket_type_name,
                 price=format_money(line.price_minor, order.currency) if line else "",
                 order_code=order.order_code,

@@ -82,13 +82,17 @@ def _page(
     context: dict[str, Any],
     org: OrganizerInfo | None = None,
     status_code: int = 200,
+    *,
+    zone: str = "",
 ) -> HTMLResponse:
+    """``zone``: the venue's time zone when the page is about one venue's session; else the organizer's. ``when``
+    also takes a ``zone`` of its own, for lists of events at several venues."""
     locale = page_locale(request)
-    tz = org.timezone if org else request.app.state.runtime.settings.timezone
+    tz = zone or (org.timezone if org else request.app.state.runtime.settings.timezone)
     ctx: dict[str, Any] = {
         "org": org,
         "tz": tz,
-        "when": lambda value, with_time=True: when(value, tz, locale, with_time=with_time),
+        "when": lambda value, with_time=True, zone="": when(value, zone or tz, locale, with_time=with_time),
         "errors": {},
         "values": {},
     }
@@ -192,7 +196,7 @@ def _session_view(
         "form_token": token or new_form_token(),
         "hold_minutes": rt.settings.hold_minutes,
     }
-    return _page(request, "shop/session.html", ctx, org, status_code=status_code)
+    return _page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
 
 
 @router.get("/s/{slug}/sessions/{session_id}")
@@ -300,7 +304,9 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
     state = _view_state(order, now, gateway_result)
     _ = _t(request)
     tickets = []
-    venues = await session_venues(rt, org.id, order) if state == "paid" else {}
+    venues = await session_venues(rt, org.id, order)
+    # Times in the venue's zone when the order's sessions share one (an order is nearly always one session's).
+    zones = {label.timezone for label in venues.values()}
     if state == "paid":
         for line in order.lines:
             if line.ticket is None:
@@ -319,7 +325,7 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
         "first_session_id": order.lines[0].session_id if order.lines else "",
         "refunded_lines": [line for line in order.lines if line.status == "refunded"],
     }
-    return _page(request, "shop/order.html", ctx, org)
+    return _page(request, "shop/order.html", ctx, org, zone=zones.pop() if len(zones) == 1 else "")
 
 
 async def _buyer_post(request: Request, rt: Runtime, slug: str, code: str) -> tuple[OrganizerInfo, str | None]:

@@ -194,11 +194,10 @@ def qr_inline(payload: str, label: str) -> Markup:
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1))
 
 
-async def session_venues(rt: Runtime, organizer_id: str, order: OrderOut) -> dict[str, str]:
-    """Venue of each session in the order (tickets say where to go)."""
+async def session_venues(rt: Runtime, organizer_id: str, order: OrderOut) -> dict[str, catalog_views.SessionLabel]:
+    """Each session of the order with its venue (tickets say where to go, and when in the venue's zone)."""
     async with rt.uow(readonly=True) as uow:
-        labels = await catalog_views.session_labels(uow, organizer_id, [line.session_id for line in order.lines])
-    return {session_id: label.venue for session_id, label in labels.items() if label.venue}
+        return await catalog_views.session_labels(uow, organizer_id, [line.session_id for line in order.lines])
 
 
 @dataclass(frozen=True)

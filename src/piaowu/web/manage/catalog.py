@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from piaowu.accounts.permissions import Permission
-from piaowu.catalog import event_service, session_service, ticket_type_service
+from piaowu.catalog import event_service, session_service, ticket_type_service, venue_service
 from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus, has_ended
 from piaowu.catalog.schemas import (
     EventIn,
@@ -40,12 +40,13 @@ from piaowu.web.manage.common import (
     translator,
 )
 from piaowu.web.manage.filters import QueryCheck
+from piaowu.web.manage.texts_form import error_keys, form_values, languages, texts_from_form
 from piaowu.web.templating import flash
 
 router = APIRouter()
 C = TypeVar("C")
 
-TT_RENAME = {"price_minor": "price", "capacity": "quota"}
+TT_RENAME = {"price_minor": "price", "capacity": "quota", **error_keys("name", "description")}
 
 
 def _blank_none(value: str | None) -> str | None:
@@ -56,13 +57,41 @@ def _blank_none(value: str | None) -> str | None:
 
 
 def _event_values(form: dict[str, str]) -> dict[str, Any]:
-    return {
-        "name": form.get("name", ""),
-        "description": form.get("description", ""),
-        "venue_name": form.get("venue_name", ""),
-        "venue_address": form.get("venue_address", ""),
+    """The form's fields as the schema's: texts by language, and a venue record chosen from the list or (as
+    before venues were records) a venue's name and address typed in, found or made by name."""
+    data: dict[str, Any] = {
+        **texts_from_form(form, "name"),
+        **texts_from_form(form, "description"),
         "is_published": bool(form.get("is_published")),
     }
+    if form.get("venue_id", "").strip():
+        data["venue_id"] = form["venue_id"].strip()
+    else:
+        data["venue_name"] = form.get("venue_name", "")
+        data["venue_address"] = form.get("venue_address", "")
+    return data
+
+
+async def _event_form(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    *,
+    event: Any,
+    values: dict[str, Any],
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        venues = await venue_service.all_venues(uow, actor)
+    ctx = {
+        "values": values,
+        "event": event,
+        "errors": errors or {},
+        "venue_options": [(v.id, v.name) for v in venues],
+        "languages": languages(),
+    }
+    return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=status_code)
 
 
 @router.get("/events")
@@ -80,19 +109,24 @@ async def events(request: Request, rt: RuntimeDep, actor: StaffDep, cursor: str 
 @router.get("/events/new")
 async def event_new(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     values = {"kind": EventKind.PERFORMANCE, "is_published": False}
-    return await page(request, rt, actor, "manage/event_form.html", {"values": values, "event": None}, active="events")
+    return await _event_form(request, rt, actor, event=None, values=values)
 
 
 @router.post("/events/new")
 async def event_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     form = await read_form(request)
-    values = {**_event_values(form), "kind": form.get("kind", "")}
+    data = {**_event_values(form), "kind": form.get("kind", "")}
     created, errors = await submit(
-        request, rt, EventIn, values, lambda uow, data: event_service.create_event(uow, actor, data)
+        request,
+        rt,
+        EventIn,
+        data,
+        lambda uow, cmd: event_service.create_event(uow, actor, cmd),
+        rename=error_keys("name", "description"),
     )
     if created is None:
-        ctx = {"values": values, "event": None, "errors": errors}
-        return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=422)
+        values = {**form, "is_published": data["is_published"]}
+        return await _event_form(request, rt, actor, event=None, values=values, errors=errors, status_code=422)
     flash(request, translator(request)("Event created. Now add its first session."), "success")
     return redirect(f"/manage/events/{created.id}")
 
@@ -108,22 +142,32 @@ async def event_detail(request: Request, rt: RuntimeDep, actor: StaffDep, event_
 async def event_edit(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     async with rt.uow(readonly=True) as uow:
         ev = await event_service.get_event(uow, actor, event_id)
-    values = ev.model_dump(include={"name", "kind", "description", "venue_name", "venue_address", "is_published"})
-    return await page(request, rt, actor, "manage/event_form.html", {"values": values, "event": ev}, active="events")
+    default = (await organizer(rt, actor)).default_locale
+    values = {
+        **ev.model_dump(include={"kind", "venue_id", "is_published"}),
+        **form_values("name", ev.name, ev.name_i18n, default),
+        **form_values("description", ev.description, ev.description_i18n, default),
+    }
+    return await _event_form(request, rt, actor, event=ev, values=values)
 
 
 @router.post("/events/{event_id}/edit")
 async def event_update(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     form = await read_form(request)
-    values = _event_values(form)
+    data = _event_values(form)
     updated, errors = await submit(
-        request, rt, EventPatch, values, lambda uow, data: event_service.update_event(uow, actor, event_id, data)
+        request,
+        rt,
+        EventPatch,
+        data,
+        lambda uow, cmd: event_service.update_event(uow, actor, event_id, cmd),
+        rename=error_keys("name", "description"),
     )
     if updated is None:
         async with rt.uow(readonly=True) as uow:
             ev = await event_service.get_event(uow, actor, event_id)
-        ctx = {"values": {**values, "kind": ev.kind}, "event": ev, "errors": errors}
-        return await page(request, rt, actor, "manage/event_form.html", ctx, active="events", status_code=422)
+        values = {**form, "kind": ev.kind, "is_published": data["is_published"]}
+        return await _event_form(request, rt, actor, event=ev, values=values, errors=errors, status_code=422)
     flash(request, translator(request)("Changes saved."), "success")
     return redirect(f"/manage/events/{event_id}")
 
@@ -344,8 +388,8 @@ def _tt_payload(request: Request, form: dict[str, str], currency: str) -> tuple[
     _ = translator(request)
     errors: FormErrors = {}
     data: dict[str, Any] = {
-        "name": form.get("name", "").strip(),
-        "description": form.get("description", ""),
+        **texts_from_form(form, "name"),
+        **texts_from_form(form, "description"),
         "quota": _blank_none(form.get("quota")),
         "min_per_order": _blank_none(form.get("min_per_order")) or 1,
         "max_per_order": _blank_none(form.get("max_per_order")) or 10,
@@ -375,13 +419,13 @@ async def _save_tt(
     return await submit(request, rt, schema, data, use_case, errors=errors, rename=TT_RENAME)
 
 
-def _tt_values(t: TicketTypeOut) -> dict[str, Any]:
+def _tt_values(t: TicketTypeOut, default: str) -> dict[str, Any]:
     digits = minor_digits(t.currency)
     whole, frac = divmod(t.price_minor, 10**digits) if digits else (t.price_minor, 0)
     price = f"{whole}.{frac:0{digits}d}" if frac else str(whole)
     return {
-        "name": t.name,
-        "description": t.description,
+        **form_values("name", t.name, t.name_i18n, default),
+        **form_values("description", t.description, t.description_i18n, default),
         "price": price,
         "quota": "" if t.quota is None else t.quota,
         "min_per_order": t.min_per_order,
@@ -402,7 +446,14 @@ async def _tt_form(
     errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> Response:
-    ctx = {"event": event, "session": session, "ticket_type": ticket_type, "values": values, "errors": errors or {}}
+    ctx = {
+        "event": event,
+        "session": session,
+        "ticket_type": ticket_type,
+        "values": values,
+        "errors": errors or {},
+        "languages": languages(),
+    }
     return await page(request, rt, actor, "manage/ticket_type_form.html", ctx, active="events", status_code=status_code)
 
 
@@ -445,7 +496,8 @@ def _find_tt(s: SessionOut, ticket_type_id: str) -> TicketTypeOut:
 async def tt_edit(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str, ticket_type_id: str) -> Response:
     ev, s = await _load_session(rt, actor, session_id)
     t = _find_tt(s, ticket_type_id)
-    return await _tt_form(request, rt, actor, event=ev, session=s, ticket_type=t, values=_tt_values(t))
+    values = _tt_values(t, (await organizer(rt, actor)).default_locale)
+    return await _tt_form(request, rt, actor, event=ev, session=s, ticket_type=t, values=values)
 
 
 @router.post("/sessions/{session_id}/ticket-types/{ticket_type_id}/edit")

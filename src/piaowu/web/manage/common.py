@@ -76,6 +76,8 @@ def pydantic_errors(request: Request, exc: ValidationError, rename: dict[str, st
         field = loc[-1] if loc else "form"
         if len(loc) > 1 and loc[0] == "buyer":
             field = f"buyer_{loc[-1]}"
+        if len(loc) > 1 and loc[0].endswith("_i18n"):  # a catalog text in one language: name_i18n.en → name_en
+            field = f"{loc[0].removesuffix('_i18n')}_{loc[1].split('-')[0].lower()}"
         field = (rename or {}).get(field, field)
         template = _PYDANTIC.get(err.get("type", ""))
         if NULL_MESSAGE in str(err.get("msg", "")):  # an emptied field of an edit form: the API's words don't fit
@@ -192,6 +194,7 @@ NAV = (
     ("orders", "/manage/orders", "Orders"),
     ("reconciliation", "/manage/payments/reconciliation", "Reconciliation"),
     ("events", "/manage/events", "Events"),
+    ("venues", "/manage/venues", "Venues"),
     ("staff", "/manage/staff", "Staff"),
     ("tokens", "/manage/tokens", "API tokens"),
     ("settings", "/manage/settings", "Settings"),
