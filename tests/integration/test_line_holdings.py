@@ -24,13 +24,18 @@ async def _holdings(rt, order_id: str) -> list[list[tuple]]:  # noqa: ANN001
     async with rt.uow(readonly=True) as uow:
         rows = (
             await uow.session.execute(
-                select(OrderLine.id, OrderLineHolding.pool_id, OrderLineHolding.unit_id, OrderLineHolding.quantity,
-                       OrderLineHolding.mask)
+                select(
+                    OrderLine.id,
+                    OrderLineHolding.pool_id,
+                    OrderLineHolding.unit_id,
+                    OrderLineHolding.quantity,
+                    OrderLineHolding.mask,
+                )
                 .join(OrderLineHolding, OrderLineHolding.line_id == OrderLine.id)
                 .where(OrderLine.order_id == order_id)
                 .order_by(OrderLine.id, OrderLineHolding.id)
             )
-        ).all()  # fmt: skip
+        ).all()
     by_line: dict[str, list[tuple]] = {}
     for line_id, *held in rows:
         by_line.setdefault(line_id, []).append(tuple(held))

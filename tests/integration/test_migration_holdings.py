@@ -47,56 +47,182 @@ def _fill_at_0007(conn: sa.Connection) -> dict[str, Any]:
     event, session, tt_quota, tt_plain, order, hold = (new_id() for _ in range(6))
     lines = [new_id() for _ in range(4)]
     ins = conn.execute
-    ins(t["organizers"].insert(), [{"id": org, "slug": "mig-" + org[-8:], "name": "Org", "timezone": "Asia/Shanghai",
-                                    "currency": "CNY", "signing_key_encrypted": "x", "public_key": "x",
-                                    "created_at": NOW, "return_origins": []}])  # fmt: skip
+    ins(
+        t["organizers"].insert(),
+        [
+            {
+                "id": org,
+                "slug": "mig-" + org[-8:],
+                "name": "Org",
+                "timezone": "Asia/Shanghai",
+                "currency": "CNY",
+                "signing_key_encrypted": "x",
+                "public_key": "x",
+                "created_at": NOW,
+                "return_origins": [],
+            }
+        ],
+    )
     ins(
         t["inventory_pools"].insert(),
         [
-            {"id": pid, "organizer_id": org, "kind": kind, "label": kind, "capacity": cap, "held": 0, "sold": sold,
-             "allowance": 0, "created_at": NOW}
-            for pid, kind, cap, sold in ((session_pool, "session", 10, 3), (quota_pool, "ticket_type", 5, 2),
-                                         (other_pool, "session", 10, 0))
+            {
+                "id": pid,
+                "organizer_id": org,
+                "kind": kind,
+                "label": kind,
+                "capacity": cap,
+                "held": 0,
+                "sold": sold,
+                "allowance": 0,
+                "created_at": NOW,
+            }
+            for pid, kind, cap, sold in (
+                (session_pool, "session", 10, 3),
+                (quota_pool, "ticket_type", 5, 2),
+                (other_pool, "session", 10, 0),
+            )
         ],
-    )  # fmt: skip
-    ins(t["events"].insert(), [{"id": event, "organizer_id": org, "kind": "concert", "name": "E", "description": "",
-                                "is_published": True, "created_at": NOW}])  # fmt: skip
-    ins(t["sessions"].insert(), [{"id": session, "organizer_id": org, "event_id": event, "name": "S",
-                                  "starts_at": NOW + timedelta(days=7), "ends_at": NOW + timedelta(days=7, hours=2),
-                                  "status": "scheduled", "capacity": 10, "pool_id": session_pool,
-                                  "admission_opens_minutes": 60, "created_at": NOW}])  # fmt: skip
+    )
+    ins(
+        t["events"].insert(),
+        [
+            {
+                "id": event,
+                "organizer_id": org,
+                "kind": "concert",
+                "name": "E",
+                "description": "",
+                "is_published": True,
+                "created_at": NOW,
+            }
+        ],
+    )
+    ins(
+        t["sessions"].insert(),
+        [
+            {
+                "id": session,
+                "organizer_id": org,
+                "event_id": event,
+                "name": "S",
+                "starts_at": NOW + timedelta(days=7),
+                "ends_at": NOW + timedelta(days=7, hours=2),
+                "status": "scheduled",
+                "capacity": 10,
+                "pool_id": session_pool,
+                "admission_opens_minutes": 60,
+                "created_at": NOW,
+            }
+        ],
+    )
     ins(
         t["ticket_types"].insert(),
         [
-            {"id": tid, "organizer_id": org, "session_id": session, "name": name, "description": "",
-             "price_minor": 10000, "currency": "CNY", "quota": quota, "pool_id": pool, "min_per_order": 1,
-             "max_per_order": 10, "sort_order": 0, "is_active": True, "created_at": NOW, "sold": sold}
+            {
+                "id": tid,
+                "organizer_id": org,
+                "session_id": session,
+                "name": name,
+                "description": "",
+                "price_minor": 10000,
+                "currency": "CNY",
+                "quota": quota,
+                "pool_id": pool,
+                "min_per_order": 1,
+                "max_per_order": 10,
+                "sort_order": 0,
+                "is_active": True,
+                "created_at": NOW,
+                "sold": sold,
+            }
             for tid, name, quota, pool, sold in ((tt_quota, "VIP", 5, quota_pool, 2), (tt_plain, "GA", None, None, 1))
         ],
-    )  # fmt: skip
-    ins(t["inventory_holds"].insert(), [{"id": hold, "organizer_id": org, "status": "converted", "expires_at": NOW,
-                                         "closed_at": NOW, "owner_ref": f"order:{order}", "created_at": NOW}])  # fmt: skip
-    ins(t["orders"].insert(), [{"id": order, "organizer_id": org, "code": "MIG" + order[-5:].upper(), "status": "paid",
-                                "channel": "box_office", "buyer_name": "张三", "buyer_phone": "+8613812345678",
-                                "buyer_email": "", "total_minor": 40000, "paid_minor": 40000, "refunded_minor": 0,
-                                "currency": "CNY", "hold_id": hold, "paid_at": NOW, "created_by": "test",
-                                "locale": "zh_CN", "created_at": NOW}])  # fmt: skip
+    )
+    ins(
+        t["inventory_holds"].insert(),
+        [
+            {
+                "id": hold,
+                "organizer_id": org,
+                "status": "converted",
+                "expires_at": NOW,
+                "closed_at": NOW,
+                "owner_ref": f"order:{order}",
+                "created_at": NOW,
+            }
+        ],
+    )
+    ins(
+        t["orders"].insert(),
+        [
+            {
+                "id": order,
+                "organizer_id": org,
+                "code": "MIG" + order[-5:].upper(),
+                "status": "paid",
+                "channel": "box_office",
+                "buyer_name": "张三",
+                "buyer_phone": "+8613812345678",
+                "buyer_email": "",
+                "total_minor": 40000,
+                "paid_minor": 40000,
+                "refunded_minor": 0,
+                "currency": "CNY",
+                "hold_id": hold,
+                "paid_at": NOW,
+                "created_by": "test",
+                "locale": "zh_CN",
+                "created_at": NOW,
+            }
+        ],
+    )
     pools_of_line = [f"{session_pool} {quota_pool}", f"{session_pool} {quota_pool}", session_pool, ""]
     types_of_line = [tt_quota, tt_quota, tt_plain, tt_plain]
     ins(
         t["order_lines"].insert(),
         [
-            {"id": lid, "order_id": order, "organizer_id": org, "session_id": session, "ticket_type_id": tid,
-             "ticket_type_name": "T", "price_minor": 10000, "holder_name": "", "pool_ids": pools, "status": "active"}
+            {
+                "id": lid,
+                "order_id": order,
+                "organizer_id": org,
+                "session_id": session,
+                "ticket_type_id": tid,
+                "ticket_type_name": "T",
+                "price_minor": 10000,
+                "holder_name": "",
+                "pool_ids": pools,
+                "status": "active",
+            }
             for lid, tid, pools in zip(lines, types_of_line, pools_of_line, strict=True)
         ],
-    )  # fmt: skip
-    ins(t["payments"].insert(), [{"id": new_id(), "organizer_id": org, "order_id": order, "provider": "cash",
-                                  "status": "succeeded", "amount_minor": 40000, "refunded_minor": 0, "currency": "CNY",
-                                  "redirect_url": "", "succeeded_at": NOW, "created_by": "test",
-                                  "created_at": NOW}])  # fmt: skip
-    return {"org": org, "order": order, "lines": lines, "pools": (session_pool, quota_pool, other_pool),
-            "pool_ids": dict(zip(lines, pools_of_line, strict=True))}  # fmt: skip
+    )
+    ins(
+        t["payments"].insert(),
+        [
+            {
+                "id": new_id(),
+                "organizer_id": org,
+                "order_id": order,
+                "provider": "cash",
+                "status": "succeeded",
+                "amount_minor": 40000,
+                "refunded_minor": 0,
+                "currency": "CNY",
+                "redirect_url": "",
+                "succeeded_at": NOW,
+                "created_by": "test",
+                "created_at": NOW,
+            }
+        ],
+    )
+    return {
+        "org": org,
+        "order": order,
+        "lines": lines,
+        "pools": (session_pool, quota_pool, other_pool),
+        "pool_ids": dict(zip(lines, pools_of_line, strict=True)),
+    }
 
 
 def _holdings(conn: sa.Connection) -> dict[str, list[tuple[str | None, str | None, int, int]]]:
