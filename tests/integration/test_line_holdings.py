@@ -4,6 +4,8 @@ test, ``tests/seat_resolver``) holds its unit and mask, and a refund gives the c
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -13,8 +15,11 @@ from piaowu.orders import payment_flow, refunds
 from piaowu.orders import service as orders
 from piaowu.orders.models import OrderLine, OrderLineHolding
 from piaowu.orders.schemas import BuyerIn, CashPaymentIn, HolderIn, OrderIn, OrderItemIn, RefundIn, SelectedItemIn
+from piaowu.workers import sweeper
 from tests.concurrency.ledger import in_uow, pools_of
 from tests.factories import on_sale_session, owner_actor
+from tests.order_helpers import BUYER as API_BUYER
+from tests.order_helpers import drain, gateway_pay, wire_callbacks
 from tests.seat_resolver import KIND, sell_seats
 
 BUYER = BuyerIn(name="李四", phone="13900001111")
@@ -117,3 +122,51 @@ async def test_a_seat_line_holds_its_unit_and_a_refund_gives_the_claim_back_exac
     assert again.value.errors[0]["code"] == "not_refundable"
     sold, occupied = await state()
     assert occupied == [1, 1] and sold == 1
+
+
+async def test_a_late_payment_takes_the_same_seat_again_or_is_refunded(runtime, app, client, clock, tenant):
+    """An expired order's seats went back on sale; a payment landing later revives it only with the same seats."""
+    wire_callbacks(runtime, app)
+    sell_seats(runtime)
+    org = tenant.organizer_id
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=10)
+    (pool,) = await pools_of(runtime, sale.session_id)
+    a, b = await in_uow(runtime, lambda uow: inventory.create_units(uow, org, ["A1", "A2"], pool_id=pool))
+
+    async def buy(seat: str) -> dict:
+        item = {"product": KIND, "selection": {"ticket_type_id": sale.ticket_type_id, "seats": [seat]}}
+        r = await client.post("/api/v1/orders", json={"items": [item], "buyer": API_BUYER}, headers=tenant.auth)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def start(order: dict) -> str:
+        r = await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=tenant.auth)
+        return r.json()["redirect_url"]
+
+    first, second = await buy(a), await buy(b)
+    pay_first, pay_second = await start(first), await start(second)
+    clock.advance(timedelta(minutes=16))
+    assert await sweeper.expire_orders(runtime) == 2
+    other = await buy(b)  # someone else takes seat b meanwhile
+    await client.post(f"/api/v1/orders/{other['id']}/pay", json={"method": "cash"}, headers=tenant.auth)
+
+    for url in (pay_first, pay_second):
+        await gateway_pay(runtime, url)
+    await drain(runtime)
+    await drain(runtime)
+    got = {
+        o["id"]: (await client.get(f"/api/v1/orders/{o['id']}", headers=tenant.auth)).json() for o in (first, second)
+    }
+    assert got[first["id"]]["status"] == "paid", "seat a was free: the order is revived with it"
+    assert got[second["id"]]["status"] == "expired", "seat b was sold again: the late payment is refunded"
+    async with runtime.uow(readonly=True) as uow:
+        units = await inventory.unit_states(uow, org, [a, b])
+        sold = (await inventory.counts(uow, org, [pool]))[pool].sold
+    assert (units[a].occupied, units[b].occupied, sold) == (1, 1, 2)
+
+    # The revived order's refund frees its seat (the claim is on its new hold).
+    r = await client.post(f"/api/v1/orders/{first['id']}/refunds", json={}, headers=tenant.auth)
+    assert r.status_code == 200, r.text
+    async with runtime.uow(readonly=True) as uow:
+        assert (await inventory.unit_states(uow, org, [a]))[a].occupied == 0
