@@ -247,3 +247,11 @@ def test_order_wide_limits_hold_across_product_kinds():
 def test_every_refusal_is_a_domain_error():
     """So the API answers problem+json, never a 500 (UnknownProduct included)."""
     assert issubclass(UnknownProduct, DomainError) and UnknownProduct.status == 422
+
+
+def test_a_unit_is_held_by_one_line_of_an_order_only():
+    """Refunds give a line's claim back whole (per unit of the hold): two lines on one seat would free each other."""
+    offers = {"t0": Offer("t0", ("p0",))}
+    with pytest.raises(ValidationFailed) as caught:
+        _resolve(Registry([Loaded(offers), Seats({"A1"})]), [_seats("A1"), _seats("A1", index=1)])
+    assert caught.value.errors[0]["code"] == "unit_on_two_lines"

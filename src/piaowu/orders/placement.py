@@ -94,9 +94,22 @@ def check_total(total_minor: int) -> None:
 
 
 def check_order(resolution: Resolution) -> None:
-    """The limits of one order, whatever its products: 1 to 100 tickets, one currency, a total that fits."""
+    """The limits of one order, whatever its products: 1 to 100 tickets, one currency, a total that fits, and a
+    unit with identity on one line only (a refund gives a line's claim back whole: the engine returns a hold's
+    claim per unit, so two lines of one order on the same seat — legs A→B and C→D — would free each other)."""
     if not resolution.lines:
         raise EmptySelection()
+    units = [unit_id for unit_id, _ in resolution.claims]
+    if len(units) != len(set(units)):
+        raise ValidationFailed(
+            [
+                {
+                    "field": "items",
+                    "code": "unit_on_two_lines",
+                    "message": "A seat is chosen for two tickets of one order.",
+                }
+            ]
+        )
     check_size(len(resolution.lines))
     check_currencies(resolution.currencies)
     check_total(resolution.total_minor)
