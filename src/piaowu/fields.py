@@ -10,6 +10,7 @@
   (``core.inputs``).
 - ``Moment``: an aware datetime within the documented range.
 - ``Origin``: ``scheme://host[:port]`` of a site (``core.inputs.clean_origin``), normalized.
+- ``SHAPE_TAG``: prefix of the tags of a union of request shapes (e.g. an order item, counted or selected).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ Moment = Annotated[AwareDatetime, Strict(False), AfterValidator(in_time_range)]
 Origin = Annotated[str, Field(max_length=ORIGIN_LENGTH + 20), AfterValidator(clean_origin)]
 
 NULL_MESSAGE = "This field cannot be null; leave it out to keep its value."
+# Tags of a union of request shapes start with this; error paths leave such tags out (``api.errors``), so a
+# problem reads ``items.0.quantity`` whichever shape was meant.
+SHAPE_TAG = "shape:"
 
 
 class InputModel(BaseModel):

@@ -29,7 +29,7 @@ from piaowu.core.actor import Actor
 from piaowu.core.errors import DomainError
 from piaowu.inventory.models import Hold, HoldItem, Pool
 from piaowu.orders import service as orders
-from piaowu.orders.models import Order, OrderLine
+from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
 from piaowu.runtime import Runtime
 from piaowu.tickets.models import Ticket
@@ -72,9 +72,17 @@ async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
         ).all()
         lines = (
             await s.execute(
-                select(OrderLine.pool_ids, OrderLine.status, Order.status, func.coalesce(Ticket.entries_used, 0))
+                select(
+                    OrderLineHolding.pool_id,
+                    OrderLineHolding.quantity,
+                    OrderLine.status,
+                    Order.status,
+                    func.coalesce(Ticket.entries_used, 0),
+                )
+                .join(OrderLine, OrderLine.id == OrderLineHolding.line_id)
                 .join(Order, Order.id == OrderLine.order_id)
                 .outerjoin(Ticket, Ticket.order_line_id == OrderLine.id)
+                .where(OrderLineHolding.pool_id.in_(ids))
             )
         ).all()
     held, converted = Counter[str](), Counter[str]()
@@ -84,14 +92,11 @@ async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
         elif status == "converted":
             converted[pool_id] += qty
     refunded, valid = Counter[str](), Counter[str]()
-    for line_pools, line_status, order_status, entries_used in lines:
-        for pool_id in line_pools.split():
-            if line_status == "refunded" and entries_used == 0:
-                refunded[pool_id] += 1
-            elif line_status == "refunded" or (
-                line_status == "active" and order_status in ("paid", "partially_refunded")
-            ):
-                valid[pool_id] += 1
+    for pool_id, units, line_status, order_status, entries_used in lines:
+        if line_status == "refunded" and entries_used == 0:
+            refunded[pool_id] += units
+        elif line_status == "refunded" or (line_status == "active" and order_status in ("paid", "partially_refunded")):
+            valid[pool_id] += units
     return {
         pid: PoolLedger(
             pid, p.capacity, p.allowance, p.held, p.sold, held[pid], converted[pid] - refunded[pid], valid[pid]

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from piaowu.core.errors import InvalidQuantity, InvalidState, NotOnSale, ValidationFailed
+from piaowu.core.selections import Item
 from piaowu.orders import placement
 from piaowu.orders.schemas import normalize_phone
 from piaowu.orders.states import TRANSITIONS, OrderStatus, after_refund, check
@@ -24,42 +26,53 @@ class Offer:
     pool_ids: tuple[str, ...] = ("session",)
     session_id: str = "s1"
     sale_state: str = "on_sale"
+    event_name: str = "Event"
+    session_name: str = "Evening"
+    starts_at: datetime = datetime(2027, 1, 1, 19, 30, tzinfo=UTC)
+
+
+def build(pairs, offers):  # noqa: ANN001, ANN201
+    """The counted request shape, as ``resolvers.items_of`` makes it."""
+    items = [
+        Item(placement.KIND, placement.AdmissionSelection(t, q), (), i, f"items.{i}") for i, (t, q) in enumerate(pairs)
+    ]
+    return placement.resolve(items, offers)
 
 
 def test_build_prices_lines_and_collects_takes_per_pool():
     offers = {"a": Offer("a", pool_ids=("session", "quota-a")), "b": Offer("b", price_minor=5000)}
-    draft = placement.build([("a", 2), ("b", 1)], offers)
+    draft = build([("a", 2), ("b", 1)], offers)
     assert [line.price_minor for line in draft.lines] == [10000, 10000, 5000]
     assert draft.total_minor == 25000
-    assert sorted(draft.takes) == [("quota-a", 2), ("session", 1), ("session", 2)]
+    assert sorted(draft.takes) == [("quota-a", 2), ("session", 3)]
 
 
 def test_same_ticket_type_twice_counts_against_the_limit_together():
     with pytest.raises(InvalidQuantity):
-        placement.build([("a", 3), ("a", 2)], {"a": Offer("a", max_per_order=4)})
+        build([("a", 3), ("a", 2)], {"a": Offer("a", max_per_order=4)})
 
 
 def test_unknown_and_inactive_ticket_types_are_field_errors():
     with pytest.raises(ValidationFailed) as err:
-        placement.build([("a", 1), ("zzz", 1), ("off", 1)], {"a": Offer("a"), "off": Offer("off", is_active=False)})
+        build([("a", 1), ("zzz", 1), ("off", 1)], {"a": Offer("a"), "off": Offer("off", is_active=False)})
     assert [e["field"] for e in err.value.errors] == ["items.1.ticket_type_id", "items.2.ticket_type_id"]
 
 
 @pytest.mark.parametrize("state", ["not_yet", "ended", "unavailable"])
 def test_only_sessions_on_sale_sell(state):
     with pytest.raises(NotOnSale):
-        placement.build([("a", 1)], {"a": Offer("a", sale_state=state)})
+        build([("a", 1)], {"a": Offer("a", sale_state=state)})
 
 
 def test_below_minimum_is_refused():
     with pytest.raises(InvalidQuantity):
-        placement.build([("a", 1)], {"a": Offer("a", min_per_order=2)})
+        build([("a", 1)], {"a": Offer("a", min_per_order=2)})
 
 
 @given(st.lists(st.tuples(st.sampled_from("ab"), st.integers(1, 4)), min_size=1, max_size=4))
 def test_total_is_always_the_sum_of_line_prices(items):
     offers = {"a": Offer("a", max_per_order=100), "b": Offer("b", price_minor=333, max_per_order=100)}
-    draft = placement.build(items, offers)
+    draft = build(items, offers)
     assert draft.total_minor == sum(line.price_minor for line in draft.lines)
     assert len(draft.lines) == sum(q for _, q in items)
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.core import errors
+from piaowu.fields import SHAPE_TAG
 from piaowu.i18n import gettext, negotiate
 
 log = logging.getLogger("piaowu.api")
@@ -52,7 +53,11 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response:
 def _field_path(err: dict[str, Any]) -> str:
     if err.get("type") == "json_invalid":  # its loc holds the byte offset of the syntax error, not a field
         return "body"
-    parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    parts = [
+        str(p)
+        for p in err.get("loc", ())
+        if p not in ("body", "query", "path", "header") and not str(p).startswith(SHAPE_TAG)
+    ]
     return ".".join(parts) or "body"
 
 

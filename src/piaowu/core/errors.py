@@ -62,6 +62,14 @@ class EmptySelection(DomainError):
     message = "Choose at least one ticket."
 
 
+class UnknownProduct(DomainError):
+    """An order item names a product kind that no resolver sells (``core.selections.Registry``)."""
+
+    code = "unknown_product"
+    status = 422
+    message = "No product of kind {product} is sold here."
+
+
 class InvalidState(DomainError):
     code = "invalid_state"
     status = 409

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
@@ -49,7 +49,27 @@ class OrderLine(IdMixin, Base):
     ticket_type_name: Mapped[str] = mapped_column(String(200))
     price_minor: Mapped[int] = mapped_column(Integer)
     holder_name: Mapped[str] = mapped_column(String(200), default="")
-    # The pools one unit of this line consumed, space-separated: what a refund gives back, even if the
-    # ticket type's configuration changed since the sale.
-    pool_ids: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, cancelled, refunded
+
+
+class OrderLineHolding(IdMixin, Base):
+    """What one order line holds or owns (``core.selections``): ``quantity`` units of a pool, or a unit with
+    identity on the legs of ``mask``. Written in the reservation's own statement, so a line never exists without
+    them; what a refund gives back, even if the catalog changed since the sale. Ids are time-ordered: a line's
+    rows read in id order come in the order the resolver listed them."""
+
+    __tablename__ = "order_line_holdings"
+    __table_args__ = (
+        CheckConstraint(
+            "(pool_id IS NOT NULL AND unit_id IS NULL AND quantity >= 1 AND mask = 0)"
+            " OR (pool_id IS NULL AND unit_id IS NOT NULL AND quantity = 0 AND mask > 0)",
+            name="pool_or_unit",
+        ),
+    )
+
+    line_id: Mapped[str] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
+    pool_id: Mapped[str | None] = mapped_column(ForeignKey("inventory_pools.id"), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("inventory_units.id"), nullable=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+    mask: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -277,6 +277,8 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
     if not order.hold_id:
         return False
     takes = await inventory.hold_takes(uow, order.hold_id)
+    # The same seats too: a line that claimed a unit owns that unit again, or the order is not revived.
+    claims = await inventory.hold_claims(uow, order.hold_id)
     try:
         # A savepoint: this transaction goes on after a refusal (to refund), so a refused take — which may have
         # updated one pool of several, or aborted the transaction on PostgreSQL — must be undone on its own.
@@ -287,6 +289,7 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
                 takes,
                 expires_at=uow.now() + timedelta(minutes=1),
                 owner_ref=f"order:{order.id}",
+                claims=claims,
             )
     except SoldOut:
         return False

@@ -5,7 +5,8 @@ ticket is not refundable by default (``ticket_used``): refunding it by accident 
 put a place on sale that someone already occupies, and the check-in figures would no longer match the scans.
 Staff with the refund permission may override this, with a written reason (the audit event keeps it): the money
 is refunded and the ticket voided, but the place of a used ticket does **not** go back on sale — it was used.
-Tickets never admitted return one unit to each pool their line consumed, as always.
+Tickets never admitted give back what their line holds (``order_line_holdings``): its units of each pool, and
+the legs of each unit with identity (a seat) it claimed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from piaowu.core.errors import TicketUsed
+from piaowu.core.selections import Holding, PoolHolding, UnitHolding
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,7 @@ class RefundLine:
 
     line_id: str
     price_minor: int
-    pool_ids: tuple[str, ...]  # the pools one unit of this line consumed
+    holdings: tuple[Holding, ...]  # what this line holds: units of pools, units with identity
     entries_used: int = 0  # 0 when the line has no ticket (yet)
     ticket_code: str = ""
 
@@ -33,7 +35,8 @@ class RefundPlan:
     line_ids: tuple[str, ...]  # every line refunded (money back, ticket voided)
     amount_minor: int
     used_line_ids: tuple[str, ...]  # refunded although admitted (the override): their units stay sold
-    returned_pool_ids: tuple[str, ...]  # one unit back to each of these pools (repeated per unit)
+    returned_takes: tuple[tuple[str, int], ...]  # (pool id, units) back to each pool, per line (repeated)
+    returned_unit_ids: tuple[str, ...]  # units whose claimed legs come back
 
     @property
     def override_used(self) -> bool:
@@ -49,9 +52,13 @@ def plan_refund(lines: Sequence[RefundLine], *, allow_used: bool) -> RefundPlan:
             line_ids=[line.line_id for line in used],
             ticket_codes=[line.ticket_code for line in used if line.ticket_code],
         )
+    back = [line for line in lines if line.entries_used == 0]
     return RefundPlan(
         line_ids=tuple(line.line_id for line in lines),
         amount_minor=sum(line.price_minor for line in lines),
         used_line_ids=tuple(line.line_id for line in used),
-        returned_pool_ids=tuple(pool for line in lines if line.entries_used == 0 for pool in line.pool_ids),
+        returned_takes=tuple(
+            (h.pool_id, h.quantity) for line in back for h in line.holdings if isinstance(h, PoolHolding)
+        ),
+        returned_unit_ids=tuple(h.unit_id for line in back for h in line.holdings if isinstance(h, UnitHolding)),
     )

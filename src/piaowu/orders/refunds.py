@@ -61,12 +61,13 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
         raise RefundNotAllowed(reason="nothing left to refund")
     # Under the tickets' row locks from here to commit: no gate can admit one of them meanwhile.
     use = await tickets.use_for_refund(uow, order.organizer_id, wanted)
+    held = await repo.holdings(uow.session, wanted)
     plan = plan_refund(
         [
             RefundLine(
                 line_id=lid,
                 price_minor=active[lid].price_minor,
-                pool_ids=tuple(active[lid].pool_ids.split()),
+                holdings=tuple(held.get(lid, ())),
                 entries_used=use[lid].entries_used if lid in use else 0,
                 ticket_code=use[lid].code if lid in use else "",
             )
@@ -90,7 +91,11 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
     await tickets.void_tickets(uow, actor, order.organizer_id, wanted, status="refunded")
     # Only tickets never admitted give their places back: a used ticket's place was consumed. The ticket types'
     # own sales counters follow their pools (a used ticket stays counted as sold).
-    await inventory.return_sold(uow, order.organizer_id, [Take(pool_id, 1) for pool_id in plan.returned_pool_ids])
+    await inventory.return_sold(uow, order.organizer_id, [Take(pool_id, n) for pool_id, n in plan.returned_takes])
+    if plan.returned_unit_ids and order.hold_id:
+        # Exactly once: these lines were just marked refunded by this call only (above), and the engine clears a
+        # sold claim only for the caller whose update marked it returned.
+        await inventory.return_claims(uow, order.hold_id, plan.returned_unit_ids)
     used = set(plan.used_line_ids)
     returned = Counter(active[lid].ticket_type_id for lid in wanted if lid not in used)
     await ticket_type_service.count_sales(uow, order.organizer_id, {tid: -n for tid, n in returned.items()})

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
-from piaowu.orders.models import Order, OrderLine
+from piaowu.core.selections import Holding, PoolHolding, UnitHolding
+from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 
 
@@ -41,6 +42,20 @@ async def lock(session: AsyncSession, organizer_id: str, order_id: str) -> None:
 async def by_code(session: AsyncSession, organizer_id: str, code: str) -> Order | None:
     q = select(Order).where(Order.code == code, Order.organizer_id == organizer_id)
     return (await session.execute(q)).scalar_one_or_none()
+
+
+async def holdings(session: AsyncSession, line_ids: Sequence[str]) -> dict[str, list[Holding]]:
+    """What each line holds, in the order the resolver listed it (ids are time-ordered)."""
+    out: dict[str, list[Holding]] = {}
+    if not line_ids:
+        return out
+    q = select(OrderLineHolding).where(OrderLineHolding.line_id.in_(list(line_ids))).order_by(OrderLineHolding.id)
+    for h in (await session.execute(q)).scalars():
+        held: Holding = (
+            PoolHolding(h.pool_id, h.quantity) if h.pool_id is not None else UnitHolding(h.unit_id or "", h.mask)
+        )
+        out.setdefault(h.line_id, []).append(held)
+    return out
 
 
 async def lines(session: AsyncSession, order_ids: Sequence[str]) -> list[OrderLine]:

@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
 import phonenumbers
-from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Discriminator, EmailStr, Field, Tag, ValidationInfo, field_validator
 
-from piaowu.fields import InputModel, Name, Text
+from piaowu.fields import SHAPE_TAG, InputModel, Name, RequiredName, Text
 
 
 class OrderItemIn(InputModel):
+    """The counted shape: general admission, a ticket type and a quantity (as the API always accepted)."""
+
     ticket_type_id: str = Field(min_length=1, max_length=40)
     quantity: int = Field(ge=1, le=100)
+
+
+class HolderIn(InputModel):
+    name: RequiredName = Field(max_length=100)
+
+
+class SelectedItemIn(InputModel):
+    """The selected shape: a product kind, what the buyer chose of it (checked by that product's resolver:
+    ``unknown_product`` for a kind nobody sells) and, optionally, one holder per ticket."""
+
+    product: str = Field(min_length=1, max_length=40)
+    selection: dict[str, Any]
+    holders: list[HolderIn] = Field(default_factory=list, max_length=100)
+
+
+def _item_shape(value: Any) -> str:
+    named = "product" in value if isinstance(value, dict) else isinstance(value, SelectedItemIn)
+    return SHAPE_TAG + ("selected" if named else "counted")
+
+
+# Tagged by the presence of ``product``, so a problem names the one shape the client meant (the tag itself is
+# left out of error paths: ``items.0.quantity``, as before).
+ItemIn = Annotated[
+    Annotated[OrderItemIn, Tag(SHAPE_TAG + "counted")] | Annotated[SelectedItemIn, Tag(SHAPE_TAG + "selected")],
+    Discriminator(_item_shape),
+]
 
 
 def normalize_phone(value: str, region: str = "CN") -> str:
@@ -51,9 +80,10 @@ class BuyerIn(InputModel):
 
 
 class OrderIn(InputModel):
-    """Create an order: ticket types and quantities, and who buys. Units are held until ``expires_at``."""
+    """Create an order: ticket types and quantities (or products and selections), and who buys. Units are held
+    until ``expires_at``."""
 
-    items: list[OrderItemIn] = Field(min_length=1, max_length=20)
+    items: list[ItemIn] = Field(min_length=1, max_length=20)
     buyer: BuyerIn
 
 

@@ -12,18 +12,18 @@ from datetime import timedelta
 
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
-from piaowu.catalog import offers as catalog_offers
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import InvalidState, NotFound, OrderNotFound, PermissionDenied
 from piaowu.core.events import Topic
 from piaowu.core.ids import human_code, new_id, normalize_code
+from piaowu.core.selections import Holding, PoolHolding
 from piaowu.db.pagination import paginate
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
-from piaowu.inventory.rules import Take
-from piaowu.orders import placement
+from piaowu.inventory.rules import Claim, Take
 from piaowu.orders import repository as repo
-from piaowu.orders.models import Order, OrderLine
+from piaowu.orders import resolvers
+from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.schemas import (
     OrderIn,
     OrderLineOut,
@@ -62,12 +62,16 @@ def _require_seller(actor: Actor) -> None:
 async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut:
     """Holds the units and records a pending order that expires after ``settings.hold_minutes``.
 
-    Every row it writes goes into the one reservation statement (``inventory.reserve(with_rows=…)``), so it
-    may run in an autocommit unit of work: keep it that way — an ORM write added here would be committed on
-    its own, outside that statement."""
+    Each item is resolved by its product's resolver (``resolvers``): all of them or none, and every pool take
+    and unit claim of the resolution is reserved in one go. What each line holds is written with it
+    (``order_line_holdings``). Every row it writes goes into the one reservation statement
+    (``inventory.reserve(with_rows=…)``), so it may run in an autocommit unit of work: keep it that way — an
+    ORM write added here would be committed on its own, outside that statement."""
     _require_seller(actor)
-    offers = await catalog_offers.offers_for(uow, actor.organizer_id, [i.ticket_type_id for i in data.items])
-    draft = placement.build([(i.ticket_type_id, i.quantity) for i in data.items], offers)
+    items = resolvers.items_of(resolvers.registry_of(uow), data.items)
+    resolution = await resolvers.resolve(uow, actor.organizer_id, items)
+    currency = resolution.currencies.pop()
+    total_minor = resolution.total_minor
     now = uow.now()
     order_id = new_id()
     expires_at = now + timedelta(minutes=uow.settings.hold_minutes)
@@ -82,10 +86,10 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
         "buyer_name": data.buyer.name,
         "buyer_phone": data.buyer.phone,
         "buyer_email": (data.buyer.email or "").lower(),
-        "total_minor": draft.total_minor,
+        "total_minor": total_minor,
         "paid_minor": 0,
         "refunded_minor": 0,
-        "currency": draft.currency,
+        "currency": currency,
         "hold_id": hold_id,
         "expires_at": expires_at,
         "paid_at": None,
@@ -99,15 +103,19 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             "id": new_id(),
             "order_id": order_id,
             "organizer_id": actor.organizer_id,
-            "session_id": d.session_id,
-            "ticket_type_id": d.ticket_type_id,
-            "ticket_type_name": d.ticket_type_name,
-            "price_minor": d.price_minor,
-            "holder_name": "",
+            "session_id": line.session_id,
+            "ticket_type_id": line.ticket_type_id,
+            "ticket_type_name": line.ticket_type_name,
+            "price_minor": line.price_minor,
+            "holder_name": line.holder_name,
             "status": "active",
-            "pool_ids": " ".join(offers[d.ticket_type_id].pool_ids),
         }
-        for d in draft.lines
+        for line in resolution.lines
+    ]
+    holding_rows = [
+        holding_row(row["id"], actor.organizer_id, h)
+        for row, line in zip(line_rows, resolution.lines, strict=True)
+        for h in line.holdings
     ]
     audit = as_row(
         uow,
@@ -115,16 +123,22 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
         "order.created",
         "order",
         order_id,
-        after={"code": code, "total_minor": draft.total_minor, "tickets": len(line_rows), "hold": hold_id},
+        after={"code": code, "total_minor": total_minor, "tickets": len(line_rows), "hold": hold_id},
     )
     await inventory.reserve(
         uow,
         actor.organizer_id,
-        [Take(p, n) for p, n in draft.takes],
+        [Take(p, n) for p, n in resolution.takes],
         expires_at=expires_at,
         owner_ref=f"order:{order_id}",
         hold_id=hold_id,
-        with_rows=[(Order.__table__, [order_row]), (OrderLine.__table__, line_rows), audit],
+        with_rows=[
+            (Order.__table__, [order_row]),
+            (OrderLine.__table__, line_rows),
+            (OrderLineHolding.__table__, holding_rows),
+            audit,
+        ],
+        claims=[Claim(u, m) for u, m in resolution.claims],
     )
     return OrderOut(
         id=order_id,
@@ -134,28 +148,45 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
         buyer_name=data.buyer.name,
         buyer_phone=data.buyer.phone,
         buyer_email=order_row["buyer_email"],
-        total_minor=draft.total_minor,
+        total_minor=total_minor,
         paid_minor=0,
         refunded_minor=0,
-        currency=draft.currency,
+        currency=currency,
         expires_at=expires_at,
         created_at=now,
         paid_at=None,
         lines=[
             OrderLineOut(
                 id=row["id"],
-                session_id=row["session_id"],
-                ticket_type_id=row["ticket_type_id"],
-                ticket_type_name=row["ticket_type_name"],
-                price_minor=row["price_minor"],
+                session_id=line.session_id,
+                ticket_type_id=line.ticket_type_id,
+                ticket_type_name=line.ticket_type_name,
+                price_minor=line.price_minor,
                 status="active",
-                event_name=offers[row["ticket_type_id"]].event_name,
-                session_name=offers[row["ticket_type_id"]].session_name,
-                starts_at=offers[row["ticket_type_id"]].starts_at,
+                event_name=line.event_name,
+                session_name=line.session_name,
+                starts_at=line.starts_at,
             )
-            for row in line_rows
+            for row, line in zip(line_rows, resolution.lines, strict=True)
         ],
     )
+
+
+def holding_row(line_id: str, organizer_id: str, h: Holding) -> dict[str, object]:
+    """One ``order_line_holdings`` row. Every row has every column (the hot path compiles one INSERT per shape)."""
+    if isinstance(h, PoolHolding):
+        pool_id, unit_id, quantity, mask = h.pool_id, None, h.quantity, 0
+    else:
+        pool_id, unit_id, quantity, mask = None, h.unit_id, 0, h.mask
+    return {
+        "id": new_id(),
+        "line_id": line_id,
+        "organizer_id": organizer_id,
+        "pool_id": pool_id,
+        "unit_id": unit_id,
+        "quantity": quantity,
+        "mask": mask,
+    }
 
 
 async def load(uow: UnitOfWork, organizer_id: str, order_id: str) -> Order:
