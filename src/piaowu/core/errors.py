@@ -62,6 +62,20 @@ class EmptySelection(DomainError):
     message = "Choose at least one ticket."
 
 
+class TooManySessions(DomainError):
+    """A series rule (catalog.series_rules) would make more sessions than one rule may: nothing is made."""
+
+    code = "too_many_sessions"
+    status = 422
+    message = "This rule makes {count} sessions; one rule makes at most {limit}. Split it into shorter ranges."
+
+
+class EmptySeries(DomainError):
+    code = "empty_series"
+    status = 422
+    message = "This rule makes no session: no date in the range falls on the chosen weekdays."
+
+
 class InvalidState(DomainError):
     code = "invalid_state"
     status = 409

@@ -1,0 +1,145 @@
+"""Event-level ticket types (票种 defined once per event): what each session generated from a series sells.
+
+A definition is not sold itself. Each generated session gets its own ``TicketType`` linked to it
+(``definition_id``), which is what offers and orders use, exactly as for a type made on a session by hand.
+
+Editing a definition applies to the session types linked to it, in the same transaction:
+- name, description, limits per order, sort order and active: to every linked type;
+- price: to every linked type whose price was not set on its session (``price_overridden``); a price set on a
+  session stays until it is set there again. Orders keep the price they were sold at, as for any price edit;
+- quota: only to sessions generated from now on. An existing session's quota is its own pool with its own
+  held and sold counts, edited on that session.
+"""
+
+from __future__ import annotations
+
+from piaowu.accounts.permissions import Permission
+from piaowu.audit.recorder import record
+from piaowu.catalog import series_repository as srepo
+from piaowu.catalog import views
+from piaowu.catalog.models import EventTicketType
+from piaowu.catalog.rules import validate_ticket_type
+from piaowu.catalog.series_schemas import EventTicketTypeIn, EventTicketTypeOut, EventTicketTypePatch
+from piaowu.core.actor import Actor
+from piaowu.core.errors import NotFound, ValidationFailed
+from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import service as organizers
+
+DEF_FIELDS = (
+    "name",
+    "description",
+    "price_minor",
+    "quota",
+    "min_per_order",
+    "max_per_order",
+    "sort_order",
+    "is_active",
+)
+# What a definition's edit carries to its linked session types (price separately: not where overridden).
+PROPAGATED = ("name", "description", "min_per_order", "max_per_order", "sort_order", "is_active")
+
+
+def _out(d: EventTicketType, sessions: int, applied_to: int | None = None) -> EventTicketTypeOut:
+    return EventTicketTypeOut(
+        id=d.id,
+        event_id=d.event_id,
+        name=d.name,
+        description=d.description,
+        price_minor=d.price_minor,
+        currency=d.currency,
+        quota=d.quota,
+        min_per_order=d.min_per_order,
+        max_per_order=d.max_per_order,
+        sort_order=d.sort_order,
+        is_active=d.is_active,
+        sessions=sessions,
+        applied_to=applied_to,
+    )
+
+
+async def create_definition(
+    uow: UnitOfWork, actor: Actor, event_id: str, data: EventTicketTypeIn
+) -> EventTicketTypeOut:
+    """Defines a ticket type for the event; sessions generated from now on each get one linked to it."""
+    actor.require(Permission.CATALOG_WRITE)
+    ev = await views.event_or_404(uow, actor.organizer_id, event_id)
+    errors = validate_ticket_type(data.price_minor, data.quota, data.min_per_order, data.max_per_order)
+    if errors:
+        raise ValidationFailed(errors)
+    d = EventTicketType(
+        organizer_id=actor.organizer_id,
+        event_id=ev.id,
+        name=data.name.strip(),
+        description=data.description,
+        price_minor=data.price_minor,
+        currency=await organizers.currency_of(uow, actor.organizer_id),
+        quota=data.quota,
+        min_per_order=data.min_per_order,
+        max_per_order=data.max_per_order,
+        sort_order=data.sort_order,
+        is_active=data.is_active,
+        created_at=uow.now(),
+    )
+    uow.session.add(d)
+    await uow.session.flush()
+    record(uow, actor, "event_ticket_type.created", "event_ticket_type", d.id, after=views.snapshot(d, DEF_FIELDS))
+    return _out(d, 0)
+
+
+async def list_definitions(uow: UnitOfWork, actor: Actor, event_id: str) -> list[EventTicketTypeOut]:
+    actor.require(Permission.CATALOG_READ)
+    ev = await views.event_or_404(uow, actor.organizer_id, event_id)
+    defs = await srepo.definitions_of(uow.session, actor.organizer_id, ev.id)
+    counts = await srepo.linked_counts(uow.session, actor.organizer_id, [d.id for d in defs])
+    return [_out(d, counts.get(d.id, 0)) for d in defs]
+
+
+async def get_definition(uow: UnitOfWork, actor: Actor, definition_id: str) -> EventTicketTypeOut:
+    actor.require(Permission.CATALOG_READ)
+    d = await _definition_or_404(uow, actor, definition_id)
+    counts = await srepo.linked_counts(uow.session, actor.organizer_id, [d.id])
+    return _out(d, counts.get(d.id, 0))
+
+
+async def _definition_or_404(uow: UnitOfWork, actor: Actor, definition_id: str) -> EventTicketType:
+    d = await srepo.definition(uow.session, actor.organizer_id, definition_id)
+    if d is None:
+        raise NotFound(kind="ticket type")
+    return d
+
+
+async def update_definition(
+    uow: UnitOfWork, actor: Actor, definition_id: str, data: EventTicketTypePatch
+) -> EventTicketTypeOut:
+    """Edits a definition and applies the edit to its linked session ticket types (see the module: texts and
+    limits to all, the price where the session did not set its own, the quota to future sessions only)."""
+    actor.require(Permission.CATALOG_WRITE)
+    d = await _definition_or_404(uow, actor, definition_id)
+    before = views.snapshot(d, DEF_FIELDS)
+    changes = data.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if value is not None or key == "quota":
+            setattr(d, key, value.strip() if key == "name" else value)
+    errors = validate_ticket_type(d.price_minor, d.quota, d.min_per_order, d.max_per_order)
+    if errors:
+        raise ValidationFailed(errors)
+    linked = await srepo.linked_types(uow.session, actor.organizer_id, d.id)
+    applied = 0
+    for t in linked:
+        changed = False
+        for key in PROPAGATED:
+            if key in changes and getattr(t, key) != getattr(d, key):
+                setattr(t, key, getattr(d, key))
+                changed = True
+        if "price_minor" in changes and not t.price_overridden and t.price_minor != d.price_minor:
+            t.price_minor = d.price_minor
+            changed = True
+        # A session's own maximum may have been set below the definition's new minimum: that type keeps a
+        # consistent pair by taking both limits of the definition.
+        if t.max_per_order < t.min_per_order:
+            t.min_per_order, t.max_per_order = d.min_per_order, d.max_per_order
+        applied += changed
+    after = {**views.snapshot(d, DEF_FIELDS), "applied_to": applied}
+    record(uow, actor, "event_ticket_type.updated", "event_ticket_type", d.id, before=before, after=after)
+    await uow.session.flush()
+    return _out(d, len(linked), applied)
