@@ -32,6 +32,7 @@ class World:
     qr_payload: str
     spare_token_id: str
     public_key: str
+    event_ticket_type_id: str = ""  # an event-level ticket type of the event (sessions in series)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -50,6 +51,12 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         _, spare = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="spare", role="sales")
         await uow.commit()
     me = (await client.get("/api/v1/organizer", headers=tenant.auth)).json()
+    definition = await client.post(
+        f"/api/v1/events/{sale.event_id}/ticket-types",
+        json={"name": "全价 Adult", "price_minor": 100},
+        headers=tenant.auth,
+    )
+    assert definition.status_code == 201, definition.text
     return World(
         tenant=tenant,
         event_id=sale.event_id,
@@ -63,6 +70,7 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         qr_payload=ticket["qr_payload"],
         spare_token_id=spare.id,
         public_key=me["public_key"],
+        event_ticket_type_id=definition.json()["id"],
     )
 
 

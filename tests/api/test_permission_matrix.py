@@ -59,6 +59,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "token_id": w.spare_token_id,
         "provider": "sandbox",
         "trade_no": "T-no-such-trade",
+        "event_ticket_type_id": w.event_ticket_type_id,
     }
 
 
@@ -87,6 +88,16 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "TokenIn": {"name": f"matrix {n}", "role": "gate"},
         "StaffPatch": {"is_active": True},
         "OrganizerSettingsPatch": {"return_origins": ["https://tickets.matrix.example"]},
+        "EventTicketTypeIn": {"name": "Matrix", "price_minor": 100},
+        "EventTicketTypePatch": {"price_minor": 100},
+        "SeriesIn": {
+            "first_date": now[:10],
+            "last_date": now[:10],
+            "start_times": ["09:00"],
+            "duration_minutes": 60,
+            "capacity": 5,
+            "dry_run": True,
+        },
     }
 
 

@@ -61,6 +61,7 @@ def _values(w: World) -> dict[str, list[str]]:
         "code": [w.ticket_code, w.paid_order_code],
         "token_id": [w.spare_token_id],
         "staff_id": [w.tenant.owner_id],
+        "event_ticket_type_id": [w.event_ticket_type_id],
     }
 
 
@@ -89,6 +90,15 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "RefundIn": {},
         "StaffPatch": {"is_active": True},
         "SessionCancelIn": {"reason": "cancelled by someone else"},
+        "EventTicketTypeIn": {"name": "Injected", "price_minor": 1},
+        "EventTicketTypePatch": {"price_minor": 1},
+        "SeriesIn": {
+            "first_date": now[:10],
+            "last_date": now[:10],
+            "start_times": ["09:00"],
+            "duration_minutes": 60,
+            "capacity": 5,
+        },
     }
 
 
