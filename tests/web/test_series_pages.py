@@ -1,0 +1,106 @@
+"""Sessions in series in the back office: the event's ticket types, then "generate sessions" — a preview that
+writes nothing, a confirmation that makes exactly the previewed sessions — in zh-CN and en."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import func, select
+
+from piaowu.catalog import event_service
+from piaowu.catalog.models import Session
+from piaowu.catalog.schemas import EventIn
+from tests.factories import owner_actor
+from tests.web.helpers import csrf_of, post_form, sign_in
+
+RULE = {
+    "first_date": "2026-07-06",
+    "last_date": "2026-08-30",
+    "wd1": "1",
+    "wd4": "1",
+    "start_times": "19:30",
+    "duration_minutes": "150",
+    "excluded_dates": "2026-07-10",
+    "capacity": "80",
+    "status": "on_sale",
+    "sales_closes_minutes_before": "30",
+}
+
+
+async def _sessions(runtime) -> int:  # noqa: ANN001
+    async with runtime.uow(readonly=True) as uow:
+        return (await uow.session.execute(select(func.count()).select_from(Session))).scalar_one()
+
+
+async def test_define_ticket_types_preview_then_generate(runtime, client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    actor = await owner_actor(runtime, tenant.owner_id)
+    async with runtime.uow() as uow:
+        ev = await event_service.create_event(uow, actor, EventIn(name="话剧 Drama"))
+        await uow.commit()
+    await sign_in(client, tenant.owner_email, tenant.password)
+    page = await client.get(f"/manage/events/{ev.id}?lang=en")
+    assert "Ticket types of the event" in page.text and f"/manage/events/{ev.id}/series" in page.text
+
+    r = await post_form(
+        client, f"/manage/events/{ev.id}/ticket-types/new", {"name": "A区", "price": "280", "is_active": "1"}
+    )
+    assert r.status_code == 303, r.text
+    page = await client.get(f"/manage/events/{ev.id}?lang=en")
+    assert "A区" in page.text and "280" in page.text
+    def_id = re.search(rf"/manage/events/{ev.id}/ticket-types/(\w+)/edit", page.text).group(1)
+
+    # Preview: 16 Tuesdays and Fridays in 8 weeks, minus one skipped Friday; nothing written.
+    r = await post_form(client, f"/manage/events/{ev.id}/series?lang=en", RULE)
+    assert r.status_code == 200, r.text
+    assert "Preview: 15 sessions, 15 new" in r.text and "2026-07-07 Tue 19:30" in r.text
+    assert "2026-07-10" not in r.text.split("Preview", 1)[1].split("</table>", 1)[0]
+    assert "Create 15 sessions" in r.text
+    assert await _sessions(runtime) == 0
+
+    zh = await post_form(client, f"/manage/events/{ev.id}/series?lang=zh-CN", RULE)
+    assert "预览" in zh.text and "周二" in zh.text and "生成 15 个场次" in zh.text
+
+    # Confirm: the hidden fields of the preview are posted again.
+    confirm = dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+            r.text.split("preview-title", 1)[1].split("</section>")[0],
+        )
+    )
+    assert confirm.pop("confirm") == "1" and confirm.pop("csrf")
+    done = await client.post(
+        f"/manage/events/{ev.id}/series?lang=en", data={"csrf": csrf_of(r.text), "confirm": "1", **confirm}
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/manage/events/{ev.id}"
+    assert await _sessions(runtime) == 15
+    page = await client.get(f"/manage/events/{ev.id}?lang=en")
+    assert "15 sessions created (0 already existed)." in page.text
+
+    # Again: everything exists, the button is disabled; the definition's edit reaches the 15 sessions.
+    again = await post_form(client, f"/manage/events/{ev.id}/series?lang=en", RULE)
+    assert "Preview: 15 sessions, 0 new" in again.text and "Exists, kept" in again.text
+    r = await post_form(
+        client,
+        f"/manage/events/{ev.id}/ticket-types/{def_id}/edit?lang=en",
+        {"name": "A区 Zone A", "price": "300", "is_active": "1", "min_per_order": "1", "max_per_order": "6"},
+    )
+    assert r.status_code == 303, r.text
+    page = await client.get(f"/manage/events/{ev.id}?lang=en")
+    assert "Changes saved and applied to 15 session ticket types." in page.text
+
+
+async def test_a_bad_rule_is_shown_inline_in_both_languages(runtime, client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
+    actor = await owner_actor(runtime, tenant.owner_id)
+    async with runtime.uow() as uow:
+        ev = await event_service.create_event(uow, actor, EventIn(name="景区 Park", kind="attraction"))
+        await uow.commit()
+    await sign_in(client, tenant.owner_email, tenant.password)
+    bad = {**RULE, "start_times": "7pm", "wd1": "", "wd4": ""}
+    r = await post_form(client, f"/manage/events/{ev.id}/series?lang=en", bad)
+    assert r.status_code == 422
+    assert "Enter times like 09:00 or 19:30" in r.text and "Choose at least one weekday." in r.text
+    big = {**RULE, "first_date": "2026-01-01", "last_date": "2027-12-31", "wd0": "1", "wd2": "1", "wd3": "1"}
+    r = await post_form(client, f"/manage/events/{ev.id}/series?lang=zh-CN", big)
+    assert r.status_code == 422 and "一条规则最多生成 500 个" in r.text
+    assert await _sessions(runtime) == 0
