@@ -29,6 +29,8 @@ from piaowu.core.actor import Actor
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 
+LOCK_STRATEGY_KEY = "catalog.series_lock"
+
 
 async def generate_series(uow: UnitOfWork, actor: Actor, event_id: str, data: SeriesIn) -> SeriesOut:
     """Makes the sessions of a rule that the event does not have yet (see the module for the guarantees)."""
@@ -47,7 +49,9 @@ async def generate_series(uow: UnitOfWork, actor: Actor, event_id: str, data: Se
     window = SalesWindow(data.sales_opens_days_before, data.sales_closes_minutes_before)
     planned = plan(rule, window)  # refuses before anything is read or written
     if not data.dry_run:
-        await srepo.lock_event(uow.session, actor.organizer_id, ev.id)
+        # Injectable only so that the race test's control can run without it (tests/concurrency/naive.py).
+        lock = uow.strategies.get(LOCK_STRATEGY_KEY, srepo.lock_event)
+        await lock(uow.session, actor.organizer_id, ev.id)
     existing = await srepo.session_starts(uow.session, actor.organizer_id, ev.id)
     to_make = missing(planned, existing)
     definitions = [d for d in await srepo.definitions_of(uow.session, actor.organizer_id, ev.id) if d.is_active]
