@@ -23,6 +23,7 @@ from piaowu.catalog.schemas import EventIn, TicketTypePatch
 from piaowu.catalog.series_schemas import EventTicketTypeIn, EventTicketTypePatch, SeriesIn
 from piaowu.core.errors import EmptySeries, NotFound, TooManySessions, ValidationFailed
 from piaowu.inventory.models import Pool
+from piaowu.orders import session_cancel
 from tests.factories import owner_actor
 
 
@@ -232,3 +233,27 @@ async def test_another_organizer_cannot_generate_or_see_definitions(runtime, ten
                 uow, theirs, adult_id, EventTicketTypePatch(price_minor=1)
             )
     assert await _count(runtime, Session) == 0
+
+
+async def test_a_new_definition_can_be_added_to_the_current_sessions_but_not_to_past_or_cancelled_ones(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    event_id, *_ = await _event(runtime, actor)
+    # The clock is 2026-06-01 10:00 in Shanghai: 30 and 31 May are over, 1 June is running, 3 June is cancelled.
+    out = await _generate(runtime, actor, event_id, _daily(date(2026, 5, 30), date(2026, 6, 3)))
+    async with runtime.uow() as uow:
+        await session_cancel.cancel_session(uow, actor, out.sessions[4].session_id)
+        await uow.commit()
+    async with runtime.uow() as uow:
+        later = await event_ticket_type_service.create_definition(
+            uow, actor, event_id, EventTicketTypeIn(name="老年 Senior", price_minor=3000)
+        )
+        senior = await event_ticket_type_service.create_definition(
+            uow, actor, event_id, EventTicketTypeIn(name="老年 Senior", price_minor=3000, add_to_sessions=True)
+        )
+        await uow.commit()
+    assert (later.sessions, later.applied_to) == (0, None)
+    assert (senior.sessions, senior.applied_to) == (2, 2)
+    async with runtime.uow(readonly=True) as uow:
+        ev = await event_service.get_event(uow, actor, event_id)
+    having = [any(t.definition_id == senior.id for t in s.ticket_types) for s in ev.sessions]
+    assert having == [False, False, True, True, False]

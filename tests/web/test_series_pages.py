@@ -89,6 +89,16 @@ async def test_define_ticket_types_preview_then_generate(runtime, client: httpx.
     page = await client.get(f"/manage/events/{ev.id}?lang=en")
     assert "Changes saved and applied to 15 session ticket types." in page.text
 
+    # A ticket type added later, to the sessions that exist too.
+    r = await post_form(
+        client,
+        f"/manage/events/{ev.id}/ticket-types/new?lang=en",
+        {"name": "学生 Student", "price": "150", "is_active": "1", "add_to_sessions": "1"},
+    )
+    assert r.status_code == 303, r.text
+    page = await client.get(f"/manage/events/{ev.id}?lang=en")
+    assert "Ticket type “学生 Student” added to 15 sessions." in page.text
+
 
 async def test_a_bad_rule_is_shown_inline_in_both_languages(runtime, client: httpx.AsyncClient, tenant) -> None:  # noqa: ANN001
     actor = await owner_actor(runtime, tenant.owner_id)

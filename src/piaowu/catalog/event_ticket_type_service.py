@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
+from piaowu.catalog import repository as repo
 from piaowu.catalog import series_repository as srepo
 from piaowu.catalog import views
 from piaowu.catalog.models import EventTicketType
-from piaowu.catalog.rules import validate_ticket_type
+from piaowu.catalog.rules import SessionStatus, validate_ticket_type
+from piaowu.catalog.schemas import TicketTypeIn
 from piaowu.catalog.series_schemas import EventTicketTypeIn, EventTicketTypeOut, EventTicketTypePatch
+from piaowu.catalog.ticket_type_service import add_ticket_type
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotFound, ValidationFailed
 from piaowu.db.uow import UnitOfWork
@@ -60,7 +63,9 @@ def _out(d: EventTicketType, sessions: int, applied_to: int | None = None) -> Ev
 async def create_definition(
     uow: UnitOfWork, actor: Actor, event_id: str, data: EventTicketTypeIn
 ) -> EventTicketTypeOut:
-    """Defines a ticket type for the event; sessions generated from now on each get one linked to it."""
+    """Defines a ticket type for the event; sessions generated from now on each get one linked to it, and with
+    ``add_to_sessions`` so do the event's current sessions that are neither cancelled nor over (``applied_to``
+    says how many), all in the caller's transaction."""
     actor.require(Permission.CATALOG_WRITE)
     ev = await views.event_or_404(uow, actor.organizer_id, event_id)
     errors = validate_ticket_type(data.price_minor, data.quota, data.min_per_order, data.max_per_order)
@@ -83,7 +88,31 @@ async def create_definition(
     uow.session.add(d)
     await uow.session.flush()
     record(uow, actor, "event_ticket_type.created", "event_ticket_type", d.id, after=views.snapshot(d, DEF_FIELDS))
-    return _out(d, 0)
+    if not data.add_to_sessions:
+        return _out(d, 0)
+    now = uow.now()
+    current = [
+        s
+        for s in await repo.sessions_of(uow.session, actor.organizer_id, [ev.id])
+        if s.status != SessionStatus.CANCELLED and s.ends_at > now
+    ]
+    for s in current:
+        await add_ticket_type(uow, actor, s, as_ticket_type(d), definition_id=d.id, currency=d.currency)
+    return _out(d, len(current), len(current))
+
+
+def as_ticket_type(d: EventTicketType) -> TicketTypeIn:
+    """What a session's ticket type made from definition ``d`` starts with."""
+    return TicketTypeIn(
+        name=d.name,
+        description=d.description,
+        price_minor=d.price_minor,
+        quota=d.quota,
+        min_per_order=d.min_per_order,
+        max_per_order=d.max_per_order,
+        sort_order=d.sort_order,
+        is_active=d.is_active,
+    )
 
 
 async def list_definitions(uow: UnitOfWork, actor: Actor, event_id: str) -> list[EventTicketTypeOut]:

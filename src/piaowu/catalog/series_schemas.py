@@ -28,6 +28,9 @@ class EventTicketTypeIn(InputModel):
     max_per_order: int = Field(default=10, ge=1, le=100)
     sort_order: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     is_active: bool = True
+    # Also give it to the event's sessions that exist now and are neither cancelled nor over (each gets a linked
+    # ticket type, as generation would). False: only sessions generated from now on sell it.
+    add_to_sessions: bool = False
 
 
 class EventTicketTypePatch(PatchModel):

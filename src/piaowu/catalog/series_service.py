@@ -20,7 +20,8 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import series_repository as srepo
 from piaowu.catalog import views
-from piaowu.catalog.schemas import SessionIn, TicketTypeIn
+from piaowu.catalog.event_ticket_type_service import as_ticket_type
+from piaowu.catalog.schemas import SessionIn
 from piaowu.catalog.series_rules import Recurrence, SalesWindow, missing, plan
 from piaowu.catalog.series_schemas import SeriesIn, SeriesOut, SeriesSessionOut
 from piaowu.catalog.session_service import add_session
@@ -74,23 +75,7 @@ async def generate_series(uow: UnitOfWork, actor: Actor, event_id: str, data: Se
                 ),
             )
             for d in definitions:
-                await add_ticket_type(
-                    uow,
-                    actor,
-                    s,
-                    TicketTypeIn(
-                        name=d.name,
-                        description=d.description,
-                        price_minor=d.price_minor,
-                        quota=d.quota,
-                        min_per_order=d.min_per_order,
-                        max_per_order=d.max_per_order,
-                        sort_order=d.sort_order,
-                        is_active=d.is_active,
-                    ),
-                    definition_id=d.id,
-                    currency=d.currency,
-                )
+                await add_ticket_type(uow, actor, s, as_ticket_type(d), definition_id=d.id, currency=d.currency)
             made[p.starts_at] = s.id
         record(
             uow,

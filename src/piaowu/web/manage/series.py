@@ -172,6 +172,7 @@ async def def_new(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: s
 async def def_create(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     form = await read_form(request)
     data, errors = _tt_payload(request, form, (await organizer(rt, actor)).currency)
+    data["add_to_sessions"] = bool(form.get("add_to_sessions"))
     created, errors = await submit(
         request,
         rt,
@@ -185,7 +186,15 @@ async def def_create(request: Request, rt: RuntimeDep, actor: StaffDep, event_id
         return await _def_form(
             request, rt, actor, event_id, definition=None, values=form, errors=errors, status_code=422
         )
-    flash(request, translator(request)("Ticket type “{name}” added.", name=created.name), "success")
+    _ = translator(request)
+    if created.applied_to:
+        flash(
+            request,
+            _("Ticket type “{name}” added to {n} sessions.", name=created.name, n=created.applied_to),
+            "success",
+        )
+    else:
+        flash(request, _("Ticket type “{name}” added.", name=created.name), "success")
     return redirect(f"/manage/events/{event_id}")
 
 
