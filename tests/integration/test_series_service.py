@@ -149,6 +149,12 @@ async def test_a_price_set_on_one_session_survives_a_new_price_on_the_definition
     async with runtime.uow(readonly=True) as uow:
         ev = await event_service.get_event(uow, actor, event_id)
     holiday = next(t for t in ev.sessions[1].ticket_types if t.definition_id == adult_id)
+    async with runtime.uow() as uow:  # the same price sent again (as the page's form does) is not an override
+        same = await ticket_type_service.update_ticket_type(
+            uow, actor, holiday.id, TicketTypePatch(price_minor=12000, description="节日 Holiday")
+        )
+        await uow.commit()
+    assert not same.price_overridden
     async with runtime.uow() as uow:
         changed = await ticket_type_service.update_ticket_type(
             uow, actor, holiday.id, TicketTypePatch(price_minor=15000)

@@ -104,8 +104,10 @@ async def update_ticket_type(
         elif quota is not None and t.pool_id is not None:
             await inventory.set_capacity(uow, actor.organizer_id, t.pool_id, quota)
         t.quota = quota
-    if t.definition_id and changes.get("price_minor") is not None:
-        t.price_overridden = True  # its own price now: the definition's next price leaves it alone
+    if t.definition_id and changes.get("price_minor") not in (None, t.price_minor):
+        # Its own price now: the definition's next price leaves it alone. Only a different price counts: the
+        # page's form sends the price with every edit.
+        t.price_overridden = True
     for key, value in changes.items():
         if value is not None:
             setattr(t, key, value)
