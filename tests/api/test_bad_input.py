@@ -210,6 +210,8 @@ def cases(c: Ctx) -> list[Case]:
              json=series_body(weekdays=[7]), fields=("weekdays.0",)),
         Case("series at 25:00", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
              json=series_body(start_times=["25:00"]), fields=("start_times.0",)),
+        Case("series of cancelled sessions", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(status="cancelled"), fields=("status",)),
         Case("series dry_run as a string", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
              json=series_body(dry_run="yes"), fields=("dry_run",)),
         Case("series for another organizer's event", "POST", f"/api/v1/events/{c.them.event_id}/series", 404,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import BaseModel, Field, Strict
+from pydantic import BaseModel, Field, Strict, field_validator
 
 from piaowu.catalog.rules import SessionStatus
 from piaowu.catalog.series_rules import MAX_DURATION_MINUTES
@@ -81,6 +81,13 @@ class SeriesIn(InputModel):
     sales_opens_days_before: int | None = Field(default=None, ge=0, le=3 * 366)
     sales_closes_minutes_before: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
     dry_run: bool = False
+
+    @field_validator("status")
+    @classmethod
+    def _new_sessions_only(cls, value: SessionStatus) -> SessionStatus:
+        if value not in (SessionStatus.DRAFT, SessionStatus.ON_SALE):
+            raise ValueError("New sessions start as drafts or on sale.")
+        return value
 
 
 class SeriesSessionOut(BaseModel):
