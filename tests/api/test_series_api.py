@@ -101,6 +101,14 @@ async def test_a_definition_edit_reaches_its_sessions_but_not_a_price_set_on_one
     assert prices == [9900] + [8800] * 29
     names = {next(t for t in s["ticket_types"] if t["definition_id"] == adult_def)["name"] for s in ev["sessions"]}
     assert names == {"成人票"}
+    audit = await client.get(
+        "/api/v1/audit-events",
+        params={"subject_type": "event_ticket_type", "subject_id": adult_def},
+        headers=tenant.auth,
+    )
+    assert audit.status_code == 200, audit.text
+    assert [e["action"] for e in audit.json()["items"]] == ["event_ticket_type.updated", "event_ticket_type.created"]
+    assert audit.json()["items"][0]["after"]["applied_to"] == 30
 
 
 async def test_too_many_sessions_and_an_empty_series_are_problems_that_write_nothing(runtime, client, tenant):

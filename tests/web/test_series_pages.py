@@ -88,6 +88,17 @@ async def test_define_ticket_types_preview_then_generate(runtime, client: httpx.
     assert r.status_code == 303, r.text
     page = await client.get(f"/manage/events/{ev.id}?lang=en")
     assert "Changes saved and applied to 15 session ticket types." in page.text
+    # A generated session's ticket type: its edit form says where it comes from; a price set there is its own.
+    async with runtime.uow(readonly=True) as uow:
+        first = (await event_service.get_event(uow, actor, ev.id)).sessions[0]
+    tt = first.ticket_types[0]
+    edit = f"/manage/sessions/{first.id}/ticket-types/{tt.id}/edit?lang=en"
+    assert "This ticket type comes from the event" in (await client.get(edit)).text
+    same = {"name": "A区 Zone A", "price": "300", "is_active": "1", "min_per_order": "1", "max_per_order": "6"}
+    assert (await post_form(client, edit, same)).status_code == 303
+    assert "Own price" not in (await client.get(f"/manage/sessions/{first.id}?lang=en")).text
+    assert (await post_form(client, edit, {**same, "price": "350"})).status_code == 303
+    assert "Own price" in (await client.get(f"/manage/sessions/{first.id}?lang=en")).text
 
     # A ticket type added later, to the sessions that exist too.
     r = await post_form(

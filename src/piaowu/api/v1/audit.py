@@ -17,7 +17,17 @@ router = APIRouter()
 # Every kind of thing the audit trail records (``record(..., subject_type, ...)`` in the services): a filter with
 # any other value is a typo, answered 422 rather than an empty list.
 SubjectType = Literal[
-    "api_token", "event", "order", "organizer", "payment", "refund", "session", "staff", "ticket", "ticket_type"
+    "api_token",
+    "event",
+    "order",
+    "organizer",
+    "payment",
+    "refund",
+    "session",
+    "staff",
+    "ticket",
+    "ticket_type",
+    "event_ticket_type",
 ]
 
 
