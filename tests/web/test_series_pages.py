@@ -8,9 +8,10 @@ import re
 import httpx
 from sqlalchemy import func, select
 
-from piaowu.catalog import event_service
+from piaowu.catalog import event_service, event_ticket_type_service
 from piaowu.catalog.models import Session
 from piaowu.catalog.schemas import EventIn
+from piaowu.catalog.series_schemas import EventTicketTypeIn
 from tests.factories import owner_actor
 from tests.web.helpers import csrf_of, post_form, sign_in
 
@@ -125,3 +126,36 @@ async def test_a_bad_rule_is_shown_inline_in_both_languages(runtime, client: htt
     r = await post_form(client, f"/manage/events/{ev.id}/series?lang=zh-CN", big)
     assert r.status_code == 422 and "一条规则最多生成 500 个" in r.text
     assert await _sessions(runtime) == 0
+
+
+async def test_another_organizers_event_and_ticket_types_are_not_found(
+    runtime,
+    client: httpx.AsyncClient,
+    tenant,
+    other_tenant,  # noqa: ANN001
+) -> None:
+    other = await owner_actor(runtime, other_tenant.owner_id)
+    async with runtime.uow() as uow:
+        theirs = await event_service.create_event(uow, other, EventIn(name="Not yours"))
+        their_def = await event_ticket_type_service.create_definition(
+            uow, other, theirs.id, EventTicketTypeIn(name="Theirs", price_minor=100)
+        )
+        await uow.commit()
+    await sign_in(client, tenant.owner_email, tenant.password)
+    csrf = csrf_of((await client.get("/manage")).text)
+    for path in (
+        f"/manage/events/{theirs.id}/series",
+        f"/manage/events/{theirs.id}/ticket-types/new",
+        f"/manage/events/{theirs.id}/ticket-types/{their_def.id}/edit",
+    ):
+        assert (await client.get(path)).status_code == 404, path
+    r = await client.post(f"/manage/events/{theirs.id}/series", data={"csrf": csrf, **RULE, "confirm": "1"})
+    assert r.status_code == 404
+    r = await client.post(
+        f"/manage/events/{theirs.id}/ticket-types/{their_def.id}/edit",
+        data={"csrf": csrf, "name": "Mine now", "price": "1", "is_active": "1"},
+    )
+    assert r.status_code == 404
+    assert await _sessions(runtime) == 0
+    async with runtime.uow(readonly=True) as uow:
+        assert (await event_ticket_type_service.get_definition(uow, other, their_def.id)).name == "Theirs"
