@@ -33,6 +33,7 @@ class World:
     spare_token_id: str
     public_key: str
     venue_id: str = ""  # the event's venue
+    event_ticket_type_id: str = ""  # an event-level ticket type of the event (sessions in series)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -52,6 +53,12 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         await uow.commit()
     me = (await client.get("/api/v1/organizer", headers=tenant.auth)).json()
     event = (await client.get(f"/api/v1/events/{sale.event_id}", headers=tenant.auth)).json()
+    definition = await client.post(
+        f"/api/v1/events/{sale.event_id}/ticket-types",
+        json={"name": "全价 Adult", "price_minor": 100},
+        headers=tenant.auth,
+    )
+    assert definition.status_code == 201, definition.text
     return World(
         tenant=tenant,
         event_id=sale.event_id,
@@ -66,6 +73,7 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         spare_token_id=spare.id,
         public_key=me["public_key"],
         venue_id=event["venue_id"],
+        event_ticket_type_id=definition.json()["id"],
     )
 
 

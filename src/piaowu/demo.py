@@ -1,8 +1,8 @@
 """Demo data for a fresh install (``piaowu demo``), created through the real services like any organizer's.
 
-One organizer ("demo"), three staff logins, a concert with two evening sessions and a boat cruise with one
-session a day for the next seven days. Dates are relative to today in the organizer's time zone, so a demo
-seeded today always has something on sale.
+One organizer ("demo"), three staff logins, a concert with two evening sessions, a boat cruise with one
+session a day for the next seven days, and a scenic area whose 30 daily sessions are generated from one rule.
+Dates are relative to today in the organizer's time zone, so a demo seeded today always has something on sale.
 """
 
 from __future__ import annotations
@@ -12,9 +12,17 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from piaowu.accounts import service as accounts
-from piaowu.catalog import event_service, session_service, ticket_type_service, venue_service
+from piaowu.catalog import (
+    event_service,
+    event_ticket_type_service,
+    series_service,
+    session_service,
+    ticket_type_service,
+    venue_service,
+)
 from piaowu.catalog.rules import EventKind
 from piaowu.catalog.schemas import EventIn, SessionIn, TicketTypeIn
+from piaowu.catalog.series_schemas import EventTicketTypeIn, SeriesIn
 from piaowu.catalog.venue_schemas import VenueIn
 from piaowu.core.actor import Actor
 from piaowu.core.errors import Conflict, NotFound
@@ -161,8 +169,59 @@ async def _create(rt: Runtime) -> DemoResult:
             await _session(
                 uow, owner, cruise.id, starts, timedelta(hours=8, minutes=30), capacity=800, types=CRUISE_TYPES
             )
+        await _scenic_area(uow, owner, today)
         await uow.commit()
     return DemoResult(True, org.id, token)
+
+
+SCENIC_TYPES = (
+    EventTicketTypeIn(name_i18n={"zh-CN": "成人票", "en": "Adult"}, price_minor=10000, sort_order=0),
+    EventTicketTypeIn(
+        name_i18n={"zh-CN": "学生票", "en": "Student"}, price_minor=5000, quota=200, max_per_order=4, sort_order=1
+    ),
+    EventTicketTypeIn(name_i18n={"zh-CN": "老年票", "en": "Senior"}, price_minor=5000, sort_order=2),
+)
+
+
+async def _scenic_area(uow: UnitOfWork, owner: Actor, today: date) -> None:
+    """A scenic area sold by the day: its ticket types defined once for the event, and 30 daily sessions (08:00
+    to 17:00) generated from one rule (sessions in series, catalog/series_service.py)."""
+    centre = await venue_service.create_venue(
+        uow,
+        owner,
+        VenueIn(
+            name_i18n={"zh-CN": "玉龙雪山游客中心", "en": "Jade Dragon Visitor Centre"},
+            address_i18n={"zh-CN": "云南省丽江市玉龙纳西族自治县", "en": "Yulong County, Lijiang, Yunnan"},
+            timezone=DEMO_TZ,
+            entrances=["游客中心检票口 Visitor centre gate", "索道站 Cable car station"],
+        ),
+    )
+    park = await event_service.create_event(
+        uow,
+        owner,
+        EventIn(
+            name_i18n={"zh-CN": "玉龙雪山景区", "en": "Jade Dragon Snow Mountain"},
+            kind=EventKind.ATTRACTION,
+            description_i18n={
+                "zh-CN": "每日开放的景区，门票按日销售。",
+                "en": "A scenic area open every day, sold by the day.",
+            },
+            venue_id=centre.id,
+            is_published=True,
+        ),
+    )
+    for t in SCENIC_TYPES:
+        await event_ticket_type_service.create_definition(uow, owner, park.id, t)
+    rule = SeriesIn(
+        first_date=today,
+        last_date=today + timedelta(days=29),
+        start_times=[time(8, 0)],
+        duration_minutes=9 * 60,
+        timezone=DEMO_TZ,
+        capacity=2000,
+        status="on_sale",
+    )
+    await series_service.generate_series(uow, owner, park.id, rule)
 
 
 def _at(day: date, at: time, tz: ZoneInfo) -> datetime:

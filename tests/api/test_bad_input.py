@@ -57,6 +57,12 @@ def order_body(tt: str, qty: Any = 1, **buyer: Any) -> dict[str, Any]:
     return {"items": [{"ticket_type_id": tt, "quantity": qty}], "buyer": {**BUYER, **buyer}}
 
 
+def series_body(**kw: Any) -> dict[str, Any]:
+    base = {"first_date": "2026-07-01", "last_date": "2026-07-30", "start_times": ["09:00"], "duration_minutes": 480,
+            "capacity": 100}  # fmt: skip
+    return base | kw
+
+
 def cases(c: Ctx) -> list[Case]:
     tt, session, event = c.me.ticket_type_id, c.me.session_id, c.me.event_id
     pending, paid = c.me.pending_order_id, c.me.paid_order_id
@@ -191,6 +197,30 @@ def cases(c: Ctx) -> list[Case]:
              json={"min_per_order": 5, "max_per_order": 2}, fields=("max_per_order",)),
         Case("sort order beyond any database integer", "PATCH", f"/api/v1/ticket-types/{tt}", 422,
              "validation_error", json={"sort_order": 10**20}, fields=("sort_order",)),
+        # -- sessions in series and event ticket types -----------------------------------------------------
+        Case("series over the cap (2 years daily)", "POST", f"/api/v1/events/{event}/series", 422,
+             "too_many_sessions", json=series_body(last_date="2027-12-31")),
+        Case("series on no day (a weekend rule over Monday to Friday)", "POST", f"/api/v1/events/{event}/series",
+             422, "empty_series", json=series_body(last_date="2026-07-03", weekdays=[5, 6])),
+        Case("series ending before it starts", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(last_date="2026-06-01"), fields=("last_date",)),
+        Case("series in an unknown time zone", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(timezone="Mars/Olympus"), fields=("timezone",)),
+        Case("series on weekday 7", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(weekdays=[7]), fields=("weekdays.0",)),
+        Case("series at 25:00", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(start_times=["25:00"]), fields=("start_times.0",)),
+        Case("series of cancelled sessions", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(status="cancelled"), fields=("status",)),
+        Case("series dry_run as a string", "POST", f"/api/v1/events/{event}/series", 422, "validation_error",
+             json=series_body(dry_run="yes"), fields=("dry_run",)),
+        Case("series for another organizer's event", "POST", f"/api/v1/events/{c.them.event_id}/series", 404,
+             "not_found", json=series_body()),
+        Case("event ticket type priced as a float", "POST", f"/api/v1/events/{event}/ticket-types", 422,
+             "validation_error", json={"name": "VIP", "price_minor": 180.5}, fields=("price_minor",)),
+        Case("event ticket type: min per order above max", "PATCH",
+             f"/api/v1/event-ticket-types/{c.me.event_ticket_type_id}", 422, "validation_error",
+             json={"min_per_order": 5, "max_per_order": 2}, fields=("max_per_order",)),
         # -- order flow -----------------------------------------------------------------------------------
         Case("pay a cancelled order at the counter", "POST", f"/api/v1/orders/{c.cancelled_order_id}/pay", 409,
              "invalid_state", json={"method": "cash"}),

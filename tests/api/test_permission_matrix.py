@@ -60,6 +60,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "venue_id": w.venue_id,
         "provider": "sandbox",
         "trade_no": "T-no-such-trade",
+        "event_ticket_type_id": w.event_ticket_type_id,
     }
 
 
@@ -90,6 +91,16 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "OrganizerSettingsPatch": {"return_origins": ["https://tickets.matrix.example"]},
         "VenueIn": {"name": f"Matrix hall {n}", "timezone": "Asia/Shanghai"},
         "VenuePatch": {"entrances": ["North"]},
+        "EventTicketTypeIn": {"name": "Matrix", "price_minor": 100},
+        "EventTicketTypePatch": {"price_minor": 100},
+        "SeriesIn": {
+            "first_date": now[:10],
+            "last_date": now[:10],
+            "start_times": ["09:00"],
+            "duration_minutes": 60,
+            "capacity": 5,
+            "dry_run": True,
+        },
     }
 
 

@@ -63,6 +63,7 @@ def _values(w: World) -> dict[str, list[str]]:
         "token_id": [w.spare_token_id],
         "staff_id": [w.tenant.owner_id],
         "venue_id": [w.venue_id],
+        "event_ticket_type_id": [w.event_ticket_type_id],
     }
 
 
@@ -92,6 +93,15 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "StaffPatch": {"is_active": True},
         "SessionCancelIn": {"reason": "cancelled by someone else"},
         "VenuePatch": {"name_i18n": {"en": "Renamed by someone else"}, "timezone": "UTC"},
+        "EventTicketTypeIn": {"name": "Injected", "price_minor": 1},
+        "EventTicketTypePatch": {"price_minor": 1},
+        "SeriesIn": {
+            "first_date": now[:10],
+            "last_date": now[:10],
+            "start_times": ["09:00"],
+            "duration_minutes": 60,
+            "capacity": 5,
+        },
     }
 
 

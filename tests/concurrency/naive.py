@@ -100,3 +100,8 @@ class StaleUseReader:
         rows = await ticket_repo.use_by_order_lines(session, organizer_id, line_ids, lock=False)
         await asyncio.sleep(self.gap_s)
         return rows
+
+
+async def no_series_lock(session: AsyncSession, organizer_id: str, event_id: str) -> None:
+    """Series generation without the event's lock: two operators generating the same rule at once both see no
+    session and both make every one (catalog.series_service, key ``LOCK_STRATEGY_KEY``)."""

@@ -72,6 +72,8 @@ def test_pages_work_under_their_content_security_policy(tabs, live_server: LiveS
         f"/manage/events/{ids['event']}/edit",
         "/manage/venues",
         "/manage/venues/new",
+        f"/manage/events/{ids['event']}/series",
+        f"/manage/events/{ids['event']}/ticket-types/new",
         f"/manage/sessions/{ids['session']}",
         f"/manage/sessions/{ids['session']}/edit",
         f"/manage/sessions/{ids['session']}/ticket-types/{ids['tt']}/edit",

@@ -99,8 +99,12 @@ def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
     assert roles == {"admin@demo.piaowu": "owner", "sales@demo.piaowu": "sales", "gate@demo.piaowu": "gate"}
     assert actor.organizer_id == orgs[0].id and actor.role == "owner"
     by_name = {e.name: e for e in events}  # no reader's language here: the organizer's default (zh-CN)
-    assert set(by_name) == {"新年音乐会", "西湖游船"}
-    assert {e.name_i18n["en"] for e in events} == {"New Year Concert", "West Lake Cruise"}
+    assert set(by_name) == {"新年音乐会", "西湖游船", "玉龙雪山景区"}
+    assert {e.name_i18n["en"] for e in events} == {"New Year Concert", "West Lake Cruise", "Jade Dragon Snow Mountain"}
+    park = by_name["玉龙雪山景区"]  # sessions in series: one rule, 30 days
+    park_days = sorted(s.starts_at.astimezone(SHANGHAI) for s in park.sessions)
+    assert [d.date() for d in park_days] == [now.astimezone(SHANGHAI).date() + timedelta(days=i) for i in range(30)]
+    assert all(len(s.ticket_types) == 3 and all(t.definition_id for t in s.ticket_types) for s in park.sessions)
 
     concert = by_name["新年音乐会"]
     assert concert.kind == "performance" and concert.is_published
@@ -204,5 +208,5 @@ def test_init_and_demo_on_postgresql(cli_env: Path, monkeypatch: pytest.MonkeyPa
 
         org, events = check(counts)
         assert org.name == "演示剧院 Demo Theatre"
-        assert sorted(len(e.sessions) for e in events) == [2, 7]
+        assert sorted(len(e.sessions) for e in events) == [2, 7, 30]
         assert all(s.starts_at.tzinfo is not None for e in events for s in e.sessions)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
@@ -91,3 +91,29 @@ class TicketType(IdMixin, CreatedMixin, Base):
     # Tickets of this type sold and not refunded, kept by orders (``catalog.ticket_type_service.count_sales``):
     # a type without a quota has no pool of its own to count them.
     sold: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Sessions in series (catalog.series_service): the event-level definition this type was made from (None: a
+    # type made on its own session). ``price_overridden``: its price was set on the session, so a new price on
+    # the definition leaves it alone.
+    definition_id: Mapped[str | None] = mapped_column(ForeignKey("event_ticket_types.id"), nullable=True, index=True)
+    price_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class EventTicketType(IdMixin, CreatedMixin, Base):
+    """A ticket type defined once for a whole event (成人票 for the season): each generated session gets a
+    ``TicketType`` linked to it, which is what orders sell. ``quota`` is the per-session quota to give them."""
+
+    __tablename__ = "event_ticket_types"
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_i18n: Mapped[dict[str, str]] = texts_column()
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_i18n: Mapped[dict[str, str]] = texts_column()
+    price_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    quota: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    min_per_order: Mapped[int] = mapped_column(Integer, default=1)
+    max_per_order: Mapped[int] = mapped_column(Integer, default=10)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

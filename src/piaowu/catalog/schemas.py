@@ -111,6 +111,8 @@ class TicketTypeOut(BaseModel):
     is_active: bool
     available: int  # capacity − held − sold over every pool this ticket type consumes
     sold: int  # tickets of this type sold (paid, not refunded): its quota pool's count, or its own order lines
+    definition_id: str | None = None  # the event-level ticket type it was made from (sessions in series)
+    price_overridden: bool = False  # its price was set on this session: the definition's price no longer applies
 
 
 class SessionOut(BaseModel):

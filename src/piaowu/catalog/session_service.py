@@ -8,7 +8,7 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
 from piaowu.catalog import views
-from piaowu.catalog.models import Session
+from piaowu.catalog.models import Event, Session
 from piaowu.catalog.rules import (
     TRANSITIONS,
     SessionStatus,
@@ -41,6 +41,12 @@ async def create_session(uow: UnitOfWork, actor: Actor, event_id: str, data: Ses
     """Creates a session and its capacity pool in one transaction."""
     actor.require(Permission.CATALOG_WRITE)
     ev = await views.event_or_404(uow, actor.organizer_id, event_id)
+    s = await add_session(uow, actor, ev, data)
+    return (await views.sessions_out(uow, actor.organizer_id, [s]))[0]
+
+
+async def add_session(uow: UnitOfWork, actor: Actor, ev: Event, data: SessionIn) -> Session:
+    """The row and pool of a new session of ``ev`` (checked, audited); one session or each of a series."""
     errors = validate_session_times(data.starts_at, data.ends_at, data.sales_start, data.sales_end)
     if errors:
         raise ValidationFailed(errors)
@@ -65,7 +71,7 @@ async def create_session(uow: UnitOfWork, actor: Actor, event_id: str, data: Ses
     uow.session.add(s)
     await uow.session.flush()
     record(uow, actor, "session.created", "session", s.id, after=views.snapshot(s, SESSION_FIELDS))
-    return (await views.sessions_out(uow, actor.organizer_id, [s]))[0]
+    return s
 
 
 async def get_session(uow: UnitOfWork, actor: Actor, session_id: str) -> SessionOut:

@@ -9,7 +9,7 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
 from piaowu.catalog import views
-from piaowu.catalog.models import TicketType
+from piaowu.catalog.models import Session, TicketType
 from piaowu.catalog.rules import SessionStatus, pool_label, validate_ticket_type
 from piaowu.catalog.schemas import TicketTypeIn, TicketTypeOut, TicketTypePatch
 from piaowu.catalog.text_edits import default_locale, set_texts
@@ -36,6 +36,21 @@ TT_FIELDS = (
 async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, data: TicketTypeIn) -> TicketTypeOut:
     actor.require(Permission.CATALOG_WRITE)
     s = await views.session_or_404(uow, actor.organizer_id, session_id)
+    t = await add_ticket_type(uow, actor, s, data)
+    return await views.ticket_type_out(uow, actor.organizer_id, t.id)
+
+
+async def add_ticket_type(
+    uow: UnitOfWork,
+    actor: Actor,
+    s: Session,
+    data: TicketTypeIn,
+    *,
+    definition_id: str | None = None,
+    currency: str | None = None,
+) -> TicketType:
+    """The row (and quota pool) of a new ticket type of session ``s``, checked and audited; ``definition_id``
+    links it to the event-level type it was made from (sessions in series)."""
     if s.status == SessionStatus.CANCELLED:
         raise InvalidState(state=s.status)
     errors = validate_ticket_type(data.price_minor, data.quota, data.min_per_order, data.max_per_order)
@@ -51,7 +66,7 @@ async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, dat
         pool_id = await inventory.create_pool(
             uow, actor.organizer_id, kind="ticket_type", capacity=data.quota, label=pool_label(texts.name)
         )
-    currency = await organizers.currency_of(uow, actor.organizer_id)
+    currency = currency or await organizers.currency_of(uow, actor.organizer_id)
     t = TicketType(
         organizer_id=actor.organizer_id,
         session_id=s.id,
@@ -67,12 +82,13 @@ async def create_ticket_type(uow: UnitOfWork, actor: Actor, session_id: str, dat
         max_per_order=data.max_per_order,
         sort_order=data.sort_order,
         is_active=data.is_active,
+        definition_id=definition_id,
         created_at=uow.now(),
     )
     uow.session.add(t)
     await uow.session.flush()
     record(uow, actor, "ticket_type.created", "ticket_type", t.id, after=views.snapshot(t, TT_FIELDS))
-    return await views.ticket_type_out(uow, actor.organizer_id, t.id)
+    return t
 
 
 async def update_ticket_type(
@@ -113,6 +129,10 @@ async def update_ticket_type(
         elif quota is not None and t.pool_id is not None:
             await inventory.set_capacity(uow, actor.organizer_id, t.pool_id, quota)
         t.quota = quota
+    if t.definition_id and changes.get("price_minor") not in (None, t.price_minor):
+        # Its own price now: the definition's next price leaves it alone. Only a different price counts: the
+        # page's form sends the price with every edit.
+        t.price_overridden = True
     for key, value in changes.items():
         if value is not None:
             setattr(t, key, value)

@@ -102,6 +102,8 @@ async def sessions_out(uow: UnitOfWork, organizer_id: str, sessions: Sequence[Se
                 available=offer_availability(counts.get(p, empty) for p in pools_of(s.pool_id, t.pool_id)),
                 # Its own counter: a type without a quota shares the session's pool, whose ``sold`` is every type's.
                 sold=t.sold,
+                definition_id=t.definition_id,
+                price_overridden=t.price_overridden,
             )
         )
     out = []

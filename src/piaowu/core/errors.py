@@ -70,6 +70,20 @@ class UnknownProduct(DomainError):
     message = "No product of kind {product} is sold here."
 
 
+class TooManySessions(DomainError):
+    """A series rule (catalog.series_rules) would make more sessions than one rule may: nothing is made."""
+
+    code = "too_many_sessions"
+    status = 422
+    message = "This rule makes {count} sessions; one rule makes at most {limit}. Split it into shorter ranges."
+
+
+class EmptySeries(DomainError):
+    code = "empty_series"
+    status = 422
+    message = "This rule makes no session: no date in the range falls on the chosen weekdays."
+
+
 class InvalidState(DomainError):
     code = "invalid_state"
     status = 409

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from piaowu.api.v1 import audit, catalog, checkin, orders, organizers, payments, reports, shop, staff, tickets, venues
+from piaowu.api.v1 import (
+    audit,
+    catalog,
+    checkin,
+    orders,
+    organizers,
+    payments,
+    reports,
+    series,
+    shop,
+    staff,
+    tickets,
+    venues,
+)
 
 router = APIRouter()
 router.include_router(organizers.router, tags=["organizer"])
 router.include_router(catalog.router, tags=["catalog"])
 router.include_router(venues.router, tags=["venues"])
+router.include_router(series.router, tags=["catalog"])
 router.include_router(shop.router, tags=["shop (public)"])
 router.include_router(orders.router, tags=["orders"])
 router.include_router(payments.router, tags=["payments"])

@@ -28,6 +28,7 @@ SubjectType = Literal[
     "ticket",
     "ticket_type",
     "venue",
+    "event_ticket_type",
 ]
 
 

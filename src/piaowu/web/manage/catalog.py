@@ -9,7 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from piaowu.accounts.permissions import Permission
-from piaowu.catalog import event_service, session_service, ticket_type_service, venue_service
+from piaowu.catalog import (
+    event_service,
+    event_ticket_type_service,
+    session_service,
+    ticket_type_service,
+    venue_service,
+)
 from piaowu.catalog.rules import TRANSITIONS, EventKind, SessionStatus, has_ended
 from piaowu.catalog.schemas import (
     EventIn,
@@ -135,7 +141,9 @@ async def event_create(request: Request, rt: RuntimeDep, actor: StaffDep) -> Res
 async def event_detail(request: Request, rt: RuntimeDep, actor: StaffDep, event_id: str) -> Response:
     async with rt.uow(readonly=True) as uow:
         ev = await event_service.get_event(uow, actor, event_id)
-    return await page(request, rt, actor, "manage/event.html", {"event": ev}, active="events")
+        definitions = await event_ticket_type_service.list_definitions(uow, actor, event_id)  # sessions in series
+    ctx = {"event": ev, "definitions": definitions}
+    return await page(request, rt, actor, "manage/event.html", ctx, active="events")
 
 
 @router.get("/events/{event_id}/edit")
