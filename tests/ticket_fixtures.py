@@ -85,6 +85,7 @@ async def issue_paid(
                 entries_allowed=entries_allowed,
                 ticket_type_name=line.ticket_type_name,
                 holder_name=holder_name,
+                ticket_type_id=sale.ticket_type_id,
             )
             for line in lines
         ]
