@@ -119,6 +119,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", f"{API}/sessions/{{session_id}}/cancellation"): needs(P.ORDER_READ),
     ("POST", f"{API}/sessions/{{session_id}}/cancellation/retry"): needs(P.CATALOG_WRITE, P.REFUND),
     ("PATCH", f"{API}/ticket-types/{{ticket_type_id}}"): needs(P.CATALOG_WRITE),
+    ("GET", f"{API}/ticket-types/{{ticket_type_id}}/grants"): needs(P.CATALOG_READ),
+    ("PUT", f"{API}/ticket-types/{{ticket_type_id}}/grants"): needs(P.CATALOG_WRITE),
     ("POST", f"{API}/orders"): needs(P.ORDER_CREATE),
     ("GET", f"{API}/orders"): needs(P.ORDER_READ),
     ("GET", f"{API}/orders/{{order_id}}"): needs(P.ORDER_READ),

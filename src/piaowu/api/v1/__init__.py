@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from piaowu.api.v1 import audit, catalog, checkin, orders, organizers, payments, reports, shop, staff, tickets
+from piaowu.api.v1 import audit, catalog, checkin, grants, orders, organizers, payments, reports, shop, staff, tickets
 
 router = APIRouter()
 router.include_router(organizers.router, tags=["organizer"])
 router.include_router(catalog.router, tags=["catalog"])
+router.include_router(grants.router, tags=["catalog"])
 router.include_router(shop.router, tags=["shop (public)"])
 router.include_router(orders.router, tags=["orders"])
 router.include_router(payments.router, tags=["payments"])
