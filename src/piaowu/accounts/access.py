@@ -184,6 +184,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/manage/sessions/{session_id}/ticket-types/new"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/sessions/{session_id}/ticket-types/{ticket_type_id}/edit"): needs(P.CATALOG_WRITE),
     ("POST", "/manage/sessions/{session_id}/ticket-types/{ticket_type_id}/edit"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/ticket-types/{ticket_type_id}/grants"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/ticket-types/{ticket_type_id}/grants"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/payments/reconciliation"): needs(P.REPORTS),  # finance: mismatches and the daily summary
     ("POST", "/manage/payments/reconciliation/run"): needs(P.REPORTS),
     ("GET", "/manage/orders"): needs(P.ORDER_READ),

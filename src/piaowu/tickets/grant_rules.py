@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 # A pass is one QR code and its signed payload lists what it covers (tickets.signing), so the number of grants
 # is what keeps the payload small enough for a phone camera.
+# The messages below say these numbers in words of their own (they are msgids): change both together.
 MAX_GRANTS = 8
 MAX_ENTRIES = 1000
 MAX_DAYS = 366
@@ -88,7 +89,7 @@ def check_grants(grants: Sequence[Grant], sessions: Mapping[str, str], events: M
         errors.append({"field": field, "code": code, "message": message})
 
     if len(grants) > MAX_GRANTS:
-        err("grants", "too_many", f"At most {MAX_GRANTS} grants per ticket type.")
+        err("grants", "too_many", "At most 8 grants per ticket type.")
     seen: set[tuple[str | None, str | None]] = set()
     for i, g in enumerate(grants):
         at = f"grants.{i}"
@@ -101,16 +102,18 @@ def check_grants(grants: Sequence[Grant], sessions: Mapping[str, str], events: M
             err(f"{at}.event_id", "not_found", "No such event.")
         if g.mode not in (Mode.ENTRIES, Mode.DAYS):
             err(f"{at}.mode", "invalid", "Use entries or days.")
-        cap = MAX_DAYS if g.mode == Mode.DAYS else MAX_ENTRIES
+        cap, cap_message = (
+            (MAX_DAYS, "Between 1 and 366.") if g.mode == Mode.DAYS else (MAX_ENTRIES, "Between 1 and 1000.")
+        )
         if not 1 <= g.allowed <= cap:
-            err(f"{at}.allowed", "out_of_range", f"Between 1 and {cap}.")
+            err(f"{at}.allowed", "out_of_range", cap_message)
         if g.event_id is not None and g.window_days is None:
             err(f"{at}.window_days", "required", "An event grant needs a window in days.")
         if g.window_days is not None:
             if g.session_id is not None:
                 err(f"{at}.window_days", "not_allowed", "A session grant uses the session's own times.")
             elif not 1 <= g.window_days <= MAX_WINDOW_DAYS:
-                err(f"{at}.window_days", "out_of_range", f"Between 1 and {MAX_WINDOW_DAYS}.")
+                err(f"{at}.window_days", "out_of_range", "Between 1 and 366.")
             elif g.mode == Mode.DAYS and g.allowed > g.window_days:
                 err(f"{at}.allowed", "out_of_range", "More days than the window has.")
         key = (g.session_id, g.event_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from piaowu.web.manage import auth, catalog, dashboard, orders, reconciliation, sell, settings, staff
+from piaowu.web.manage import auth, catalog, dashboard, grants, orders, reconciliation, sell, settings, staff
 
 router = APIRouter()
 router.include_router(auth.router)
@@ -13,6 +13,7 @@ router.include_router(auth.router)
 router.add_api_route("", dashboard.dashboard, methods=["GET"])
 router.add_api_route("/", dashboard.dashboard, methods=["GET"])
 router.include_router(catalog.router)
+router.include_router(grants.router)
 router.include_router(orders.router)
 router.include_router(sell.router)
 router.include_router(staff.router)
