@@ -61,6 +61,14 @@ async def test_a_combo_pass_admits_once_at_each_attraction_and_nowhere_else(runt
     assert last.ticket.entries_used == 3
     # A gate admitting every session takes the first part still usable; none is left.
     assert (await _scan(runtime, actor, t.qr_payload)).result == "already_checked_in"
+    # Each attraction's gate counts the pass among its tickets and its check-ins; the organizer counts it once.
+    async with runtime.uow(readonly=True) as uow:
+        at_b_gate = await checkin.counts(uow, actor, [b.session_id])
+        at_elsewhere = await checkin.counts(uow, actor, [elsewhere.session_id])
+        everywhere = await checkin.counts(uow, actor)
+    assert (at_b_gate.tickets, at_b_gate.checked_in) == (1, 1)
+    assert (at_elsewhere.tickets, at_elsewhere.checked_in) == (0, 0)
+    assert (everywhere.tickets, everywhere.checked_in) == (1, 1)
 
 
 async def test_a_plain_ticket_at_another_session_is_still_wrong_session(runtime, tenant):

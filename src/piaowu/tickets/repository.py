@@ -153,15 +153,26 @@ async def codes_by_id(session: AsyncSession, organizer_id: str, ticket_ids: Sequ
 
 
 async def session_counts(session: AsyncSession, organizer_id: str, session_ids: Sequence[str]) -> SessionTicketCounts:
+    """All the organizer's tickets (no ids), or what admits to these sessions: counted per entitlement, so a combo
+    pass counts at each attraction's gate it covers (an entitlement to an event, with no session of its own,
+    counts under the ticket's own session)."""
     valid = Ticket.status == TicketStatus.VALID
-    used = Ticket.entries_used > 0
-    q = select(
+    if session_ids:
+        E = TicketEntitlement
+        used = E.used > 0
+        ids = list(session_ids)
+        covers = or_(E.session_id.in_(ids), and_(E.session_id.is_(None), Ticket.session_id.in_(ids)))
+        base = (
+            select().select_from(E).join(Ticket, Ticket.id == E.ticket_id).where(E.organizer_id == organizer_id, covers)
+        )
+    else:
+        used = Ticket.entries_used > 0
+        base = select().select_from(Ticket).where(Ticket.organizer_id == organizer_id)
+    q = base.add_columns(
         func.coalesce(func.sum(case((valid, 1), else_=0)), 0),
         func.coalesce(func.sum(case((used, 1), else_=0)), 0),
         func.coalesce(func.sum(case((and_(used, ~valid), 1), else_=0)), 0),
-    ).where(Ticket.organizer_id == organizer_id, or_(valid, used))
-    if session_ids:
-        q = q.where(Ticket.session_id.in_(list(session_ids)))
+    ).where(or_(valid, used))
     n_valid, checked_in, after_entry = (await session.execute(q)).one()
     return SessionTicketCounts(
         tickets=int(n_valid or 0) + int(after_entry or 0),

@@ -126,15 +126,8 @@ def _entitlements_view(request: Request, out: ScanOut) -> list[dict[str, Any]]:
         else:
             use = _("{used} of {allowed} entries used", used=e.used, allowed=e.allowed)
         this = out.entitlement == e.position
-        rows.append(
-            {
-                "label": e.label or "—",
-                "use": use,
-                "done": e.used >= e.allowed,
-                "this": this,
-                "mark": _("This scan") if this else "",
-            }
-        )
+        mark = (_("Redeemed now") if out.admitted else _("Checked now")) if this else ""
+        rows.append({"label": e.label or "—", "use": use, "done": e.used >= e.allowed, "this": this, "mark": mark})
     return rows
 
 
