@@ -4,6 +4,8 @@
   once and the ticket's sum agrees;
 - gates of attractions A and B scan the same passes at the same moment → every scan admits: the ticket's lock
   serializes them, the per-part conditions let both through;
+- twenty gates of a park scan a multi-day pass on a new day at the same moment → all admit (re-entry on a counted
+  day is free), exactly one of them counts the day, and the day is listed once;
 - control: the naive redeemer (stale read, check in Python, absolute write: tests/concurrency/naive.py) admits
   one part of one pass several times, which shows the first test can catch it.
 """
@@ -90,6 +92,24 @@ async def test_gates_of_two_attractions_both_admit_the_same_passes_at_once(runti
     assert all(o.admitted for o in outs), [o.result for o in outs]
     for t in issued.tickets:
         assert await _uses(runtime, t.id) == ([1, 1], 2)
+
+
+@pytest.mark.slow
+async def test_twenty_gates_count_a_new_day_of_a_multi_day_pass_once(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    (park,) = await attractions(runtime, actor, 1)
+    grant = {"event_id": park.event_id, "mode": "days", "allowed": 2, "window_days": 3}
+    await set_grants(runtime, actor, park.ticket_type_id, grant)
+    issued = await issue_paid(runtime, actor, park)
+    at_the_door(runtime, issued)
+    await warm(runtime, N)
+    outs = _outs(await settle(_scan(runtime, actor, issued.ticket.code, park.session_id, f"P-{i}") for i in range(N)))
+    assert all(o.admitted for o in outs), [o.result for o in outs]
+    assert sum(not o.reentry for o in outs) == 1
+    assert await _uses(runtime, issued.ticket.id) == ([1], 1)
+    async with runtime.uow(readonly=True) as uow:
+        days = (await uow.session.execute(select(TicketEntitlement.days_used))).scalar_one()
+    assert days.count(",") == 2  # one day, listed once: ",YYYY-MM-DD,"
 
 
 @pytest.mark.slow
