@@ -1,6 +1,6 @@
-"""A combo pass in a real browser: an operator makes a two-attraction pass (grants API), the box office sells
-one, and gate staff at attraction B type its code: admitted, with the pass's parts listed and B's marked as this
-scan; typed again: already checked in, still showing which part is used.
+"""A combo pass in a real browser: an operator makes a two-attraction pass on the back office's grants page,
+the box office sells one (API), and gate staff at attraction B type its code: admitted, with the pass's parts
+listed and B's marked as redeemed now; typed again: already checked in, still showing which part is used.
 
 Screenshots go to test-artifacts/ (the gate at a handheld's 412×915).
 """
@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HANDHELD = (412, 915)
 
 
-def _sold_pass(server: LiveServer) -> tuple[str, str, str]:
-    """Two attractions open now, a pass over both sold at the counter. → (B's session id, code, B's name)."""
+def _attractions(server: LiveServer) -> tuple[tuple[str, str], tuple[str, str], str]:
+    """Two attractions open now. → ((A's session, A's ticket type), (B's session, B's type), B's name)."""
     assert server.demo_token, "the live server was seeded without the demo organizer"
     tag = uuid.uuid4().hex[:4]
     sessions = []
@@ -42,23 +42,47 @@ def _sold_pass(server: LiveServer) -> tuple[str, str, str]:
                 ticket_type={"name": "联票 Combo pass", "price_minor": 9000, "max_per_order": 4},
             )
         )
-    (a_session, a_type), (b_session, _b_type) = sessions
+    return sessions[0], sessions[1], f"博物馆 Museum {tag}"
+
+
+def _sell_one(server: LiveServer, ticket_type_id: str) -> dict:
     auth = {"Authorization": f"Bearer {server.demo_token}"}
     with httpx.Client(base_url=server.base_url, headers=auth, timeout=10) as api:
-        body = {"grants": [{"session_id": a_session}, {"session_id": b_session}]}
-        assert api.put(f"/api/v1/ticket-types/{a_type}/grants", json=body).status_code == 200
-        sale = {"items": [{"ticket_type_id": a_type, "quantity": 1}], "buyer": BUYER, "payment": {"method": "cash"}}
+        sale = {
+            "items": [{"ticket_type_id": ticket_type_id, "quantity": 1}],
+            "buyer": BUYER,
+            "payment": {"method": "cash"},
+        }
         r = api.post("/api/v1/box-office/sales", json=sale)
         assert r.status_code == 201, r.text
-    ticket = r.json()["lines"][0]["ticket"]
-    assert [e["session_id"] for e in ticket["entitlements"]] == [a_session, b_session]
-    return b_session, ticket["code"], f"博物馆 Museum {tag}"
+    return r.json()["lines"][0]["ticket"]
 
 
 def test_a_pass_at_the_second_attraction(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
-    b_session, code, b_name = _sold_pass(live_server)
+    (a_session, a_type), (b_session, _), b_name = _attractions(live_server)
+
+    # ---- the operator makes the ticket type a pass over both attractions --------------------------------
+    owner = next(x for x in DEMO_LOGINS if x.role == "owner")
+    office = tabs(locale="zh-CN", viewport=(1280, 900))
+    op = office.page
+    office.goto(live_server.url(f"/manage/ticket-types/{a_type}/grants"))
+    op.locator("#f-email").fill(owner.email)
+    op.locator("#f-password").fill(owner.password)
+    op.locator("form button[type=submit]").click()
+    expect(op.get_by_role("heading", level=1)).to_have_text("此票包含的项目")
+    op.locator("#f-target_0").select_option(f"s:{a_session}")
+    op.locator("#f-target_1").select_option(f"s:{b_session}")
+    office.shot("pass-00-grants-page")
+    op.get_by_role("button", name="保存").click()
+    expect(op.locator("#f-target_1")).to_have_value(f"s:{b_session}")
+    assert office.errors == []
+
+    ticket = _sell_one(live_server, a_type)
+    assert [e["session_id"] for e in ticket["entitlements"]] == [a_session, b_session]
+    code = ticket["code"]
+
     gate_login = next(x for x in DEMO_LOGINS if x.role == "gate")
     staff = tabs(locale="zh-CN", viewport=HANDHELD)
     gp = staff.page
