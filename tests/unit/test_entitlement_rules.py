@@ -193,3 +193,11 @@ def test_days_never_count_more_than_k_distinct_days_and_readmit_only_on_counted_
         else:
             assert v.result is ScanResult.DAYS_USED_UP and len(counted) == allowed and day not in counted
     assert counted == set(final.days_used)
+
+
+def test_a_part_whose_session_was_cancelled_admits_no_more_while_the_others_do():
+    at = T0 + timedelta(hours=1)
+    gone = ent(position=0, session_id="a", session_cancelled=True)
+    ticket = TicketFacts("valid", "home", 2, 0, entitlements=(gone, ent(position=1, session_id="b")))
+    assert verdict(ticket, ["a"], at, WINDOW).result is ScanResult.SESSION_CANCELLED
+    assert verdict(ticket, [], at, WINDOW).position == 1  # a gate admitting everything uses the part still valid

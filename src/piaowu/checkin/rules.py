@@ -79,6 +79,9 @@ class EntitlementFacts:
     days_used: frozenset[str] = frozenset()  # local days (ISO dates) a ``days`` entitlement counted
     last_entry_at: datetime | None = None
     last_gate: str = ""
+    # Its session was cancelled (a pass covering a session other than its own: the ticket is not refunded for it,
+    # but that part admits no more).
+    session_cancelled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class Verdict:
 def use_verdict(e: EntitlementFacts, now: datetime, day: str) -> Verdict:
     """May this entitlement be used now, on local day ``day`` (ISO date)? Never admits past ``allowed`` uses, a
     ``days`` entitlement never counts more than ``allowed`` distinct days, and nothing outside its window."""
+    if e.session_cancelled:
+        return Verdict(ScanResult.SESSION_CANCELLED, position=e.position)
     if now < e.window.opens_at:
         return Verdict(ScanResult.NOT_YET_VALID, opens_at=e.window.opens_at, position=e.position)
     if now > e.window.closes_at:

@@ -68,6 +68,7 @@ def _entitlement_facts(e: EntitlementView, labels: dict[str, SessionLabel]) -> E
         frozenset(e.days_used),
         e.last_entry_at,
         e.last_gate,
+        label is not None and label.status == SessionStatus.CANCELLED,
     )
 
 
