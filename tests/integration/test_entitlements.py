@@ -18,8 +18,8 @@ from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import CashPaymentIn, RefundIn
 from piaowu.organizers import keys
 from piaowu.organizers import service as organizers
+from piaowu.tickets import printing, signing
 from piaowu.tickets import service as tickets
-from piaowu.tickets import signing
 from tests.concurrency.ledger import in_uow
 from tests.factories import owner_actor, pending_order
 from tests.ticket_fixtures import at_the_door, attractions, issue_paid, set_grants
@@ -189,3 +189,19 @@ async def test_a_ticket_signed_before_passes_still_passes_the_gate(runtime, tena
 async def _verifier(rt, tenant):  # noqa: ANN001, ANN202
     async with rt.uow(readonly=True) as uow:
         return await tickets.verifier(uow, tenant.organizer_id)
+
+
+async def test_a_printed_pass_says_what_it_includes(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    a, b = await attractions(runtime, actor, 2)
+    grants = ({"session_id": a.session_id}, {"event_id": b.event_id, "mode": "days", "allowed": 2, "window_days": 7})
+    await set_grants(runtime, actor, a.ticket_type_id, *grants)
+    issued = await issue_paid(runtime, actor, a)
+    plain = await issue_paid(runtime, actor, b)
+    async with runtime.uow(readonly=True) as uow:
+        facts = printing.OrderFacts(issued.order_id, issued.order_code, "张三", "CNY", ())
+        (pass_print,) = await printing.order_prints(uow, tenant.organizer_id, facts)
+        facts = printing.OrderFacts(plain.order_id, plain.order_code, "张三", "CNY", ())
+        (plain_print,) = await printing.order_prints(uow, tenant.organizer_id, facts)
+    assert pass_print.includes == "景点0 Attraction 0 · Evening · 景点1 Attraction 1 2 天/days"
+    assert plain_print.includes == ""
