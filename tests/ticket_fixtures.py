@@ -11,8 +11,9 @@ from piaowu.core.actor import Actor
 from piaowu.core.ids import human_code
 from piaowu.orders.models import Order, OrderLine
 from piaowu.runtime import Runtime
+from piaowu.tickets import grants as grants_service
 from piaowu.tickets import service as tickets
-from piaowu.tickets.schemas import TicketOut, TicketSpec
+from piaowu.tickets.schemas import GrantsIn, GrantsOut, TicketOut, TicketSpec
 from tests.factories import OnSale, on_sale_session
 
 
@@ -85,6 +86,7 @@ async def issue_paid(
                 entries_allowed=entries_allowed,
                 ticket_type_name=line.ticket_type_name,
                 holder_name=holder_name,
+                ticket_type_id=sale.ticket_type_id,
             )
             for line in lines
         ]
@@ -96,3 +98,18 @@ async def issue_paid(
 def at_the_door(rt: Runtime, issued: Issued, before_start: timedelta = timedelta(minutes=30)) -> None:
     """Move the frozen clock to inside the admission window."""
     rt.clock.set(issued.starts_at - before_start)  # type: ignore[attr-defined]
+
+
+async def attractions(rt: Runtime, actor: Actor, n: int, starts_in: timedelta = timedelta(days=7)) -> list[OnSale]:
+    """``n`` attractions of a scenic area, each an event with one on-sale session at the same time."""
+    return [await on_sale_session(rt, actor, name=f"景点{i} Attraction {i}", starts_in=starts_in) for i in range(n)]
+
+
+async def set_grants(rt: Runtime, actor: Actor, ticket_type_id: str, *grants: dict) -> GrantsOut:
+    """Give a ticket type these grants (``tickets.grants.set_grants``), as the API would."""
+    async with rt.uow() as uow:
+        out = await grants_service.set_grants(
+            uow, actor, ticket_type_id, GrantsIn.model_validate({"grants": list(grants)})
+        )
+        await uow.commit()
+    return out

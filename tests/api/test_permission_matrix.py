@@ -75,6 +75,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "SessionPatch": {"name": "Evening"},
         "TicketTypeIn": {"name": "Matrix", "price_minor": 100},
         "TicketTypePatch": {"price_minor": 100},
+        "GrantsIn": {"grants": [{"session_id": w.session_id, "mode": "entries", "allowed": 2}]},
         "OrderIn": order,
         "OrderLookupIn": {"code": w.paid_order_code, "contact": BUYER["phone"]},
         "CustomerPaymentIn": {"provider": "sandbox", "contact": BUYER["phone"]},

@@ -87,6 +87,7 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "SessionPatch": {"capacity": 999},
         "TicketTypeIn": {"name": "Injected", "price_minor": 1},
         "TicketTypePatch": {"price_minor": 1},
+        "GrantsIn": {"grants": []},
         "CashPaymentIn": {"method": "cash"},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},

@@ -17,8 +17,8 @@ from piaowu.inventory.models import Pool, Unit
 from piaowu.inventory.rules import Claim, PoolCounts, Take, free_on
 from piaowu.inventory.strategies import Refusal
 from piaowu.tickets import repository as ticket_repo
-from piaowu.tickets.models import Ticket
-from piaowu.tickets.schemas import GateView, TicketStatus, TicketUse
+from piaowu.tickets.models import Ticket, TicketEntitlement
+from piaowu.tickets.schemas import EntitlementView, GateView, Redemption, TicketStatus, TicketUse
 
 
 class NaiveStrategy:
@@ -76,17 +76,26 @@ class NaiveRedeemer:
         async with self.read_sessions() as reader:
             return await ticket_repo.gate_view_by_code(reader, organizer_id, code)
 
-    async def redeem(self, session: AsyncSession, ticket: GateView, gate: str, at: datetime) -> bool:
-        if ticket.status != TicketStatus.VALID or ticket.entries_used >= ticket.entries_allowed:
-            return False
+    async def redeem(
+        self, session: AsyncSession, ticket: GateView, entitlement: EntitlementView, day: str, gate: str, at: datetime
+    ) -> Redemption | None:
+        # No ticket lock, no condition in the write: what was read when the ticket was loaded is trusted.
+        if ticket.status != TicketStatus.VALID or entitlement.used >= entitlement.allowed:
+            return None
         await asyncio.sleep(0.001)  # a realistic gap (a network hop) between the check and the write
+        await session.execute(
+            update(TicketEntitlement)
+            .where(TicketEntitlement.id == entitlement.id)
+            .values(used=entitlement.used + 1, last_entry_at=at, last_gate=gate)
+            .execution_options(synchronize_session=False)
+        )
         await session.execute(
             update(Ticket)
             .where(Ticket.id == ticket.id)
             .values(entries_used=ticket.entries_used + 1, last_entry_at=at, last_gate=gate)
             .execution_options(synchronize_session=False)
         )
-        return True
+        return Redemption(entitlement.id, consumed=True)
 
 
 class StaleUseReader:

@@ -30,7 +30,10 @@ async def test_issued_tickets_carry_a_payload_signed_by_their_organizer(runtime,
         public = await tickets.public_key(uow, tenant.organizer_id)
     claims = signing.verify(keys.load_public_key(public), a.qr_payload)
     assert claims.code == a.code and claims.organizer_id == tenant.organizer_id
-    assert claims.session_id == issued.sale.session_id and claims.entries_allowed == 1
+    assert claims.covers == (f"s:{issued.sale.session_id}",) and claims.version == "PW2"
+    assert [(e.session_id, e.mode, e.allowed, e.used) for e in a.entitlements] == [
+        (issued.sale.session_id, "entries", 1, 0)
+    ]
     assert claims.valid_from == int((issued.starts_at - timedelta(minutes=120)).timestamp())
     assert claims.valid_until == int(issued.ends_at.timestamp())
     assert a.holder_name == "李四" and a.ticket_type_name == "A区 Zone A"
@@ -83,7 +86,7 @@ async def test_voiding_marks_tickets_once_even_after_use(runtime, tenant):
     issued = await issue_paid(runtime, actor, n=2)
     async with runtime.uow() as uow:
         view = await tickets.load_for_gate(uow, tenant.organizer_id, issued.ticket.code)
-        assert await tickets.redeem(uow, view, "North")
+        assert await tickets.redeem(uow, view, view.entitlements[0], "", "North")
         await uow.commit()
     async with runtime.uow() as uow:
         voided = await tickets.void_tickets(uow, actor, tenant.organizer_id, issued.line_ids, status="refunded")

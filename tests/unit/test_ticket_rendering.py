@@ -18,7 +18,7 @@ EVENT = "周杰伦嘉年华世界巡回演唱会 Jay Chou Carnival"
 
 def _print(n: int) -> TicketPrint:
     code = ticket_code()
-    claims = signing.TicketClaims(code, "01jb" + "0" * 22, "01ja" + "0" * 22, 1_780_000_000, 1_780_010_800, 1)
+    claims = signing.TicketClaims(code, "01ja" + "0" * 22, 1_780_000_000, 1_780_010_800, ("s:01jb" + "0" * 22,))
     payload = signing.sign(Ed25519PrivateKey.generate(), claims)
     return TicketPrint(
         event_name=EVENT,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from piaowu.checkin.models import Scan
 from tests.factories import on_sale_session, owner_actor, staff_member
-from tests.ticket_fixtures import at_the_door, issue_paid
+from tests.ticket_fixtures import at_the_door, attractions, issue_paid, set_grants
 from tests.web.helpers import csrf_of, sign_in
 
 
@@ -100,7 +100,7 @@ async def test_scan_by_plain_form_without_javascript(client, runtime, tenant):
     at_the_door(runtime, issued)
     await sign_in(client, tenant.owner_email, tenant.password)
     csrf = await set_up(client, "East", [])
-    r = await client.post("/gate/scan", data={"csrf": csrf, "raw": issued.ticket.code})
+    r = await client.post("/gate/scan?lang=en", data={"csrf": csrf, "raw": issued.ticket.code})
     assert r.status_code == 303 and r.headers["location"] == "/gate"
     page = await client.get("/gate?lang=zh-CN")
     assert 'data-result="admitted"' in page.text and "已入场" in page.text
@@ -131,3 +131,36 @@ async def test_scanning_before_set_up_asks_for_it(client, runtime, tenant):
     assert r.status_code == 409 and r.json()["code"] == "gate_not_set_up"
     status = await client.get("/gate/status.json")
     assert status.status_code == 409
+
+
+async def test_a_pass_shows_each_part_and_the_one_this_scan_used(client, runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    a, b = await attractions(runtime, actor, 2)
+    await set_grants(runtime, actor, a.ticket_type_id, {"session_id": a.session_id}, {"session_id": b.session_id})
+    issued = await issue_paid(runtime, actor, a)
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    csrf = await set_up(client, "B gate", [b.session_id])
+
+    ok = (await scan_json(client, csrf, issued.ticket.qr_payload)).json()
+    assert ok["admitted"] and [(p["use"], p["this"], p["mark"]) for p in ok["entitlements"]] == [
+        ("0 of 1 entries used", False, ""),
+        ("1 of 1 entries used", True, "Redeemed now"),
+    ]
+    assert ok["entitlements"][0]["label"].startswith("景点0")
+    again = (await scan_json(client, csrf, issued.ticket.code, lang="zh-CN")).json()
+    assert again["result"] == "already_checked_in" and again["entitlements"][1]["mark"] == "本次查验"
+    assert again["entitlements"][1]["use"] == "已用 1 / 1 次"
+    # The plain form (no JavaScript) shows the same parts on the page.
+    r = await client.post("/gate/scan?lang=en", data={"csrf": csrf, "raw": issued.ticket.code})
+    page = (await client.get(r.headers["location"] + "?lang=en")).text
+    assert 'class="gate-passparts"' in page and "Checked now" in page and "1 of 1 entries used" in page
+
+
+async def test_a_plain_ticket_shows_no_parts(client, runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    issued = await issue_paid(runtime, actor)
+    at_the_door(runtime, issued)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    csrf = await set_up(client, "Main", [issued.sale.session_id])
+    assert (await scan_json(client, csrf, issued.ticket.code)).json()["entitlements"] == []

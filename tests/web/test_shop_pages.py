@@ -16,6 +16,7 @@ from piaowu.runtime import Runtime
 from tests.conftest import Tenant
 from tests.factories import OnSale, on_sale_session, owner_actor
 from tests.order_helpers import drain, wire_callbacks
+from tests.ticket_fixtures import set_grants
 from tests.web.helpers import hidden
 
 
@@ -247,6 +248,26 @@ async def test_pay_on_the_gateway_then_the_order_page_shows_qr_and_pdf(
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.content)) == 2  # one page per ticket
+
+
+async def test_a_pass_bought_in_the_shop_lists_what_it_admits_to(
+    client: httpx.AsyncClient, app, runtime: Runtime, tenant: Tenant, sale: OnSale
+) -> None:  # noqa: ANN001
+    wire_callbacks(runtime, app)
+    actor = await owner_actor(runtime, tenant.owner_id)
+    museum = await on_sale_session(runtime, actor, name="博物馆 Museum")
+    await set_grants(
+        runtime, actor, sale.ticket_type_id, {"session_id": sale.session_id}, {"session_id": museum.session_id}
+    )
+    order_url = (await buy(client, tenant, sale, qty=1)).headers["location"]
+    csrf = hidden((await client.get(order_url)).text)["csrf"]
+    gateway_url = (await client.post(f"{order_url}/pay", data={"csrf": csrf})).headers["location"]
+    gw = await client.get(gateway_url)
+    await client.post(f"{gateway_url}/confirm", data={"csrf": hidden(gw.text)["csrf"]})
+    await drain(runtime)
+    page = (await client.get(f"{order_url}?gateway_result=paid")).text
+    assert page.count('class="qr-svg"') == 1  # one QR code for the whole pass
+    assert "本票包含的项目" in page and "博物馆 Museum · Evening · 已用 0 / 1 次" in page
 
 
 async def test_a_late_notification_is_fetched_by_asking_the_gateway(

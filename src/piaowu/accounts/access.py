@@ -127,6 +127,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", f"{API}/events/{{event_id}}/ticket-types"): needs(P.CATALOG_WRITE),
     ("PATCH", f"{API}/event-ticket-types/{{event_ticket_type_id}}"): needs(P.CATALOG_WRITE),
     ("POST", f"{API}/events/{{event_id}}/series"): needs(P.CATALOG_WRITE),
+    ("GET", f"{API}/ticket-types/{{ticket_type_id}}/grants"): needs(P.CATALOG_READ),
+    ("PUT", f"{API}/ticket-types/{{ticket_type_id}}/grants"): needs(P.CATALOG_WRITE),
     ("POST", f"{API}/orders"): needs(P.ORDER_CREATE),
     ("GET", f"{API}/orders"): needs(P.ORDER_READ),
     ("GET", f"{API}/orders/{{order_id}}"): needs(P.ORDER_READ),
@@ -201,6 +203,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/manage/sessions/{session_id}/ticket-types/new"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/sessions/{session_id}/ticket-types/{ticket_type_id}/edit"): needs(P.CATALOG_WRITE),
     ("POST", "/manage/sessions/{session_id}/ticket-types/{ticket_type_id}/edit"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/ticket-types/{ticket_type_id}/grants"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/ticket-types/{ticket_type_id}/grants"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/payments/reconciliation"): needs(P.REPORTS),  # finance: mismatches and the daily summary
     ("POST", "/manage/payments/reconciliation/run"): needs(P.REPORTS),
     ("GET", "/manage/orders"): needs(P.ORDER_READ),

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from piaowu.fields import InputModel, Name
+from piaowu.tickets.schemas import EntitlementOut
 
 
 class ScanIn(InputModel):
@@ -29,8 +30,11 @@ class TicketSummary(BaseModel):
     starts_at: datetime | None = None
     ticket_type_name: str = ""
     holder_name: str = ""
-    entries_allowed: int
-    entries_used: int
+    entries_allowed: int = Field(description="The sum of its entitlements' `allowed`.")
+    entries_used: int = Field(description="Uses counted over all its entitlements (a re-entry on a counted day: none).")
+    entitlements: list[EntitlementOut] = Field(
+        default_factory=list, description="What the ticket admits to, as it is after this scan."
+    )
 
 
 class PreviousEntry(BaseModel):
@@ -49,8 +53,16 @@ class ScanOut(BaseModel):
     scanned_at: datetime
     gate: str
     ticket: TicketSummary | None = None  # absent for invalid tickets: nothing is confirmed about unknown codes
-    previous: PreviousEntry | None = None  # already_checked_in: the last entry
+    previous: PreviousEntry | None = None  # already_checked_in / days_used_up: the last entry
     opens_at: datetime | None = None  # not_yet_valid: when admission opens
+    entitlement: int | None = Field(
+        default=None,
+        description="The `position` of the entitlement this scan judged: admitted, the one it redeemed; refused, the "
+        "one whose state is the reason. Absent for not_covered, invalid and cancelled tickets.",
+    )
+    reentry: bool = Field(
+        default=False, description="Admitted on a day a multi-day pass had already counted: no day was used."
+    )
 
 
 class ScanRecord(BaseModel):

@@ -1,8 +1,11 @@
 """Check-in (验票/检票): judge a scan, use one entry of the ticket atomically, and record every scan.
 
 Guarantees:
-- a ticket is admitted at most ``entries_allowed`` times, whatever the number of gates scanning it at once
-  (the entry is taken by a conditional update in ``tickets.redemption``; proven by tests/concurrency);
+- each entitlement of a ticket is used at most ``allowed`` times (a multi-day one counts at most ``allowed``
+  distinct days), whatever the number of gates scanning it at once (a conditional update in
+  ``tickets.redemption``; proven by tests/concurrency); two gates using different entitlements of one pass both
+  admit;
+- the answer lists the ticket's entitlements as they are after the scan, and which one the scan used;
 - every scan, admitted or rejected, is recorded in the same transaction as its effect;
 - a payload signed for another organizer, or another organizer's code, is ``invalid_ticket``: a gate never
   learns anything about another tenant's tickets.
@@ -11,7 +14,6 @@ Guarantees:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from piaowu.accounts.permissions import Permission
@@ -20,22 +22,73 @@ from piaowu.catalog.rules import SessionStatus
 from piaowu.catalog.views import SessionLabel
 from piaowu.checkin import repository as repo
 from piaowu.checkin.models import Scan
-from piaowu.checkin.rules import ScanResult, TicketFacts, Verdict, Window, admission_window, verdict
+from piaowu.checkin.rules import (
+    EntitlementFacts,
+    Mode,
+    ScanResult,
+    TicketFacts,
+    Verdict,
+    Window,
+    admission_window,
+    verdict,
+)
 from piaowu.checkin.schemas import CheckinStats, PreviousEntry, ScanIn, ScanOut, ScanRecord, TicketSummary
 from piaowu.core.actor import Actor
 from piaowu.core.clock import ensure_utc
 from piaowu.core.errors import InvalidTicket
 from piaowu.db.uow import UnitOfWork
+from piaowu.organizers import service as organizers
 from piaowu.tickets import service as tickets
 from piaowu.tickets import signing
-from piaowu.tickets.schemas import GateView
+from piaowu.tickets.grant_rules import local_day
+from piaowu.tickets.schemas import EntitlementView, GateView
+
+# Refusals that name the last use of the entitlement judged.
+_WITH_PREVIOUS = (ScanResult.ALREADY_CHECKED_IN, ScanResult.DAYS_USED_UP)
 
 
-def _facts(t: GateView, label: SessionLabel | None = None) -> TicketFacts:
+def _window(label: SessionLabel | None, valid_from: datetime, valid_until: datetime) -> Window:
+    """The live session decides the window (a rescheduled show moves its gates with it); the window fixed at
+    issue is what offline gates use, and the fallback if the session is gone."""
+    if label is None:
+        return Window(valid_from, valid_until)
+    return admission_window(label.starts_at, label.ends_at, label.admission_opens_minutes)
+
+
+def _entitlement_facts(e: EntitlementView, labels: dict[str, SessionLabel]) -> EntitlementFacts:
+    label = labels.get(e.session_id) if e.session_id else None
+    return EntitlementFacts(
+        e.position,
+        e.session_id,
+        e.event_id,
+        e.mode,
+        e.allowed,
+        e.used,
+        _window(label, e.valid_from, e.valid_until),
+        frozenset(e.days_used),
+        e.last_entry_at,
+        e.last_gate,
+        label is not None and label.status == SessionStatus.CANCELLED,
+    )
+
+
+def _facts(t: GateView, labels: dict[str, SessionLabel]) -> TicketFacts:
+    label = labels.get(t.session_id)
     cancelled = label is not None and label.status == SessionStatus.CANCELLED
     return TicketFacts(
-        t.status, t.session_id, t.entries_allowed, t.entries_used, t.last_entry_at, t.last_gate, cancelled
+        t.status,
+        t.session_id,
+        t.entries_allowed,
+        t.entries_used,
+        t.last_entry_at,
+        t.last_gate,
+        cancelled,
+        tuple(_entitlement_facts(e, labels) for e in t.entitlements),
     )
+
+
+def _at(t: GateView, position: int | None) -> EntitlementView | None:
+    return next((e for e in t.entitlements if e.position == position), None) if position is not None else None
 
 
 async def _find(uow: UnitOfWork, organizer_id: str, raw: str) -> GateView | None:
@@ -55,41 +108,53 @@ async def _find(uow: UnitOfWork, organizer_id: str, raw: str) -> GateView | None
 
 
 async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
-    """Judges one scan and, when it admits, uses one entry of the ticket. Rejections are answers, not errors:
-    the result says why (``checkin.rules.ScanResult``)."""
+    """Judges one scan and, when it admits, uses the entitlement the gate covers (the first usable one, in the
+    ticket's order). Rejections are answers, not errors: the result says why (``checkin.rules.ScanResult``)."""
     actor.require(Permission.CHECKIN)
     org = actor.organizer_id
     now = uow.now()
     gate = cmd.gate.strip()[:64] or "main"
     ticket = await _find(uow, org, cmd.raw)
-    label = None
+    labels: dict[str, SessionLabel] = {}
+    reentry = False
     if ticket is not None:
-        label = (await catalog_views.session_labels(uow, org, [ticket.session_id])).get(ticket.session_id)
-        # The live session decides the window (a rescheduled show moves its gates with it); the signed validity
-        # is what offline gates use, and the fallback if the session is gone.
-        window = (
-            admission_window(label.starts_at, label.ends_at, label.admission_opens_minutes)
-            if label
-            else Window(ticket.valid_from, ticket.valid_until)
-        )
-        v = verdict(_facts(ticket, label), cmd.session_ids, now, window)
-        if v.admitted:
-            if await tickets.redeem(uow, ticket, gate):
-                ticket = replace(ticket, entries_used=ticket.entries_used + 1, last_entry_at=now, last_gate=gate)
+        wanted = {ticket.session_id, *cmd.session_ids} | {e.session_id for e in ticket.entitlements if e.session_id}
+        labels = await catalog_views.session_labels(uow, org, sorted(wanted))
+        gate_events = {labels[s].event_id for s in cmd.session_ids if s in labels}
+        home = labels.get(ticket.session_id)
+        window = _window(home, ticket.valid_from, ticket.valid_until)
+        day = ""
+        if any(e.mode == Mode.DAYS for e in ticket.entitlements):
+            day = local_day(now, (await organizers.get_organizer(uow, org)).timezone).isoformat()
+
+        def judge(t: GateView) -> Verdict:
+            return verdict(_facts(t, labels), cmd.session_ids, now, window, expected_event_ids=gate_events, day=day)
+
+        v = judge(ticket)
+        chosen = _at(ticket, v.position)
+        if v.admitted and chosen is None:  # a ticket without entitlement rows: none since migration 0009
+            v = Verdict(ScanResult.INVALID_TICKET)
+        elif v.admitted and chosen is not None:
+            done = await tickets.redeem(uow, ticket, chosen, day, gate)
+            fresh = await tickets.gate_view(uow, org, ticket.id)
+            ticket = fresh or ticket
+            if done is not None:
+                reentry = not done.consumed
             else:
                 # Lost a race (another gate, the same second) or voided meanwhile: judge the row as it is now.
-                fresh = await tickets.gate_view(uow, org, ticket.id)
-                ticket = fresh or ticket
-                v = verdict(_facts(ticket, label), cmd.session_ids, now, window)
+                v = judge(ticket)
                 if v.admitted:
-                    v = Verdict(ScanResult.ALREADY_CHECKED_IN, ticket.last_entry_at, ticket.last_gate)
+                    e = _at(ticket, v.position)
+                    used_up = ScanResult.DAYS_USED_UP if e and e.mode == Mode.DAYS else ScanResult.ALREADY_CHECKED_IN
+                    v = Verdict(used_up, e.last_entry_at if e else None, e.last_gate if e else "", position=v.position)
     else:
         v = verdict(None, cmd.session_ids, now, Window(now, now))
+    judged = _at(ticket, v.position) if ticket is not None else None
     uow.session.add(
         Scan(
             organizer_id=org,
             ticket_id=ticket.id if ticket else None,
-            session_id=ticket.session_id if ticket else None,
+            session_id=(judged.session_id if judged and judged.session_id else ticket.session_id) if ticket else None,
             raw=signing.clean(cmd.raw)[:600],
             gate=gate,
             direction=cmd.direction,
@@ -101,6 +166,7 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
     await uow.session.flush()
     summary = None
     if ticket is not None:
+        label = labels.get(ticket.session_id)
         summary = TicketSummary(
             code=ticket.code,
             session_id=ticket.session_id,
@@ -111,6 +177,7 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
             holder_name=ticket.holder_name,
             entries_allowed=ticket.entries_allowed,
             entries_used=ticket.entries_used,
+            entitlements=[tickets.entitlement_out(e) for e in ticket.entitlements],
         )
     return ScanOut(
         result=v.result,
@@ -120,10 +187,10 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
         scanned_at=now,
         gate=gate,
         ticket=summary,
-        previous=PreviousEntry(at=v.previous_at, gate=v.previous_gate)
-        if v.result is ScanResult.ALREADY_CHECKED_IN
-        else None,
+        previous=PreviousEntry(at=v.previous_at, gate=v.previous_gate) if v.result in _WITH_PREVIOUS else None,
         opens_at=v.opens_at,
+        entitlement=v.position if judged is not None else None,
+        reentry=reentry,
     )
 
 

@@ -313,6 +313,7 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
                 valid_until=label.ends_at,
                 ticket_type_name=line.ticket_type_name,
                 holder_name=line.holder_name,
+                ticket_type_id=line.ticket_type_id,
             )
         )
     await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())

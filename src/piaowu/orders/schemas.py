@@ -9,6 +9,7 @@ import phonenumbers
 from pydantic import BaseModel, Discriminator, EmailStr, Field, Tag, ValidationInfo, field_validator
 
 from piaowu.fields import SHAPE_TAG, InputModel, Name, RequiredName, Text
+from piaowu.tickets.schemas import EntitlementOut
 
 
 class OrderItemIn(InputModel):
@@ -96,6 +97,9 @@ class TicketBrief(BaseModel):
     qr_payload: str  # the signed string encoded in the QR code
     last_entry_at: datetime | None = None  # the latest admission at a gate, if any
     last_gate: str = ""
+    entitlements: list[EntitlementOut] = Field(
+        default_factory=list, description="What it admits to; `entries_allowed`/`entries_used` are their sums."
+    )
 
 
 class OrderLineOut(BaseModel):

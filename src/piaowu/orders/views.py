@@ -41,6 +41,7 @@ async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -
                     qr_payload=t.qr_payload,
                     last_entry_at=t.last_entry_at,
                     last_gate=t.last_gate,
+                    entitlements=t.entitlements,
                 )
                 if t
                 else None,

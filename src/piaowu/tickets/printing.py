@@ -20,7 +20,7 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 from piaowu.tickets import repository as repo
 from piaowu.tickets.rendering import TicketPrint, ticket_pdf
-from piaowu.tickets.schemas import TicketStatus
+from piaowu.tickets.schemas import EntitlementView, TicketStatus
 
 _WEEKDAYS = [
     ("周一", "Mon"),
@@ -105,6 +105,7 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
         raise NotFound(kind="ticket")
     tz = (await organizers.get_organizer(uow, organizer_id)).timezone
     labels = await catalog_views.session_labels(uow, organizer_id, [t.session_id for t in tickets])
+    parts = await repo.entitlements_of(uow.session, organizer_id, [t.id for t in tickets])
     lines = {line.order_line_id: line for line in order.lines}
     out = []
     for t in tickets:
@@ -123,9 +124,23 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
                 code=t.code,
                 qr_payload=t.qr_payload,
                 venue=label.venue if label else "",
+                includes=includes(parts.get(t.id, ())),
             )
         )
     return out
+
+
+def includes(parts: Sequence[EntitlementView]) -> str:
+    """What a pass admits to, in one bilingual line; empty for a ticket of one session (its rows say it all)."""
+    if len(parts) <= 1 and all(e.mode == "entries" for e in parts):
+        return ""
+
+    def one(e: EntitlementView) -> str:
+        if e.mode == "days":
+            return f"{e.label} {e.allowed} 天/days"
+        return f"{e.label} ×{e.allowed}" if e.allowed > 1 else e.label
+
+    return " · ".join(one(e) for e in parts)
 
 
 async def order_pdf(uow: UnitOfWork, organizer_id: str, order: OrderFacts) -> bytes:

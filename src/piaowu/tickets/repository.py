@@ -4,13 +4,14 @@ re-read after a lost race sees the database, not a cached instance."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.tickets.models import Ticket
-from piaowu.tickets.schemas import GateView, SessionTicketCounts, TicketStatus, TicketUse
+from piaowu.tickets.models import Ticket, TicketEntitlement, TicketTypeGrant
+from piaowu.tickets.schemas import EntitlementView, GateView, SessionTicketCounts, TicketStatus, TicketUse
 
 _GATE_COLUMNS = (
     Ticket.id,
@@ -36,14 +37,89 @@ def to_gate_view(row: Any) -> GateView:
     return GateView(*row)
 
 
+def days_of(days_used: str) -> tuple[str, ...]:
+    """``",2026-05-01,2026-05-03,"`` → ``("2026-05-01", "2026-05-03")`` (the column's format: redemption)."""
+    return tuple(d for d in days_used.split(",") if d)
+
+
+_ENT_COLUMNS = (
+    TicketEntitlement.id,
+    TicketEntitlement.position,
+    TicketEntitlement.session_id,
+    TicketEntitlement.event_id,
+    TicketEntitlement.label,
+    TicketEntitlement.mode,
+    TicketEntitlement.allowed,
+    TicketEntitlement.used,
+    TicketEntitlement.valid_from,
+    TicketEntitlement.valid_until,
+    TicketEntitlement.days_used,
+    TicketEntitlement.last_entry_at,
+    TicketEntitlement.last_gate,
+)
+
+
+async def entitlements_of(
+    session: AsyncSession, organizer_id: str, ticket_ids: Sequence[str]
+) -> dict[str, tuple[EntitlementView, ...]]:
+    """Each ticket's entitlements in position order, as plain rows (read fresh, never from the identity map)."""
+    if not ticket_ids:
+        return {}
+    q = (
+        select(TicketEntitlement.ticket_id, *_ENT_COLUMNS)
+        .where(TicketEntitlement.organizer_id == organizer_id, TicketEntitlement.ticket_id.in_(list(ticket_ids)))
+        .order_by(TicketEntitlement.ticket_id, TicketEntitlement.position)
+    )
+    out: dict[str, list[EntitlementView]] = {}
+    for row in (await session.execute(q)).all():
+        values = list(row[1:])
+        values[10] = days_of(values[10])
+        out.setdefault(row[0], []).append(EntitlementView(*values))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+async def _with_entitlements(session: AsyncSession, organizer_id: str, row: Any) -> GateView | None:
+    if not row:
+        return None
+    view = to_gate_view(row)
+    ents = await entitlements_of(session, organizer_id, [view.id])
+    return replace(view, entitlements=ents.get(view.id, ()))
+
+
 async def gate_view_by_code(session: AsyncSession, organizer_id: str, code: str) -> GateView | None:
     row = (await session.execute(gate_view_query(organizer_id).where(Ticket.code == code))).first()
-    return to_gate_view(row) if row else None
+    return await _with_entitlements(session, organizer_id, row)
 
 
 async def gate_view_by_id(session: AsyncSession, organizer_id: str, ticket_id: str) -> GateView | None:
     row = (await session.execute(gate_view_query(organizer_id).where(Ticket.id == ticket_id))).first()
-    return to_gate_view(row) if row else None
+    return await _with_entitlements(session, organizer_id, row)
+
+
+async def grants_of(
+    session: AsyncSession, organizer_id: str, ticket_type_ids: Sequence[str]
+) -> dict[str, list[TicketTypeGrant]]:
+    """The grant rows of these ticket types, in position order (types without grants are absent)."""
+    ids = [i for i in set(ticket_type_ids) if i]
+    if not ids:
+        return {}
+    q = (
+        select(TicketTypeGrant)
+        .where(TicketTypeGrant.organizer_id == organizer_id, TicketTypeGrant.ticket_type_id.in_(ids))
+        .order_by(TicketTypeGrant.ticket_type_id, TicketTypeGrant.position)
+    )
+    out: dict[str, list[TicketTypeGrant]] = {}
+    for g in (await session.execute(q)).scalars():
+        out.setdefault(g.ticket_type_id, []).append(g)
+    return out
+
+
+async def delete_grants(session: AsyncSession, organizer_id: str, ticket_type_id: str) -> None:
+    await session.execute(
+        delete(TicketTypeGrant).where(
+            TicketTypeGrant.organizer_id == organizer_id, TicketTypeGrant.ticket_type_id == ticket_type_id
+        )
+    )
 
 
 async def by_order_lines(session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[Ticket]:
@@ -77,15 +153,26 @@ async def codes_by_id(session: AsyncSession, organizer_id: str, ticket_ids: Sequ
 
 
 async def session_counts(session: AsyncSession, organizer_id: str, session_ids: Sequence[str]) -> SessionTicketCounts:
+    """All the organizer's tickets (no ids), or what admits to these sessions: counted per entitlement, so a combo
+    pass counts at each attraction's gate it covers (an entitlement to an event, with no session of its own,
+    counts under the ticket's own session)."""
     valid = Ticket.status == TicketStatus.VALID
-    used = Ticket.entries_used > 0
-    q = select(
+    if session_ids:
+        E = TicketEntitlement
+        used = E.used > 0
+        ids = list(session_ids)
+        covers = or_(E.session_id.in_(ids), and_(E.session_id.is_(None), Ticket.session_id.in_(ids)))
+        base = (
+            select().select_from(E).join(Ticket, Ticket.id == E.ticket_id).where(E.organizer_id == organizer_id, covers)
+        )
+    else:
+        used = Ticket.entries_used > 0
+        base = select().select_from(Ticket).where(Ticket.organizer_id == organizer_id)
+    q = base.add_columns(
         func.coalesce(func.sum(case((valid, 1), else_=0)), 0),
         func.coalesce(func.sum(case((used, 1), else_=0)), 0),
         func.coalesce(func.sum(case((and_(used, ~valid), 1), else_=0)), 0),
-    ).where(Ticket.organizer_id == organizer_id, or_(valid, used))
-    if session_ids:
-        q = q.where(Ticket.session_id.in_(list(session_ids)))
+    ).where(or_(valid, used))
     n_valid, checked_in, after_entry = (await session.execute(q)).one()
     return SessionTicketCounts(
         tickets=int(n_valid or 0) + int(after_entry or 0),

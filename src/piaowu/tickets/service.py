@@ -3,7 +3,9 @@
 Guarantees:
 - one ticket per order line, whatever the number of calls (``issue`` is idempotent on ``order_line_id``);
 - a ticket's QR payload is signed with its organizer's key, so a payload can never pass another tenant's gate;
-- an entry is used only by an atomic conditional update (``redemption``), never by read-then-write.
+- an entry is used only by an atomic conditional update (``redemption``), never by read-then-write;
+- a ticket holds what its type grants (``grant_rules``), copied at issue into its entitlements: a type without
+  grants gives one entitlement to its own session with the spec's ``entries_allowed`` (as tickets always were).
 
 This area knows nothing of orders: the orders service calls ``issue`` when an order is paid and
 ``void_tickets`` on refunds, with plain values.
@@ -12,25 +14,33 @@ This area knows nothing of orders: the orders service calls ``issue`` when an or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
+from piaowu.catalog import event_service
+from piaowu.catalog import views as catalog_views
+from piaowu.catalog.views import SessionLabel
 from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import NotFound, ValidationFailed
 from piaowu.core.ids import new_id, normalize_code, ticket_code
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import keys
 from piaowu.organizers import service as organizers
+from piaowu.tickets import grant_rules, signing
 from piaowu.tickets import repository as repo
-from piaowu.tickets import signing
-from piaowu.tickets.models import Ticket
+from piaowu.tickets.grant_rules import EntitlementSpec, Grant, Home, SessionFacts
+from piaowu.tickets.models import Ticket, TicketEntitlement
 from piaowu.tickets.redemption import GUARDED, Redeemer
 from piaowu.tickets.schemas import (
+    EntitlementOut,
+    EntitlementView,
     GateView,
     PublicKeyOut,
+    Redemption,
     SessionTicketCounts,
     TicketOut,
     TicketSpec,
@@ -57,7 +67,24 @@ def _public_key(public: str) -> Ed25519PublicKey:
     return keys.load_public_key(public)
 
 
-def _out(t: Ticket) -> TicketOut:
+def entitlement_out(e: EntitlementView) -> EntitlementOut:
+    return EntitlementOut(
+        position=e.position,
+        session_id=e.session_id,
+        event_id=e.event_id,
+        label=e.label,
+        mode=e.mode,  # type: ignore[arg-type]
+        allowed=e.allowed,
+        used=e.used,
+        days_used=list(e.days_used),
+        valid_from=e.valid_from,
+        valid_until=e.valid_until,
+        last_entry_at=e.last_entry_at,
+        last_gate=e.last_gate,
+    )
+
+
+def _out(t: Ticket, ents: Sequence[EntitlementView] = ()) -> TicketOut:
     return TicketOut(
         id=t.id,
         code=t.code,
@@ -75,7 +102,57 @@ def _out(t: Ticket) -> TicketOut:
         ticket_type_name=t.ticket_type_name,
         holder_name=t.holder_name,
         qr_payload=t.qr_payload,
+        entitlements=[entitlement_out(e) for e in ents],
     )
+
+
+def _session_label(label: SessionLabel) -> str:
+    return " · ".join(x for x in (label.event_name, label.name) if x)[:200]
+
+
+async def _entitlements_for(
+    uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec]
+) -> dict[str, list[EntitlementSpec]]:
+    """What each spec's ticket will admit to (by order line), from its type's grants read now."""
+    grants = await repo.grants_of(uow.session, organizer_id, [s.ticket_type_id for s in specs])
+    rows = [g for gs in grants.values() for g in gs]
+    labels = await catalog_views.session_labels(
+        uow, organizer_id, list({s.session_id for s in specs} | {g.session_id for g in rows if g.session_id})
+    )
+    event_ids = sorted({g.event_id for g in rows if g.event_id})
+    events: dict[str, str] = {}
+    for event_id in event_ids:  # a handful per issue: a pass names at most grant_rules.MAX_GRANTS targets
+        events[event_id] = (await event_service.get_event(uow, system_actor(organizer_id), event_id)).name
+    tz = (await organizers.get_organizer(uow, organizer_id)).timezone if event_ids else "UTC"
+    facts = {
+        sid: SessionFacts(
+            lb.event_id,
+            _session_label(lb),
+            lb.starts_at - timedelta(minutes=lb.admission_opens_minutes),
+            lb.ends_at,
+        )
+        for sid, lb in labels.items()
+    }
+    out: dict[str, list[EntitlementSpec]] = {}
+    for s in specs:
+        home_label = labels.get(s.session_id)
+        home = Home(
+            s.session_id,
+            _session_label(home_label) if home_label else "",
+            s.valid_from,
+            s.valid_until,
+            s.entries_allowed,
+        )
+        home_day = grant_rules.local_day(home_label.starts_at if home_label else s.valid_from, tz)
+        rules = [
+            Grant(g.mode, g.allowed, g.session_id, g.event_id, g.window_days) for g in grants.get(s.ticket_type_id, [])
+        ]
+        out[s.order_line_id] = grant_rules.expand(rules, home, home_day, facts, events, tz)
+    return out
+
+
+def _covers(e: EntitlementSpec) -> str:
+    return f"s:{e.session_id}" if e.session_id else f"e:{e.event_id}"
 
 
 def _check_specs(specs: Sequence[TicketSpec]) -> None:
@@ -106,15 +183,17 @@ async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec],
         private = _private_key(await organizers.sealed_signing_key(uow, organizer_id), app_secret)
         actor = system_actor(organizer_id)
         now = uow.now()
+        planned = await _entitlements_for(uow, organizer_id, todo)
         for s in todo:
             code = ticket_code()
+            ents = planned[s.order_line_id]
+            valid_from, valid_until = grant_rules.envelope(ents)
             claims = signing.TicketClaims(
                 code=code,
-                session_id=s.session_id,
                 organizer_id=organizer_id,
-                valid_from=int(s.valid_from.timestamp()),
-                valid_until=int(s.valid_until.timestamp()),
-                entries_allowed=s.entries_allowed,
+                valid_from=int(valid_from.timestamp()),
+                valid_until=int(valid_until.timestamp()),
+                covers=tuple(_covers(e) for e in ents),
             )
             t = Ticket(
                 id=new_id(),
@@ -124,10 +203,10 @@ async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec],
                 session_id=s.session_id,
                 code=code,
                 status=TicketStatus.VALID,
-                entries_allowed=s.entries_allowed,
+                entries_allowed=sum(e.allowed for e in ents),
                 entries_used=0,
-                valid_from=s.valid_from,
-                valid_until=s.valid_until,
+                valid_from=valid_from,
+                valid_until=valid_until,
                 issued_at=now,
                 last_entry_at=None,
                 last_gate="",
@@ -136,6 +215,25 @@ async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec],
                 holder_name=s.holder_name,
             )
             uow.session.add(t)
+            uow.session.add_all(
+                TicketEntitlement(
+                    organizer_id=organizer_id,
+                    ticket_id=t.id,
+                    position=e.position,
+                    session_id=e.session_id,
+                    event_id=e.event_id,
+                    label=e.label,
+                    mode=e.mode,
+                    allowed=e.allowed,
+                    used=0,
+                    valid_from=e.valid_from,
+                    valid_until=e.valid_until,
+                    days_used="",
+                    last_entry_at=None,
+                    last_gate="",
+                )
+                for e in ents
+            )
             existing[s.order_line_id] = t
             record(
                 uow,
@@ -148,10 +246,12 @@ async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec],
                     "order_id": s.order_id,
                     "order_line_id": s.order_line_id,
                     "session_id": s.session_id,
+                    "covers": list(claims.covers),
                 },
             )
         await uow.session.flush()
-    return [_out(existing[s.order_line_id]) for s in specs]
+    ents_by_ticket = await repo.entitlements_of(uow.session, organizer_id, [t.id for t in existing.values()])
+    return [_out(t, ents_by_ticket.get(t.id, ())) for t in (existing[s.order_line_id] for s in specs)]
 
 
 async def tickets_for_orders(
@@ -159,8 +259,10 @@ async def tickets_for_orders(
 ) -> dict[str, list[TicketOut]]:
     """Tickets of each order (orders without tickets are absent). Scoped to the organizer."""
     out: dict[str, list[TicketOut]] = {}
-    for t in await repo.by_orders(uow.session, organizer_id, order_ids):
-        out.setdefault(t.order_id, []).append(_out(t))
+    found = await repo.by_orders(uow.session, organizer_id, order_ids)
+    ents = await repo.entitlements_of(uow.session, organizer_id, [t.id for t in found])
+    for t in found:
+        out.setdefault(t.order_id, []).append(_out(t, ents.get(t.id, ())))
     return out
 
 
@@ -202,7 +304,7 @@ async def get_by_code(uow: UnitOfWork, actor: Actor, code: str) -> TicketOut:
     t = await repo.by_code(uow.session, actor.organizer_id, normalize_code(code))
     if t is None:
         raise NotFound(kind="ticket")
-    return _out(t)
+    return _out(t, (await repo.entitlements_of(uow.session, actor.organizer_id, [t.id])).get(t.id, ()))
 
 
 async def public_key(uow: UnitOfWork, organizer_id: str) -> str:
@@ -230,9 +332,12 @@ async def load_for_gate(uow: UnitOfWork, organizer_id: str, code: str) -> GateVi
     return await _redeemer(uow).load(uow.session, organizer_id, code)
 
 
-async def redeem(uow: UnitOfWork, ticket: GateView, gate: str) -> bool:
-    """Uses one entry of the ticket, atomically; False when it is used up or no longer valid at write time."""
-    return await _redeemer(uow).redeem(uow.session, ticket, gate, uow.now())
+async def redeem(
+    uow: UnitOfWork, ticket: GateView, entitlement: EntitlementView, day: str, gate: str
+) -> Redemption | None:
+    """Uses ``entitlement`` of the ticket once on local day ``day``, atomically; None when it is used up or the
+    ticket is no longer valid at write time (``tickets.redemption``)."""
+    return await _redeemer(uow).redeem(uow.session, ticket, entitlement, day, gate, uow.now())
 
 
 async def gate_view(uow: UnitOfWork, organizer_id: str, ticket_id: str) -> GateView | None:

@@ -1,13 +1,18 @@
 """The QR payload of a ticket: claims signed with the organizer's Ed25519 key, verifiable offline.
 
-Format (version 1), URL-safe and compact enough for a version ~11 QR code::
+Format (version 2), URL-safe and compact enough for a phone camera::
 
-    PW1.<base64url(JSON claims)>.<base64url(64-byte signature)>
+    PW2.<base64url(JSON claims)>.<base64url(64-byte signature)>
 
-The signature covers the ASCII bytes ``PW1.<claims part>``, so neither the version tag nor the claims can be
-changed without breaking it. Claims use one-letter keys (see ``TicketClaims``). A gate that holds the organizer's
-public key (``GET /api/v1/organizers/{slug}/public-key``) can decide "genuine, for this session, in this time
-window" with no network; only "not used yet" needs the server.
+The signature covers the ASCII bytes ``PW2.<claims part>``, so neither the version tag nor the claims can be
+changed without breaking it. Claims use one-letter keys (see ``TicketClaims``). Version 2 names the *ticket*
+(its code) and lists what it covers (``g``: ``s:<session id>`` or ``e:<event id>`` per entitlement), so a pass
+over several attractions is one QR code. A gate that holds the organizer's public key
+(``GET /api/v1/organizers/{slug}/public-key``) can decide "genuine, covers this entrance, within its overall
+validity" with no network; how much of each entitlement is used needs the server.
+
+Version 1 (``PW1``, claims ``c s o f u n``: one session and its entries) was signed before passes existed;
+tickets issued then keep their payload and still verify: it covers ``s:<s>``. Nothing is signed as PW1 any more.
 
 Gate staff may also type the human ticket code printed under the QR; ``parse`` tells the two apart.
 
@@ -28,57 +33,85 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from piaowu.core.errors import InvalidTicket
 from piaowu.core.ids import HUMAN_ALPHABET
 
-VERSION = "PW1"
-MAX_PAYLOAD = 600  # anything longer is not ours (and is cut before it reaches a log row)
+VERSION = "PW2"
+V1 = "PW1"
+_VERSIONS = (VERSION, V1)
+# Anything longer is not ours. A pass of grant_rules.MAX_GRANTS targets signs to about 700 characters.
+MAX_PAYLOAD = 900
 _SIG_LEN = 64
 _TYPED_MIN, _TYPED_MAX = 6, 32
 _TYPED_ALPHABET = frozenset(HUMAN_ALPHABET) | frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_id(v: Any) -> bool:
+    return isinstance(v, str) and bool(v)
+
+
 @dataclass(frozen=True, slots=True)
 class TicketClaims:
-    """What the QR code asserts. Times are Unix seconds (UTC)."""
+    """What the QR code asserts. Times are Unix seconds (UTC): the ticket's overall validity (from the earliest
+    opening to the latest closing of its entitlements)."""
 
     code: str  # c
-    session_id: str  # s
     organizer_id: str  # o
     valid_from: int  # f
     valid_until: int  # u
-    entries_allowed: int = 1  # n
+    covers: tuple[str, ...]  # g: "s:<session id>" / "e:<event id>", one per entitlement, in order
+    version: str = VERSION  # PW1 for payloads signed before passes (read only)
+    entries_allowed: int = 0  # PW1 only (n); version 2 leaves counts to the server
+
+    @property
+    def session_ids(self) -> tuple[str, ...]:
+        return tuple(c[2:] for c in self.covers if c.startswith("s:"))
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(c[2:] for c in self.covers if c.startswith("e:"))
 
     def to_json(self) -> dict[str, Any]:
+        if self.version == V1:
+            return {
+                "c": self.code,
+                "s": self.session_ids[0],
+                "o": self.organizer_id,
+                "f": self.valid_from,
+                "u": self.valid_until,
+                "n": self.entries_allowed,
+            }
         return {
             "c": self.code,
-            "s": self.session_id,
             "o": self.organizer_id,
             "f": self.valid_from,
             "u": self.valid_until,
-            "n": self.entries_allowed,
+            "g": list(self.covers),
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> TicketClaims:
+    def from_json(cls, data: Any, version: str = VERSION) -> TicketClaims:
         if not isinstance(data, dict):
             raise InvalidTicket()
         try:
-            claims = cls(
-                code=data["c"],
-                session_id=data["s"],
-                organizer_id=data["o"],
-                valid_from=data["f"],
-                valid_until=data["u"],
-                entries_allowed=data["n"],
-            )
+            code, organizer_id, f, u = data["c"], data["o"], data["f"], data["u"]
+            if version == V1:
+                session_id, n = data["s"], data["n"]
+                if not (_is_id(session_id) and _is_int(n) and n >= 1):
+                    raise InvalidTicket()
+                covers: Any = [f"s:{session_id}"]
+            else:
+                covers, n = data["g"], 0
         except KeyError:
             raise InvalidTicket() from None
-        types_ok = all(isinstance(v, str) and v for v in (claims.code, claims.session_id, claims.organizer_id))
-        ints_ok = all(
-            isinstance(v, int) and not isinstance(v, bool)
-            for v in (claims.valid_from, claims.valid_until, claims.entries_allowed)
-        )
-        if not (types_ok and ints_ok) or claims.entries_allowed < 1:
+        if not (_is_id(code) and _is_id(organizer_id) and _is_int(f) and _is_int(u)):
             raise InvalidTicket()
-        return claims
+        if not isinstance(covers, list) or not covers:
+            raise InvalidTicket()
+        if not all(isinstance(c, str) and len(c) > 2 and c[:2] in ("s:", "e:") for c in covers):
+            raise InvalidTicket()
+        return cls(code, organizer_id, f, u, tuple(covers), version, n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,19 +147,20 @@ _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 def sign(private_key: Ed25519PrivateKey, claims: TicketClaims) -> str:
     """→ the QR string. Ed25519 is deterministic: the same key and claims always give the same string."""
     body = json.dumps(claims.to_json(), separators=(",", ":"), sort_keys=True, ensure_ascii=True)
-    signed_part = f"{VERSION}.{_b64e(body.encode('ascii'))}"
+    signed_part = f"{claims.version}.{_b64e(body.encode('ascii'))}"
     signature = private_key.sign(signed_part.encode("ascii"))
     return f"{signed_part}.{_b64e(signature)}"
 
 
 def verify(public_key: Ed25519PublicKey, payload: str) -> TicketClaims:
     """The claims of a genuine payload; raises ``InvalidTicket`` for anything tampered, garbled or signed with
-    another key. Validity in time, session and use are the gate's rules (``checkin.rules``), not checked here."""
+    another key. Both versions verify (``PW1`` payloads of tickets issued before passes). Validity in time,
+    coverage and use are the gate's rules (``checkin.rules``), not checked here."""
     payload = clean(payload)
     if len(payload) > MAX_PAYLOAD:
         raise InvalidTicket()
     parts = payload.split(".")
-    if len(parts) != 3 or parts[0] != VERSION:
+    if len(parts) != 3 or parts[0] not in _VERSIONS:
         raise InvalidTicket()
     body, signature = _b64d(parts[1]), _b64d(parts[2])
     if len(signature) != _SIG_LEN:
@@ -139,7 +173,7 @@ def verify(public_key: Ed25519PublicKey, payload: str) -> TicketClaims:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise InvalidTicket() from None
-    return TicketClaims.from_json(data)
+    return TicketClaims.from_json(data, parts[0])
 
 
 def clean(raw: str) -> str:
@@ -151,7 +185,7 @@ def parse(raw: str) -> Signed | Typed:
     """Classify a scan: a signed payload (``PW1.…``) or a typed ticket code. Raises ``InvalidTicket`` for
     anything that can be neither, so garbage never reaches a database lookup."""
     text = clean(raw)
-    if text.upper().startswith(VERSION + "."):
+    if any(text.upper().startswith(v + ".") for v in _VERSIONS):
         return Signed(text)
     code = "".join(ch for ch in text.upper() if ch not in "-_")
     if _TYPED_MIN <= len(code) <= _TYPED_MAX and all(ch in _TYPED_ALPHABET for ch in code):

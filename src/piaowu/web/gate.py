@@ -93,8 +93,10 @@ def result_view(request: Request, out: ScanOut, tz: str) -> dict[str, Any]:
             details.append(t.ticket_type_name)
         if t.holder_name:
             details.append(_("Holder: {name}", name=t.holder_name))
-        if t.entries_allowed > 1:
+        if t.entries_allowed > 1 and len(t.entitlements) <= 1:
             details.append(_("Entries used: {used} of {allowed}", used=t.entries_used, allowed=t.entries_allowed))
+    if out.reentry:
+        details.append(_("Re-entry on a day already counted"))
     return {
         "result": out.result,
         "admitted": out.admitted,
@@ -104,7 +106,29 @@ def result_view(request: Request, out: ScanOut, tz: str) -> dict[str, Any]:
         "details": details,
         "code": t.code if t else "",
         "at": _local(out.scanned_at, tz),
+        "entitlements": _entitlements_view(request, out),
     }
+
+
+def _entitlements_view(request: Request, out: ScanOut) -> list[dict[str, Any]]:
+    """A pass's parts, each with its use, and which one this scan judged; empty for a plain one-session ticket
+    (its line above says it all)."""
+    t = out.ticket
+    if t is None or (len(t.entitlements) <= 1 and all(e.mode == "entries" for e in t.entitlements)):
+        return []
+    _ = _t(request)
+    rows = []
+    for e in t.entitlements:
+        if e.mode == "days":
+            use = _("{used} of {allowed} days used", used=e.used, allowed=e.allowed)
+            if e.days_used:
+                use += " · " + _("Days: {days}", days=", ".join(d[5:] for d in e.days_used))
+        else:
+            use = _("{used} of {allowed} entries used", used=e.used, allowed=e.allowed)
+        this = out.entitlement == e.position
+        mark = (_("Redeemed now") if out.admitted else _("Checked now")) if this else ""
+        rows.append({"label": e.label or "—", "use": use, "done": e.used >= e.allowed, "this": this, "mark": mark})
+    return rows
 
 
 def _recent_view(request: Request, rows: list[ScanRecord], tz: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from piaowu.api.v1 import (
     audit,
     catalog,
     checkin,
+    grants,
     orders,
     organizers,
     payments,
@@ -24,6 +25,7 @@ router.include_router(organizers.router, tags=["organizer"])
 router.include_router(catalog.router, tags=["catalog"])
 router.include_router(venues.router, tags=["venues"])
 router.include_router(series.router, tags=["catalog"])
+router.include_router(grants.router, tags=["catalog"])
 router.include_router(shop.router, tags=["shop (public)"])
 router.include_router(orders.router, tags=["orders"])
 router.include_router(payments.router, tags=["payments"])

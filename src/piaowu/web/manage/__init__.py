@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from piaowu.web.manage import auth, catalog, dashboard, orders, reconciliation, sell, series, settings, staff, venues
+from piaowu.web.manage import (
+    auth,
+    catalog,
+    dashboard,
+    grants,
+    orders,
+    reconciliation,
+    sell,
+    series,
+    settings,
+    staff,
+    venues,
+)
 
 router = APIRouter()
 router.include_router(auth.router)
@@ -15,6 +27,7 @@ router.add_api_route("/", dashboard.dashboard, methods=["GET"])
 router.include_router(catalog.router)
 router.include_router(venues.router)
 router.include_router(series.router)
+router.include_router(grants.router)
 router.include_router(orders.router)
 router.include_router(sell.router)
 router.include_router(staff.router)

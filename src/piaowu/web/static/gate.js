@@ -83,6 +83,19 @@ function showResult(r) {
     for (const d of r.details) ul.append(el("li", {}, d));
     panel.append(ul);
   }
+  if (r.entitlements && r.entitlements.length) {
+    const parts = el("ul", { class: "gate-passparts", "aria-label": cfg.passParts });
+    for (const e of r.entitlements) {
+      const cls = ["gate-part"];
+      if (e.done) cls.push("gate-part-done");
+      if (e.this) cls.push("gate-part-this");
+      const li = el("li", { class: cls.join(" ") });
+      li.append(el("span", { class: "gate-part-label" }, e.label), " ", el("span", { class: "gate-part-use" }, e.use));
+      if (e.mark) li.append(" ", el("strong", { class: "gate-part-mark" }, e.mark));
+      parts.append(li);
+    }
+    panel.append(parts);
+  }
   if (r.code) panel.append(el("p", { class: "gate-code mono" }, r.code));
   box.replaceChildren(panel);
   dismissBtn.hidden = !!r.admitted;
