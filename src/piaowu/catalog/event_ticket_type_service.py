@@ -24,25 +24,13 @@ from piaowu.catalog.schemas import TicketTypeIn
 from piaowu.catalog.series_schemas import EventTicketTypeIn, EventTicketTypeOut, EventTicketTypePatch
 from piaowu.catalog.text_edits import default_locale, set_texts
 from piaowu.catalog.texts import pick
-from piaowu.catalog.ticket_type_service import add_ticket_type
+from piaowu.catalog.ticket_type_service import TT_FIELDS, add_ticket_type
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotFound, ValidationFailed
 from piaowu.core.reading_locale import current
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 
-DEF_FIELDS = (
-    "name",
-    "name_i18n",
-    "description",
-    "description_i18n",
-    "price_minor",
-    "quota",
-    "min_per_order",
-    "max_per_order",
-    "sort_order",
-    "is_active",
-)
 # What a definition's edit carries to its linked session types (price separately: not where overridden).
 PROPAGATED = (
     "name",
@@ -110,7 +98,7 @@ async def create_definition(
     set_texts(d, "description", data.description, data.description_i18n, default)
     uow.session.add(d)
     await uow.session.flush()
-    record(uow, actor, "event_ticket_type.created", "event_ticket_type", d.id, after=views.snapshot(d, DEF_FIELDS))
+    record(uow, actor, "event_ticket_type.created", "event_ticket_type", d.id, after=views.snapshot(d, TT_FIELDS))
     if not data.add_to_sessions:
         return _out(d, 0)
     now = uow.now()
@@ -169,7 +157,7 @@ async def update_definition(
     limits to all, the price where the session did not set its own, the quota to future sessions only)."""
     actor.require(Permission.CATALOG_WRITE)
     d = await _definition_or_404(uow, actor, definition_id)
-    before = views.snapshot(d, DEF_FIELDS)
+    before = views.snapshot(d, TT_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     default = await default_locale(uow, actor.organizer_id)
     edited: set[str] = set()
@@ -202,7 +190,7 @@ async def update_definition(
         if t.max_per_order < t.min_per_order:
             t.min_per_order, t.max_per_order = d.min_per_order, d.max_per_order
         applied += changed
-    after = {**views.snapshot(d, DEF_FIELDS), "applied_to": applied}
+    after = {**views.snapshot(d, TT_FIELDS), "applied_to": applied}
     record(uow, actor, "event_ticket_type.updated", "event_ticket_type", d.id, before=before, after=after)
     await uow.session.flush()
     return _out(d, len(linked), applied)

@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, Field, Strict, field_validator
 
 from piaowu.catalog.rules import SessionStatus
+from piaowu.catalog.schemas import TicketTypeIn, TicketTypePatch
 from piaowu.catalog.series_rules import MAX_DURATION_MINUTES
-from piaowu.catalog.text_fields import NameTexts, TicketTypeDescriptionTexts
-from piaowu.fields import InputModel, Name, PatchModel, RequiredName, Text
+from piaowu.fields import InputModel, Name
 
 Status = Annotated[SessionStatus, Strict(False)]
 # JSON sends dates and times as ISO strings ("2026-07-01", "19:30"): strict mode would refuse them.
@@ -18,37 +18,17 @@ Day = Annotated[date, Strict(False)]
 Clock = Annotated[time, Strict(False)]
 
 
-class EventTicketTypeIn(InputModel):
-    """A ticket type of the whole event: every session generated from now on sells one like it."""
+class EventTicketTypeIn(TicketTypeIn):
+    """A ticket type of the whole event: every session generated from now on sells one like it, with
+    ``price_minor`` as its price and ``quota`` as its own quota per session (None: it shares the capacity)."""
 
-    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)  # or name_i18n
-    name_i18n: NameTexts | None = None
-    description: Text = Field(default="", max_length=2000)
-    description_i18n: TicketTypeDescriptionTexts | None = None
-    price_minor: int = Field(ge=0, le=100_000_000, strict=True)  # the default price of each session
-    quota: int | None = Field(default=None, ge=0, le=10_000_000)  # per session; None: shares its capacity
-    min_per_order: int = Field(default=1, ge=1, le=100)
-    max_per_order: int = Field(default=10, ge=1, le=100)
-    sort_order: int = Field(default=0, ge=-1_000_000, le=1_000_000)
-    is_active: bool = True
     # Also give it to the event's sessions that exist now and are neither cancelled nor over (each gets a linked
     # ticket type, as generation would). False: only sessions generated from now on sell it.
     add_to_sessions: bool = False
 
 
-class EventTicketTypePatch(PatchModel):
-    NULLABLE = frozenset({"quota"})  # null: sessions generated from now on get no quota
-
-    name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
-    name_i18n: NameTexts | None = None
-    description: Text | None = Field(default=None, max_length=2000)
-    description_i18n: TicketTypeDescriptionTexts | None = None
-    price_minor: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
-    quota: int | None = Field(default=None, ge=0, le=10_000_000)
-    min_per_order: int | None = Field(default=None, ge=1, le=100)
-    max_per_order: int | None = Field(default=None, ge=1, le=100)
-    sort_order: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
-    is_active: bool | None = None
+class EventTicketTypePatch(TicketTypePatch):
+    """An edit of an event's ticket type (``quota``: null means sessions generated from now on get none)."""
 
 
 class EventTicketTypeOut(BaseModel):
