@@ -19,16 +19,11 @@ T0 = datetime(2026, 5, 1, 11, 0, tzinfo=UTC)
 WHEN = {"created_at", "starts_at", "ends_at", "valid_from", "valid_until", "issued_at", "last_entry_at", "paid_at"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def old_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    """An empty database migrated to 0007, the version before entitlements."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        downgrade(url, "base")
-    upgrade(url, "0007")
-    return url
+@pytest.fixture
+def old_url(empty_url: str) -> str:
+    """An empty database migrated to 0007, the version before this change."""
+    upgrade(empty_url, "0007")
+    return empty_url
 
 
 def _table(name: str, row: dict) -> sa.TableClause:

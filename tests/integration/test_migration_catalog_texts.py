@@ -45,16 +45,12 @@ async def _row(url: str, query: str) -> tuple:
     return tuple(json.loads(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def old_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        downgrade(url, "base")
-    upgrade(url, "0007")  # the previous version's schema
-    asyncio.run(_run(url, ROWS))
-    return url
+@pytest.fixture
+def old_url(empty_url: str) -> str:
+    """An empty database migrated to 0007, the version before this change."""
+    upgrade(empty_url, "0007")
+    asyncio.run(_run(empty_url, ROWS))
+    return empty_url
 
 
 def test_existing_texts_become_the_organizers_default_language(old_url: str) -> None:

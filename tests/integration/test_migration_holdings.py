@@ -22,7 +22,6 @@ from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import RefundIn
 from piaowu.runtime import build_runtime
 from tests.conftest import make_settings
-from tests.integration.test_migrations import empty_url  # noqa: F401  (the fixture: a fresh DB of each kind)
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 
@@ -253,7 +252,7 @@ async def _refund(url: str, tmp_path: Path, org: str, order: str, line_ids: list
 
 
 def test_pool_ids_become_holdings_and_a_refund_of_a_migrated_order_returns_its_units(
-    empty_url: str,  # noqa: F811
+    empty_url: str,
     tmp_path: Path,
 ) -> None:
     upgrade(empty_url, "0007")

@@ -26,15 +26,6 @@ def _diff(url: str) -> list:
     return asyncio.run(run())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-    url = request.getfixturevalue("pg_url")
-    downgrade(url, "base")  # pg_url comes migrated; start from nothing
-    return url
-
-
 def test_up_down_up_and_the_schema_matches_the_models(empty_url: str) -> None:
     upgrade(empty_url)
     downgrade(empty_url, "base")
