@@ -62,6 +62,9 @@ async def test_the_selected_shape_sells_like_the_counted_one_and_stores_holders(
     assert order["total_minor"] == 2 * sale.price_minor and len(order["lines"]) == 2
     assert await _holder_names(runtime, order["id"]) == ["王五", "赵六"]
     assert await _held(client, tenant, sale.session_id) == (2, 0)
+    assert [line["holder_name"] for line in order["lines"]] == ["王五", "赵六"]  # the answer says so too
+    again = (await client.get(f"/api/v1/orders/{order['id']}", headers=tenant.auth)).json()
+    assert sorted(line["holder_name"] for line in again["lines"]) == ["王五", "赵六"]
 
     # Both shapes in one order; holders are optional.
     mixed = {

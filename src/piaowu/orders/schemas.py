@@ -109,6 +109,7 @@ class OrderLineOut(BaseModel):
     ticket_type_name: str
     price_minor: int
     status: str
+    holder_name: str = ""  # the ticket's holder, when the order named one per ticket
     event_name: str = ""
     session_name: str = ""
     starts_at: datetime | None = None

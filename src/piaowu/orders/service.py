@@ -163,6 +163,7 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
                 ticket_type_name=line.ticket_type_name,
                 price_minor=line.price_minor,
                 status="active",
+                holder_name=line.holder_name,
                 event_name=line.event_name,
                 session_name=line.session_name,
                 starts_at=line.starts_at,

@@ -29,6 +29,7 @@ async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -
                 ticket_type_name=line.ticket_type_name,
                 price_minor=line.price_minor,
                 status=line.status,
+                holder_name=line.holder_name,
                 event_name=label.event_name if label else "",
                 session_name=label.name if label else "",
                 starts_at=label.starts_at if label else None,
