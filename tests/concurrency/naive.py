@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from piaowu.db.hotpath import Rows, insert_rows
+from piaowu.db.hotpath import RowCheck, Rows, checks_hold, insert_rows
 from piaowu.inventory.models import Pool, Unit
 from piaowu.inventory.rules import Claim, PoolCounts, Take, free_on
 from piaowu.inventory.strategies import Refusal
@@ -29,9 +29,18 @@ class NaiveStrategy:
         self.read_sessions = read_sessions
 
     async def take(
-        self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows, claims: Sequence[Claim] = ()
+        self,
+        session: AsyncSession,
+        organizer_id: str,
+        takes: Sequence[Take],
+        rows: Rows,
+        claims: Sequence[Claim] = (),
+        checks: Sequence[RowCheck] = (),
     ) -> Refusal | None:
         async with self.read_sessions() as reader:
+            stale = await checks_hold(reader, organizer_id, checks) if checks else ()
+            if stale:  # the catalog's checks stay right: this strategy's bug is the pools' stale read
+                return Refusal(stale=tuple(checks[i] for i in stale))
             counted = (
                 await reader.execute(
                     select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
