@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from piaowu.catalog.offers import OfferCache
 from piaowu.db.hotpath import RowCheck, Rows, checks_hold, insert_rows
 from piaowu.inventory.models import Pool, Unit
 from piaowu.inventory.rules import Claim, PoolCounts, Take, free_on
@@ -123,3 +125,17 @@ class StaleUseReader:
 async def no_series_lock(session: AsyncSession, organizer_id: str, event_id: str) -> None:
     """Series generation without the event's lock: two operators generating the same rule at once both see no
     session and both make every one (catalog.series_service, key ``LOCK_STRATEGY_KEY``)."""
+
+
+class NaiveOfferCache(OfferCache):
+    """An offer cache with no invalidation: rows cached forever, never forgotten, and offers that carry no
+    checks for the reservation statement. The cache race test's control must catch it."""
+
+    def __init__(self) -> None:
+        super().__init__(ttl=float("inf"))
+
+    def checks(self, row: Any) -> tuple[RowCheck, ...]:
+        return ()
+
+    def forget(self, organizer_id: str) -> None:
+        pass
