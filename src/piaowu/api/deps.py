@@ -13,7 +13,6 @@ from piaowu.core.errors import NotAuthenticated, PermissionDenied
 from piaowu.routes import rule_of
 from piaowu.runtime import Runtime
 
-
 F = TypeVar("F", bound=Callable[..., object])
 
 

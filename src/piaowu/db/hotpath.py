@@ -223,9 +223,7 @@ def _compile(
 ) -> _Compiled:
     org = bindparam("org", type_=String())
     held = [
-        _check_condition(
-            c, org, lambda name, col, i=i, c=c: bindparam(f"c{i}_{name}", type_=c.table.c[col].type)
-        )
+        _check_condition(c, org, lambda name, col, i=i, c=c: bindparam(f"c{i}_{name}", type_=c.table.c[col].type))
         for i, c in enumerate(checks)
     ]
     every_check_held = and_(*held) if held else None

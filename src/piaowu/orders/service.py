@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
-from piaowu.core.actor import Actor, ActorKind, system_actor
-from piaowu.accounts import service as accounts
 from piaowu.catalog import offers as catalog_offers
+from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import (
     InvalidQuantity,
     InvalidState,
