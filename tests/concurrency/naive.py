@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from piaowu.db.hotpath import Rows, insert_rows
+from piaowu.catalog.offers import OfferCache
+from piaowu.db.hotpath import RowCheck, Rows, checks_hold, insert_rows
 from piaowu.inventory.models import Pool, Unit
 from piaowu.inventory.rules import Claim, PoolCounts, Take, free_on
 from piaowu.inventory.strategies import Refusal
@@ -29,9 +31,18 @@ class NaiveStrategy:
         self.read_sessions = read_sessions
 
     async def take(
-        self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows, claims: Sequence[Claim] = ()
+        self,
+        session: AsyncSession,
+        organizer_id: str,
+        takes: Sequence[Take],
+        rows: Rows,
+        claims: Sequence[Claim] = (),
+        checks: Sequence[RowCheck] = (),
     ) -> Refusal | None:
         async with self.read_sessions() as reader:
+            stale = await checks_hold(reader, organizer_id, checks) if checks else ()
+            if stale:  # the catalog's checks stay right: this strategy's bug is the pools' stale read
+                return Refusal(stale=tuple(checks[i] for i in stale))
             counted = (
                 await reader.execute(
                     select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
@@ -114,3 +125,17 @@ class StaleUseReader:
 async def no_series_lock(session: AsyncSession, organizer_id: str, event_id: str) -> None:
     """Series generation without the event's lock: two operators generating the same rule at once both see no
     session and both make every one (catalog.series_service, key ``LOCK_STRATEGY_KEY``)."""
+
+
+class NaiveOfferCache(OfferCache):
+    """An offer cache with no invalidation: rows cached forever, never forgotten, and offers that carry no
+    checks for the reservation statement. The cache race test's control must catch it."""
+
+    def __init__(self) -> None:
+        super().__init__(ttl=float("inf"))
+
+    def checks(self, row: Any) -> tuple[RowCheck, ...]:
+        return ()
+
+    def forget(self, organizer_id: str) -> None:
+        pass

@@ -31,6 +31,7 @@ from piaowu.core.errors import (
     ValidationFailed,
 )
 from piaowu.core.inputs import checked_name
+from piaowu.db.hotpath import RowCheck
 from piaowu.db.uow import UnitOfWork
 
 
@@ -264,10 +265,12 @@ async def revoke_token(uow: UnitOfWork, actor: Actor, token_id: str) -> TokenInf
 
 
 class _TokenCache:
-    """Verified tokens for a few seconds, so a busy integration does not pay a lookup per request.
-    Revocation clears it in this process; other workers see a revocation within ``ttl`` seconds."""
+    """Verified tokens, per process. Never enough by itself: ``check_token`` reads the token's row on every
+    request; a cached actor is used without a read only by a use case whose one statement re-verifies the token
+    (``cached_token_actor`` + ``token_checks``), so a revocation by any process or host is refused at once.
+    ``ttl`` only bounds how long such requests go without recording the token's last use."""
 
-    def __init__(self, ttl: float = 10.0) -> None:
+    def __init__(self, ttl: float = 60.0) -> None:
         self.ttl = ttl
         self._items: dict[str, tuple[float, Actor]] = {}
 
@@ -302,10 +305,7 @@ class TokenCheck:
 
 async def check_token(uow: UnitOfWork, token: str) -> TokenCheck:
     """Bearer token → its Actor (NotAuthenticated when unknown or revoked), and whether its last use should be
-    recorded. Cached for a few seconds (``TOKEN_CACHE``); a cached answer never asks for a write."""
-    cached = TOKEN_CACHE.get(token)
-    if cached is not None:
-        return TokenCheck(cached, use_due=False)
+    recorded. Always reads the token's row: a revocation committed anywhere is refused by the next request."""
     prefix = tokens.prefix_of(token)
     row = await repo.token_by_prefix(uow.session, prefix) if prefix else None
     if row is None or row.revoked_at is not None or not tokens.matches(token, row.token_hash):
@@ -322,6 +322,27 @@ async def check_token(uow: UnitOfWork, token: str) -> TokenCheck:
     TOKEN_CACHE.put(token, actor)
     due = row.last_used_at is None or row.last_used_at <= uow.now() - TOKEN_USE_RESOLUTION
     return TokenCheck(actor, use_due=due)
+
+
+def cached_token_actor(token: str) -> Actor | None:
+    """The actor of a token this process verified recently, without reading it — only for a use case that puts
+    ``token_checks(actor)`` into its one statement (placing an order), so a revoked token still writes nothing."""
+    return TOKEN_CACHE.get(token)
+
+
+def token_checks(actor: Actor) -> tuple[RowCheck, ...]:
+    """For an API token's actor: its row must still be unrevoked when the statement runs (``db.hotpath``)."""
+    if actor.kind is not ActorKind.TOKEN:
+        return ()
+    return (RowCheck(TOKEN_CHECK, ApiToken.__table__, actor.id, (("revoked_at", None),)),)
+
+
+TOKEN_CHECK = "api_token"
+
+
+def forget_tokens() -> None:
+    """A statement found a cached token revoked: verify every token again (this process)."""
+    TOKEN_CACHE.clear()
 
 
 async def token_actor(uow: UnitOfWork, token: str) -> Actor:

@@ -5,18 +5,31 @@ session's pool, plus the ticket type's quota pool when it has a quota. Later pro
 way (a slot pool, a channel allotment) without the inventory engine or orders changing.
 
 Names are in the buyer's language (``core.reading_locale``): order lines keep them as they were at the sale.
+
+Offers are read on every order, so each process caches the catalog rows behind them (``OfferCache``). The
+cache is never trusted on its own: every offer carries ``checks`` — the columns it was built from, which the
+one reservation statement re-verifies on the ticket type's and the session's current rows (``db.hotpath.
+RowCheck``). A change committed by any process or host makes that statement write nothing, the caller drops
+the organizer's cached rows and retries with fresh ones (``orders.service.create_order``). A refusal built
+from cached rows (not on sale, inactive, a limit) is re-read before it is given. So correctness depends on no
+message arriving; the TTL only bounds how long a renamed ticket type keeps its old name on new orders
+(docs/architecture.md, "Caches on the sale path").
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from piaowu.catalog import repository as repo
+from piaowu.catalog.models import Session, TicketType
 from piaowu.catalog.rules import SaleState, pools_of, sale_state
 from piaowu.catalog.texts import pick
 from piaowu.core.reading_locale import current
+from piaowu.db.hotpath import RowCheck
 from piaowu.db.uow import UnitOfWork
 
 
@@ -39,14 +52,90 @@ class Offer:
     starts_at: datetime
     ends_at: datetime
     admission_opens_minutes: int
+    # What the reservation statement re-verifies: the ticket type's and the session's columns this offer was
+    # built from (price, limits, pools, status, times). Empty only for offers no statement depends on.
+    checks: tuple[RowCheck, ...] = field(default=(), compare=False)
 
 
-async def offers_for(uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequence[str]) -> dict[str, Offer]:
-    """Resolve ticket types for a sale in one query. Unknown ids (or another organizer's) are simply absent."""
+# The columns of a ticket type and of its session that decide what is sold at which price and when: an order
+# is written only while each still has the value its offer was built from.
+TICKET_TYPE_CHECKED = ("session_id", "name", "price_minor", "currency", "min_per_order", "max_per_order",
+                       "is_active", "pool_id")  # fmt: skip
+SESSION_CHECKED = ("pool_id", "status", "starts_at", "ends_at", "sales_start", "sales_end")
+
+
+def _checks(r: Any) -> tuple[RowCheck, ...]:
+    tt = tuple(zip(TICKET_TYPE_CHECKED, (r.session_id, r.name, r.price_minor, r.currency, r.min_per_order,
+               r.max_per_order, r.is_active, r.quota_pool_id), strict=True))  # fmt: skip
+    ss = tuple(zip(SESSION_CHECKED, (r.pool_id, r.status, r.starts_at, r.ends_at, r.sales_start, r.sales_end),
+               strict=True))  # fmt: skip
+    return (
+        RowCheck("ticket_type", TicketType.__table__, r.id, tt),
+        RowCheck("session", Session.__table__, r.session_id, ss),
+    )
+
+
+class OfferCache:
+    """The catalog rows behind offers, per process, by (organizer, ticket type). Safe to serve stale because
+    each offer's ``checks`` ride in the reservation statement; ``ttl`` bounds staleness of what is not checked
+    (the buyer-facing names in other languages). Bounded: cleared when it grows past ``limit`` entries."""
+
+    def __init__(self, ttl: float = 10.0, limit: int = 20_000) -> None:
+        self.ttl, self.limit = ttl, limit
+        self._rows: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    async def rows(self, uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequence[str]) -> list[Any]:
+        now = time.monotonic()
+        found, missing = [], []
+        for tt_id in ticket_type_ids:
+            hit = self._rows.get((organizer_id, tt_id))
+            if hit is not None and hit[0] > now:
+                found.append(hit[1])
+            else:
+                missing.append(tt_id)
+        if missing:
+            fresh = await repo.offers(uow.session, organizer_id, missing)
+            if len(self._rows) + len(fresh) > self.limit:
+                self._rows.clear()
+            for r in fresh:
+                self._rows[(organizer_id, r.id)] = (now + self.ttl, r)
+            found.extend(fresh)
+        return found
+
+    def checks(self, row: Any) -> tuple[RowCheck, ...]:
+        return _checks(row)
+
+    def forget(self, organizer_id: str) -> None:
+        """Drop an organizer's rows (a reservation found one stale, or a refusal is about to be given)."""
+        for key in [k for k in self._rows if k[0] == organizer_id]:
+            del self._rows[key]
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+
+OFFERS = OfferCache()
+# Tests inject another cache (e.g. the naive one of the cache race test's control) under this key.
+CACHE_KEY = "catalog.offers"
+
+
+def cache_of(uow: UnitOfWork) -> OfferCache:
+    return uow.strategies.get(CACHE_KEY, OFFERS)
+
+
+async def offers_for(
+    uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequence[str], *, cached: bool = False
+) -> dict[str, Offer]:
+    """Resolve ticket types for a sale in one query. Unknown ids (or another organizer's) are simply absent.
+    ``cached``: from this process's ``OfferCache`` when it has them — only for a caller that puts each offer's
+    ``checks`` into the statement that sells it (the order's reservation)."""
     now = uow.now()
     lang = current()
     out: dict[str, Offer] = {}
-    for r in await repo.offers(uow.session, organizer_id, ticket_type_ids):
+    cache = cache_of(uow)
+    ids = list(dict.fromkeys(ticket_type_ids))
+    rows = await cache.rows(uow, organizer_id, ids) if cached else await repo.offers(uow.session, organizer_id, ids)
+    for r in rows:
         out[r.id] = Offer(
             ticket_type_id=r.id,
             name=pick(r.name_i18n, lang, r.name),
@@ -63,5 +152,6 @@ async def offers_for(uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequen
             starts_at=r.starts_at,
             ends_at=r.ends_at,
             admission_opens_minutes=r.admission_opens_minutes,
+            checks=cache.checks(r),
         )
     return out

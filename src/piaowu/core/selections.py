@@ -75,6 +75,9 @@ class Resolution:
     """What a set of items resolves to: the lines, and (derived from them) every pool take and unit claim."""
 
     lines: tuple[ResolvedLine, ...] = ()
+    # What the reservation must re-verify in its own statement (rows the resolver read from a cache: the
+    # database layer's ``RowCheck``s, opaque here). Empty when the resolver read nothing cached.
+    checks: tuple[Any, ...] = ()
 
     @property
     def takes(self) -> list[tuple[str, int]]:
@@ -101,7 +104,10 @@ class Resolution:
 
     @staticmethod
     def join(parts: Iterable[Resolution]) -> Resolution:
-        return Resolution(tuple(line for part in parts for line in part.lines))
+        parts = list(parts)
+        return Resolution(
+            tuple(line for part in parts for line in part.lines), tuple(c for part in parts for c in part.checks)
+        )
 
 
 class Resolver(Protocol):

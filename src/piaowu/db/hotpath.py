@@ -57,11 +57,71 @@ class GuardedWrite:
     amount: int
 
 
+@dataclass(frozen=True)
+class RowCheck:
+    """A read-only precondition of the reservation: on ``table``, the row with id ``key`` and ``organizer_id``
+    still has exactly ``expected`` (column → value; NULL matches NULL). It is how a cached read (a catalog
+    offer, a token) is re-validated by the very statement that depends on it: when some check fails nothing is
+    written and the caller learns which (``Outcome.stale``), refreshes its cache and may retry. ``name`` says
+    what the row is to the caller (e.g. "ticket_type", "api_token")."""
+
+    name: str
+    table: Table
+    key: str
+    expected: tuple[tuple[str, Any], ...]
+
+
+class StaleRead(Exception):  # noqa: N818 - not an error of the caller's: "refresh and retry"
+    """Some ``RowCheck`` of a reservation no longer held: nothing was written. ``checks`` are those."""
+
+    def __init__(self, checks: Sequence[RowCheck]) -> None:
+        super().__init__(", ".join(f"{c.name} {c.key}" for c in checks))
+        self.checks = tuple(checks)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """→ of ``guarded_write_and_insert``: the positions in ``writes`` that did not match (pools short, units
+    taken) and the positions in ``checks`` that no longer hold. Both empty: everything was written."""
+
+    failed: tuple[int, ...] = ()
+    stale: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.failed or self.stale)
+
+
+def _check_condition(c: RowCheck, organizer_id: Any, value: Callable[[str, str], Any]) -> Any:
+    cols = c.table.c
+    conds = [cols.id == value("key", "id"), cols.organizer_id == organizer_id]
+    conds += [cols[name].is_not_distinct_from(value(f"x_{name}", name)) for name, _ in c.expected]
+    return exists(select(cols.id).where(*conds))
+
+
+async def checks_hold(session: AsyncSession, organizer_id: str, checks: Sequence[RowCheck]) -> tuple[int, ...]:
+    """The positions of ``checks`` that fail, read in the caller's transaction (SQLite: inside the write lock)."""
+    stale = []
+    for i, c in enumerate(checks):
+        vals = {"id": c.key, **dict(c.expected)}
+        cond = _check_condition(c, organizer_id, lambda _n, col, vals=vals: vals[col])
+        if not (await session.execute(select(cond))).scalar():
+            stale.append(i)
+    return tuple(stale)
+
+
 async def guarded_write_and_insert(
-    session: AsyncSession, organizer_id: str, writes: Sequence[GuardedWrite], rows: Rows
-) -> list[int]:
+    session: AsyncSession,
+    organizer_id: str,
+    writes: Sequence[GuardedWrite],
+    rows: Rows,
+    checks: Sequence[RowCheck] = (),
+) -> Outcome:
     """Apply every guarded write and, only when each changed its one row, insert ``rows``. → the positions in
     ``writes`` of those whose condition failed (empty on success): which pools were short, which units taken.
+
+    ``checks`` are verified in the same statement (PostgreSQL) or in the same write transaction before any
+    write (SQLite): when one fails, nothing is written and nothing is aborted — the outcome names the stale
+    checks, and the caller can refresh what it had cached and try again in the same unit of work.
 
     On PostgreSQL the statement is atomic by itself: when some write did not match, it fails as a whole (a
     deliberate failed cast in its last line, whose text names the writes that did not match) and nothing of it
@@ -71,17 +131,17 @@ async def guarded_write_and_insert(
     savepoint). On SQLite, writes that did match stay in the transaction, which the caller rolls back (it
     raises SoldOut); every write is tried so that the refusal is complete.
     """
-    if not writes:
-        await insert_rows(session, rows)
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return await _one_statement(session, organizer_id, writes, rows)
-    failed = [
-        i for i, w in enumerate(writes) if (await session.execute(_guarded_update(w, organizer_id))).rowcount != 1
-    ]
+    if writes and session.get_bind().dialect.name == "postgresql":
+        return await _one_statement(session, organizer_id, writes, rows, checks)
+    stale = await checks_hold(session, organizer_id, checks) if checks else ()
+    if stale:
+        return Outcome(stale=stale)
+    failed = tuple(
+        [i for i, w in enumerate(writes) if (await session.execute(_guarded_update(w, organizer_id))).rowcount != 1]
+    )
     if not failed:
         await insert_rows(session, rows)
-    return failed
+    return Outcome(failed=failed)
 
 
 async def insert_rows(session: AsyncSession, rows: Rows) -> None:
@@ -116,23 +176,28 @@ _REFUSED_RE = re.compile(re.escape(_REFUSED) + r"([0-9,]*)")
 
 
 async def _one_statement(
-    session: AsyncSession, organizer_id: str, writes: Sequence[GuardedWrite], rows: Rows
-) -> list[int]:
+    session: AsyncSession, organizer_id: str, writes: Sequence[GuardedWrite], rows: Rows, checks: Sequence[RowCheck]
+) -> Outcome:
     """Built and compiled once per shape with placeholders, then executed with values only: building the
     statement with SQLAlchemy Core on every call (a cast literal per column of every row, and a cache key
     walked over all of them) cost ~40% of a create-order request's CPU (bench/flash_sale.py, py-spy)."""
     present = [(table, dicts) for table, dicts in rows if dicts]
     guards = tuple(w.guard for w in writes)
-    shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present))
+    check_shape = tuple((c.table.name, tuple(n for n, _ in c.expected)) for c in checks)
+    shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present), check_shape)
     conn = await session.connection()
     compiled = _SHAPES.get(shape)
     if compiled is None:
-        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present])
+        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks)
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[shape] = compiled
     values: dict[str, Any] = {"org": organizer_id}
     for i, w in enumerate(writes):
         values[f"key_{i}"], values[f"n_{i}"] = w.key, w.amount
+    for i, c in enumerate(checks):
+        values[f"c{i}_key"] = c.key
+        for name, v in c.expected:
+            values[f"c{i}_x_{name}"] = v
     for j, (_, dicts) in enumerate(present):
         for k, d in enumerate(dicts):
             for col, v in d.items():
@@ -140,31 +205,41 @@ async def _one_statement(
     procs = compiled.processors
     params = tuple(procs[n](values[n]) if n in procs else values[n] for n in compiled.names)
     try:
-        await conn.exec_driver_sql(compiled.sql, params)
+        ok, stale = (await conn.exec_driver_sql(compiled.sql, params)).one()
     except DBAPIError as exc:
         found = _REFUSED_RE.search(str(exc.orig))
         # Some write did not match: the guard's cast failed (22P02) and the whole statement was undone. A
         # caller's own data error is raised as it is.
         if found is not None and getattr(exc.orig, "sqlstate", "22P02") == "22P02":
-            return [int(i) for i in found.group(1).split(",") if i]
+            return Outcome(failed=tuple(int(i) for i in found.group(1).split(",") if i))
         raise
-    return []
+    if ok != 1:  # a check failed: no write matched (each carries the checks), nothing was inserted or aborted
+        return Outcome(stale=tuple(int(i) for i in stale.split(",") if i))
+    return Outcome()
 
 
-def _compile(dialect: Any, guards: Sequence[Guard], tables: list[tuple[Table, list[str], int]]) -> _Compiled:
+def _compile(
+    dialect: Any, guards: Sequence[Guard], tables: list[tuple[Table, list[str], int]], checks: Sequence[RowCheck]
+) -> _Compiled:
     org = bindparam("org", type_=String())
+    held = [
+        _check_condition(c, org, lambda name, col, i=i, c=c: bindparam(f"c{i}_{name}", type_=c.table.c[col].type))
+        for i, c in enumerate(checks)
+    ]
+    every_check_held = and_(*held) if held else None
     updates = []
     for i, g in enumerate(guards):
         c = g.table.c
         n = bindparam(f"n_{i}", type_=c[g.column].type)
-        updates.append(
+        upd = (
             update(g.table)
             .where(c.id == bindparam(f"key_{i}", type_=c.id.type), c.organizer_id == org)
             .where(g.condition(c, n))
-            .values(**g.change(c, n))
-            .returning(c.id)
-            .cte(f"w_{i}")
         )
+        if every_check_held is not None:
+            # A stale check: no write matches, so nothing is written and the statement is not refused either.
+            upd = upd.where(every_check_held)
+        updates.append(upd.values(**g.change(c, n)).returning(c.id).cte(f"w_{i}"))
     matched = [exists(select(u.c.id)) for u in updates]
     every_write_matched = and_(*matched)
     inserts = []
@@ -190,7 +265,12 @@ def _compile(dialect: Any, guards: Sequence[Guard], tables: list[tuple[Table, li
     for i, m in enumerate(matched):
         refused = refused.concat(case((m, literal_column("''", String)), else_=literal_column(f"'{i},'", String)))
     guard = case((every_write_matched, one), else_=cast(refused, Integer))
-    stmt = select(guard.label("ok")).add_cte(*updates, *inserts)
+    stale: Any = literal_column("''", String)
+    if every_check_held is not None:
+        guard = case((~every_check_held, literal_column("0", Integer)), else_=guard)
+        for i, h in enumerate(held):
+            stale = stale.concat(case((h, literal_column("''", String)), else_=literal_column(f"'{i},'", String)))
+    stmt = select(guard.label("ok"), stale.label("stale")).add_cte(*updates, *inserts)
     compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"
     return _Compiled(compiled.string, tuple(compiled.positiontup), dict(compiled._bind_processors))

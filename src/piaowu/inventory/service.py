@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from piaowu.core.errors import HoldExpired, LegsOccupied, NotFound, SeatTaken, SoldOut, ValidationFailed
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import fit
-from piaowu.db.hotpath import Rows
+from piaowu.db.hotpath import RowCheck, Rows, StaleRead
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
@@ -138,6 +139,7 @@ async def reserve(
     hold_id: str | None = None,
     with_rows: Rows = (),
     claims: Sequence[Claim] = (),
+    checks: Sequence[RowCheck] = (),
 ) -> HoldInfo:
     """Takes all units and claims every unit's legs atomically, or raises ``SoldOut`` (``SeatTaken`` when some
     claimed unit was taken on a leg asked for) naming the pools that were short (``pool_ids``) and the units
@@ -146,6 +148,10 @@ async def reserve(
     ``with_rows`` are inserted together with the hold, only if every unit was taken: the caller's own rows
     (an order and its lines) ride along in the same statement, so the hot pool row stays locked as briefly as
     possible (``db.hotpath``). The engine inserts them without reading them.
+
+    ``checks`` are the caller's preconditions, verified by the same statement (``db.hotpath.RowCheck``): when
+    one no longer holds, nothing is taken and ``StaleRead`` names them (the caller refreshes and may retry in
+    the same unit of work).
     """
     planned, claimed = plan(takes), plan_claims(claims)
     hold_id = hold_id or new_id()
@@ -178,8 +184,10 @@ async def reserve(
     ]
     strategy: ReserveStrategy = uow.strategies.get(STRATEGY_KEY, GUARDED)
     # Without claims the strategy is called exactly as before (the general-admission hot path is unchanged).
-    extra = (claimed,) if claimed else ()
+    extra: tuple[Any, ...] = (claimed, tuple(checks)) if checks else (claimed,) if claimed else ()
     refusal = await strategy.take(uow.session, organizer_id, planned, [*hold_rows, *with_rows], *extra)
+    if refusal is not None and refusal.stale:
+        raise StaleRead(refusal.stale)
     if refusal is not None:
         # No read here: the refused statement may have aborted this transaction (PostgreSQL), and a second
         # connection per refused buyer would drain the pool in a flash sale. Clients re-read availability.

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import BigInteger, literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.db.hotpath import Guard, GuardedWrite, Rows, guarded_write_and_insert
+from piaowu.db.hotpath import Guard, GuardedWrite, RowCheck, Rows, guarded_write_and_insert
 from piaowu.inventory.models import Pool, Unit
 from piaowu.inventory.rules import Claim, Take
 
@@ -31,15 +31,23 @@ class Refusal:
 
     pool_ids: tuple[str, ...] = ()
     unit_ids: tuple[str, ...] = ()
+    stale: tuple[RowCheck, ...] = ()  # the caller's checks that no longer held: nothing was taken
 
 
 class ReserveStrategy(Protocol):
     async def take(
-        self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows, claims: Sequence[Claim] = ()
+        self,
+        session: AsyncSession,
+        organizer_id: str,
+        takes: Sequence[Take],
+        rows: Rows,
+        claims: Sequence[Claim] = (),
+        checks: Sequence[RowCheck] = (),
     ) -> Refusal | None:
         """Take every unit and claim every unit's legs, or none, and insert ``rows`` (the hold and what depends
-        on it) only on success. → None on success, else what was short or taken. A partial take is left for
-        the caller's rollback (the unit of work never commits after a failure)."""
+        on it) only on success, and only while every one of ``checks`` holds (``db.hotpath.RowCheck``). → None
+        on success, else what was short, taken or stale. A partial take is left for the caller's rollback (the
+        unit of work never commits after a failure)."""
 
 
 def _take_condition(c: Any, n: Any) -> Any:
@@ -59,18 +67,26 @@ CLAIM = Guard(
 
 class GuardedStrategy:
     async def take(
-        self, session: AsyncSession, organizer_id: str, takes: Sequence[Take], rows: Rows, claims: Sequence[Claim] = ()
+        self,
+        session: AsyncSession,
+        organizer_id: str,
+        takes: Sequence[Take],
+        rows: Rows,
+        claims: Sequence[Claim] = (),
+        checks: Sequence[RowCheck] = (),
     ) -> Refusal | None:
         # ``takes`` are sorted by pool id and ``claims`` by unit id (rules.plan, rules.plan_claims), pools before
         # units: a fixed lock order, so reservations never deadlock.
         writes = [GuardedWrite(TAKE, t.pool_id, t.quantity) for t in takes]
         writes += [GuardedWrite(CLAIM, c.unit_id, c.mask) for c in claims]
-        failed = await guarded_write_and_insert(session, organizer_id, writes, rows)
-        if not failed:
+        outcome = await guarded_write_and_insert(session, organizer_id, writes, rows, checks)
+        if not outcome:
             return None
-        refused = [writes[i] for i in failed]
+        refused = [writes[i] for i in outcome.failed]
         return Refusal(
-            tuple(w.key for w in refused if w.guard is TAKE), tuple(w.key for w in refused if w.guard is CLAIM)
+            tuple(w.key for w in refused if w.guard is TAKE),
+            tuple(w.key for w in refused if w.guard is CLAIM),
+            tuple(checks[i] for i in outcome.stale),
         )
 
 

@@ -4,6 +4,7 @@ then resolves purely (``placement``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from piaowu.catalog import offers as catalog_offers
@@ -20,8 +21,14 @@ class AdmissionResolver:
         return placement.parse(raw, field)
 
     async def load(self, uow: UnitOfWork, organizer_id: str, items: Sequence[Item]) -> dict[str, Offer]:
-        """One query for every ticket type named (another organizer's are simply absent: unknown)."""
-        return await catalog_offers.offers_for(uow, organizer_id, [i.selection.ticket_type_id for i in items])
+        """One query for every ticket type named (another organizer's are simply absent: unknown), or none when
+        this process has them cached: the resolution's ``checks`` make the reservation verify them."""
+        ids = [i.selection.ticket_type_id for i in items]
+        return await catalog_offers.offers_for(uow, organizer_id, ids, cached=True)
 
     def resolve(self, items: Sequence[Item], context: Mapping[str, Offer]) -> Resolution:
-        return placement.resolve(items, context)
+        resolution = placement.resolve(items, context)
+        sold = {line.ticket_type_id for line in resolution.lines}
+        # Offers built elsewhere (pure tests' plain offers) have no checks: nothing of theirs was cached.
+        checks = tuple(c for tt_id in sold for c in getattr(context[tt_id], "checks", ()))
+        return replace(resolution, checks=checks)

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
+from piaowu.catalog import offers as catalog_offers
 from piaowu.core.actor import Actor, ActorKind, system_actor
-from piaowu.core.errors import InvalidState, NotFound, OrderNotFound, PermissionDenied
+from piaowu.core.errors import (
+    InvalidQuantity,
+    InvalidState,
+    LockTimeout,
+    NotAuthenticated,
+    NotFound,
+    NotOnSale,
+    OrderNotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from piaowu.core.events import Topic
 from piaowu.core.ids import human_code, new_id, normalize_code
-from piaowu.core.selections import Holding, PoolHolding
+from piaowu.core.selections import Holding, Item, PoolHolding, Resolution
+from piaowu.db.hotpath import StaleRead
 from piaowu.db.pagination import paginate
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
@@ -66,10 +79,37 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
     and unit claim of the resolution is reserved in one go. What each line holds is written with it
     (``order_line_holdings``). Every row it writes goes into the one reservation statement
     (``inventory.reserve(with_rows=…)``), so it may run in an autocommit unit of work: keep it that way — an
-    ORM write added here would be committed on its own, outside that statement."""
+    ORM write added here would be committed on its own, outside that statement.
+
+    The catalog offers and an API token's actor may come from this process's caches; the reservation statement
+    re-verifies both (``Resolution.checks``, ``accounts.token_checks``), so an order is never placed at a
+    price, in a sales window or with a token that is no longer current: a stale offer refreshes the cache and
+    the order is tried once more; a revoked token is refused (docs/architecture.md, "Caches on the sale
+    path")."""
     _require_seller(actor)
     items = resolvers.items_of(resolvers.registry_of(uow), data.items)
-    resolution = await resolvers.resolve(uow, actor.organizer_id, items)
+    for _ in range(2):
+        resolution = await _resolve(uow, actor, items)
+        try:
+            return await _place(uow, actor, data, resolution)
+        except StaleRead as stale:
+            if any(c.name == accounts.TOKEN_CHECK for c in stale.checks):
+                accounts.forget_tokens()
+                raise NotAuthenticated() from None
+            catalog_offers.cache_of(uow).forget(actor.organizer_id)
+    raise LockTimeout()  # the catalog changed under two attempts in a row: a retryable 503
+
+
+async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item]) -> Resolution:
+    """Resolve from the (possibly cached) offers; a refusal is only given from fresh ones."""
+    try:
+        return await resolvers.resolve(uow, actor.organizer_id, items)
+    except (ValidationFailed, NotOnSale, InvalidQuantity):
+        catalog_offers.cache_of(uow).forget(actor.organizer_id)
+        return await resolvers.resolve(uow, actor.organizer_id, items)
+
+
+async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resolution) -> OrderOut:
     currency = resolution.currencies.pop()
     total_minor = resolution.total_minor
     now = uow.now()
@@ -139,6 +179,7 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             audit,
         ],
         claims=[Claim(u, m) for u, m in resolution.claims],
+        checks=[*resolution.checks, *accounts.token_checks(actor)],
     )
     return OrderOut(
         id=order_id,

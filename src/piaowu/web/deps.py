@@ -20,7 +20,7 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: no worker-thread hop per request
     return request.app.state.runtime
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep
+from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep, token_rechecked
 from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.responses import OrjsonResponse
 from piaowu.orders import payment_flow, refunds
@@ -38,6 +38,7 @@ CREATE_ERRORS = {
 @router.post(
     "/orders", response_model=OrderOut, status_code=201, summary="Create an order (units held)", responses=CREATE_ERRORS
 )
+@token_rechecked
 async def create_order(
     request: Request, rt: RuntimeDep, actor: ActorDep, data: OrderIn, idempotency_key: IdempotencyKey = None
 ) -> OrjsonResponse:
