@@ -774,6 +774,7 @@ async def run_browse(
             # Per bought-out session (one during each wrk run): until every connection saw it not buyable.
             "staleness_ms": {k: max((s.get(k) or 10_000.0) for s in staleness) for k in ("availability_ms", "page_ms")},
             "staleness_runs": staleness,
+            "staleness_within_1s": all((v or 10_000.0) <= 1000 for run in staleness for v in run.values()),
             "sale_orders_per_s": round(count[0] / sale_seconds, 1),
             "sale_refusals": count[1],
             "cpu_ms_per_request": cpu_per,
