@@ -20,7 +20,9 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, which cost every request a thread
+    # hand-off (~12% of a cached availability answer's CPU under py-spy).
     return request.app.state.runtime
 
 
