@@ -1,6 +1,7 @@
 """Flash sale benchmark: N concurrent clients buy 1-ticket orders from one session until it is sold out.
 
-    .venv/bin/python bench/flash_sale.py [--clients 64] [--units 5000] [--mode create|paid|both] [--skip-pgbench]
+    .venv/bin/python bench/flash_sale.py [--clients 64] [--units 5000] [--mode create|paid|spread|browse|both|all]
+                                         [--workers 2|1|1,2] [--skip-pgbench]
 
 It creates its own PostgreSQL database (dropped at the end), migrates it, seeds an organizer, an API token and
 one session of ``--units`` units per mode, starts ``piaowu serve`` with 2 workers (background jobs on: the
@@ -10,9 +11,21 @@ sandbox gateway's notification is delivered by the outbox worker inside the serv
 - ``paid``: create → POST /orders/{id}/payments → the buyer pays on the gateway's hosted page (its form, with
   the CSRF token of the client's gateway session) → poll GET /orders/{id}/status (back-off) until paid, then
   GET /orders/{id} once: tickets issued.
+- ``spread``: 200 sessions (``--spread-sessions``) of 5 events on sale at once, ``--units`` units over all of
+  them; each order goes to a random session still on sale (POST /api/v1/orders) until all are sold out. No hot
+  row: the figure is the cost of a request.
+- ``browse``: what a buyer's page loads while a sale runs, driven by ``wrk`` (Debian: ``apt-get install -y
+  wrk``): the availability JSON of a session on sale, then its page, ``--browse-seconds`` each, while buyers keep
+  buying from it; halfway through each, another session is bought out and the time until its JSON and its page
+  (over 4 connections: each worker has its own cache) say it is no longer buyable is its ``staleness_ms``.
 
-Prints one JSON line per mode (orders/s, latency percentiles per step, errors by code, CPU per order of the
-server, of PostgreSQL and of this load generator, transactions per order, ``oversold`` checked in the database)
+``--mode all`` runs the four after one pgbench; ``--workers 1,2`` runs everything on a 1-worker and then a
+2-worker server (a database of its own each) and ends with a ``workers_compared`` line: which count wins where.
+
+Prints one JSON line per mode (orders/s — browse: ``availability_per_s`` and ``pages_per_s`` —, latency
+percentiles per step, errors by code, CPU per order of the server, of PostgreSQL and of the load generator (this
+script, plus wrk), transactions and — when pg_stat_statements is loaded — statements per order, ``oversold``
+checked in the database)
 and, unless skipped, PostgreSQL's own pgbench TPS (TPC-B, scale 10, 16 clients, 20 s, in a database of its own)
 with each mode's ratio to it. Exits 1 if anything was oversold or a counter disagrees with its rows.
 
