@@ -685,8 +685,8 @@ async def sale_loop(port: int, auth: bytes, body: bytes, pause: float, stop: asy
 
 
 async def buy_out_and_watch(port: int, auth: bytes, slug: str, session_id: str, tt_id: str) -> dict[str, Any]:
-    """Buys a session out, then asks its availability JSON and its page over 4 connections (the workers each
-    have their own cache) until every one says it is no longer buyable. → the time from the last order's answer
+    """Buys a session out, then asks its availability JSON and its page, each over 4 connections (the workers
+    each have their own cache), until every one says it is no longer buyable. → the time from the last order's answer
     (the units were all taken at its commit, a little earlier) until the last connection saw it, per resource:
     an upper bound of the staleness."""
     conn = await Conn.open(port)
@@ -709,21 +709,21 @@ async def buy_out_and_watch(port: int, auth: bytes, slug: str, session_id: str, 
     }
     seen: dict[str, float] = {}
 
-    async def watch(k: int) -> None:
+    async def watch(name: str, k: int) -> None:
+        # One connection per resource and watcher, so that neither waits for the other's answer.
+        path, mark = paths[name]
         c = await Conn.open(port)
-        todo = dict(paths)
         try:
-            while todo and time.perf_counter() - last < 5:
-                for name, (path, mark) in list(todo.items()):
-                    status, page, _ = await c.request("GET", path)
-                    if status == 200 and mark in page:
-                        seen[f"{name}:{k}"] = time.perf_counter() - last
-                        del todo[name]
+            while time.perf_counter() - last < 5:
+                status, page, _ = await c.request("GET", path)
+                if status == 200 and mark in page:
+                    seen[f"{name}:{k}"] = time.perf_counter() - last
+                    break
                 await asyncio.sleep(0.01)
         finally:
             c.close()
 
-    await asyncio.gather(*(watch(k) for k in range(4)))
+    await asyncio.gather(*(watch(name, k) for name in paths for k in range(4)))
     out: dict[str, Any] = {}
     for name in paths:
         times = [v for key, v in seen.items() if key.startswith(name + ":")]
