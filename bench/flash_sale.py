@@ -625,7 +625,15 @@ async def spread_buyer(
                     break
             i = rnd.choice(tuple(open_sessions))
             t0 = time.perf_counter()
-            status, body, _ = await conn.request("POST", "/api/v1/orders", bodies[i], json_h)
+            try:
+                status, body, _ = await conn.request("POST", "/api/v1/orders", bodies[i], json_h)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # The server drops the connection after an unhandled error (e.g. PostgreSQL out of connections
+                # on a shared machine): count it, reconnect, go on.
+                run.errors["connection dropped"] += 1
+                conn.close()
+                conn = await Conn.open(port)
+                continue
             t1 = time.perf_counter()
             if status == 201:
                 if not first:
@@ -677,7 +685,13 @@ async def sale_loop(port: int, auth: bytes, body: bytes, pause: float, stop: asy
     json_h = auth + b"Content-Type: application/json\r\n"
     try:
         while not stop.is_set():
-            status, _, _ = await conn.request("POST", "/api/v1/orders", body, json_h)
+            try:
+                status, _, _ = await conn.request("POST", "/api/v1/orders", body, json_h)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                count[1] += 1
+                conn.close()
+                conn = await Conn.open(port)
+                continue
             count[0] += status == 201
             count[1] += status != 201
             await asyncio.sleep(pause)
@@ -861,16 +875,18 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
             procs = {"server": proc.pid}
             dsn = pg_url(dbname)
             results = []
-            for mode in modes:
-                if mode == "browse":
-                    sale, *watched = sessions["browse"]
-                    r = await run_browse(port, token, "bench", sale, watched, args, dsn, dbname, procs)
-                else:
-                    tt_ids = [tt for _, tt in sessions[mode]] if mode == "spread" else [types[mode]]
-                    r = await run_mode(mode, port, token, tt_ids, args.clients, dsn, dbname, procs)
-                results.append({"workers": workers, **r})
-            if args.keep_log:
-                shutil.copy(var / "server.log", args.keep_log)
+            try:
+                for mode in modes:
+                    if mode == "browse":
+                        sale, *watched = sessions["browse"]
+                        r = await run_browse(port, token, "bench", sale, watched, args, dsn, dbname, procs)
+                    else:
+                        tt_ids = [tt for _, tt in sessions[mode]] if mode == "spread" else [types[mode]]
+                        r = await run_mode(mode, port, token, tt_ids, args.clients, dsn, dbname, procs)
+                    results.append({"workers": workers, **r})
+            finally:  # also when a mode failed: the log says why
+                if args.keep_log:
+                    shutil.copy(var / "server.log", args.keep_log)
             return results
     finally:
         if proc is not None:
