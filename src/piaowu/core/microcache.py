@@ -20,7 +20,7 @@ V = TypeVar("V")
 
 
 class MicroCache(Generic[V]):
-    def __init__(self, ttl: float, clock: Callable[[], float], *, max_entries: int = 20_000) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float], *, max_entries: int = 4096) -> None:
         self.ttl = ttl
         self._clock = clock
         self._max = max_entries
@@ -58,7 +58,9 @@ class MicroCache(Generic[V]):
         finally:
             self._flights.pop(key, None)
         if len(self._entries) >= self._max:
-            self._entries.clear()  # bounded: a crawler walking every id cannot grow it without end
+            # Bounded (a page is ~20 kB: 4,096 of them ~80 MB): a crawler walking every session cannot grow it
+            # without end. Expired entries are not swept otherwise; clearing all costs one read per key.
+            self._entries.clear()
         self._entries[key] = (began, value)
         flight.set_result(value)
         return value
