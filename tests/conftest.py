@@ -146,6 +146,9 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
         "argon2_parallelism": 1,
         "run_background_jobs": False,
         "public_url": "http://testserver",
+        # The shop's micro-cache runs on the runtime's clock, which tests freeze: off by default, so that a test
+        # sees its own changes at once; tests/web/test_shop_cache.py switches it on and moves the clock.
+        "shop_cache_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

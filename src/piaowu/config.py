@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # orders the public shop API accepts per client address per minute; 0 = no limit
     shop_orders_per_minute: int = 30
+    # how long one process serves a session's availability and shop page from memory (core/microcache.py):
+    # what buyers see is at most this old (plus one database read); 0 = no cache
+    shop_cache_seconds: float = 0.5
 
     _public_url_configured: bool = PrivateAttr(default=False)
 

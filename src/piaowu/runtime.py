@@ -8,6 +8,7 @@ from typing import Any
 from piaowu.accounts.passwords import Passwords
 from piaowu.config import Settings
 from piaowu.core.clock import Clock, SystemClock
+from piaowu.core.microcache import MicroCache
 from piaowu.core.ratelimit import InMemoryRateLimiter, RateLimiter
 from piaowu.db.engine import Database, create_database
 from piaowu.db.uow import UnitOfWork
@@ -25,10 +26,14 @@ class Runtime:
     strategies: dict[str, Any] = field(default_factory=dict)
     # Shared with every worker through Redis when PIAOWU_REDIS_URL is set (piaowu/ratelimit.py).
     limiter: RateLimiter = None  # type: ignore[assignment]  # None → in memory, on this runtime's clock
+    # What the shop's browsing reads most during a sale (availability JSON, session pages), per process.
+    shop_cache: MicroCache[Any] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = InMemoryRateLimiter(self.clock)
+        if self.shop_cache is None:
+            self.shop_cache = MicroCache(self.settings.shop_cache_seconds, lambda: self.clock.now().timestamp())
 
     def uow(self, *, readonly: bool = False, autocommit: bool = False) -> UnitOfWork:
         return UnitOfWork(

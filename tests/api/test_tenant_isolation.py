@@ -29,6 +29,9 @@ from tests.tenant_world import World, build_world, diff, identifiers, snapshot
 PUBLIC = {
     ("GET", "/v1/shop/{slug}/events"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("GET", "/v1/shop/{slug}/sessions/{session_id}"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
+    ("GET", "/v1/shop/{slug}/sessions/{session_id}/availability"): (
+        "test_the_shop_of_one_organizer_never_shows_or_sells_anothers"
+    ),
     ("POST", "/v1/shop/{slug}/orders"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("POST", "/v1/shop/{slug}/orders/lookup"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("POST", "/v1/shop/{slug}/orders/{code}/payments"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
@@ -247,6 +250,8 @@ async def test_the_shop_of_one_organizer_never_shows_or_sells_anothers(runtime, 
     session = await client.get(f"{shop}/sessions/{theirs.session_id}")
     unknown = await client.get(f"{shop}/sessions/{new_id()}")
     assert session.status_code == 404 and session.json() == unknown.json()
+    availability = await client.get(f"{shop}/sessions/{theirs.session_id}/availability")
+    assert availability.status_code == 404 and availability.json() == unknown.json()
 
     order = {"items": [{"ticket_type_id": theirs.ticket_type_id, "quantity": 1}], "buyer": BUYER}
     sell = await client.post(f"{shop}/orders", json=order)

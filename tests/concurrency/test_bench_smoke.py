@@ -6,6 +6,7 @@ The figures themselves are not checked here (a shared CI machine is no benchmark
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,12 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "flash_sale.py"
 
 def test_flash_sale_bench_smoke() -> None:
     require_or_skip(pg_available(), "PostgreSQL at 127.0.0.1:5432")
+    require_or_skip(shutil.which("wrk") is not None, "wrk (Debian package 'wrk', the browse mode's load generator)")
     proc = subprocess.run(
-        # The paid mode's session is smaller: a paid order is a dozen requests, and this must stay quick.
-        [sys.executable, str(BENCH), "--units", "200", "--paid-units", "60", "--clients", "16", "--skip-pgbench"],
+        # Every mode, tiny: the paid mode's session is smaller (a paid order is a dozen requests), the spread mode
+        # has 10 sessions, the browse mode's wrk runs last 2 s each (it needs wrk: apt-get install -y wrk).
+        [sys.executable, str(BENCH), "--mode", "all", "--units", "200", "--paid-units", "60", "--clients", "16"]
+        + ["--spread-sessions", "10", "--browse-seconds", "2", "--browse-connections", "4", "--skip-pgbench"],
         capture_output=True,
         text=True,
         timeout=180,
@@ -31,10 +35,16 @@ def test_flash_sale_bench_smoke() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = {r["mode"]: r for r in map(json.loads, proc.stdout.splitlines())}
-    assert set(results) == {"create", "paid"}
+    assert set(results) == {"create", "paid", "spread", "browse"}
     for r in results.values():
         assert r["oversold"] == 0 and r["held_mismatch"] == 0, r
         assert r["errors"] == {}, r
+    spread, browse = results["spread"], results["browse"]
+    assert (spread["sessions"], spread["books"]["held"]) == (10, 200) and spread["orders"] > 0, spread
+    assert browse["availability_per_s"] > 0 and browse["pages_per_s"] > 0, browse
+    # Both bought-out sessions were seen as no longer buyable by every connection, JSON and page alike.
+    assert all(v is not None and v < 5000 for run in browse["staleness_runs"] for v in run.values()), browse
+    assert set(browse["cpu_ms_per_request"]) == {"availability", "page"}, browse
     create, paid = results["create"]["books"], results["paid"]["books"]
     assert (create["capacity"], create["held"], create["sold"]) == (200, 200, 0), create
     assert (paid["capacity"], paid["held"]) == (60, 0) and paid["sold"] == paid["paid_lines"] == paid["tickets"] == 60

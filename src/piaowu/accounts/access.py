@@ -95,6 +95,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/api/docs/oauth2-redirect"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/events"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}"): PUBLIC,
+    ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/availability"): PUBLIC,
     ("POST", f"{API}/shop/{{slug}}/orders"): PUBLIC,
     # The buyer's order number + contact in the body are the proof; the service checks them.
     ("POST", f"{API}/shop/{{slug}}/orders/lookup"): PUBLIC,

@@ -8,8 +8,16 @@ from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
 from piaowu.catalog import views
 from piaowu.catalog.models import Event, Venue
-from piaowu.catalog.rules import SessionStatus
-from piaowu.catalog.schemas import EventIn, EventOut, EventPage, EventPatch, SessionOut
+from piaowu.catalog.rules import SessionStatus, availability, order_limit
+from piaowu.catalog.schemas import (
+    EventIn,
+    EventOut,
+    EventPage,
+    EventPatch,
+    SessionAvailabilityOut,
+    SessionOut,
+    TicketTypeAvailabilityOut,
+)
 from piaowu.catalog.text_edits import default_locale, set_texts
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotFound, ValidationFailed
@@ -135,3 +143,26 @@ async def public_session(uow: UnitOfWork, organizer_id: str, session_id: str) ->
     session_out = next(x for x in out.sessions if x.id == session_id)
     session_out.ticket_types = [t for t in session_out.ticket_types if t.is_active]
     return out, session_out
+
+
+async def public_availability(uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionAvailabilityOut:
+    """What is left of a shop session now, by the same rules as its page (``catalog.rules.availability``): the
+    session's state and, per active ticket type, what it can sell and the most one order can take."""
+    _, s = await public_session(uow, organizer_id, session_id)
+    types = s.ticket_types  # active ones only (public_session)
+    av = availability(s.status, s.sale_state, s.capacity, s.available, s.held, [t.available for t in types])
+    return SessionAvailabilityOut(
+        session_id=s.id,
+        state=av.state,
+        buyable=av.buyable,
+        left=av.left,
+        ticket_types=[
+            TicketTypeAvailabilityOut(
+                id=t.id,
+                available=max(0, t.available),
+                order_limit=order_limit(t.max_per_order, t.available, s.available) if av.buyable else 0,
+            )
+            for t in types
+        ],
+        as_of=uow.now(),
+    )

@@ -150,6 +150,23 @@ class EventOut(BaseModel):
     sessions: list[SessionOut] = []
 
 
+class TicketTypeAvailabilityOut(BaseModel):
+    id: str
+    available: int  # what this ticket type can still sell
+    order_limit: int  # the most one order can take now
+
+
+class SessionAvailabilityOut(BaseModel):
+    """What a buyer's page polls during a sale: numbers and states only (no texts: the same in every language)."""
+
+    session_id: str
+    state: str  # on_sale, low, sold_out, held_out, not_yet, ended, paused (catalog.rules.availability)
+    buyable: bool
+    left: int
+    ticket_types: list[TicketTypeAvailabilityOut]
+    as_of: datetime  # when this was read from the database; served until at most shop_cache_seconds later
+
+
 class EventPage(BaseModel):
     items: list[EventOut]
     next_cursor: str | None

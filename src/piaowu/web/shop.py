@@ -9,6 +9,7 @@ and the buyer's contact.
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -62,7 +63,7 @@ from piaowu.web.shop_support import (
     when,
 )
 from piaowu.web.shop_support import create_once as create_order_once
-from piaowu.web.templating import check_csrf, flash, group_code, page_locale, render
+from piaowu.web.templating import check_csrf, csrf_token, flash, group_code, page_locale, render
 from piaowu.workers.reconcile import recover_order
 
 router = APIRouter()
@@ -161,10 +162,11 @@ async def _session_page(
     form: BuyForm | None = None,
     token: str | None = None,
     status_code: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     async with rt.uow(readonly=True) as uow:
         ev, s = await event_service.public_session(uow, org.id, session_id)
-    return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=status_code)
+    return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=status_code, extra=extra)
 
 
 def _session_view(
@@ -177,6 +179,7 @@ def _session_view(
     form: BuyForm | None,
     token: str | None,
     status_code: int,
+    extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     types = sorted(s.ticket_types, key=lambda t: (t.sort_order, t.price_minor))
     quantities = form.quantities if form else {}
@@ -195,13 +198,46 @@ def _session_view(
         "errors": form.errors if form else {},
         "form_token": token or new_form_token(),
         "hold_minutes": rt.settings.hold_minutes,
+        **(extra or {}),
     }
     return _page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
 
 
+# The session page is what every buyer loads during a sale. Its shared part (everything but the visitor's CSRF
+# token and the form's one-time token) is rendered once per (shop, session, language) and process and served
+# from rt.shop_cache for shop_cache_seconds; each answer then puts this visitor's tokens in place of these
+# markers (random per process, so no page text can forge them) — two bytes.replace instead of a render.
+_CSRF_MARK = f"csrfmark{secrets.token_hex(12)}"
+_FORM_MARK = f"formmark{secrets.token_hex(12)}"
+
+
+def _shared_session_page(request: Request) -> bool:
+    """Only the plain page is shared: no query but ``?lang=`` (the page's links depend on the query) and no
+    flash message waiting for this visitor."""
+    return set(request.query_params) <= {"lang"} and not request.session.get("flash")
+
+
 @router.get("/s/{slug}/sessions/{session_id}")
 async def session_page(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
-    return await _session_page(request, rt, await _org(rt, slug), session_id)
+    if not _shared_session_page(request):
+        return await _session_page(request, rt, await _org(rt, slug), session_id)
+    locale = page_locale(request)
+
+    async def read() -> bytes:
+        org = await _org(rt, slug)
+        shared = {"csrf": _CSRF_MARK}
+        page = await _session_page(request, rt, org, session_id, token=_FORM_MARK, extra=shared)
+        return bytes(page.body)
+
+    # The key holds the language (texts and catalog names are in it) and the slug (the session is read within
+    # that organizer only): no other shop's or language's page is ever served from it.
+    shared = await rt.shop_cache.get(("session-page", slug, session_id, locale), read)
+    body = shared.replace(_CSRF_MARK.encode(), csrf_token(request).encode(), 1)
+    body = body.replace(_FORM_MARK.encode(), new_form_token().encode(), 1)
+    response = HTMLResponse(body)
+    if request.query_params.get("lang"):  # as render() does: the chosen language sticks
+        response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax")
+    return response
 
 
 @router.post("/s/{slug}/sessions/{session_id}")

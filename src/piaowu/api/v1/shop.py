@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from piaowu.accounts.service import customer_actor
@@ -10,7 +12,7 @@ from piaowu.api.deps import IdempotencyKey, RuntimeDep
 from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.responses import OrjsonResponse
 from piaowu.catalog import event_service
-from piaowu.catalog.schemas import EventOut, SessionOut
+from piaowu.catalog.schemas import EventOut, SessionAvailabilityOut, SessionOut
 from piaowu.fields import InputModel
 from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
@@ -49,6 +51,26 @@ async def session(slug: str, session_id: str, rt: RuntimeDep) -> SessionPage:
         org = await organizers.get_by_slug(uow, slug)
         ev, s = await event_service.public_session(uow, org.id, session_id)
     return SessionPage(event=ev, session=s)
+
+
+@router.get(
+    "/sessions/{session_id}/availability",
+    response_model=SessionAvailabilityOut,
+    summary="What is left of a session now (at most shop_cache_seconds old)",
+    responses={404: {"description": "`not_found`"}},
+)
+async def availability(slug: str, session_id: str, rt: RuntimeDep) -> Response:
+    # Every buyer's page asks this during a sale: the rendered bytes are shared per process for
+    # shop_cache_seconds (core/microcache.py), so a burst of requests costs one database read per interval.
+    # The key holds the slug: the session is read within that organizer only, so no other shop's answer is used.
+    async def read() -> bytes:
+        async with rt.uow(readonly=True) as uow:
+            org = await organizers.get_by_slug(uow, slug)
+            out = await event_service.public_availability(uow, org.id, session_id)
+        return orjson.dumps(out.model_dump())
+
+    body = await rt.shop_cache.get(("availability", slug, session_id), read)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
