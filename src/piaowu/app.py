@@ -20,7 +20,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.config import Settings, get_settings
-from piaowu.core.errors import DomainError, PermissionDenied
+from piaowu.core.errors import DomainError, LockTimeout, PermissionDenied
+from piaowu.db.engine import is_busy
 from piaowu.headers import SecurityHeaders
 from piaowu.locale_middleware import ReadingLocale
 from piaowu.routes import rule_index
@@ -107,6 +108,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if actor is not None:
             return await forbidden_page(request, rt, actor, exc)
         return render(request, "error.html", {"error": exc, "status": exc.status}, status_code=exc.status)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A database that is busy (a lock not granted in time, no free connection) is a page saying "try again
+        # in a moment" with Retry-After, as on the API; anything else is our failure, logged, and still a page.
+        if is_busy(exc):
+            resp = render(request, "error.html", {"error": LockTimeout(), "status": 503}, status_code=503)
+            resp.headers["Retry-After"] = "1"
+            return resp
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return render(request, "error.html", {"error": None, "status": 500}, status_code=500)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

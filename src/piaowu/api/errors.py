@@ -140,20 +140,20 @@ def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
 
 
 def database_problem(request: Request, exc: Exception) -> Response:
-    """Database errors that are not our failure: a lock not granted in time (503, retry) or a value the
-    database cannot store (422). Anything else goes on to ``unexpected_problem``."""
-    from piaowu.db.engine import is_invalid_value, is_lock_timeout
+    """Database errors that are not our failure: a lock not granted in time or a database at capacity (503,
+    retry) or a value the database cannot store (422). Anything else goes on to ``unexpected_problem``."""
+    from piaowu.db.engine import is_busy, is_invalid_value
 
-    if is_lock_timeout(exc) or is_invalid_value(exc):
+    if is_busy(exc) or is_invalid_value(exc):
         return unexpected_problem(request, exc)
     raise exc
 
 
 def unexpected_problem(request: Request, exc: Exception) -> Response:
-    from piaowu.db.engine import is_invalid_value, is_lock_timeout
+    from piaowu.db.engine import is_busy, is_invalid_value
 
     locale = request_locale(request)
-    if is_lock_timeout(exc):
+    if is_busy(exc):
         resp = problem(503, errors.LockTimeout.code, gettext(locale, errors.LockTimeout.message))
         resp.headers["Retry-After"] = "1"
         return resp

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -101,6 +102,31 @@ def is_lock_timeout(exc: BaseException) -> bool:
         or "database is locked" in text
         or "deadlock detected" in text
     )
+
+
+def is_overloaded(exc: BaseException) -> bool:
+    """True when the database could not be reached for capacity, not for a fault of the request: PostgreSQL's
+    connection slots are full ("too many clients", SQLSTATE 53300), it is starting up or shutting down, the
+    connection was refused, or our own pool had no connection to lend in time. Nothing was written; the same
+    request may succeed a moment later, so it is a retryable 503 like a lock timeout, never a 500."""
+    if isinstance(exc, ConnectionRefusedError | PoolTimeout):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return (
+        "too many clients" in text
+        or "toomanyconnections" in text
+        or "remaining connection slots are reserved" in text
+        or "the database system is starting up" in text
+        or "the database system is shutting down" in text
+        or "cannotconnectnow" in text
+        or "connection refused" in text
+        or "queuepool limit" in text
+    )
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A lock not granted in time or a database at capacity: retryable, answered 503 with Retry-After."""
+    return is_lock_timeout(exc) or is_overloaded(exc)
 
 
 def is_invalid_value(exc: BaseException) -> bool:
