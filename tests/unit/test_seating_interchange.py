@@ -189,7 +189,10 @@ def test_one_bad_line_refuses_the_whole_file(seat_map, data):
     lines = export_csv(seat_map).splitlines()
     at = data.draw(st.integers(1, len(lines)))
     blocked = "," if lines[0].endswith(",blocked") else ""
-    lines.insert(at, "X,1,1,1e99,0,A," + blocked)  # an unknown section and a coordinate out of range
+    unknown = "X"
+    while unknown in {s.id for s in seat_map.sections}:  # the drawn map may well have a section "X"
+        unknown += "X"
+    lines.insert(at, f"{unknown},1,1,1e99,0,A," + blocked)  # an unknown section and a coordinate out of range
     errors = refusal(import_csv, "\n".join(lines), sections=seat_map.sections)
     assert (at + 1, "section", "unknown_section") in errors and (at + 1, "x", "bad_number") in errors
 
