@@ -11,6 +11,7 @@ from piaowu.core.clock import Clock, SystemClock
 from piaowu.core.ratelimit import InMemoryRateLimiter, RateLimiter
 from piaowu.db.engine import Database, create_database
 from piaowu.db.uow import UnitOfWork
+from piaowu.db.wakeups import Wakeups
 from piaowu.ratelimit import build_limiter
 
 
@@ -25,10 +26,14 @@ class Runtime:
     strategies: dict[str, Any] = field(default_factory=dict)
     # Shared with every worker through Redis when PIAOWU_REDIS_URL is set (piaowu/ratelimit.py).
     limiter: RateLimiter = None  # type: ignore[assignment]  # None → in memory, on this runtime's clock
+    # Requests waiting for an order to change, woken by the commit that changed it (db/wakeups.py).
+    wakeups: Wakeups = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = InMemoryRateLimiter(self.clock)
+        if self.wakeups is None:
+            self.wakeups = Wakeups(self.db.url)
 
     def uow(self, *, readonly: bool = False, autocommit: bool = False) -> UnitOfWork:
         return UnitOfWork(
@@ -38,6 +43,7 @@ class Runtime:
             autocommit=autocommit,
             strategies=self.strategies,
             settings=self.settings,
+            wakeups=self.wakeups,
         )
 
     @property

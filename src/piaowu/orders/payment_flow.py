@@ -19,7 +19,6 @@ from piaowu.catalog import session_service, ticket_type_service
 from piaowu.catalog import views as catalog_views
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
-from piaowu.core.events import Topic
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
@@ -248,7 +247,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
                     before={"status": str(status)},
                     after={"status": "paid", "payment_id": c.payment_id, "late": status != OrderStatus.PENDING},
                 )
-                uow.emit(Topic.ORDER_PAID, {"order_id": order.id, "organizer_id": order.organizer_id})
+                await uow.announce(order.id)  # the buyer's waiting page, on commit (db/wakeups.py)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
             closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status
