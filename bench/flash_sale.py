@@ -8,8 +8,8 @@ sandbox gateway's notification is delivered by the outbox worker inside the serv
 
 - ``create``: POST /api/v1/orders until 409 sold_out;
 - ``paid``: create → POST /orders/{id}/payments → the buyer pays on the gateway's hosted page (its form, with
-  the CSRF token of the client's gateway session) → poll GET /orders/{id}/status (back-off) until paid, then
-  GET /orders/{id} once: tickets issued.
+  the CSRF token of the client's gateway session) → GET /orders/{id}/status?wait=20 (held until the payment's
+  commit wakes it; asked again on a timeout) until paid, then GET /orders/{id} once: tickets issued.
 
 Prints one JSON line per mode (orders/s, latency percentiles per step, errors by code, CPU per order of the
 server, of PostgreSQL and of this load generator, transactions per order, ``oversold`` checked in the database)
@@ -302,6 +302,21 @@ CSRF_RE = re.compile(rb'name="csrf" value="([^"]+)"')
 COOKIE_RE = re.compile(rb"(?i)\r\nset-cookie: (piaowu_session=[^;\r\n]+)")
 
 
+async def wait_until_paid(conn: Conn, auth: bytes, order_id: str, run: Run, timed: bool) -> None:
+    """Like a "waiting for payment" screen: one held status request (the push channel, ``?wait=``), answered
+    when the payment's commit wakes it; a timeout answer (still pending) is simply asked again. ``polls``
+    counts the requests made."""
+    path = f"/api/v1/orders/{order_id}/status?wait=20"
+    for _ in range(30):
+        status, body, _ = await conn.request("GET", path, b"", auth)
+        run.polls += timed
+        if status == 200 and b'"status":"paid"' in body:
+            return
+        if status != 200 or b'"status":"pending"' not in body:
+            break
+    run.errors["poll " + error_code(status, body)] += 1
+
+
 async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, start: asyncio.Event) -> None:
     conn = await Conn.open(port)
     json_h = auth + b"Content-Type: application/json\r\n"
@@ -354,19 +369,7 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
             if status != 303:
                 run.errors["gateway " + error_code(status, body)] += 1
                 continue
-            # Like a "waiting for payment" screen: poll the cheap status read, first soon, then backing off
-            # (polling harder only slows the notifications down); once paid, read the order with its tickets.
-            delay, path = 0.05, f"/api/v1/orders/{order_id}/status"
-            while True:
-                await asyncio.sleep(delay)
-                status, body, _ = await conn.request("GET", path, b"", auth)
-                run.polls += timed
-                if status == 200 and b'"status":"paid"' in body:
-                    break
-                if status != 200 or delay > 30:
-                    run.errors["poll " + error_code(status, body)] += 1
-                    break
-                delay = min(delay * 1.5, 1.0)
+            await wait_until_paid(conn, auth, order_id, run, timed)
             status, body, _ = await conn.request("GET", f"/api/v1/orders/{order_id}", b"", auth)
             t4 = time.perf_counter()
             if b'"ticket":null' in body:
