@@ -41,6 +41,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -139,10 +140,55 @@ def start_server(db_url: str, var: Path, secret: str, port: int, workers: int) -
         PIAOWU_ARGON2_MEMORY_COST="8",
         PIAOWU_ARGON2_PARALLELISM="1",
     )
+    env.update(gateway_env())
     cmd = [sys.executable, "-m", "piaowu", "serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning"]
     log = (var / "server.log").open("wb")
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+# --- the sandbox gateway in its own process (a real gateway runs outside the shop) ------------------------------
+
+
+@dataclass
+class GatewayProc:
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+
+GATEWAY = GatewayProc()
+
+
+def gateway_env() -> dict[str, str]:
+    """The server's pointer to the gateway process (none: the server serves the gateway itself)."""
+    return {"PIAOWU_SANDBOX_GATEWAY_URL": f"http://127.0.0.1:{GATEWAY.port}"} if GATEWAY.port else {}
+
+
+def start_gateway(db_url: str, var: Path, secret: str, server_port: int) -> None:
+    """``piaowu gateway``: buyers pay on its pages and it delivers its notifications to the server; its CPU is
+    reported on its own line. Start it before the server (the server is pointed at its port)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIAOWU_")}
+    env.update(
+        PIAOWU_DATABASE_URL=db_url,
+        PIAOWU_VAR_DIR=str(var),
+        PIAOWU_SECRET_KEY=secret,
+        PIAOWU_PUBLIC_URL=f"http://127.0.0.1:{server_port}",
+        PIAOWU_RUN_BACKGROUND_JOBS="true",
+    )
+    GATEWAY.port = free_port()
+    cmd = [sys.executable, "-m", "piaowu", "gateway", "--port", str(GATEWAY.port), "--log-level", "warning"]
+    log = (var / "gateway.log").open("wb")
+    GATEWAY.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def gateway_cpu() -> float:
+    return tree_cpu(GATEWAY.proc.pid) if GATEWAY.proc is not None else 0.0
+
+
+def stop_gateway() -> None:
+    if GATEWAY.proc is not None:
+        stop_server(GATEWAY.proc)
+        GATEWAY.proc = None
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen[bytes], var: Path) -> None:
@@ -319,6 +365,7 @@ async def wait_until_paid(conn: Conn, auth: bytes, order_id: str, run: Run, time
 
 async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, start: asyncio.Event) -> None:
     conn = await Conn.open(port)
+    gw = await Conn.open(GATEWAY.port) if GATEWAY.port else conn  # the buyer's browser on the gateway's site
     json_h = auth + b"Content-Type: application/json\r\n"
     gateway_h = b""
     first = True
@@ -358,13 +405,13 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
                 continue
             trade_no = orjson.loads(body)["redirect_url"].rsplit("/", 1)[-1]
             if not gateway_h:  # the buyer's gateway session: a cookie and its CSRF token, once per client
-                status, page, head = await conn.request("GET", f"/sandbox-gateway/pay/{trade_no}")
+                status, page, head = await gw.request("GET", f"/sandbox-gateway/pay/{trade_no}")
                 csrf, cookie = CSRF_RE.search(page), COOKIE_RE.search(head)
                 assert status == 200 and csrf and cookie, (status, head[:300])
                 form = b"csrf=" + csrf.group(1)
                 gateway_h = b"Cookie: " + cookie.group(1) + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             t2 = time.perf_counter()
-            status, body, _ = await conn.request("POST", f"/sandbox-gateway/pay/{trade_no}/confirm", form, gateway_h)
+            status, body, _ = await gw.request("POST", f"/sandbox-gateway/pay/{trade_no}/confirm", form, gateway_h)
             t3 = time.perf_counter()
             if status != 303:
                 run.errors["gateway " + error_code(status, body)] += 1
@@ -385,6 +432,8 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
         if first or not start.is_set():
             run.warm()
         conn.close()
+        if gw is not conn:
+            gw.close()
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -448,6 +497,7 @@ async def run_mode(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.all_warm.wait(), 60)
     before = (await check_books(dsn, tt_id))["xacts"], tree_cpu(server_pid), postgres_cpu(dbname), loadgen_cpu()
+    gateway_before = gateway_cpu()
     t0 = time.perf_counter()
     start.set()
     await asyncio.gather(*tasks)
@@ -460,6 +510,8 @@ async def run_mode(
         "postgres": sum(v - before[2].get(pid, 0.0) for pid, v in pg_after.items()),
         "loadgen": loadgen_cpu() - before[3],
     }
+    if GATEWAY.proc is not None:  # its own line: a real gateway's CPU is not the shop's
+        cpu["gateway"] = gateway_cpu() - gateway_before
     return {
         "mode": mode,
         "clients": clients,
@@ -514,8 +566,12 @@ async def bench(args: argparse.Namespace, modes: list[str]) -> list[dict[str, An
             units = {"create": args.units, "paid": args.paid_units or args.units}
             token, types = await seed(db_url, var, secret, units, modes)
             port = free_port()
+            if "paid" in modes:
+                start_gateway(db_url, var, secret, port)
             proc = start_server(db_url, var, secret, port, args.workers)
             await wait_healthy(port, proc, var)
+            if GATEWAY.proc is not None:
+                await wait_healthy(GATEWAY.port, GATEWAY.proc, var)
             results = []
             for mode in modes:
                 results.append(
@@ -527,6 +583,7 @@ async def bench(args: argparse.Namespace, modes: list[str]) -> list[dict[str, An
     finally:
         if proc is not None:
             stop_server(proc)
+        stop_gateway()
         await admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 

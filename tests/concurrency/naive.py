@@ -126,7 +126,8 @@ async def naive_outbox_claim(session: AsyncSession, now: datetime, limit: int = 
     ids = list(
         (
             await session.execute(
-                select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_(None))
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_(None))
                 .limit(limit)
             )
         ).scalars()

@@ -19,9 +19,7 @@ from tests.conftest import make_settings, make_tenant
 from tests.factories import on_sale_session, owner_actor, pending_order
 from tests.order_helpers import drain, gateway_pay, start_online, wire_callbacks
 
-POSTGRES_ONLY = pytest.mark.parametrize(
-    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
+POSTGRES_ONLY = pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
 async def _paid_soon(rt, app, actor, order_id: str) -> None:  # noqa: ANN001

@@ -391,7 +391,11 @@ async def test_returning_from_the_gateway_unpaid_shows_confirming_not_success(
 
 
 async def test_the_confirming_page_waits_on_its_push_channel_which_only_its_buyer_may_read(
-    client: httpx.AsyncClient, runtime: Runtime, app, tenant: Tenant, sale: OnSale  # noqa: ANN001
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    app,
+    tenant: Tenant,
+    sale: OnSale,  # noqa: ANN001
 ) -> None:
     order_url = (await buy(client, tenant, sale, qty=1)).headers["location"]
     csrf = hidden((await client.get(order_url)).text)["csrf"]

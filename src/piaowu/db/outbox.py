@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,18 +57,31 @@ class Claimed:
     attempts: int
 
 
-async def claim_batch(session: AsyncSession, now: datetime, limit: int = 20, lease_s: float = 60) -> list[Claimed]:
+async def claim_batch(
+    session: AsyncSession,
+    now: datetime,
+    limit: int = 20,
+    lease_s: float = 60,
+    *,
+    topics: Collection[str] | None = None,
+    skip_topics: Collection[str] = (),
+) -> list[Claimed]:
     """Claim up to ``limit`` due messages with a lease, in ONE statement (``UPDATE … RETURNING``).
 
     Safe with several workers: on PostgreSQL the inner SELECT skips rows another claimer has locked, and the
     outer WHERE repeats the "unclaimed" condition, which PostgreSQL re-checks against a row that changed while
     the statement waited for it, so a message is never handed to two claimers within its lease. SQLite runs
-    one writer at a time."""
+    one writer at a time. ``topics`` / ``skip_topics``: a process that delivers only some topics (the sandbox
+    gateway's own process delivers its notifications; the server then skips them)."""
     due = (
         (OutboxMessage.status == "pending")
         & (OutboxMessage.available_at <= now)
         & ((OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
     )
+    if topics is not None:
+        due = due & OutboxMessage.topic.in_(list(topics))
+    if skip_topics:
+        due = due & OutboxMessage.topic.not_in(list(skip_topics))
     pick = (
         select(OutboxMessage.id)
         .where(due)

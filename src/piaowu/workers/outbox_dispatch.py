@@ -90,12 +90,22 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def gateway_topics(rt: Runtime) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """(topics, skip_topics) this process delivers: with the sandbox gateway in its own process
+    (``sandbox_gateway_url``), its notifications are that process's to deliver, as a real gateway's are."""
+    own = frozenset({Topic.SANDBOX_CALLBACK})
+    if rt.extras.get("role") == "gateway":
+        return own, frozenset()
+    return None, own if rt.settings.sandbox_gateway_url else frozenset()
+
+
 async def drain(rt: Runtime, batch: int = 50) -> int:
     """Run the due messages, up to ``CONCURRENCY`` at once (one after the other, a slow merchant endpoint or a
     busy database would make every later notification wait). One statement claims the batch and one marks the
     successes done. → how many succeeded."""
     async with rt.uow() as uow:
-        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch)
+        topics, skip = gateway_topics(rt)
+        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch, topics=topics, skip_topics=skip)
         await uow.commit()
     if not claimed:
         return 0

@@ -19,12 +19,19 @@ Job = Callable[[Runtime], Awaitable[int]]
 
 
 class Worker:
-    def __init__(self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float) -> None:
+    def __init__(
+        self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float, *, outbox: Job | None = None
+    ) -> None:
         self.rt = rt
         self.jobs = jobs
         self.interval_s = interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # The outbox has a loop of its own: a payment notification waits for nothing but the messages before it
+        # (not for a run of every periodic job), and a busy outbox is drained batch after batch.
+        self.outbox = outbox
+        self._outbox_wake = asyncio.Event()
+        self._outbox_task: asyncio.Task[None] | None = None
         self._spawned: dict[str, asyncio.Task[object]] = {}
 
     def spawn(self, name: str, work: Callable[[], Awaitable[object]]) -> bool:
@@ -45,8 +52,31 @@ class Worker:
         return True
 
     def wake(self) -> None:
-        """Run the jobs now instead of at the next tick (e.g. after an outbox message was committed)."""
+        """Run the jobs now instead of at the next tick (e.g. a bulk job was queued)."""
         self._wake.set()
+
+    def wake_outbox(self) -> None:
+        """Drain the outbox now (an outbox message was committed, e.g. a gateway notification to deliver)."""
+        if self.outbox is None:
+            self._wake.set()
+        else:
+            self._outbox_wake.set()
+
+    async def _outbox_loop(self) -> None:
+        assert self.outbox is not None
+        while True:
+            self._outbox_wake.clear()
+            try:
+                busy = await self.outbox(self.rt) > 0
+            except Exception:  # retried on the next wake or tick
+                log.exception("background job outbox failed")
+                busy = False
+            if busy:
+                continue  # more may have come while this batch ran
+            try:
+                await asyncio.wait_for(self._outbox_wake.wait(), timeout=self.interval_s)
+            except TimeoutError:
+                pass
 
     async def run_once(self) -> dict[str, int]:
         done: dict[str, int] = {}
@@ -69,13 +99,16 @@ class Worker:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="piaowu-worker")
+        if self.outbox is not None:
+            self._outbox_task = asyncio.create_task(self._outbox_loop(), name="piaowu-outbox")
 
     async def stop(self) -> None:
         for task in self._spawned.values():
             task.cancel()
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        for task in (self._task, self._outbox_task):
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
