@@ -22,7 +22,7 @@ from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, Sold
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
-from piaowu.orders.models import Order
+from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.schemas import CashPaymentIn, CounterSaleIn, OnlinePaymentIn, OrderIn, OrderOut, PaymentStartOut
 from piaowu.orders.service import create_order, load, order_for_customer
 from piaowu.orders.states import REFUNDABLE, OrderStatus, sources_for
@@ -112,9 +112,9 @@ async def _open(uows: UnitsOfWork, req: TradeRequest) -> OpenedTrade:
     return trade
 
 
-async def session_cancelled(uow: UnitOfWork, order: Order) -> bool:
+async def session_cancelled(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine] | None = None) -> bool:
     """Whether a ticket of this order is for a cancelled session (then nothing of it may be paid or revived)."""
-    lines = await repo.lines(uow.session, [order.id])
+    lines = lines if lines is not None else await repo.lines(uow.session, [order.id])
     return bool(await session_service.cancelled_among(uow, order.organizer_id, [line.session_id for line in lines]))
 
 
@@ -214,7 +214,8 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
     order = await repo.order(uow.session, c.organizer_id, c.order_id)
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
-    if await session_cancelled(uow, order):
+    lines = await repo.lines(uow.session, [order.id])  # read once: the paths below only change their status
+    if await session_cancelled(uow, order, lines):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
         # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
         # back through the provider that took it.
@@ -237,7 +238,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
             closed_at=None,
         ):
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
-                await _issue(uow, order)
+                await _issue(uow, order, lines)
                 record(
                     uow,
                     actor,
@@ -297,8 +298,7 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
     return True
 
 
-async def _issue(uow: UnitOfWork, order: Order) -> None:
-    lines = await repo.lines(uow.session, [order.id])
+async def _issue(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> None:
     labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     specs = []
     for line in lines:
@@ -315,7 +315,7 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
                 ticket_type_id=line.ticket_type_id,
             )
         )
-    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
+    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels)
     await ticket_type_service.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 
