@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from piaowu.workers.runner import Job
 
 
@@ -21,6 +23,8 @@ def default_jobs(*, with_outbox: bool = True) -> list[tuple[str, Job]]:
 
 
 def outbox_job() -> Job:
+    """The outbox's own loop (``Worker(outbox=…)``) runs several drains at once, each a batch of one wave of
+    deliveries, so that no message waits for a whole larger batch's slowest delivery."""
     from piaowu.workers import outbox_dispatch
 
-    return outbox_dispatch.drain
+    return functools.partial(outbox_dispatch.drain, batch=outbox_dispatch.CONCURRENCY)

@@ -17,6 +17,9 @@ log = logging.getLogger("piaowu.worker")
 
 Job = Callable[[Runtime], Awaitable[int]]
 
+# Outbox drains running at once per process (each runs up to outbox_dispatch.CONCURRENCY deliveries).
+OUTBOX_DRAINS = 4
+
 
 class Worker:
     def __init__(
@@ -63,16 +66,36 @@ class Worker:
             self._outbox_wake.set()
 
     async def _outbox_loop(self) -> None:
+        """Up to ``OUTBOX_DRAINS`` drains at once, each going on while it finds work: a message committed while
+        a batch waits on a slow delivery is claimed by another drain instead of waiting for that whole batch
+        (claims are safe with concurrent claimers, see db/outbox.claim_batch)."""
         assert self.outbox is not None
-        while True:
-            self._outbox_wake.clear()
+        outbox = self.outbox
+        running: set[asyncio.Task[None]] = set()
+        missed = False
+
+        async def drain_while_busy() -> None:
             try:
-                busy = await self.outbox(self.rt) > 0
+                while await outbox(self.rt) > 0:
+                    pass
             except Exception:  # retried on the next wake or tick
                 log.exception("background job outbox failed")
-                busy = False
-            if busy:
-                continue  # more may have come while this batch ran
+
+        def done(task: asyncio.Task[None]) -> None:
+            nonlocal missed
+            running.discard(task)
+            if missed:  # a wake-up came while every drain was busy: look again
+                missed = False
+                self._outbox_wake.set()
+
+        while True:
+            self._outbox_wake.clear()
+            if len(running) < OUTBOX_DRAINS:
+                task = asyncio.create_task(drain_while_busy(), name="piaowu-outbox-drain")
+                running.add(task)
+                task.add_done_callback(done)
+            else:
+                missed = True
             try:
                 await asyncio.wait_for(self._outbox_wake.wait(), timeout=self.interval_s)
             except TimeoutError:
