@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             if probe is not None:
                 probe.cancel()
             await worker.stop()
+            await rt.wakeups.aclose()  # held requests answer now; the listening connection closes
             if runtime is None:  # we built it, we dispose it
                 await rt.limiter.aclose()
                 await rt.db.dispose()
