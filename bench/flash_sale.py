@@ -4,13 +4,14 @@
                                          [--workers 2|1|1,2] [--skip-pgbench]
 
 It creates its own PostgreSQL database (dropped at the end), migrates it, seeds an organizer, an API token and
-one session of ``--units`` units per mode, starts ``piaowu serve`` with 2 workers (background jobs on: the
-sandbox gateway's notification is delivered by the outbox worker inside the server), then drives it:
+one session of ``--units`` units per mode, starts ``piaowu serve`` with 2 workers (background jobs on) and, for
+the paid mode, the sandbox gateway as a process of its own (``piaowu gateway``, which delivers its own
+notifications, as a real gateway would; its CPU is reported on its own line), then drives it:
 
 - ``create``: POST /api/v1/orders until 409 sold_out;
 - ``paid``: create → POST /orders/{id}/payments → the buyer pays on the gateway's hosted page (its form, with
-  the CSRF token of the client's gateway session) → poll GET /orders/{id}/status (back-off) until paid, then
-  GET /orders/{id} once: tickets issued.
+  the CSRF token of the client's gateway session) → GET /orders/{id}/status?wait=20 (held until the payment's
+  commit wakes it; asked again on a timeout) until paid, then GET /orders/{id} once: tickets issued.
 - ``spread``: 200 sessions (``--spread-sessions``) of 5 events on sale at once, ``--units`` units over all of
   them; each order goes to a random session still on sale (POST /api/v1/orders) until all are sold out. No hot
   row: the figure is the cost of a request.
@@ -55,6 +56,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -203,10 +205,69 @@ def start_server(db_url: str, var: Path, secret: str, port: int, workers: int) -
         PIAOWU_ARGON2_MEMORY_COST="8",
         PIAOWU_ARGON2_PARALLELISM="1",
     )
+    env.update(gateway_env())
     cmd = [sys.executable, "-m", "piaowu", "serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning"]
     log = (var / "server.log").open("wb")
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+# --- the sandbox gateway in its own process (a real gateway runs outside the shop) ------------------------------
+
+
+@dataclass
+class GatewayProc:
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+
+GATEWAY = GatewayProc()
+
+
+def gateway_env() -> dict[str, str]:
+    """The server's pointer to the gateway process (none: the server serves the gateway itself)."""
+    return {"PIAOWU_SANDBOX_GATEWAY_URL": f"http://127.0.0.1:{GATEWAY.port}"} if GATEWAY.port else {}
+
+
+def start_gateway(db_url: str, var: Path, secret: str, server_port: int) -> None:
+    """``piaowu gateway``: buyers pay on its pages and it delivers its notifications to the server; its CPU is
+    reported on its own line. Start it before the server (the server is pointed at its port)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIAOWU_")}
+    env.update(
+        PIAOWU_DATABASE_URL=db_url,
+        PIAOWU_VAR_DIR=str(var),
+        PIAOWU_SECRET_KEY=secret,
+        PIAOWU_PUBLIC_URL=f"http://127.0.0.1:{server_port}",
+        PIAOWU_RUN_BACKGROUND_JOBS="true",
+        PIAOWU_DB_POOL_SIZE="4",  # a handful of short transactions at a time; the server keeps its connections
+    )
+    GATEWAY.port = free_port()
+    cmd = [sys.executable, "-m", "piaowu", "gateway", "--port", str(GATEWAY.port), "--log-level", "warning"]
+    log = (var / "gateway.log").open("wb")
+    GATEWAY.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+async def on_gateway(
+    gw: Conn, method: str, path: str, body: bytes = b"", headers: bytes = b""
+) -> tuple[int, bytes, bytes]:
+    """A request of the buyer's browser on the gateway's site. That connection sits idle while the buyer waits for
+    the shop, close to the gateway's keep-alive timeout, which may close it as the next request goes out: then
+    reconnect and send again (showing the page and confirming a paid trade are both repeatable)."""
+    try:
+        return await gw.request(method, path, body, headers)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        gw.last = 0.0  # forces a new connection
+        return await gw.request(method, path, body, headers)
+
+
+def gateway_cpu() -> float:
+    return tree_cpu(GATEWAY.proc.pid) if GATEWAY.proc is not None else 0.0
+
+
+def stop_gateway() -> None:
+    if GATEWAY.proc is not None:
+        stop_server(GATEWAY.proc)
+        GATEWAY.proc = None
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen[bytes], var: Path) -> None:
@@ -368,8 +429,24 @@ CSRF_RE = re.compile(rb'name="csrf" value="([^"]+)"')
 COOKIE_RE = re.compile(rb"(?i)\r\nset-cookie: (piaowu_session=[^;\r\n]+)")
 
 
+async def wait_until_paid(conn: Conn, auth: bytes, order_id: str, run: Run, timed: bool) -> None:
+    """Like a "waiting for payment" screen: one held status request (the push channel, ``?wait=``), answered
+    when the payment's commit wakes it; a timeout answer (still pending) is simply asked again. ``polls``
+    counts the requests made."""
+    path = f"/api/v1/orders/{order_id}/status?wait=20"
+    for _ in range(30):
+        status, body, _ = await conn.request("GET", path, b"", auth)
+        run.polls += timed
+        if status == 200 and b'"status":"paid"' in body:
+            return
+        if status != 200 or b'"status":"pending"' not in body:
+            break
+    run.errors["poll " + error_code(status, body)] += 1
+
+
 async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, start: asyncio.Event) -> None:
     conn = await Conn.open(port)
+    gw = await Conn.open(GATEWAY.port) if GATEWAY.port else conn  # the buyer's browser on the gateway's site
     json_h = auth + b"Content-Type: application/json\r\n"
     gateway_h = b""
     first = True
@@ -409,30 +486,18 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
                 continue
             trade_no = orjson.loads(body)["redirect_url"].rsplit("/", 1)[-1]
             if not gateway_h:  # the buyer's gateway session: a cookie and its CSRF token, once per client
-                status, page, head = await conn.request("GET", f"/sandbox-gateway/pay/{trade_no}")
+                status, page, head = await on_gateway(gw, "GET", f"/sandbox-gateway/pay/{trade_no}")
                 csrf, cookie = CSRF_RE.search(page), COOKIE_RE.search(head)
                 assert status == 200 and csrf and cookie, (status, head[:300])
                 form = b"csrf=" + csrf.group(1)
                 gateway_h = b"Cookie: " + cookie.group(1) + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             t2 = time.perf_counter()
-            status, body, _ = await conn.request("POST", f"/sandbox-gateway/pay/{trade_no}/confirm", form, gateway_h)
+            status, body, _ = await on_gateway(gw, "POST", f"/sandbox-gateway/pay/{trade_no}/confirm", form, gateway_h)
             t3 = time.perf_counter()
             if status != 303:
                 run.errors["gateway " + error_code(status, body)] += 1
                 continue
-            # Like a "waiting for payment" screen: poll the cheap status read, first soon, then backing off
-            # (polling harder only slows the notifications down); once paid, read the order with its tickets.
-            delay, path = 0.05, f"/api/v1/orders/{order_id}/status"
-            while True:
-                await asyncio.sleep(delay)
-                status, body, _ = await conn.request("GET", path, b"", auth)
-                run.polls += timed
-                if status == 200 and b'"status":"paid"' in body:
-                    break
-                if status != 200 or delay > 30:
-                    run.errors["poll " + error_code(status, body)] += 1
-                    break
-                delay = min(delay * 1.5, 1.0)
+            await wait_until_paid(conn, auth, order_id, run, timed)
             status, body, _ = await conn.request("GET", f"/api/v1/orders/{order_id}", b"", auth)
             t4 = time.perf_counter()
             if b'"ticket":null' in body:
@@ -448,6 +513,8 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
         if first or not start.is_set():
             run.warm()
         conn.close()
+        if gw is not conn:
+            gw.close()
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -868,11 +935,15 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
                 sessions["browse"] = await seed_sessions(db_url, var, secret, "browse", 1, 1, args.browse_units)
                 sessions["browse"] += await seed_sessions(db_url, var, secret, "watched", 1, 2, BROWSE_WATCHED_UNITS)
             port = free_port()
+            if "paid" in modes:  # the sandbox gateway in a process of its own, as a real gateway would be
+                start_gateway(db_url, var, secret, port)
             proc = start_server(db_url, var, secret, port, workers)
             await wait_healthy(port, proc, var)
-            # Process trees whose CPU is reported on lines of their own. A gateway started as its own process
-            # (the ``piaowu`` command) is added here as "gateway".
+            # Process trees whose CPU is reported on lines of their own: a real gateway's CPU is not the shop's.
             procs = {"server": proc.pid}
+            if GATEWAY.proc is not None:
+                await wait_healthy(GATEWAY.port, GATEWAY.proc, var)
+                procs["gateway"] = GATEWAY.proc.pid
             dsn = pg_url(dbname)
             results = []
             try:
@@ -891,6 +962,7 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
     finally:
         if proc is not None:
             stop_server(proc)
+        stop_gateway()
         await admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 

@@ -30,19 +30,28 @@ from piaowu.web import create_web_router
 from piaowu.web.deps import LoginRequired, enforce_page
 from piaowu.web.manage.common import forbidden_page
 from piaowu.web.templating import STATIC_DIR, render
-from piaowu.workers.jobs import default_jobs
+from piaowu.workers.jobs import default_jobs, outbox_job
 from piaowu.workers.runner import Worker
 
 log = logging.getLogger("piaowu")
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_gateway_app() -> FastAPI:
+    """The sandbox gateway in a process of its own (``piaowu gateway``), standing in for an external gateway:
+    buyers pay on its pages and it delivers its notifications to the server over HTTP. It shares the database
+    (its trades live in their own table) and runs no job but the delivery of its own notifications."""
+    return create_app(role="gateway")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, role: str = "server") -> FastAPI:
     settings = settings or (runtime.settings if runtime else get_settings())
     rt = runtime or build_runtime(settings)
+    rt.extras["role"] = role
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = Worker(rt, default_jobs(), settings.sweep_interval_seconds)
+        periodic = default_jobs(with_outbox=False) if role == "server" else []
+        worker = Worker(rt, periodic, settings.sweep_interval_seconds, outbox=outbox_job())
         rt.extras["worker"] = worker
         probe: asyncio.Task[None] | None = None
         if settings.run_background_jobs:
@@ -54,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if probe is not None:
                 probe.cancel()
             await worker.stop()
+            await rt.wakeups.aclose()  # held requests answer now; the listening connection closes
             if runtime is None:  # we built it, we dispose it
                 await rt.limiter.aclose()
                 await rt.db.dispose()

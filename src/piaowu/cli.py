@@ -210,6 +210,31 @@ def serve(
     )
 
 
+@app.command()
+def gateway(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8001,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the sandbox payment gateway in its own process, as a real gateway runs outside the shop: point the
+    server at it with PIAOWU_SANDBOX_GATEWAY_URL=http://HOST:PORT. It delivers its own notifications."""
+    import uvicorn
+
+    settings = _settings()
+    settings.resolved_secret_key()
+    err.print(f"sandbox gateway on http://{host}:{port}; notifications go to {settings.public_url}")
+    uvicorn.run(
+        "piaowu.app:create_gateway_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=1,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+    )
+
+
 payments_app = typer.Typer(help="Payments: reconciliation with the providers.", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
     sandbox_callback_delay_seconds: float = 0.0
+    # Where the sandbox gateway runs when it runs in its own process (`piaowu gateway`), as a real gateway does:
+    # buyers are sent there to pay, and that process — not this server — delivers its notifications. Empty: the
+    # gateway's pages are served and its notifications delivered by this server (tests, the demo).
+    sandbox_gateway_url: str = ""
     cookie_secure: bool = False
     # orders the public shop API accepts per client address per minute; 0 = no limit
     shop_orders_per_minute: int = 30

@@ -12,6 +12,7 @@ from piaowu.core.microcache import MicroCache
 from piaowu.core.ratelimit import InMemoryRateLimiter, RateLimiter
 from piaowu.db.engine import Database, create_database
 from piaowu.db.uow import UnitOfWork
+from piaowu.db.wakeups import Wakeups
 from piaowu.ratelimit import build_limiter
 
 
@@ -28,12 +29,16 @@ class Runtime:
     limiter: RateLimiter = None  # type: ignore[assignment]  # None → in memory, on this runtime's clock
     # What the shop's browsing reads most during a sale (availability JSON, session pages), per process.
     shop_cache: MicroCache[Any] = None  # type: ignore[assignment]
+    # Requests waiting for an order to change, woken by the commit that changed it (db/wakeups.py).
+    wakeups: Wakeups = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = InMemoryRateLimiter(self.clock)
         if self.shop_cache is None:
             self.shop_cache = MicroCache(self.settings.shop_cache_seconds, lambda: self.clock.now().timestamp())
+        if self.wakeups is None:
+            self.wakeups = Wakeups(self.db.url)
 
     def uow(self, *, readonly: bool = False, autocommit: bool = False) -> UnitOfWork:
         return UnitOfWork(
@@ -43,6 +48,7 @@ class Runtime:
             autocommit=autocommit,
             strategies=self.strategies,
             settings=self.settings,
+            wakeups=self.wakeups,
         )
 
     @property

@@ -139,3 +139,30 @@ class NaiveOfferCache(OfferCache):
 
     def forget(self, organizer_id: str) -> None:
         pass
+
+
+async def naive_outbox_claim(session: AsyncSession, now: datetime, limit: int = 20, lease_s: float = 60) -> list:
+    """Claim the outbox by reading the due ids, then leasing them unconditionally: two workers that read before
+    either writes both run the same messages (the bug ``db.outbox.claim_batch``'s race test must catch)."""
+    from datetime import timedelta
+
+    from piaowu.db.outbox import Claimed, OutboxMessage
+
+    ids = list(
+        (
+            await session.execute(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_(None))
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    await asyncio.sleep(0.005)  # the other workers read the same rows meanwhile
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(claimed_until=now + timedelta(seconds=lease_s))
+        .returning(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return [Claimed(r.id, r.topic, r.payload, r.attempts) for r in rows]

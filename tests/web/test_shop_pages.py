@@ -3,6 +3,7 @@ inline errors with what was typed kept, sold out, lookup, one order per form, bo
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ import pytest
 from piaowu.catalog import session_service
 from piaowu.catalog.schemas import SessionPatch
 from piaowu.orders import service as orders
+from piaowu.payments import sandbox_gateway as gw
 from piaowu.runtime import Runtime
 from tests.conftest import Tenant
 from tests.factories import OnSale, on_sale_session, owner_actor
@@ -386,6 +388,42 @@ async def test_returning_from_the_gateway_unpaid_shows_confirming_not_success(
     assert "正在确认支付" in page.text
     assert '<meta http-equiv="refresh" content="2">' in page.text
     assert 'class="qr-svg"' not in page.text and "支付成功" not in page.text
+
+
+async def test_the_confirming_page_waits_on_its_push_channel_which_only_its_buyer_may_read(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    app,
+    tenant: Tenant,
+    sale: OnSale,  # noqa: ANN001
+) -> None:
+    order_url = (await buy(client, tenant, sale, qty=1)).headers["location"]
+    csrf = hidden((await client.get(order_url)).text)["csrf"]
+    pay = await client.post(f"{order_url}/pay", data={"csrf": csrf})
+    page = (await client.get(f"{order_url}?gateway_result=paid")).text
+    # With JavaScript the page holds a request on its channel; without, it refreshes itself.
+    assert f'data-wait-url="{order_url}/status.json"' in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    channel = f"{order_url}/status.json"
+    r = await client.get(channel, params={"wait": 0.2})
+    assert (r.status_code, r.json()) == (200, {"status": "pending"})
+    assert r.headers["cache-control"] == "private, no-store"
+    # Another browser (no lookup done) learns nothing, at once.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as other:
+        r = await other.get(channel, params={"wait": 20})
+        assert r.status_code == 403 and "status" not in r.json()
+    # The buyer's held request is answered when the payment's notification commits.
+    held = asyncio.create_task(client.get(channel, params={"wait": 20}))
+    await asyncio.sleep(0.2)
+    assert not held.done()
+    wire_callbacks(runtime, app)
+    trade_no = pay.headers["location"].rsplit("/", 1)[-1]
+    async with runtime.uow() as uow:
+        await gw.pay(uow.session, uow.now(), trade_no, runtime.secret_key)
+        await uow.commit()
+    assert await drain(runtime) >= 1
+    r = await asyncio.wait_for(held, 5)
+    assert (r.status_code, r.json()) == (200, {"status": "paid"})
 
 
 async def test_a_closed_trade_cannot_be_paid_on_the_gateway(

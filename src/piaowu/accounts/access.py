@@ -163,6 +163,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/s/{slug}/lookup"): PUBLIC,
     ("POST", "/s/{slug}/lookup"): PUBLIC,
     ("GET", "/s/{slug}/orders/{code}"): CUSTOMER,
+    ("GET", "/s/{slug}/orders/{code}/status.json"): CUSTOMER,  # the order page's push channel (held request)
     ("POST", "/s/{slug}/orders/{code}/pay"): CUSTOMER,
     ("GET", "/s/{slug}/orders/{code}/cancel"): CUSTOMER,  # the question before the cancel
     ("POST", "/s/{slug}/orders/{code}/cancel"): CUSTOMER,

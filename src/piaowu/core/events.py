@@ -14,3 +14,11 @@ class Topic(StrEnum):
     ORDER_SESSION_CANCELLED = "order.session_cancelled"
     REFUND_REQUESTED = "refund.requested"  # ask the provider to refund, outside the transaction
     SANDBOX_CALLBACK = "sandbox.callback"  # the sandbox gateway's asynchronous notify
+
+
+# The topics that are written to the outbox: those with a handler (workers/outbox_dispatch.HANDLERS; a unit test
+# keeps the two equal). order.paid / .expired / .cancelled are facts already kept where they matter — the audit
+# log and the order's row — and are not queued until something reacts to them (a row, a claim and a mark per
+# order for nothing). order.session_cancelled stays: it is written by a resumable bulk job, once per affected
+# buyer, and is the only record of whom the (later) notification sender must tell; it is off the sale path.
+QUEUED: frozenset[str] = frozenset({Topic.REFUND_REQUESTED, Topic.SANDBOX_CALLBACK, Topic.ORDER_SESSION_CANCELLED})

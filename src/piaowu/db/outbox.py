@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,46 +47,81 @@ def enqueue(session: AsyncSession, now: datetime, topic: str, payload: dict[str,
     return msg_id
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message as plain values (no ORM entity: the handler needs only these)."""
+
+    id: str
+    topic: str
+    payload: dict[str, Any]
+    attempts: int
+
+
 async def claim_batch(
-    session: AsyncSession, now: datetime, limit: int = 20, lease_s: float = 60
-) -> list[OutboxMessage]:
-    """Claim due messages with a lease. Safe with several workers: the claim is a conditional update."""
-    rows = (
-        (
-            await session.execute(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
-                .where((OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
-                .order_by(OutboxMessage.available_at)
-                .limit(limit)
-            )
-        )
-        .scalars()
-        .all()
+    session: AsyncSession,
+    now: datetime,
+    limit: int = 20,
+    lease_s: float = 60,
+    *,
+    topics: Collection[str] | None = None,
+    skip_topics: Collection[str] = (),
+) -> list[Claimed]:
+    """Claim up to ``limit`` due messages with a lease, in ONE statement (``UPDATE … RETURNING``).
+
+    Safe with several workers: on PostgreSQL the inner SELECT skips rows another claimer has locked, and the
+    outer WHERE repeats the "unclaimed" condition, which PostgreSQL re-checks against a row that changed while
+    the statement waited for it, so a message is never handed to two claimers within its lease. SQLite runs
+    one writer at a time. ``topics`` / ``skip_topics``: a process that delivers only some topics (the sandbox
+    gateway's own process delivers its notifications; the server then skips them)."""
+    due = (
+        (OutboxMessage.status == "pending")
+        & (OutboxMessage.available_at <= now)
+        & ((OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
     )
-    claimed: list[OutboxMessage] = []
-    for msg_id in rows:
-        res = await session.execute(
+    if topics is not None:
+        due = due & OutboxMessage.topic.in_(list(topics))
+    if skip_topics:
+        due = due & OutboxMessage.topic.not_in(list(skip_topics))
+    pick = (
+        select(OutboxMessage.id)
+        .where(due)
+        .order_by(OutboxMessage.available_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(pick), due)
+        .values(claimed_until=now + timedelta(seconds=lease_s))
+        .returning(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return [Claimed(r.id, r.topic, r.payload, r.attempts) for r in rows]
+
+
+async def mark_done(session: AsyncSession, ids: Sequence[str]) -> None:
+    """Mark a batch done in one statement."""
+    if ids:
+        await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == msg_id, OutboxMessage.status == "pending")
-            .where((OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
-            .values(claimed_until=now + timedelta(seconds=lease_s))
+            .where(OutboxMessage.id.in_(list(ids)))
+            .values(status="done", claimed_until=None)
+            .execution_options(synchronize_session=False)
         )
-        if res.rowcount == 1:
-            claimed.append(await session.get_one(OutboxMessage, msg_id))
-    return claimed
 
 
-def mark_failed(msg: OutboxMessage, now: datetime, error: str) -> None:
-    msg.attempts += 1
-    msg.last_error = error[:2000]
-    msg.claimed_until = None
-    if msg.attempts >= MAX_ATTEMPTS:
-        msg.status = "dead"
+async def mark_failed(session: AsyncSession, msg: Claimed, now: datetime, error: str) -> None:
+    """One failed message: retried later with backoff, or ``dead`` after ``MAX_ATTEMPTS``."""
+    attempts = msg.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000], "claimed_until": None}
+    if attempts >= MAX_ATTEMPTS:
+        values["status"] = "dead"
     else:
-        msg.available_at = now + timedelta(seconds=min(2**msg.attempts, 300))
-
-
-def mark_done(msg: OutboxMessage) -> None:
-    msg.status = "done"
-    msg.claimed_until = None
+        values["available_at"] = now + timedelta(seconds=min(2**attempts, 300))
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

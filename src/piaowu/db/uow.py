@@ -7,12 +7,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.config import Settings
 from piaowu.core.clock import Clock
+from piaowu.core.events import QUEUED
 from piaowu.db import outbox
 from piaowu.db.engine import Database
+from piaowu.db.wakeups import CHANNEL, Wakeups
 
 
 class UnitOfWork:
@@ -32,6 +35,7 @@ class UnitOfWork:
         autocommit: bool = False,
         strategies: dict[str, Any] | None = None,
         settings: Settings | None = None,
+        wakeups: Wakeups | None = None,
     ) -> None:
         self.db = db
         # Deployment settings the use cases read (hold minutes, public URL, app secret); never toggles of behaviour.
@@ -46,6 +50,7 @@ class UnitOfWork:
         self.session: AsyncSession
         self._after_commit: list[Callable[[], Awaitable[None] | None]] = []
         self._now: datetime | None = None
+        self.wakeups = wakeups
 
     async def __aenter__(self) -> UnitOfWork:
         if self.readonly:
@@ -81,9 +86,24 @@ class UnitOfWork:
     async def rollback(self) -> None:
         await self.session.rollback()
 
-    def emit(self, topic: str, payload: dict[str, Any], delay_s: float = 0) -> str:
-        """Write an outbox message in this transaction."""
+    def emit(self, topic: str, payload: dict[str, Any], delay_s: float = 0) -> str | None:
+        """Write an outbox message in this transaction, if anything handles its topic (``core.events.QUEUED``).
+        → the message id, or None when nothing reacts to the topic (nothing is written)."""
+        if topic not in QUEUED:
+            return None
         return outbox.enqueue(self.session, self.now(), topic, payload, delay_s)
+
+    async def announce(self, key: str) -> None:
+        """Tell the requests waiting on ``key`` (an order id) that it changed — once, and only if, this
+        transaction commits. PostgreSQL: NOTIFY in this transaction, delivered by the commit to every process on
+        the database; this process's own waiters are also woken directly after the commit (and on SQLite, which
+        is one host, that is all there is)."""
+        if self.wakeups is None:
+            return
+        if self.db.dialect == "postgresql":
+            await self.session.execute(text("SELECT pg_notify(:channel, :key)"), {"channel": CHANNEL, "key": key})
+        wakeups = self.wakeups
+        self.after_commit(lambda: wakeups.wake(key))
 
     def after_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self._after_commit.append(callback)

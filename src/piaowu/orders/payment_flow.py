@@ -19,11 +19,10 @@ from piaowu.catalog import session_service, ticket_type_service
 from piaowu.catalog import views as catalog_views
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
-from piaowu.core.events import Topic
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
-from piaowu.orders.models import Order
+from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.schemas import CashPaymentIn, CounterSaleIn, OnlinePaymentIn, OrderIn, OrderOut, PaymentStartOut
 from piaowu.orders.service import create_order, load, order_for_customer
 from piaowu.orders.states import REFUNDABLE, OrderStatus, sources_for
@@ -113,9 +112,9 @@ async def _open(uows: UnitsOfWork, req: TradeRequest) -> OpenedTrade:
     return trade
 
 
-async def session_cancelled(uow: UnitOfWork, order: Order) -> bool:
+async def session_cancelled(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine] | None = None) -> bool:
     """Whether a ticket of this order is for a cancelled session (then nothing of it may be paid or revived)."""
-    lines = await repo.lines(uow.session, [order.id])
+    lines = lines if lines is not None else await repo.lines(uow.session, [order.id])
     return bool(await session_service.cancelled_among(uow, order.organizer_id, [line.session_id for line in lines]))
 
 
@@ -215,7 +214,8 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
     order = await repo.order(uow.session, c.organizer_id, c.order_id)
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
-    if await session_cancelled(uow, order):
+    lines = await repo.lines(uow.session, [order.id])  # read once: the paths below only change their status
+    if await session_cancelled(uow, order, lines):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
         # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
         # back through the provider that took it.
@@ -238,7 +238,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
             closed_at=None,
         ):
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
-                await _issue(uow, order)
+                await _issue(uow, order, lines)
                 record(
                     uow,
                     actor,
@@ -248,7 +248,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
                     before={"status": str(status)},
                     after={"status": "paid", "payment_id": c.payment_id, "late": status != OrderStatus.PENDING},
                 )
-                uow.emit(Topic.ORDER_PAID, {"order_id": order.id, "organizer_id": order.organizer_id})
+                await uow.announce(order.id)  # the buyer's waiting page, on commit (db/wakeups.py)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
             closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status
@@ -298,8 +298,7 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
     return True
 
 
-async def _issue(uow: UnitOfWork, order: Order) -> None:
-    lines = await repo.lines(uow.session, [order.id])
+async def _issue(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> None:
     labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     specs = []
     for line in lines:
@@ -316,7 +315,7 @@ async def _issue(uow: UnitOfWork, order: Order) -> None:
                 ticket_type_id=line.ticket_type_id,
             )
         )
-    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key())
+    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels)
     await ticket_type_service.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 

@@ -26,7 +26,6 @@ from piaowu.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from piaowu.core.events import Topic
 from piaowu.core.ids import human_code, new_id, normalize_code
 from piaowu.core.selections import Holding, Item, PoolHolding, Resolution
 from piaowu.db.hotpath import StaleRead
@@ -321,10 +320,7 @@ async def _close_pending(uow: UnitOfWork, actor: Actor, order: Order, target: Or
         await inventory.release(uow, order.hold_id, expired=target == OrderStatus.EXPIRED)
     await payments.cancel_pending(uow, order.organizer_id, order.id)
     record(uow, actor, action, "order", order.id, before={"status": "pending"}, after={"status": str(target)})
-    uow.emit(
-        Topic.ORDER_EXPIRED if target == OrderStatus.EXPIRED else Topic.ORDER_CANCELLED,
-        {"order_id": order.id, "organizer_id": order.organizer_id},
-    )
+    await uow.announce(order.id)  # a buyer's page waiting on it (db/wakeups.py)
     return True
 
 

@@ -73,7 +73,13 @@ def _info(p: Payment) -> PaymentInfo:
 
 def provider(uow: UnitOfWork, name: str) -> PaymentProvider:
     s = uow.settings
-    return get_provider(name, app_secret=s.resolved_secret_key(), public_url=s.public_url, now=uow.clock.now)
+    return get_provider(
+        name,
+        app_secret=s.resolved_secret_key(),
+        public_url=s.public_url,
+        now=uow.clock.now,
+        gateway_url=s.sandbox_gateway_url,
+    )
 
 
 async def _check_return_url(uow: UnitOfWork, organizer_id: str, return_url: str, own_origin: str) -> None:

@@ -13,7 +13,7 @@ This area knows nothing of orders: the orders service calls ``issue`` when an or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
 
@@ -111,14 +111,19 @@ def _session_label(label: SessionLabel) -> str:
 
 
 async def _entitlements_for(
-    uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec]
+    uow: UnitOfWork,
+    organizer_id: str,
+    specs: Sequence[TicketSpec],
+    known: Mapping[str, catalog_views.SessionLabel] | None = None,
 ) -> dict[str, list[EntitlementSpec]]:
-    """What each spec's ticket will admit to (by order line), from its type's grants read now."""
+    """What each spec's ticket will admit to (by order line), from its type's grants read now. ``known``: labels
+    the caller read in this transaction already (only the missing ones are read)."""
     grants = await repo.grants_of(uow.session, organizer_id, [s.ticket_type_id for s in specs])
     rows = [g for gs in grants.values() for g in gs]
-    labels = await catalog_views.session_labels(
-        uow, organizer_id, list({s.session_id for s in specs} | {g.session_id for g in rows if g.session_id})
-    )
+    wanted = {s.session_id for s in specs} | {g.session_id for g in rows if g.session_id}
+    labels = {sid: lb for sid, lb in (known or {}).items() if sid in wanted}
+    if missing := wanted - labels.keys():
+        labels |= await catalog_views.session_labels(uow, organizer_id, sorted(missing))
     event_ids = sorted({g.event_id for g in rows if g.event_id})
     events: dict[str, str] = {}
     for event_id in event_ids:  # a handful per issue: a pass names at most grant_rules.MAX_GRANTS targets
@@ -170,9 +175,17 @@ def _check_specs(specs: Sequence[TicketSpec]) -> None:
         raise ValidationFailed(errors)
 
 
-async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec], app_secret: str) -> list[TicketOut]:
+async def issue(
+    uow: UnitOfWork,
+    organizer_id: str,
+    specs: Sequence[TicketSpec],
+    app_secret: str,
+    *,
+    labels: Mapping[str, catalog_views.SessionLabel] | None = None,
+) -> list[TicketOut]:
     """Issues one signed ticket per spec, in the order given. An order line that already has a ticket gets that
-    ticket back unchanged (a repeated payment callback issues nothing twice)."""
+    ticket back unchanged (a repeated payment callback issues nothing twice). ``labels``: the sessions' labels if
+    the caller has read them in this transaction (they are not read again)."""
     _check_specs(specs)
     existing = {
         t.order_line_id: t
@@ -183,7 +196,7 @@ async def issue(uow: UnitOfWork, organizer_id: str, specs: Sequence[TicketSpec],
         private = _private_key(await organizers.sealed_signing_key(uow, organizer_id), app_secret)
         actor = system_actor(organizer_id)
         now = uow.now()
-        planned = await _entitlements_for(uow, organizer_id, todo)
+        planned = await _entitlements_for(uow, organizer_id, todo, labels)
         for s in todo:
             code = ticket_code()
             ents = planned[s.order_line_id]

@@ -84,7 +84,7 @@ async def confirm(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
         return _page(request, rt, await _trade(rt, trade_no), error=message, status_code=409)
     worker = rt.extras.get("worker")
     if worker is not None:
-        worker.wake()  # deliver the notification now rather than at the next sweep
+        worker.wake_outbox()  # deliver the notification now rather than at the next sweep
     back = back_url(trade, "paid")
     return RedirectResponse(back, status_code=303) if back else _page(request, rt, trade)
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from piaowu.catalog import event_service
@@ -38,7 +38,7 @@ from piaowu.core.errors import render as fill
 from piaowu.core.ids import normalize_code
 from piaowu.core.money import format_money, minor_digits
 from piaowu.i18n import Translator
-from piaowu.orders import payment_flow
+from piaowu.orders import payment_flow, waiting
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
 from piaowu.orders.states import UNPAID, WAS_PAID, OrderStatus
@@ -362,6 +362,26 @@ async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gat
         "refunded_lines": [line for line in order.lines if line.status == "refunded"],
     }
     return _page(request, "shop/order.html", ctx, org, zone=zones.pop() if len(zones) == 1 else "")
+
+
+@router.get("/s/{slug}/orders/{code}/status.json")
+async def order_status_json(slug: str, code: str, request: Request, rt: RuntimeDep, wait: float = 0) -> Response:
+    """The order page's push channel (static/shop.js): held up to ``wait`` seconds while the order is pending,
+    answered when the payment's commit wakes it. Only for the browser that owns the order, like the page (which
+    sends any other browser to the lookup form; here: 403, the script then reloads into that redirect)."""
+    org = await _org(rt, slug)
+    contact = owned_contact(request, org.id, code)
+    refused = JSONResponse({"code": "lookup_required"}, status_code=403, headers=NO_STORE)
+    if contact is None:
+        return refused
+    try:
+        out = await waiting.customer_status(rt.uow, rt.wakeups, org.id, code, contact, wait)
+    except OrderNotFound:
+        return refused
+    return JSONResponse({"status": out.status}, headers=NO_STORE)
+
+
+NO_STORE = {"Cache-Control": "private, no-store"}
 
 
 async def _buyer_post(request: Request, rt: Runtime, slug: str, code: str) -> tuple[OrganizerInfo, str | None]:

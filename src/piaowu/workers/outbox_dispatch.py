@@ -77,51 +77,62 @@ async def run_refund(rt: Runtime, payload: dict[str, Any]) -> None:
         await uow.commit()
 
 
-async def log_only(rt: Runtime, payload: dict[str, Any]) -> None:
-    """Notifications (SMS/e-mail) are a later issue; the event is kept in the outbox for them."""
+# Only topics with a handler are queued at all (``core.events.QUEUED``, checked against this table by
+# tests/unit/test_outbox_topics.py): an event nobody reacts to would cost a row, a claim and a mark per order.
+async def keep_session_cancelled_notice(rt: Runtime, payload: dict[str, Any]) -> None:
+    """The buyer's SMS/e-mail about a cancelled session is a later issue; the done row keeps its contract."""
 
 
 HANDLERS: dict[str, Handler] = {
     Topic.SANDBOX_CALLBACK: deliver_sandbox_callback,
     Topic.REFUND_REQUESTED: run_refund,
-    Topic.ORDER_PAID: log_only,
-    Topic.ORDER_EXPIRED: log_only,
-    Topic.ORDER_CANCELLED: log_only,
-    Topic.ORDER_SESSION_CANCELLED: log_only,
+    Topic.ORDER_SESSION_CANCELLED: keep_session_cancelled_notice,
 }
+
+
+def gateway_topics(rt: Runtime) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """(topics, skip_topics) this process delivers: with the sandbox gateway in its own process
+    (``sandbox_gateway_url``), its notifications are that process's to deliver, as a real gateway's are."""
+    own = frozenset({Topic.SANDBOX_CALLBACK})
+    if rt.extras.get("role") == "gateway":
+        return own, frozenset()
+    return None, own if rt.settings.sandbox_gateway_url else frozenset()
 
 
 async def drain(rt: Runtime, batch: int = 50) -> int:
     """Run the due messages, up to ``CONCURRENCY`` at once (one after the other, a slow merchant endpoint or a
-    busy database would make every later notification wait). → how many succeeded."""
+    busy database would make every later notification wait). One statement claims the batch and one marks the
+    successes done. → how many succeeded."""
     async with rt.uow() as uow:
-        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch)
+        topics, skip = gateway_topics(rt)
+        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch, topics=topics, skip_topics=skip)
         await uow.commit()
+    if not claimed:
+        return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def run(msg: outbox.OutboxMessage) -> bool:
+    async def run(msg: outbox.Claimed) -> str | None:
         async with gate:
-            return await _run_one(rt, msg.id, msg.topic, msg.payload)
+            return await _run_one(rt, msg)
 
-    return sum(await asyncio.gather(*(run(msg) for msg in claimed)))
+    errors = await asyncio.gather(*(run(msg) for msg in claimed))
+    async with rt.uow() as uow:
+        await outbox.mark_done(uow.session, [m.id for m, e in zip(claimed, errors, strict=True) if e is None])
+        for msg, error in zip(claimed, errors, strict=True):
+            if error is not None:
+                await outbox.mark_failed(uow.session, msg, uow.now(), error)
+        await uow.commit()
+    return sum(e is None for e in errors)
 
 
-async def _run_one(rt: Runtime, msg_id: str, topic: str, payload: dict[str, Any]) -> bool:
-    handler = HANDLERS.get(topic)
-    error = None
+async def _run_one(rt: Runtime, msg: outbox.Claimed) -> str | None:
+    """→ None when the handler succeeded, else the error to record."""
+    handler = HANDLERS.get(msg.topic)
     try:
         if handler is None:
-            raise DeliveryFailed(f"no handler for topic {topic}")
-        await handler(rt, payload)
+            raise DeliveryFailed(f"no handler for topic {msg.topic}")
+        await handler(rt, msg.payload)
     except Exception as exc:  # a failing message is retried later; it must not stop the others
-        log.warning("outbox %s (%s) failed: %s", msg_id, topic, exc)
-        error = f"{type(exc).__name__}: {exc}"
-    async with rt.uow() as uow:
-        row = await uow.session.get(outbox.OutboxMessage, msg_id)
-        if row is not None:
-            if error is None:
-                outbox.mark_done(row)
-            else:
-                outbox.mark_failed(row, uow.now(), error)
-        await uow.commit()
-    return error is None
+        log.warning("outbox %s (%s) failed: %s", msg.id, msg.topic, exc)
+        return f"{type(exc).__name__}: {exc}"
+    return None

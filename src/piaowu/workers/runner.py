@@ -17,14 +17,24 @@ log = logging.getLogger("piaowu.worker")
 
 Job = Callable[[Runtime], Awaitable[int]]
 
+# Outbox drains running at once per process (each runs up to outbox_dispatch.CONCURRENCY deliveries).
+OUTBOX_DRAINS = 4
+
 
 class Worker:
-    def __init__(self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float) -> None:
+    def __init__(
+        self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float, *, outbox: Job | None = None
+    ) -> None:
         self.rt = rt
         self.jobs = jobs
         self.interval_s = interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # The outbox has a loop of its own: a payment notification waits for nothing but the messages before it
+        # (not for a run of every periodic job), and a busy outbox is drained batch after batch.
+        self.outbox = outbox
+        self._outbox_wake = asyncio.Event()
+        self._outbox_task: asyncio.Task[None] | None = None
         self._spawned: dict[str, asyncio.Task[object]] = {}
 
     def spawn(self, name: str, work: Callable[[], Awaitable[object]]) -> bool:
@@ -45,8 +55,51 @@ class Worker:
         return True
 
     def wake(self) -> None:
-        """Run the jobs now instead of at the next tick (e.g. after an outbox message was committed)."""
+        """Run the jobs now instead of at the next tick (e.g. a bulk job was queued)."""
         self._wake.set()
+
+    def wake_outbox(self) -> None:
+        """Drain the outbox now (an outbox message was committed, e.g. a gateway notification to deliver)."""
+        if self.outbox is None:
+            self._wake.set()
+        else:
+            self._outbox_wake.set()
+
+    async def _outbox_loop(self) -> None:
+        """Up to ``OUTBOX_DRAINS`` drains at once, each going on while it finds work: a message committed while
+        a batch waits on a slow delivery is claimed by another drain instead of waiting for that whole batch
+        (claims are safe with concurrent claimers, see db/outbox.claim_batch)."""
+        assert self.outbox is not None
+        outbox = self.outbox
+        running: set[asyncio.Task[None]] = set()
+        missed = False
+
+        async def drain_while_busy() -> None:
+            try:
+                while await outbox(self.rt) > 0:
+                    pass
+            except Exception:  # retried on the next wake or tick
+                log.exception("background job outbox failed")
+
+        def done(task: asyncio.Task[None]) -> None:
+            nonlocal missed
+            running.discard(task)
+            if missed:  # a wake-up came while every drain was busy: look again
+                missed = False
+                self._outbox_wake.set()
+
+        while True:
+            self._outbox_wake.clear()
+            if len(running) < OUTBOX_DRAINS:
+                task = asyncio.create_task(drain_while_busy(), name="piaowu-outbox-drain")
+                running.add(task)
+                task.add_done_callback(done)
+            else:
+                missed = True
+            try:
+                await asyncio.wait_for(self._outbox_wake.wait(), timeout=self.interval_s)
+            except TimeoutError:
+                pass
 
     async def run_once(self) -> dict[str, int]:
         done: dict[str, int] = {}
@@ -69,13 +122,16 @@ class Worker:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="piaowu-worker")
+        if self.outbox is not None:
+            self._outbox_task = asyncio.create_task(self._outbox_loop(), name="piaowu-outbox")
 
     async def stop(self) -> None:
         for task in self._spawned.values():
             task.cancel()
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        for task in (self._task, self._outbox_task):
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep, token_rechecked
 from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.responses import OrjsonResponse
-from piaowu.orders import payment_flow, refunds
+from piaowu.orders import payment_flow, refunds, waiting
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import (
     CashPaymentIn,
@@ -92,11 +92,23 @@ async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderOut:
     summary="An order's status only (for polling until a payment lands)",
     responses={404: {"description": "`not_found`"}},
 )
-async def order_status(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderStatusOut:
-    """Poll this, not the whole order, while waiting for an online payment: `paid` means the tickets are
-    issued; then read the order once."""
-    async with rt.uow(readonly=True) as uow:
-        return await orders.order_status(uow, actor, order_id)
+async def order_status(
+    rt: RuntimeDep,
+    actor: ActorDep,
+    order_id: str,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=waiting.MAX_WAIT_S,
+            description="seconds to hold the request while the order is `pending`: answered as soon as it changes"
+            " (paid, expired, cancelled), else with the unchanged status when the time runs out — ask again",
+        ),
+    ] = 0,
+) -> OrderStatusOut:
+    """Ask this, not the whole order, while waiting for an online payment: `paid` means the tickets are
+    issued; then read the order once. With `wait`, one held request replaces polling (see docs/api.md)."""
+    return await waiting.order_status(rt.uow, rt.wakeups, actor, order_id, wait)
 
 
 @router.post(

@@ -14,9 +14,11 @@ COUNTER = ("cash", "card_terminal")
 ONLINE = ("sandbox",)
 
 
-def get_provider(name: str, *, app_secret: str, public_url: str, now: Callable[[], datetime]) -> PaymentProvider:
+def get_provider(
+    name: str, *, app_secret: str, public_url: str, now: Callable[[], datetime], gateway_url: str = ""
+) -> PaymentProvider:
     if name in COUNTER:
         return CounterProvider(name)
     if name == "sandbox":
-        return SandboxProvider(app_secret, public_url, now)
+        return SandboxProvider(app_secret, public_url, now, gateway_url=gateway_url)
     raise ValidationFailed([{"field": "provider", "code": "unknown_provider", "message": "Unknown payment method."}])

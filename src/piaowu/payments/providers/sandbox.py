@@ -17,11 +17,13 @@ class SandboxProvider:
     name = "sandbox"
     online = True
 
-    def __init__(self, app_secret: str, public_url: str, clock_now) -> None:  # noqa: ANN001
+    def __init__(self, app_secret: str, public_url: str, clock_now, *, gateway_url: str = "") -> None:  # noqa: ANN001
         self._secret = app_secret
         self._key = gateway.merchant_key(app_secret)
         self._public_url = public_url.rstrip("/")
         self._now = clock_now
+        # The gateway's own process (`piaowu gateway`), or "" when this server serves its pages.
+        self._gateway_url = gateway_url.rstrip("/")
 
     async def start(self, session: AsyncSession, req: StartRequest) -> StartResult:
         trade = await gateway.create_trade(
@@ -35,7 +37,9 @@ class SandboxProvider:
             return_url=req.return_url,
         )
         return StartResult(
-            provider_ref=trade.trade_no, redirect_url=f"/sandbox-gateway/pay/{trade.trade_no}", succeeded=False
+            provider_ref=trade.trade_no,
+            redirect_url=f"{self._gateway_url}/sandbox-gateway/pay/{trade.trade_no}",
+            succeeded=False,
         )
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Notification:

@@ -130,4 +130,29 @@
     var timer = window.setInterval(tick, 1000);
     tick();
   }
+
+  // ---- waiting for the payment's confirmation: one held request, answered when the payment commits --------
+  // The server holds status.json up to `wait` seconds while the order is pending; an unchanged answer is asked
+  // again at once. If the channel fails (an old proxy, the server busy), fall back to polling with back-off
+  // and, after a while, to reloading the page as the no-JavaScript version does.
+  var waiting = document.querySelector("[data-wait-url]");
+  if (waiting && window.fetch) {
+    var url = waiting.getAttribute("data-wait-url");
+    var failures = 0;
+    var ask = function () {
+      window.fetch(url + "?wait=25", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (res) { return res.ok ? res.json() : Promise.reject(res.status); })
+        .then(function (body) {
+          failures = 0;
+          if (body.status !== "pending") window.location.reload();
+          else window.setTimeout(ask, 100);
+        })
+        .catch(function () {
+          failures += 1;
+          if (failures > 8) window.location.reload();
+          else window.setTimeout(ask, Math.min(500 * Math.pow(1.5, failures), 5000));
+        });
+    };
+    ask();
+  }
 })();

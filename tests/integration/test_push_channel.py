@@ -1,0 +1,126 @@
+"""The push channel: a held status read is answered when the payment's transaction commits (db/wakeups.py,
+orders/waiting.py) — on PostgreSQL across processes through NOTIFY, on SQLite within the process — times out
+with the unchanged status, never tells a caller more than the plain status read would, and falls back to an
+immediate answer when too many requests are held."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from piaowu.core.errors import NotFound
+from piaowu.db.engine import create_database
+from piaowu.db.wakeups import Wakeups
+from piaowu.orders import waiting
+from piaowu.runtime import build_runtime
+from tests.conftest import make_settings, make_tenant
+from tests.factories import on_sale_session, owner_actor, pending_order
+from tests.order_helpers import drain, gateway_pay, start_online, wire_callbacks
+
+POSTGRES_ONLY = pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+async def _paid_soon(rt, app, actor, order_id: str) -> None:  # noqa: ANN001
+    """The buyer pays on the gateway and its notification is delivered: tickets issued, order paid."""
+    wire_callbacks(rt, app)
+    start = await start_online(rt, actor, order_id)
+    await gateway_pay(rt, start.redirect_url)
+    assert await drain(rt) >= 1
+
+
+async def _held(coro) -> tuple[str, float]:  # noqa: ANN001
+    t0 = time.monotonic()
+    out = await coro
+    return out.status, time.monotonic() - t0
+
+
+async def test_a_held_status_read_is_answered_when_the_payment_commits(runtime, app, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    held = asyncio.create_task(_held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20)))
+    await asyncio.sleep(0.2)
+    assert not held.done() and runtime.wakeups.waiting == 1
+    await _paid_soon(runtime, app, actor, order.id)
+    status, took = await asyncio.wait_for(held, 5)
+    assert status == "paid" and took < 5
+    assert runtime.wakeups.waiting == 0
+
+
+async def test_a_held_read_times_out_with_the_unchanged_status(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 0.3))
+    assert status == "pending" and 0.3 <= took < 3
+    assert runtime.wakeups.waiting == 0
+
+
+async def test_a_settled_order_is_answered_at_once(runtime, app, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    await _paid_soon(runtime, app, actor, order.id)
+    status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20))
+    assert status == "paid" and took < 2
+
+
+async def test_when_too_many_requests_are_held_the_answer_is_immediate(runtime, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    runtime.wakeups.max_waiters = 0
+    status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20))
+    assert status == "pending" and took < 2  # the client's polling fallback takes over
+
+
+async def test_another_organizers_order_is_not_found_and_never_waited_on(runtime, client, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    other = await make_tenant(runtime, slug="other-theatre")
+    other_actor = await owner_actor(runtime, other.owner_id)
+    t0 = time.monotonic()
+    with pytest.raises(NotFound):
+        await waiting.order_status(runtime.uow, runtime.wakeups, other_actor, order.id, 20)
+    assert time.monotonic() - t0 < 2 and runtime.wakeups.waiting == 0
+    r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 20}, headers=other.auth)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 0.2}, headers=tenant.auth)
+    assert r.status_code == 200 and r.json()["status"] == "pending"
+    r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 31}, headers=tenant.auth)
+    assert r.status_code == 422  # bounded: a client cannot hold a request for ever
+
+
+@POSTGRES_ONLY
+async def test_postgres_wakes_a_waiter_of_another_process_on_commit_only(runtime, app, tenant, db_url, tmp_path):
+    """A second runtime has its own Wakeups and its own listening connection, as another worker or host has:
+    nothing but PostgreSQL's NOTIFY, delivered at the payment's commit, can wake it."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    other = build_runtime(make_settings(tmp_path, db_url), clock=runtime.clock, db=create_database(db_url))
+    assert other.wakeups is not runtime.wakeups
+    try:
+        held = asyncio.create_task(_held(waiting.order_status(other.uow, other.wakeups, actor, order.id, 20)))
+        await asyncio.sleep(0.3)
+        # A transaction that announces the order and rolls back wakes nobody.
+        async with runtime.uow() as uow:
+            await uow.announce(order.id)
+            await uow.rollback()
+        await asyncio.sleep(0.3)
+        assert not held.done()
+        await _paid_soon(runtime, app, actor, order.id)
+        status, took = await asyncio.wait_for(held, 5)
+        assert status == "paid" and took < 5
+    finally:
+        await other.wakeups.aclose()
+        await other.db.dispose()
+    await runtime.wakeups.aclose()
+
+
+def test_wakeups_on_sqlite_need_no_connection() -> None:
+    w = Wakeups("sqlite+aiosqlite:///x.db")
+    assert not w.postgres
