@@ -31,7 +31,7 @@ class SeatResolver:
             raise ValidationFailed([{"field": field, "code": "invalid", "message": "Send a ticket type id."}])
         return tt, tuple(str(s) for s in seats)
 
-    async def load(self, uow: Any, organizer_id: str, items: Sequence[Item]) -> Any:
+    async def load(self, uow: Any, organizer_id: str, items: Sequence[Item], *, fresh: bool = False) -> Any:
         offers = await catalog_offers.offers_for(uow, organizer_id, [i.selection[0] for i in items])
         units = await inventory_repo.units(uow.session, organizer_id, [s for i in items for s in i.selection[1]])
         return offers, {u.id: u.pool_id for u in units}

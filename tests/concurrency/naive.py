@@ -128,7 +128,7 @@ async def no_series_lock(session: AsyncSession, organizer_id: str, event_id: str
 
 
 class NaiveOfferCache(OfferCache):
-    """An offer cache with no invalidation: rows cached forever, never forgotten, and offers that carry no
+    """An offer cache with no invalidation: rows cached forever, never read again, and offers that carry no
     checks for the reservation statement. The cache race test's control must catch it."""
 
     def __init__(self) -> None:
@@ -137,8 +137,8 @@ class NaiveOfferCache(OfferCache):
     def checks(self, row: Any) -> tuple[RowCheck, ...]:
         return ()
 
-    def forget(self, organizer_id: str) -> None:
-        pass
+    async def rows(self, uow: Any, organizer_id: str, ticket_type_ids: Any, *, fresh: bool = False) -> list[Any]:
+        return await super().rows(uow, organizer_id, ticket_type_ids)  # never fresh
 
 
 async def naive_outbox_claim(session: AsyncSession, now: datetime, limit: int = 20, lease_s: float = 60) -> list:

@@ -179,7 +179,9 @@ class Loaded(AdmissionResolver):
     def __init__(self, offers: dict[str, Offer]) -> None:
         self.offers = offers
 
-    async def load(self, uow: Any, organizer_id: str, items: Any) -> dict[str, Offer]:  # type: ignore[override]
+    async def load(  # type: ignore[override]
+        self, uow: Any, organizer_id: str, items: Any, *, fresh: bool = False
+    ) -> dict[str, Offer]:
         return self.offers
 
 
@@ -194,7 +196,7 @@ class Seats:
     def parse(self, raw: Any, field: str) -> tuple[str, ...]:
         return tuple(raw["seats"])
 
-    async def load(self, uow: Any, organizer_id: str, items: Any) -> set[str]:
+    async def load(self, uow: Any, organizer_id: str, items: Any, *, fresh: bool = False) -> set[str]:
         return self.seat_map
 
     def resolve(self, items: Any, context: set[str]) -> Resolution:

@@ -84,11 +84,16 @@ class OfferCache:
         self.ttl, self.limit = ttl, limit
         self._rows: dict[tuple[str, str], tuple[float, Any]] = {}
 
-    async def rows(self, uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequence[str]) -> list[Any]:
+    async def rows(
+        self, uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequence[str], *, fresh: bool = False
+    ) -> list[Any]:
+        """The rows of these ticket types, from the cache where it has them unexpired; ``fresh``: all read
+        again (and cached), e.g. because the statement found one stale or a refusal is about to be given. Only
+        the rows asked for are re-read: other buyers' cached rows stay."""
         now = time.monotonic()
         found, missing = [], []
         for tt_id in ticket_type_ids:
-            hit = self._rows.get((organizer_id, tt_id))
+            hit = None if fresh else self._rows.get((organizer_id, tt_id))
             if hit is not None and hit[0] > now:
                 found.append(hit[1])
             else:
@@ -105,11 +110,6 @@ class OfferCache:
     def checks(self, row: Any) -> tuple[RowCheck, ...]:
         return _checks(row)
 
-    def forget(self, organizer_id: str) -> None:
-        """Drop an organizer's rows (a reservation found one stale, or a refusal is about to be given)."""
-        for key in [k for k in self._rows if k[0] == organizer_id]:
-            del self._rows[key]
-
     def clear(self) -> None:
         self._rows.clear()
 
@@ -124,17 +124,26 @@ def cache_of(uow: UnitOfWork) -> OfferCache:
 
 
 async def offers_for(
-    uow: UnitOfWork, organizer_id: str, ticket_type_ids: Sequence[str], *, cached: bool = False
+    uow: UnitOfWork,
+    organizer_id: str,
+    ticket_type_ids: Sequence[str],
+    *,
+    cached: bool = False,
+    fresh: bool = False,
 ) -> dict[str, Offer]:
     """Resolve ticket types for a sale in one query. Unknown ids (or another organizer's) are simply absent.
     ``cached``: from this process's ``OfferCache`` when it has them — only for a caller that puts each offer's
-    ``checks`` into the statement that sells it (the order's reservation)."""
+    ``checks`` into the statement that sells it (the order's reservation); with ``fresh``, read again and
+    cached."""
     now = uow.now()
     lang = current()
     out: dict[str, Offer] = {}
     cache = cache_of(uow)
     ids = list(dict.fromkeys(ticket_type_ids))
-    rows = await cache.rows(uow, organizer_id, ids) if cached else await repo.offers(uow.session, organizer_id, ids)
+    if cached:
+        rows = await cache.rows(uow, organizer_id, ids, fresh=fresh)
+    else:
+        rows = await repo.offers(uow.session, organizer_id, ids)
     for r in rows:
         out[r.id] = Offer(
             ticket_type_id=r.id,

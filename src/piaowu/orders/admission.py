@@ -20,11 +20,13 @@ class AdmissionResolver:
     def parse(self, raw: Mapping[str, Any], field: str) -> placement.AdmissionSelection:
         return placement.parse(raw, field)
 
-    async def load(self, uow: UnitOfWork, organizer_id: str, items: Sequence[Item]) -> dict[str, Offer]:
+    async def load(
+        self, uow: UnitOfWork, organizer_id: str, items: Sequence[Item], *, fresh: bool = False
+    ) -> dict[str, Offer]:
         """One query for every ticket type named (another organizer's are simply absent: unknown), or none when
         this process has them cached: the resolution's ``checks`` make the reservation verify them."""
         ids = [i.selection.ticket_type_id for i in items]
-        return await catalog_offers.offers_for(uow, organizer_id, ids, cached=True)
+        return await catalog_offers.offers_for(uow, organizer_id, ids, cached=True, fresh=fresh)
 
     def resolve(self, items: Sequence[Item], context: Mapping[str, Offer]) -> Resolution:
         resolution = placement.resolve(items, context)

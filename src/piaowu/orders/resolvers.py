@@ -37,7 +37,7 @@ def items_of(registry: Registry, requested: Sequence[OrderItemIn | SelectedItemI
     return out
 
 
-async def resolve(uow: UnitOfWork, organizer_id: str, items: Sequence[Item]) -> Resolution:
+async def resolve(uow: UnitOfWork, organizer_id: str, items: Sequence[Item], *, fresh: bool = False) -> Resolution:
     """Every item resolved by its product's resolver, then the order-wide limits checked: all or nothing (any
     problem raises, and nothing has been reserved)."""
     registry = registry_of(uow)
@@ -47,7 +47,7 @@ async def resolve(uow: UnitOfWork, organizer_id: str, items: Sequence[Item]) -> 
     parts = []
     for kind, group in by_kind.items():
         resolver = registry.get(kind)
-        parts.append(resolver.resolve(group, await resolver.load(uow, organizer_id, group)))
+        parts.append(resolver.resolve(group, await resolver.load(uow, organizer_id, group, fresh=fresh)))
     resolution = Resolution.join(parts)
     placement.check_order(resolution)
     return resolution

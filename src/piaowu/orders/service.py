@@ -13,7 +13,6 @@ from datetime import timedelta
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
-from piaowu.catalog import offers as catalog_offers
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import (
     InvalidQuantity,
@@ -87,25 +86,26 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
     path")."""
     _require_seller(actor)
     items = resolvers.items_of(resolvers.registry_of(uow), data.items)
-    for _ in range(2):
-        resolution = await _resolve(uow, actor, items)
+    for attempt in range(2):
+        resolution = await _resolve(uow, actor, items, fresh=attempt > 0)  # after a stale read: re-read
         try:
             return await _place(uow, actor, data, resolution)
         except StaleRead as stale:
             if any(c.name == accounts.TOKEN_CHECK for c in stale.checks):
                 accounts.forget_tokens()
                 raise NotAuthenticated() from None
-            catalog_offers.cache_of(uow).forget(actor.organizer_id)
     raise LockTimeout()  # the catalog changed under two attempts in a row: a retryable 503
 
 
-async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item]) -> Resolution:
-    """Resolve from the (possibly cached) offers; a refusal is only given from fresh ones."""
+async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item], *, fresh: bool) -> Resolution:
+    """Resolve from the (possibly cached) offers; a refusal is only given from fresh ones. Only this order's
+    rows are re-read: a refused request (a bad id, a sale not open yet) never evicts other buyers' cache."""
     try:
-        return await resolvers.resolve(uow, actor.organizer_id, items)
+        return await resolvers.resolve(uow, actor.organizer_id, items, fresh=fresh)
     except (ValidationFailed, NotOnSale, InvalidQuantity):
-        catalog_offers.cache_of(uow).forget(actor.organizer_id)
-        return await resolvers.resolve(uow, actor.organizer_id, items)
+        if fresh:
+            raise
+        return await resolvers.resolve(uow, actor.organizer_id, items, fresh=True)
 
 
 async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resolution) -> OrderOut:
