@@ -16,6 +16,7 @@ import piaowu.inventory.models
 import piaowu.orders.models
 import piaowu.organizers.models
 import piaowu.payments.models
+import piaowu.seating.models
 import piaowu.tickets.models
 from piaowu.db.base import Base
 
@@ -33,6 +34,7 @@ _AREAS = (
     piaowu.orders.models,
     piaowu.organizers.models,
     piaowu.payments.models,
+    piaowu.seating.models,
     piaowu.tickets.models,
 )
 

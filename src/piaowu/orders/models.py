@@ -49,6 +49,10 @@ class OrderLine(IdMixin, Base):
     ticket_type_name: Mapped[str] = mapped_column(String(200))
     price_minor: Mapped[int] = mapped_column(Integer)
     holder_name: Mapped[str] = mapped_column(String(200), default="")
+    # The seat as printed (section, row, number), copied when the seat was sold; empty without a seat.
+    seat_section: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    seat_row: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    seat_number: Mapped[str] = mapped_column(String(40), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, cancelled, refunded
 
 
