@@ -24,7 +24,7 @@ from piaowu.core.inputs import fit
 from piaowu.db.hotpath import RowCheck, Rows, StaleRead
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
-from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
+from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool
 from piaowu.inventory.rules import (
     Claim,
     HoldStatus,
@@ -94,6 +94,16 @@ async def set_capacity(uow: UnitOfWork, organizer_id: str, pool_id: str, capacit
     return PoolCounts(pool.capacity, pool.held, pool.sold, pool.allowance)
 
 
+async def resize_unused(uow: UnitOfWork, organizer_id: str, pool_id: str, capacity: int) -> bool:
+    """Sets a pool's capacity only while nothing of it is held or sold, by one conditional update of the pool's
+    row (so a reservation racing it waits for this transaction, or ran first and makes it refuse). → whether it
+    was set. The row stays locked until the caller's transaction ends (PostgreSQL), so what the caller changes
+    next (a session's seats) cannot be sold from before it commits."""
+    if capacity < 0:
+        raise ValidationFailed([{"field": "capacity", "code": "negative", "message": "Capacity cannot be negative."}])
+    return await repo.resize_unused(uow.session, organizer_id, pool_id, capacity)
+
+
 async def create_units(
     uow: UnitOfWork, organizer_id: str, labels: Sequence[str], *, legs: int = 1, pool_id: str | None = None
 ) -> list[str]:
@@ -101,21 +111,21 @@ async def create_units(
     in the order of ``labels``."""
     check_legs(legs)
     ids = [new_id() for _ in labels]
-    now = uow.now()
-    uow.session.add_all(
-        Unit(
-            id=uid,
-            organizer_id=organizer_id,
-            pool_id=pool_id,
-            label=fit(label, LABEL_LENGTH),
-            legs=legs,
-            occupied=0,
-            blocked=beyond_legs(legs),
-            created_at=now,
-        )
+    now, blocked = uow.now(), beyond_legs(legs)
+    rows = [
+        {
+            "id": uid,
+            "organizer_id": organizer_id,
+            "pool_id": pool_id,
+            "label": fit(label, LABEL_LENGTH),
+            "legs": legs,
+            "occupied": 0,
+            "blocked": blocked,
+            "created_at": now,
+        }
         for uid, label in zip(ids, labels, strict=True)
-    )
-    await uow.session.flush()
+    ]
+    await repo.insert_units(uow.session, rows)
     return ids
 
 
