@@ -144,9 +144,3 @@ async def cancel_session(uow: UnitOfWork, actor: Actor, session_id: str) -> Sess
 async def cancelled_among(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> set[str]:
     """Which of these sessions are cancelled (nothing may be sold, paid for or revived for them)."""
     return await repo.cancelled_among(uow.session, organizer_id, list(set(session_ids)))
-
-
-async def pool_of(uow: UnitOfWork, organizer_id: str, session_id: str) -> str | None:
-    """The id of a session's capacity pool (its seats are units grouped under it), or None: no such session."""
-    s = await repo.session_(uow.session, organizer_id, session_id)
-    return None if s is None else s.pool_id

@@ -19,16 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from piaowu.catalog import session_service
+from piaowu.catalog import views as catalog_views
 from piaowu.core.errors import NotFound
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of
 from piaowu.seating.best_available import SeatIndex
 from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
-from piaowu.seating.models import SessionSeat, SessionSeating, ZonePrice
+from piaowu.seating import repository as repo
+from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
 # A snapshot younger than this is used for best available without reading the units again.
@@ -164,24 +163,16 @@ class LiveSeats:
         if loop is not self._loop:  # the locks belong to one event loop (tests run one loop per test)
             self._by_session.clear()
             self._loop = loop
-        seating = await uow.session.get(SessionSeating, session_id)
-        if seating is None or seating.organizer_id != organizer_id:
+        seating = await repo.seating(uow.session, organizer_id, session_id)
+        if seating is None:
             return None
         stamp = (seating.layout_id, seating.layout_version, seating.seat_count, seating.created_at)
         key = (organizer_id, session_id)
         live = self._by_session.get(key)
         if live is not None and live.seats.stamp == stamp:
             return live
-        pool_id = await session_service.pool_of(uow, organizer_id, session_id)
-        if pool_id is None:
-            return None
-        rows = (
-            await uow.session.execute(
-                select(SessionSeat)
-                .where(SessionSeat.session_id == session_id, SessionSeat.organizer_id == organizer_id)
-                .order_by(SessionSeat.ordinal)
-            )
-        ).scalars()
+        pool_id = (await catalog_views.session_or_404(uow, organizer_id, session_id)).pool_id
+        rows = await repo.session_seats(uow.session, organizer_id, session_id)
         seats = tuple(
             SeatRow(s.unit_id, i, s.section, s.row, s.number, s.x, s.y, s.zone, tuple(s.attributes or ()))
             for i, s in enumerate(rows)
@@ -238,5 +229,4 @@ def live_of(uow: UnitOfWork) -> LiveSeats:
 
 async def zone_prices(uow: UnitOfWork, organizer_id: str, session_id: str) -> list[ZonePrice]:
     """The session's prices per (zone, ticket type), read fresh."""
-    q = select(ZonePrice).where(ZonePrice.session_id == session_id, ZonePrice.organizer_id == organizer_id)
-    return list((await uow.session.execute(q)).scalars())
+    return await repo.zone_prices(uow.session, organizer_id, session_id)
