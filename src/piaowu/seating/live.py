@@ -23,10 +23,10 @@ from piaowu.catalog import views as catalog_views
 from piaowu.core.errors import NotFound
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
+from piaowu.seating import repository as repo
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of
 from piaowu.seating.best_available import SeatIndex
 from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
-from piaowu.seating import repository as repo
 from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
