@@ -9,6 +9,7 @@ from datetime import timedelta
 from pypdf import PdfReader
 
 from piaowu.organizers import keys
+from piaowu.seating.availability import TAKEN, decode, unpack
 from piaowu.tickets import signing
 from tests.order_helpers import BUYER
 from tests.seating_world import seating_world
@@ -55,3 +56,28 @@ async def test_seat_on_the_ticket_the_qr_the_pdf_and_the_gate(runtime, client, c
             f"/gate/scan?lang={lang}", json={"raw": code}, headers={"X-CSRF-Token": csrf, "Accept": "application/json"}
         )
         assert expected in r.json()["details"], r.json()
+
+
+async def test_refunding_one_seat_frees_exactly_that_seat(runtime, client):
+    world = await seating_world(runtime)
+    seats = [world.seat("B", "1", n) for n in ("4", "5", "6")]
+    order = await paid_seats(client, world, seats)
+    middle = next(ln for ln in order["lines"] if ln["seat"]["number"] == "5")
+    r = await client.post(
+        f"/api/v1/orders/{order['id']}/refunds", json={"line_ids": [middle["id"]]}, headers=world.auth
+    )
+    assert r.status_code in (200, 201), r.text
+    av = await client.get(f"/api/v1/shop/seat-theatre/sessions/{world.session_id}/seat-availability")
+    states = unpack(decode(av.json()["states"]), len(world.seat_ids))
+    taken = [world.seat_ids[i] for i, s in enumerate(states) if s == TAKEN]
+    assert taken == [seats[0], seats[2]]
+    assert av.json()["zones"]["B"] == {"free": 28, "total": 30}
+    ticket = (await client.get(f"/api/v1/tickets/{middle['ticket']['code']}", headers=world.auth)).json()
+    assert ticket["status"] != "valid"
+    # The freed seat sells again; its neighbours stay sold.
+    item = {"product": "seat", "selection": {"ticket_type_id": world.student_id, "seats": [seats[1]]}}
+    again = await client.post("/api/v1/shop/seat-theatre/orders", json={"items": [item], "buyer": BUYER})
+    assert again.status_code == 201
+    item["selection"]["seats"] = [seats[0]]
+    taken_again = await client.post("/api/v1/shop/seat-theatre/orders", json={"items": [item], "buyer": BUYER})
+    assert taken_again.status_code == 409 and taken_again.json()["seats"][0]["number"] == "4"
