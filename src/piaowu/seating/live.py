@@ -207,11 +207,25 @@ class LiveSeats:
         self._by_session[key] = live
         return live
 
-    async def refresh(self, uow: UnitOfWork, organizer_id: str, live: SessionLive, *, max_age: float = 0.0) -> Snapshot:
-        """``live``'s states read now, or its snapshot if at most ``max_age`` seconds old; its index follows."""
-        async with live.lock:  # one read at a time per session; waiters use it when it is young enough
-            if live.snapshot is not None and time.monotonic() - live.read_at <= max_age:
-                return live.snapshot
+    async def refresh(
+        self,
+        uow: UnitOfWork,
+        organizer_id: str,
+        live: SessionLive,
+        *,
+        max_age: float = 0.0,
+        began_after: float | None = None,
+    ) -> Snapshot:
+        """``live``'s states, its index following them: the last snapshot if it is at most ``max_age`` seconds
+        old — or, with ``began_after`` (a ``time.monotonic()``), if its read began after that moment, so it holds
+        every change committed before it — else read now. One read at a time per session: buyers who wait for
+        it use it (a burst of buyers told "seat taken" costs one read, not one each)."""
+        async with live.lock:
+            if live.snapshot is not None:
+                if began_after is not None and live.read_at > began_after:
+                    return live.snapshot
+                if began_after is None and time.monotonic() - live.read_at <= max_age:
+                    return live.snapshot
             began = time.monotonic()
             masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
             states = [state_of(*masks.get(s.unit_id, (0, 1))) for s in live.seats.seats]
