@@ -8,7 +8,8 @@ is refused by the claim and chosen again from a fresh snapshot (``orders.service
 
 Per process: ``LIVE`` keeps, per (organizer, session), the seats, the last snapshot, the ring of recent ones
 (answers to ``since=``) and the index. The seats are re-read when the session's ``session_seating`` row says
-another layout or version (a re-assigned layout has other units). Bounded: cleared past ``MAX_SESSIONS``.
+another layout or version (a re-assigned layout has other units). Bounded: cleared past ``MAX_SESSIONS`` sessions or
+``MAX_SEATS`` seats in all (a stadium's seats and index take tens of MB).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
 from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
+MAX_SEATS = 500_000
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
 
@@ -209,7 +211,8 @@ class LiveSeats:
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
             )
         )
-        if len(self._by_session) >= MAX_SESSIONS:
+        cached = sum(len(v.seats.seats) for v in self._by_session.values() if v.seats.session_id != session_id)
+        if len(self._by_session) >= MAX_SESSIONS or cached + len(seats) > MAX_SEATS:
             self._by_session.clear()
             self._loading.clear()
         self._by_session[key] = live
