@@ -222,7 +222,7 @@ async def import_layout(
     layout_id: str,
     fmt: Annotated[FORMATS, Query(alias="format")] = "csv",
     zones: Annotated[str | None, Query(max_length=2_000)] = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> LayoutOut:
     data = await request.body()
     async with rt.uow() as uow:
