@@ -295,3 +295,23 @@ async def test_seats_of_a_session_without_a_seat_map_are_refused(runtime, client
             "message": "本场次没有座位图，请直接购买门票。",  # zh-CN unless the request asks otherwise
         }
     ]
+
+
+async def test_seats_replaced_by_a_new_assignment_are_sold_at_once(runtime, client):
+    """Re-assigning the layout makes new units (same layout and version, and here the same frozen time): a
+    process that cached the old seats reads them again rather than refusing the new ones."""
+    world = await seating_world(runtime)
+    preview = f"/api/v1/shop/seat-theatre/sessions/{world.session_id}/best-available"
+    assert (await client.post(preview, json={"quantity": 2})).status_code == 200  # this process caches the seats
+    async with runtime.uow() as uow:
+        await session_seating.assign_layout(uow, world.actor, world.session_id, world.layout_id)
+        seats = await session_seating.session_seats(uow, world.organizer_id, world.session_id)
+        await uow.commit()
+    new = {(s.section, s.row, s.number): s.unit_id for s in seats}
+    assert not set(new.values()) & set(world.seat_ids)
+    r = await buy(client, world, seats_item(world.adult_id, [new[("A", "1", "1")]]))
+    assert r.status_code == 201, r.text
+    r = await buy(client, world, best_item(world.adult_id, 2))
+    assert r.status_code == 201, r.text
+    r = await buy(client, world, seats_item(world.adult_id, [world.seat("A", "3", "3")]))  # an old seat
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_seat"

@@ -240,12 +240,33 @@ class LiveSeats:
             began = time.monotonic()
             masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
             missing = (0, 1)  # a seat whose unit is gone reads as blocked
-            states = [state_of(*masks.get(unit_id, missing)) for unit_id in live.seats.unit_ids]
+            unit_ids = live.seats.unit_ids
+            states = [state_of(*masks.get(unit_id, missing)) for unit_id in unit_ids]
+            if any(u not in masks for u in unit_ids):
+                self.forget(live)  # the session's seats were replaced: the next buyer reads them again
             snap = Snapshot.of(states, live.seats.zone_of)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
             live.apply(states)
             return snap
+
+    def forget(self, live: SessionLive) -> None:
+        """Drop ``live`` (its seats were replaced): the next ``seats`` reads them again."""
+        for key, cached in list(self._by_session.items()):
+            if cached is live:
+                del self._by_session[key]
+
+    async def unknown_here(
+        self, uow: UnitOfWork, organizer_id: str, live: SessionLive, unit_ids: Sequence[str]
+    ) -> SessionLive:
+        """``live``, or the session's seats read again when some of ``unit_ids`` that this view does not know
+        are seats of the session after all (its seats were replaced since). A small indexed read, so ids that
+        are no seat at all never cost a reload."""
+        unknown = [u for u in unit_ids if u not in live.seats.by_unit]
+        if not unknown or not await repo.seats_by_id(uow.session, organizer_id, live.seats.session_id, unknown):
+            return live
+        self.forget(live)
+        return await self.seats(uow, organizer_id, live.seats.session_id) or live
 
     def clear(self) -> None:
         self._by_session.clear()
