@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, Tag
 
-from piaowu.fields import SHAPE_TAG, InputModel, RequiredName
+from piaowu.fields import SHAPE_TAG, InputModel, PatchModel, RequiredName
 
 Label = Annotated[str, Field(max_length=60)]  # checked by seating.layout.label_problem in the services
 SeatKeyIn = Annotated[list[Label], Field(min_length=3, max_length=3)]  # [section, row, number]
@@ -197,10 +197,11 @@ EditOp = Annotated[
 ]
 
 
-class SeatEditsIn(InputModel):
-    """Changes of the map editor, applied in order (``seating.edits``), all or nothing."""
+class SeatEditsIn(PatchModel):
+    """Changes of the map editor, applied in order (``seating.edits``), all or nothing; without ``ops`` nothing
+    changes."""
 
-    ops: list[EditOp] = Field(min_length=1, max_length=1_000)
+    ops: list[EditOp] | None = Field(default=None, min_length=1, max_length=1_000)
     version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 

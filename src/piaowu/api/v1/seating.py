@@ -175,6 +175,9 @@ async def add_section(rt: RuntimeDep, actor: ActorDep, layout_id: str, data: Sec
     responses={**E404, **E409, **E422},
 )
 async def edit_seats(rt: RuntimeDep, actor: ActorDep, layout_id: str, data: SeatEditsIn) -> LayoutOut:
+    if data.ops is None:  # nothing to change (a PATCH leaves out what stays)
+        async with rt.uow(readonly=True) as uow:
+            return _layout_out(await layout_service.get_layout(uow, actor, layout_id))
     ops = [op.model_dump() for op in data.ops]
     async with rt.uow() as uow:
         layout = await layout_service.edit_seats(uow, actor, layout_id, ops, expected_version=data.version)
