@@ -30,6 +30,7 @@ from piaowu.core.errors import (
     NotFound,
     NotOnSale,
     OrderNotFound,
+    SeatTaken,
     SoldOut,
     TooManyAttempts,
     ValidationFailed,
@@ -46,6 +47,7 @@ from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
 from piaowu.ratelimit import client_ip, enforce
 from piaowu.runtime import Runtime
+from piaowu.seating import session_seating
 from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep, public_base
 from piaowu.web.shop_support import (
@@ -55,7 +57,10 @@ from piaowu.web.shop_support import (
     owned_contact,
     qr_inline,
     read_buy_form,
+    read_seat_form,
     remember_order,
+    seat_limit,
+    seat_name,
     session_availability,
     session_venues,
     type_limit,
@@ -166,7 +171,10 @@ async def _session_page(
 ) -> HTMLResponse:
     async with rt.uow(readonly=True) as uow:
         ev, s = await event_service.public_session(uow, org.id, session_id)
-    return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=status_code, extra=extra)
+        seated = await session_seating.seating_of(uow, org.id, session_id) is not None
+    return _session_view(
+        request, rt, org, ev, s, form=form, token=token, status_code=status_code, extra=extra, seated=seated
+    )
 
 
 def _session_view(
@@ -180,7 +188,10 @@ def _session_view(
     token: str | None,
     status_code: int,
     extra: dict[str, Any] | None = None,
+    seated: bool = False,
 ) -> HTMLResponse:
+    """``seated``: the session sells assigned seats, so the page shows the seat picker (static/seatmap.js) in
+    place of the quantity steppers; the general-admission page is unchanged."""
     types = sorted(s.ticket_types, key=lambda t: (t.sort_order, t.price_minor))
     quantities = form.quantities if form else {}
     currency = types[0].currency if types else org.currency
@@ -198,6 +209,9 @@ def _session_view(
         "errors": form.errors if form else {},
         "form_token": token or new_form_token(),
         "hold_minutes": rt.settings.hold_minutes,
+        "seated": seated,
+        "seat_limit": seat_limit(s),
+        "refused_seats": [],
         **(extra or {}),
     }
     return _page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
@@ -250,13 +264,23 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     _ = _t(request)
     async with rt.uow(readonly=True) as uow:
         ev, s = await event_service.public_session(uow, org.id, session_id)
-    form = read_buy_form(data, s, _)
+        seated = await session_seating.seating_of(uow, org.id, session_id) is not None
+    form = read_seat_form(data, s, _) if seated else read_buy_form(data, s, _)
     if form.errors:
-        return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422)
+        return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422, seated=seated)
     try:
         # One budget per client address, shared with the shop API (same key), against bots emptying a sale.
         await enforce(rt.limiter, f"shop.orders:{client_ip(request)}", rt.settings.shop_orders_per_minute, 60)
         created = await create_order_once(rt, org.id, token, form.order_in())
+    except SeatTaken as exc:  # named seat by seat; the map drops them from the buyer's choice
+        refused = await _taken_seats(rt, org.id, session_id, exc)
+        form.errors["tickets"] = _(
+            "Just taken by another buyer: {seats}. Your other seats are still chosen: pick replacements and "
+            "place the order again.",
+            seats=("、" if page_locale(request) == "zh_CN" else "; ").join(seat_name(_, *seat[1:]) for seat in refused),
+        )
+        extra = {"refused_seats": [seat[0] for seat in refused]}
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409, extra=extra)
     except SoldOut:
         form.errors["tickets"] = _(
             "Not enough tickets are left for your selection. The numbers below are up to date: "
@@ -285,6 +309,21 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     remember_order(request, org.id, created["code"], created["contact"])
     return _redirect(f"/s/{slug}/orders/{created['code']}")
+
+
+async def _taken_seats(
+    rt: Runtime, organizer_id: str, session_id: str, exc: SeatTaken
+) -> list[tuple[str, str, str, str]]:
+    """The seats a refusal names, as (seat id, section, row, number): from the error's ``seats`` when it lists
+    them, else its ``unit_ids`` looked up among the session's seats."""
+    listed = exc.data.get("seats")
+    if isinstance(listed, list) and listed:
+        keys = ("id", "section", "row", "number")
+        return [tuple(str(seat.get(k, "")) for k in keys) for seat in listed if isinstance(seat, dict)]  # type: ignore[misc]
+    wanted = {str(u) for u in exc.data.get("unit_ids") or []}
+    async with rt.uow(readonly=True) as uow:
+        seats = await session_seating.session_seats(uow, organizer_id, session_id)
+    return [(s.unit_id, s.section, s.row, s.number) for s in seats if s.unit_id in wanted]
 
 
 def _error(request: Request, exc: DomainError) -> str:
