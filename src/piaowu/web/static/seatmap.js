@@ -261,11 +261,20 @@
   // ---- drawing ---------------------------------------------------------------------------------------
 
   SeatPicker.prototype.drawStage = function () {
-    var b = this.bounds;
-    var w = (b.x1 - b.x0) * 0.5, h = this.pitch * 1.6;
-    var cx = (b.x0 + b.x1) / 2, y = b.y0 + this.pitch * 0.5;
-    el("rect", { x: cx - w / 2, y: y, width: w, height: h, rx: h / 3, class: "sm-stage-box" }, this.stageLayer);
-    var t = el("text", { x: cx, y: y + h * 0.68, class: "sm-stage-text", "font-size": h * 0.55 }, this.stageLayer);
+    // Seats are laid out with y growing away from the stage, so the stage is above them; a bowl (seats all
+    // round an empty middle) has it in the middle instead.
+    var b = this.bounds, w, h, cx, y;
+    var mx = (b.x0 + b.x1) / 2, my = (b.y0 + b.y1) / 2, qw = (b.x1 - b.x0) * 0.12, qh = (b.y1 - b.y0) * 0.12;
+    var bowl = this.n > 0 && this.seatsIn(mx - qw, my - qh, mx + qw, my + qh, 1).length === 0 &&
+      this.seatsIn(b.x0, b.y0, b.x1, my - qh, 1).length > 0 && this.seatsIn(b.x0, my + qh, b.x1, b.y1, 1).length > 0;
+    if (bowl) {
+      w = qw * 1.6; h = qh * 1.1; cx = mx; y = my - h / 2;
+    } else {
+      w = (b.x1 - b.x0) * 0.5; h = this.pitch * 1.6; cx = mx; y = b.y0 + this.pitch * 0.5;
+    }
+    el("rect", { x: cx - w / 2, y: y, width: w, height: h, rx: Math.min(h, w) / 4, class: "sm-stage-box" }, this.stageLayer);
+    var fs = Math.min(h * 0.55, w / 5);
+    var t = el("text", { x: cx, y: y + h / 2 + fs * 0.36, class: "sm-stage-text", "font-size": fs }, this.stageLayer);
     t.textContent = this.msg("stage");
   };
 
@@ -295,11 +304,14 @@
       }).join("") + "Z";
       var main = Object.keys(info.zones).sort(function (a, b) { return info.zones[b] - info.zones[a]; })[0];
       var path = el("path", { d: d, class: "sm-section z" + self.zones[main].k, "data-section": id }, self.sectionLayer);
-      var size = Math.max(self.pitch * 1.2, Math.min((x1 - x0) / 6, (y1 - y0) / 2.5));
+      // As big as fits in the section's box; labels that would be too small to read are hidden (paintOverlay).
+      var size = Math.max(self.pitch * 1.2, Math.min((x1 - x0) / 4, (y1 - y0) / 2.5, self.pitch * 8));
       var label = el("text", { x: cx, y: cy + size * 0.35, class: "sm-section-label", "font-size": size }, self.labelLayer);
       label.textContent = self.sectionLabels[id] || id;
-      self.sections[id] = { x0: x0, y0: y0, x1: x1, y1: y1, path: path, label: label, zones: info.zones };
+      self.sections[id] = { x0: x0, y0: y0, x1: x1, y1: y1, path: path, label: label, zones: info.zones, size: size };
     });
+    var sizes = order.map(function (id) { return self.sections[id].size; }).sort(function (a, b) { return a - b; });
+    this.labelSize = sizes.length ? sizes[sizes.length >> 1] : 0;
   };
 
   SeatPicker.prototype.level = function () {
@@ -438,7 +450,7 @@
     }
     this.overlay.innerHTML = html.join("");
     var level = this.root.dataset.level;
-    this.labelLayer.classList.toggle("is-hidden", level === "seats");
+    this.labelLayer.classList.toggle("is-hidden", level === "seats" || this.labelSize * this.view.s < 10);
     this.sectionLayer.classList.toggle("is-faint", level !== "sections");
   };
 
@@ -461,7 +473,7 @@
       var li = document.createElement("li");
       li.className = "legend-zone";
       var chip = document.createElement("span");
-      chip.className = "chip z" + self.zones[zone].k;
+      chip.className = "sm-chip z" + self.zones[zone].k;
       chip.setAttribute("aria-hidden", "true");
       li.appendChild(chip);
       var name = document.createElement("span");
@@ -822,7 +834,7 @@
       var i = s.i, li = document.createElement("li");
       li.className = "sel-seat";
       var chip = document.createElement("span");
-      chip.className = "chip z" + self.zones[self.zoneOf[i]].k;
+      chip.className = "sm-chip z" + self.zones[self.zoneOf[i]].k;
       chip.setAttribute("aria-hidden", "true");
       li.appendChild(chip);
       var info = document.createElement("div");
