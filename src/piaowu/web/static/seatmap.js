@@ -30,11 +30,16 @@
     });
   }
 
-  function formatMoney(minor, symbol, digits) {
+  function formatMoney(minor, symbol, digits, short) {
+    // As the server writes money (¥1,760.00); ``short`` drops ".00" where space is tight (legend, filter).
     var scale = Math.pow(10, digits);
     var whole = Math.floor(minor / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     var frac = minor % scale;
-    return symbol + whole + (digits && frac ? "." + String(frac).padStart(digits, "0") : "");
+    return symbol + whole + (digits && (frac || !short) ? "." + String(frac).padStart(digits, "0") : "");
+  }
+
+  function attrText(value) {
+    return String(value).replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
   }
 
   function decodeStates(b64, n) {
@@ -378,10 +383,11 @@
         var cls = this.seatClass(i);
         var x = this.x[i].toFixed(1), y = this.y[i].toFixed(1);
         var bits = this.attr[i];
+        var id = ' data-seat="' + attrText(this.ids[i]) + '"';
         if (bits & this.bit("wheelchair")) {
-          html.push('<rect class="sm-seat ' + cls + '" x="' + (this.x[i] - r).toFixed(1) + '" y="' + (this.y[i] - r).toFixed(1) + '" width="' + (2 * r).toFixed(1) + '" height="' + (2 * r).toFixed(1) + '" rx="' + (r / 4).toFixed(1) + '"/>');
+          html.push('<rect' + id + ' class="sm-seat ' + cls + '" x="' + (this.x[i] - r).toFixed(1) + '" y="' + (this.y[i] - r).toFixed(1) + '" width="' + (2 * r).toFixed(1) + '" height="' + (2 * r).toFixed(1) + '" rx="' + (r / 4).toFixed(1) + '"/>');
         } else {
-          html.push('<circle class="sm-seat ' + cls + '" cx="' + x + '" cy="' + y + '" r="' + r.toFixed(1) + '"/>');
+          html.push('<circle' + id + ' class="sm-seat ' + cls + '" cx="' + x + '" cy="' + y + '" r="' + r.toFixed(1) + '"/>');
         }
         if (this.state[i] !== FREE) {
           var a = r * 0.45;
@@ -461,7 +467,8 @@
     var prices = this.zones[zone].prices.map(function (p) { return p.price_minor; });
     if (!prices.length) return "";
     var lo = Math.min.apply(null, prices), hi = Math.max.apply(null, prices);
-    return lo === hi ? formatMoney(lo, self.symbol, self.digits) : formatMoney(lo, self.symbol, self.digits) + "–" + formatMoney(hi, self.symbol, self.digits);
+    var fmt = function (v) { return formatMoney(v, self.symbol, self.digits, true); };
+    return lo === hi ? fmt(lo) : fmt(lo) + "–" + fmt(hi);
   };
 
   SeatPicker.prototype.drawLegend = function () {
@@ -506,7 +513,7 @@
     prices.forEach(function (p) {
       var o = document.createElement("option");
       o.value = String(p);
-      o.textContent = formatMoney(p, self.symbol, self.digits);
+      o.textContent = formatMoney(p, self.symbol, self.digits, true);
       self.filter.appendChild(o);
     });
     this.filter.closest("[data-filter-box]").hidden = prices.length < 2;
