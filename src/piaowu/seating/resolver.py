@@ -40,6 +40,7 @@ from piaowu.core.errors import (
     NotOnSale,
     NoWheelchairSpace,
     SeatBlocked,
+    SeatsUnavailable,
     ValidationFailed,
 )
 from piaowu.core.selections import Item, PoolHolding, Resolution, ResolvedLine, SeatLabel, UnitHolding
@@ -55,7 +56,7 @@ KIND = "seat"
 SEAT_ID_LENGTH = 40
 ZONE_LENGTH = 40
 
-_REFUSALS = {
+_REFUSALS: dict[str, type[SeatsUnavailable]] = {
     "no_adjacent_block": NoAdjacentBlock,
     "not_enough_seats": NotEnoughSeats,
     "no_wheelchair_space": NoWheelchairSpace,
@@ -334,10 +335,15 @@ class SeatResolver:
             finally:
                 index.release(keep)
             if isinstance(answer, ba.Refusal):
-                raise _REFUSALS[answer.code](free=answer.free, largest_block=answer.largest_block)
+                raise refusal_error(answer)
             by_key = ctx.live.seats.by_key
             out[item.index] = tuple(by_key[k].unit_id for k in answer.seats)
         return out
+
+
+def refusal_error(refusal: ba.Refusal) -> SeatsUnavailable:
+    """Best available's refusal as the error the buyer gets (409, with ``free`` and ``largest_block``)."""
+    return _REFUSALS[refusal.code](free=refusal.free, largest_block=refusal.largest_block)
 
 
 def _price_check(p: ZonePrice) -> RowCheck:
