@@ -1071,7 +1071,11 @@
     this.view.s = Math.min(this.view.s, this.maxScale);
     this.clamp();
     this.render(true);
-    var names = this.preview.map(function (i) { return self.label(i); }).join(this.zh ? "、" : ", ");
+    // Attributes are said with the seat (a pillar seat must not come as a surprise after payment).
+    var names = this.preview.map(function (i) {
+      var attrs = self.attrText(i);
+      return self.label(i) + (attrs.length ? (self.zh ? "（" + attrs.join("，") + "）" : " (" + attrs.join(", ") + ")") : "");
+    }).join(this.zh ? "、" : "; ");
     var total = 0;
     this.preview.forEach(function (i) { var pr = self.zones[self.zoneOf[i]].prices; total += pr.length ? pr[0].price_minor : 0; });
     this.bestState("preview", this.msg("best-preview", { seats: names, total: formatMoney(total, this.symbol, this.digits) }));
