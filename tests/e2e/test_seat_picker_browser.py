@@ -109,6 +109,7 @@ def test_pick_by_touch_on_a_phone_buy_and_a_second_browser_sees_them_sold(
     buyer.shot("02-phone-zh-chosen")
     page.get_by_role("button", name="提交订单").click()
     expect(page.get_by_role("heading", name="确认并支付")).to_be_visible()
+    expect(page.locator(".sum-seats").first).to_contain_text("A区1排1座")  # adult; A区1排5座 is the student
     buyer.shot("03-phone-zh-order")
 
     # The other browser sees both seats sold without a reload; the one put back stays free.

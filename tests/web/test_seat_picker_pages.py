@@ -74,6 +74,8 @@ async def test_chosen_seats_are_bought_at_their_zone_prices_per_ticket_type(
     assert r.status_code == 303, r.text
     order_page = await client.get(r.headers["location"])
     assert order_page.status_code == 200
+    for label in ("A区1排5座", "A区1排6座", "B区2排3座"):  # the review page names every seat before payment
+        assert f"<li>{label}</li>" in order_page.text
     (summary,) = await orders_of(runtime, world)
     actor = await owner_actor(runtime, world.tenant.owner_id)
     async with runtime.uow(readonly=True) as uow:

@@ -256,6 +256,7 @@ class LineGroup:
     starts_at: datetime | None
     price_minor: int
     quantity: int
+    seats: tuple[tuple[str, str, str], ...] = ()  # (section, row, number) of assigned seats, in line order
 
 
 def grouped_lines(order: OrderOut) -> Sequence[LineGroup]:
@@ -271,5 +272,6 @@ def grouped_lines(order: OrderOut) -> Sequence[LineGroup]:
             line.starts_at,
             line.price_minor,
             (g.quantity if g else 0) + 1,
+            (g.seats if g else ()) + (((line.seat.section, line.seat.row, line.seat.number),) if line.seat else ()),
         )
     return list(groups.values())

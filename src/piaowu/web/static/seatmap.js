@@ -422,7 +422,11 @@
     // seat), + companion, a pillar for restricted view (柱子票), half a disc for partial view.
     var x = this.x[i], y = this.y[i], r = this.r, out = [];
     if (bits & this.bit("wheelchair")) {
-      out.push('<text class="sm-mark-text" x="' + x.toFixed(1) + '" y="' + (y + r * 0.45).toFixed(1) + '" font-size="' + (r * 1.3).toFixed(1) + '">♿</text>');
+      // The wheelchair symbol drawn, not typed: phones without an emoji font would show a box.
+      var u = r / 10;
+      out.push('<circle class="sm-mark-fill" cx="' + (x - u).toFixed(1) + '" cy="' + (y - 5.5 * u).toFixed(1) + '" r="' + (1.5 * u).toFixed(1) + '"/>');
+      out.push('<path class="sm-mark" d="M' + (x - u).toFixed(1) + " " + (y - 3 * u).toFixed(1) + "v" + (3.5 * u).toFixed(1) + "h" + (3.5 * u).toFixed(1) + "l" + (1.5 * u).toFixed(1) + " " + (3.5 * u).toFixed(1) +
+        "M" + (x - 3.5 * u).toFixed(1) + " " + (y - 0.5 * u).toFixed(1) + "a" + (3.6 * u).toFixed(1) + " " + (3.6 * u).toFixed(1) + ' 0 1 0 ' + (5 * u).toFixed(1) + " " + (5 * u).toFixed(1) + '"/>');
     }
     if (bits & this.bit("companion")) {
       var a = r * 0.5;
