@@ -27,7 +27,7 @@ DESKTOP = (1280, 800)
 SOLD_WITHIN_MS = 8_000  # polled every 2 s, availability at most ~1 s stale: a few seconds at most
 
 
-def seated_session(server: LiveServer, max_per_order: int = 6) -> SeatingWorld:
+def seated_session(server: LiveServer, max_per_order: int = 6, rows: int = 3, seats_per_row: int = 10) -> SeatingWorld:
     """A seated session (tests/seating_world.py: sections A and B, 60 seats, adult/student prices per zone) in
     the live server's database, with a wheelchair space, its companion seat and a pillar seat."""
 
@@ -41,7 +41,13 @@ def seated_session(server: LiveServer, max_per_order: int = 6) -> SeatingWorld:
                 ("B", "2", "5"): {"restricted_view"},
             }
             return await seating_world(
-                rt, slug=f"seats-{uuid.uuid4().hex[:8]}", attributes=attrs, max_per_order=max_per_order
+                rt,
+                slug=f"seats-{uuid.uuid4().hex[:8]}",
+                attributes=attrs,
+                max_per_order=max_per_order,
+                rows_a=rows,
+                rows_b=rows,
+                seats_per_row=seats_per_row,
             )
         finally:
             await rt.db.dispose()
@@ -221,4 +227,36 @@ def test_screenshots_in_both_languages(tabs, live_server: LiveServer, locale: st
         seat(tab, world.seat(*key)).click()
     assert len(chosen(tab)) == 3
     tab.shot(f"{locale}-{viewport[0]}x{viewport[1]}")
+    assert tab.errors == []
+
+
+def test_a_big_house_opens_on_sections_and_draws_only_what_is_in_view(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
+    """40,000 seats (two sections of 200 rows × 100) on a phone: sections first, then seats in view only, and a
+    seat still chosen by two taps to zoom and one to pick."""
+    from playwright.sync_api import expect
+
+    world = seated_session(live_server, rows=200, seats_per_row=100)
+    url = session_url(live_server, world)
+    tab = open_map(tabs, url, locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    page = tab.page
+    root = page.locator("[data-seatmap]")
+    expect(root).to_have_attribute("data-level", "sections")
+    assert page.locator(".sm-seat").count() == 0
+    tab.shot("01-phone-big-house-sections")
+    frame = page.locator("[data-map-frame]")
+    frame.scroll_into_view_if_needed()
+    box = frame.bounding_box()
+    assert box is not None
+    for _ in range(3):  # each tap zooms in towards the place tapped, until seats are big enough to tap
+        if root.get_attribute("data-level") == "seats":
+            break
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.4)
+        page.wait_for_timeout(150)
+    expect(root).to_have_attribute("data-level", "seats")
+    drawn = page.locator(".sm-seat")
+    assert 0 < drawn.count() <= 4000  # the view and a margin, not the house
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    (seat_id,) = chosen(tab)
+    expect(seat(tab, seat_id)).to_have_count(1)  # a seat drawn where the finger was
+    tab.shot("02-phone-big-house-seat-level")
     assert tab.errors == []

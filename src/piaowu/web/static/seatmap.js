@@ -115,6 +115,11 @@
     this.seatLayer = el("g", { class: "sm-seats" }, this.world);
     this.overlay = el("g", { class: "sm-overlay" }, this.world);
     this.labelLayer = el("g", { class: "sm-labels" }, this.world);
+    // The minimap: the sections again (copies of their outlines) and the part of the hall in view, shown
+    // while zoomed in, so the buyer knows where in the hall they are.
+    this.mini = el("svg", { class: "seatmap-mini", "aria-hidden": "true", focusable: "false" }, this.frame);
+    this.miniSections = el("g", { class: "sm-mini-sections" }, this.mini);
+    this.miniView = el("rect", { class: "sm-mini-view" }, this.mini);
 
     root.querySelectorAll("[data-zoom]").forEach(function (b) {
       b.addEventListener("click", function () {
@@ -207,6 +212,12 @@
     this.grid();
     this.drawStage();
     this.drawSections();
+    var b = this.bounds;
+    this.mini.setAttribute("viewBox", [b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0].join(" "));
+    for (var id in this.sections) {
+      this.sections[id].mini = this.miniSections.appendChild(this.sections[id].path.cloneNode(false));
+    }
+    this.mini.appendChild(this.miniView);
     this.drawLegend();
     this.drawFilter();
     this.setStatus("");
@@ -309,14 +320,11 @@
       }).join("") + "Z";
       var main = Object.keys(info.zones).sort(function (a, b) { return info.zones[b] - info.zones[a]; })[0];
       var path = el("path", { d: d, class: "sm-section z" + self.zones[main].k, "data-section": id }, self.sectionLayer);
-      // As big as fits in the section's box; labels that would be too small to read are hidden (paintOverlay).
-      var size = Math.max(self.pitch * 1.2, Math.min((x1 - x0) / 4, (y1 - y0) / 2.5, self.pitch * 8));
+      var size = self.pitch * 2; // sized to the zoom by paintOverlay
       var label = el("text", { x: cx, y: cy + size * 0.35, class: "sm-section-label", "font-size": size }, self.labelLayer);
       label.textContent = self.sectionLabels[id] || id;
-      self.sections[id] = { x0: x0, y0: y0, x1: x1, y1: y1, path: path, label: label, zones: info.zones, size: size };
+      self.sections[id] = { x0: x0, y0: y0, x1: x1, y1: y1, cy: cy, path: path, label: label, zones: info.zones, size: size };
     });
-    var sizes = order.map(function (id) { return self.sections[id].size; }).sort(function (a, b) { return a - b; });
-    this.labelSize = sizes.length ? sizes[sizes.length >> 1] : 0;
   };
 
   SeatPicker.prototype.level = function () {
@@ -460,7 +468,25 @@
     }
     this.overlay.innerHTML = html.join("");
     var level = this.root.dataset.level;
-    this.labelLayer.classList.toggle("is-hidden", level === "seats" || this.labelSize * this.view.s < 10);
+    this.labelLayer.classList.toggle("is-hidden", level === "seats");
+    // Labels about 14 px on screen whatever the zoom, as long as they fit in their section.
+    var sc = this.view.s;
+    for (var id in this.sections) {
+      var sec = this.sections[id];
+      var size = Math.min(14 / sc, (sec.x1 - sec.x0) / 3, (sec.y1 - sec.y0) / 1.4);
+      sec.label.setAttribute("font-size", size.toFixed(1));
+      sec.label.setAttribute("y", (sec.cy + size * 0.35).toFixed(1));
+      sec.label.classList.toggle("is-hidden", size * sc < 9);
+    }
+    var vis = this.visibleRect(0), b = this.bounds;
+    var zoomed = sc > this.minScale * 2.2;
+    this.mini.classList.toggle("is-shown", zoomed);
+    if (zoomed) {
+      var x0 = Math.max(b.x0, vis.x0), y0 = Math.max(b.y0, vis.y0);
+      this.miniView.setAttribute("x", x0); this.miniView.setAttribute("y", y0);
+      this.miniView.setAttribute("width", Math.max(0, Math.min(b.x1, vis.x1) - x0));
+      this.miniView.setAttribute("height", Math.max(0, Math.min(b.y1, vis.y1) - y0));
+    }
     this.sectionLayer.classList.toggle("is-faint", level !== "sections");
   };
 
@@ -539,6 +565,7 @@
         return self.zones[z].prices.some(function (p) { return String(p.price_minor) === value; });
       });
       self.sections[id].path.classList.toggle("is-off", !on);
+      self.sections[id].mini.classList.toggle("is-off", !on);
     });
     this.render(true);
   };
