@@ -182,6 +182,27 @@ def test_best_available_preview_then_buy(tabs, live_server: LiveServer) -> None:
     assert tab.errors == []
 
 
+def test_best_available_without_a_block_asks_for_consent_to_split(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    world = seated_session(live_server, seats_per_row=4)  # rows of four: five together do not fit
+    tab = open_map(tabs, session_url(live_server, world, lang="en"), locale="en", viewport=PHONE)
+    page = tab.page
+    page.locator("[data-best-qty]").fill("5")
+    page.get_by_role("button", name="Find seats").click()
+    expect(page.locator("[data-best-result]")).to_contain_text("not that many seats side by side")
+    expect(page.locator(".sm-preview")).to_have_count(0)
+    page.get_by_label("Seats may be split").check()
+    page.get_by_role("button", name="Find seats").click()
+    expect(page.locator(".sm-preview")).to_have_count(5)
+    expect(page.locator("[data-best-result]")).to_contain_text("Suggested:")
+    page.locator("svg.seatmap-svg").press("Escape")  # "no, thanks" from the keyboard
+    expect(page.locator(".sm-preview")).to_have_count(0)
+    assert chosen(tab) == []
+    # The browser logs the refused preview's 409 itself; nothing else went wrong.
+    assert [e for e in tab.errors if "409 (Conflict)" not in e] == []
+
+
 def test_a_chosen_seat_taken_by_another_buyer_is_named_on_the_page(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 

@@ -529,6 +529,8 @@
     this.legend.querySelectorAll("[data-legend-attr]").forEach(function (li) {
       li.hidden = !(present & self.bit(li.getAttribute("data-legend-attr")));
     });
+    var wheel = document.querySelector("[data-best-wheelchair-box]");
+    if (wheel) wheel.hidden = !(present & this.bit("wheelchair"));
   };
 
   SeatPicker.prototype.drawFilter = function () {
@@ -744,6 +746,8 @@
         e.preventDefault(); self.zoomAt(1 / 1.5, self.width / 2, self.height / 2);
       } else if (e.key === "0" || e.key === "Home") {
         e.preventDefault(); self.fit();
+      } else if (e.key === "Escape" && self.preview.length) {
+        e.preventDefault(); self.preview = []; self.bestState(""); self.paintOverlay();
       }
     });
   };
@@ -1068,6 +1072,8 @@
           self.preview = [];
           self.paintOverlay();
           var code = res.body && res.body.code;
+          var first = res.body && res.body.errors && res.body.errors[0];
+          if (code === "validation_error" && first && first.code) code = first.code;
           self.bestState("error", self.msg("best-" + String(code || "").replace(/_/g, "-")) || (res.body && res.body.detail) || self.msg("best-failed"));
           return;
         }
