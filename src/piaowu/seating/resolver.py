@@ -27,6 +27,7 @@ the seats it chose taken in that view (so the next buyer here gets other seats).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -184,6 +185,7 @@ class SeatResolver:
             uow, organizer_id, [i.selection.ticket_type_id for i in items], cached=True, fresh=fresh
         )
         registry = live_of(uow)
+        asked = time.monotonic()  # fresh: a view whose read began after this holds every change before it
         sessions: dict[str, SessionContext] = {}
         for session_id in dict.fromkeys(o.session_id for o in offers.values()):
             live = await registry.seats(uow, organizer_id, session_id)
@@ -191,7 +193,9 @@ class SeatResolver:
                 continue
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
             if any(i.selection.best is not None for i in mine):
-                await registry.snapshot(uow, organizer_id, session_id, max_age=0.0 if fresh else SNAPSHOT_SECONDS)
+                await registry.refresh(
+                    uow, organizer_id, live, max_age=SNAPSHOT_SECONDS, began_after=asked if fresh else None
+                )
             picked = [s for i in mine for s in i.selection.seats if s in live.seats.by_unit]
             states = await inventory.unit_states(uow, organizer_id, picked)
             prices = {(p.zone, p.ticket_type_id): p for p in await zone_prices(uow, organizer_id, session_id)}

@@ -85,8 +85,8 @@ async def seat_availability(
 ) -> dict[str, Any]:
     """The seats' states now: ``{"version", "states", "zones"}``, or, when ``since`` is a version this process
     still keeps, ``{"version", "since", "changes", "zones"}`` (``seating.availability``)."""
-    await _public_seats(uow, organizer_id, session_id)
-    live, snap = await live_of(uow).snapshot(uow, organizer_id, session_id)
+    live = await _public_seats(uow, organizer_id, session_id)
+    snap = await live_of(uow).refresh(uow, organizer_id, live)
     return snap.since(live.ring.get(since)) if since else snap.full()
 
 
@@ -123,7 +123,7 @@ async def preview_best_available(
     zones = (zone,) if zone is not None else tuple(priced)
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
-    await live_of(uow).snapshot(uow, organizer_id, session_id, max_age=SNAPSHOT_SECONDS)
+    await live_of(uow).refresh(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
     answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split))
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)
