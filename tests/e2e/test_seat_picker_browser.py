@@ -233,6 +233,43 @@ def test_a_chosen_seat_taken_by_another_buyer_is_named_on_the_page(tabs, live_se
     assert tab.errors == []
 
 
+def test_a_seat_sold_before_the_map_knew_is_named_by_the_server_and_the_rest_kept(
+    tabs, live_server: LiveServer
+) -> None:  # noqa: ANN001
+    """The map has not heard yet (its availability requests are held back here) when the buyer places the order:
+    the server refuses it with seat_taken, the page names the seat inline, and the map comes back with the other
+    seats still chosen and the refused one dropped."""
+    from playwright.sync_api import expect
+
+    world = seated_session(live_server)
+    mine, theirs = world.seat("B", "1", "4"), world.seat("B", "1", "5")
+    tab = open_map(tabs, session_url(live_server, world), locale="zh-CN", viewport=DESKTOP)
+    page = tab.page
+    page.route("**/seat-availability*", lambda route: route.abort())
+    seat(tab, mine).click()
+    seat(tab, theirs).click()
+    order = {
+        "items": [{"product": "seat", "selection": {"ticket_type_id": world.student_id, "seats": [theirs]}}],
+        "buyer": {"name": "张三", "phone": "13812345678"},
+    }
+    r = httpx.post(live_server.url(f"/api/v1/shop/{world.tenant.slug}/orders"), json=order, timeout=10)
+    assert r.status_code == 201, r.text
+    fill_buyer(tab, "王小明", "139 1234 5678")
+    page.get_by_role("button", name="提交订单").click()
+
+    expect(page.locator("#tickets-error")).to_contain_text("以下座位刚刚被其他观众选走：B区1排5座")
+    page.wait_for_selector("[data-seatmap].is-ready")
+    assert chosen(tab) == [mine]  # the rest of the choice survives the refusal
+    expect(seat(tab, theirs)).to_have_class(re.compile(r"\bst-taken\b"))  # before any availability answer
+    expect(page.locator(".sel-seat")).to_have_count(1)
+    expect(page.locator("#f-buyer_name")).to_have_value("王小明")
+    tab.shot("01-desktop-zh-server-seat-taken")
+    page.get_by_role("button", name="提交订单").click()  # and the rest can be bought at once
+    expect(page.get_by_role("heading", name="确认并支付")).to_be_visible()
+    expect(page.locator(".sum-seats")).to_contain_text("B区1排4座")
+    assert [e for e in tab.errors if "409 (Conflict)" not in e and "ERR_FAILED" not in e] == []
+
+
 @pytest.mark.parametrize(("locale", "viewport"), [("en", PHONE), ("zh-CN", DESKTOP)])
 def test_screenshots_in_both_languages(tabs, live_server: LiveServer, locale: str, viewport: tuple[int, int]) -> None:  # noqa: ANN001
     """The other two of the four combinations (phone en, desktop zh-CN) with a choice and a filter in place."""

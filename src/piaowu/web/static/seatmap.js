@@ -949,6 +949,8 @@
     var fromForm = this.input && this.input.value ? this.input.value.split(",").map(function (p) { return p.split(":"); }) : null;
     try { saved = fromForm || JSON.parse(window.sessionStorage.getItem(this.storeKey()) || "[]"); } catch (err) { saved = []; }
     var refused = (this.root.dataset.refused || "").split(",").filter(Boolean);
+    // Seats the server just refused are taken as far as this page knows, until the next availability says more.
+    refused.forEach(function (id) { if (self.byId[id] !== undefined) self.state[self.byId[id]] = TAKEN; });
     saved.forEach(function (pair) {
       var i = self.byId[pair[0]];
       if (i === undefined || self.selected.length >= self.max || refused.indexOf(pair[0]) >= 0) return;
