@@ -148,6 +148,18 @@ def test_pick_by_keyboard_and_buy(tabs, live_server: LiveServer) -> None:  # noq
     expect(live).to_have_text(re.compile(r", selected$"))
     assert len(chosen(tab)) == 2
     tab.shot("01-desktop-en-keyboard")
+
+    # The list equivalent: section → row → seat as native selects; a seat already chosen is marked so.
+    page.get_by_text("Choose from a list instead").click()
+    page.get_by_label("Section", exact=True).select_option(label="B区")
+    page.get_by_label("Row", exact=True).select_option(label="row 2")
+    seat_select = page.get_by_label("Seat", exact=True)
+    expect(seat_select.locator("option").nth(4)).to_have_text(re.compile(r"^seat 5 · ¥380–¥480 · restricted view"))
+    seat_select.select_option(index=4)
+    page.get_by_role("button", name="Add this seat").click()
+    assert chosen(tab)[-1] == world.seat("B", "2", "5")
+    expect(page.locator(".sel-seat").last).to_contain_text("restricted view (pillar)")
+    expect(seat_select.locator("option").nth(4)).to_contain_text("selected")
     fill_buyer(tab, "Li Lei", "138 1234 5678")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name="Review and pay")).to_be_visible()
