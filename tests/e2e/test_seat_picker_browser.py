@@ -317,6 +317,24 @@ def test_a_big_house_opens_on_sections_and_draws_only_what_is_in_view(tabs, live
     frame.scroll_into_view_if_needed()
     box = frame.bounding_box()
     assert box is not None
+    # Pinch: two touch pointers moving apart zoom in about their midpoint (Playwright has no multi-touch, so the
+    # pointer events are dispatched as a touch screen sends them).
+    scale = "() => document.querySelector('[data-seatmap]').seatPicker.view.s"
+    before = page.evaluate(scale)
+    page.evaluate(
+        """([x, y]) => {
+          const svg = document.querySelector('svg.seatmap-svg');
+          const send = (type, id, dx) => svg.dispatchEvent(new PointerEvent(type, {
+            pointerId: id, pointerType: 'touch', isPrimary: id === 1, bubbles: true, clientX: x + dx, clientY: y }));
+          send('pointerdown', 1, -20); send('pointerdown', 2, 20);
+          for (let d = 20; d <= 100; d += 20) { send('pointermove', 1, -d); send('pointermove', 2, d); }
+          send('pointerup', 1, -100); send('pointerup', 2, 100);
+        }""",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.4],
+    )
+    assert page.evaluate(scale) == pytest.approx(before * 5, rel=0.01)
+    expect(root).to_have_attribute("data-level", "paths")
+    assert chosen(tab) == []  # a pinch is not a tap
     for _ in range(3):  # each tap zooms in towards the place tapped, until seats are big enough to tap
         if root.get_attribute("data-level") == "seats":
             break

@@ -650,7 +650,7 @@
     var count = function () { return Object.keys(active).length; };
     svg.addEventListener("pointerdown", function (e) {
       if (e.pointerType === "mouse" && e.button !== 0) return;
-      svg.setPointerCapture(e.pointerId);
+      try { svg.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer knows */ }
       active[e.pointerId] = { x: e.clientX, y: e.clientY };
       if (count() === 1) start = { x: e.clientX, y: e.clientY, tx: self.view.tx, ty: self.view.ty, moved: false, t: Date.now() };
       if (count() === 2) {
