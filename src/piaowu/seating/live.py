@@ -72,6 +72,14 @@ class SessionSeats:
     by_key: dict[SeatKey, SeatRow] = field(repr=False)
     zones: tuple[str, ...]  # in order of first appearance
 
+    @property
+    def unit_ids(self) -> list[str]:
+        return [s.unit_id for s in self.seats]
+
+    @property
+    def zone_of(self) -> list[str]:
+        return [s.zone for s in self.seats]
+
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
         return SeatMap(
@@ -228,8 +236,9 @@ class LiveSeats:
                     return live.snapshot
             began = time.monotonic()
             masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
-            states = [state_of(*masks.get(s.unit_id, (0, 1))) for s in live.seats.seats]
-            snap = Snapshot.of(states, [s.zone for s in live.seats.seats])
+            missing = (0, 1)  # a seat whose unit is gone reads as blocked
+            states = [state_of(*masks.get(unit_id, missing)) for unit_id in live.seats.unit_ids]
+            snap = Snapshot.of(states, live.seats.zone_of)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
             live.apply(states)
