@@ -10,6 +10,7 @@ from piaowu.web.manage import (
     catalog,
     dashboard,
     grants,
+    layouts,
     orders,
     reconciliation,
     sell,
@@ -26,6 +27,7 @@ router.add_api_route("", dashboard.dashboard, methods=["GET"])
 router.add_api_route("/", dashboard.dashboard, methods=["GET"])
 router.include_router(catalog.router)
 router.include_router(venues.router)
+router.include_router(layouts.router)
 router.include_router(series.router)
 router.include_router(grants.router)
 router.include_router(orders.router)
