@@ -155,6 +155,15 @@ class LegsOccupied(DomainError):
     message = "Some of these seats are already held or sold on the legs asked for; nothing was kept back."
 
 
+class SeatingLocked(DomainError):
+    """A session's seating (its layout, hence its seats) cannot change once any of its places is held or sold:
+    a buyer's seat would move under them."""
+
+    code = "seating_locked"
+    status = 409
+    message = "Seats of this session are already held or sold; its seat layout can no longer change."
+
+
 class NotOnSale(DomainError):
     code = "not_on_sale"
     status = 409

@@ -154,3 +154,13 @@ async def free_units(session: AsyncSession, organizer_id: str, pool_id: str, mas
         .limit(limit)
     )
     return list((await session.execute(q)).scalars())
+
+
+async def resize_unused(session: AsyncSession, organizer_id: str, pool_id: str, capacity: int) -> bool:
+    res = await session.execute(
+        update(Pool)
+        .where(Pool.id == pool_id, Pool.organizer_id == organizer_id, Pool.held == 0, Pool.sold == 0)
+        .values(capacity=capacity)
+        .execution_options(synchronize_session=False)
+    )
+    return res.rowcount == 1

@@ -94,6 +94,16 @@ async def set_capacity(uow: UnitOfWork, organizer_id: str, pool_id: str, capacit
     return PoolCounts(pool.capacity, pool.held, pool.sold, pool.allowance)
 
 
+async def resize_unused(uow: UnitOfWork, organizer_id: str, pool_id: str, capacity: int) -> bool:
+    """Sets a pool's capacity only while nothing of it is held or sold, by one conditional update of the pool's
+    row (so a reservation racing it waits for this transaction, or ran first and makes it refuse). → whether it
+    was set. The row stays locked until the caller's transaction ends (PostgreSQL), so what the caller changes
+    next (a session's seats) cannot be sold from before it commits."""
+    if capacity < 0:
+        raise ValidationFailed([{"field": "capacity", "code": "negative", "message": "Capacity cannot be negative."}])
+    return await repo.resize_unused(uow.session, organizer_id, pool_id, capacity)
+
+
 async def create_units(
     uow: UnitOfWork, organizer_id: str, labels: Sequence[str], *, legs: int = 1, pool_id: str | None = None
 ) -> list[str]:
