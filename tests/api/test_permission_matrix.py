@@ -61,6 +61,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "provider": "sandbox",
         "trade_no": "T-no-such-trade",
         "event_ticket_type_id": w.event_ticket_type_id,
+        "layout_id": "01nosuchlayout0000000000000",  # seatoffice: a layout route answers 404 once admitted
     }
 
 

@@ -198,6 +198,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/manage/venues/{venue_id}/layouts/{layout_id}/import"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/venues/{venue_id}/layouts/{layout_id}/export.json"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/venues/{venue_id}/layouts/{layout_id}/export.csv"): needs(P.CATALOG_WRITE),
+    # a session's seating (issue 8, seatoffice): layout, zone prices, seats kept back, availability by zone
+    ("GET", "/manage/sessions/{session_id}/seating"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/sessions/{session_id}/seating.json"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/sessions/{session_id}/seating/layout"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/sessions/{session_id}/seating/prices"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/sessions/{session_id}/seating/seats"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/events/{event_id}/sessions/new"): needs(P.CATALOG_WRITE),
     ("POST", "/manage/events/{event_id}/sessions/new"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/events/{event_id}/series"): needs(P.CATALOG_WRITE),

@@ -94,9 +94,7 @@ def parse_edits(text: str) -> tuple[list[tuple[SeatKey, dict[str, Any]]], list[S
     return changes, deleted
 
 
-def apply_edits(
-    seat_map: SeatMap, changes: list[tuple[SeatKey, dict[str, Any]]], deleted: list[SeatKey]
-) -> SeatMap:
+def apply_edits(seat_map: SeatMap, changes: list[tuple[SeatKey, dict[str, Any]]], deleted: list[SeatKey]) -> SeatMap:
     """The map with ``changes`` applied and ``deleted`` seats removed, seats kept in their order. A key that is
     not on the map (someone else saved meanwhile) is refused (``unknown_seat``) rather than guessed at."""
     index = {seat.key: i for i, seat in enumerate(seat_map.seats)}

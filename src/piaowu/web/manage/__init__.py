@@ -14,6 +14,7 @@ from piaowu.web.manage import (
     orders,
     reconciliation,
     sell,
+    session_seating,
     series,
     settings,
     staff,
@@ -28,6 +29,7 @@ router.add_api_route("/", dashboard.dashboard, methods=["GET"])
 router.include_router(catalog.router)
 router.include_router(venues.router)
 router.include_router(layouts.router)
+router.include_router(session_seating.router)
 router.include_router(series.router)
 router.include_router(grants.router)
 router.include_router(orders.router)

@@ -15,9 +15,9 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from piaowu.catalog import venue_service
-from piaowu.core.errors import CsrfFailed, DomainError, ValidationFailed
+from piaowu.core.errors import CsrfFailed, DomainError, NotFound, ValidationFailed
 from piaowu.core.errors import render as fill
-from piaowu.seating import edits, generate, interchange, layout_service
+from piaowu.seating import edits, generate, interchange, layout_service, office
 from piaowu.seating.layout import ATTRIBUTES, SeatMap, combine
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import attempt, error_text, page, read_form, redirect, translator
@@ -50,7 +50,13 @@ def _problem_rows(request: Request, exc: ValidationFailed, seat_map: SeatMap | N
         if err.get("seat") and not where:
             where = " ".join(str(p) for p in err["seat"][:1]) + " " + "-".join(str(p) for p in err["seat"][1:])
         data = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in err.items()}
-        rows.append({"where": where or "—", "field": field.split(".")[-1] or "—", "message": fill(_(str(err.get("message", ""))), data)})
+        rows.append(
+            {
+                "where": where or "—",
+                "field": field.split(".")[-1] or "—",
+                "message": fill(_(str(err.get("message", ""))), data),
+            }
+        )
     return rows
 
 
@@ -61,11 +67,26 @@ def _generator_defaults(seat_map: SeatMap) -> dict[str, str]:
     bottom = max((s.y for s in seat_map.seats), default=-300.0) + 300
     left = min((s.x for s in seat_map.seats), default=0.0)
     return {
-        "kind": "rect", "section_id": section_id, "label": "", "zone": section_id, "rows": "10",
-        "seats_per_row": "20", "seat_spacing": "50", "row_spacing": "90", "origin_x": f"{left:g}",
-        "origin_y": f"{bottom:g}", "aisles_after": "", "aisle_width": "100", "radius": "800", "angle_span": "90",
-        "direction": "0", "centre_x": "0", "centre_y": f"{bottom - 800:g}", "numbering": "left_to_right",
-        "row_labels": "numbers", "first_row": "1",
+        "kind": "rect",
+        "section_id": section_id,
+        "label": "",
+        "zone": section_id,
+        "rows": "10",
+        "seats_per_row": "20",
+        "seat_spacing": "50",
+        "row_spacing": "90",
+        "origin_x": f"{left:g}",
+        "origin_y": f"{bottom:g}",
+        "aisles_after": "",
+        "aisle_width": "100",
+        "radius": "800",
+        "angle_span": "90",
+        "direction": "0",
+        "centre_x": "0",
+        "centre_y": f"{bottom - 800:g}",
+        "numbering": "left_to_right",
+        "row_labels": "numbers",
+        "first_row": "1",
     }
 
 
@@ -91,12 +112,10 @@ async def _editor(
         venue = await venue_service.get_venue(uow, actor, venue_id)
         layout = await layout_service.get_layout(uow, actor, layout_id)
         seat_map = await layout_service.load_map(uow, actor.organizer_id, layout_id)
-        used_by = await layout_service.sessions_using(uow, actor, layout_id)
+        used_by = await office.layout_users(uow, actor, layout_id)
     if layout.venue_id != venue.id:
-        from piaowu.core.errors import NotFound
-
         raise NotFound(kind="seat layout")
-    zones = list(dict.fromkeys([*(layout.zones or []), *((preview.zones() if preview else []))]))
+    zones = list(dict.fromkeys([*(layout.zones or []), *(preview.zones() if preview else [])]))
     ctx = {
         "venue": venue,
         "layout": layout,
@@ -134,9 +153,15 @@ async def _layouts_page(
     async with rt.uow(readonly=True) as uow:
         venue = await venue_service.get_venue(uow, actor, venue_id)
         items = await layout_service.list_layouts(uow, actor, venue_id)
-        used = {item.id: await layout_service.sessions_using(uow, actor, item.id) for item in items}
-    ctx = {"venue": venue, "layouts": items, "used": used, "values": values or {}, "errors": errors or {},
-           "problems": problems or []}
+        used = {item.id: await office.layout_users(uow, actor, item.id) for item in items}
+    ctx = {
+        "venue": venue,
+        "layouts": items,
+        "used": used,
+        "values": values or {},
+        "errors": errors or {},
+        "problems": problems or [],
+    }
     return await page(request, rt, actor, "manage/layouts.html", ctx, active="venues", status_code=status_code)
 
 
@@ -170,7 +195,13 @@ async def layout_create(request: Request, rt: RuntimeDep, actor: StaffDep, venue
             seat_map = await _read_upload(request, upload)
         except ValidationFailed as exc:
             return await _layouts_page(
-                request, rt, actor, venue_id, values=form, problems=_problem_rows(request, exc), status_code=422,
+                request,
+                rt,
+                actor,
+                venue_id,
+                values=form,
+                problems=_problem_rows(request, exc),
+                status_code=422,
                 errors={"file": _("The file was not imported: nothing was saved. Correct these lines and try again.")},
             )
     name = form.get("name", "").strip()
@@ -187,7 +218,7 @@ async def layout_create(request: Request, rt: RuntimeDep, actor: StaffDep, venue
 async def layout_delete(request: Request, rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str) -> Response:
     await read_form(request)
     _ = translator(request)
-    done, errors = await attempt(request, rt, lambda uow: layout_service.delete_layout(uow, actor, layout_id))
+    done, errors = await attempt(request, rt, lambda uow: office.delete_layout(uow, actor, layout_id))
     if errors:
         return await _layouts_page(request, rt, actor, venue_id, errors=errors, status_code=409)
     flash(request, _("Layout deleted."), "success")
@@ -200,7 +231,13 @@ async def layout_editor(request: Request, rt: RuntimeDep, actor: StaffDep, venue
 
 
 async def _save_map(
-    request: Request, rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str, change: Any, version: str,
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    venue_id: str,
+    layout_id: str,
+    change: Any,
+    version: str,
 ) -> tuple[Any, list[dict[str, str]], str]:
     """Loads the layout, applies ``change`` (map → map) and saves it from the version the page showed: the map
     is read and written in one transaction, so a save never mixes two operators' edits."""
@@ -212,7 +249,12 @@ async def _save_map(
         current = await layout_service.load_map(uow, actor.organizer_id, layout_id)
         attempted["map"] = new_map = change(current)
         return await layout_service.save_layout(
-            uow, actor, venue_id, layout.name, new_map, layout_id,
+            uow,
+            actor,
+            venue_id,
+            layout.name,
+            new_map,
+            layout_id,
             expected_version=int(version) if version.isdigit() else None,
         )
 
@@ -244,7 +286,9 @@ async def layout_save(request: Request, rt: RuntimeDep, actor: StaffDep, venue_i
 
     saved, problems, title = await _save_map(request, rt, actor, venue_id, layout_id, change, form.get("version", ""))
     if saved is None:
-        return await _editor(request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422)
+        return await _editor(
+            request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422
+        )
     flash(request, _("Layout saved: {n} seats.", n=saved.seat_count), "success")
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
@@ -261,6 +305,7 @@ def _generated(request: Request, form: dict[str, str]) -> tuple[SeatMap | None, 
             numbers[name] = int(raw) if name in INTEGERS else float(raw)
         except ValueError:
             errors[name] = _("Enter a whole number.") if name in INTEGERS else _("Enter a number.")
+            numbers[name] = 1  # a stand-in, so the generator still reports the other fields' problems
     aisles: list[int] = []
     for part in form.get("aisles_after", "").replace("，", ",").split(","):
         if part.strip():
@@ -269,32 +314,41 @@ def _generated(request: Request, form: dict[str, str]) -> tuple[SeatMap | None, 
             except ValueError:
                 errors["aisles_after"] = _("Enter seat positions separated by commas, such as 10, 20.")
     if kind not in ("rect", "arc"):
-        errors["kind"] = _("Choose one of the options.")
-    if errors:
-        return None, errors
+        return None, {"kind": _("Choose one of the options.")}
     common = {
-        "section_id": form.get("section_id", "").strip(), "label": form.get("label", "").strip(),
-        "zone": form.get("zone", "").strip(), "numbering": form.get("numbering", ""),
-        "row_labels": form.get("row_labels", ""), "first_row": int(numbers["first_row"]),
-        "seat_spacing": numbers["seat_spacing"], "row_spacing": numbers["row_spacing"], "rows": int(numbers["rows"]),
+        "section_id": form.get("section_id", "").strip(),
+        "label": form.get("label", "").strip(),
+        "zone": form.get("zone", "").strip(),
+        "numbering": form.get("numbering", ""),
+        "row_labels": form.get("row_labels", ""),
+        "first_row": int(numbers["first_row"]),
+        "seat_spacing": numbers["seat_spacing"],
+        "row_spacing": numbers["row_spacing"],
+        "rows": int(numbers["rows"]),
     }
     try:
         if kind == "rect":
             section = generate.rect_section(
-                **common, seats_per_row=int(numbers["seats_per_row"]), origin=(numbers["origin_x"], numbers["origin_y"]),
-                aisles_after=aisles, aisle_width=numbers["aisle_width"],
+                **common,
+                seats_per_row=int(numbers["seats_per_row"]),
+                origin=(numbers["origin_x"], numbers["origin_y"]),
+                aisles_after=aisles,
+                aisle_width=numbers["aisle_width"],
             )
         else:
             section = generate.arc_section(
-                **common, radius=numbers["radius"], angle_span=numbers["angle_span"],
-                direction=numbers["direction"], centre=(numbers["centre_x"], numbers["centre_y"]),
+                **common,
+                radius=numbers["radius"],
+                angle_span=numbers["angle_span"],
+                direction=numbers["direction"],
+                centre=(numbers["centre_x"], numbers["centre_y"]),
             )
     except ValidationFailed as exc:
         for err in exc.errors:
             field = str(err.get("field", "form")).replace(".", "_")
             errors.setdefault(field, fill(_(str(err.get("message", ""))), err))
         return None, errors
-    return section, {}
+    return (None, errors) if errors else (section, {})
 
 
 @router.post("/venues/{venue_id}/layouts/{layout_id}/sections")
@@ -314,10 +368,22 @@ async def layout_add_section(
     )
     if saved is None:
         return await _editor(
-            request, rt, actor, venue_id, layout_id, gen=form, preview=section, problems=problems,
-            problems_title=title, status_code=422,
+            request,
+            rt,
+            actor,
+            venue_id,
+            layout_id,
+            gen=form,
+            preview=section,
+            problems=problems,
+            problems_title=title,
+            status_code=422,
         )
-    flash(request, _("Section {section} added: {n} seats.", section=section.sections[0].id, n=len(section.seats)), "success")
+    flash(
+        request,
+        _("Section {section} added: {n} seats.", section=section.sections[0].id, n=len(section.seats)),
+        "success",
+    )
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 
@@ -328,15 +394,28 @@ async def layout_import(request: Request, rt: RuntimeDep, actor: StaffDep, venue
     _ = translator(request)
     if upload is None:
         problems = [{"where": "—", "field": "file", "message": _("Choose a JSON or CSV file.")}]
-        return await _editor(request, rt, actor, venue_id, layout_id, problems=problems,
-                             problems_title=_("Not imported."), status_code=422)
+        return await _editor(
+            request,
+            rt,
+            actor,
+            venue_id,
+            layout_id,
+            problems=problems,
+            problems_title=_("Not imported."),
+            status_code=422,
+        )
     try:
         async with rt.uow(readonly=True) as uow:
             current = await layout_service.load_map(uow, actor.organizer_id, layout_id)
         imported = await _read_upload(request, upload, current.sections)
     except ValidationFailed as exc:
         return await _editor(
-            request, rt, actor, venue_id, layout_id, problems=_problem_rows(request, exc),
+            request,
+            rt,
+            actor,
+            venue_id,
+            layout_id,
+            problems=_problem_rows(request, exc),
             problems_title=_("The file was not imported: nothing was saved. Correct these lines and try again."),
             status_code=422,
         )
@@ -344,7 +423,9 @@ async def layout_import(request: Request, rt: RuntimeDep, actor: StaffDep, venue
         request, rt, actor, venue_id, layout_id, lambda current: imported, form.get("version", "")
     )
     if saved is None:
-        return await _editor(request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422)
+        return await _editor(
+            request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422
+        )
     flash(request, _("Imported: {n} seats.", n=saved.seat_count), "success")
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
@@ -353,8 +434,6 @@ async def _export(rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str
     async with rt.uow(readonly=True) as uow:
         layout = await layout_service.get_layout(uow, actor, layout_id)
         if layout.venue_id != venue_id:
-            from piaowu.core.errors import NotFound
-
             raise NotFound(kind="seat layout")
         seat_map = await layout_service.load_map(uow, actor.organizer_id, layout_id)
     body = interchange.export_json(seat_map) if fmt == "json" else interchange.export_csv(seat_map)

@@ -11,14 +11,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from piaowu.catalog import event_service, session_service
-from piaowu.core.errors import DomainError, ValidationFailed
-from piaowu.core.money import format_major, minor_digits, parse_major
+from piaowu.core.errors import ValidationFailed
+from piaowu.core.money import minor_digits, parse_major
 from piaowu.seating import layout_service, office, session_seating
 from piaowu.web.deps import RuntimeDep, StaffDep
-from piaowu.web.manage.common import FormErrors, attempt, error_text, organizer, page, read_form, redirect, translator
+from piaowu.web.manage.common import FormErrors, attempt, organizer, page, read_form, redirect, translator
 from piaowu.web.templating import flash
 
 router = APIRouter()
+
+
+def _major(minor: int, currency: str) -> str:
+    """Minor units as the form shows a price: 88000 → "880", 38050 → "380.50"."""
+    digits = minor_digits(currency)
+    whole, frac = divmod(minor, 10**digits)
+    return f"{whole}.{frac:0{digits}d}" if digits and frac else str(whole)
 
 
 def _summary_json(summary: session_seating.SeatingSummary | None) -> list[dict[str, Any]]:
@@ -54,7 +61,7 @@ async def _seating_page(
     zones = [z.zone for z in summary.zones] if summary else []
     if price_values is None:
         price_values = {
-            f"price.{zones.index(p.zone)}.{p.ticket_type_id}": format_major(p.price_minor, currency)
+            f"price.{zones.index(p.zone)}.{p.ticket_type_id}": _major(p.price_minor, currency)
             for p in prices
             if p.zone in zones
         }
@@ -138,7 +145,9 @@ async def seating_prices(request: Request, rt: RuntimeDep, actor: StaffDep, sess
             prices.append((zones[int(index)], tt, parse_major(raw, currency)))
         except ValueError:
             errors[key] = (
-                _("Enter a price in yuan, like 380 or 380.50.") if minor_digits(currency) else _("Enter a whole amount, like 380.")
+                _("Enter a price in yuan, like 380 or 380.50.")
+                if minor_digits(currency)
+                else _("Enter a whole amount, like 380.")
             )
     values = {k: v for k, v in form.items() if k.startswith("price.")}
     if errors:
@@ -192,4 +201,3 @@ async def seating_block(request: Request, rt: RuntimeDep, actor: StaffDep, sessi
     text = _("{n} seats kept back: {reason}.", n=n, reason=reason) if blocking else _("{n} seats back on sale.", n=n)
     flash(request, text, "success")
     return redirect(f"/manage/sessions/{session_id}/seating")
-

@@ -93,13 +93,14 @@
       name.textContent = id;
     });
     this.layer = el("g", { class: "seats" }, this.svg);
-    this.nodes = this.seats.map(function (s, i) {
+    this.nodes = [];
+    this.seats.forEach(function (s, i) {
       var node = el("circle", { cx: s.x, cy: s.y, r: r }, self.layer);
       node.dataset.i = i;
       var title = el("title", {}, node);
       title.textContent = label(s);
+      self.nodes.push(node);
       self.paint(i);
-      return node;
     });
     (this.options.preview || []).forEach(function (s) {
       el("circle", { cx: s.x, cy: s.y, r: r, class: "seat preview" }, self.svg);
@@ -109,7 +110,7 @@
 
   SeatMap.prototype.paint = function (i) {
     var s = this.seats[i];
-    var node = this.nodes ? this.nodes[i] : this.layer.lastChild;
+    var node = this.nodes[i];
     var cls = ["seat", this.zoneClass(s.zone)];
     if (s.blocked) cls.push("blocked");
     if (s.state) cls.push("state-" + s.state);
@@ -383,6 +384,36 @@
     host.addEventListener("keydown", function (evt) {
       if (evt.key === "Escape") map.select([], false);
     });
+
+    // While the page is open, seats and zone counts follow sales elsewhere (every 5 s, paused when hidden).
+    var live = root.dataset.live;
+    if (!live) return;
+    var STATE = { f: "free", h: "held", s: "sold", b: "blocked" };
+    function poll() {
+      if (document.hidden) return;
+      fetch(live, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || data.states.length !== seats.length) return;
+          var lost = [];
+          seats.forEach(function (s, i) {
+            var state = STATE[data.states[i]];
+            if (state === s.state) return;
+            s.state = state; s.blocked = state === "blocked";
+            if (map.selected.has(i) && wanted.indexOf(state) < 0) { map.selected.delete(i); lost.push(i); }
+            map.paint(i);
+          });
+          if (lost.length) refresh();
+          data.zones.forEach(function (z) {
+            document.querySelectorAll("[data-zone-stats] tr[data-zone]").forEach(function (tr) {
+              if (tr.dataset.zone !== z.zone) return;
+              tr.querySelectorAll("[data-k]").forEach(function (td) { td.textContent = z[td.dataset.k]; });
+            });
+          });
+        })
+        .catch(function () {});
+    }
+    setInterval(poll, 5000);
   }
 
   document.querySelectorAll("[data-seat-editor]").forEach(setupEditor);
