@@ -146,6 +146,37 @@ class SeatTaken(SoldOut):
     message = "Some of the chosen seats were just taken. Choose other seats."
 
 
+class SeatBlocked(DomainError):
+    """Seats asked for are kept back by the operator (house, press, technical): ``seats`` lists them with their
+    printed labels. Nothing was held."""
+
+    code = "seat_blocked"
+    status = 409
+    message = "Some of the chosen seats are not for sale. Choose other seats."
+
+
+class SeatsUnavailable(DomainError):
+    """Best available found no seats for the request (``free``: free seats of the zones asked for;
+    ``largest_block``: the longest run of seats side by side). Nothing was held."""
+
+    status = 409
+
+
+class NoAdjacentBlock(SeatsUnavailable):
+    code = "no_adjacent_block"
+    message = "There are not that many seats side by side. Allow the group to be split, or ask for fewer seats."
+
+
+class NotEnoughSeats(SeatsUnavailable):
+    code = "not_enough_seats"
+    message = "Not enough seats are left in this zone."
+
+
+class NoWheelchairSpace(SeatsUnavailable):
+    code = "no_wheelchair_space"
+    message = "No wheelchair space with a companion seat is free in this zone."
+
+
 class LegsOccupied(DomainError):
     """Legs of units asked to be kept back (blocked) are held or sold: ``legs`` maps each such unit id to its
     leg numbers (0-based), ``unit_ids`` lists those units. Nothing was blocked."""

@@ -121,6 +121,12 @@ async def unit_masks(
     return {r.id: (r.legs, r.occupied, r.blocked) for r in await session.execute(q)}
 
 
+async def pool_unit_masks(session: AsyncSession, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
+    """unit id → (occupied, blocked) of every unit grouped under ``pool_id``, read as columns (newest values)."""
+    q = select(Unit.id, Unit.occupied, Unit.blocked).where(Unit.pool_id == pool_id, Unit.organizer_id == organizer_id)
+    return {r.id: (r.occupied, r.blocked) for r in await session.execute(q)}
+
+
 async def block(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> bool:
     """Set ``mask``'s bits in ``blocked`` only where none of them is occupied: one conditional update, so a
     racing claim (which needs ``(occupied | blocked) & mask = 0``) and this block cannot both match. → matched."""

@@ -135,6 +135,12 @@ async def unit_states(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str
     }
 
 
+async def pool_unit_masks(uow: UnitOfWork, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
+    """(occupied, blocked) of every unit of a pool (a session's seats), by unit id: one query, for availability
+    maps. A hint like ``free_units``: a claim is what decides."""
+    return await repo.pool_unit_masks(uow.session, organizer_id, pool_id)
+
+
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
     return await repo.counts(uow.session, organizer_id, pool_ids)
 
