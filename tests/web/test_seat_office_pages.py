@@ -297,3 +297,41 @@ async def test_session_seating_prices_blocks_and_a_locked_layout(client: httpx.A
     assert locked.status_code == 409 and "can no longer change" in locked.text
     live = (await client.get(url + ".json")).json()
     assert live["states"][30] == "h"
+
+
+async def test_the_box_office_sells_seats_picked_on_the_map(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    world = await seating_world(runtime)
+    await sign_in(client, world.tenant.owner_email, world.tenant.password)
+    page = await client.get(f"/manage/sell?session={world.session_id}&lang=en")
+    assert page.status_code == 200 and "data-seat-picker" in page.text and "¥880.00" in page.text
+    a5, a6 = world.seat("A", "1", "5"), world.seat("A", "1", "6")
+    sale = {
+        "csrf": csrf_of(page.text),
+        "session": world.session_id,
+        "seated": "1",
+        "seat": [a5, a6],
+        f"tt.{a5}": world.adult_id,
+        f"tt.{a6}": world.student_id,
+        "buyer_name": "王五",
+        "buyer_phone": "13812345678",
+        "method": "cash",
+        "tendered": "2000",
+    }
+    sold = await client.post("/manage/sell?lang=en", data=sale)
+    assert sold.status_code == 303, sold.text
+    order = await client.get(sold.headers["location"] + "?lang=en")
+    assert "¥1,560.00" in order.text and "A" in order.text
+    # The same seats again: refused, the seats named, nothing sold.
+    again = await client.post(
+        "/manage/sell?lang=en",
+        data={**sale, "seat": [world.seat("A", "1", "7"), a6], f"tt.{world.seat('A', '1', '7')}": world.adult_id},
+    )
+    assert again.status_code == 422 and "These seats were just taken: A 1-6" in again.text
+    live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()
+    assert live["states"][4:7] == "ssf"
+    # A seat without a ticket type, and no seat at all, are said inline.
+    no_type = await client.post("/manage/sell?lang=en", data={**sale, "seat": [world.seat("A", "2", "1")]})
+    assert no_type.status_code == 422 and "Choose a ticket type for every seat." in no_type.text
+    none = {k: v for k, v in sale.items() if k != "seat"}
+    nothing = await client.post("/manage/sell?lang=en", data=none)
+    assert nothing.status_code == 422 and "Choose seats on the map." in nothing.text

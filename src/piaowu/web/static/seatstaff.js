@@ -360,6 +360,25 @@
     var out = form.querySelector("[data-picked]");
     var list = root.querySelector("[data-picked-list]");
     var preset = new Set(readJSON(root, "data-selected") || []);
+    var attrNames = readJSON(root, "data-attr-names") || {};
+    // Box office: each picked seat is sold as one of the ticket types priced in its zone (a select per seat).
+    var prices = readJSON(root, "data-prices");
+    var chosen = readJSON(root, "data-chosen") || {};
+    function typeSelect(s) {
+      var select = document.createElement("select");
+      select.name = "tt." + s.id;
+      select.dataset.seatType = "";
+      select.setAttribute("aria-label", label(s));
+      (prices[s.zone] || []).forEach(function (p) {
+        var option = document.createElement("option");
+        option.value = p[0]; option.textContent = p[1] + " " + p[3];
+        option.dataset.price = p[2];
+        if (chosen[s.id] === p[0]) option.selected = true;
+        select.appendChild(option);
+      });
+      select.addEventListener("change", function () { chosen[s.id] = select.value; form.dispatchEvent(new Event("input")); });
+      return select;
+    }
     if (preset.size) map.select(seats.map(function (s, i) { return preset.has(s.id) ? i : -1; }).filter(function (i) { return i >= 0; }), false);
 
     function refresh() {
@@ -372,12 +391,14 @@
         out.appendChild(input);
         if (list) {
           var li = document.createElement("li");
-          li.textContent = label(s) + (s.attributes.length ? " · " + s.attributes.map(function (a) { return root.dataset["attr" + a.replace(/_./g, function (m) { return m[1].toUpperCase(); }).replace(/^./, function (m) { return m.toUpperCase(); })] || a; }).join(", ") : "");
-          li.dataset.zone = s.zone;
+          var name = document.createElement("span");
+          name.textContent = label(s) + (s.attributes.length ? " · " + s.attributes.map(function (a) { return attrNames[a] || a; }).join(", ") : "");
+          li.appendChild(name);
+          if (prices) li.appendChild(typeSelect(s));
           list.appendChild(li);
         }
       });
-      form.dispatchEvent(new Event("seats-picked"));
+      form.dispatchEvent(new Event("input"));
     }
     map.onchange = refresh;
     refresh();
