@@ -140,6 +140,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", f"{API}/box-office/sales"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # as /manage/sell
     ("POST", f"{API}/orders/{{order_id}}/refunds"): needs(P.REFUND),
     ("GET", f"{API}/orders/{{order_id}}/tickets.pdf"): needs(P.ORDER_READ),
+    ("POST", f"{API}/tickets/{{ticket_id}}/exchange-seat"): needs(P.ORDER_CREATE),  # seatoffice: a clerk's job
     ("GET", f"{API}/tickets/{{code}}"): needs(P.ORDER_READ),
     ("GET", f"{API}/tickets/{{code}}/qr.svg"): needs(P.ORDER_READ),
     ("GET", f"{API}/tickets/{{code}}/qr.png"): needs(P.ORDER_READ),
