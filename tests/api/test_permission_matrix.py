@@ -24,7 +24,7 @@ from piaowu.accounts.permissions import Role, permissions_for
 from piaowu.routes import RouteInfo, all_routes, undeclared
 from tests.factories import staff_member
 from tests.order_helpers import BUYER
-from tests.tenant_world import World, build_world
+from tests.tenant_world import SMALL_MAP, World, build_world
 from tests.web.helpers import csrf_of, hidden, sign_in
 
 PASSWORD = "matrix password"
@@ -61,7 +61,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "provider": "sandbox",
         "trade_no": "T-no-such-trade",
         "event_ticket_type_id": w.event_ticket_type_id,
-        "layout_id": "01nosuchlayout0000000000000",  # seatoffice: a layout route answers 404 once admitted
+        "layout_id": w.layout_id,
         "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
     }
 
@@ -105,6 +105,13 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
             "capacity": 5,
             "dry_run": True,
         },
+        "LayoutIn": {"name": f"Matrix layout {n}"},
+        "LayoutReplaceIn": {"map": SMALL_MAP},
+        "SectionAddIn": {"section": {"kind": "rect", "section_id": "Z", "rows": 1, "seats_per_row": 1}},
+        "SeatEditsIn": {"ops": [{"op": "set_zone", "seats": [["A", "1", "1"]], "zone": "A"}]},
+        "SessionSeatingIn": {"layout_id": w.layout_id},
+        "ZonePricesIn": {"prices": []},
+        "SeatIdsIn": {"seat_ids": ["no-such-seat"], "reason": "house"},
     }
 
 

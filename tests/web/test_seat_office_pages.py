@@ -95,63 +95,42 @@ async def test_build_a_map_preview_add_edit_and_export(client: httpx.AsyncClient
     a_count = sum(1 for s in doc["seats"] if s["section"] == "A")
     assert a_count == 24
 
-    # Edits: move one seat, relabel, zone, attribute and block another, delete a third.
+    # Edits: move one seat, zone and attributes, block another, delete a third, renumber a row's end.
     page = await client.get(url)
-    changes = {
-        "changes": [
-            {
-                "key": ["A", "1", "1"],
-                "row": "1",
-                "number": "1",
-                "x": -30,
-                "y": 0,
-                "zone": "VIP",
-                "attributes": ["wheelchair"],
-                "blocked": "",
-            },
-            {
-                "key": ["A", "1", "2"],
-                "row": "1",
-                "number": "2",
-                "x": 50,
-                "y": 0,
-                "zone": "A",
-                "attributes": ["restricted_view"],
-                "blocked": "press",
-            },
-        ],
-        "deleted": [["A", "3", "8"]],
-    }
-    saved = await client.post(
-        url + "/save", data={"csrf": csrf_of(page.text), "version": "3", "changes": json.dumps(changes)}
-    )
+    ops = [
+        {"op": "move", "seats": [["A", "1", "1"]], "dx": -30, "dy": 0},
+        {"op": "set_zone", "seats": [["A", "1", "1"]], "zone": "VIP"},
+        {"op": "set_attributes", "seats": [["A", "1", "1"]], "attributes": ["wheelchair"]},
+        {"op": "set_attributes", "seats": [["A", "1", "2"]], "attributes": ["restricted_view"]},
+        {"op": "block", "seats": [["A", "1", "2"]], "reason": "press"},
+        {"op": "delete", "seats": [["A", "3", "8"]]},
+        {"op": "relabel", "seat": ["A", "3", "7"], "number": "8"},
+    ]
+    saved = await client.post(url + "/save", data={"csrf": csrf_of(page.text), "version": "3", "ops": json.dumps(ops)})
     assert saved.status_code == 303, saved.text
     seats = {(s["section"], s["row"], s["number"]): s for s in _doc((await client.get(url)).text)["seats"]}
     assert seats[("A", "1", "1")]["x"] == -30 and seats[("A", "1", "1")]["zone"] == "VIP"
     assert seats[("A", "1", "1")]["attributes"] == ["wheelchair"]
     assert seats[("A", "1", "2")]["blocked"] == "press"
-    assert ("A", "3", "8") not in seats
+    assert ("A", "3", "7") not in seats and seats[("A", "3", "8")]["x"] == 400
 
-    # Two seats given one label and a seat moved onto another: refused, each named, nothing saved.
-    clash = {
-        "changes": [
-            {"key": ["A", "2", "1"], "row": "2", "number": "2"},
-            {"key": ["A", "2", "3"], "x": 50, "y": 90},
-        ],
-        "deleted": [],
-    }
+    # A seat moved onto another: refused, both seats named, nothing saved.
+    clash = [{"op": "move", "seats": [["A", "2", "3"]], "dx": -50, "dy": 0}]
     page = await client.get(url + "?lang=en")
     refused = await client.post(
-        url + "/save?lang=en", data={"csrf": csrf_of(page.text), "version": "4", "changes": json.dumps(clash)}
+        url + "/save?lang=en", data={"csrf": csrf_of(page.text), "version": "4", "ops": json.dumps(clash)}
     )
     assert refused.status_code == 422
-    assert "A 2-2" in refused.text
-    assert 'id="map-problems"' in refused.text
-    assert ("A", "2", "1") in {(s["section"], s["row"], s["number"]) for s in _doc(refused.text)["seats"]}
+    assert 'id="map-problems"' in refused.text and "A 2-3" in refused.text and "A 2-2" in refused.text
+    assert _doc(refused.text)["seats"] == _doc(page.text)["seats"]
     # A save from a stale copy (version 3) is refused too.
     stale = await client.post(
         url + "/save?lang=en",
-        data={"csrf": csrf_of(page.text), "version": "3", "changes": json.dumps({"changes": [], "deleted": []})},
+        data={
+            "csrf": csrf_of(page.text),
+            "version": "3",
+            "ops": json.dumps([{"op": "unblock", "seats": [["A", "1", "2"]]}]),
+        },
     )
     assert stale.status_code == 422 and "changed by someone else" in stale.text
 

@@ -195,6 +195,14 @@ class SeatingLocked(DomainError):
     message = "Seats of this session are already held or sold; its seat layout can no longer change."
 
 
+class LayoutInUse(DomainError):
+    """A seat layout that sessions were given (``session_ids``) is kept: they remember where their seats came from."""
+
+    code = "layout_in_use"
+    status = 409
+    message = "Sessions use this seat layout; it cannot be deleted."
+
+
 class NotOnSale(DomainError):
     code = "not_on_sale"
     status = 409

@@ -1,123 +1,180 @@
-"""Edits made on the map editor, applied to a seat map: pure, plain values in and out.
+"""Edits of a seat map, as the back office's map editor sends them: a list of operations applied in order.
 
-The editor sends only what changed — each edited seat named by the key it had when the page was loaded, with
-its new labels, place, zone, attributes and block reason, and the keys of deleted seats — so a save of a few
-seats of a 20,000-seat layout stays small. ``apply_edits`` returns the new map; it does not judge it: the
-caller checks the result with the import rules (``interchange``), so an edited map and an imported one pass
-the same checks (duplicate labels, overlapping seats, labels a spreadsheet would run).
+Seats are named by their printed labels ``[section, row, number]`` (a layout's seats get new row ids on every
+save, their labels do not). Operations::
 
-Document (JSON)::
+    {"op": "move", "seats": [[s, r, n], …], "dx": 0, "dy": 0}       shift seats on the plan
+    {"op": "place", "seat": [s, r, n], "x": 0, "y": 0}              put one seat at a point
+    {"op": "relabel", "seat": [s, r, n], "section"?, "row"?, "number"?}
+    {"op": "set_zone", "seats": […], "zone": "B"}
+    {"op": "set_attributes", "seats": […], "attributes": ["wheelchair"]}   ([] clears them)
+    {"op": "block", "seats": […], "reason": "house"}                kept back from sale by default
+    {"op": "unblock", "seats": […]}
+    {"op": "delete", "seats": […]}
+    {"op": "delete_section", "section": "C"}                        the section and its seats
 
-    {"changes": [{"key": ["A", "1", "5"], "row": "1", "number": "5", "x": 200, "y": 0, "zone": "A",
-                  "attributes": ["wheelchair"], "blocked": ""}],
-     "deleted": [["A", "1", "6"]]}
+An operation naming a seat or section the map does not have (at that point of the list) is reported at
+``ops.N.seats.K`` / ``ops.N.section`` with code ``unknown_seat`` / ``unknown_section``; bad labels and
+attributes at their field. Every problem is reported at once and nothing is applied. The result still has to
+pass the layout's checks (``layout_service.checked_map``: duplicates, overlapping coordinates, labels), the same
+as an imported file.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from piaowu.core.errors import ValidationFailed
-from piaowu.seating.layout import Seat, SeatKey, SeatMap
+from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, label_problem
 
-CHANGE_FIELDS = frozenset({"key", "row", "number", "x", "y", "zone", "attributes", "blocked"})
-MAX_EDITS = 200_000
-BAD_DOCUMENT = "The changes could not be read: reload the page and try again."
-GONE_MESSAGE = "This seat is no longer on the layout: reload the page."
+OPS = (
+    "move",
+    "place",
+    "relabel",
+    "set_zone",
+    "set_attributes",
+    "block",
+    "unblock",
+    "delete",
+    "delete_section",
+)
+MAX_OPS = 1_000
+UNKNOWN_SEAT = "No seat of this layout has this section, row and number."
+UNKNOWN_SECTION = "This layout has no section with this id."
 
 
-def _problem(field: str, code: str, message: str, **data: Any) -> dict[str, Any]:
-    return {"field": field, "code": code, "message": message, **data}
+class _Editor:
+    def __init__(self, seat_map: SeatMap) -> None:
+        self.sections = list(seat_map.sections)
+        self.seats: list[Seat | None] = list(seat_map.seats)
+        self.index: dict[SeatKey, int] = {seat.key: i for i, seat in enumerate(seat_map.seats)}
+        self.errors: list[dict[str, Any]] = []
 
+    def error(self, field: str, code: str, message: str, **data: Any) -> None:
+        self.errors.append({"field": field, "code": code, "message": message, **data})
 
-def _key(value: object) -> SeatKey | None:
-    if isinstance(value, list) and len(value) == 3 and all(isinstance(v, str) for v in value):
-        return (value[0], value[1], value[2])
-    return None
-
-
-def _change(raw: object, where: str, problems: list[dict[str, Any]]) -> tuple[SeatKey, dict[str, Any]] | None:
-    if not isinstance(raw, dict) or not set(raw) <= CHANGE_FIELDS or _key(raw.get("key")) is None:
-        problems.append(_problem(where, "bad_edit", BAD_DOCUMENT))
-        return None
-    key = _key(raw["key"])
-    assert key is not None
-    values: dict[str, Any] = {}
-    for name in ("row", "number", "zone", "blocked"):
-        if name in raw:
-            if not isinstance(raw[name], str):
-                problems.append(_problem(f"{where}.{name}", "bad_edit", BAD_DOCUMENT))
-                return None
-            values[name] = raw[name].strip()
-    for name in ("x", "y"):
-        if name in raw:
-            v = raw[name]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                problems.append(_problem(f"{where}.{name}", "bad_edit", BAD_DOCUMENT))
-                return None
-            values[name] = float(v)
-    if "attributes" in raw:
-        attrs = raw["attributes"]
-        if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
-            problems.append(_problem(f"{where}.attributes", "bad_edit", BAD_DOCUMENT))
+    def find(self, at: str, keys: object) -> list[int] | None:
+        """Positions of the seats named, or None (each unknown one reported)."""
+        if not isinstance(keys, list) or not keys:
+            self.error(f"{at}.seats", "required", "Choose at least one seat.")
             return None
-        values["attributes"] = frozenset(attrs)  # unknown names are refused by the import rules after
-    return key, values
+        found, ok = [], True
+        for k, key in enumerate(keys):
+            pos = self.index.get(tuple(key)) if isinstance(key, list | tuple) and len(key) == 3 else None
+            if pos is None:
+                self.error(f"{at}.seats.{k}", "unknown_seat", UNKNOWN_SEAT, seat=key)
+                ok = False
+            else:
+                found.append(pos)
+        return list(dict.fromkeys(found)) if ok else None
+
+    def one(self, at: str, key: object) -> int | None:
+        pos = self.index.get(tuple(key)) if isinstance(key, list | tuple) and len(key) == 3 else None
+        if pos is None:
+            self.error(f"{at}.seat", "unknown_seat", UNKNOWN_SEAT, seat=key)
+        return pos
+
+    def label(self, field: str, value: object, *, required: bool = True) -> bool:
+        problem = label_problem(value, required=required)
+        if problem:
+            self.error(field, "bad_label", problem)
+        return problem is None
+
+    def change(self, positions: Sequence[int], **changes: Any) -> None:
+        for pos in positions:
+            seat = self.seats[pos]
+            assert seat is not None
+            self.seats[pos] = dataclasses.replace(seat, **changes)
+
+    def apply(self, i: int, op: Mapping[str, Any]) -> None:
+        at = f"ops.{i}"
+        kind = op.get("op")
+        if kind not in OPS:
+            self.error(f"{at}.op", "invalid_choice", "Choose one of the options offered.", choices=list(OPS))
+            return
+        if kind == "delete_section":
+            section = op.get("section")
+            if section not in {s.id for s in self.sections}:
+                self.error(f"{at}.section", "unknown_section", UNKNOWN_SECTION, section=section)
+                return
+            self.sections = [s for s in self.sections if s.id != section]
+            for key, pos in list(self.index.items()):
+                if key[0] == section:
+                    self.seats[pos] = None
+                    del self.index[key]
+            return
+        if kind in ("place", "relabel"):
+            pos = self.one(at, op.get("seat"))
+            if pos is None:
+                return
+            seat = self.seats[pos]
+            assert seat is not None
+            if kind == "place":
+                self.change([pos], x=float(op["x"]), y=float(op["y"]))
+                return
+            labels = {f: op[f] for f in ("section", "row", "number") if op.get(f) is not None}
+            if not all([self.label(f"{at}.{f}", v) for f, v in labels.items()]):
+                return
+            if "section" in labels and labels["section"] not in {s.id for s in self.sections}:
+                self.error(f"{at}.section", "unknown_section", UNKNOWN_SECTION, section=labels["section"])
+                return
+            new = dataclasses.replace(seat, **labels)
+            if new.key != seat.key and new.key in self.index:
+                message = "This section, row and seat number are already used."
+                self.error(f"{at}.number", "duplicate_label", message, other={"seat": list(new.key)})
+                return
+            del self.index[seat.key]
+            self.index[new.key] = pos
+            self.seats[pos] = new
+            return
+        positions = self.find(at, op.get("seats"))
+        if positions is None:
+            return
+        if kind == "move":
+            for pos in positions:
+                seat = self.seats[pos]
+                assert seat is not None
+                self.seats[pos] = dataclasses.replace(
+                    seat, x=round(seat.x + float(op.get("dx", 0)), 2), y=round(seat.y + float(op.get("dy", 0)), 2)
+                )
+        elif kind == "set_zone":
+            if self.label(f"{at}.zone", op.get("zone")):
+                self.change(positions, zone=op["zone"])
+        elif kind == "set_attributes":
+            attributes = op.get("attributes") or []
+            unknown = [a for a in attributes if a not in ATTRIBUTES]
+            for a in unknown:
+                message = "Use only wheelchair, companion, restricted_view and partial_view."
+                self.error(f"{at}.attributes", "unknown_attribute", message, attribute=a)
+            if {"wheelchair", "companion"} <= set(attributes):
+                message = "A wheelchair space is not a companion seat."
+                self.error(f"{at}.attributes", "conflicting_attributes", message)
+            elif not unknown:
+                self.change(positions, attributes=frozenset(attributes))
+        elif kind == "block":
+            if self.label(f"{at}.reason", op.get("reason")):
+                self.change(positions, blocked_reason=op["reason"])
+        elif kind == "unblock":
+            self.change(positions, blocked_reason="")
+        else:  # delete
+            for pos in positions:
+                seat = self.seats[pos]
+                assert seat is not None
+                del self.index[seat.key]
+                self.seats[pos] = None
 
 
-def parse_edits(text: str) -> tuple[list[tuple[SeatKey, dict[str, Any]]], list[SeatKey]]:
-    """The editor's document read strictly, or ``ValidationFailed`` (``bad_edit``)."""
-    problems: list[dict[str, Any]] = []
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError):
-        raise ValidationFailed([_problem("changes", "bad_edit", BAD_DOCUMENT)]) from None
-    if not isinstance(doc, dict) or not set(doc) <= {"changes", "deleted"}:
-        raise ValidationFailed([_problem("changes", "bad_edit", BAD_DOCUMENT)])
-    raw_changes, raw_deleted = doc.get("changes", []), doc.get("deleted", [])
-    if not isinstance(raw_changes, list) or not isinstance(raw_deleted, list):
-        raise ValidationFailed([_problem("changes", "bad_edit", BAD_DOCUMENT)])
-    if len(raw_changes) + len(raw_deleted) > MAX_EDITS:
-        raise ValidationFailed([_problem("changes", "bad_edit", BAD_DOCUMENT)])
-    changes = [c for i, raw in enumerate(raw_changes) if (c := _change(raw, f"changes[{i}]", problems))]
-    deleted: list[SeatKey] = []
-    for i, raw in enumerate(raw_deleted):
-        key = _key(raw)
-        if key is None:
-            problems.append(_problem(f"deleted[{i}]", "bad_edit", BAD_DOCUMENT))
-        else:
-            deleted.append(key)
-    if problems:
-        raise ValidationFailed(problems)
-    return changes, deleted
-
-
-def apply_edits(seat_map: SeatMap, changes: list[tuple[SeatKey, dict[str, Any]]], deleted: list[SeatKey]) -> SeatMap:
-    """The map with ``changes`` applied and ``deleted`` seats removed, seats kept in their order. A key that is
-    not on the map (someone else saved meanwhile) is refused (``unknown_seat``) rather than guessed at."""
-    index = {seat.key: i for i, seat in enumerate(seat_map.seats)}
-    problems = [
-        _problem("changes", "unknown_seat", GONE_MESSAGE, seat=list(key))
-        for key in [k for k, _ in changes] + deleted
-        if key not in index
-    ]
-    if problems:
-        raise ValidationFailed(problems)
-    seats: list[Seat | None] = list(seat_map.seats)
-    for key, values in changes:
-        old = seat_map.seats[index[key]]
-        seats[index[key]] = Seat(
-            section=old.section,
-            row=values.get("row", old.row),
-            number=values.get("number", old.number),
-            x=values.get("x", old.x),
-            y=values.get("y", old.y),
-            zone=values.get("zone", old.zone),
-            attributes=values.get("attributes", old.attributes),
-            blocked_reason=values.get("blocked", old.blocked_reason),
-        )
-    for key in deleted:
-        seats[index[key]] = None
-    return SeatMap(seat_map.sections, tuple(s for s in seats if s is not None))
+def apply_edits(seat_map: SeatMap, ops: Sequence[Mapping[str, Any]]) -> SeatMap:
+    """The map after ``ops`` (see the module's docstring), or ``ValidationFailed`` with every problem."""
+    if not ops:
+        raise ValidationFailed([{"field": "ops", "code": "required", "message": "Send at least one change."}])
+    if len(ops) > MAX_OPS:
+        raise ValidationFailed([{"field": "ops", "code": "too_many", "message": "Send at most 1,000 changes."}])
+    editor = _Editor(seat_map)
+    for i, op in enumerate(ops):
+        editor.apply(i, op)
+    if editor.errors:
+        raise ValidationFailed(editor.errors)
+    return SeatMap(tuple(editor.sections), tuple(s for s in editor.seats if s is not None))

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from piaowu.accounts.permissions import Permission
-from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor
-from piaowu.core.errors import Conflict
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory.models import Hold, HoldUnit, Unit
 from piaowu.inventory.rules import HoldStatus
@@ -75,15 +73,3 @@ async def layout_users(uow: UnitOfWork, actor: Actor, layout_id: str) -> list[st
     """The sessions that were given this layout (they sell their own copy of its seats)."""
     layout = await layout_service.get_layout(uow, actor, layout_id)
     return await repo.sessions_using(uow.session, actor.organizer_id, layout.id)
-
-
-async def delete_layout(uow: UnitOfWork, actor: Actor, layout_id: str) -> None:
-    """Deletes a layout no session was given (its seats with it); one a session uses is refused with
-    ``conflict`` (409): the session's seats came from it. Audited."""
-    actor.require(Permission.CATALOG_WRITE)
-    layout = await layout_service.get_layout(uow, actor, layout_id)
-    if await repo.sessions_using(uow.session, actor.organizer_id, layout.id):
-        raise Conflict("Sessions sell the seats of this layout; it cannot be deleted.")
-    before = layout_service.layout_summary(layout)
-    await repo.delete_layout(uow.session, actor.organizer_id, layout.id)
-    record(uow, actor, "seat_layout.deleted", "seat_layout", layout.id, before=before)

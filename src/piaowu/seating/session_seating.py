@@ -19,9 +19,11 @@ from piaowu.audit.recorder import record
 from piaowu.catalog import repository as catalog_repo
 from piaowu.catalog import views
 from piaowu.catalog.models import Session
+from piaowu.catalog.texts import pick
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotFound, SeatingLocked, ValidationFailed
 from piaowu.core.ids import new_id
+from piaowu.core.reading_locale import current
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Claim
@@ -320,3 +322,31 @@ async def seating_summary(uow: UnitOfWork, actor: Actor, session_id: str) -> Sea
             )
         )
     return SeatingSummary(s.id, seating.layout_id, seating.layout_version, seating.seat_count, zones)
+
+
+@dataclass(frozen=True)
+class PricedZone:
+    zone: str
+    ticket_type_id: str
+    ticket_type_name: str  # in the reader's language
+    price_minor: int
+    currency: str
+
+
+async def priced_zones(uow: UnitOfWork, actor: Actor, session_id: str) -> list[PricedZone]:
+    """The session's zone prices with their ticket types' names (in the reader's language) and currency."""
+    actor.require(Permission.CATALOG_READ)
+    s = await views.session_or_404(uow, actor.organizer_id, session_id)
+    types = {t.id: t for t in await catalog_repo.ticket_types_of(uow.session, actor.organizer_id, [s.id])}
+    lang = current()
+    return [
+        PricedZone(
+            p.zone,
+            p.ticket_type_id,
+            pick(types[p.ticket_type_id].name_i18n, lang, types[p.ticket_type_id].name),
+            p.price_minor,
+            types[p.ticket_type_id].currency,
+        )
+        for p in await repo.zone_prices(uow.session, actor.organizer_id, s.id)
+        if p.ticket_type_id in types
+    ]

@@ -14,6 +14,7 @@ from piaowu.api.v1 import (
     payments,
     reports,
     seat_exchange,
+    seating,
     series,
     shop,
     staff,
@@ -25,6 +26,7 @@ router = APIRouter()
 router.include_router(organizers.router, tags=["organizer"])
 router.include_router(catalog.router, tags=["catalog"])
 router.include_router(venues.router, tags=["venues"])
+router.include_router(seating.router, tags=["seat maps"])
 router.include_router(series.router, tags=["catalog"])
 router.include_router(grants.router, tags=["catalog"])
 router.include_router(shop.router, tags=["shop (public)"])

@@ -7,6 +7,7 @@ save writes nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -17,8 +18,8 @@ from starlette.datastructures import UploadFile
 from piaowu.catalog import venue_service
 from piaowu.core.errors import CsrfFailed, DomainError, NotFound, ValidationFailed
 from piaowu.core.errors import render as fill
-from piaowu.seating import edits, generate, interchange, layout_service, office
-from piaowu.seating.layout import ATTRIBUTES, SeatMap, combine
+from piaowu.seating import interchange, layout_service, office
+from piaowu.seating.layout import ATTRIBUTES, SeatMap
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import attempt, error_text, page, read_form, redirect, translator
 from piaowu.web.templating import check_csrf, flash
@@ -32,23 +33,24 @@ INTEGERS = frozenset({"rows", "seats_per_row", "first_row"})
 MAX_IMPORT_BYTES = 1024 * 1024  # the request guard's limit: a bigger file never reaches here
 
 
-def _problem_rows(request: Request, exc: ValidationFailed, seat_map: SeatMap | None = None) -> list[dict[str, str]]:
+def _seat_name(key: object) -> str:
+    if isinstance(key, list | tuple) and len(key) == 3:
+        return f"{key[0]} {key[1]}-{key[2]}"
+    return ""
+
+
+def _problem_rows(request: Request, exc: ValidationFailed) -> list[dict[str, str]]:
     """A refused map's problems as table rows: where (CSV line, or the seat's printed label), what, why."""
     _ = translator(request)
     rows = []
     for err in exc.errors:
-        where = ""
-        if err.get("line"):
-            where = _("Line {n}", n=err["line"])
         field = str(err.get("field", ""))
-        m = re.match(r"seats\[(\d+)\]", field)
-        if m and seat_map is not None and int(m.group(1)) < len(seat_map.seats):
-            s = seat_map.seats[int(m.group(1))]
-            where = where or f"{s.section} {s.row}-{s.number}"
-        elif m:
-            where = where or _("Seat {n}", n=int(m.group(1)) + 1)
-        if err.get("seat") and not where:
-            where = " ".join(str(p) for p in err["seat"][:1]) + " " + "-".join(str(p) for p in err["seat"][1:])
+        where = _("Line {n}", n=err["line"]) if err.get("line") else _seat_name(err.get("seat"))
+        if not where and (m := re.match(r"(?:.*\.)?seats\[(\d+)\]", field)):
+            where = _("Seat {n}", n=int(m.group(1)) + 1)
+        other = err.get("other")
+        if isinstance(other, dict) and _seat_name(other.get("seat")):
+            where = f"{where} ↔ {_seat_name(other['seat'])}" if where else _seat_name(other["seat"])
         data = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in err.items()}
         rows.append(
             {
@@ -174,14 +176,35 @@ async def _form_with_file(request: Request) -> tuple[dict[str, str], UploadFile 
     return fields, upload if isinstance(upload, UploadFile) and upload.filename else None
 
 
-async def _read_upload(request: Request, upload: UploadFile, sections: Any = ()) -> SeatMap:
-    """The uploaded file as a map (JSON by its name or first character, else CSV), checked whole."""
+async def _read_upload(upload: UploadFile) -> tuple[bytes, str]:
+    """The uploaded file and its format: JSON by its name or its first character, else CSV."""
     data = await upload.read(MAX_IMPORT_BYTES + 1)
     name = (upload.filename or "").lower()
     is_json = name.endswith(".json") or (not name.endswith(".csv") and data.lstrip()[:1] in (b"{", b"["))
-    if is_json:
-        return interchange.import_json(data)
-    return interchange.import_csv(data, sections=list(sections) or None)
+    return data, "json" if is_json else "csv"
+
+
+async def _run(request: Request, rt: RuntimeDep, use_case: Any) -> tuple[Any, list[dict[str, str]], str]:
+    """A map change in one committed transaction (``layout_service``: checked whole, all or nothing) → (the
+    layout, [], "") or (None, the problems as table rows, a heading). Not-found and permission errors are not
+    the page's business: they reach the app's error page."""
+    _ = translator(request)
+    try:
+        async with rt.uow() as uow:
+            saved = await use_case(uow)
+            await uow.commit()
+        return saved, [], ""
+    except ValidationFailed as exc:
+        return None, _problem_rows(request, exc), _("Not saved: nothing was changed.")
+    except DomainError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return None, [{"where": "—", "field": "—", "message": error_text(request, exc)}], _("Not saved.")
+
+
+def _version(form: dict[str, str]) -> int | None:
+    raw = form.get("version", "")
+    return int(raw) if raw.isdigit() else None
 
 
 @router.post("/venues/{venue_id}/layouts")
@@ -189,27 +212,22 @@ async def layout_create(request: Request, rt: RuntimeDep, actor: StaffDep, venue
     """A new layout: empty (its sections generated on the editor) or from an uploaded JSON/CSV file."""
     form, upload = await _form_with_file(request)
     _ = translator(request)
-    seat_map = SeatMap((), ())
-    if upload is not None:
-        try:
-            seat_map = await _read_upload(request, upload)
-        except ValidationFailed as exc:
-            return await _layouts_page(
-                request,
-                rt,
-                actor,
-                venue_id,
-                values=form,
-                problems=_problem_rows(request, exc),
-                status_code=422,
-                errors={"file": _("The file was not imported: nothing was saved. Correct these lines and try again.")},
-            )
-    name = form.get("name", "").strip()
-    created, errors = await attempt(
-        request, rt, lambda uow: layout_service.save_layout(uow, actor, venue_id, name, seat_map)
+    data, fmt = await _read_upload(upload) if upload is not None else (None, "json")
+    name = form.get("name", "")
+    created, problems, _title = await _run(
+        request, rt, lambda uow: layout_service.create_layout(uow, actor, venue_id, name, data, fmt)
     )
     if created is None:
-        return await _layouts_page(request, rt, actor, venue_id, values=form, errors=errors, status_code=422)
+        errors: dict[str, str] = {}
+        named = [p for p in problems if p["field"] == "name"]
+        if named:
+            errors["name"] = named[0]["message"]
+        problems = [p for p in problems if p["field"] != "name"]
+        if problems:
+            errors["file"] = _("The file was not imported: nothing was saved. Correct these lines and try again.")
+        return await _layouts_page(
+            request, rt, actor, venue_id, values=form, errors=errors, problems=problems, status_code=422
+        )
     flash(request, _("Layout “{name}” created.", name=created.name), "success")
     return redirect(f"/manage/venues/{venue_id}/layouts/{created.id}")
 
@@ -218,7 +236,7 @@ async def layout_create(request: Request, rt: RuntimeDep, actor: StaffDep, venue
 async def layout_delete(request: Request, rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str) -> Response:
     await read_form(request)
     _ = translator(request)
-    done, errors = await attempt(request, rt, lambda uow: office.delete_layout(uow, actor, layout_id))
+    done, errors = await attempt(request, rt, lambda uow: layout_service.delete_layout(uow, actor, layout_id))
     if errors:
         return await _layouts_page(request, rt, actor, venue_id, errors=errors, status_code=409)
     flash(request, _("Layout deleted."), "success")
@@ -230,61 +248,27 @@ async def layout_editor(request: Request, rt: RuntimeDep, actor: StaffDep, venue
     return await _editor(request, rt, actor, venue_id, layout_id)
 
 
-async def _save_map(
-    request: Request,
-    rt: RuntimeDep,
-    actor: StaffDep,
-    venue_id: str,
-    layout_id: str,
-    change: Any,
-    version: str,
-) -> tuple[Any, list[dict[str, str]], str]:
-    """Loads the layout, applies ``change`` (map → map) and saves it from the version the page showed: the map
-    is read and written in one transaction, so a save never mixes two operators' edits."""
-    _ = translator(request)
-    attempted: dict[str, SeatMap] = {}
-
-    async def use_case(uow: Any) -> Any:
-        layout = await layout_service.get_layout(uow, actor, layout_id)
-        current = await layout_service.load_map(uow, actor.organizer_id, layout_id)
-        attempted["map"] = new_map = change(current)
-        return await layout_service.save_layout(
-            uow,
-            actor,
-            venue_id,
-            layout.name,
-            new_map,
-            layout_id,
-            expected_version=int(version) if version.isdigit() else None,
-        )
-
-    try:
-        async with rt.uow() as uow:
-            saved = await use_case(uow)
-            await uow.commit()
-        return saved, [], ""
-    except ValidationFailed as exc:
-        return None, _problem_rows(request, exc, attempted.get("map")), _("Not saved: nothing was changed.")
-    except DomainError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        return None, [{"where": "—", "field": "—", "message": error_text(request, exc)}], _("Not saved.")
-
-
 @router.post("/venues/{venue_id}/layouts/{layout_id}/save")
 async def layout_save(request: Request, rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str) -> Response:
-    """The editor's changes (moved, relabelled, re-zoned, flagged, blocked or deleted seats), all or none."""
+    """The editor's operations (``seating.edits``: moved, relabelled, re-zoned, flagged, blocked or deleted
+    seats), applied in order and saved all or none."""
     form = await read_form(request)
     _ = translator(request)
-
-    def change(current: SeatMap) -> SeatMap:
-        changes, deleted = edits.parse_edits(form.get("changes", ""))
-        edited = edits.apply_edits(current, changes, deleted)
-        used = {s.section for s in edited.seats}
-        # A section whose last seat was deleted goes with it.
-        return SeatMap(tuple(s for s in edited.sections if s.id in used), edited.seats)
-
-    saved, problems, title = await _save_map(request, rt, actor, venue_id, layout_id, change, form.get("version", ""))
+    try:
+        ops = json.loads(form.get("ops", ""))
+    except ValueError:
+        ops = None
+    if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+        problems = [{"where": "—", "field": "ops", "message": _("The changes could not be read: reload the page.")}]
+        return await _editor(
+            request, rt, actor, venue_id, layout_id, problems=problems, problems_title=_("Not saved."), status_code=422
+        )
+    await _same_venue(rt, actor, venue_id, layout_id)
+    saved, problems, title = await _run(
+        request,
+        rt,
+        lambda uow: layout_service.edit_seats(uow, actor, layout_id, ops, expected_version=_version(form)),
+    )
     if saved is None:
         return await _editor(
             request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422
@@ -293,8 +277,8 @@ async def layout_save(request: Request, rt: RuntimeDep, actor: StaffDep, venue_i
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 
-def _generated(request: Request, form: dict[str, str]) -> tuple[SeatMap | None, dict[str, str]]:
-    """The section the form describes, or the form's errors (every bad field at once)."""
+def _generator_params(request: Request, form: dict[str, str]) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The generator's kind and parameters as the form gives them, and the fields that are not numbers."""
     _ = translator(request)
     kind = form.get("kind", "rect")
     errors: dict[str, str] = {}
@@ -313,9 +297,7 @@ def _generated(request: Request, form: dict[str, str]) -> tuple[SeatMap | None, 
                 aisles.append(int(part))
             except ValueError:
                 errors["aisles_after"] = _("Enter seat positions separated by commas, such as 10, 20.")
-    if kind not in ("rect", "arc"):
-        return None, {"kind": _("Choose one of the options.")}
-    common = {
+    params: dict[str, Any] = {
         "section_id": form.get("section_id", "").strip(),
         "label": form.get("label", "").strip(),
         "zone": form.get("zone", "").strip(),
@@ -326,29 +308,31 @@ def _generated(request: Request, form: dict[str, str]) -> tuple[SeatMap | None, 
         "row_spacing": numbers["row_spacing"],
         "rows": int(numbers["rows"]),
     }
-    try:
-        if kind == "rect":
-            section = generate.rect_section(
-                **common,
-                seats_per_row=int(numbers["seats_per_row"]),
-                origin=(numbers["origin_x"], numbers["origin_y"]),
-                aisles_after=aisles,
-                aisle_width=numbers["aisle_width"],
-            )
-        else:
-            section = generate.arc_section(
-                **common,
-                radius=numbers["radius"],
-                angle_span=numbers["angle_span"],
-                direction=numbers["direction"],
-                centre=(numbers["centre_x"], numbers["centre_y"]),
-            )
-    except ValidationFailed as exc:
-        for err in exc.errors:
-            field = str(err.get("field", "form")).replace(".", "_")
-            errors.setdefault(field, fill(_(str(err.get("message", ""))), err))
-        return None, errors
-    return (None, errors) if errors else (section, {})
+    if kind == "rect":
+        params.update(
+            seats_per_row=int(numbers["seats_per_row"]),
+            origin=(numbers["origin_x"], numbers["origin_y"]),
+            aisles_after=aisles,
+            aisle_width=numbers["aisle_width"],
+        )
+    elif kind == "arc":
+        params.update(
+            radius=numbers["radius"],
+            angle_span=numbers["angle_span"],
+            direction=numbers["direction"],
+            centre=(numbers["centre_x"], numbers["centre_y"]),
+        )
+    return kind, params, errors
+
+
+def _field_errors(request: Request, exc: ValidationFailed) -> dict[str, str]:
+    """The generator's errors on the form's fields (``origin.x`` is the form's ``origin_x``)."""
+    _ = translator(request)
+    out: dict[str, str] = {}
+    for err in exc.errors:
+        field = str(err.get("field", "form")).replace(".", "_")
+        out.setdefault(field, fill(_(str(err.get("message", ""))), err))
+    return out
 
 
 @router.post("/venues/{venue_id}/layouts/{layout_id}/sections")
@@ -358,13 +342,24 @@ async def layout_add_section(
     """Generate a section: ``action=preview`` draws it on the map without saving; ``add`` saves it."""
     form = await read_form(request)
     _ = translator(request)
-    section, errors = _generated(request, form)
-    if section is None:
+    kind, params, errors = _generator_params(request, form)
+    preview = None
+    if kind not in layout_service.SECTION_KINDS:
+        errors["kind"] = _("Choose one of the options.")
+    else:
+        try:  # the same generator the service runs: a preview shows exactly what "add" would save
+            preview = layout_service.SECTION_KINDS[kind](**params)
+        except ValidationFailed as exc:
+            errors = {**_field_errors(request, exc), **errors}
+    if errors or preview is None:
         return await _editor(request, rt, actor, venue_id, layout_id, gen=form, gen_errors=errors, status_code=422)
     if form.get("action") != "add":
-        return await _editor(request, rt, actor, venue_id, layout_id, gen=form, preview=section)
-    saved, problems, title = await _save_map(
-        request, rt, actor, venue_id, layout_id, lambda current: combine(current, section), form.get("version", "")
+        return await _editor(request, rt, actor, venue_id, layout_id, gen=form, preview=preview)
+    await _same_venue(rt, actor, venue_id, layout_id)
+    saved, problems, title = await _run(
+        request,
+        rt,
+        lambda uow: layout_service.add_section(uow, actor, layout_id, kind, params, expected_version=_version(form)),
     )
     if saved is None:
         return await _editor(
@@ -374,22 +369,20 @@ async def layout_add_section(
             venue_id,
             layout_id,
             gen=form,
-            preview=section,
+            preview=preview,
             problems=problems,
             problems_title=title,
             status_code=422,
         )
-    flash(
-        request,
-        _("Section {section} added: {n} seats.", section=section.sections[0].id, n=len(section.seats)),
-        "success",
-    )
+    section = preview.sections[0].id
+    flash(request, _("Section {section} added: {n} seats.", section=section, n=len(preview.seats)), "success")
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 
 @router.post("/venues/{venue_id}/layouts/{layout_id}/import")
 async def layout_import(request: Request, rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str) -> Response:
-    """Replace the layout with a JSON or CSV file (a CSV keeps the layout's sections): all of it or nothing."""
+    """Replace the layout with a JSON or CSV file (a CSV keeps the layout's sections): all of it or nothing.
+    Zones: the layout's own, plus any the operator names (a typo'd zone in a file is caught)."""
     form, upload = await _form_with_file(request)
     _ = translator(request)
     if upload is None:
@@ -404,42 +397,48 @@ async def layout_import(request: Request, rt: RuntimeDep, actor: StaffDep, venue
             problems_title=_("Not imported."),
             status_code=422,
         )
-    try:
-        async with rt.uow(readonly=True) as uow:
-            current = await layout_service.load_map(uow, actor.organizer_id, layout_id)
-        imported = await _read_upload(request, upload, current.sections)
-    except ValidationFailed as exc:
+    data, fmt = await _read_upload(upload)
+    await _same_venue(rt, actor, venue_id, layout_id)
+    async with rt.uow(readonly=True) as uow:
+        layout = await layout_service.get_layout(uow, actor, layout_id)
+    extra = [z.strip() for z in form.get("zones", "").replace("，", ",").split(",") if z.strip()]
+    zones = [*layout.zones, *extra] if layout.seat_count else None
+    saved, problems, _title = await _run(
+        request,
+        rt,
+        lambda uow: layout_service.import_layout(
+            uow, actor, layout_id, data, fmt, zones=zones, expected_version=_version(form)
+        ),
+    )
+    if saved is None:
         return await _editor(
             request,
             rt,
             actor,
             venue_id,
             layout_id,
-            problems=_problem_rows(request, exc),
+            problems=problems,
             problems_title=_("The file was not imported: nothing was saved. Correct these lines and try again."),
             status_code=422,
-        )
-    saved, problems, title = await _save_map(
-        request, rt, actor, venue_id, layout_id, lambda current: imported, form.get("version", "")
-    )
-    if saved is None:
-        return await _editor(
-            request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422
         )
     flash(request, _("Imported: {n} seats.", n=saved.seat_count), "success")
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 
-async def _export(rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str, fmt: str) -> Response:
+async def _same_venue(rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str) -> None:
+    """A layout is addressed under its own venue only (another venue's path is not found)."""
     async with rt.uow(readonly=True) as uow:
-        layout = await layout_service.get_layout(uow, actor, layout_id)
-        if layout.venue_id != venue_id:
+        if (await layout_service.get_layout(uow, actor, layout_id)).venue_id != venue_id:
             raise NotFound(kind="seat layout")
-        seat_map = await layout_service.load_map(uow, actor.organizer_id, layout_id)
-    body = interchange.export_json(seat_map) if fmt == "json" else interchange.export_csv(seat_map)
+
+
+async def _export(rt: RuntimeDep, actor: StaffDep, venue_id: str, layout_id: str, fmt: str) -> Response:
+    await _same_venue(rt, actor, venue_id, layout_id)
+    async with rt.uow(readonly=True) as uow:
+        body = await layout_service.export_layout(uow, actor, layout_id, fmt)
     media = "application/json" if fmt == "json" else "text/csv; charset=utf-8"
     # The file is named by the layout's id: a name in any language stays out of the header.
-    headers = {"Content-Disposition": f'attachment; filename="layout-{layout.id}.{fmt}"'}
+    headers = {"Content-Disposition": f'attachment; filename="layout-{layout_id}.{fmt}"'}
     return Response(body, media_type=media, headers=headers)
 
 

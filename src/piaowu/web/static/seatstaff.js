@@ -152,7 +152,7 @@
       if (i >= 0) {
         if (evt.shiftKey) { self.select([i], true); return; }
         if (!self.selected.has(i)) self.select([i], false);
-        if (movable) drag = { kind: "move", x: p.x, y: p.y, moved: false };
+        if (movable) drag = { kind: "move", x: p.x, y: p.y, x0: p.x, y0: p.y, moved: false };
       } else {
         drag = { kind: "band", x: p.x, y: p.y, add: evt.shiftKey };
       }
@@ -186,7 +186,7 @@
         self.seats.forEach(function (s, i) { if (s.x >= x0 && s.x <= x1 && s.y >= y0 && s.y <= y1) inside.push(i); });
         if (inside.length || !drag.add) self.select(inside, drag.add);
       } else if (drag && drag.moved && self.onmoved) {
-        self.onmoved();
+        self.onmoved(Math.round((drag.x - drag.x0) * 100) / 100, Math.round((drag.y - drag.y0) * 100) / 100);
       }
       drag = null;
     }
@@ -210,29 +210,40 @@
   }
 
   // ---- the layout editor ----------------------------------------------------------------------------
+  // Every change is recorded as an operation of seating.edits (move, relabel, set_zone, set_attributes, block,
+  // unblock, delete), naming seats by their labels at that moment; "Save" posts the list, which the server
+  // applies in order and checks whole (the import rules) — all or nothing.
   function setupEditor(root) {
     var doc = readJSON(root, "data-doc") || { seats: [] };
     var preview = readJSON(root, "data-preview") || [];
     var seats = doc.seats.map(function (s) {
       return {
-        key: [s.section, s.row, s.number], section: s.section, row: s.row, number: s.number, x: s.x, y: s.y,
-        zone: s.zone, attributes: (s.attributes || []).slice(), blocked: s.blocked || "", dirty: false,
+        section: s.section, row: s.row, number: s.number, x: s.x, y: s.y,
+        zone: s.zone, attributes: (s.attributes || []).slice(), blocked: s.blocked || "",
       };
     });
     var host = root.querySelector("[data-map]");
-    var map = new SeatMap(host, seats, { zones: doc.zones || [], preview: preview });
-    var deleted = [];
+    var map = new SeatMap(host, seats, { zones: readJSON(root, "data-zones") || [], preview: preview });
+    var ops = [];
     var panel = root.querySelector("[data-panel]");
     var form = root.querySelector("[data-save-form]");
     var count = root.querySelector("[data-count]");
     var saveButton = form.querySelector("button[type=submit]");
-    var changed = false;
     map.interact(true);
 
+    function key(s) { return [s.section, s.row, s.number]; }
     function selection() { return Array.from(map.selected).sort(function (a, b) { return a - b; }); }
+    function keys(sel) { return sel.map(function (i) { return key(seats[i]); }); }
 
-    function markChanged() {
-      changed = true;
+    function record(op) {
+      var last = ops[ops.length - 1];
+      // Moves of the same seats one after the other are one move (arrow keys, a drag).
+      if (op.op === "move" && last && last.op === "move" && JSON.stringify(last.seats) === JSON.stringify(op.seats)) {
+        last.dx = Math.round((last.dx + op.dx) * 100) / 100;
+        last.dy = Math.round((last.dy + op.dy) * 100) / 100;
+      } else {
+        ops.push(op);
+      }
       saveButton.disabled = false;
       root.querySelector("[data-unsaved]").hidden = false;
     }
@@ -241,82 +252,99 @@
       var sel = selection();
       count.textContent = count.dataset.template.replace("{n}", sel.length);
       panel.querySelectorAll("input, select, button").forEach(function (c) { c.disabled = !sel.length; });
-      if (sel.length === 1) {
-        var s = seats[sel[0]];
-        panel.querySelector("[name=row]").value = s.row;
-        panel.querySelector("[name=number]").value = s.number;
-        panel.querySelector("[name=zone]").value = s.zone;
-        panel.querySelector("[name=blocked]").value = s.blocked;
-      } else {
-        ["row", "number", "zone", "blocked"].forEach(function (n) { panel.querySelector("[name=" + n + "]").value = ""; });
-      }
+      var one = sel.length === 1 ? seats[sel[0]] : null;
+      panel.querySelector("[name=row]").value = one ? one.row : "";
+      panel.querySelector("[name=number]").value = one ? one.number : "";
+      panel.querySelector("[name=zone]").value = one ? one.zone : "";
+      panel.querySelector("[name=blocked]").value = one ? one.blocked : "";
     }
     map.onchange = refresh;
-    map.onmoved = markChanged;
+    map.onmoved = function (dx, dy) { record({ op: "move", seats: keys(selection()), dx: dx, dy: dy }); };
     refresh();
 
-    function apply(change) {
-      selection().forEach(function (i, k) {
-        change(seats[i], k);
-        seats[i].dirty = true;
-        map.paint(i);
+    function repaint(sel) { sel.forEach(function (i) { map.paint(i); }); }
+
+    function relabel(sel, row, number) {
+      var start = parseInt(number, 10);
+      var wanted = sel.map(function (i, k) {
+        var n = !number ? seats[i].number : sel.length === 1 || isNaN(start) ? number : String(start + k);
+        return { i: i, row: row || seats[i].row, number: n };
       });
-      markChanged();
+      // Several seats: through a label nobody uses first, so that renumbering 1–5 as 2–6 never meets itself.
+      if (sel.length > 1) {
+        wanted.forEach(function (w, k) {
+          var s = seats[w.i], tmp = "~" + Date.now().toString(36) + "~" + k;
+          record({ op: "relabel", seat: key(s), number: tmp });
+          s.number = tmp;
+        });
+      }
+      wanted.forEach(function (w) {
+        var s = seats[w.i];
+        if (s.row === w.row && s.number === w.number) return;
+        record({ op: "relabel", seat: key(s), row: w.row, number: w.number });
+        s.row = w.row; s.number = w.number;
+      });
+      map.draw();
     }
 
     panel.addEventListener("click", function (evt) {
       var button = evt.target.closest("button[data-action]");
       if (!button) return;
       evt.preventDefault();
+      var sel = selection();
+      if (!sel.length) return;
       var action = button.dataset.action;
       var value = function (n) { return panel.querySelector("[name=" + n + "]").value.trim(); };
-      if (action === "relabel") {
-        var row = value("row"), number = value("number");
-        // One seat: its number as typed; several: numbered on from the number typed, in map order.
-        var start = parseInt(number, 10);
-        apply(function (s, k) {
-          if (row) s.row = row;
-          if (number) s.number = selection().length === 1 || isNaN(start) ? number : String(start + k);
-        });
+      if (action === "relabel" && (value("row") || value("number"))) {
+        relabel(sel, value("row"), value("number"));
       } else if (action === "zone" && value("zone")) {
-        apply(function (s) { s.zone = value("zone"); });
+        record({ op: "set_zone", seats: keys(sel), zone: value("zone") });
+        sel.forEach(function (i) { seats[i].zone = value("zone"); });
       } else if (action === "attr-set" || action === "attr-clear") {
-        var attr = value("attribute");
-        apply(function (s) {
-          var has = s.attributes.indexOf(attr);
-          if (action === "attr-set" && has < 0) s.attributes.push(attr);
-          if (action === "attr-clear" && has >= 0) s.attributes.splice(has, 1);
+        var attr = value("attribute"), groups = {};
+        sel.forEach(function (i) {
+          var now = seats[i].attributes.filter(function (a) { return a !== attr; });
+          if (action === "attr-set") now.push(attr);
+          now.sort();
+          seats[i].attributes = now;
+          (groups[now.join(";")] = groups[now.join(";")] || []).push(i);
         });
-      } else if (action === "block") {
-        apply(function (s) { s.blocked = value("blocked"); });
+        Object.keys(groups).forEach(function (g) {
+          record({ op: "set_attributes", seats: keys(groups[g]), attributes: g ? g.split(";") : [] });
+        });
+      } else if (action === "block" && value("blocked")) {
+        record({ op: "block", seats: keys(sel), reason: value("blocked") });
+        sel.forEach(function (i) { seats[i].blocked = value("blocked"); });
       } else if (action === "unblock") {
-        apply(function (s) { s.blocked = ""; });
+        record({ op: "unblock", seats: keys(sel) });
+        sel.forEach(function (i) { seats[i].blocked = ""; });
       } else if (action === "delete") {
         removeSelected();
+        return;
       }
+      repaint(sel);
       refresh();
     });
 
     function removeSelected() {
       var sel = new Set(map.selected);
       if (!sel.size) return;
-      seats.filter(function (s, i) { return sel.has(i); }).forEach(function (s) { deleted.push(s.key); });
+      record({ op: "delete", seats: keys(Array.from(sel)) });
       var kept = seats.filter(function (s, i) { return !sel.has(i); });
       seats.length = 0;
       Array.prototype.push.apply(seats, kept);
       map.selected.clear();
       map.draw();
-      markChanged();
       refresh();
     }
 
     // Arrow keys move the selection (Shift: ten times further); Delete removes it; Escape clears it.
     host.addEventListener("keydown", function (evt) {
-      var step = map.radius / 2 * (evt.shiftKey ? 10 : 1);
+      var step = Math.round(map.radius / 2 * (evt.shiftKey ? 10 : 1));
       var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
       if (moves[evt.key] && map.selected.size) {
         map.moveBy(moves[evt.key][0], moves[evt.key][1]);
-        markChanged();
+        record({ op: "move", seats: keys(selection()), dx: moves[evt.key][0], dy: moves[evt.key][1] });
         evt.preventDefault();
       } else if ((evt.key === "Delete" || evt.key === "Backspace") && map.selected.size) {
         removeSelected();
@@ -329,15 +357,13 @@
       }
     });
 
+    var submitted = false;
     form.addEventListener("submit", function () {
-      var changes = seats.filter(function (s) { return s.dirty; }).map(function (s) {
-        return { key: s.key, row: s.row, number: s.number, x: s.x, y: s.y, zone: s.zone, attributes: s.attributes, blocked: s.blocked };
-      });
-      form.querySelector("[name=changes]").value = JSON.stringify({ changes: changes, deleted: deleted });
-      changed = false;
+      form.querySelector("[name=ops]").value = JSON.stringify(ops);
+      submitted = true;
     });
     window.addEventListener("beforeunload", function (evt) {
-      if (changed) { evt.preventDefault(); evt.returnValue = ""; }
+      if (ops.length && !submitted) { evt.preventDefault(); evt.returnValue = ""; }
     });
   }
 
