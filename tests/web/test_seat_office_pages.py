@@ -314,3 +314,35 @@ async def test_the_box_office_sells_seats_picked_on_the_map(client: httpx.AsyncC
     none = {k: v for k, v in sale.items() if k != "seat"}
     nothing = await client.post("/manage/sell?lang=en", data=none)
     assert nothing.status_code == 422 and "Choose seats on the map." in nothing.text
+
+
+async def test_the_order_page_moves_a_ticket_to_another_seat(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    world = await seating_world(runtime)
+    await sign_in(client, world.tenant.owner_email, world.tenant.password)
+    item = {"product": "seat", "selection": {"ticket_type_id": world.adult_id, "seats": [world.seat("A", "1", "5")]}}
+    other = {"product": "seat", "selection": {"ticket_type_id": world.adult_id, "seats": [world.seat("A", "1", "6")]}}
+    buyer = {"name": "王五", "phone": "13812345678"}
+    sale = {"payment": {"method": "cash"}, "buyer": buyer}
+    order = (await client.post("/api/v1/box-office/sales", json={"items": [item], **sale}, headers=world.auth)).json()
+    await client.post("/api/v1/box-office/sales", json={"items": [other], **sale}, headers=world.auth)
+    ticket = order["lines"][0]["ticket"]
+    page = await client.get(f"/manage/orders/{order['id']}?lang=en")
+    url = f"/manage/orders/{order['id']}/tickets/{ticket['id']}/exchange"
+    assert "Seat A 1-5" in page.text and f'href="{url}"' in page.text
+    form = await client.get(url + "?lang=en")
+    assert form.status_code == 200 and world.seat("A", "1", "5") in form.text and "data-allowed-zones" in form.text
+    csrf = csrf_of(form.text)
+    taken = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("A", "1", "6")]})
+    assert taken.status_code == 409 and "just taken" in taken.text
+    two = await client.post(
+        url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("A", "2", "1"), world.seat("A", "2", "2")]}
+    )
+    assert two.status_code == 422 and "Choose one seat" in two.text
+    dearer = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("B", "1", "1")]})
+    assert dearer.status_code == 409 and "¥480.00" in dearer.text
+    moved = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("A", "2", "7")]})
+    assert moved.status_code == 303, moved.text
+    after = await client.get(f"/manage/orders/{order['id']}?lang=en")
+    assert "Seat changed: A 1-5 → A 2-7" in after.text and "Seat A 2-7" in after.text
+    live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()
+    assert live["states"][4] == "f" and live["states"][16] == "s"

@@ -250,6 +250,9 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/manage/orders/{order_id}/tickets.pdf"): needs(P.ORDER_READ),
     ("GET", "/manage/sell"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # a counter sale is paid on the spot
     ("POST", "/manage/sell"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),
+    # seat exchange from the order page (issue 8, seatoffice): a clerk's job, like the API's exchange-seat
+    ("GET", "/manage/orders/{order_id}/tickets/{ticket_id}/exchange"): needs(P.ORDER_READ, P.ORDER_CREATE),
+    ("POST", "/manage/orders/{order_id}/tickets/{ticket_id}/exchange"): needs(P.ORDER_READ, P.ORDER_CREATE),
     ("GET", "/manage/staff"): needs(P.STAFF_MANAGE),
     ("POST", "/manage/staff"): needs(P.STAFF_MANAGE),
     ("GET", "/manage/staff/{staff_id}"): needs(P.STAFF_MANAGE),

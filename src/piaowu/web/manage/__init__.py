@@ -13,6 +13,7 @@ from piaowu.web.manage import (
     layouts,
     orders,
     reconciliation,
+    seat_exchange,
     sell,
     series,
     session_seating,
@@ -34,6 +35,7 @@ router.include_router(series.router)
 router.include_router(grants.router)
 router.include_router(orders.router)
 router.include_router(sell.router)
+router.include_router(seat_exchange.router)
 router.include_router(staff.router)
 router.include_router(reconciliation.router)
 router.include_router(settings.router)

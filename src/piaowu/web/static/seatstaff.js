@@ -113,6 +113,7 @@
     var node = this.nodes[i];
     var cls = ["seat", this.zoneClass(s.zone)];
     if (s.blocked) cls.push("blocked");
+    if (s.current) cls.push("current");
     if (s.state) cls.push("state-" + s.state);
     (s.attributes || []).forEach(function (a) { cls.push("attr-" + a); });
     if (this.selected.has(i)) cls.push("selected");
@@ -130,11 +131,11 @@
   SeatMap.prototype.select = function (indices, add) {
     var self = this;
     var before = Array.from(this.selected);
-    if (!add) this.selected.clear();
+    if (!add || this.options.single) this.selected.clear();
     indices.forEach(function (i) {
       if (self.options.selectable && !self.options.selectable(self.seats[i])) return;
       if (add && self.selected.has(i) && indices.length === 1) self.selected.delete(i);
-      else self.selected.add(i);
+      else if (!self.options.single || !self.selected.size) self.selected.add(i);
     });
     before.concat(indices).forEach(function (i) { self.paint(i); });
     this.onchange();
@@ -373,14 +374,18 @@
   function setupPicker(root) {
     var rows = readJSON(root, "data-seats") || [];
     var wanted = (root.dataset.pickable || "free").split(" ");
+    var allowed = readJSON(root, "data-allowed-zones");
     var seats = rows.map(function (r) {
       return { id: r[0], section: r[1], row: r[2], number: r[3], x: r[4], y: r[5], zone: r[6], attributes: r[7], state: r[8], blocked: r[8] === "blocked" };
     });
     var host = root.querySelector("[data-map]");
     var map = new SeatMap(host, seats, {
       zones: readJSON(root, "data-zones") || [],
-      selectable: function (s) { return wanted.indexOf(s.state) >= 0; },
+      selectable: function (s) { return wanted.indexOf(s.state) >= 0 && (!allowed || allowed.indexOf(s.zone) >= 0); },
+      single: root.dataset.single !== undefined,
     });
+    var current = new Set(readJSON(root, "data-current") || []);
+    seats.forEach(function (s, i) { if (current.has(s.id)) { s.current = true; map.paint(i); } });
     map.interact(false);
     var form = document.getElementById(root.dataset.form);
     var out = form.querySelector("[data-picked]");
