@@ -137,7 +137,7 @@ def test_build_a_section_and_sell_from_it(tabs, live_server: LiveServer) -> None
     page.locator("#f-buyer_name").fill("王小明")
     page.locator("#f-buyer_phone").fill("139 1234 5678")
     op.shot("04-box-office-zh")
-    page.get_by_role("button", name="售出并收款").click()
+    page.get_by_role("button", name="售票并收款").click()
     expect(page.locator(".flash")).to_contain_text("已收款")
     expect(page.get_by_text("座位 A 2-9")).to_be_visible()
     op.shot("05-order-zh")

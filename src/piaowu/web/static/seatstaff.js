@@ -468,6 +468,18 @@
     setInterval(poll, 5000);
   }
 
+  // The section generator's form shows the fields of the shape chosen (both without this file).
+  document.querySelectorAll("select[name=kind]").forEach(function (select) {
+    var form = select.form;
+    function show() {
+      form.querySelectorAll("fieldset.shape-rect, fieldset.shape-arc").forEach(function (f) {
+        f.hidden = !f.classList.contains("shape-" + select.value);
+      });
+    }
+    select.addEventListener("change", show);
+    show();
+  });
+
   document.querySelectorAll("[data-seat-editor]").forEach(setupEditor);
   document.querySelectorAll("[data-seat-picker]").forEach(setupPicker);
 })();
