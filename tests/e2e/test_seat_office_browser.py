@@ -66,10 +66,25 @@ def _sign_in(tab, server: LiveServer) -> None:  # noqa: ANN001
     tab.page.wait_for_url(re.compile(r"/manage"))
 
 
+def _pause(server: LiveServer, session_id: str) -> None:
+    """The server is shared: other tests pick "the first session on sale", which must not be this seated one."""
+    auth = {"Authorization": f"Bearer {server.demo_token}"}
+    with httpx.Client(base_url=server.base_url, headers=auth, timeout=10) as api:
+        r = api.patch(f"/api/v1/sessions/{session_id}", json={"status": "paused"})
+        assert r.status_code == 200, r.text
+
+
 def test_build_a_section_and_sell_from_it(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
+    ids = _seated_session(live_server)
+    try:
+        _build_and_sell(tabs, live_server, ids)
+    finally:
+        _pause(live_server, ids["session"])
+
+
+def _build_and_sell(tabs, live_server: LiveServer, ids: dict[str, str]) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
-    ids = _seated_session(live_server)
     op = tabs(locale="zh-CN", viewport=DESKTOP)
     page = op.page
     _sign_in(op, live_server)
