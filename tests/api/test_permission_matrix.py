@@ -80,6 +80,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "GrantsIn": {"grants": [{"session_id": w.session_id, "mode": "entries", "allowed": 2}]},
         "OrderIn": order,
         "OrderLookupIn": {"code": w.paid_order_code, "contact": BUYER["phone"]},
+        "BestAvailableIn": {"quantity": 1},
         "CustomerPaymentIn": {"provider": "sandbox", "contact": BUYER["phone"]},
         "ContactIn": {"contact": BUYER["phone"]},
         "CashPaymentIn": {"method": "cash"},

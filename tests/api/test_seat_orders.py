@@ -282,6 +282,6 @@ async def test_seats_of_a_session_without_a_seat_map_are_refused(runtime, client
         {
             "field": "items.0.selection.ticket_type_id",
             "code": "not_seated",
-            "message": "This session has no seat map: buy admission.",
+            "message": "本场次没有座位图，请直接购买门票。",  # zh-CN unless the request asks otherwise
         }
     ]

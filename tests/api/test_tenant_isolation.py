@@ -33,6 +33,12 @@ PUBLIC = {
         "test_the_shop_of_one_organizer_never_shows_or_sells_anothers"
     ),
     ("POST", "/v1/shop/{slug}/orders"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
+    # Seated sessions: tests/api/test_seat_shop_api.py (another organizer's seated session through my slug: 404).
+    ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-map"): "test_seat_api_answers_only_for_seated_sessions",
+    ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-availability"): (
+        "test_seat_api_answers_only_for_seated_sessions"
+    ),
+    ("POST", "/v1/shop/{slug}/sessions/{session_id}/best-available"): "test_seat_api_answers_only_for_seated_sessions",
     ("POST", "/v1/shop/{slug}/orders/lookup"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("POST", "/v1/shop/{slug}/orders/{code}/payments"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("POST", "/v1/shop/{slug}/orders/{code}/cancel"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",

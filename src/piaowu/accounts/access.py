@@ -96,6 +96,9 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", f"{API}/shop/{{slug}}/events"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/availability"): PUBLIC,
+    ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/seat-map"): PUBLIC,
+    ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/seat-availability"): PUBLIC,
+    ("POST", f"{API}/shop/{{slug}}/sessions/{{session_id}}/best-available"): PUBLIC,
     ("POST", f"{API}/shop/{{slug}}/orders"): PUBLIC,
     # The buyer's order number + contact in the body are the proof; the service checks them.
     ("POST", f"{API}/shop/{{slug}}/orders/lookup"): PUBLIC,

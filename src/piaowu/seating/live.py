@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from piaowu.catalog import views as catalog_views
-from piaowu.core.errors import NotFound
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.seating import repository as repo
@@ -155,6 +154,7 @@ class LiveSeats:
     def __init__(self) -> None:
         self._by_session: dict[tuple[str, str], SessionLive] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loading: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def seats(self, uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive | None:
         """The session's seats (None: the session sells no seats). One primary-key read of its seating row;
@@ -162,6 +162,7 @@ class LiveSeats:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # the locks belong to one event loop (tests run one loop per test)
             self._by_session.clear()
+            self._loading.clear()
             self._loop = loop
         seating = await repo.seating(uow.session, organizer_id, session_id)
         if seating is None:
@@ -171,6 +172,17 @@ class LiveSeats:
         live = self._by_session.get(key)
         if live is not None and live.seats.stamp == stamp:
             return live
+        # One read of the seats per session at a time: a burst of first buyers shares it.
+        async with self._loading.setdefault(key, asyncio.Lock()):
+            live = self._by_session.get(key)
+            if live is not None and live.seats.stamp == stamp:
+                return live
+            return await self._load(uow, organizer_id, session_id, stamp, seating.sections)
+
+    async def _load(
+        self, uow: UnitOfWork, organizer_id: str, session_id: str, stamp: tuple[Any, ...], sections: Any
+    ) -> SessionLive:
+        key = (organizer_id, session_id)
         pool_id = (await catalog_views.session_or_404(uow, organizer_id, session_id)).pool_id
         rows = await repo.session_seats(uow.session, organizer_id, session_id)
         seats = tuple(
@@ -182,7 +194,7 @@ class LiveSeats:
                 session_id=session_id,
                 pool_id=pool_id,
                 stamp=stamp,
-                sections=tuple(seating.sections or ()),
+                sections=tuple(sections or ()),
                 seats=seats,
                 by_unit={s.unit_id: s for s in seats},
                 by_key={s.key: s for s in seats},
@@ -191,20 +203,29 @@ class LiveSeats:
         )
         if len(self._by_session) >= MAX_SESSIONS:
             self._by_session.clear()
+            self._loading.clear()
         self._by_session[key] = live
         return live
 
-    async def snapshot(
-        self, uow: UnitOfWork, organizer_id: str, session_id: str, *, max_age: float = 0.0
-    ) -> tuple[SessionLive, Snapshot]:
-        """The session's live states, read now or at most ``max_age`` seconds ago (in this process).
-        ``NotFound`` when the session sells no seats."""
-        live = await self.seats(uow, organizer_id, session_id)
-        if live is None:
-            raise NotFound(kind="seat map")
-        async with live.lock:  # one read at a time per session; waiters use it when it is young enough
-            if live.snapshot is not None and time.monotonic() - live.read_at <= max_age:
-                return live, live.snapshot
+    async def refresh(
+        self,
+        uow: UnitOfWork,
+        organizer_id: str,
+        live: SessionLive,
+        *,
+        max_age: float = 0.0,
+        began_after: float | None = None,
+    ) -> Snapshot:
+        """``live``'s states, its index following them: the last snapshot if it is at most ``max_age`` seconds
+        old — or, with ``began_after`` (a ``time.monotonic()``), if its read began after that moment, so it holds
+        every change committed before it — else read now. One read at a time per session: buyers who wait for
+        it use it (a burst of buyers told "seat taken" costs one read, not one each)."""
+        async with live.lock:
+            if live.snapshot is not None:
+                if began_after is not None and live.read_at > began_after:
+                    return live.snapshot
+                if began_after is None and time.monotonic() - live.read_at <= max_age:
+                    return live.snapshot
             began = time.monotonic()
             masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
             states = [state_of(*masks.get(s.unit_id, (0, 1))) for s in live.seats.seats]
@@ -212,7 +233,7 @@ class LiveSeats:
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
             live.apply(states)
-            return live, snap
+            return snap
 
     def clear(self) -> None:
         self._by_session.clear()

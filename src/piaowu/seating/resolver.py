@@ -27,6 +27,7 @@ the seats it chose taken in that view (so the next buyer here gets other seats).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ from piaowu.core.errors import (
     NotOnSale,
     NoWheelchairSpace,
     SeatBlocked,
+    SeatsUnavailable,
     ValidationFailed,
 )
 from piaowu.core.selections import Item, PoolHolding, Resolution, ResolvedLine, SeatLabel, UnitHolding
@@ -55,7 +57,7 @@ KIND = "seat"
 SEAT_ID_LENGTH = 40
 ZONE_LENGTH = 40
 
-_REFUSALS = {
+_REFUSALS: dict[str, type[SeatsUnavailable]] = {
     "no_adjacent_block": NoAdjacentBlock,
     "not_enough_seats": NotEnoughSeats,
     "no_wheelchair_space": NoWheelchairSpace,
@@ -183,6 +185,7 @@ class SeatResolver:
             uow, organizer_id, [i.selection.ticket_type_id for i in items], cached=True, fresh=fresh
         )
         registry = live_of(uow)
+        asked = time.monotonic()  # fresh: a view whose read began after this holds every change before it
         sessions: dict[str, SessionContext] = {}
         for session_id in dict.fromkeys(o.session_id for o in offers.values()):
             live = await registry.seats(uow, organizer_id, session_id)
@@ -190,7 +193,9 @@ class SeatResolver:
                 continue
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
             if any(i.selection.best is not None for i in mine):
-                await registry.snapshot(uow, organizer_id, session_id, max_age=0.0 if fresh else SNAPSHOT_SECONDS)
+                await registry.refresh(
+                    uow, organizer_id, live, max_age=SNAPSHOT_SECONDS, began_after=asked if fresh else None
+                )
             picked = [s for i in mine for s in i.selection.seats if s in live.seats.by_unit]
             states = await inventory.unit_states(uow, organizer_id, picked)
             prices = {(p.zone, p.ticket_type_id): p for p in await zone_prices(uow, organizer_id, session_id)}
@@ -334,10 +339,15 @@ class SeatResolver:
             finally:
                 index.release(keep)
             if isinstance(answer, ba.Refusal):
-                raise _REFUSALS[answer.code](free=answer.free, largest_block=answer.largest_block)
+                raise refusal_error(answer)
             by_key = ctx.live.seats.by_key
             out[item.index] = tuple(by_key[k].unit_id for k in answer.seats)
         return out
+
+
+def refusal_error(refusal: ba.Refusal) -> SeatsUnavailable:
+    """Best available's refusal as the error the buyer gets (409, with ``free`` and ``largest_block``)."""
+    return _REFUSALS[refusal.code](free=refusal.free, largest_block=refusal.largest_block)
 
 
 def _price_check(p: ZonePrice) -> RowCheck:

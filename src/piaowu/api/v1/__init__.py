@@ -17,6 +17,7 @@ from piaowu.api.v1 import (
     seating,
     series,
     shop,
+    shop_seats,
     staff,
     tickets,
     venues,
@@ -30,6 +31,7 @@ router.include_router(seating.router, tags=["seat maps"])
 router.include_router(series.router, tags=["catalog"])
 router.include_router(grants.router, tags=["catalog"])
 router.include_router(shop.router, tags=["shop (public)"])
+router.include_router(shop_seats.router, tags=["shop (public)"])
 router.include_router(orders.router, tags=["orders"])
 router.include_router(payments.router, tags=["payments"])
 router.include_router(tickets.router, tags=["tickets"])
