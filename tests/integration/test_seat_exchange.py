@@ -99,7 +99,7 @@ async def test_a_ticket_moves_to_another_seat_in_one_transaction(runtime: Runtim
         old_at_gate = await tickets.load_for_gate(uow, world.organizer_id, ticket["code"])
         new_at_gate = await tickets.load_for_gate(uow, world.organizer_id, body["ticket"]["code"])
         events = (
-            (await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "ticket.seat_exchanged")))
+            (await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "order.seat_exchanged")))
             .scalars()
             .all()
         )

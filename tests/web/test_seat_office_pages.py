@@ -344,5 +344,6 @@ async def test_the_order_page_moves_a_ticket_to_another_seat(client: httpx.Async
     assert moved.status_code == 303, moved.text
     after = await client.get(f"/manage/orders/{order['id']}?lang=en")
     assert "Seat changed: A 1-5 → A 2-7" in after.text and "Seat A 2-7" in after.text
+    assert "<strong>Seat changed</strong> A 1-5 → A 2-7" in after.text  # the order's history
     live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()
     assert live["states"][4] == "f" and live["states"][16] == "s"

@@ -13,7 +13,7 @@ Order of work, all in the caller's one unit of work (so a refusal anywhere leave
    exchange with ``seat_taken`` and nothing else has changed;
 5. only then the old seat's claim is returned (``inventory.return_claims``, exactly once);
 6. the line's holding and printed labels move to the new seat, the ticket is reissued (old code and QR void,
-   a new code and signed QR for the new seat: ``tickets.reissue``), and ``ticket.seat_exchanged`` is audited.
+   a new code and signed QR for the new seat: ``tickets.reissue``), and ``order.seat_exchanged`` is audited.
 
 At no moment is the ticket without a seat or two tickets on one seat, and a seat is never both free and owned:
 the claim and the release are statements of one transaction, committed together.
@@ -155,14 +155,15 @@ async def exchange_seat(uow: UnitOfWork, actor: Actor, ticket_id: str, seat_id: 
         .execution_options(synchronize_session=False)
     )
     old_code, reissued = await tickets.reissue(uow, actor, org, ticket.id, uow.settings.resolved_secret_key())
+    # On the order (its history shows it); the ticket's own event is tickets.reissue's ``ticket.reissued``.
     record(
         uow,
         actor,
-        "ticket.seat_exchanged",
-        "ticket",
-        ticket.id,
-        before={"seat": _label(old), "seat_id": old.unit_id, "code": old_code},
-        after={"seat": _label(new), "seat_id": new.unit_id, "code": reissued.code, "order_id": order.id},
+        "order.seat_exchanged",
+        "order",
+        order.id,
+        before={"seat": _label(old), "seat_id": old.unit_id, "code": old_code, "ticket_id": ticket.id},
+        after={"seat": _label(new), "seat_id": new.unit_id, "code": reissued.code, "ticket_id": ticket.id},
     )
     return ExchangeResult(reissued, old_code, _seat(old), _seat(new))
 
