@@ -347,3 +347,40 @@ async def test_the_order_page_moves_a_ticket_to_another_seat(client: httpx.Async
     assert "<strong>Seat changed</strong> A 1-5 → A 2-7" in after.text  # the order's history
     live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()
     assert live["states"][4] == "f" and live["states"][16] == "s"
+
+
+async def test_a_general_admission_session_is_given_a_layout_from_its_page(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant,  # noqa: ANN001
+) -> None:
+    from piaowu.catalog import event_service
+    from piaowu.seating.generate import rect_section
+    from tests.factories import on_sale_session, owner_actor
+
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=500)
+    async with runtime.uow() as uow:
+        venue_id = (await event_service.get_event(uow, actor, sale.event_id)).venue_id
+        layout = await layout_service.save_layout(
+            uow, actor, venue_id, "小剧场 Studio", rect_section(section_id="A", rows=2, seats_per_row=5)
+        )
+        await uow.commit()
+    await sign_in(client, tenant.owner_email, tenant.password)
+    url = f"/manage/sessions/{sale.session_id}/seating"
+    page = await client.get(url + "?lang=en")
+    assert (
+        page.status_code == 200 and "Sell the seats of this layout" in page.text and "data-seat-picker" not in page.text
+    )
+    none = await client.post(url + "/layout?lang=en", data={"csrf": csrf_of(page.text), "layout_id": ""})
+    assert none.status_code == 422 and "Choose a layout." in none.text
+    done = await client.post(url + "/layout", data={"csrf": csrf_of(page.text), "layout_id": layout.id})
+    assert done.status_code == 303, done.text
+    after = await client.get(url + "?lang=en")
+    assert "data-seat-picker" in after.text and "10 seats" in after.text
+    live = (await client.get(url + ".json")).json()
+    assert live["states"] == "f" * 10 and live["zones"] == [
+        {"zone": "A", "total": 10, "free": 10, "held": 0, "sold": 0, "blocked": 0}
+    ]
+    session_page = await client.get(f"/manage/sessions/{sale.session_id}?lang=en")
+    assert f'href="{url}"' in session_page.text
