@@ -22,6 +22,7 @@ from piaowu.orders.models import OrderLine, OrderLineHolding
 from piaowu.runtime import Runtime
 from piaowu.seating import session_seating
 from piaowu.tickets import service as tickets
+from piaowu.tickets import signing
 from piaowu.tickets.models import Ticket
 from tests.concurrency.naive import NaiveStrategy
 from tests.concurrency.test_inventory_races import SplitTransactionNaive
@@ -84,6 +85,10 @@ async def test_a_ticket_moves_to_another_seat_in_one_transaction(runtime: Runtim
         "zone": "A",
     }
     assert body["ticket"]["qr_payload"] != ticket["qr_payload"] and body["ticket"]["status"] == "valid"
+    # The new QR is signed for the new seat (an offline gate reads it there).
+    assert body["ticket"]["seat"] == {"section": "A", "row": "3", "number": "9"}
+    assert signing.seat_of(body["ticket"]["qr_payload"]) == ("A", "3", "9")
+    assert signing.seat_of(ticket["qr_payload"]) == ("A", "1", "5")
     # The seats: the old one free again, the new one owned once.
     assert (await occupied(runtime, a5), await occupied(runtime, a6)) == (0, 1)
     assert (await live_claims(runtime, a5), await live_claims(runtime, a6)) == (0, 1)
@@ -106,6 +111,7 @@ async def test_a_ticket_moves_to_another_seat_in_one_transaction(runtime: Runtim
     assert (line.seat_section, line.seat_row, line.seat_number, line.price_minor) == ("A", "3", "9", PRICES["A"][0])
     assert holding == a6
     assert old_at_gate is None and new_at_gate is not None  # the old QR admits no one
+    assert new_at_gate.seat == ("A", "3", "9")
     assert len(events) == 1 and events[0].before["seat"] == "A 1-5" and events[0].after["seat"] == "A 3-9"
     # The order reads the new seat; a refund gives the new seat back (its claim moved to the order's hold).
     read = (await client.get(f"{API}/orders/{order['id']}", headers=world.auth)).json()

@@ -154,7 +154,9 @@ async def exchange_seat(uow: UnitOfWork, actor: Actor, ticket_id: str, seat_id: 
         .values(seat_section=new.section, seat_row=new.row, seat_number=new.number)
         .execution_options(synchronize_session=False)
     )
-    old_code, reissued = await tickets.reissue(uow, actor, org, ticket.id, uow.settings.resolved_secret_key())
+    old_code, reissued = await tickets.reissue(
+        uow, actor, org, ticket.id, uow.settings.resolved_secret_key(), seat=(new.section, new.row, new.number)
+    )
     # On the order (its history shows it); the ticket's own event is tickets.reissue's ``ticket.reissued``.
     record(
         uow,

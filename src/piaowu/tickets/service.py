@@ -372,11 +372,17 @@ async def session_counts(uow: UnitOfWork, organizer_id: str, session_ids: Sequen
 
 
 async def reissue(
-    uow: UnitOfWork, actor: Actor, organizer_id: str, ticket_id: str, app_secret: str
+    uow: UnitOfWork,
+    actor: Actor,
+    organizer_id: str,
+    ticket_id: str,
+    app_secret: str,
+    *,
+    seat: tuple[str, str, str] | None = None,
 ) -> tuple[str, TicketOut]:
     """Voids a valid, never used ticket's code and QR and issues the ticket again under a new code with a newly
-    signed payload (same entitlements, same order line): a seat exchange, where the ticket now stands for
-    another seat of its session. → (the old code, the ticket as reissued).
+    signed payload (same entitlements, same order line) for ``seat``: a seat exchange, where the ticket now
+    stands for another seat of its session. → (the old code, the ticket as reissued).
 
     One conditional update (``status = valid AND entries_used = 0``), under the ticket's row lock until commit:
     a gate scan racing it either admitted the ticket first (then this refuses with ``ticket_used``) or finds
@@ -398,6 +404,7 @@ async def reissue(
         valid_from=int(t.valid_from.timestamp()),
         valid_until=int(t.valid_until.timestamp()),
         covers=tuple(f"s:{e.session_id}" if e.session_id else f"e:{e.event_id}" for e in ents),
+        seat=seat,
     )
     old = t.code
     res = await uow.session.execute(
@@ -416,5 +423,13 @@ async def reissue(
             raise InvalidTicket()
         raise TicketUsed(line_ids=[t.order_line_id], ticket_codes=[old])
     await uow.session.refresh(t)
-    record(uow, actor, "ticket.reissued", "ticket", t.id, before={"code": old}, after={"code": code})
+    record(
+        uow,
+        actor,
+        "ticket.reissued",
+        "ticket",
+        t.id,
+        before={"code": old},
+        after={"code": code, "seat": list(seat) if seat else None},
+    )
     return old, _out(t, ents)
