@@ -143,6 +143,15 @@ def _build_and_sell(tabs, live_server: LiveServer, ids: dict[str, str]) -> None:
     # ---- the box office sells two seats picked on the map ----------------------------------------------------
     op.goto(live_server.url(f"/manage/sell?session={ids['session']}"))
     map_seats = page.locator("[data-seat-picker] circle.seat")
+    # By keyboard: the first arrow key lands on the front-left seat, the next one goes right, Enter picks it.
+    page.locator("[data-seat-picker] [data-map]").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("[data-announce]")).to_contain_text("A 1-2")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-picked-list] li")).to_have_count(1)
+    page.keyboard.press("Escape")
+    expect(page.locator("[data-picked-list] li")).to_have_count(0)
     map_seats.nth(20).click()
     map_seats.nth(21).click(modifiers=["Shift"])
     picked = page.locator("[data-picked-list] li")

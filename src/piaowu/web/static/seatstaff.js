@@ -117,6 +117,7 @@
     if (s.state) cls.push("state-" + s.state);
     (s.attributes || []).forEach(function (a) { cls.push("attr-" + a); });
     if (this.selected.has(i)) cls.push("selected");
+    if (node && node.classList.contains("cursor")) cls.push("cursor");
     node.setAttribute("class", cls.join(" "));
     node.setAttribute("cx", s.x);
     node.setAttribute("cy", s.y);
@@ -433,8 +434,39 @@
     }
     map.onchange = refresh;
     refresh();
+    // Keyboard: the arrow keys move a cursor to the nearest seat that way, Enter or Space picks it (Shift keeps
+    // the others), Escape clears; the seat, its zone and state are announced.
+    var cursor = -1;
+    var say = root.querySelector("[data-announce]");
+    var STATES = readJSON(root, "data-state-names") || {};
+    function moveCursor(dx, dy) {
+      var from = cursor >= 0 ? seats[cursor] : null, best = -1, bestScore = Infinity;
+      seats.forEach(function (s, i) {
+        if (!from) { if (best < 0 || s.y < seats[best].y || (s.y === seats[best].y && s.x < seats[best].x)) best = i; return; }
+        var ex = s.x - from.x, ey = s.y - from.y, along = ex * dx + ey * dy;
+        if (along <= 0) return;
+        var score = along + 3 * Math.abs(ex * dy - ey * dx);  // straight on first, then the closest
+        if (score < bestScore) { bestScore = score; best = i; }
+      });
+      if (best < 0) return;
+      if (cursor >= 0) map.nodes[cursor].classList.remove("cursor");
+      cursor = best;
+      map.nodes[cursor].classList.add("cursor");
+      var s = seats[cursor];
+      if (say) say.textContent = label(s) + " · " + s.zone + " · " + (STATES[s.state] || s.state);
+    }
     host.addEventListener("keydown", function (evt) {
-      if (evt.key === "Escape") map.select([], false);
+      var dirs = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+      if (dirs[evt.key]) {
+        moveCursor(dirs[evt.key][0], dirs[evt.key][1]);
+        evt.preventDefault();
+      } else if ((evt.key === "Enter" || evt.key === " ") && cursor >= 0) {
+        map.select([cursor], true);
+        map.nodes[cursor].classList.add("cursor");
+        evt.preventDefault();
+      } else if (evt.key === "Escape") {
+        map.select([], false);
+      }
     });
 
     // While the page is open, seats and zone counts follow sales elsewhere (every 5 s, paused when hidden).
