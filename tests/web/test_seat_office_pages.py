@@ -384,3 +384,24 @@ async def test_a_general_admission_session_is_given_a_layout_from_its_page(
     ]
     session_page = await client.get(f"/manage/sessions/{sale.session_id}?lang=en")
     assert f'href="{url}"' in session_page.text
+
+
+async def test_a_map_file_may_be_bigger_than_other_page_bodies(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """The layout's import takes files up to 16 MB (a stadium's map); the editor's other forms keep 1 MB."""
+    world = await seating_world(runtime)
+    await sign_in(client, world.tenant.owner_email, world.tenant.password)
+    url, _layout_id = await _new_layout(client, world.venue_id)
+    page = await client.get(url)
+    doc = {
+        "version": 1,
+        "sections": [{"id": "A", "kind": "rect", "best": [0, 0]}],
+        "seats": [{"section": "A", "row": "1", "number": "1", "x": 0, "y": 0, "zone": "A"}],
+    }
+    padded = json.dumps(doc) + " " * (1024 * 1024 + 10)  # whitespace: still the same JSON document
+    r = await client.post(
+        url + "/import", data={"csrf": csrf_of(page.text), "version": "1"}, files={"file": ("big.json", padded)}
+    )
+    assert r.status_code == 303, re.findall(r"<td[^>]*>([^<]*)</td>", r.text)[:12]
+    big_ops = json.dumps([{"op": "unblock", "seats": [["A", "1", "1"]]}]) + " " * (1024 * 1024 + 10)
+    refused = await client.post(url + "/save", data={"csrf": csrf_of(page.text), "version": "2", "ops": big_ops})
+    assert refused.status_code == 413

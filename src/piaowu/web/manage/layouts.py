@@ -30,7 +30,7 @@ router = APIRouter()
 RECT_FIELDS = ("rows", "seats_per_row", "seat_spacing", "row_spacing", "origin_x", "origin_y", "aisle_width")
 ARC_FIELDS = ("rows", "radius", "angle_span", "direction", "seat_spacing", "row_spacing", "centre_x", "centre_y")
 INTEGERS = frozenset({"rows", "seats_per_row", "first_row"})
-MAX_IMPORT_BYTES = 1024 * 1024  # the request guard's limit: a bigger file never reaches here
+MAX_IMPORT_BYTES = 16 * 1024 * 1024  # api.guards.MAX_MAP_BYTES, the request guard's limit for these routes
 
 
 def _seat_name(key: object) -> str:
