@@ -179,11 +179,14 @@ async def test_bad_edits_and_sections_are_refused_whole(runtime, client, tenant)
         ({"ops": [{"op": "set_zone", "seats": [["A", "1", "1"]], "zone": "=1+1"}]}, "ops.0.zone", "bad_label"),
         ({"ops": [{"op": "paint", "seats": [["A", "1", "1"]]}]}, "ops.0", "literal_error"),
         ({"ops": []}, "ops", "too_short"),
+        ({"ops": None}, "ops", "value_error"),
     ]
     for body, field, code in cases:
         r = await client.patch(f"{url}/seats", json=body, headers=world.auth)
         assert r.status_code == 422, (body, r.text)
         assert (field, code) in {(e["field"], e["code"]) for e in r.json()["errors"]}, r.text
+    same = await client.patch(f"{url}/seats", json={}, headers=world.auth)  # nothing to change
+    assert same.status_code == 200 and same.json()["version"] == 1
     overlap = r = await client.patch(
         f"{url}/seats", json={"ops": [{"op": "move", "seats": [["A", "1", "1"]], "dx": 50}]}, headers=world.auth
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
@@ -170,3 +170,13 @@ async def resize_unused(session: AsyncSession, organizer_id: str, pool_id: str, 
         .execution_options(synchronize_session=False)
     )
     return res.rowcount == 1
+
+
+UNIT_BATCH = 2_000
+
+
+async def insert_units(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """Plain rows in slices, not ORM objects: a stadium's 80,000 seats are made in seconds, each statement within
+    the drivers' parameter limits."""
+    for start in range(0, len(rows), UNIT_BATCH):
+        await session.execute(insert(Unit.__table__), list(rows[start : start + UNIT_BATCH]))
