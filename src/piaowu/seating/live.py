@@ -8,7 +8,8 @@ is refused by the claim and chosen again from a fresh snapshot (``orders.service
 
 Per process: ``LIVE`` keeps, per (organizer, session), the seats, the last snapshot, the ring of recent ones
 (answers to ``since=``) and the index. The seats are re-read when the session's ``session_seating`` row says
-another layout or version (a re-assigned layout has other units). Bounded: cleared past ``MAX_SESSIONS``.
+another layout or version (a re-assigned layout has other units). Bounded: cleared past ``MAX_SESSIONS`` sessions or
+``MAX_SEATS`` seats in all (a stadium's seats and index take tens of MB).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
 from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
+MAX_SEATS = 500_000
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
 
@@ -71,6 +73,14 @@ class SessionSeats:
     by_unit: dict[str, SeatRow] = field(repr=False)
     by_key: dict[SeatKey, SeatRow] = field(repr=False)
     zones: tuple[str, ...]  # in order of first appearance
+
+    @property
+    def unit_ids(self) -> list[str]:
+        return [s.unit_id for s in self.seats]
+
+    @property
+    def zone_of(self) -> list[str]:
+        return [s.zone for s in self.seats]
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -201,7 +211,8 @@ class LiveSeats:
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
             )
         )
-        if len(self._by_session) >= MAX_SESSIONS:
+        cached = sum(len(v.seats.seats) for v in self._by_session.values() if v.seats.session_id != session_id)
+        if len(self._by_session) >= MAX_SESSIONS or cached + len(seats) > MAX_SEATS:
             self._by_session.clear()
             self._loading.clear()
         self._by_session[key] = live
@@ -228,12 +239,34 @@ class LiveSeats:
                     return live.snapshot
             began = time.monotonic()
             masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
-            states = [state_of(*masks.get(s.unit_id, (0, 1))) for s in live.seats.seats]
-            snap = Snapshot.of(states, [s.zone for s in live.seats.seats])
+            missing = (0, 1)  # a seat whose unit is gone reads as blocked
+            unit_ids = live.seats.unit_ids
+            states = [state_of(*masks.get(unit_id, missing)) for unit_id in unit_ids]
+            if any(u not in masks for u in unit_ids):
+                self.forget(live)  # the session's seats were replaced: the next buyer reads them again
+            snap = Snapshot.of(states, live.seats.zone_of)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
             live.apply(states)
             return snap
+
+    def forget(self, live: SessionLive) -> None:
+        """Drop ``live`` (its seats were replaced): the next ``seats`` reads them again."""
+        for key, cached in list(self._by_session.items()):
+            if cached is live:
+                del self._by_session[key]
+
+    async def unknown_here(
+        self, uow: UnitOfWork, organizer_id: str, live: SessionLive, unit_ids: Sequence[str]
+    ) -> SessionLive:
+        """``live``, or the session's seats read again when some of ``unit_ids`` that this view does not know
+        are seats of the session after all (its seats were replaced since). A small indexed read, so ids that
+        are no seat at all never cost a reload."""
+        unknown = [u for u in unit_ids if u not in live.seats.by_unit]
+        if not unknown or not await repo.seats_by_id(uow.session, organizer_id, live.seats.session_id, unknown):
+            return live
+        self.forget(live)
+        return await self.seats(uow, organizer_id, live.seats.session_id) or live
 
     def clear(self) -> None:
         self._by_session.clear()

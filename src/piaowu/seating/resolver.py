@@ -192,6 +192,7 @@ class SeatResolver:
             if live is None:
                 continue
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
+            live = await registry.unknown_here(uow, organizer_id, live, [s for i in mine for s in i.selection.seats])
             if any(i.selection.best is not None for i in mine):
                 await registry.refresh(
                     uow, organizer_id, live, max_age=SNAPSHOT_SECONDS, began_after=asked if fresh else None
