@@ -224,6 +224,7 @@
     this.root.classList.add("is-ready");
     this.resize(true);
     this.restore();
+    this.listPicker();
   };
 
   SeatPicker.prototype.grid = function () {
@@ -649,7 +650,7 @@
     var count = function () { return Object.keys(active).length; };
     svg.addEventListener("pointerdown", function (e) {
       if (e.pointerType === "mouse" && e.button !== 0) return;
-      svg.setPointerCapture(e.pointerId);
+      try { svg.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer knows */ }
       active[e.pointerId] = { x: e.clientX, y: e.clientY };
       if (count() === 1) start = { x: e.clientX, y: e.clientY, tx: self.view.tx, ty: self.view.ty, moved: false, t: Date.now() };
       if (count() === 2) {
@@ -850,6 +851,7 @@
   };
 
   SeatPicker.prototype.changed = function () {
+    if (this.refreshList) this.refreshList();
     this.paintOverlay();
     this.writeSummary();
     this.save();
@@ -949,6 +951,8 @@
     var fromForm = this.input && this.input.value ? this.input.value.split(",").map(function (p) { return p.split(":"); }) : null;
     try { saved = fromForm || JSON.parse(window.sessionStorage.getItem(this.storeKey()) || "[]"); } catch (err) { saved = []; }
     var refused = (this.root.dataset.refused || "").split(",").filter(Boolean);
+    // Seats the server just refused are taken as far as this page knows, until the next availability says more.
+    refused.forEach(function (id) { if (self.byId[id] !== undefined) self.state[self.byId[id]] = TAKEN; });
     saved.forEach(function (pair) {
       var i = self.byId[pair[0]];
       if (i === undefined || self.selected.length >= self.max || refused.indexOf(pair[0]) >= 0) return;
@@ -993,6 +997,7 @@
     this.zoneCounts(body.zones || {});
     if (!changed.length) return;
     this.rev++;
+    if (this.refreshList) this.refreshList();
     // Seats this buyer chose that someone else just took: dropped from the choice and named on the page.
     var lost = this.selected.filter(function (s) { return self.state[s.i] !== FREE; });
     var lostPreview = this.preview.filter(function (p) { return self.state[p] !== FREE; });
@@ -1128,6 +1133,60 @@
     var show = state === "preview";
     this.bestButtons.forEach(function (b) { b.hidden = !show; });
     if (t) this.say(t);
+  };
+
+  // ---- the list equivalent: section → row → seat as native selects (screen readers, switch users) --------
+
+  SeatPicker.prototype.listPicker = function () {
+    var box = this.root.querySelector("[data-seat-list]");
+    if (!box || !this.n) return;
+    var self = this;
+    var secSel = box.querySelector("[data-list-section]"), rowSel = box.querySelector("[data-list-row]");
+    var seatSel = box.querySelector("[data-list-seat]"), add = box.querySelector("[data-list-add]");
+    var rows = {}, order = [];
+    for (var i = 0; i < this.n; i++) {
+      var key = this.sec[i];
+      if (!rows[key]) { rows[key] = { order: [], seats: {} }; order.push(key); }
+      if (!rows[key].seats[this.row[i]]) { rows[key].seats[this.row[i]] = []; rows[key].order.push(this.row[i]); }
+      rows[key].seats[this.row[i]].push(i);
+    }
+    var option = function (select, value, text, disabled) {
+      var o = document.createElement("option");
+      o.value = value; o.textContent = text; o.disabled = !!disabled;
+      select.appendChild(o);
+    };
+    var fillSeats = function () {
+      var keep = seatSel.value;
+      seatSel.textContent = "";
+      (rows[secSel.value].seats[rowSel.value] || []).forEach(function (i) {
+        var st = self.isSelected(i) ? self.msg("state-selected") : self.state[i] === FREE ? "" : self.state[i] === BLOCKED ? self.msg("state-blocked") : self.msg("state-taken");
+        var extra = [self.priceText(self.zoneOf[i])].concat(self.attrText(i)).concat(st ? [st] : []);
+        option(seatSel, String(i), self.msg("number", { number: self.num[i] }) + " · " + extra.join(" · "), self.state[i] !== FREE || !self.inFilter(i));
+      });
+      if (keep) seatSel.value = keep;
+    };
+    var fillRows = function () {
+      rowSel.textContent = "";
+      rows[secSel.value].order.forEach(function (r) { option(rowSel, r, self.msg("row", { row: r })); });
+      fillSeats();
+    };
+    order.forEach(function (key) { option(secSel, key, self.sectionName(self.rowsFirst(rows[key]))); });
+    secSel.addEventListener("change", fillRows);
+    rowSel.addEventListener("change", fillSeats);
+    add.addEventListener("click", function () {
+      var i = parseInt(seatSel.value, 10);
+      if (isNaN(i)) return;
+      if (!self.isSelected(i)) self.toggle(i);
+      self.focus = i;
+      self.centreOn(i, 26);
+      fillSeats();
+    });
+    fillRows();
+    this.refreshList = function () { if (box.open) fillSeats(); };
+  };
+
+  SeatPicker.prototype.rowsFirst = function (rowsOfSection) {
+    return rowsOfSection.seats[rowsOfSection.order[0]][0];
   };
 
   function start() {
