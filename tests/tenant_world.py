@@ -44,6 +44,7 @@ class World:
     public_key: str
     venue_id: str = ""  # the event's venue
     event_ticket_type_id: str = ""  # an event-level ticket type of the event (sessions in series)
+    ticket_id: str = ""  # the paid order's first ticket (seatoffice: the seat exchange's path)
     layout_id: str = ""  # a seat layout of the venue (no session uses it)
 
     @property
@@ -91,6 +92,7 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         public_key=me["public_key"],
         venue_id=event["venue_id"],
         event_ticket_type_id=definition.json()["id"],
+        ticket_id=ticket["id"],
         layout_id=layout.json()["id"],
     )
 

@@ -62,6 +62,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "trade_no": "T-no-such-trade",
         "event_ticket_type_id": w.event_ticket_type_id,
         "layout_id": w.layout_id,
+        "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
     }
 
 
@@ -95,6 +96,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "VenueIn": {"name": f"Matrix hall {n}", "timezone": "Asia/Shanghai"},
         "VenuePatch": {"entrances": ["North"]},
         "EventTicketTypeIn": {"name": "Matrix", "price_minor": 100},
+        "SeatExchangeIn": {"seat_id": "01nosuchseat00000000000000"},
         "EventTicketTypePatch": {"price_minor": 100},
         "SeriesIn": {
             "first_date": now[:10],

@@ -73,6 +73,7 @@ def _values(w: World) -> dict[str, list[str]]:
         "staff_id": [w.tenant.owner_id],
         "venue_id": [w.venue_id],
         "event_ticket_type_id": [w.event_ticket_type_id],
+        "ticket_id": [w.ticket_id],
         "layout_id": [w.layout_id],
     }
 
@@ -109,6 +110,7 @@ def _bodies(now: str, later: str, mine: World) -> dict[str, dict[str, Any]]:
         "CashPaymentIn": {"method": "cash"},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
+        "SeatExchangeIn": {"seat_id": new_id()},
         "StaffPatch": {"is_active": True},
         "SessionCancelIn": {"reason": "cancelled by someone else"},
         "VenuePatch": {"name_i18n": {"en": "Renamed by someone else"}, "timezone": "UTC"},

@@ -159,6 +159,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", f"{API}/box-office/sales"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # as /manage/sell
     ("POST", f"{API}/orders/{{order_id}}/refunds"): needs(P.REFUND),
     ("GET", f"{API}/orders/{{order_id}}/tickets.pdf"): needs(P.ORDER_READ),
+    ("POST", f"{API}/tickets/{{ticket_id}}/exchange-seat"): needs(P.ORDER_CREATE),  # seatoffice: a clerk's job
     ("GET", f"{API}/tickets/{{code}}"): needs(P.ORDER_READ),
     ("GET", f"{API}/tickets/{{code}}/qr.svg"): needs(P.ORDER_READ),
     ("GET", f"{API}/tickets/{{code}}/qr.png"): needs(P.ORDER_READ),
@@ -207,6 +208,22 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/manage/venues/new"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/venues/{venue_id}/edit"): needs(P.CATALOG_WRITE),
     ("POST", "/manage/venues/{venue_id}/edit"): needs(P.CATALOG_WRITE),
+    # seat maps (issue 8, seatoffice): a venue's layouts and the map editor
+    ("GET", "/manage/venues/{venue_id}/layouts"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/venues/{venue_id}/layouts"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/venues/{venue_id}/layouts/{layout_id}"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/venues/{venue_id}/layouts/{layout_id}/delete"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/venues/{venue_id}/layouts/{layout_id}/save"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/venues/{venue_id}/layouts/{layout_id}/sections"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/venues/{venue_id}/layouts/{layout_id}/import"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/venues/{venue_id}/layouts/{layout_id}/export.json"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/venues/{venue_id}/layouts/{layout_id}/export.csv"): needs(P.CATALOG_WRITE),
+    # a session's seating (issue 8, seatoffice): layout, zone prices, seats kept back, availability by zone
+    ("GET", "/manage/sessions/{session_id}/seating"): needs(P.CATALOG_WRITE),
+    ("GET", "/manage/sessions/{session_id}/seating.json"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/sessions/{session_id}/seating/layout"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/sessions/{session_id}/seating/prices"): needs(P.CATALOG_WRITE),
+    ("POST", "/manage/sessions/{session_id}/seating/seats"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/events/{event_id}/sessions/new"): needs(P.CATALOG_WRITE),
     ("POST", "/manage/events/{event_id}/sessions/new"): needs(P.CATALOG_WRITE),
     ("GET", "/manage/events/{event_id}/series"): needs(P.CATALOG_WRITE),
@@ -236,6 +253,9 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/manage/orders/{order_id}/tickets.pdf"): needs(P.ORDER_READ),
     ("GET", "/manage/sell"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # a counter sale is paid on the spot
     ("POST", "/manage/sell"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),
+    # seat exchange from the order page (issue 8, seatoffice): a clerk's job, like the API's exchange-seat
+    ("GET", "/manage/orders/{order_id}/tickets/{ticket_id}/exchange"): needs(P.ORDER_READ, P.ORDER_CREATE),
+    ("POST", "/manage/orders/{order_id}/tickets/{ticket_id}/exchange"): needs(P.ORDER_READ, P.ORDER_CREATE),
     ("GET", "/manage/staff"): needs(P.STAFF_MANAGE),
     ("POST", "/manage/staff"): needs(P.STAFF_MANAGE),
     ("GET", "/manage/staff/{staff_id}"): needs(P.STAFF_MANAGE),

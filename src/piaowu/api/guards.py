@@ -21,7 +21,10 @@ MAX_BODY_BYTES = 1024 * 1024
 # A seat map is a file of its own: an 80,000-seat stadium is about 2.5 MB of CSV, 7 MB of JSON. Only the routes
 # that take a whole map may send that much.
 MAX_MAP_BYTES = 16 * 1024 * 1024
-MAP_PATHS = re.compile(r"^/api/v1/(seat-layouts/[^/]+(/import)?|venues/[^/]+/seat-layouts)$")
+MAP_PATHS = re.compile(
+    r"^/api/v1/(seat-layouts/[^/]+(/import)?|venues/[^/]+/seat-layouts)$"
+    r"|^/manage/venues/[^/]+/layouts(/[^/]+/import)?$"  # the back office's new layout from a file, and import
+)
 
 _NUL_MESSAGE = "Text must not contain NUL characters."
 

@@ -332,3 +332,25 @@ class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
     message = "Too many requests. Try again in {retry_after} seconds."
+
+
+# seat exchange (issue 8, seatoffice)
+class ExchangeNotAllowed(DomainError):
+    """A ticket that cannot move to another seat: void or refunded, used at a gate, of an unpaid order, or not
+    for a seat (``reason``)."""
+
+    code = "exchange_not_allowed"
+    status = 409
+    message = "This ticket cannot move to another seat: {reason}."
+
+
+class ExchangePriceDiffers(DomainError):
+    """The new seat sells at another price for the ticket's type: an exchange moves no money, so it keeps to
+    seats of the same price (``seat``, ``ticket_type``, ``new_price``, ``old_price``)."""
+
+    code = "exchange_price_differs"
+    status = 409
+    message = (
+        "Seat {seat} costs {new_price} as {ticket_type}; this ticket was sold for {old_price}. "
+        "Choose a seat at the same price."
+    )

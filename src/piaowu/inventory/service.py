@@ -328,3 +328,24 @@ async def unblock_legs(uow: UnitOfWork, organizer_id: str, blocks: Sequence[Clai
         check_mask(masks[c.unit_id][0], c.mask)
     for c in planned:
         await repo.unblock(uow.session, organizer_id, c.unit_id, c.mask)
+
+
+async def claim_for_hold(uow: UnitOfWork, organizer_id: str, hold_id: str, claims: Sequence[Claim]) -> None:
+    """Claims more units for a hold that already exists — a sold order's hold taking its ticket's new seat in an
+    exchange —, all or none, by the same guarded statement as ``reserve`` (``SeatTaken`` names the units that
+    were taken or are blocked; the caller's unit of work then rolls back). The claims are recorded under the
+    hold, so a later refund returns them with ``return_claims`` like the ones the hold was made with."""
+    claimed = plan_claims(claims)
+    rows: Rows = [
+        (
+            HoldUnit.__table__,
+            [
+                {"id": new_id(), "hold_id": hold_id, "unit_id": c.unit_id, "mask": c.mask, "returned_at": None}
+                for c in claimed
+            ],
+        )
+    ]
+    strategy: ReserveStrategy = uow.strategies.get(STRATEGY_KEY, GUARDED)
+    refusal = await strategy.take(uow.session, organizer_id, [], rows, claimed)
+    if refusal is not None:
+        raise SeatTaken(pool_ids=[], unit_ids=list(refusal.unit_ids))

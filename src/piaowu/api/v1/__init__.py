@@ -13,6 +13,7 @@ from piaowu.api.v1 import (
     organizers,
     payments,
     reports,
+    seat_exchange,
     seating,
     series,
     shop,
@@ -34,6 +35,7 @@ router.include_router(shop_seats.router, tags=["shop (public)"])
 router.include_router(orders.router, tags=["orders"])
 router.include_router(payments.router, tags=["payments"])
 router.include_router(tickets.router, tags=["tickets"])
+router.include_router(seat_exchange.router, tags=["tickets"])
 router.include_router(checkin.router, tags=["check-in"])
 router.include_router(staff.router, tags=["staff and tokens"])
 router.include_router(audit.router, tags=["audit"])
