@@ -24,6 +24,7 @@ from piaowu.core.errors import (
     OrderNotFound,
     PermissionDenied,
     SeatBlocked,
+    SeatRequired,
     SeatsUnavailable,
     SeatTaken,
     ValidationFailed,
@@ -124,7 +125,7 @@ async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item], *, fresh: b
     rows are re-read: a refused request (a bad id, a sale not open yet) never evicts other buyers' cache."""
     try:
         return await resolvers.resolve(uow, actor.organizer_id, items, fresh=fresh)
-    except (ValidationFailed, NotOnSale, InvalidQuantity, SeatBlocked, SeatsUnavailable):
+    except (ValidationFailed, NotOnSale, InvalidQuantity, SeatBlocked, SeatsUnavailable, SeatRequired):
         if fresh:
             raise
         return await resolvers.resolve(uow, actor.organizer_id, items, fresh=True)

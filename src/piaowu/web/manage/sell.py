@@ -14,6 +14,7 @@ from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.core.errors import InvalidAmount
 from piaowu.orders.payment_flow import sell_at_counter
 from piaowu.orders.schemas import BuyerIn, CashPaymentIn, CounterSaleIn, OrderItemIn, OrderOut
+from piaowu.seating import session_seating
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import (
     FormErrors,
@@ -59,13 +60,20 @@ async def _sell_page(
         errors = {"session": _("This session is not on sale (any more): choose one of the sessions on sale.")}
         values = None
         status_code = 404 if status_code == 200 else status_code
-    types = [t for t in chosen[1].ticket_types if t.is_active] if chosen else []
+    seated = False
+    if chosen:
+        async with rt.uow(readonly=True) as uow:
+            seated = await session_seating.seating_of(uow, actor.organizer_id, chosen[1].id) is not None
+    # A seated session's ticket types are sold seat by seat (``seat_required`` for counted tickets): no
+    # quantity inputs for them here.
+    types = [t for t in chosen[1].ticket_types if t.is_active] if chosen and not seated else []
     values = values or {"method": "cash"}
     ctx = {
         "choices": choices,
         "event": chosen[0] if chosen else None,
         "session": chosen[1] if chosen else None,
         "types": types,
+        "seated": seated,
         "values": values,
         "errors": errors or {},
         "currency": (await organizer(rt, actor)).currency,
