@@ -193,7 +193,7 @@ async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resol
     await inventory.reserve(
         uow,
         actor.organizer_id,
-        [Take(p, n) for p, n in resolution.takes],
+        [Take(p, n, p in resolution.seatless) for p, n in resolution.takes],
         expires_at=expires_at,
         owner_ref=f"order:{order_id}",
         hold_id=hold_id,
