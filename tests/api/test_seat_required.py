@@ -11,7 +11,7 @@ from piaowu.inventory import service as inventory
 from piaowu.orders.models import Order
 from tests.order_helpers import BUYER
 from tests.seating_world import SeatingWorld, seating_world
-from tests.web.helpers import post_form, sign_in
+from tests.web.helpers import hidden, post_form, sign_in
 
 COUNTED = "counted"
 ADMISSION = "admission"
@@ -117,4 +117,24 @@ async def test_the_box_office_page_says_so_and_sells_nothing(runtime, client):
     )
     assert r.status_code == 422
     assert "This session sells assigned seats: choose seats" in r.text and 'id="error-summary"' in r.text
+    await nothing_held(runtime, world)
+
+
+async def test_the_shop_page_says_so_inline_and_sells_nothing(runtime, client):
+    """The shop's counted form posted for a seated session (the seat picker posts seats): the refusal is said on
+    the page, in the buyer's language, and nothing is held."""
+    world = await seating_world(runtime)
+    url = f"/s/seat-theatre/sessions/{world.session_id}"
+    page = await client.get(url)
+    assert page.status_code == 200
+    data = {
+        **hidden(page.text),
+        f"qty_{world.adult_id}": "2",
+        "buyer_name": "张三",
+        "buyer_phone": "13812345678",
+        "buyer_email": "zhang@example.com",
+    }
+    r = await client.post(url, data=data)
+    assert r.status_code == 422, r.text
+    assert "本场次为对号入座：请选座购票" in r.text
     await nothing_held(runtime, world)
