@@ -53,9 +53,10 @@ async def naive_assign(rt: Runtime, world: SeatingWorld, layout_id: str) -> None
     await _assign(rt, world, layout_id)
 
 
-async def blind_resize(uow, organizer_id: str, pool_id: str, capacity: int) -> bool:  # noqa: ANN001
+async def blind_resize(uow, organizer_id: str, pool_id: str, capacity: int, *, kind: str | None = None) -> bool:  # noqa: ANN001
     """The control's resize: no condition on what is held or sold (the caller checked, in the past)."""
-    await uow.session.execute(update(Pool).where(Pool.id == pool_id).values(capacity=capacity))
+    values = {"capacity": capacity} if kind is None else {"capacity": capacity, "kind": kind}
+    await uow.session.execute(update(Pool).where(Pool.id == pool_id).values(**values))
     return True
 
 

@@ -203,6 +203,16 @@ class LayoutInUse(DomainError):
     message = "Sessions use this seat layout; it cannot be deleted."
 
 
+class SeatRequired(DomainError):
+    """A counted (general-admission) item names a ticket type of a session that sells assigned seats: such a
+    session sells only seats (``ticket_type_id``, ``session_id``, ``field``: the item's place). Nothing was
+    held."""
+
+    code = "seat_required"
+    status = 422
+    message = 'This session sells assigned seats: choose seats (product "seat").'
+
+
 class NotOnSale(DomainError):
     code = "not_on_sale"
     status = 409

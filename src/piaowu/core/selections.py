@@ -91,6 +91,9 @@ class Resolution:
     # Some unit was chosen for the buyer from a view that may be a moment old (best available): a ``SeatTaken``
     # may be answered by resolving again from a fresh view (bounded), rather than refusing the buyer.
     rechoose: bool = False
+    # Pools taken from without a unit with identity (counted admission): the reservation takes them only while
+    # the pool does not sell seats alone (``inventory`` ``Take.seatless``), checked on the pool's row itself.
+    seatless: frozenset[str] = frozenset()
 
     @property
     def takes(self) -> list[tuple[str, int]]:
@@ -122,6 +125,7 @@ class Resolution:
             tuple(line for part in parts for line in part.lines),
             tuple(c for part in parts for c in part.checks),
             any(part.rechoose for part in parts),
+            frozenset(p for part in parts for p in part.seatless),
         )
 
     def seats_of(self, unit_ids: Iterable[str]) -> list[dict[str, str]]:

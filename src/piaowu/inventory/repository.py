@@ -162,11 +162,14 @@ async def free_units(session: AsyncSession, organizer_id: str, pool_id: str, mas
     return list((await session.execute(q)).scalars())
 
 
-async def resize_unused(session: AsyncSession, organizer_id: str, pool_id: str, capacity: int) -> bool:
+async def resize_unused(
+    session: AsyncSession, organizer_id: str, pool_id: str, capacity: int, kind: str | None = None
+) -> bool:
+    values: dict[str, object] = {"capacity": capacity} if kind is None else {"capacity": capacity, "kind": kind}
     res = await session.execute(
         update(Pool)
         .where(Pool.id == pool_id, Pool.organizer_id == organizer_id, Pool.held == 0, Pool.sold == 0)
-        .values(capacity=capacity)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return res.rowcount == 1

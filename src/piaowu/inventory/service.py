@@ -94,14 +94,17 @@ async def set_capacity(uow: UnitOfWork, organizer_id: str, pool_id: str, capacit
     return PoolCounts(pool.capacity, pool.held, pool.sold, pool.allowance)
 
 
-async def resize_unused(uow: UnitOfWork, organizer_id: str, pool_id: str, capacity: int) -> bool:
+async def resize_unused(
+    uow: UnitOfWork, organizer_id: str, pool_id: str, capacity: int, *, kind: str | None = None
+) -> bool:
     """Sets a pool's capacity only while nothing of it is held or sold, by one conditional update of the pool's
     row (so a reservation racing it waits for this transaction, or ran first and makes it refuse). → whether it
     was set. The row stays locked until the caller's transaction ends (PostgreSQL), so what the caller changes
-    next (a session's seats) cannot be sold from before it commits."""
+    next (a session's seats) cannot be sold from before it commits. ``kind``: what the pool counts from now on
+    (``rules.SEATS_ONLY``: seats alone, so a take marked ``seatless`` no longer matches it), in the same update."""
     if capacity < 0:
         raise ValidationFailed([{"field": "capacity", "code": "negative", "message": "Capacity cannot be negative."}])
-    return await repo.resize_unused(uow.session, organizer_id, pool_id, capacity)
+    return await repo.resize_unused(uow.session, organizer_id, pool_id, capacity, kind)
 
 
 async def create_units(

@@ -24,6 +24,7 @@ from piaowu.core.errors import (
     OrderNotFound,
     PermissionDenied,
     SeatBlocked,
+    SeatRequired,
     SeatsUnavailable,
     SeatTaken,
     ValidationFailed,
@@ -124,7 +125,7 @@ async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item], *, fresh: b
     rows are re-read: a refused request (a bad id, a sale not open yet) never evicts other buyers' cache."""
     try:
         return await resolvers.resolve(uow, actor.organizer_id, items, fresh=fresh)
-    except (ValidationFailed, NotOnSale, InvalidQuantity, SeatBlocked, SeatsUnavailable):
+    except (ValidationFailed, NotOnSale, InvalidQuantity, SeatBlocked, SeatsUnavailable, SeatRequired):
         if fresh:
             raise
         return await resolvers.resolve(uow, actor.organizer_id, items, fresh=True)
@@ -192,7 +193,7 @@ async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resol
     await inventory.reserve(
         uow,
         actor.organizer_id,
-        [Take(p, n) for p, n in resolution.takes],
+        [Take(p, n, p in resolution.seatless) for p, n in resolution.takes],
         expires_at=expires_at,
         owner_ref=f"order:{order_id}",
         hold_id=hold_id,

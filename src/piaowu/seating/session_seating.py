@@ -26,7 +26,7 @@ from piaowu.core.ids import new_id
 from piaowu.core.reading_locale import current
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
-from piaowu.inventory.rules import Claim
+from piaowu.inventory.rules import SEATS_ONLY, Claim
 from piaowu.seating import layout_service
 from piaowu.seating import repository as repo
 from piaowu.seating.layout import label_problem
@@ -71,7 +71,9 @@ async def assign_layout(uow: UnitOfWork, actor: Actor, session_id: str, layout_i
     if not seat_map.seats:
         message = "This layout has no seats yet."
         raise ValidationFailed([{"field": "layout_id", "code": "no_seats", "message": message}])
-    if not await inventory.resize_unused(uow, org, s.pool_id, len(seat_map.seats)):
+    # The pool sells seats alone from now on (``SEATS_ONLY``): a counted ticket's take no longer matches its row,
+    # even one that waited for this transaction on that row (the offer's own check cannot see this commit then).
+    if not await inventory.resize_unused(uow, org, s.pool_id, len(seat_map.seats), kind=SEATS_ONLY):
         raise SeatingLocked()
     previous = await repo.seating(uow.session, org, s.id)
     before = {"layout_id": previous.layout_id, "layout_version": previous.layout_version} if previous else None

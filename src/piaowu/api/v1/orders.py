@@ -33,7 +33,7 @@ CREATE_ERRORS = {
     },
     422: {
         "description": "`validation_error` (unknown ticket type, bad phone…), `invalid_quantity`, "
-        "`idempotency_key_reused`"
+        "`seat_required` (a counted item of a seated session's ticket type), `idempotency_key_reused`"
     },
 }
 
