@@ -154,6 +154,7 @@ class LiveSeats:
 
     def __init__(self) -> None:
         self._by_session: dict[tuple[str, str], SessionLive] = {}
+        self._loading: dict[tuple[str, str], asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def seats(self, uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive | None:
@@ -162,6 +163,7 @@ class LiveSeats:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # the locks belong to one event loop (tests run one loop per test)
             self._by_session.clear()
+            self._loading.clear()
             self._loop = loop
         seating = await repo.seating(uow.session, organizer_id, session_id)
         if seating is None:
@@ -171,6 +173,18 @@ class LiveSeats:
         live = self._by_session.get(key)
         if live is not None and live.seats.stamp == stamp:
             return live
+        # One load per session at a time: concurrent first requests (a sale opening on a fresh worker) would
+        # each read every seat and each install its own SessionLive, and a request holding a replaced one would
+        # build its index from states that were never read into it.
+        async with self._loading.setdefault(key, asyncio.Lock()):
+            live = self._by_session.get(key)
+            if live is not None and live.seats.stamp == stamp:
+                return live
+            return await self._load(uow, organizer_id, session_id, key, seating, stamp)
+
+    async def _load(
+        self, uow: UnitOfWork, organizer_id: str, session_id: str, key: tuple[str, str], seating: Any, stamp: Any
+    ) -> SessionLive:
         pool_id = (await catalog_views.session_or_404(uow, organizer_id, session_id)).pool_id
         rows = await repo.session_seats(uow.session, organizer_id, session_id)
         seats = tuple(
@@ -191,6 +205,7 @@ class LiveSeats:
         )
         if len(self._by_session) >= MAX_SESSIONS:
             self._by_session.clear()
+            self._loading = {k: v for k, v in self._loading.items() if v.locked()}
         self._by_session[key] = live
         return live
 

@@ -191,7 +191,10 @@ class SeatResolver:
                 continue
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
             if any(i.selection.best is not None for i in mine):
-                await registry.snapshot(uow, organizer_id, session_id, max_age=0.0 if fresh else SNAPSHOT_SECONDS)
+                # The view the snapshot went into: the registry's current one for the session.
+                live, _ = await registry.snapshot(
+                    uow, organizer_id, session_id, max_age=0.0 if fresh else SNAPSHOT_SECONDS
+                )
             picked = [s for i in mine for s in i.selection.seats if s in live.seats.by_unit]
             states = await inventory.unit_states(uow, organizer_id, picked)
             prices = {(p.zone, p.ticket_type_id): p for p in await zone_prices(uow, organizer_id, session_id)}
