@@ -32,9 +32,9 @@ from piaowu.seating.layout import SeatKey, SeatMap, combine  # noqa: E402
 ZONES = ("A", "B", "C", "D")
 
 
-def stadium(count: int = 32) -> SeatMap:
-    """``count`` sections of 11.25° around a pitch (32 close the bowl); zone A on the long sides' middles, D
-    behind the goals."""
+def stadium(count: int = 32, rows: int = 76) -> SeatMap:
+    """``count`` sections of 11.25° around a pitch (32 close the bowl) of ``rows`` rows each; zone A on the long
+    sides' middles, D behind the goals."""
     sections = []
     for s in range(count):
         direction = s * 11.25
@@ -44,7 +44,7 @@ def stadium(count: int = 32) -> SeatMap:
         sections.append(
             arc_section(
                 section_id=f"S{s + 1:02d}",
-                rows=76,
+                rows=rows,
                 radius=5000,
                 angle_span=11.25,
                 direction=direction,
