@@ -69,23 +69,24 @@ import seating_alloc  # noqa: E402
 
 SLUG = "bench"
 ZONE_PRICES = {"A": 128000, "B": 88000, "C": 58000, "D": 28000}
-MAX_GROUP = 14  # best-available groups in the fill (≈ 10,800 requests on 81,216 seats)
+MAX_GROUP = 14  # best-available groups in the fill (≈ 10,700 requests on 80,192 seats)
 
 
 # --- the stadium ------------------------------------------------------------------------------------------------
 
 
 def stadium_of(seats: int) -> Any:
-    """``seating_alloc.stadium`` (81,216 seats) for ``seats`` ≥ that; for fewer, the smallest bowl of its kind
-    (fewer rows, then fewer sections) with at least ``seats`` seats — a smoke run's."""
+    """The smallest bowl of ``seating_alloc.stadium``'s kind with at least ``seats`` seats: 32 sections of as
+    few rows as will do (80,000 → 77 rows, 80,192 seats; at most 78 rows, 81,664), or for a smoke run one row
+    in as few sections."""
     from piaowu.seating.generate import arc_seat_counts
 
-    per_section = [sum(arc_seat_counts(rows, 5000, 90.0, 50.0, 11.25)) for rows in range(1, 77)]
-    for rows, n in enumerate(per_section, start=1):
+    for rows in range(1, 79):
+        n = sum(arc_seat_counts(rows, 5000, 90.0, 50.0, seating_alloc.GANGWAY_SPAN))
         for sections in range(1, 33):
             if n * sections >= seats and (sections == 32 or rows == 1):
-                return seating_alloc.stadium(sections, rows=rows)
-    return seating_alloc.stadium(32)
+                return seating_alloc.stadium(sections, rows=rows, span=seating_alloc.GANGWAY_SPAN)
+    return seating_alloc.stadium(32, rows=78, span=seating_alloc.GANGWAY_SPAN)
 
 
 @dataclass
@@ -715,7 +716,7 @@ async def bench(args: argparse.Namespace, parts: list[str], tps: float | None) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seats", type=int, default=80_000, help="at least this many (80,000+: 81,216)")
+    parser.add_argument("--seats", type=int, default=80_000, help="at least this many (80,000: 80,192)")
     parser.add_argument("--orders", type=int, default=3000, help="orders per --clients count")
     parser.add_argument("--clients", default="16,64", help="concurrent buyers; a list runs one after the other")
     parser.add_argument("--delta-sales", type=int, default=50, help="orders (2 seats each) before the delta")
