@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
 from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
+SEAT_LEG = 0b1  # a seat is sold once: its unit's one leg
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
 
@@ -72,6 +74,8 @@ class SessionSeats:
     by_unit: dict[str, SeatRow] = field(repr=False)
     by_key: dict[SeatKey, SeatRow] = field(repr=False)
     zones: tuple[str, ...]  # in order of first appearance
+    zone_of: tuple[str, ...] = field(default=(), repr=False)  # by ordinal
+    zone_totals: dict[str, int] = field(default_factory=dict)  # seats per zone, in the order of ``zones``
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -112,9 +116,8 @@ class SessionLive:
             self.states = list(states)
             return
         moves: dict[tuple[int, int], list[SeatKey]] = {}
-        for i, (old, new) in enumerate(zip(self.states, states, strict=True)):
-            if old != new:
-                moves.setdefault((old, new), []).append(self.seats.seats[i].key)
+        for i in changed(self.states, states):
+            moves.setdefault((self.states[i], states[i]), []).append(self.seats.seats[i].key)
         index = self.index
         for (old, new), keys in moves.items():
             # Through free: the index moves seats free ↔ taken and free ↔ blocked only.
@@ -147,6 +150,23 @@ class SessionLive:
             if new[o] == FREE:
                 new[o] = TAKEN
         self.apply(new)
+
+
+CHUNK = 1024
+
+
+def changed(old: Sequence[int], new: Sequence[int]) -> list[int]:
+    """The ordinals whose state differs, in order. Compared as bytes a chunk at a time and looked into only where
+    a chunk differs: a snapshot a second after the last differs in a few seats of 80,000."""
+    if len(old) != len(new):
+        raise ValueError("states of different seat maps")
+    a, b = bytes(old), bytes(new)
+    out: list[int] = []
+    for start in range(0, len(a), CHUNK):
+        end = start + CHUNK
+        if a[start:end] != b[start:end]:
+            out.extend(i for i in range(start, min(end, len(a))) if a[i] != b[i])
+    return out
 
 
 class LiveSeats:
@@ -201,6 +221,8 @@ class LiveSeats:
                 by_unit={s.unit_id: s for s in seats},
                 by_key={s.key: s for s in seats},
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
+                zone_of=tuple(s.zone for s in seats),
+                zone_totals=dict(Counter(s.zone for s in seats)),
             )
         )
         if len(self._by_session) >= MAX_SESSIONS:
@@ -221,9 +243,19 @@ class LiveSeats:
             if live.snapshot is not None and time.monotonic() - live.read_at <= max_age:
                 return live, live.snapshot
             began = time.monotonic()
-            masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
-            states = [state_of(*masks.get(s.unit_id, (0, 1))) for s in live.seats.seats]
-            snap = Snapshot.of(states, [s.zone for s in live.seats.seats])
+            # Only the seats taken or kept back are read (a seat is its unit's leg 0; every session seat has its
+            # unit): the rest are free. A house still mostly free costs little to read, a full one 80,000 rows.
+            masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id, in_use=SEAT_LEG)
+            seats = live.seats
+            states = [FREE] * len(seats.seats)
+            used: dict[str, int] = dict.fromkeys(seats.zones, 0)
+            for unit_id, (occupied, blocked) in masks.items():
+                seat = seats.by_unit.get(unit_id)
+                if seat is not None:
+                    states[seat.ordinal] = state_of(occupied, blocked)
+                    used[seat.zone] += 1
+            counts = {z: {"free": n - used[z], "total": n} for z, n in seats.zone_totals.items()}
+            snap = Snapshot.of(states, seats.zone_of, counts)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
             live.apply(states)
