@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
@@ -119,6 +119,15 @@ async def unit_masks(
         Unit.id.in_(list(unit_ids)), Unit.organizer_id == organizer_id
     )
     return {r.id: (r.legs, r.occupied, r.blocked) for r in await session.execute(q)}
+
+
+INSERT_BATCH = 2_000  # rows per INSERT statement (asyncpg sends each batch as one executemany)
+
+
+async def insert_units(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """New units, as rows of ``inventory_units``, in batches (no ORM objects: nothing to flush)."""
+    for start in range(0, len(rows), INSERT_BATCH):
+        await session.execute(insert(Unit.__table__), list(rows[start : start + INSERT_BATCH]))
 
 
 async def pool_unit_masks(
