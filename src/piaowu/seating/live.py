@@ -144,12 +144,15 @@ class SessionLive:
 
     def mark_taken(self, ordinals: Sequence[int]) -> None:
         """Seats this process just chose for an order: shown taken to the next buyer here until the next
-        snapshot says what became of them (a refused order's seats come back then)."""
-        new = list(self.states)
+        snapshot says what became of them (a refused order's seats come back then). Moves only those seats (not
+        a diff of every state: this runs on each best-available order)."""
+        keys = []
         for o in ordinals:
-            if new[o] == FREE:
-                new[o] = TAKEN
-        self.apply(new)
+            if self.states[o] == FREE:
+                self.states[o] = TAKEN
+                keys.append(self.seats.seats[o].key)
+        if self.index is not None and keys:
+            self.index.take(keys)
 
 
 CHUNK = 1024
