@@ -40,3 +40,39 @@ async def test_concurrent_first_reads_share_one_view(runtime):
 
     views = await asyncio.gather(*(read() for _ in range(6)))
     assert all(v is views[0] for v in views)
+
+
+async def test_a_fuller_house_is_read_by_one_aggregate_with_the_same_states(runtime, client, monkeypatch):
+    """Past a quarter of the house taken, PostgreSQL reads every seat's state as one aggregate; the states and
+    counts are those the units' masks give (SQLite reads the masks each time)."""
+    from piaowu.seating import live as live_mod
+    from piaowu.seating import repository as repo
+    from piaowu.seating.availability import BLOCKED, FREE, TAKEN, pack
+
+    world = await seating_world(runtime, blocked=[("B", "3", "10")])
+    sold = world.seat_ids[:30]
+    for k in range(0, 30, 10):
+        selection = {"ticket_type_id": world.adult_id, "seats": sold[k : k + 10]}
+        body = {"items": [{"product": "seat", "selection": selection}], "buyer": BUYER}
+        r = await client.post(f"/api/v1/shop/{world.tenant.slug}/orders", json=body)
+        assert r.status_code == 201, r.text
+    aggregates = []
+    real = repo.seat_states
+
+    async def spy(*args):  # noqa: ANN002, ANN202
+        aggregates.append(await real(*args))
+        return aggregates[-1]
+
+    monkeypatch.setattr(repo, "seat_states", spy)
+    live = live_mod.LiveSeats()
+    expected = [TAKEN if s in sold else FREE for s in world.seat_ids]
+    expected[world.seat_ids.index(world.seat("B", "3", "10"))] = BLOCKED
+    snaps = []
+    for _ in range(2):
+        async with runtime.uow(readonly=True) as uow:
+            snaps.append((await live.snapshot(uow, world.organizer_id, world.session_id))[1])
+    assert [s.packed for s in snaps] == [pack(expected)] * 2
+    assert snaps[0].zones == snaps[1].zones == {"A": {"free": 0, "total": 30}, "B": {"free": 29, "total": 30}}
+    assert len(aggregates) == 1  # the first read knew nothing of the house: the masks of the seats not free
+    assert (aggregates[0] is not None) == runtime.settings.database_url.startswith("postgresql")
+    assert list(live._by_session.values())[0].states == bytearray(expected)
