@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from piaowu.seating.live import LIVE_KEY, LiveSeats
 from tests.order_helpers import BUYER
 from tests.seating_world import seating_world
@@ -76,3 +78,18 @@ async def test_a_fuller_house_is_read_by_one_aggregate_with_the_same_states(runt
     assert len(aggregates) == 1  # the first read knew nothing of the house: the masks of the seats not free
     assert (aggregates[0] is not None) == runtime.settings.database_url.startswith("postgresql")
     assert list(live._by_session.values())[0].states == bytearray(expected)
+
+
+async def test_best_available_does_not_queue_behind_a_read_under_way(runtime):
+    """While one request reads the states, another that may use an older view (best available) takes the last
+    one at once; one that needs them now (the availability answer) waits for the read."""
+    world = await seating_world(runtime)
+    live = LiveSeats()
+    async with runtime.uow(readonly=True) as uow:
+        view, first = await live.snapshot(uow, world.organizer_id, world.session_id)
+    view.read_at -= 60  # old
+    async with view.lock, runtime.uow(readonly=True) as uow:  # a read under way
+        _, snap = await asyncio.wait_for(live.snapshot(uow, world.organizer_id, world.session_id, max_age=1.0), 1)
+        assert snap is first
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(live.snapshot(uow, world.organizer_id, world.session_id), 0.3)

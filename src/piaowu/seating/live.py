@@ -238,11 +238,18 @@ class LiveSeats:
     async def snapshot(
         self, uow: UnitOfWork, organizer_id: str, session_id: str, *, max_age: float = 0.0
     ) -> tuple[SessionLive, Snapshot]:
-        """The session's live states, read now or at most ``max_age`` seconds ago (in this process).
-        ``NotFound`` when the session sells no seats."""
+        """The session's live states, read now or at most ``max_age`` seconds ago (in this process) — with
+        ``max_age`` > 0, also the last read while another read is under way. ``NotFound`` when the session sells
+        no seats."""
         live = await self.seats(uow, organizer_id, session_id)
         if live is None:
             raise NotFound(kind="seat map")
+        if max_age > 0 and live.snapshot is not None and live.lock.locked():
+            # A read is under way: a view that may be older (best available's) takes the last one rather than
+            # queue behind the read — on a stadium that read is tens of milliseconds a second, and every
+            # best-available order of this worker would wait it out. The claim decides; a taken seat is chosen
+            # again from a fresh view.
+            return live, live.snapshot
         async with live.lock:  # one read at a time per session; waiters use it when it is young enough
             if live.snapshot is not None and time.monotonic() - live.read_at <= max_age:
                 return live, live.snapshot
