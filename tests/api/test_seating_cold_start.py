@@ -4,6 +4,7 @@ is answered, each seat goes to one order, and the worker reads the seats once.""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -93,3 +94,32 @@ async def test_best_available_does_not_queue_behind_a_read_under_way(runtime):
         assert snap is first
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(live.snapshot(uow, world.organizer_id, world.session_id), 0.3)
+
+
+async def test_callers_that_need_the_states_now_share_a_read_that_began_after_they_asked(runtime, monkeypatch):
+    from piaowu.seating import live as live_mod
+
+    world = await seating_world(runtime)
+    reads = []
+    real = live_mod._read_states
+
+    async def counting(*args):  # noqa: ANN002, ANN202
+        reads.append(1)
+        return await real(*args)
+
+    monkeypatch.setattr(live_mod, "_read_states", counting)
+    live = LiveSeats()
+    async with runtime.uow(readonly=True) as uow:
+        view, first = await live.snapshot(uow, world.organizer_id, world.session_id)
+    assert len(reads) == 1
+    async with runtime.uow(readonly=True) as uow:
+        await view.lock.acquire()  # a read under way …
+        waiter = asyncio.create_task(live.snapshot(uow, world.organizer_id, world.session_id))
+        await asyncio.sleep(0.3)  # … the waiter asked meanwhile …
+        view.read_at = time.monotonic()  # … and the read began after it asked
+        view.lock.release()
+        _, snap = await waiter
+    assert snap is first and len(reads) == 1
+    async with runtime.uow(readonly=True) as uow:  # asked after the last read began: reads again
+        await live.snapshot(uow, world.organizer_id, world.session_id)
+    assert len(reads) == 2

@@ -250,8 +250,11 @@ class LiveSeats:
             # best-available order of this worker would wait it out. The claim decides; a taken seat is chosen
             # again from a fresh view.
             return live, live.snapshot
+        asked = time.monotonic()
         async with live.lock:  # one read at a time per session; waiters use it when it is young enough
-            if live.snapshot is not None and time.monotonic() - live.read_at <= max_age:
+            # A read that began after this caller asked is as fresh as one it would start now: concurrent callers
+            # that need the states now (buyers whose best seats were just taken, choosing again) share one read.
+            if live.snapshot is not None and (time.monotonic() - live.read_at <= max_age or live.read_at >= asked):
                 return live, live.snapshot
             began = time.monotonic()
             last = live.snapshot.zones if live.snapshot is not None else {}
