@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from piaowu.catalog import ticket_type_service
@@ -12,6 +13,7 @@ from piaowu.catalog.schemas import TicketTypePatch
 from piaowu.orders.models import OrderLine, OrderLineHolding
 from piaowu.seating import session_seating
 from piaowu.seating.live import LIVE_KEY, LiveSeats
+from tests.concurrency.ledger import assert_ledger
 from tests.factories import on_sale_session
 from tests.order_helpers import BUYER
 from tests.seating_world import PRICES, SeatingWorld, seating_world
@@ -28,8 +30,11 @@ def best_item(tt: str, quantity: int, zone: str | None = "A", **best: object) ->
     }
 
 
-async def buy(client, world: SeatingWorld, *items: dict, slug: str = "seat-theatre"):  # noqa: ANN001, ANN201
-    return await client.post(f"/api/v1/shop/{slug}/orders", json={"items": list(items), "buyer": BUYER})
+async def buy(client, world: SeatingWorld, *items: dict, slug: str = "seat-theatre", key: str = ""):  # noqa: ANN001, ANN201
+    headers = {"Idempotency-Key": key} if key else {}
+    return await client.post(
+        f"/api/v1/shop/{slug}/orders", json={"items": list(items), "buyer": BUYER}, headers=headers
+    )
 
 
 def labels(order: dict) -> list[tuple[str, str, str]]:
@@ -187,7 +192,10 @@ async def test_best_available_gives_adjacent_seats_and_the_next_buyer_other_ones
     assert r.status_code == 201 and len(r.json()["lines"]) == 2
 
 
-async def test_best_available_chooses_again_when_its_view_was_stale(runtime, client):
+@pytest.mark.parametrize("key", ["", "k-1"], ids=["autocommit", "idempotency-key"])
+async def test_best_available_chooses_again_when_its_view_was_stale(runtime, client, key):
+    """Without a key the order is one autocommit statement (PostgreSQL); with one it is a transaction with the
+    key's row, and the refused attempt is undone by a savepoint (as always on SQLite)."""
     world = await seating_world(runtime, rows_a=1, seats_per_row=6)
     live = LiveSeats()
     runtime.strategies[LIVE_KEY] = live  # this "process" has seen the house empty
@@ -199,8 +207,10 @@ async def test_best_available_chooses_again_when_its_view_was_stale(runtime, cli
     rest = [world.seat("A", "1", n) for n in ("2", "3", "4", "5") if ("A", "1", n) not in taken]
     assert (await buy(client, world, seats_item(world.adult_id, rest))).status_code == 201
     runtime.strategies[LIVE_KEY] = live
-    r = await buy(client, world, best_item(world.adult_id, 1))
+    r = await buy(client, world, best_item(world.adult_id, 1), key=key)
     assert r.status_code == 201, r.text
+    assert len(r.json()["lines"]) == 1
+    await assert_ledger(runtime, [world.pool_id])  # the refused attempt took nothing that stayed
     assert labels(r.json())[0][2] in {"1", "6"} - {t[2] for t in taken}
     # Nothing left in zone A: refused, not a 500, and nothing held.
     r = await buy(client, world, best_item(world.adult_id, 2))
@@ -282,6 +292,26 @@ async def test_seats_of_a_session_without_a_seat_map_are_refused(runtime, client
         {
             "field": "items.0.selection.ticket_type_id",
             "code": "not_seated",
-            "message": "This session has no seat map: buy admission.",
+            "message": "本场次没有座位图，请直接购买门票。",  # zh-CN unless the request asks otherwise
         }
     ]
+
+
+async def test_seats_replaced_by_a_new_assignment_are_sold_at_once(runtime, client):
+    """Re-assigning the layout makes new units (same layout and version, and here the same frozen time): a
+    process that cached the old seats reads them again rather than refusing the new ones."""
+    world = await seating_world(runtime)
+    preview = f"/api/v1/shop/seat-theatre/sessions/{world.session_id}/best-available"
+    assert (await client.post(preview, json={"quantity": 2})).status_code == 200  # this process caches the seats
+    async with runtime.uow() as uow:
+        await session_seating.assign_layout(uow, world.actor, world.session_id, world.layout_id)
+        seats = await session_seating.session_seats(uow, world.organizer_id, world.session_id)
+        await uow.commit()
+    new = {(s.section, s.row, s.number): s.unit_id for s in seats}
+    assert not set(new.values()) & set(world.seat_ids)
+    r = await buy(client, world, seats_item(world.adult_id, [new[("A", "1", "1")]]))
+    assert r.status_code == 201, r.text
+    r = await buy(client, world, best_item(world.adult_id, 2))
+    assert r.status_code == 201, r.text
+    r = await buy(client, world, seats_item(world.adult_id, [world.seat("A", "3", "3")]))  # an old seat
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_seat"

@@ -179,11 +179,14 @@ async def test_bad_edits_and_sections_are_refused_whole(runtime, client, tenant)
         ({"ops": [{"op": "set_zone", "seats": [["A", "1", "1"]], "zone": "=1+1"}]}, "ops.0.zone", "bad_label"),
         ({"ops": [{"op": "paint", "seats": [["A", "1", "1"]]}]}, "ops.0", "literal_error"),
         ({"ops": []}, "ops", "too_short"),
+        ({"ops": None}, "ops", "value_error"),
     ]
     for body, field, code in cases:
         r = await client.patch(f"{url}/seats", json=body, headers=world.auth)
         assert r.status_code == 422, (body, r.text)
         assert (field, code) in {(e["field"], e["code"]) for e in r.json()["errors"]}, r.text
+    same = await client.patch(f"{url}/seats", json={}, headers=world.auth)  # nothing to change
+    assert same.status_code == 200 and same.json()["version"] == 1
     overlap = r = await client.patch(
         f"{url}/seats", json={"ops": [{"op": "move", "seats": [["A", "1", "1"]], "dx": 50}]}, headers=world.auth
     )
@@ -280,3 +283,15 @@ async def test_a_layout_no_session_uses_can_be_deleted(runtime, client, tenant):
     assert [x["name"] for x in listed["items"]] == ["Copy", "音乐厅 Concert"]
     assert (await client.delete(f"{API}/seat-layouts/{r.json()['id']}", headers=world.auth)).status_code == 204
     assert (await client.get(f"{API}/seat-layouts/{r.json()['id']}", headers=world.auth)).status_code == 404
+
+
+async def test_a_map_file_may_be_larger_than_other_bodies_but_not_unbounded(runtime, client, tenant):
+    world = await seating_world(runtime, tenant)
+    url = f"{API}/seat-layouts/{world.layout_id}/import?format=csv"
+    padded = _csv("A,1,1,0,0,A,", "A,1,2,50,0,A,") + b"\n" * (1024 * 1024 + 10)  # blank lines are skipped
+    r = await client.post(url, content=padded, headers=world.auth)
+    assert r.status_code == 200 and r.json()["seat_count"] == 2, r.text[:300]
+    r = await client.post(url, content=b"\n" * (16 * 1024 * 1024 + 1), headers=world.auth)
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+    r = await client.put(f"{API}/sessions/{world.session_id}/zone-prices", content=padded, headers=world.auth)
+    assert r.status_code == 413  # other routes keep the 1 MB limit

@@ -4,13 +4,17 @@ is answered, each seat goes to one order, and the worker reads the seats once.""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from piaowu.seating.live import LIVE_KEY, LiveSeats
 from tests.order_helpers import BUYER
 from tests.seating_world import seating_world
+
+
+async def snapshot(registry: LiveSeats, uow, world, **kw):  # noqa: ANN001, ANN003, ANN201
+    live = await registry.seats(uow, world.organizer_id, world.session_id)
+    return live, await registry.refresh(uow, world.organizer_id, live, **kw)
 
 
 async def test_concurrent_first_best_available_orders_on_a_fresh_worker(runtime, client):
@@ -73,7 +77,7 @@ async def test_a_fuller_house_is_read_by_one_aggregate_with_the_same_states(runt
     snaps = []
     for _ in range(2):
         async with runtime.uow(readonly=True) as uow:
-            snaps.append((await live.snapshot(uow, world.organizer_id, world.session_id))[1])
+            snaps.append((await snapshot(live, uow, world))[1])
     assert [s.packed for s in snaps] == [pack(expected)] * 2
     assert snaps[0].zones == snaps[1].zones == {"A": {"free": 0, "total": 30}, "B": {"free": 29, "total": 30}}
     assert len(aggregates) == 1  # the first read knew nothing of the house: the masks of the seats not free
@@ -87,39 +91,10 @@ async def test_best_available_does_not_queue_behind_a_read_under_way(runtime):
     world = await seating_world(runtime)
     live = LiveSeats()
     async with runtime.uow(readonly=True) as uow:
-        view, first = await live.snapshot(uow, world.organizer_id, world.session_id)
+        view, first = await snapshot(live, uow, world)
     view.read_at -= 60  # old
     async with view.lock, runtime.uow(readonly=True) as uow:  # a read under way
-        _, snap = await asyncio.wait_for(live.snapshot(uow, world.organizer_id, world.session_id, max_age=1.0), 1)
+        _, snap = await asyncio.wait_for(snapshot(live, uow, world, max_age=1.0), 1)
         assert snap is first
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(live.snapshot(uow, world.organizer_id, world.session_id), 0.3)
-
-
-async def test_callers_that_need_the_states_now_share_a_read_that_began_after_they_asked(runtime, monkeypatch):
-    from piaowu.seating import live as live_mod
-
-    world = await seating_world(runtime)
-    reads = []
-    real = live_mod._read_states
-
-    async def counting(*args):  # noqa: ANN002, ANN202
-        reads.append(1)
-        return await real(*args)
-
-    monkeypatch.setattr(live_mod, "_read_states", counting)
-    live = LiveSeats()
-    async with runtime.uow(readonly=True) as uow:
-        view, first = await live.snapshot(uow, world.organizer_id, world.session_id)
-    assert len(reads) == 1
-    async with runtime.uow(readonly=True) as uow:
-        await view.lock.acquire()  # a read under way …
-        waiter = asyncio.create_task(live.snapshot(uow, world.organizer_id, world.session_id))
-        await asyncio.sleep(0.3)  # … the waiter asked meanwhile …
-        view.read_at = time.monotonic()  # … and the read began after it asked
-        view.lock.release()
-        _, snap = await waiter
-    assert snap is first and len(reads) == 1
-    async with runtime.uow(readonly=True) as uow:  # asked after the last read began: reads again
-        await live.snapshot(uow, world.organizer_id, world.session_id)
-    assert len(reads) == 2
+            await asyncio.wait_for(snapshot(live, uow, world), 0.3)

@@ -124,7 +124,7 @@ def test_pack_is_byte_wise_and_refuses_what_is_not_a_state():
     for n in (0, 1, 3, 4, 5, 1029):
         states = [rng.choice((FREE, TAKEN, BLOCKED)) for _ in range(n)]
         assert unpack(pack(states), n) == states
-    for bad in ([FREE, -1], [FREE, FREE, "x"], [256]):
+    for bad in ([FREE, -1], [FREE, FREE, 3], [256]):
         with pytest.raises(ValueError):
             pack(bad)
 

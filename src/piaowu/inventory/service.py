@@ -111,26 +111,21 @@ async def create_units(
     in the order of ``labels``."""
     check_legs(legs)
     ids = [new_id() for _ in labels]
-    now = uow.now()
-    blocked = beyond_legs(legs)
-    # Multi-row inserts, not ORM objects: a stadium's 80,000 seats are 80,000 units, and the ORM's flush of that
-    # many new objects took most of the time of giving a session its seats.
-    await repo.insert_units(
-        uow.session,
-        [
-            {
-                "id": uid,
-                "organizer_id": organizer_id,
-                "pool_id": pool_id,
-                "label": fit(label, LABEL_LENGTH),
-                "legs": legs,
-                "occupied": 0,
-                "blocked": blocked,
-                "created_at": now,
-            }
-            for uid, label in zip(ids, labels, strict=True)
-        ],
-    )
+    now, blocked = uow.now(), beyond_legs(legs)
+    rows = [
+        {
+            "id": uid,
+            "organizer_id": organizer_id,
+            "pool_id": pool_id,
+            "label": fit(label, LABEL_LENGTH),
+            "legs": legs,
+            "occupied": 0,
+            "blocked": blocked,
+            "created_at": now,
+        }
+        for uid, label in zip(ids, labels, strict=True)
+    ]
+    await repo.insert_units(uow.session, rows)
     return ids
 
 
@@ -140,14 +135,10 @@ async def unit_states(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str
     }
 
 
-async def pool_unit_masks(
-    uow: UnitOfWork, organizer_id: str, pool_id: str, *, in_use: int | None = None
-) -> dict[str, tuple[int, int]]:
+async def pool_unit_masks(uow: UnitOfWork, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
     """(occupied, blocked) of every unit of a pool (a session's seats), by unit id: one query, for availability
-    maps. With ``in_use`` (a leg mask), only the units taken or kept back on one of those legs: a unit left out is
-    free on them — what a map of a house still mostly free needs to read. A hint like ``free_units``: a claim is
-    what decides."""
-    return await repo.pool_unit_masks(uow.session, organizer_id, pool_id, in_use)
+    maps. A hint like ``free_units``: a claim is what decides."""
+    return await repo.pool_unit_masks(uow.session, organizer_id, pool_id)
 
 
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:

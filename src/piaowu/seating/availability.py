@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,19 +37,17 @@ def state_of(occupied: int, blocked: int) -> int:
 
 
 def pack(states: Sequence[int]) -> bytes:
-    """States (0, 1 or 2 per ordinal) → 2 bits each, 4 per byte, lowest bits first. Byte-wise (80,000 seats
-    are 20,000 steps, not 80,000: a stadium's snapshot is taken about once a second per worker)."""
-    try:
-        raw = bytes(states)
-    except (TypeError, ValueError):
-        raw = b"\xff"
-    if raw.translate(None, b"\x00\x01\x02"):  # something other than 0, 1 or 2 is left
-        i = next(i for i, s in enumerate(states) if s not in (FREE, TAKEN, BLOCKED))
-        raise ValueError(f"state {states[i]!r} of seat {i}")
-    raw += bytes(-len(raw) % 4)
-    return bytes(
-        a | b << 2 | c << 4 | d << 6 for a, b, c, d in zip(raw[0::4], raw[1::4], raw[2::4], raw[3::4], strict=True)
-    )
+    """States (0, 1 or 2 per ordinal) → 2 bits each, 4 per byte, lowest bits first."""
+    raw = bytes(states)  # ValueError for anything outside 0–255; the rest is checked below
+    if raw.translate(None, b"\x00\x01\x02"):
+        bad = next(i for i, s in enumerate(raw) if s > BLOCKED)
+        raise ValueError(f"state {raw[bad]!r} of seat {bad}")
+    raw += b"\x00" * (-len(raw) % 4)
+    size = len(raw) // 4
+    # Lane k holds seats k, k+4, k+8…, one per byte, each below 4: shifting the lane's integer by 2k bits moves
+    # every byte's value within its own byte (no carry), so OR-ing the four lanes packs 4 seats a byte at C speed.
+    lanes = [int.from_bytes(raw[k::4], "little") << (2 * k) for k in range(4)]
+    return (lanes[0] | lanes[1] | lanes[2] | lanes[3]).to_bytes(size, "little")
 
 
 def unpack(packed: bytes, count: int) -> list[int]:
@@ -104,15 +102,9 @@ def zone_counts(states: Sequence[int], zones: Sequence[str]) -> dict[str, dict[s
     the zone of ordinal ``i``."""
     if len(states) != len(zones):
         raise ValueError("one zone per seat")
-    out: dict[str, dict[str, int]] = {}
-    for state, zone in zip(states, zones, strict=True):
-        counts = out.get(zone)
-        if counts is None:
-            counts = out[zone] = {"free": 0, "total": 0}
-        counts["total"] += 1
-        if state == FREE:
-            counts["free"] += 1
-    return out
+    totals = Counter(zones)
+    free = Counter(z for z, s in zip(zones, states, strict=True) if s == FREE)
+    return {zone: {"free": free[zone], "total": totals[zone]} for zone in dict.fromkeys(zones)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +119,8 @@ class Snapshot:
     def of(
         states: Sequence[int], zones: Sequence[str], counts: Mapping[str, Mapping[str, int]] | None = None
     ) -> Snapshot:
-        """``counts``: ``zone_counts(states, zones)`` when the caller knows them already (counted from the few
-        seats not free rather than from every seat)."""
+        """``counts``: ``zone_counts(states, zones)`` when the caller knows them already (counted from the seats
+        not free rather than from every seat)."""
         packed = pack(states)
         return Snapshot(packed, version_of(packed), zone_counts(states, zones) if counts is None else counts)
 

@@ -8,7 +8,8 @@ is refused by the claim and chosen again from a fresh snapshot (``orders.service
 
 Per process: ``LIVE`` keeps, per (organizer, session), the seats, the last snapshot, the ring of recent ones
 (answers to ``since=``) and the index. The seats are re-read when the session's ``session_seating`` row says
-another layout or version (a re-assigned layout has other units). Bounded: cleared past ``MAX_SESSIONS``.
+another layout or version (a re-assigned layout has other units). Bounded: cleared past ``MAX_SESSIONS`` sessions or
+``MAX_SEATS`` seats in all (a stadium's seats and index take tens of MB).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import compress
 from typing import Any
 
 from piaowu.catalog import views as catalog_views
-from piaowu.core.errors import NotFound
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.seating import repository as repo
@@ -32,7 +33,7 @@ from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
 from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
-SEAT_LEG = 0b1  # a seat is sold once: its unit's one leg
+MAX_SEATS = 500_000
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
 
@@ -75,8 +76,15 @@ class SessionSeats:
     by_unit: dict[str, SeatRow] = field(repr=False)
     by_key: dict[SeatKey, SeatRow] = field(repr=False)
     zones: tuple[str, ...]  # in order of first appearance
-    zone_of: tuple[str, ...] = field(default=(), repr=False)  # by ordinal
     zone_totals: dict[str, int] = field(default_factory=dict)  # seats per zone, in the order of ``zones``
+
+    @cached_property
+    def unit_ids(self) -> list[str]:
+        return [s.unit_id for s in self.seats]
+
+    @cached_property
+    def zone_of(self) -> list[str]:
+        return [s.zone for s in self.seats]
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -178,8 +186,8 @@ class LiveSeats:
 
     def __init__(self) -> None:
         self._by_session: dict[tuple[str, str], SessionLive] = {}
-        self._loading: dict[tuple[str, str], asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loading: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def seats(self, uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive | None:
         """The session's seats (None: the session sells no seats). One primary-key read of its seating row;
@@ -197,18 +205,17 @@ class LiveSeats:
         live = self._by_session.get(key)
         if live is not None and live.seats.stamp == stamp:
             return live
-        # One load per session at a time: concurrent first requests (a sale opening on a fresh worker) would
-        # each read every seat and each install its own SessionLive, and a request holding a replaced one would
-        # build its index from states that were never read into it.
+        # One read of the seats per session at a time: a burst of first buyers shares it.
         async with self._loading.setdefault(key, asyncio.Lock()):
             live = self._by_session.get(key)
             if live is not None and live.seats.stamp == stamp:
                 return live
-            return await self._load(uow, organizer_id, session_id, key, seating, stamp)
+            return await self._load(uow, organizer_id, session_id, stamp, seating.sections)
 
     async def _load(
-        self, uow: UnitOfWork, organizer_id: str, session_id: str, key: tuple[str, str], seating: Any, stamp: Any
+        self, uow: UnitOfWork, organizer_id: str, session_id: str, stamp: tuple[Any, ...], sections: Any
     ) -> SessionLive:
+        key = (organizer_id, session_id)
         pool_id = (await catalog_views.session_or_404(uow, organizer_id, session_id)).pool_id
         rows = await repo.session_seats(uow.session, organizer_id, session_id)
         seats = tuple(
@@ -220,79 +227,109 @@ class LiveSeats:
                 session_id=session_id,
                 pool_id=pool_id,
                 stamp=stamp,
-                sections=tuple(seating.sections or ()),
+                sections=tuple(sections or ()),
                 seats=seats,
                 by_unit={s.unit_id: s for s in seats},
                 by_key={s.key: s for s in seats},
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
-                zone_of=tuple(s.zone for s in seats),
                 zone_totals=dict(Counter(s.zone for s in seats)),
             )
         )
-        if len(self._by_session) >= MAX_SESSIONS:
+        cached = sum(len(v.seats.seats) for v in self._by_session.values() if v.seats.session_id != session_id)
+        if len(self._by_session) >= MAX_SESSIONS or cached + len(seats) > MAX_SEATS:
             self._by_session.clear()
-            self._loading = {k: v for k, v in self._loading.items() if v.locked()}
+            self._loading.clear()
         self._by_session[key] = live
         return live
 
-    async def snapshot(
-        self, uow: UnitOfWork, organizer_id: str, session_id: str, *, max_age: float = 0.0
-    ) -> tuple[SessionLive, Snapshot]:
-        """The session's live states, read now or at most ``max_age`` seconds ago (in this process) — with
-        ``max_age`` > 0, also the last read while another read is under way. ``NotFound`` when the session sells
-        no seats."""
-        live = await self.seats(uow, organizer_id, session_id)
-        if live is None:
-            raise NotFound(kind="seat map")
-        if max_age > 0 and live.snapshot is not None and live.lock.locked():
+    async def refresh(
+        self,
+        uow: UnitOfWork,
+        organizer_id: str,
+        live: SessionLive,
+        *,
+        max_age: float = 0.0,
+        began_after: float | None = None,
+    ) -> Snapshot:
+        """``live``'s states, its index following them: the last snapshot if it is at most ``max_age`` seconds
+        old — or, with ``began_after`` (a ``time.monotonic()``), if its read began after that moment, so it holds
+        every change committed before it — else read now. One read at a time per session: buyers who wait for
+        it use it (a burst of buyers told "seat taken" costs one read, not one each)."""
+        if began_after is None and max_age > 0 and live.snapshot is not None and live.lock.locked():
             # A read is under way: a view that may be older (best available's) takes the last one rather than
             # queue behind the read — on a stadium that read is tens of milliseconds a second, and every
-            # best-available order of this worker would wait it out. The claim decides; a taken seat is chosen
-            # again from a fresh view.
-            return live, live.snapshot
-        asked = time.monotonic()
-        async with live.lock:  # one read at a time per session; waiters use it when it is young enough
-            # A read that began after this caller asked is as fresh as one it would start now: concurrent callers
-            # that need the states now (buyers whose best seats were just taken, choosing again) share one read.
-            if live.snapshot is not None and (time.monotonic() - live.read_at <= max_age or live.read_at >= asked):
-                return live, live.snapshot
+            # best-available order of this worker would wait it out. The claim decides.
+            return live.snapshot
+        async with live.lock:
+            if live.snapshot is not None:
+                if began_after is not None and live.read_at > began_after:
+                    return live.snapshot
+                if began_after is None and time.monotonic() - live.read_at <= max_age:
+                    return live.snapshot
             began = time.monotonic()
             last = live.snapshot.zones if live.snapshot is not None else {}
             not_free = sum(z["total"] - z["free"] for z in last.values())
-            states, counts = await _read_states(uow, organizer_id, live.seats, not_free)
-            snap = Snapshot.of(states, live.seats.zone_of, counts)
+            read = await _read_states(uow, organizer_id, live.seats, not_free, first=live.snapshot is None)
+            if read is None:  # every unit's masks: also tells whether the session's seats were replaced
+                masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
+                missing = (0, 1)  # a seat whose unit is gone reads as blocked
+                unit_ids = live.seats.unit_ids
+                states = bytearray(state_of(*masks.get(unit_id, missing)) for unit_id in unit_ids)
+                if any(u not in masks for u in unit_ids):
+                    self.forget(live)  # the session's seats were replaced: the next buyer reads them again
+                snap = Snapshot.of(states, live.seats.zone_of)
+            else:
+                states, counts = read
+                snap = Snapshot.of(states, live.seats.zone_of, counts)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
             live.apply(states)
-            return live, snap
+            return snap
+
+    def forget(self, live: SessionLive) -> None:
+        """Drop ``live`` (its seats were replaced): the next ``seats`` reads them again."""
+        for key, cached in list(self._by_session.items()):
+            if cached is live:
+                del self._by_session[key]
+
+    async def unknown_here(
+        self, uow: UnitOfWork, organizer_id: str, live: SessionLive, unit_ids: Sequence[str]
+    ) -> SessionLive:
+        """``live``, or the session's seats read again when some of ``unit_ids`` that this view does not know
+        are seats of the session after all (its seats were replaced since). A small indexed read, so ids that
+        are no seat at all never cost a reload."""
+        unknown = [u for u in unit_ids if u not in live.seats.by_unit]
+        if not unknown or not await repo.seats_by_id(uow.session, organizer_id, live.seats.session_id, unknown):
+            return live
+        self.forget(live)
+        return await self.seats(uow, organizer_id, live.seats.session_id) or live
 
     def clear(self) -> None:
         self._by_session.clear()
 
 
-_STATE_BYTES = bytes.maketrans(b"012", bytes((FREE, TAKEN, BLOCKED)))
-
-
 # Past this share of seats not free (at the last read), one aggregate of every seat's state costs less than
 # loading the rows of the seats not free one by one (PostgreSQL; measured on the 80,000-seat bench).
 AGGREGATE_ABOVE = 0.25
+SEAT_LEG = 0b1  # a seat is sold once: its unit's one leg
+_STATE_BYTES = bytes.maketrans(b"012", bytes((FREE, TAKEN, BLOCKED)))
 
 
 async def _read_states(
-    uow: UnitOfWork, organizer_id: str, seats: SessionSeats, not_free: int
-) -> tuple[bytearray, dict[str, dict[str, int]]]:
-    """Every seat's state by ordinal, and per zone the free and total seats. The units' masks of the seats taken
-    or kept back only (the rest are free) while few are (``not_free`` at the last read); past
-    ``AGGREGATE_ABOVE`` of the house, on PostgreSQL, one aggregate of every seat's state (one text value)."""
+    uow: UnitOfWork, organizer_id: str, seats: SessionSeats, not_free: int, *, first: bool
+) -> tuple[bytearray, dict[str, dict[str, int]]] | None:
+    """Every seat's state by ordinal, and per zone the free and total seats, or None: read every unit's masks
+    (the ``first`` read of a view). Then, with ``not_free`` seats at the last read: while few are taken, the masks
+    of those only (the rest are free); past ``AGGREGATE_ABOVE`` of the house, on PostgreSQL, one aggregate of
+    every seat's state (one text value; None when it does not cover every seat: some unit is gone)."""
     n = len(seats.seats)
-    text = None
     if not_free > AGGREGATE_ABOVE * n:
         text = await repo.seat_states(uow.session, organizer_id, seats.session_id)
-    if text is not None and len(text) == n:
+        if text is None or len(text) != n:
+            return None
         states = bytearray(text.encode("ascii").translate(_STATE_BYTES))
-        # The zones of the seats not free (a state byte is 0 only when free), counted in C.
-        used = Counter(compress(seats.zone_of, states))
-    else:
+        used = Counter(compress(seats.zone_of, states))  # the zones of the seats not free, counted in C
+    elif not first:
         masks = await inventory.pool_unit_masks(uow, organizer_id, seats.pool_id, in_use=SEAT_LEG)
         states = bytearray(n)
         used = Counter()
@@ -301,6 +338,8 @@ async def _read_states(
             if seat is not None:
                 states[seat.ordinal] = state_of(occupied, blocked)
                 used[seat.zone] += 1
+    else:
+        return None
     return states, {z: {"free": total - used[z], "total": total} for z, total in seats.zone_totals.items()}
 
 

@@ -38,10 +38,16 @@ async def layouts_of_venue(session: AsyncSession, organizer_id: str, venue_id: s
     return list((await session.execute(q)).scalars())
 
 
-async def layout_seats(session: AsyncSession, layout_id: str) -> list[LayoutSeat]:
-    """The seats of a layout (whose organizer the caller checked), by ordinal."""
-    q = select(LayoutSeat).where(LayoutSeat.layout_id == layout_id).order_by(LayoutSeat.ordinal)
-    return list((await session.execute(q)).scalars())
+async def layout_seats(session: AsyncSession, layout_id: str) -> list[Any]:
+    """The seats of a layout (whose organizer the caller checked), by ordinal: plain rows (section, row, number,
+    x, y, zone, attributes, blocked_reason), not ORM entities — a stadium's map is 80,000 of them."""
+    s = LayoutSeat
+    q = (
+        select(s.section, s.row, s.number, s.x, s.y, s.zone, s.attributes, s.blocked_reason)
+        .where(s.layout_id == layout_id)
+        .order_by(s.ordinal)
+    )
+    return list(await session.execute(q))
 
 
 async def delete_layout_seats(session: AsyncSession, layout_id: str) -> None:

@@ -27,6 +27,7 @@ the seats it chose taken in that view (so the next buyer here gets other seats).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -184,16 +185,17 @@ class SeatResolver:
             uow, organizer_id, [i.selection.ticket_type_id for i in items], cached=True, fresh=fresh
         )
         registry = live_of(uow)
+        asked = time.monotonic()  # fresh: a view whose read began after this holds every change before it
         sessions: dict[str, SessionContext] = {}
         for session_id in dict.fromkeys(o.session_id for o in offers.values()):
             live = await registry.seats(uow, organizer_id, session_id)
             if live is None:
                 continue
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
+            live = await registry.unknown_here(uow, organizer_id, live, [s for i in mine for s in i.selection.seats])
             if any(i.selection.best is not None for i in mine):
-                # The view the snapshot went into: the registry's current one for the session.
-                live, _ = await registry.snapshot(
-                    uow, organizer_id, session_id, max_age=0.0 if fresh else SNAPSHOT_SECONDS
+                await registry.refresh(
+                    uow, organizer_id, live, max_age=SNAPSHOT_SECONDS, began_after=asked if fresh else None
                 )
             picked = [s for i in mine for s in i.selection.seats if s in live.seats.by_unit]
             states = await inventory.unit_states(uow, organizer_id, picked)

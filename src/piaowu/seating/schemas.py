@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, Tag
 
-from piaowu.fields import SHAPE_TAG, InputModel, RequiredName
+from piaowu.fields import SHAPE_TAG, InputModel, PatchModel, RequiredName
 
 Label = Annotated[str, Field(max_length=60)]  # checked by seating.layout.label_problem in the services
 SeatKeyIn = Annotated[list[Label], Field(min_length=3, max_length=3)]  # [section, row, number]
@@ -30,7 +30,7 @@ class LayoutReplaceIn(InputModel):
     name: RequiredName | None = Field(default=None, min_length=1, max_length=200)
     map: dict[str, Any]
     zones: list[Label] | None = Field(default=None, max_length=100)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class LayoutOut(BaseModel):
@@ -102,7 +102,7 @@ class SectionAddIn(InputModel):
     """A generated section to add; ``version``, when sent, must be the layout's current one."""
 
     section: SectionIn
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class MoveOp(InputModel):
@@ -197,11 +197,12 @@ EditOp = Annotated[
 ]
 
 
-class SeatEditsIn(InputModel):
-    """Changes of the map editor, applied in order (``seating.edits``), all or nothing."""
+class SeatEditsIn(PatchModel):
+    """Changes of the map editor, applied in order (``seating.edits``), all or nothing; without ``ops`` nothing
+    changes."""
 
-    ops: list[EditOp] = Field(min_length=1, max_length=1_000)
-    version: int | None = Field(default=None, ge=1)
+    ops: list[EditOp] | None = Field(default=None, min_length=1, max_length=1_000)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class SessionSeatingIn(InputModel):
@@ -211,7 +212,9 @@ class SessionSeatingIn(InputModel):
 class ZonePriceIn(InputModel):
     zone: Label
     ticket_type_id: str = Field(min_length=1, max_length=40)
-    price_minor: int  # minor units; checked (0 … 100,000,000) by the service, reported per row
+    price_minor: int = Field(
+        ge=-(2**31), le=2**31 - 1
+    )  # minor units; checked (0 … 100,000,000) by the service, reported per row
 
 
 class ZonePricesIn(InputModel):
@@ -232,7 +235,7 @@ class ZonePricesOut(BaseModel):
 
 
 class SeatIdsIn(InputModel):
-    seat_ids: list[str] = Field(max_length=5_000)
+    seat_ids: list[Annotated[str, Field(max_length=40)]] = Field(max_length=5_000)
     reason: Label = ""
 
 

@@ -86,12 +86,12 @@ async def seat_availability(
     """The seats' states (read at most ``shop_cache_seconds`` ago): ``{"version", "states", "zones"}``, or, when
     ``since`` is a version this process still keeps, ``{"version", "since", "changes", "zones"}``
     (``seating.availability``)."""
-    await _public_seats(uow, organizer_id, session_id)
+    live = await _public_seats(uow, organizer_id, session_id)
     # Each page asks since its own version: each is a miss of the answer cache, and a stadium's states are not
     # read again for each of them — a read at most shop_cache_seconds old serves them all (with the answer
     # cache, at most twice that stale).
     max_age = uow.settings.shop_cache_seconds if uow.settings is not None else 0.0
-    live, snap = await live_of(uow).snapshot(uow, organizer_id, session_id, max_age=max_age)
+    snap = await live_of(uow).refresh(uow, organizer_id, live, max_age=max_age)
     return snap.since(live.ring.get(since)) if since else snap.full()
 
 
@@ -128,7 +128,7 @@ async def preview_best_available(
     zones = (zone,) if zone is not None else tuple(priced)
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
-    live, _ = await live_of(uow).snapshot(uow, organizer_id, session_id, max_age=SNAPSHOT_SECONDS)
+    await live_of(uow).refresh(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
     answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split))
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)

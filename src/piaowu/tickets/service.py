@@ -43,6 +43,7 @@ from piaowu.tickets.schemas import (
     Redemption,
     SessionTicketCounts,
     TicketOut,
+    TicketSeat,
     TicketSpec,
     TicketStatus,
     TicketUse,
@@ -103,6 +104,7 @@ def _out(t: Ticket, ents: Sequence[EntitlementView] = ()) -> TicketOut:
         holder_name=t.holder_name,
         qr_payload=t.qr_payload,
         entitlements=[entitlement_out(e) for e in ents],
+        seat=TicketSeat.of(signing.seat_of(t.qr_payload)),
     )
 
 
@@ -207,6 +209,7 @@ async def issue(
                 valid_from=int(valid_from.timestamp()),
                 valid_until=int(valid_until.timestamp()),
                 covers=tuple(_covers(e) for e in ents),
+                seat=s.seat,
             )
             t = Ticket(
                 id=new_id(),

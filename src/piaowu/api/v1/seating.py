@@ -175,6 +175,9 @@ async def add_section(rt: RuntimeDep, actor: ActorDep, layout_id: str, data: Sec
     responses={**E404, **E409, **E422},
 )
 async def edit_seats(rt: RuntimeDep, actor: ActorDep, layout_id: str, data: SeatEditsIn) -> LayoutOut:
+    if data.ops is None:  # nothing to change (a PATCH leaves out what stays)
+        async with rt.uow(readonly=True) as uow:
+            return _layout_out(await layout_service.get_layout(uow, actor, layout_id))
     ops = [op.model_dump() for op in data.ops]
     async with rt.uow() as uow:
         layout = await layout_service.edit_seats(uow, actor, layout_id, ops, expected_version=data.version)
@@ -222,7 +225,7 @@ async def import_layout(
     layout_id: str,
     fmt: Annotated[FORMATS, Query(alias="format")] = "csv",
     zones: Annotated[str | None, Query(max_length=2_000)] = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> LayoutOut:
     data = await request.body()
     async with rt.uow() as uow:

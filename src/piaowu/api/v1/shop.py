@@ -94,7 +94,10 @@ async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
     status_code=201,
     summary="Buy: create a pending order",
     responses={
-        409: {"description": "`sold_out`, `not_on_sale`"},
+        409: {
+            "description": "`sold_out`, `not_on_sale`; seats: `seat_taken` / `seat_blocked` (with `seats`),"
+            " `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"
+        },
         422: {"description": "validation"},
         429: {"description": "`rate_limited` (see the Retry-After header)"},
     },
