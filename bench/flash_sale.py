@@ -192,7 +192,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, var: Path, secret: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    db_url: str, var: Path, secret: str, port: int, workers: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``piaowu serve`` on ``port``; ``extra_env`` adds or overrides settings (e.g. a rate limit)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIAOWU_")}
     env.update(
         PIAOWU_DATABASE_URL=db_url,
@@ -206,6 +209,7 @@ def start_server(db_url: str, var: Path, secret: str, port: int, workers: int) -
         PIAOWU_ARGON2_PARALLELISM="1",
     )
     env.update(gateway_env())
+    env.update(extra_env or {})
     cmd = [sys.executable, "-m", "piaowu", "serve", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning"]
     log = (var / "server.log").open("wb")

@@ -30,11 +30,14 @@ from piaowu.seating.generate import arc_section  # noqa: E402
 from piaowu.seating.layout import SeatKey, SeatMap, combine  # noqa: E402
 
 ZONES = ("A", "B", "C", "D")
+GANGWAY_SPAN = 10.9  # of 11.25° per section: 0.35° apart, 30 units at the front row
 
 
-def stadium(count: int = 32) -> SeatMap:
-    """``count`` sections of 11.25° around a pitch (32 close the bowl); zone A on the long sides' middles, D
-    behind the goals."""
+def stadium(count: int = 32, rows: int = 76, span: float = 11.25) -> SeatMap:
+    """``count`` sections of 11.25° around a pitch (32 close the bowl) of ``rows`` rows each; zone A on the long
+    sides' middles, D behind the goals. Each section's seats span ``span`` degrees: at 11.25° neighbours' end seats
+    touch, which the pure allocator does not mind but the layout service refuses (seats closer than 20 units);
+    ``GANGWAY_SPAN`` leaves a gangway between sections (bench/seating.py, which saves the map)."""
     sections = []
     for s in range(count):
         direction = s * 11.25
@@ -44,9 +47,9 @@ def stadium(count: int = 32) -> SeatMap:
         sections.append(
             arc_section(
                 section_id=f"S{s + 1:02d}",
-                rows=76,
+                rows=rows,
                 radius=5000,
-                angle_span=11.25,
+                angle_span=span,
                 direction=direction,
                 zone=zone,
             )

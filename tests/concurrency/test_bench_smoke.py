@@ -75,3 +75,51 @@ def test_units_bench_smoke() -> None:
     assert seats["claims_per_s"] > 0 and train["bookings_per_s"] > 0
     # Every booking took one unit of each leg's pool it rides: the leg pools count exactly the occupied legs.
     assert train["books"]["sold"] == train["books"]["occupied_legs"] > train["bookings"] > 0, train
+
+
+SEATING_BENCH = BENCH.parent / "seating.py"
+
+
+def test_seating_bench_smoke() -> None:
+    """bench/seating.py in miniature: every part runs, best available fills the house without giving a seat twice,
+    the seat orders' books hold, the delta is smaller than the full states and nothing is left held after expiry."""
+    require_or_skip(pg_available(), "PostgreSQL at 127.0.0.1:5432")
+    proc = subprocess.run(
+        [sys.executable, str(SEATING_BENCH), "--seats", "300", "--orders", "40", "--clients", "4,8"]
+        + ["--delta-sales", "3", "--repeat", "3", "--skip-pgbench"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["part"] for r in lines] == ["seed", "alloc", "orders", "orders", "availability", "expiry"]
+    seed, alloc, orders4, orders8, availability, expiry = lines
+    assert seed["seats"] >= 300
+    # The house filled from empty to full through the resolver, each seat given once.
+    assert alloc["seats_chosen"] == seed["seats"] and alloc["chosen_twice"] == 0, alloc
+    assert alloc["allocations"] >= seed["seats"] / 14 and alloc["request_ms"]["p99"] > 0, alloc
+    sold = 0
+    for r in (orders4, orders8):
+        assert r["errors"] == {} and r["orders"] > 0 and r["orders_per_s"] > 0, r
+        assert set(r["refused"]) <= {
+            "picked:seat_taken",
+            "best:seat_taken",
+            "picked:busy",
+            "best:busy",
+            "availability:busy",
+        }, r
+        assert set(r["cpu_ms_per_order"]) >= {"server", "postgres", "loadgen"}, r
+        books = r["books"]
+        assert (books["mismatch"], books["seat_sold_twice"]) == (0, 0), books
+        # Every seat held is one unit with its occupied bit, one live hold's unit and one live order line.
+        assert books["held"] == books["occupied_units"] == books["held_units"] == books["live_seat_lines"] > sold
+        sold = books["held"]
+    full, delta, seat_map = availability["full"], availability["delta"], availability["seat_map"]
+    assert full["raw_bytes"] > 0 and full["server_ms"]["p50"] > 0 and full["client_miss_ms"]["p50"] > 0
+    assert seat_map["raw_bytes"] > seat_map["gzip_bytes"] > 0
+    assert delta["seats_sold"] == 6 and delta["asked"] == 3, delta
+    if delta["answered_in_full"] < delta["asked"]:  # a worker that read the states at that version answered
+        assert delta["changes"] == 6, delta
+    assert expiry["expired"] == expiry["pending_orders"] > 0 and expiry["leaked"] == 0, expiry

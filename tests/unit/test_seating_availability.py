@@ -113,3 +113,31 @@ def test_ring_keeps_the_last_snapshots_only():
     assert ring.get(snaps[1].version) is snaps[1] and ring.get(snaps[2].version) is None
     with pytest.raises(ValueError):
         SnapshotRing(size=0)
+
+
+def test_pack_is_byte_wise_and_refuses_what_is_not_a_state():
+    import random
+
+    from piaowu.seating.availability import unpack
+
+    rng = random.Random(7)
+    for n in (0, 1, 3, 4, 5, 1029):
+        states = [rng.choice((FREE, TAKEN, BLOCKED)) for _ in range(n)]
+        assert unpack(pack(states), n) == states
+    for bad in ([FREE, -1], [FREE, FREE, 3], [256]):
+        with pytest.raises(ValueError):
+            pack(bad)
+
+
+def test_changed_finds_every_differing_ordinal_across_chunks():
+    from piaowu.seating.live import CHUNK, changed
+
+    old = [FREE] * (3 * CHUNK + 5)
+    new = list(old)
+    for i in (0, CHUNK - 1, CHUNK, 2 * CHUNK + 17, 3 * CHUNK + 4):
+        new[i] = TAKEN
+    new[5] = BLOCKED
+    assert changed(old, new) == [0, 5, CHUNK - 1, CHUNK, 2 * CHUNK + 17, 3 * CHUNK + 4]
+    assert changed(new, new) == []
+    with pytest.raises(ValueError):
+        changed(old, new[:-1])

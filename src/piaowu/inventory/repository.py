@@ -121,10 +121,17 @@ async def unit_masks(
     return {r.id: (r.legs, r.occupied, r.blocked) for r in await session.execute(q)}
 
 
-async def pool_unit_masks(session: AsyncSession, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
-    """unit id → (occupied, blocked) of every unit grouped under ``pool_id``, read as columns (newest values)."""
-    q = select(Unit.id, Unit.occupied, Unit.blocked).where(Unit.pool_id == pool_id, Unit.organizer_id == organizer_id)
-    return {r.id: (r.occupied, r.blocked) for r in await session.execute(q)}
+async def pool_unit_masks(
+    session: AsyncSession, organizer_id: str, pool_id: str, in_use: int | None = None
+) -> dict[str, tuple[int, int]]:
+    """unit id → (occupied, blocked) of every unit grouped under ``pool_id`` — with ``in_use``, of those only
+    whose ``occupied | blocked`` has one of its bits —, read as columns (newest values). A Core select: tens of
+    thousands of rows (a stadium's seats) skip the ORM's row loading."""
+    t = Unit.__table__
+    q = select(t.c.id, t.c.occupied, t.c.blocked).where(t.c.pool_id == pool_id, t.c.organizer_id == organizer_id)
+    if in_use is not None:
+        q = q.where(t.c.occupied.op("|")(t.c.blocked).op("&")(in_use) != 0)
+    return {uid: (occupied, blocked) for uid, occupied, blocked in await session.execute(q)}
 
 
 async def block(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> bool:

@@ -138,10 +138,14 @@ async def unit_states(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str
     }
 
 
-async def pool_unit_masks(uow: UnitOfWork, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
+async def pool_unit_masks(
+    uow: UnitOfWork, organizer_id: str, pool_id: str, *, in_use: int | None = None
+) -> dict[str, tuple[int, int]]:
     """(occupied, blocked) of every unit of a pool (a session's seats), by unit id: one query, for availability
-    maps. A hint like ``free_units``: a claim is what decides."""
-    return await repo.pool_unit_masks(uow.session, organizer_id, pool_id)
+    maps. With ``in_use`` (a leg mask), only the units taken or kept back on one of those legs: a unit left out is
+    free on them — what a map of a house still mostly free needs to read. A hint like ``free_units``: a claim is
+    what decides."""
+    return await repo.pool_unit_masks(uow.session, organizer_id, pool_id, in_use)
 
 
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:

@@ -116,9 +116,13 @@ class Snapshot:
     zones: Mapping[str, Mapping[str, int]]
 
     @staticmethod
-    def of(states: Sequence[int], zones: Sequence[str]) -> Snapshot:
+    def of(
+        states: Sequence[int], zones: Sequence[str], counts: Mapping[str, Mapping[str, int]] | None = None
+    ) -> Snapshot:
+        """``counts``: ``zone_counts(states, zones)`` when the caller knows them already (counted from the seats
+        not free rather than from every seat)."""
         packed = pack(states)
-        return Snapshot(packed, version_of(packed), zone_counts(states, zones))
+        return Snapshot(packed, version_of(packed), zone_counts(states, zones) if counts is None else counts)
 
     def full(self) -> dict[str, object]:
         """The JSON answer without ``since``: every seat's state."""

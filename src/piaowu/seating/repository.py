@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, insert, select, update
+from sqlalchemy import case, delete, exists, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.inventory.models import Hold, HoldUnit, Unit
@@ -76,6 +77,29 @@ async def seating(session: AsyncSession, organizer_id: str, session_id: str) -> 
         SessionSeating.session_id == session_id, SessionSeating.organizer_id == organizer_id
     )
     return (await session.execute(q)).scalar_one_or_none()
+
+
+# A seat's state as one character (seating.availability: 0 free, 1 taken, 2 blocked; leg 0 of its unit).
+_STATE_CHAR = case(
+    (Unit.occupied.op("&")(1) != 0, "1"),
+    (Unit.blocked.op("&")(1) != 0, "2"),
+    else_="0",
+)
+
+
+async def seat_states(session: AsyncSession, organizer_id: str, session_id: str) -> str | None:
+    """Every seat's state as one character, in ordinal order, aggregated by PostgreSQL into one text value (a
+    stadium's 80,000 seats are one 80 KB string instead of rows to load one by one). None on other databases
+    (``string_agg … ORDER BY`` is PostgreSQL's): read the units' masks instead."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    q = (
+        select(func.string_agg(_STATE_CHAR, aggregate_order_by(literal(""), SessionSeat.ordinal)))
+        .select_from(SessionSeat)
+        .join(Unit, Unit.id == SessionSeat.unit_id)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
+    )
+    return (await session.execute(q)).scalar_one_or_none() or ""
 
 
 async def session_seats(session: AsyncSession, organizer_id: str, session_id: str) -> list[SessionSeat]:

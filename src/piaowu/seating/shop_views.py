@@ -83,10 +83,15 @@ async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[
 async def seat_availability(
     uow: UnitOfWork, organizer_id: str, session_id: str, since: str | None = None
 ) -> dict[str, Any]:
-    """The seats' states now: ``{"version", "states", "zones"}``, or, when ``since`` is a version this process
-    still keeps, ``{"version", "since", "changes", "zones"}`` (``seating.availability``)."""
+    """The seats' states (read at most ``shop_cache_seconds`` ago): ``{"version", "states", "zones"}``, or, when
+    ``since`` is a version this process still keeps, ``{"version", "since", "changes", "zones"}``
+    (``seating.availability``)."""
     live = await _public_seats(uow, organizer_id, session_id)
-    snap = await live_of(uow).refresh(uow, organizer_id, live)
+    # Each page asks since its own version: each is a miss of the answer cache, and a stadium's states are not
+    # read again for each of them — a read at most shop_cache_seconds old serves them all (with the answer
+    # cache, at most twice that stale).
+    max_age = uow.settings.shop_cache_seconds if uow.settings is not None else 0.0
+    snap = await live_of(uow).refresh(uow, organizer_id, live, max_age=max_age)
     return snap.since(live.ring.get(since)) if since else snap.full()
 
 
