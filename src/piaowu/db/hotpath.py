@@ -255,7 +255,10 @@ def _compile(
             for k in range(count)
         ]
         source = selects[0] if count == 1 else union_all(*selects)
-        inserts.append(insert(table).from_select(columns, source).cte(f"put_{j}"))
+        # Only the given columns: a column left out takes its server default. With SQLAlchemy's default
+        # (include_defaults=True) a Python-side default of a left-out column becomes a parameter of its own
+        # that no row supplies (order_lines.seat_* of migration 0012 broke every order on PostgreSQL so).
+        inserts.append(insert(table).from_select(columns, source, include_defaults=False).cte(f"put_{j}"))
     # Exactly one row, always evaluated: 1 when every write matched, else a cast that fails and aborts the whole
     # statement — the writes that did match included. Its text lists the writes that did not match
     # ("piaowu-refused:0,3,"), so a refusal says what was short without a second round trip. Constants, not
