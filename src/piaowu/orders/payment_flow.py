@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import session_service, ticket_type_service
 from piaowu.catalog import views as catalog_views
+from piaowu.catalog.rules import SessionStatus
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
@@ -170,22 +172,31 @@ async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapp
     note = payments.verify(uow, provider_name, headers, body)
     # The order's row first, as the sweeper and cancellations take it: applying a payment locks the payment
     # and then the order, the sweeper the order and then the payment (cancel_pending) — in opposite orders
-    # they deadlock on PostgreSQL (tests/concurrency/test_payment_races.py found it).
-    owner = await payments.order_of(uow, note.payment_id)
-    if owner is not None:
-        await repo.lock(uow.session, *owner)
-    await apply_provider_note(uow, provider_name, note)
+    # they deadlock on PostgreSQL (tests/concurrency/test_payment_races.py found it). One statement locks the
+    # order and reads the payment's facts and the order's state under the lock; nothing reads them again.
+    found = await repo.lock_for_payment(uow.session, note.payment_id)
+    if found is None:
+        await apply_provider_note(uow, provider_name, note)  # an unknown payment: logged, nothing applied
+    else:
+        await apply_provider_note(uow, provider_name, note, known=found)
     return "success"
 
 
-async def apply_provider_note(uow: UnitOfWork, provider_name: str, note: Notification) -> str | None:
+async def apply_provider_note(
+    uow: UnitOfWork,
+    provider_name: str,
+    note: Notification,
+    *,
+    known: tuple[payments.PaymentFacts, repo.OrderHead] | None = None,
+) -> str | None:
     """The one path by which a provider's word that a payment succeeded — a notification, or the answer to a
-    query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row. → what
-    happened (see ``apply_confirmed``), or None when an earlier delivery had applied it."""
-    confirmed = await payments.apply_notification(uow, provider_name, note)
+    query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row (``known``:
+    the payment and the order as read under that lock, in this transaction). → what happened (see
+    ``apply_confirmed``), or None when an earlier delivery had applied it."""
+    confirmed = await payments.apply_notification(uow, provider_name, note, known[0] if known else None)
     if confirmed is None:
         return None
-    return await apply_confirmed(uow, confirmed)
+    return await apply_confirmed(uow, confirmed, head=known[1] if known else None)
 
 
 async def ask_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[ProviderAnswer]:
@@ -209,13 +220,18 @@ async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> N
             await apply_provider_note(uow, answer.provider, answer.note)
 
 
-async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
-    """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened."""
-    order = await repo.order(uow.session, c.organizer_id, c.order_id)
+async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None) -> str:
+    """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened.
+    ``head``: the order as the caller read it under its row lock in this transaction (else it is read here).
+
+    Plain rows throughout (the order's state, its lines, the sessions' labels — read once, and telling whether a
+    session was cancelled), no ORM entities: this is the notification's transaction, on the sale's hot path."""
+    order = head or await repo.head(uow.session, c.organizer_id, c.order_id)
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
-    lines = await repo.lines(uow.session, [order.id])  # read once: the paths below only change their status
-    if await session_cancelled(uow, order, lines):
+    lines = await repo.line_facts(uow.session, order.id)  # read once: the paths below only change their status
+    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
         # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
         # back through the provider that took it.
@@ -238,7 +254,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
             closed_at=None,
         ):
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
-                await _issue(uow, order, lines)
+                await _issue(uow, order, lines, labels)
                 record(
                     uow,
                     actor,
@@ -262,11 +278,12 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
             )
             await _refund_whole(uow, actor, order, c, "paid after expiry; sold out")
             return "refunded_late"
-        await uow.session.refresh(order)
+        order = await repo.head(uow.session, order.organizer_id, order.id)
+        assert order is not None
     raise InvalidState(state=order.status)
 
 
-async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
+async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool) -> bool:
     """Sell the order's units: confirm its hold, or — if the hold was released — take the same units again."""
     if order.hold_id and not revive:
         try:
@@ -298,8 +315,9 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
     return True
 
 
-async def _issue(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> None:
-    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+async def _issue(
+    uow: UnitOfWork, order: repo.OrderHead, lines: Sequence[Any], labels: Mapping[str, catalog_views.SessionLabel]
+) -> None:
     specs = []
     for line in lines:
         label = labels[line.session_id]
@@ -319,7 +337,7 @@ async def _issue(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> N
     await ticket_type_service.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 
-async def _refund_whole(uow: UnitOfWork, actor: Actor, order: Order, c: Confirmed, reason: str) -> None:
+async def _refund_whole(uow: UnitOfWork, actor: Actor, order: repo.OrderHead, c: Confirmed, reason: str) -> None:
     await payments.refund(
         uow,
         actor,

@@ -10,6 +10,12 @@ async def get(session: AsyncSession, organizer_id: str) -> Organizer | None:
     return await session.get(Organizer, organizer_id)
 
 
+async def sealed_key(session: AsyncSession, organizer_id: str) -> str | None:
+    """The one column a ticket issue needs, read fresh (not the whole entity, not the identity map)."""
+    q = select(Organizer.signing_key_encrypted).where(Organizer.id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
 async def by_slug(session: AsyncSession, slug: str) -> Organizer | None:
     return (await session.execute(select(Organizer).where(Organizer.slug == slug))).scalar_one_or_none()
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.payments.models import Payment, Refund
+from piaowu.db.statements import insert_ignore
+from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.states import PaymentStatus, RefundStatus
 
 
@@ -28,15 +30,48 @@ async def payments_of(session: AsyncSession, organizer_id: str, order_ids: Seque
 async def mark_succeeded(session: AsyncSession, payment_id: str, provider_ref: str | None, now) -> bool:  # noqa: ANN001
     """pending (or cancelled: the buyer paid after the order closed) → succeeded, once. The row count tells
     the one caller that won."""
+    res = await session.execute(_mark(payment_id, provider_ref, now))
+    return res.rowcount == 1
+
+
+def _mark(payment_id: str, provider_ref: str | None, now) -> Any:  # noqa: ANN001
     values = {"status": PaymentStatus.SUCCEEDED, "succeeded_at": now}
     if provider_ref:
         values["provider_ref"] = provider_ref
-    res = await session.execute(
+    return (
         update(Payment)
         .where(Payment.id == payment_id, Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.CANCELLED]))
         .values(**values)
     )
-    return res.rowcount == 1
+
+
+async def log_and_mark(
+    session: AsyncSession,
+    log: dict[str, Any],
+    mark: str | None,
+    provider_ref: str | None,
+    now,  # noqa: ANN001
+) -> tuple[bool, bool]:
+    """Log a notification (``INSERT … ON CONFLICT DO NOTHING``) and, when ``mark`` names a payment, mark it
+    succeeded as ``mark_succeeded`` does — one statement on PostgreSQL. → (the log row is new, this call marked
+    the payment)."""
+    if mark is None or session.get_bind().dialect.name != "postgresql":
+        fresh = await insert_ignore(session, PaymentNotification.__table__, log)
+        return fresh, mark is not None and await mark_succeeded(session, mark, provider_ref, now)
+    logged = (
+        postgresql.insert(PaymentNotification.__table__)
+        .values(**log)
+        .on_conflict_do_nothing()
+        .returning(PaymentNotification.__table__.c.id)
+        .cte("logged")
+    )
+    marked = _mark(mark, provider_ref, now).returning(Payment.id).cte("marked")
+    q = select(
+        select(func.count()).select_from(logged).scalar_subquery(),
+        select(func.count()).select_from(marked).scalar_subquery(),
+    )
+    fresh, n = (await session.execute(q)).one()
+    return fresh == 1, n == 1
 
 
 async def take_refundable(session: AsyncSession, payment_id: str, amount: int) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.tickets.models import Ticket, TicketEntitlement, TicketTypeGrant
@@ -120,6 +120,16 @@ async def delete_grants(session: AsyncSession, organizer_id: str, ticket_type_id
             TicketTypeGrant.organizer_id == organizer_id, TicketTypeGrant.ticket_type_id == ticket_type_id
         )
     )
+
+
+async def insert_issued(
+    session: AsyncSession, tickets: Sequence[dict[str, Any]], entitlements: Sequence[dict[str, Any]]
+) -> None:
+    """Insert new tickets and their entitlements as plain rows (every column given), tickets first."""
+    if tickets:
+        await session.execute(insert(Ticket.__table__), list(tickets))
+    if entitlements:
+        await session.execute(insert(TicketEntitlement.__table__), list(entitlements))
 
 
 async def by_order_lines(session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[Ticket]:
