@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +28,18 @@ async def users(session: AsyncSession, organizer_id: str) -> list[StaffUser]:
     return list((await session.execute(q)).scalars())
 
 
-async def token_by_prefix(session: AsyncSession, prefix: str) -> ApiToken | None:
-    return (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
+async def token_by_prefix(session: AsyncSession, prefix: str) -> Any | None:
+    """What checking a bearer token needs, as plain columns (every API request but the cached create reads it)."""
+    q = select(
+        ApiToken.id,
+        ApiToken.organizer_id,
+        ApiToken.name,
+        ApiToken.role,
+        ApiToken.token_hash,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+    ).where(ApiToken.prefix == prefix)
+    return (await session.execute(q)).one_or_none()
 
 
 async def tokens(session: AsyncSession, organizer_id: str) -> list[ApiToken]:

@@ -20,7 +20,7 @@ from piaowu.catalog import session_service, ticket_type_service
 from piaowu.catalog import views as catalog_views
 from piaowu.catalog.rules import SessionStatus
 from piaowu.core.actor import Actor, ActorKind, system_actor
-from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
+from piaowu.core.errors import HoldExpired, InvalidState, NotFound, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
@@ -83,10 +83,14 @@ async def sell_at_counter(uow: UnitOfWork, actor: Actor, data: CounterSaleIn) ->
 
 
 async def _online_request(
-    uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn, own_origin: str
+    uow: UnitOfWork, actor: Actor, order: Order | repo.PayableOrder, data: OnlinePaymentIn, own_origin: str
 ) -> TradeRequest:
     _payable(uow, order)
-    await refuse_if_session_cancelled(uow, order)
+    if isinstance(order, repo.PayableOrder):
+        if order.session_cancelled:  # read with the order, in the same statement
+            raise SessionCancelled()
+    else:
+        await refuse_if_session_cancelled(uow, order)
     return await payments.trade_request(
         uow,
         actor,
@@ -100,7 +104,14 @@ async def _online_request(
     )
 
 
-def _payable(uow: UnitOfWork, order: Order) -> None:
+async def _payable_order(uow: UnitOfWork, organizer_id: str, order_id: str) -> repo.PayableOrder:
+    order = await repo.payable(uow.session, organizer_id, order_id)
+    if order is None:
+        raise NotFound(kind="order")
+    return order
+
+
+def _payable(uow: UnitOfWork, order: Order | repo.PayableOrder) -> None:
     if order.status != OrderStatus.PENDING:
         raise InvalidState(state=order.status)
     if order.expires_at is not None and order.expires_at <= uow.now():
@@ -131,8 +142,8 @@ async def open_online_trade(uows: UnitsOfWork, actor: Actor, order_id: str, data
     steps, so that no transaction of ours is open across the provider's call (on SQLite a write transaction is
     the whole database's lock)."""
     actor.require(Permission.ORDER_CREATE)
-    async with uows(readonly=True) as uow:
-        req = await _online_request(uow, actor, await load(uow, actor.organizer_id, order_id), data, "")
+    async with uows(readonly=True, autocommit=True) as uow:  # one read (order and sessions), no transaction
+        req = await _online_request(uow, actor, await _payable_order(uow, actor.organizer_id, order_id), data, "")
     return await _open(uows, req)
 
 
@@ -158,8 +169,7 @@ async def open_customer_trade(
 async def record_online(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> PaymentStartOut:
     """Step two: write the pending payment of an opened trade → where to send the buyer. The order must still
     be payable (it may have expired or been paid while the provider answered)."""
-    order = await load(uow, actor.organizer_id, trade.request.order_id)
-    _payable(uow, order)
+    _payable(uow, await _payable_order(uow, actor.organizer_id, trade.request.order_id))
     info, _ = await payments.record_trade(uow, actor, trade)
     return PaymentStartOut(
         payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status

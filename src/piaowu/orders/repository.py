@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.catalog.models import Session
+from piaowu.catalog.rules import SessionStatus
 from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.core.selections import Holding, PoolHolding, UnitHolding
@@ -77,6 +79,40 @@ async def payment_and_order(
     if row is None:
         return None
     return PaymentFacts(*row[:6]), OrderHead(row.order_id, row.organizer_id, row.status, row.hold_id)
+
+
+@dataclass(frozen=True)
+class PayableOrder:
+    """What starting a payment checks and asks for, read in one statement (no ORM entity)."""
+
+    id: str
+    organizer_id: str
+    code: str
+    status: str
+    expires_at: datetime | None
+    total_minor: int
+    currency: str
+    session_cancelled: bool  # a ticket of it is for a cancelled session
+
+
+async def payable(session: AsyncSession, organizer_id: str, order_id: str) -> PayableOrder | None:
+    cancelled = exists(
+        select(OrderLine.id)
+        .join(Session, (Session.id == OrderLine.session_id) & (Session.organizer_id == organizer_id))
+        .where(OrderLine.order_id == Order.id, Session.status == SessionStatus.CANCELLED)
+    )
+    q = select(
+        Order.id,
+        Order.organizer_id,
+        Order.code,
+        Order.status,
+        Order.expires_at,
+        Order.total_minor,
+        Order.currency,
+        cancelled.label("session_cancelled"),
+    ).where(Order.id == order_id, Order.organizer_id == organizer_id)
+    row = (await session.execute(q)).one_or_none()
+    return PayableOrder(*row) if row is not None else None
 
 
 async def line_facts(session: AsyncSession, order_id: str) -> list[Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,10 @@ from piaowu.payments.states import PaymentStatus, RefundStatus
 
 async def payment(session: AsyncSession, payment_id: str) -> Payment | None:
     return await session.get(Payment, payment_id)
+
+
+async def insert_payment(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(insert(Payment.__table__), [row])
 
 
 async def payments_of(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Payment]:

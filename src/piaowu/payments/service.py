@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, system_actor
@@ -155,35 +156,38 @@ async def open_trade(uow: UnitOfWork, req: TradeRequest) -> OpenedTrade:
 async def record_trade(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> tuple[PaymentInfo, Confirmed | None]:
     """Write the payment of an opened trade (pending, or succeeded for a counter method → Confirmed)."""
     req = trade.request
-    pay = Payment(
-        id=trade.payment_id,
-        organizer_id=req.organizer_id,
-        order_id=req.order_id,
-        provider=req.provider,
-        status=PaymentStatus.PENDING,
-        amount_minor=req.amount_minor,
-        currency=req.currency,
-        created_by=actor.ref,
-        created_at=uow.now(),
-        provider_ref=trade.provider_ref,
-        redirect_url=trade.redirect_url,
-    )
-    uow.session.add(pay)
-    await uow.session.flush()
+    now = uow.now()
+    row = {
+        "id": trade.payment_id,
+        "organizer_id": req.organizer_id,
+        "order_id": req.order_id,
+        "provider": req.provider,
+        "status": str(PaymentStatus.PENDING),
+        "amount_minor": req.amount_minor,
+        "refunded_minor": 0,
+        "currency": req.currency,
+        "created_by": actor.ref,
+        "created_at": now,
+        "provider_ref": trade.provider_ref,
+        "redirect_url": trade.redirect_url,
+        "succeeded_at": None,
+    }
+    await repo.insert_payment(uow.session, row)  # a plain insert: no entity to build, track and flush
     record(
         uow,
         actor,
         "payment.started",
         "payment",
-        pay.id,
+        trade.payment_id,
         after={"order_id": req.order_id, "provider": req.provider, "amount_minor": req.amount_minor},
     )
     confirmed = None
     if trade.succeeded:
-        await repo.mark_succeeded(uow.session, pay.id, trade.provider_ref, uow.now())
-        pay.status, pay.succeeded_at = PaymentStatus.SUCCEEDED, uow.now()
-        record(uow, actor, "payment.succeeded", "payment", pay.id, after={"amount_minor": req.amount_minor})
-        confirmed = Confirmed(pay.id, req.order_id, req.organizer_id, req.amount_minor, req.currency)
+        await repo.mark_succeeded(uow.session, trade.payment_id, trade.provider_ref, now)
+        row["status"], row["succeeded_at"] = str(PaymentStatus.SUCCEEDED), now
+        record(uow, actor, "payment.succeeded", "payment", trade.payment_id, after={"amount_minor": req.amount_minor})
+        confirmed = Confirmed(trade.payment_id, req.order_id, req.organizer_id, req.amount_minor, req.currency)
+    pay = SimpleNamespace(**row)
     return _info(pay), confirmed
 
 
