@@ -82,9 +82,9 @@ async def list_orders(
     responses={404: {"description": "`not_found`"}},
 )
 async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrjsonResponse:
-    # Reads only, each statement on its own (no BEGIN … ROLLBACK), and the answer dumped once with orjson (the
-    # buyer's page reads it once paid: part of every paid order's cost). ``response_model`` documents it.
-    async with rt.uow(readonly=True, autocommit=True) as uow:
+    # The answer dumped once with orjson (the buyer's page reads it once paid: part of every paid order's
+    # cost); ``response_model`` documents it.
+    async with rt.uow(readonly=True) as uow:
         out = await orders.get_order(uow, actor, order_id)
     return OrjsonResponse(out.model_dump(mode="json"))
 
