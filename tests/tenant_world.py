@@ -17,6 +17,16 @@ from tests.conftest import Tenant
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import create_order
 
+# Two seats in one row (interchange JSON), for a venue's seat layout.
+SMALL_MAP = {
+    "version": 1,
+    "sections": [{"id": "A", "label": "A", "kind": "rect", "best": [25, 0]}],
+    "seats": [
+        {"section": "A", "row": "1", "number": "1", "x": 0, "y": 0, "zone": "A"},
+        {"section": "A", "row": "1", "number": "2", "x": 50, "y": 0, "zone": "A"},
+    ],
+}
+
 
 @dataclass
 class World:
@@ -34,6 +44,8 @@ class World:
     public_key: str
     venue_id: str = ""  # the event's venue
     event_ticket_type_id: str = ""  # an event-level ticket type of the event (sessions in series)
+    ticket_id: str = ""  # the paid order's first ticket (seatoffice: the seat exchange's path)
+    layout_id: str = ""  # a seat layout of the venue (no session uses it)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -59,6 +71,12 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         headers=tenant.auth,
     )
     assert definition.status_code == 201, definition.text
+    layout = await client.post(
+        f"/api/v1/venues/{event['venue_id']}/seat-layouts",
+        json={"name": "Hall", "map": SMALL_MAP},
+        headers=tenant.auth,
+    )
+    assert layout.status_code == 201, layout.text
     return World(
         tenant=tenant,
         event_id=sale.event_id,
@@ -74,6 +92,8 @@ async def build_world(rt: Runtime, client: httpx.AsyncClient, tenant: Tenant, *,
         public_key=me["public_key"],
         venue_id=event["venue_id"],
         event_ticket_type_id=definition.json()["id"],
+        ticket_id=ticket["id"],
+        layout_id=layout.json()["id"],
     )
 
 
@@ -91,7 +111,11 @@ async def snapshot(rt: Runtime, organizer_id: str) -> dict[str, list[dict[str, A
             if "organizer_id" not in table.c:
                 continue
             rows = (await uow.session.execute(select(table).where(table.c.organizer_id == organizer_id))).mappings()
-            out[table.name] = sorted(({k: _plain(v) for k, v in row.items()} for row in rows), key=lambda r: r["id"])
+            # Rows are told apart by their key, which is ``id`` but for a few tables (session seats: the unit).
+            key = table.primary_key.columns.values()[0].name
+            out[table.name] = sorted(
+                ({"id": row[key], **{k: _plain(v) for k, v in row.items()}} for row in rows), key=lambda r: r["id"]
+            )
         org = (await uow.session.execute(select(Organizer.__table__).where(Organizer.id == organizer_id))).mappings()
         out["organizers"] = [{k: _plain(v) for k, v in row.items()} for row in org]
     return out

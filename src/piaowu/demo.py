@@ -1,12 +1,14 @@
 """Demo data for a fresh install (``piaowu demo``), created through the real services like any organizer's.
 
-One organizer ("demo"), three staff logins, a concert with two evening sessions, a boat cruise with one
-session a day for the next seven days, and a scenic area whose 30 daily sessions are generated from one rule.
+One organizer ("demo"), three staff logins, a concert with two evening sessions in a 500-seat hall sold by seat
+(a seat layout with zones A and B, adult and student prices per zone), a boat cruise with one session a day for
+the next seven days, and a scenic area whose 30 daily sessions are generated from one rule.
 Dates are relative to today in the organizer's time zone, so a demo seeded today always has something on sale.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,6 +31,8 @@ from piaowu.core.errors import Conflict, NotFound
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
+from piaowu.seating import generate, layout_service, session_seating
+from piaowu.seating.layout import SeatMap, combine
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "演示剧院 Demo Theatre"
@@ -67,11 +71,54 @@ class _Type:
     max_per_order: int = 10
 
 
+# The concert sells seats: its ticket types are who the buyer is; what a seat costs is its zone's price for that
+# ticket type (CONCERT_PRICES). A ticket type's own price is its dearest zone's.
 CONCERT_TYPES = (
-    _Type("贵宾席", "VIP", 68000, quota=50, max_per_order=4),
-    _Type("A区", "Zone A", 38000),
-    _Type("B区", "Zone B", 18000),
+    _Type("成人票", "Adult", 38000, max_per_order=6),
+    _Type("学生票", "Student", 28000, max_per_order=4),
 )
+CONCERT_PRICES = {"A": (38000, 28000), "B": (18000, 12000)}  # zone → (adult, student), fen
+
+
+def concert_hall() -> SeatMap:
+    """The main hall's 500 seats: stalls A (zone A, 10 rows of 20 numbered the theatre way, odd seats right of
+    the centre, even left, two aisles) in front of the rear stalls B (zone B, 12 rows of 25, rows A–M). Two
+    wheelchair spaces with their companion seats at the end of row 10, two seats behind a pillar, and two house
+    seats kept back."""
+    stalls = generate.rect_section(
+        section_id="A",
+        label="池座A区 Stalls A",
+        rows=10,
+        seats_per_row=20,
+        zone="A",
+        numbering="odd_even",
+        aisles_after=[5, 15],
+        origin=(100.0, 300.0),
+    )
+    rear = generate.rect_section(
+        section_id="B",
+        label="池座B区 Stalls B",
+        rows=12,
+        seats_per_row=25,
+        zone="B",
+        row_labels="letters",
+        origin=(0.0, 300.0 + 10 * 90.0 + 200.0),
+    )
+    hall = combine(stalls, rear)
+    marks: dict[tuple[str, str, str], dict[str, object]] = {
+        ("A", "10", "20"): {"attributes": frozenset({"wheelchair"})},
+        ("A", "10", "18"): {"attributes": frozenset({"companion"})},
+        ("A", "10", "19"): {"attributes": frozenset({"wheelchair"})},
+        ("A", "10", "17"): {"attributes": frozenset({"companion"})},
+        ("B", "C", "6"): {"attributes": frozenset({"restricted_view"})},
+        ("B", "C", "20"): {"attributes": frozenset({"restricted_view"})},
+        ("A", "5", "1"): {"blocked_reason": "house"},
+        ("A", "5", "2"): {"blocked_reason": "house"},
+    }
+    seats = tuple(dataclasses.replace(seat, **marks.get(seat.key, {})) for seat in hall.seats)  # type: ignore[arg-type]
+    return SeatMap(hall.sections, seats)
+
+
 CRUISE_TYPES = (
     _Type("成人票", "Adult", 7000),
     _Type("儿童票", "Child", 3500, max_per_order=4),
@@ -139,9 +186,23 @@ async def _create(rt: Runtime) -> DemoResult:
                 is_published=True,
             ),
         )
+        layout = await layout_service.save_layout(uow, owner, hall.id, "音乐会 Concert", concert_hall())
         for days in (7, 14):
             starts = _at(today + timedelta(days=days), time(19, 30), tz)
-            await _session(uow, owner, concert.id, starts, timedelta(hours=2), capacity=500, types=CONCERT_TYPES)
+            session_id, type_ids = await _session(
+                uow, owner, concert.id, starts, timedelta(hours=2), capacity=500, types=CONCERT_TYPES
+            )
+            await session_seating.assign_layout(uow, owner, session_id, layout.id)
+            await session_seating.set_zone_prices(
+                uow,
+                owner,
+                session_id,
+                [
+                    (zone, type_id, price)
+                    for zone, prices in CONCERT_PRICES.items()
+                    for type_id, price in zip(type_ids, prices, strict=True)
+                ],
+            )
 
         pier = await venue_service.create_venue(
             uow,
@@ -238,15 +299,17 @@ async def _session(
     capacity: int,
     types: tuple[_Type, ...],
     name: str = "",
-) -> None:
+) -> tuple[str, list[str]]:
+    """A session on sale and its ticket types: → (session id, ticket type ids in the order of ``types``)."""
     s = await session_service.create_session(
         uow,
         owner,
         event_id,
         SessionIn(name=name, starts_at=starts_at, ends_at=starts_at + length, capacity=capacity, status="on_sale"),
     )
+    type_ids = []
     for order, t in enumerate(types):
-        await ticket_type_service.create_ticket_type(
+        tt = await ticket_type_service.create_ticket_type(
             uow,
             owner,
             s.id,
@@ -258,3 +321,5 @@ async def _session(
                 sort_order=order,
             ),
         )
+        type_ids.append(tt.id)
+    return s.id, type_ids

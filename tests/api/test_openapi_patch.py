@@ -92,6 +92,7 @@ async def test_the_api_answers_null_as_the_document_says(
         "staff_id": member.id,
         "venue_id": w.venue_id,
         "event_ticket_type_id": w.event_ticket_type_id,
+        "layout_id": w.layout_id,
     }
     spec = (await client.get("/api/v1/openapi.json")).json()
     components = spec["components"]["schemas"]

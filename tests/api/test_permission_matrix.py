@@ -24,7 +24,7 @@ from piaowu.accounts.permissions import Role, permissions_for
 from piaowu.routes import RouteInfo, all_routes, undeclared
 from tests.factories import staff_member
 from tests.order_helpers import BUYER
-from tests.tenant_world import World, build_world
+from tests.tenant_world import SMALL_MAP, World, build_world
 from tests.web.helpers import csrf_of, hidden, sign_in
 
 PASSWORD = "matrix password"
@@ -61,6 +61,8 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "provider": "sandbox",
         "trade_no": "T-no-such-trade",
         "event_ticket_type_id": w.event_ticket_type_id,
+        "layout_id": w.layout_id,
+        "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
     }
 
 
@@ -78,6 +80,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "GrantsIn": {"grants": [{"session_id": w.session_id, "mode": "entries", "allowed": 2}]},
         "OrderIn": order,
         "OrderLookupIn": {"code": w.paid_order_code, "contact": BUYER["phone"]},
+        "BestAvailableIn": {"quantity": 1},
         "CustomerPaymentIn": {"provider": "sandbox", "contact": BUYER["phone"]},
         "ContactIn": {"contact": BUYER["phone"]},
         "CashPaymentIn": {"method": "cash"},
@@ -93,6 +96,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "VenueIn": {"name": f"Matrix hall {n}", "timezone": "Asia/Shanghai"},
         "VenuePatch": {"entrances": ["North"]},
         "EventTicketTypeIn": {"name": "Matrix", "price_minor": 100},
+        "SeatExchangeIn": {"seat_id": "01nosuchseat00000000000000"},
         "EventTicketTypePatch": {"price_minor": 100},
         "SeriesIn": {
             "first_date": now[:10],
@@ -102,6 +106,13 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
             "capacity": 5,
             "dry_run": True,
         },
+        "LayoutIn": {"name": f"Matrix layout {n}"},
+        "LayoutReplaceIn": {"map": SMALL_MAP},
+        "SectionAddIn": {"section": {"kind": "rect", "section_id": "Z", "rows": 1, "seats_per_row": 1}},
+        "SeatEditsIn": {"ops": [{"op": "set_zone", "seats": [["A", "1", "1"]], "zone": "A"}]},
+        "SessionSeatingIn": {"layout_id": w.layout_id},
+        "ZonePricesIn": {"prices": []},
+        "SeatIdsIn": {"seat_ids": ["no-such-seat"], "reason": "house"},
     }
 
 

@@ -24,7 +24,7 @@ from piaowu.accounts import service as accounts
 from piaowu.core.ids import human_code, new_id, ticket_code
 from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER
 from tests.order_helpers import BUYER
-from tests.tenant_world import World, build_world, diff, identifiers, snapshot
+from tests.tenant_world import SMALL_MAP, World, build_world, diff, identifiers, snapshot
 
 PUBLIC = {
     ("GET", "/v1/shop/{slug}/events"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
@@ -33,6 +33,12 @@ PUBLIC = {
         "test_the_shop_of_one_organizer_never_shows_or_sells_anothers"
     ),
     ("POST", "/v1/shop/{slug}/orders"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
+    # Seated sessions: tests/api/test_seat_shop_api.py (another organizer's seated session through my slug: 404).
+    ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-map"): "test_seat_api_answers_only_for_seated_sessions",
+    ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-availability"): (
+        "test_seat_api_answers_only_for_seated_sessions"
+    ),
+    ("POST", "/v1/shop/{slug}/sessions/{session_id}/best-available"): "test_seat_api_answers_only_for_seated_sessions",
     ("POST", "/v1/shop/{slug}/orders/lookup"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("POST", "/v1/shop/{slug}/orders/{code}/payments"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     ("POST", "/v1/shop/{slug}/orders/{code}/cancel"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
@@ -67,6 +73,8 @@ def _values(w: World) -> dict[str, list[str]]:
         "staff_id": [w.tenant.owner_id],
         "venue_id": [w.venue_id],
         "event_ticket_type_id": [w.event_ticket_type_id],
+        "ticket_id": [w.ticket_id],
+        "layout_id": [w.layout_id],
     }
 
 
@@ -82,9 +90,17 @@ def _query_values(w: World) -> dict[str, str]:
     return {"session_id": w.session_id, "subject_id": w.paid_order_id, "q": w.paid_order_code}
 
 
-def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
-    """A valid body per request schema, so that the call reaches the lookup (a 422 would prove nothing)."""
+def _bodies(now: str, later: str, mine: World) -> dict[str, dict[str, Any]]:
+    """A valid body per request schema, so that the call reaches the lookup (a 422 would prove nothing). Ids in
+    bodies are the caller's own: the foreign one is the path's."""
     return {
+        "LayoutIn": {"name": "Injected"},
+        "LayoutReplaceIn": {"map": SMALL_MAP},
+        "SectionAddIn": {"section": {"kind": "rect", "section_id": "Z", "rows": 1, "seats_per_row": 1}},
+        "SeatEditsIn": {"ops": [{"op": "set_zone", "seats": [["A", "1", "1"]], "zone": "A"}]},
+        "SessionSeatingIn": {"layout_id": mine.layout_id},
+        "ZonePricesIn": {"prices": []},
+        "SeatIdsIn": {"seat_ids": ["no-such-seat"], "reason": "house"},
         "EventPatch": {"name": "Renamed by someone else"},
         "SessionIn": {"name": "Extra", "starts_at": now, "ends_at": later, "capacity": 5},
         "SessionPatch": {"capacity": 999},
@@ -94,6 +110,7 @@ def _bodies(now: str, later: str) -> dict[str, dict[str, Any]]:
         "CashPaymentIn": {"method": "cash"},
         "OnlinePaymentIn": {"provider": "sandbox"},
         "RefundIn": {},
+        "SeatExchangeIn": {"seat_id": new_id()},
         "StaffPatch": {"is_active": True},
         "SessionCancelIn": {"reason": "cancelled by someone else"},
         "VenuePatch": {"name_i18n": {"en": "Renamed by someone else"}, "timezone": "UTC"},
@@ -138,7 +155,7 @@ async def test_every_route_answers_404_for_another_organizers_ids_and_changes_no
     before = await snapshot(runtime, theirs.tenant.organizer_id)
     their_ids = identifiers(before)
     start = runtime.clock.now() + timedelta(days=30)
-    bodies = _bodies(start.isoformat(), (start + timedelta(hours=2)).isoformat())
+    bodies = _bodies(start.isoformat(), (start + timedelta(hours=2)).isoformat(), mine)
     ops = await _operations(client)
     assert len(ops) >= 30  # the walk really read the spec
     problems: list[str] = []
@@ -180,7 +197,7 @@ async def test_every_route_answers_404_for_another_organizers_ids_and_changes_no
 
     # Control: the same routes with MY ids reach my rows (so the 404s above came from the scoping, not from a
     # wrong URL or body). Reads first; writes may change my own rows, which is fine.
-    walked_by_id.sort(key=lambda x: (x[0] != "GET", "revoke" in x[1]))
+    walked_by_id.sort(key=lambda x: (x[0] != "GET", x[0] == "DELETE", "revoke" in x[1]))
     for method, path, names, body in walked_by_id:
         own = {n: _values(mine)[n][0] for n in names}
         r = await client.request(method, _url(path, own), json=body, headers=mine.auth)

@@ -70,6 +70,19 @@ def test_init_migrates_a_fresh_database_and_can_run_again(cli_env: Path) -> None
     assert (cli_env / "secret_key").stat().st_mode & 0o077 == 0  # created once, readable by its owner only
 
 
+async def _seating(rt, actor, session_ids):  # noqa: ANN001, ANN202
+    from piaowu.seating import session_seating
+
+    async with rt.uow(readonly=True) as uow:
+        return [
+            (
+                await session_seating.seating_summary(uow, actor, sid),
+                await session_seating.zone_prices(uow, actor.organizer_id, sid),
+            )
+            for sid in session_ids
+        ]
+
+
 def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
     ok("init")
     first = ok("demo")
@@ -115,10 +128,20 @@ def test_demo_seeds_once_through_the_services(cli_env: Path) -> None:
         local = s.starts_at.astimezone(SHANGHAI)
         assert local.hour >= 18 and local.date() > today  # evening, in the future
         assert s.capacity == 500 and s.sale_state == "on_sale"
-        prices = {t.name: (t.price_minor, t.quota) for t in s.ticket_types}
-        assert prices == {"贵宾席": (68000, 50), "A区": (38000, None), "B区": (18000, None)}
-        assert next(t for t in s.ticket_types if t.name == "贵宾席").available == 50
-        assert {t.name_i18n["en"] for t in s.ticket_types} == {"VIP", "Zone A", "Zone B"}
+        assert {t.name: t.name_i18n["en"] for t in s.ticket_types} == {"成人票": "Adult", "学生票": "Student"}
+    # The concert sells seats: a 500-seat layout, zones A and B priced per ticket type, two house seats kept back.
+    seating = check(lambda rt: _seating(rt, actor, [s.id for s in concert.sessions]))
+    types = {t.id: t.name for s in concert.sessions for t in s.ticket_types}
+    for summary, prices in seating:
+        assert summary.seat_count == 500
+        zones = [(z.zone, z.total, z.free, z.blocked) for z in summary.zones]
+        assert zones == [("A", 200, 198, 2), ("B", 300, 300, 0)]
+        assert {(p.zone, types[p.ticket_type_id], p.price_minor) for p in prices} == {
+            ("A", "成人票", 38000),
+            ("A", "学生票", 28000),
+            ("B", "成人票", 18000),
+            ("B", "学生票", 12000),
+        }
 
     cruise = by_name["西湖游船"]
     assert cruise.kind == "attraction"

@@ -25,6 +25,12 @@ def test_plan_merges_per_pool_and_sorts_for_a_fixed_lock_order():
         plan([Take("a", 0)])
 
 
+def test_a_pool_taken_seatless_by_any_take_is_taken_seatless_once_merged():
+    merged = plan([Take("s", 1), Take("q", 1, seatless=True), Take("s", 2, seatless=True), Take("q", 1)])
+    assert merged == [Take("q", 2, seatless=True), Take("s", 3, seatless=True)]
+    assert plan([Take("s", 1), Take("s", 1)]) == [Take("s", 2)]
+
+
 @given(st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(1, 9)), min_size=1))
 def test_plan_keeps_every_unit_and_is_sorted(takes):
     planned = plan([Take(p, n) for p, n in takes])

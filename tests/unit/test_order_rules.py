@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from piaowu.core.errors import InvalidQuantity, InvalidState, NotOnSale, ValidationFailed
+from piaowu.core.errors import InvalidQuantity, InvalidState, NotOnSale, SeatRequired, ValidationFailed
 from piaowu.core.selections import Item
 from piaowu.orders import placement
 from piaowu.orders.schemas import normalize_phone
@@ -29,6 +29,7 @@ class Offer:
     event_name: str = "Event"
     session_name: str = "Evening"
     starts_at: datetime = datetime(2027, 1, 1, 19, 30, tzinfo=UTC)
+    seated: bool = False
 
 
 def build(pairs, offers):  # noqa: ANN001, ANN201
@@ -62,6 +63,13 @@ def test_unknown_and_inactive_ticket_types_are_field_errors():
 def test_only_sessions_on_sale_sell(state):
     with pytest.raises(NotOnSale):
         build([("a", 1)], {"a": Offer("a", sale_state=state)})
+
+
+def test_a_seated_sessions_ticket_type_is_not_sold_as_counted_admission():
+    with pytest.raises(SeatRequired) as err:
+        build([("a", 1), ("b", 2)], {"a": Offer("a"), "b": Offer("b", session_id="s2", seated=True)})
+    assert err.value.data == {"ticket_type_id": "b", "session_id": "s2", "field": "items.1.ticket_type_id"}
+    assert err.value.status == 422 and err.value.code == "seat_required"
 
 
 def test_below_minimum_is_refused():

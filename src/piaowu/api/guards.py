@@ -9,6 +9,8 @@ other. No database is touched when a guard refuses.
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +18,13 @@ from piaowu.api.errors import domain_problem
 from piaowu.core.errors import DomainError, PayloadTooLarge, ValidationFailed
 
 MAX_BODY_BYTES = 1024 * 1024
+# A seat map is a file of its own: an 80,000-seat stadium is about 2.5 MB of CSV, 7 MB of JSON. Only the routes
+# that take a whole map may send that much.
+MAX_MAP_BYTES = 16 * 1024 * 1024
+MAP_PATHS = re.compile(
+    r"^/api/v1/(seat-layouts/[^/]+(/import)?|venues/[^/]+/seat-layouts)$"
+    r"|^/manage/venues/[^/]+/layouts(/[^/]+/import)?$"  # the back office's new layout from a file, and import
+)
 
 _NUL_MESSAGE = "Text must not contain NUL characters."
 
@@ -44,9 +53,10 @@ class RequestGuard:
         if _has_nul(scope.get("query_string", b"")):
             await self._refuse(scope, send, _nul_error("query"))
             return
+        limit = MAX_MAP_BYTES if MAP_PATHS.match(scope.get("path", "")) else self.max_body_bytes
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(scope, send, PayloadTooLarge(limit=self.max_body_bytes))
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, PayloadTooLarge(limit=limit))
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
@@ -61,8 +71,8 @@ class RequestGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._refuse(scope, send, PayloadTooLarge(limit=self.max_body_bytes))
+            if size > limit:
+                await self._refuse(scope, send, PayloadTooLarge(limit=limit))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -31,6 +31,7 @@ from piaowu.catalog.texts import pick
 from piaowu.core.reading_locale import current
 from piaowu.db.hotpath import RowCheck
 from piaowu.db.uow import UnitOfWork
+from piaowu.seating.models import SessionSeating
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class Offer:
     starts_at: datetime
     ends_at: datetime
     admission_opens_minutes: int
+    # The session sells assigned seats (it has a ``session_seating`` row): its ticket types are sold as seats
+    # only, never as counted admission (``orders.placement`` refuses with ``seat_required``).
+    seated: bool = False
     # What the reservation statement re-verifies: the ticket type's and the session's columns this offer was
     # built from (price, limits, pools, status, times). Empty only for offers no statement depends on.
     checks: tuple[RowCheck, ...] = field(default=(), compare=False)
@@ -62,6 +66,11 @@ class Offer:
 TICKET_TYPE_CHECKED = ("session_id", "name", "price_minor", "currency", "min_per_order", "max_per_order",
                        "is_active", "pool_id")  # fmt: skip
 SESSION_CHECKED = ("pool_id", "status", "starts_at", "ends_at", "sales_start", "sales_end")
+# An offer of a session without seats stays valid only while no ``session_seating`` row names the session:
+# giving the session a layout makes a cached general-admission offer stale inside the very statement that would
+# have sold it (part of the session's check, no query of its own). Seated stays seated (a layout is replaced,
+# never removed), so a seated offer needs no such check.
+UNSEATED = ((SessionSeating.__table__, "session_id"),)
 
 
 def _checks(r: Any) -> tuple[RowCheck, ...]:
@@ -71,7 +80,7 @@ def _checks(r: Any) -> tuple[RowCheck, ...]:
                strict=True))  # fmt: skip
     return (
         RowCheck("ticket_type", TicketType.__table__, r.id, tt),
-        RowCheck("session", Session.__table__, r.session_id, ss),
+        RowCheck("session", Session.__table__, r.session_id, ss, () if r.seated else UNSEATED),
     )
 
 
@@ -161,6 +170,7 @@ async def offers_for(
             starts_at=r.starts_at,
             ends_at=r.ends_at,
             admission_opens_minutes=r.admission_opens_minutes,
+            seated=bool(r.seated),
             checks=cache.checks(r),
         )
     return out

@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.catalog.models import Event, Session, TicketType, Venue
+from piaowu.seating.models import SessionSeating
 
 
 async def event(session: AsyncSession, organizer_id: str, event_id: str) -> Event | None:
@@ -153,6 +154,8 @@ async def offers(session: AsyncSession, organizer_id: str, ticket_type_ids: Sequ
             s.admission_opens_minutes,
             Event.name.label("event_name"),
             Event.name_i18n.label("event_name_i18n"),
+            # Whether the session sells assigned seats: a pk probe of session_seating in the same query.
+            exists(select(SessionSeating.session_id).where(SessionSeating.session_id == s.id)).label("seated"),
         )
         .join(Session, Session.id == TicketType.session_id)
         .join(Event, Event.id == Session.event_id)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from piaowu.fields import InputModel, Name
-from piaowu.tickets.schemas import EntitlementOut
+from piaowu.tickets.schemas import EntitlementOut, TicketSeat
 
 
 class ScanIn(InputModel):
@@ -30,6 +30,7 @@ class TicketSummary(BaseModel):
     starts_at: datetime | None = None
     ticket_type_name: str = ""
     holder_name: str = ""
+    seat: TicketSeat | None = Field(default=None, description="The assigned seat; null for general admission.")
     entries_allowed: int = Field(description="The sum of its entitlements' `allowed`.")
     entries_used: int = Field(description="Uses counted over all its entitlements (a re-entry on a counted day: none).")
     entitlements: list[EntitlementOut] = Field(

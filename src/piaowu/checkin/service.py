@@ -41,7 +41,7 @@ from piaowu.organizers import service as organizers
 from piaowu.tickets import service as tickets
 from piaowu.tickets import signing
 from piaowu.tickets.grant_rules import local_day
-from piaowu.tickets.schemas import EntitlementView, GateView
+from piaowu.tickets.schemas import EntitlementView, GateView, TicketSeat
 
 # Refusals that name the last use of the entitlement judged.
 _WITH_PREVIOUS = (ScanResult.ALREADY_CHECKED_IN, ScanResult.DAYS_USED_UP)
@@ -175,6 +175,7 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
             starts_at=label.starts_at if label else None,
             ticket_type_name=ticket.ticket_type_name,
             holder_name=ticket.holder_name,
+            seat=TicketSeat.of(ticket.seat),
             entries_allowed=ticket.entries_allowed,
             entries_used=ticket.entries_used,
             entitlements=[tickets.entitlement_out(e) for e in ticket.entitlements],

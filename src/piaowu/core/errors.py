@@ -146,6 +146,37 @@ class SeatTaken(SoldOut):
     message = "Some of the chosen seats were just taken. Choose other seats."
 
 
+class SeatBlocked(DomainError):
+    """Seats asked for are kept back by the operator (house, press, technical): ``seats`` lists them with their
+    printed labels. Nothing was held."""
+
+    code = "seat_blocked"
+    status = 409
+    message = "Some of the chosen seats are not for sale. Choose other seats."
+
+
+class SeatsUnavailable(DomainError):
+    """Best available found no seats for the request (``free``: free seats of the zones asked for;
+    ``largest_block``: the longest run of seats side by side). Nothing was held."""
+
+    status = 409
+
+
+class NoAdjacentBlock(SeatsUnavailable):
+    code = "no_adjacent_block"
+    message = "There are not that many seats side by side. Allow the group to be split, or ask for fewer seats."
+
+
+class NotEnoughSeats(SeatsUnavailable):
+    code = "not_enough_seats"
+    message = "Not enough seats are left in this zone."
+
+
+class NoWheelchairSpace(SeatsUnavailable):
+    code = "no_wheelchair_space"
+    message = "No wheelchair space with a companion seat is free in this zone."
+
+
 class LegsOccupied(DomainError):
     """Legs of units asked to be kept back (blocked) are held or sold: ``legs`` maps each such unit id to its
     leg numbers (0-based), ``unit_ids`` lists those units. Nothing was blocked."""
@@ -153,6 +184,33 @@ class LegsOccupied(DomainError):
     code = "legs_occupied"
     status = 409
     message = "Some of these seats are already held or sold on the legs asked for; nothing was kept back."
+
+
+class SeatingLocked(DomainError):
+    """A session's seating (its layout, hence its seats) cannot change once any of its places is held or sold:
+    a buyer's seat would move under them."""
+
+    code = "seating_locked"
+    status = 409
+    message = "Seats of this session are already held or sold; its seat layout can no longer change."
+
+
+class LayoutInUse(DomainError):
+    """A seat layout that sessions were given (``session_ids``) is kept: they remember where their seats came from."""
+
+    code = "layout_in_use"
+    status = 409
+    message = "Sessions use this seat layout; it cannot be deleted."
+
+
+class SeatRequired(DomainError):
+    """A counted (general-admission) item names a ticket type of a session that sells assigned seats: such a
+    session sells only seats (``ticket_type_id``, ``session_id``, ``field``: the item's place). Nothing was
+    held."""
+
+    code = "seat_required"
+    status = 422
+    message = 'This session sells assigned seats: choose seats (product "seat").'
 
 
 class NotOnSale(DomainError):
@@ -284,3 +342,25 @@ class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
     message = "Too many requests. Try again in {retry_after} seconds."
+
+
+# seat exchange (issue 8, seatoffice)
+class ExchangeNotAllowed(DomainError):
+    """A ticket that cannot move to another seat: void or refunded, used at a gate, of an unpaid order, or not
+    for a seat (``reason``)."""
+
+    code = "exchange_not_allowed"
+    status = 409
+    message = "This ticket cannot move to another seat: {reason}."
+
+
+class ExchangePriceDiffers(DomainError):
+    """The new seat sells at another price for the ticket's type: an exchange moves no money, so it keeps to
+    seats of the same price (``seat``, ``ticket_type``, ``new_price``, ``old_price``)."""
+
+    code = "exchange_price_differs"
+    status = 409
+    message = (
+        "Seat {seat} costs {new_price} as {ticket_type}; this ticket was sold for {old_price}. "
+        "Choose a seat at the same price."
+    )

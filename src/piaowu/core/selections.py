@@ -41,6 +41,15 @@ Holding = PoolHolding | UnitHolding
 
 
 @dataclass(frozen=True, slots=True)
+class SeatLabel:
+    """A seat as printed on the ticket: section, row, number (order lines keep it: ``seat_section`` …)."""
+
+    section: str
+    row: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """One item of an order request: a product kind, the resolver's parsed selection, and one holder name per
     ticket (or none). ``index`` is its position in the request and ``at`` the path of its selection's fields
@@ -68,6 +77,7 @@ class ResolvedLine:
     event_name: str = ""
     session_name: str = ""
     starts_at: datetime | None = None
+    seat: SeatLabel | None = None  # an assigned seat's printed labels; None for admission without a seat
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,12 @@ class Resolution:
     # What the reservation must re-verify in its own statement (rows the resolver read from a cache: the
     # database layer's ``RowCheck``s, opaque here). Empty when the resolver read nothing cached.
     checks: tuple[Any, ...] = ()
+    # Some unit was chosen for the buyer from a view that may be a moment old (best available): a ``SeatTaken``
+    # may be answered by resolving again from a fresh view (bounded), rather than refusing the buyer.
+    rechoose: bool = False
+    # Pools taken from without a unit with identity (counted admission): the reservation takes them only while
+    # the pool does not sell seats alone (``inventory`` ``Take.seatless``), checked on the pool's row itself.
+    seatless: frozenset[str] = frozenset()
 
     @property
     def takes(self) -> list[tuple[str, int]]:
@@ -106,8 +122,28 @@ class Resolution:
     def join(parts: Iterable[Resolution]) -> Resolution:
         parts = list(parts)
         return Resolution(
-            tuple(line for part in parts for line in part.lines), tuple(c for part in parts for c in part.checks)
+            tuple(line for part in parts for line in part.lines),
+            tuple(c for part in parts for c in part.checks),
+            any(part.rechoose for part in parts),
+            frozenset(p for part in parts for p in part.seatless),
         )
+
+    def seats_of(self, unit_ids: Iterable[str]) -> list[dict[str, str]]:
+        """``[{id, section, row, number}]`` of the lines' seats among ``unit_ids``, in the order given (a
+        ``SeatTaken`` names units; the buyer is told the printed labels)."""
+        labels = {
+            h.unit_id: line.seat
+            for line in self.lines
+            if line.seat is not None
+            for h in line.holdings
+            if isinstance(h, UnitHolding)
+        }
+        out = []
+        for unit_id in unit_ids:
+            seat = labels.get(unit_id)
+            if seat is not None:
+                out.append({"id": unit_id, "section": seat.section, "row": seat.row, "number": seat.number})
+        return out
 
 
 class Resolver(Protocol):

@@ -63,12 +63,17 @@ class RowCheck:
     still has exactly ``expected`` (column → value; NULL matches NULL). It is how a cached read (a catalog
     offer, a token) is re-validated by the very statement that depends on it: when some check fails nothing is
     written and the caller learns which (``Outcome.stale``), refreshes its cache and may retry. ``name`` says
-    what the row is to the caller (e.g. "ticket_type", "api_token")."""
+    what the row is to the caller (e.g. "ticket_type", "api_token").
+
+    ``absent``: (table, column) pairs naming rows that must NOT refer to this one — e.g. no ``session_seating``
+    row whose ``session_id`` is this session: a general-admission offer stays valid only while its session has
+    no seats. Part of the same lookup (an anti-join on the referring table's key), not a query of its own."""
 
     name: str
     table: Table
     key: str
     expected: tuple[tuple[str, Any], ...]
+    absent: tuple[tuple[Table, str], ...] = ()
 
 
 class StaleRead(Exception):  # noqa: N818 - not an error of the caller's: "refresh and retry"
@@ -95,6 +100,7 @@ def _check_condition(c: RowCheck, organizer_id: Any, value: Callable[[str, str],
     cols = c.table.c
     conds = [cols.id == value("key", "id"), cols.organizer_id == organizer_id]
     conds += [cols[name].is_not_distinct_from(value(f"x_{name}", name)) for name, _ in c.expected]
+    conds += [~exists(select(t.c[col]).where(t.c[col] == cols.id)) for t, col in c.absent]
     return exists(select(cols.id).where(*conds))
 
 
@@ -183,7 +189,9 @@ async def _one_statement(
     walked over all of them) cost ~40% of a create-order request's CPU (bench/flash_sale.py, py-spy)."""
     present = [(table, dicts) for table, dicts in rows if dicts]
     guards = tuple(w.guard for w in writes)
-    check_shape = tuple((c.table.name, tuple(n for n, _ in c.expected)) for c in checks)
+    check_shape = tuple(
+        (c.table.name, tuple(n for n, _ in c.expected), tuple((t.name, col) for t, col in c.absent)) for c in checks
+    )
     shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present), check_shape)
     conn = await session.connection()
     compiled = _SHAPES.get(shape)

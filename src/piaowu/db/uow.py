@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
@@ -107,6 +108,18 @@ class UnitOfWork:
             await self.session.execute(text("SELECT pg_notify(:channel, :key)"), {"channel": CHANNEL, "key": key})
         wakeups = self.wakeups
         self.after_commit(lambda: wakeups.wake(key))
+
+    @asynccontextmanager
+    async def attempt(self) -> AsyncIterator[None]:
+        """A part of this unit of work that may be refused and tried again: when it raises, what it wrote is
+        undone and the unit of work goes on. In autocommit mode on PostgreSQL every statement is its own
+        transaction and a refused reservation left nothing (nor is there a transaction for a savepoint);
+        otherwise a savepoint (SQLite keeps the writes of a refused reservation that did match)."""
+        if self.autocommit and self.db.dialect == "postgresql":
+            yield
+            return
+        async with self.session.begin_nested():
+            yield
 
     def after_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self._after_commit.append(callback)

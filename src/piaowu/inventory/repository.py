@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.db.types import UTCDateTime
@@ -178,6 +178,12 @@ async def unit_masks(
     return {r.id: (r.legs, r.occupied, r.blocked) for r in await session.execute(q)}
 
 
+async def pool_unit_masks(session: AsyncSession, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
+    """unit id → (occupied, blocked) of every unit grouped under ``pool_id``, read as columns (newest values)."""
+    q = select(Unit.id, Unit.occupied, Unit.blocked).where(Unit.pool_id == pool_id, Unit.organizer_id == organizer_id)
+    return {r.id: (r.occupied, r.blocked) for r in await session.execute(q)}
+
+
 async def block(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> bool:
     """Set ``mask``'s bits in ``blocked`` only where none of them is occupied: one conditional update, so a
     racing claim (which needs ``(occupied | blocked) & mask = 0``) and this block cannot both match. → matched."""
@@ -211,3 +217,26 @@ async def free_units(session: AsyncSession, organizer_id: str, pool_id: str, mas
         .limit(limit)
     )
     return list((await session.execute(q)).scalars())
+
+
+async def resize_unused(
+    session: AsyncSession, organizer_id: str, pool_id: str, capacity: int, kind: str | None = None
+) -> bool:
+    values: dict[str, object] = {"capacity": capacity} if kind is None else {"capacity": capacity, "kind": kind}
+    res = await session.execute(
+        update(Pool)
+        .where(Pool.id == pool_id, Pool.organizer_id == organizer_id, Pool.held == 0, Pool.sold == 0)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return res.rowcount == 1
+
+
+UNIT_BATCH = 2_000
+
+
+async def insert_units(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """Plain rows in slices, not ORM objects: a stadium's 80,000 seats are made in seconds, each statement within
+    the drivers' parameter limits."""
+    for start in range(0, len(rows), UNIT_BATCH):
+        await session.execute(insert(Unit.__table__), list(rows[start : start + UNIT_BATCH]))

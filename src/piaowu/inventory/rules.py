@@ -47,18 +47,29 @@ def offer_availability(pools: Iterable[PoolCounts]) -> int:
 class Take:
     pool_id: str
     quantity: int
+    # Taken without a unit with identity (counted admission): refused by a pool that sells seats alone
+    # (``SEATS_ONLY``), however the pool became one.
+    seatless: bool = False
+
+
+# ``inventory_pools.kind`` of a pool whose every unit is a seat sold by its claim (a seated session's pool): a
+# take marked ``seatless`` never matches it.
+SEATS_ONLY = "seats"
 
 
 def plan(takes: Iterable[Take]) -> list[Take]:
     """Merge takes per pool and sort by pool id: the fixed lock order that keeps reservations deadlock-free."""
     merged: dict[str, int] = {}
+    seatless: set[str] = set()
     for t in takes:
         if t.quantity <= 0:
             raise ValidationFailed(
                 [{"field": "quantity", "code": "not_positive", "message": "Quantities must be positive."}]
             )
         merged[t.pool_id] = merged.get(t.pool_id, 0) + t.quantity
-    return [Take(pid, merged[pid]) for pid in sorted(merged)]
+        if t.seatless:
+            seatless.add(t.pool_id)
+    return [Take(pid, merged[pid], pid in seatless) for pid in sorted(merged)]
 
 
 def check_capacity_change(new_capacity: int, counts: PoolCounts) -> list[dict[str, str]]:

@@ -24,7 +24,7 @@ from piaowu.core.inputs import fit
 from piaowu.db.hotpath import RowCheck, Rows, StaleRead
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
-from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
+from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool
 from piaowu.inventory.rules import (
     Claim,
     HoldStatus,
@@ -94,6 +94,19 @@ async def set_capacity(uow: UnitOfWork, organizer_id: str, pool_id: str, capacit
     return PoolCounts(pool.capacity, pool.held, pool.sold, pool.allowance)
 
 
+async def resize_unused(
+    uow: UnitOfWork, organizer_id: str, pool_id: str, capacity: int, *, kind: str | None = None
+) -> bool:
+    """Sets a pool's capacity only while nothing of it is held or sold, by one conditional update of the pool's
+    row (so a reservation racing it waits for this transaction, or ran first and makes it refuse). → whether it
+    was set. The row stays locked until the caller's transaction ends (PostgreSQL), so what the caller changes
+    next (a session's seats) cannot be sold from before it commits. ``kind``: what the pool counts from now on
+    (``rules.SEATS_ONLY``: seats alone, so a take marked ``seatless`` no longer matches it), in the same update."""
+    if capacity < 0:
+        raise ValidationFailed([{"field": "capacity", "code": "negative", "message": "Capacity cannot be negative."}])
+    return await repo.resize_unused(uow.session, organizer_id, pool_id, capacity, kind)
+
+
 async def create_units(
     uow: UnitOfWork, organizer_id: str, labels: Sequence[str], *, legs: int = 1, pool_id: str | None = None
 ) -> list[str]:
@@ -101,21 +114,21 @@ async def create_units(
     in the order of ``labels``."""
     check_legs(legs)
     ids = [new_id() for _ in labels]
-    now = uow.now()
-    uow.session.add_all(
-        Unit(
-            id=uid,
-            organizer_id=organizer_id,
-            pool_id=pool_id,
-            label=fit(label, LABEL_LENGTH),
-            legs=legs,
-            occupied=0,
-            blocked=beyond_legs(legs),
-            created_at=now,
-        )
+    now, blocked = uow.now(), beyond_legs(legs)
+    rows = [
+        {
+            "id": uid,
+            "organizer_id": organizer_id,
+            "pool_id": pool_id,
+            "label": fit(label, LABEL_LENGTH),
+            "legs": legs,
+            "occupied": 0,
+            "blocked": blocked,
+            "created_at": now,
+        }
         for uid, label in zip(ids, labels, strict=True)
-    )
-    await uow.session.flush()
+    ]
+    await repo.insert_units(uow.session, rows)
     return ids
 
 
@@ -123,6 +136,12 @@ async def unit_states(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str
     return {
         u.id: UnitState(u.legs, u.occupied, u.blocked) for u in await repo.units(uow.session, organizer_id, unit_ids)
     }
+
+
+async def pool_unit_masks(uow: UnitOfWork, organizer_id: str, pool_id: str) -> dict[str, tuple[int, int]]:
+    """(occupied, blocked) of every unit of a pool (a session's seats), by unit id: one query, for availability
+    maps. A hint like ``free_units``: a claim is what decides."""
+    return await repo.pool_unit_masks(uow.session, organizer_id, pool_id)
 
 
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
@@ -308,3 +327,24 @@ async def unblock_legs(uow: UnitOfWork, organizer_id: str, blocks: Sequence[Clai
         check_mask(masks[c.unit_id][0], c.mask)
     for c in planned:
         await repo.unblock(uow.session, organizer_id, c.unit_id, c.mask)
+
+
+async def claim_for_hold(uow: UnitOfWork, organizer_id: str, hold_id: str, claims: Sequence[Claim]) -> None:
+    """Claims more units for a hold that already exists — a sold order's hold taking its ticket's new seat in an
+    exchange —, all or none, by the same guarded statement as ``reserve`` (``SeatTaken`` names the units that
+    were taken or are blocked; the caller's unit of work then rolls back). The claims are recorded under the
+    hold, so a later refund returns them with ``return_claims`` like the ones the hold was made with."""
+    claimed = plan_claims(claims)
+    rows: Rows = [
+        (
+            HoldUnit.__table__,
+            [
+                {"id": new_id(), "hold_id": hold_id, "unit_id": c.unit_id, "mask": c.mask, "returned_at": None}
+                for c in claimed
+            ],
+        )
+    ]
+    strategy: ReserveStrategy = uow.strategies.get(STRATEGY_KEY, GUARDED)
+    refusal = await strategy.take(uow.session, organizer_id, [], rows, claimed)
+    if refusal is not None:
+        raise SeatTaken(pool_ids=[], unit_ids=list(refusal.unit_ids))

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, literal_column
+from sqlalchemy import BigInteger, String, literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.db.hotpath import Guard, GuardedWrite, RowCheck, Rows, guarded_write_and_insert
 from piaowu.inventory.models import Pool, Unit
-from piaowu.inventory.rules import Claim, Take
+from piaowu.inventory.rules import SEATS_ONLY, Claim, Take
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,17 @@ def _claim_condition(c: Any, mask: Any) -> Any:
     return c.occupied.bitwise_or(c.blocked).bitwise_and(mask) == literal_column("0", BigInteger)
 
 
+def _seatless_take_condition(c: Any, n: Any) -> Any:
+    # A constant, not a parameter (as the claim's): the compiled statement binds only the key and the amount.
+    return _take_condition(c, n) & (c.kind != literal_column(f"'{SEATS_ONLY}'", String))
+
+
 TAKE = Guard("take", Pool.__table__, "held", _take_condition, lambda c, n: {"held": c.held + n})
+# Counted admission: the same take, on a pool that does not sell seats alone. On the pool's own row, so the
+# condition PostgreSQL re-evaluates on the row's latest version after a wait sees a layout just assigned.
+SEATLESS_TAKE = Guard(
+    "take_seatless", Pool.__table__, "held", _seatless_take_condition, lambda c, n: {"held": c.held + n}
+)
 CLAIM = Guard(
     "claim", Unit.__table__, "occupied", _claim_condition, lambda c, m: {"occupied": c.occupied.bitwise_or(m)}
 )
@@ -77,14 +87,14 @@ class GuardedStrategy:
     ) -> Refusal | None:
         # ``takes`` are sorted by pool id and ``claims`` by unit id (rules.plan, rules.plan_claims), pools before
         # units: a fixed lock order, so reservations never deadlock.
-        writes = [GuardedWrite(TAKE, t.pool_id, t.quantity) for t in takes]
+        writes = [GuardedWrite(SEATLESS_TAKE if t.seatless else TAKE, t.pool_id, t.quantity) for t in takes]
         writes += [GuardedWrite(CLAIM, c.unit_id, c.mask) for c in claims]
         outcome = await guarded_write_and_insert(session, organizer_id, writes, rows, checks)
         if not outcome:
             return None
         refused = [writes[i] for i in outcome.failed]
         return Refusal(
-            tuple(w.key for w in refused if w.guard is TAKE),
+            tuple(w.key for w in refused if w.guard is not CLAIM),
             tuple(w.key for w in refused if w.guard is CLAIM),
             tuple(checks[i] for i in outcome.stale),
         )

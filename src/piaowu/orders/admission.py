@@ -33,4 +33,8 @@ class AdmissionResolver:
         sold = {line.ticket_type_id for line in resolution.lines}
         # Offers built elsewhere (pure tests' plain offers) have no checks: nothing of theirs was cached.
         checks = tuple(c for tt_id in sold for c in getattr(context[tt_id], "checks", ()))
-        return replace(resolution, checks=checks)
+        # Counted tickets: the session's pool is taken only while it does not sell seats alone — checked on the
+        # pool's row by the take itself, so an order waiting for that row behind a layout being assigned
+        # (PostgreSQL re-reads only that row when the wait ends) is refused too.
+        seatless = frozenset(p for tt_id in sold for p in context[tt_id].pool_ids)
+        return replace(resolution, checks=checks, seatless=seatless)

@@ -341,6 +341,7 @@ async def _issue(
                 ticket_type_name=line.ticket_type_name,
                 holder_name=line.holder_name,
                 ticket_type_id=line.ticket_type_id,
+                seat=(line.seat_section, line.seat_row, line.seat_number) if line.seat_section else None,
             )
         )
     await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels)

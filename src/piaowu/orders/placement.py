@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from piaowu.core.errors import EmptySelection, InvalidQuantity, NotOnSale, ValidationFailed
+from piaowu.core.errors import EmptySelection, InvalidQuantity, NotOnSale, SeatRequired, ValidationFailed
 from piaowu.core.selections import Item, PoolHolding, Resolution, ResolvedLine
 
 KIND = "admission"
@@ -148,6 +148,14 @@ def resolve(items: Sequence[Item], offers: Mapping[str, OfferLike]) -> Resolutio
     ]
     if unknown:
         raise ValidationFailed(unknown)
+    for item in items:
+        offer = offers[item.selection.ticket_type_id]
+        # A session with a seat map sells seats only: a counted ticket would take its pool without a seat, and
+        # the seats the map shows free could then no longer be sold. (Plain offers of pure tests have no flag.)
+        if getattr(offer, "seated", False):
+            raise SeatRequired(
+                ticket_type_id=offer.ticket_type_id, session_id=offer.session_id, field=f"{item.at}.ticket_type_id"
+            )
     check_holders(items)
     check_size(sum(quantities.values()))
     check_currencies({offers[t].currency for t in quantities})

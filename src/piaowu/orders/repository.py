@@ -65,6 +65,9 @@ _LINE_FACTS = (
         OrderLine.ticket_type_name,
         OrderLine.holder_name,
         OrderLine.status,
+        OrderLine.seat_section,
+        OrderLine.seat_row,
+        OrderLine.seat_number,
     )
     .where(OrderLine.order_id == _ORDER)
     .order_by(OrderLine.id)

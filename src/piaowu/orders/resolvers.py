@@ -13,8 +13,9 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.orders import placement
 from piaowu.orders.admission import AdmissionResolver
 from piaowu.orders.schemas import OrderItemIn, SelectedItemIn
+from piaowu.seating.resolver import SeatResolver
 
-REGISTRY = Registry([AdmissionResolver()])
+REGISTRY = Registry([AdmissionResolver(), SeatResolver()])
 # Tests register extra kinds (e.g. a seat resolver) through ``uow.strategies`` under this key.
 REGISTRY_KEY = "orders.resolvers"
 

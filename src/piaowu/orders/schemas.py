@@ -102,6 +102,14 @@ class TicketBrief(BaseModel):
     )
 
 
+class SeatOut(BaseModel):
+    """An assigned seat as printed on the ticket."""
+
+    section: str
+    row: str
+    number: str
+
+
 class OrderLineOut(BaseModel):
     id: str
     session_id: str
@@ -113,6 +121,7 @@ class OrderLineOut(BaseModel):
     event_name: str = ""
     session_name: str = ""
     starts_at: datetime | None = None
+    seat: SeatOut | None = None  # the assigned seat (section, row, number); null for general admission
     ticket: TicketBrief | None = None
 
 

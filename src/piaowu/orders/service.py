@@ -23,6 +23,10 @@ from piaowu.core.errors import (
     NotOnSale,
     OrderNotFound,
     PermissionDenied,
+    SeatBlocked,
+    SeatRequired,
+    SeatsUnavailable,
+    SeatTaken,
     ValidationFailed,
 )
 from piaowu.core.ids import human_code, new_id, normalize_code
@@ -42,6 +46,7 @@ from piaowu.orders.schemas import (
     OrderPage,
     OrderStatusOut,
     OrderSummary,
+    SeatOut,
     normalize_phone,
 )
 from piaowu.orders.states import CLOSED_UNPAID, OrderStatus
@@ -60,6 +65,10 @@ __all__ = [
     "lookup_order",
     "order_for_customer",
 ]
+
+
+# How many times seats chosen for the buyer (best available) are chosen again after another buyer took them.
+RECHOOSE_ATTEMPTS = 3
 
 
 def _require_seller(actor: Actor) -> None:
@@ -86,15 +95,29 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
     path")."""
     _require_seller(actor)
     items = resolvers.items_of(resolvers.registry_of(uow), data.items)
-    for attempt in range(2):
-        resolution = await _resolve(uow, actor, items, fresh=attempt > 0)  # after a stale read: re-read
+    stale_reads, rechosen, fresh = 0, 0, False
+    while True:
+        resolution = await _resolve(uow, actor, items, fresh=fresh)  # after a stale read or a lost seat: re-read
         try:
-            return await _place(uow, actor, data, resolution)
+            if not resolution.rechoose:
+                return await _place(uow, actor, data, resolution)
+            # Seats chosen for the buyer (best available) may have been taken since the view they were chosen
+            # from: a refusal is undone alone and the seats chosen again from a fresh view, a few times.
+            async with uow.attempt():
+                return await _place(uow, actor, data, resolution)
         except StaleRead as stale:
             if any(c.name == accounts.TOKEN_CHECK for c in stale.checks):
                 accounts.forget_tokens()
                 raise NotAuthenticated() from None
-    raise LockTimeout()  # the catalog changed under two attempts in a row: a retryable 503
+            stale_reads += 1
+            if stale_reads >= 2:
+                raise LockTimeout() from None  # the catalog changed under two attempts in a row: a retryable 503
+        except SeatTaken as taken:
+            seats = resolution.seats_of(taken.data.get("unit_ids", ()))
+            if not resolution.rechoose or rechosen >= RECHOOSE_ATTEMPTS:
+                raise SeatTaken(**taken.data, seats=seats) from None
+            rechosen += 1
+        fresh = True
 
 
 async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item], *, fresh: bool) -> Resolution:
@@ -102,7 +125,7 @@ async def _resolve(uow: UnitOfWork, actor: Actor, items: list[Item], *, fresh: b
     rows are re-read: a refused request (a bad id, a sale not open yet) never evicts other buyers' cache."""
     try:
         return await resolvers.resolve(uow, actor.organizer_id, items, fresh=fresh)
-    except (ValidationFailed, NotOnSale, InvalidQuantity):
+    except (ValidationFailed, NotOnSale, InvalidQuantity, SeatBlocked, SeatsUnavailable, SeatRequired):
         if fresh:
             raise
         return await resolvers.resolve(uow, actor.organizer_id, items, fresh=True)
@@ -147,6 +170,9 @@ async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resol
             "ticket_type_name": line.ticket_type_name,
             "price_minor": line.price_minor,
             "holder_name": line.holder_name,
+            "seat_section": line.seat.section if line.seat else "",
+            "seat_row": line.seat.row if line.seat else "",
+            "seat_number": line.seat.number if line.seat else "",
             "status": "active",
         }
         for line in resolution.lines
@@ -167,7 +193,7 @@ async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resol
     await inventory.reserve(
         uow,
         actor.organizer_id,
-        [Take(p, n) for p, n in resolution.takes],
+        [Take(p, n, p in resolution.seatless) for p, n in resolution.takes],
         expires_at=expires_at,
         owner_ref=f"order:{order_id}",
         hold_id=hold_id,
@@ -207,6 +233,9 @@ async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resol
                 event_name=line.event_name,
                 session_name=line.session_name,
                 starts_at=line.starts_at,
+                seat=SeatOut(section=line.seat.section, row=line.seat.row, number=line.seat.number)
+                if line.seat
+                else None,
             )
             for row, line in zip(line_rows, resolution.lines, strict=True)
         ],

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.orders.models import Order, OrderLine
-from piaowu.orders.schemas import OrderLineOut, OrderOut, PaymentBrief, TicketBrief
+from piaowu.orders.schemas import OrderLineOut, OrderOut, PaymentBrief, SeatOut, TicketBrief
 from piaowu.payments import service as payments
 from piaowu.tickets import service as tickets
 
@@ -33,6 +33,9 @@ async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -
                 event_name=label.event_name if label else "",
                 session_name=label.name if label else "",
                 starts_at=label.starts_at if label else None,
+                seat=SeatOut(section=line.seat_section, row=line.seat_row, number=line.seat_number)
+                if line.seat_section
+                else None,
                 ticket=TicketBrief(
                     id=t.id,
                     code=t.code,

@@ -19,6 +19,7 @@ from piaowu.core.money import format_money
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 from piaowu.tickets import repository as repo
+from piaowu.tickets import signing
 from piaowu.tickets.rendering import TicketPrint, ticket_pdf
 from piaowu.tickets.schemas import EntitlementView, TicketStatus
 
@@ -125,9 +126,19 @@ async def order_prints(uow: UnitOfWork, organizer_id: str, order: OrderFacts) ->
                 qr_payload=t.qr_payload,
                 venue=label.venue if label else "",
                 includes=includes(parts.get(t.id, ())),
+                seat=seat_label(signing.seat_of(t.qr_payload)),
             )
         )
     return out
+
+
+def seat_label(seat: tuple[str, str, str] | None) -> str:
+    """A printed seat in both languages: ``A区 3排 12号 · Section A Row 3 Seat 12``; empty without a seat."""
+    if seat is None:
+        return ""
+    section, row, number = seat
+    zh = section if section.endswith("区") else f"{section}区"  # a section named "A区" already says it
+    return f"{zh} {row}排 {number}号 · Section {section} Row {row} Seat {number}"
 
 
 def includes(parts: Sequence[EntitlementView]) -> str:

@@ -52,6 +52,7 @@ class TicketPrint:
     code: str
     qr_payload: str
     venue: str = ""
+    seat: str = ""  # an assigned seat in both languages ("A区 3排 12号 · Section A Row 3 Seat 12"); empty: none
     includes: str = ""  # a pass: what it admits to ("古镇 · 博物馆 ×2 · 园区 2 天/days"); empty for a plain ticket
 
 
@@ -162,6 +163,7 @@ def _page(c: Canvas, font: str, t: TicketPrint) -> None:
         ("时间 Time", t.starts_at_local),
         ("场馆 Venue", t.venue),
         ("票种 Ticket", t.ticket_type_name),
+        ("座位 Seat", t.seat),
         ("包含 Includes", t.includes),
         ("票价 Price", t.price),
         ("持票人 Holder", t.holder_name),

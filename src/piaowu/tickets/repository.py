@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, case, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.tickets import signing
 from piaowu.tickets.models import Ticket, TicketEntitlement, TicketTypeGrant
 from piaowu.tickets.schemas import EntitlementView, GateView, SessionTicketCounts, TicketStatus, TicketUse
 
@@ -26,6 +27,7 @@ _GATE_COLUMNS = (
     Ticket.last_gate,
     Ticket.ticket_type_name,
     Ticket.holder_name,
+    Ticket.qr_payload,  # for the seat it carries (shown at the gate)
 )
 
 
@@ -34,7 +36,8 @@ def gate_view_query(organizer_id: str) -> Select[Any]:
 
 
 def to_gate_view(row: Any) -> GateView:
-    return GateView(*row)
+    *columns, payload = row
+    return GateView(*columns, seat=signing.seat_of(payload))
 
 
 def days_of(days_used: str) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ class TicketSpec:
     ticket_type_name: str = ""  # shown at the gate and printed on the ticket
     holder_name: str = ""  # real-name tickets: the holder; otherwise empty
     ticket_type_id: str = ""  # its grants (ticket_type_grants) decide the entitlements; none: its session
+    seat: tuple[str, str, str] | None = None  # an assigned seat (section, row, number), signed into the QR
 
 
 class EntitlementOut(BaseModel):
@@ -49,6 +50,18 @@ class EntitlementOut(BaseModel):
     valid_until: datetime
     last_entry_at: datetime | None = None
     last_gate: str = ""
+
+
+class TicketSeat(BaseModel):
+    """An assigned seat as printed on the ticket."""
+
+    section: str
+    row: str
+    number: str
+
+    @classmethod
+    def of(cls, seat: tuple[str, str, str] | None) -> TicketSeat | None:
+        return None if seat is None else cls(section=seat[0], row=seat[1], number=seat[2])
 
 
 class TicketOut(BaseModel):
@@ -71,6 +84,7 @@ class TicketOut(BaseModel):
     entitlements: list[EntitlementOut] = Field(
         default_factory=list, description="What it admits to; `entries_allowed`/`entries_used` are their sums."
     )
+    seat: TicketSeat | None = Field(default=None, description="The assigned seat; null for general admission.")
 
 
 class PublicKeyOut(BaseModel):
@@ -130,6 +144,7 @@ class GateView:
     ticket_type_name: str
     holder_name: str
     entitlements: tuple[EntitlementView, ...] = ()
+    seat: tuple[str, str, str] | None = None  # from the ticket's signed payload
 
 
 @dataclass(frozen=True)

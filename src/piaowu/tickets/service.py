@@ -19,6 +19,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select, update
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
@@ -26,7 +27,7 @@ from piaowu.catalog import event_service
 from piaowu.catalog import views as catalog_views
 from piaowu.catalog.views import SessionLabel
 from piaowu.core.actor import Actor, system_actor
-from piaowu.core.errors import NotFound, ValidationFailed
+from piaowu.core.errors import InvalidTicket, NotFound, TicketUsed, ValidationFailed
 from piaowu.core.ids import new_id, normalize_code, ticket_code
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import keys
@@ -44,6 +45,7 @@ from piaowu.tickets.schemas import (
     Redemption,
     SessionTicketCounts,
     TicketOut,
+    TicketSeat,
     TicketSpec,
     TicketStatus,
     TicketUse,
@@ -104,6 +106,7 @@ def _out(t: Ticket, ents: Sequence[EntitlementView] = ()) -> TicketOut:
         holder_name=t.holder_name,
         qr_payload=t.qr_payload,
         entitlements=[entitlement_out(e) for e in ents],
+        seat=TicketSeat.of(signing.seat_of(t.qr_payload)),
     )
 
 
@@ -213,6 +216,7 @@ async def issue(
                 valid_from=int(valid_from.timestamp()),
                 valid_until=int(valid_until.timestamp()),
                 covers=tuple(_covers(e) for e in ents),
+                seat=s.seat,
             )
             row = {
                 "id": new_id(),
@@ -394,3 +398,67 @@ async def codes_by_id(uow: UnitOfWork, organizer_id: str, ticket_ids: Sequence[s
 async def session_counts(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> SessionTicketCounts:
     """Valid tickets of these sessions (all of the organizer's when empty) and how many have been used."""
     return await repo.session_counts(uow.session, organizer_id, session_ids)
+
+
+async def reissue(
+    uow: UnitOfWork,
+    actor: Actor,
+    organizer_id: str,
+    ticket_id: str,
+    app_secret: str,
+    *,
+    seat: tuple[str, str, str] | None = None,
+) -> tuple[str, TicketOut]:
+    """Voids a valid, never used ticket's code and QR and issues the ticket again under a new code with a newly
+    signed payload (same entitlements, same order line) for ``seat``: a seat exchange, where the ticket now
+    stands for another seat of its session. → (the old code, the ticket as reissued).
+
+    One conditional update (``status = valid AND entries_used = 0``), under the ticket's row lock until commit:
+    a gate scan racing it either admitted the ticket first (then this refuses with ``ticket_used``) or finds
+    the old code gone (an unknown ticket from then on). The order line keeps its one ticket, so refunds,
+    printing and reports read it as before. Audited (``ticket.reissued``: the old and the new code)."""
+    t = (
+        await uow.session.execute(
+            select(Ticket).where(Ticket.id == ticket_id, Ticket.organizer_id == organizer_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if t is None:
+        raise NotFound(kind="ticket")
+    ents = (await repo.entitlements_of(uow.session, organizer_id, [t.id])).get(t.id, ())
+    code = ticket_code()
+    private = _private_key(await organizers.sealed_signing_key(uow, organizer_id), app_secret)
+    claims = signing.TicketClaims(
+        code=code,
+        organizer_id=organizer_id,
+        valid_from=int(t.valid_from.timestamp()),
+        valid_until=int(t.valid_until.timestamp()),
+        covers=tuple(f"s:{e.session_id}" if e.session_id else f"e:{e.event_id}" for e in ents),
+        seat=seat,
+    )
+    old = t.code
+    res = await uow.session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == t.id,
+            Ticket.organizer_id == organizer_id,
+            Ticket.status == TicketStatus.VALID,
+            Ticket.entries_used == 0,
+        )
+        .values(code=code, qr_payload=signing.sign(private, claims), issued_at=uow.now())
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1 or any(e.used for e in ents):
+        if t.status != TicketStatus.VALID:
+            raise InvalidTicket()
+        raise TicketUsed(line_ids=[t.order_line_id], ticket_codes=[old])
+    await uow.session.refresh(t)
+    record(
+        uow,
+        actor,
+        "ticket.reissued",
+        "ticket",
+        t.id,
+        before={"code": old},
+        after={"code": code, "seat": list(seat) if seat else None},
+    )
+    return old, _out(t, ents)

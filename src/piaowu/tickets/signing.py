@@ -11,6 +11,10 @@ over several attractions is one QR code. A gate that holds the organizer's publi
 (``GET /api/v1/organizers/{slug}/public-key``) can decide "genuine, covers this entrance, within its overall
 validity" with no network; how much of each entitlement is used needs the server.
 
+An assigned seat rides along as ``p``: ``[section, row, number]`` as printed, so an offline gate can show the
+seat. Only seated tickets have it: a payload without a seat is byte for byte what it was before, and a reader
+that does not know ``p`` ignores it (the signature still covers it).
+
 Version 1 (``PW1``, claims ``c s o f u n``: one session and its entries) was signed before passes existed;
 tickets issued then keep their payload and still verify: it covers ``s:<s>``. Nothing is signed as PW1 any more.
 
@@ -63,6 +67,7 @@ class TicketClaims:
     covers: tuple[str, ...]  # g: "s:<session id>" / "e:<event id>", one per entitlement, in order
     version: str = VERSION  # PW1 for payloads signed before passes (read only)
     entries_allowed: int = 0  # PW1 only (n); version 2 leaves counts to the server
+    seat: tuple[str, str, str] | None = None  # p: an assigned seat (section, row, number); version 2 only
 
     @property
     def session_ids(self) -> tuple[str, ...]:
@@ -82,13 +87,16 @@ class TicketClaims:
                 "u": self.valid_until,
                 "n": self.entries_allowed,
             }
-        return {
+        out: dict[str, Any] = {
             "c": self.code,
             "o": self.organizer_id,
             "f": self.valid_from,
             "u": self.valid_until,
             "g": list(self.covers),
         }
+        if self.seat is not None:
+            out["p"] = list(self.seat)
+        return out
 
     @classmethod
     def from_json(cls, data: Any, version: str = VERSION) -> TicketClaims:
@@ -111,7 +119,12 @@ class TicketClaims:
             raise InvalidTicket()
         if not all(isinstance(c, str) and len(c) > 2 and c[:2] in ("s:", "e:") for c in covers):
             raise InvalidTicket()
-        return cls(code, organizer_id, f, u, tuple(covers), version, n)
+        seat = data.get("p") if version != V1 else None
+        if seat is not None and not (
+            isinstance(seat, list) and len(seat) == 3 and all(isinstance(x, str) and x for x in seat)
+        ):
+            raise InvalidTicket()
+        return cls(code, organizer_id, f, u, tuple(covers), version, n, tuple(seat) if seat else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +187,22 @@ def verify(public_key: Ed25519PublicKey, payload: str) -> TicketClaims:
     except (UnicodeDecodeError, ValueError):
         raise InvalidTicket() from None
     return TicketClaims.from_json(data, parts[0])
+
+
+def seat_of(payload: str) -> tuple[str, str, str] | None:
+    """The seat in one of our own stored payloads (a ticket row's ``qr_payload``), read without verifying: for
+    showing it (ticket JSON, PDF, the gate's answer), never for deciding anything. None without a seat or for
+    anything unreadable."""
+    parts = payload.split(".")
+    if len(parts) != 3 or parts[0] != VERSION:
+        return None
+    try:
+        seat = json.loads(_b64d(parts[1]).decode("utf-8")).get("p")
+    except (InvalidTicket, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    if isinstance(seat, list) and len(seat) == 3 and all(isinstance(x, str) for x in seat):
+        return (seat[0], seat[1], seat[2])
+    return None
 
 
 def clean(raw: str) -> str:

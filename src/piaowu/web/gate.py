@@ -91,6 +91,8 @@ def result_view(request: Request, out: ScanOut, tz: str) -> dict[str, Any]:
             )
         if t.ticket_type_name:
             details.append(t.ticket_type_name)
+        if t.seat is not None:
+            details.append(_("Seat: section {section}, row {row}, seat {number}", **t.seat.model_dump()))
         if t.holder_name:
             details.append(_("Holder: {name}", name=t.holder_name))
         if t.entries_allowed > 1 and len(t.entitlements) <= 1:

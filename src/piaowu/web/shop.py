@@ -30,6 +30,8 @@ from piaowu.core.errors import (
     NotFound,
     NotOnSale,
     OrderNotFound,
+    SeatBlocked,
+    SeatTaken,
     SoldOut,
     TooManyAttempts,
     ValidationFailed,
@@ -46,6 +48,7 @@ from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
 from piaowu.ratelimit import client_ip, enforce
 from piaowu.runtime import Runtime
+from piaowu.seating import session_seating
 from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep, public_base
 from piaowu.web.shop_support import (
@@ -55,7 +58,10 @@ from piaowu.web.shop_support import (
     owned_contact,
     qr_inline,
     read_buy_form,
+    read_seat_form,
     remember_order,
+    seat_limit,
+    seat_name,
     session_availability,
     session_venues,
     type_limit,
@@ -166,7 +172,10 @@ async def _session_page(
 ) -> HTMLResponse:
     async with rt.uow(readonly=True) as uow:
         ev, s = await event_service.public_session(uow, org.id, session_id)
-    return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=status_code, extra=extra)
+        seated = await session_seating.seating_of(uow, org.id, session_id) is not None
+    return _session_view(
+        request, rt, org, ev, s, form=form, token=token, status_code=status_code, extra=extra, seated=seated
+    )
 
 
 def _session_view(
@@ -180,7 +189,10 @@ def _session_view(
     token: str | None,
     status_code: int,
     extra: dict[str, Any] | None = None,
+    seated: bool = False,
 ) -> HTMLResponse:
+    """``seated``: the session sells assigned seats, so the page shows the seat picker (static/seatmap.js) in
+    place of the quantity steppers; the general-admission page is unchanged."""
     types = sorted(s.ticket_types, key=lambda t: (t.sort_order, t.price_minor))
     quantities = form.quantities if form else {}
     currency = types[0].currency if types else org.currency
@@ -198,6 +210,9 @@ def _session_view(
         "errors": form.errors if form else {},
         "form_token": token or new_form_token(),
         "hold_minutes": rt.settings.hold_minutes,
+        "seated": seated,
+        "seat_limit": seat_limit(s),
+        "refused_seats": [],
         **(extra or {}),
     }
     return _page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
@@ -250,13 +265,28 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     _ = _t(request)
     async with rt.uow(readonly=True) as uow:
         ev, s = await event_service.public_session(uow, org.id, session_id)
-    form = read_buy_form(data, s, _)
+        seated = await session_seating.seating_of(uow, org.id, session_id) is not None
+    form = read_seat_form(data, s, _) if seated else read_buy_form(data, s, _)
     if form.errors:
-        return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422)
+        return _session_view(request, rt, org, ev, s, form=form, token=token, status_code=422, seated=seated)
     try:
         # One budget per client address, shared with the shop API (same key), against bots emptying a sale.
         await enforce(rt.limiter, f"shop.orders:{client_ip(request)}", rt.settings.shop_orders_per_minute, 60)
         created = await create_order_once(rt, org.id, token, form.order_in())
+    except (SeatTaken, SeatBlocked) as exc:  # named seat by seat; the map drops them from the buyer's choice
+        refused = await _named_seats(rt, org.id, session_id, exc.data.get("seats"), exc.data.get("unit_ids"))
+        names = _seat_list(request, refused)
+        if isinstance(exc, SeatTaken):
+            text = _(
+                "Just taken by another buyer: {seats}. Your other seats are still chosen: pick replacements and "
+                "place the order again.",
+                seats=names,
+            )
+        else:
+            text = _("Not for sale: {seats}. Your other seats are still chosen: pick others instead.", seats=names)
+        form.errors["tickets"] = text
+        extra = {"refused_seats": [seat[0] for seat in refused]}
+        return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409, extra=extra)
     except SoldOut:
         form.errors["tickets"] = _(
             "Not enough tickets are left for your selection. The numbers below are up to date: "
@@ -266,7 +296,14 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     except (NotOnSale, InvalidQuantity, EmptySelection, InvalidState) as exc:
         form.errors["tickets"] = _error(request, exc)
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
-    except ValidationFailed:  # a ticket type was switched off while the page was open
+    except ValidationFailed as exc:
+        if seated and (problem := await _seat_problem(request, rt, org.id, session_id, exc)):
+            form.errors["tickets"], refused = problem
+            extra = {"refused_seats": refused}
+            return await _session_page(
+                request, rt, org, session_id, form=form, token=token, status_code=422, extra=extra
+            )
+        # a ticket type was switched off while the page was open
         form.errors["tickets"] = _("A ticket type you chose is no longer on sale. Please choose again.")
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409)
     except LockTimeout as exc:
@@ -285,6 +322,54 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     remember_order(request, org.id, created["code"], created["contact"])
     return _redirect(f"/s/{slug}/orders/{created['code']}")
+
+
+async def _named_seats(
+    rt: Runtime, organizer_id: str, session_id: str, listed: object, unit_ids: object = None
+) -> list[tuple[str, str, str, str]]:
+    """The seats a refusal names, as (seat id, section label, row, number): from its ``seats`` (dicts with id,
+    section, row, number) when it lists them, else ``unit_ids`` looked up among the session's seats. Sections
+    by their label, as the map names them."""
+    async with rt.uow(readonly=True) as uow:
+        seating = await session_seating.seating_of(uow, organizer_id, session_id)
+        if isinstance(listed, list) and listed:
+            keys = ("id", "section", "row", "number")
+            found = [tuple(str(seat.get(k, "")) for k in keys) for seat in listed if isinstance(seat, dict)]
+        else:
+            wanted = {str(u) for u in unit_ids or []} if isinstance(unit_ids, list | tuple | set) else set()
+            seats = await session_seating.session_seats(uow, organizer_id, session_id)
+            found = [(s.unit_id, s.section, s.row, s.number) for s in seats if s.unit_id in wanted]
+    sections = seating.sections if seating else []
+    names = {str(sec.get("id")): str(sec.get("label") or sec.get("id")) for sec in sections}
+    return [(seat_id, names.get(section, section), row, number) for seat_id, section, row, number in found]
+
+
+def _seat_list(request: Request, seats: list[tuple[str, str, str, str]]) -> str:
+    _ = _t(request)
+    return ("、" if page_locale(request) == "zh_CN" else "; ").join(seat_name(_, *seat[1:]) for seat in seats)
+
+
+async def _seat_problem(
+    request: Request, rt: Runtime, organizer_id: str, session_id: str, exc: ValidationFailed
+) -> tuple[str, list[str]] | None:
+    """A seat resolver's refusal of the chosen seats (``unknown_seat``, ``seat_twice``, ``zone_not_priced``) as
+    one sentence naming the seats, and the ids the map should drop; None for any other problem."""
+    _ = _t(request)
+    by_code: dict[str, list[str]] = {}
+    for err in exc.errors:
+        by_code.setdefault(str(err.get("code")), []).append(str(err.get("seat_id", "")))
+    if not by_code.keys() & {"unknown_seat", "seat_twice", "zone_not_priced"}:
+        return None
+    parts, refused = [], by_code.get("unknown_seat", [])
+    if "unknown_seat" in by_code:
+        parts.append(_("A seat you chose is not part of this session any more."))
+    if "seat_twice" in by_code:
+        twice = await _named_seats(rt, organizer_id, session_id, None, by_code["seat_twice"])
+        parts.append(_("Chosen twice: {seats}.", seats=_seat_list(request, twice)))
+    if "zone_not_priced" in by_code:
+        parts.append(_("A seat you chose is not sold as the ticket type you picked for it: pick another type."))
+    parts.append(_("Please check your seats and place the order again."))
+    return " ".join(parts), [seat_id for seat_id in refused if seat_id]
 
 
 def _error(request: Request, exc: DomainError) -> str:

@@ -3,9 +3,10 @@ proof that this browser owns an order, one order per form submission, inline QR 
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from piaowu.db import idempotency
 from piaowu.db.uow import UnitOfWork
 from piaowu.i18n import Translator
 from piaowu.orders import service as orders
-from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
+from piaowu.orders.schemas import BuyerIn, ItemIn, OrderIn, OrderItemIn, OrderOut, SelectedItemIn
 from piaowu.runtime import Runtime
 from piaowu.tickets import rendering
 
@@ -73,10 +74,17 @@ class BuyForm:
     values: dict[str, str]  # what was typed, to show again
     errors: FormErrors
     buyer: BuyerIn | None = None
+    seats: dict[str, list[str]] = field(default_factory=dict)  # seated session: ticket type id → seat ids
 
     def order_in(self) -> OrderIn:
         assert self.buyer is not None
-        items = [OrderItemIn(ticket_type_id=t, quantity=q) for t, q in self.quantities.items() if q > 0]
+        if self.seats:  # one "seat" item per ticket type, its seats in the order the buyer chose them
+            chosen: list[ItemIn] = [
+                SelectedItemIn(product="seat", selection={"ticket_type_id": t, "seats": ids})
+                for t, ids in self.seats.items()
+            ]
+            return OrderIn(items=chosen, buyer=self.buyer)
+        items: list[ItemIn] = [OrderItemIn(ticket_type_id=t, quantity=q) for t, q in self.quantities.items() if q > 0]
         return OrderIn(items=items, buyer=self.buyer)
 
 
@@ -119,6 +127,46 @@ def read_buy_form(form: dict[str, str], s: SessionOut, _: Translator) -> BuyForm
             field = str(err["loc"][0]) if err.get("loc") else "form"
             errors.setdefault(f"buyer_{field}", _buyer_message(field, err, _))
     return BuyForm(quantities, values, errors, buyer)
+
+
+MAX_SEATS_FIELD = 4_000  # characters of the "seats" field: 100 seats with their ticket types, and then some
+
+
+def seat_limit(s: SessionOut) -> int:
+    """How many seats the picker lets one order choose: the largest per-order limit of the session's ticket
+    types (the order itself is checked again by the seat resolver)."""
+    return max([1, *(type_limit(t, s) for t in s.ticket_types if t.is_active)])
+
+
+def seat_name(_: Translator, section: str, row: str, number: str) -> str:
+    """A seat as people say it: "A区3排12座" / "Section A, row 3, seat 12" (as static/seatmap.js names it; a
+    section called by a bare code gets "区"/"Section", a section with a name keeps it)."""
+    if re.fullmatch(r"[A-Za-z0-9]{1,4}", section):
+        section = _("Section {section}", section=section)
+    return _("{section}, row {row}, seat {number}", section=section, row=row, number=number)
+
+
+def read_seat_form(form: dict[str, str], s: SessionOut, _: Translator) -> BuyForm:
+    """A seated session's form: ``seats`` = "seat_id:ticket_type_id,…" as the seat picker writes it, and the
+    buyer's details. Only its shape is checked here (the seats themselves by the seat resolver, which names
+    any seat it refuses)."""
+    raw = form.get("seats", "").strip()[:MAX_SEATS_FIELD]
+    base = read_buy_form({k: v for k, v in form.items() if k.startswith("buyer_")}, s, _)
+    base.errors.pop("tickets", None)
+    base.values["seats"] = raw
+    type_ids = {t.id for t in s.ticket_types}
+    seats: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        seat_id, _sep, type_id = part.partition(":")
+        if not seat_id or type_id not in type_ids:
+            base.errors["tickets"] = _("Your seat choice could not be read. Please choose your seats again.")
+            base.values["seats"] = ""
+            return base
+        seats.setdefault(type_id, []).append(seat_id)
+    if not seats:
+        base.errors["tickets"] = _("Choose at least one seat.")
+    base.seats = seats
+    return base
 
 
 def _buyer_message(field: str, err: Any, _: Translator) -> str:
@@ -208,6 +256,7 @@ class LineGroup:
     starts_at: datetime | None
     price_minor: int
     quantity: int
+    seats: tuple[tuple[str, str, str], ...] = ()  # (section, row, number) of assigned seats, in line order
 
 
 def grouped_lines(order: OrderOut) -> Sequence[LineGroup]:
@@ -223,5 +272,6 @@ def grouped_lines(order: OrderOut) -> Sequence[LineGroup]:
             line.starts_at,
             line.price_minor,
             (g.quantity if g else 0) + 1,
+            (g.seats if g else ()) + (((line.seat.section, line.seat.row, line.seat.number),) if line.seat else ()),
         )
     return list(groups.values())

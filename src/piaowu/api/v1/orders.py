@@ -27,10 +27,13 @@ from piaowu.orders.states import OrderStatus
 router = APIRouter()
 
 CREATE_ERRORS = {
-    409: {"description": "`sold_out` (with `pool_id`: the pool that was short) or `not_on_sale`"},
+    409: {
+        "description": "`sold_out` (with `pool_id`: the pool that was short) or `not_on_sale`; seats: `seat_taken` /"
+        " `seat_blocked` (with `seats`), `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"
+    },
     422: {
         "description": "`validation_error` (unknown ticket type, bad phone…), `invalid_quantity`, "
-        "`idempotency_key_reused`"
+        "`seat_required` (a counted item of a seated session's ticket type), `idempotency_key_reused`"
     },
 }
 

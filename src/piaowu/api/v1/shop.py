@@ -20,6 +20,7 @@ from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, Order
 from piaowu.orders.states import UNPAID
 from piaowu.organizers import service as organizers
 from piaowu.ratelimit import client_ip, enforce
+from piaowu.seating import shop_views
 from piaowu.workers.reconcile import recover_order
 
 router = APIRouter(prefix="/shop/{slug}")
@@ -33,9 +34,17 @@ class CustomerPaymentIn(OnlinePaymentIn):
     contact: str = Field(min_length=3, max_length=254)
 
 
+class SeatingBrief(BaseModel):
+    """The session sells assigned seats: read its ``seat-map`` and ``seat-availability``, buy ``seat`` items."""
+
+    seat_count: int
+    zones: list[str]
+
+
 class SessionPage(BaseModel):
     event: EventOut
     session: SessionOut
+    seating: SeatingBrief | None = None  # null: general admission
 
 
 @router.get("/events", response_model=list[EventOut], summary="Published events with visible sessions")
@@ -50,7 +59,8 @@ async def session(slug: str, session_id: str, rt: RuntimeDep) -> SessionPage:
     async with rt.uow(readonly=True) as uow:
         org = await organizers.get_by_slug(uow, slug)
         ev, s = await event_service.public_session(uow, org.id, session_id)
-    return SessionPage(event=ev, session=s)
+        seating = await shop_views.seating_brief(uow, org.id, session_id)
+    return SessionPage(event=ev, session=s, seating=SeatingBrief(**seating) if seating else None)
 
 
 @router.get(
@@ -84,8 +94,11 @@ async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
     status_code=201,
     summary="Buy: create a pending order",
     responses={
-        409: {"description": "`sold_out`, `not_on_sale`"},
-        422: {"description": "validation"},
+        409: {
+            "description": "`sold_out`, `not_on_sale`; seats: `seat_taken` / `seat_blocked` (with `seats`),"
+            " `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"
+        },
+        422: {"description": "validation; `seat_required` (a seated session's ticket type as counted admission)"},
         429: {"description": "`rate_limited` (see the Retry-After header)"},
     },
     dependencies=[Depends(limit_order_creation)],

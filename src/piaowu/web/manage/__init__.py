@@ -10,10 +10,13 @@ from piaowu.web.manage import (
     catalog,
     dashboard,
     grants,
+    layouts,
     orders,
     reconciliation,
+    seat_exchange,
     sell,
     series,
+    session_seating,
     settings,
     staff,
     venues,
@@ -26,10 +29,13 @@ router.add_api_route("", dashboard.dashboard, methods=["GET"])
 router.add_api_route("/", dashboard.dashboard, methods=["GET"])
 router.include_router(catalog.router)
 router.include_router(venues.router)
+router.include_router(layouts.router)
+router.include_router(session_seating.router)
 router.include_router(series.router)
 router.include_router(grants.router)
 router.include_router(orders.router)
 router.include_router(sell.router)
+router.include_router(seat_exchange.router)
 router.include_router(staff.router)
 router.include_router(reconciliation.router)
 router.include_router(settings.router)

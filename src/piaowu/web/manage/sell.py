@@ -1,8 +1,10 @@
-"""Box-office sale: pick a session, quantities per ticket type, buyer, take cash — one request, one transaction
+"""Box-office sale: pick a session, quantities per ticket type — or, for a seated session, seats on its map, each
+sold as a ticket type priced in its zone (product ``seat``) —, buyer, take cash — one request, one transaction
 (``payment_flow.sell_at_counter``, the use case the API's ``POST /box-office/sales`` calls too)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,9 +13,11 @@ from pydantic import ValidationError
 
 from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
-from piaowu.core.errors import InvalidAmount
+from piaowu.core.errors import InvalidAmount, SeatTaken
+from piaowu.core.money import format_money
 from piaowu.orders.payment_flow import sell_at_counter
-from piaowu.orders.schemas import BuyerIn, CashPaymentIn, CounterSaleIn, OrderItemIn, OrderOut
+from piaowu.orders.schemas import BuyerIn, CashPaymentIn, CounterSaleIn, OrderItemIn, OrderOut, SelectedItemIn
+from piaowu.seating import office, session_seating
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import (
     FormErrors,
@@ -49,6 +53,7 @@ async def _sell_page(
     *,
     values: dict[str, Any] | None = None,
     errors: FormErrors | None = None,
+    picked: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
     choices = await _on_sale(rt, actor)
@@ -61,6 +66,7 @@ async def _sell_page(
         status_code = 404 if status_code == 200 else status_code
     types = [t for t in chosen[1].ticket_types if t.is_active] if chosen else []
     values = values or {"method": "cash"}
+    seated = await _seated(rt, actor, chosen[1].id, types) if chosen else None
     ctx = {
         "choices": choices,
         "event": chosen[0] if chosen else None,
@@ -71,8 +77,67 @@ async def _sell_page(
         "currency": (await organizer(rt, actor)).currency,
         # What the form asked for when it comes back with an error (the script keeps it current while typing).
         "total_minor": sum(t.price_minor * _quantity(values.get(f"qty_{t.id}", "")) for t in types),
+        "seated": seated,
+        "picked": picked or [],
+        "chosen_types": json.dumps({seat: values.get(f"tt.{seat}", "") for seat in picked or []}),
     }
     return await page(request, rt, actor, "manage/sell.html", ctx, active="sell", status_code=status_code)
+
+
+async def _seated(rt: RuntimeDep, actor: StaffDep, session_id: str, types: list[Any]) -> dict[str, Any] | None:
+    """A seated session's map for the counter: every seat with its state, and per zone the ticket types priced
+    there (id, name, price, price shown); None for a general-admission session."""
+    async with rt.uow(readonly=True) as uow:
+        if await session_seating.seating_of(uow, actor.organizer_id, session_id) is None:
+            return None
+        states = await office.seat_states(uow, actor, session_id)
+        prices = await session_seating.zone_prices(uow, actor.organizer_id, session_id)
+    names = {t.id: (t.name, t.currency) for t in types}
+    by_zone: dict[str, list[list[Any]]] = {}
+    for p in prices:
+        if p.ticket_type_id in names:
+            name, currency = names[p.ticket_type_id]
+            by_zone.setdefault(p.zone, []).append(
+                [p.ticket_type_id, name, p.price_minor, format_money(p.price_minor, currency)]
+            )
+    zones = list(dict.fromkeys(st.seat.zone for st in states))
+    free = sum(1 for st in states if st.state == "free")
+    return {
+        "seats": json.dumps([st.row() for st in states], ensure_ascii=False, separators=(",", ":")),
+        "zones": zones,
+        "prices": by_zone,
+        "free": free,
+    }
+
+
+def _seat_items(request: Request, form: dict[str, str], seat_ids: list[str]) -> tuple[list[Any], FormErrors]:
+    """Picked seats grouped by the ticket type chosen for each: one ``seat`` item per ticket type."""
+    _ = translator(request)
+    by_type: dict[str, list[str]] = {}
+    for seat_id in seat_ids:
+        by_type.setdefault(form.get(f"tt.{seat_id}", ""), []).append(seat_id)
+    if "" in by_type:
+        return [], {"form": _("Choose a ticket type for every seat.")}
+    items = [
+        SelectedItemIn(product="seat", selection={"ticket_type_id": tt, "seats": seats})
+        for tt, seats in by_type.items()
+    ]
+    return items, {}
+
+
+TAKEN_LABELS = "These seats were just taken: {labels}. Choose other seats."
+
+
+async def _sell_naming_seats(uow: Any, actor: StaffDep, sale: CounterSaleIn) -> OrderOut:
+    """The counter sale; a lost seat is told by its printed labels (the clerk sees them on the map)."""
+    try:
+        return await sell_at_counter(uow, actor, sale)
+    except SeatTaken as exc:
+        seats = exc.data.get("seats") or []
+        labels = ", ".join(f"{s['section']} {s['row']}-{s['number']}" for s in seats if isinstance(s, dict))
+        if not labels:
+            raise
+        raise SeatTaken(TAKEN_LABELS, **{**exc.data, "labels": labels}) from None
 
 
 def _quantity(raw: str) -> int:
@@ -114,8 +179,15 @@ def _items(request: Request, form: dict[str, str]) -> tuple[list[OrderItemIn], F
 @router.post("/sell")
 async def sell(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     form = await read_form(request)
+    seat_ids = [str(v) for v in (await request.form()).getlist("seat")]
     session_id = form.get("session", "")
-    items, errors = _items(request, form)
+    items: list[Any]
+    if seat_ids:
+        items, errors = _seat_items(request, form, seat_ids)
+    else:
+        items, errors = _items(request, form)
+        if form.get("seated") and errors.get("form"):
+            errors["form"] = translator(request)("Choose seats on the map.")
     method = form.get("method", "cash")
     tendered = None
     try:
@@ -134,8 +206,10 @@ async def sell(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response:
     sold: OrderOut | None = None
     if not errors and command is not None:
         sale = command
-        sold, errors = await attempt(request, rt, lambda uow: sell_at_counter(uow, actor, sale), RENAME)
+        sold, errors = await attempt(request, rt, lambda uow: _sell_naming_seats(uow, actor, sale), RENAME)
     if sold is None:
-        return await _sell_page(request, rt, actor, session_id, values=form, errors=errors, status_code=422)
+        return await _sell_page(
+            request, rt, actor, session_id, values=form, errors=errors, picked=seat_ids, status_code=422
+        )
     flash(request, change_message(request, sold, tendered), "success")
     return redirect(f"/manage/orders/{sold.id}")

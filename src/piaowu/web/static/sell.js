@@ -19,6 +19,11 @@
       var n = parseInt(input.value, 10);
       if (n > 0) sum += n * parseInt(input.dataset.price, 10);
     });
+    // Seats picked on the map (seatstaff.js): each at its zone's price for the ticket type chosen for it.
+    form.querySelectorAll("select[data-seat-type]").forEach(function (select) {
+      var option = select.options[select.selectedIndex];
+      if (option) sum += parseInt(option.dataset.price, 10);
+    });
     total.textContent = money.format(sum / scale);
     var given = Math.round(parseFloat((tendered.value || "").replace(/,/g, "")) * scale);
     var due = given - sum;

@@ -1,0 +1,97 @@
+"""The public shop API of seated sessions: the seat map, live seat availability (full or as a delta since a
+version) and a best-available preview. Buying is the shop's ``POST /orders`` with ``{"product": "seat", …}``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from piaowu.api.deps import RuntimeDep
+from piaowu.core.reading_locale import current
+from piaowu.fields import InputModel
+from piaowu.organizers import service as organizers
+from piaowu.seating import shop_views
+from piaowu.seating.availability import version_of
+
+router = APIRouter(prefix="/shop/{slug}/sessions/{session_id}")
+
+
+class BestAvailableIn(InputModel):
+    quantity: int = Field(ge=1, le=100)
+    ticket_type_id: str | None = Field(default=None, min_length=1, max_length=40)
+    zone: str | None = Field(default=None, min_length=1, max_length=40)
+    wheelchair: int = Field(default=0, ge=0, le=100, description="how many of the seats are wheelchair spaces")
+    split: bool = Field(default=False, description="the group may sit in several blocks")
+
+
+@router.get(
+    "/seat-map",
+    summary="A seated session's map: sections, zones with prices, seats by ordinal (ETag)",
+    responses={
+        304: {"description": "unchanged since the ETag sent in If-None-Match"},
+        404: {"description": "`not_found`"},
+    },
+)
+async def seat_map(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
+    # The map changes only when the operator edits prices or the layout: shared per process for
+    # shop_cache_seconds like the availability, and revalidated by ETag so a page re-reads 80,000 seats only
+    # when they changed. Names are in the reading language, so it is part of the key.
+    async def read() -> bytes:
+        async with rt.uow(readonly=True) as uow:
+            org = await organizers.get_by_slug(uow, slug)
+            return orjson.dumps(await shop_views.seat_map(uow, org.id, session_id))
+
+    body = await rt.shop_cache.get(("seat-map", slug, session_id, current()), read)
+    etag = f'"{version_of(body)}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/seat-availability",
+    summary="Every seat's state now (2 bits a seat), or the changes since a version (at most shop_cache_seconds old)",
+    responses={404: {"description": "`not_found`"}},
+)
+async def seat_availability(
+    slug: str,
+    session_id: str,
+    rt: RuntimeDep,
+    since: Annotated[str | None, Query(max_length=40, description="the `version` of the states the page has")] = None,
+) -> Response:
+    async def read() -> bytes:
+        async with rt.uow(readonly=True) as uow:
+            org = await organizers.get_by_slug(uow, slug)
+            return orjson.dumps(await shop_views.seat_availability(uow, org.id, session_id, since))
+
+    body = await rt.shop_cache.get(("seat-availability", slug, session_id, since or ""), read)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
+@router.post(
+    "/best-available",
+    summary="Preview the best available seats (holds nothing)",
+    responses={
+        409: {"description": "`no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"},
+        422: {"description": "`validation_error` (`zone_not_priced`, `unknown_ticket_type`)"},
+    },
+)
+async def best_available(slug: str, session_id: str, rt: RuntimeDep, data: BestAvailableIn) -> Response:
+    async with rt.uow(readonly=True) as uow:
+        org = await organizers.get_by_slug(uow, slug)
+        out = await shop_views.preview_best_available(
+            uow,
+            org.id,
+            session_id,
+            quantity=data.quantity,
+            ticket_type_id=data.ticket_type_id,
+            zone=data.zone,
+            wheelchair=data.wheelchair,
+            split=data.split,
+        )
+    return Response(orjson.dumps(out), media_type="application/json")

@@ -1,0 +1,207 @@
+"""Queries of seat layouts, session seats and zone prices. Every query filters by organizer (a layout or a seat of
+another organizer reads as none)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import case, delete, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.inventory.models import Hold, HoldUnit, Unit
+from piaowu.inventory.rules import FULL_MASK, HoldStatus
+from piaowu.orders.models import OrderLineHolding
+from piaowu.seating.models import LayoutSeat, SeatLayout, SessionSeat, SessionSeating, ZonePrice
+
+# Bulk inserts go in slices: an 80,000-seat map in one statement would pass the drivers' parameter limits.
+INSERT_BATCH = 2_000
+
+
+async def insert_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), INSERT_BATCH):
+        await session.execute(insert(model.__table__), list(rows[start : start + INSERT_BATCH]))
+
+
+async def layout(session: AsyncSession, organizer_id: str, layout_id: str) -> SeatLayout | None:
+    q = select(SeatLayout).where(SeatLayout.id == layout_id, SeatLayout.organizer_id == organizer_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def layouts_of_venue(session: AsyncSession, organizer_id: str, venue_id: str) -> list[SeatLayout]:
+    q = (
+        select(SeatLayout)
+        .where(SeatLayout.organizer_id == organizer_id, SeatLayout.venue_id == venue_id)
+        .order_by(SeatLayout.name, SeatLayout.created_at, SeatLayout.id)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def layout_seats(session: AsyncSession, layout_id: str) -> list[Any]:
+    """The seats of a layout (whose organizer the caller checked), by ordinal: plain rows (section, row, number,
+    x, y, zone, attributes, blocked_reason), not ORM entities — a stadium's map is 80,000 of them."""
+    s = LayoutSeat
+    q = (
+        select(s.section, s.row, s.number, s.x, s.y, s.zone, s.attributes, s.blocked_reason)
+        .where(s.layout_id == layout_id)
+        .order_by(s.ordinal)
+    )
+    return list(await session.execute(q))
+
+
+async def delete_layout_seats(session: AsyncSession, layout_id: str) -> None:
+    await session.execute(
+        delete(LayoutSeat).where(LayoutSeat.layout_id == layout_id).execution_options(synchronize_session=False)
+    )
+
+
+async def delete_layout(session: AsyncSession, organizer_id: str, layout_id: str) -> None:
+    await delete_layout_seats(session, layout_id)
+    await session.execute(
+        delete(SeatLayout)
+        .where(SeatLayout.id == layout_id, SeatLayout.organizer_id == organizer_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def sessions_using(session: AsyncSession, organizer_id: str, layout_id: str) -> list[str]:
+    q = select(SessionSeating.session_id).where(
+        SessionSeating.organizer_id == organizer_id, SessionSeating.layout_id == layout_id
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def seating(session: AsyncSession, organizer_id: str, session_id: str) -> SessionSeating | None:
+    q = select(SessionSeating).where(
+        SessionSeating.session_id == session_id, SessionSeating.organizer_id == organizer_id
+    )
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def session_seats(session: AsyncSession, organizer_id: str, session_id: str) -> list[SessionSeat]:
+    q = (
+        select(SessionSeat)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
+        .order_by(SessionSeat.ordinal)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def seats_by_id(
+    session: AsyncSession, organizer_id: str, session_id: str, unit_ids: Iterable[str]
+) -> dict[str, SessionSeat]:
+    """The seats of this session among ``unit_ids`` (a seat of another session or organizer is left out)."""
+    ids = list(set(unit_ids))
+    if not ids:
+        return {}
+    q = select(SessionSeat).where(
+        SessionSeat.organizer_id == organizer_id,
+        SessionSeat.session_id == session_id,
+        SessionSeat.unit_id.in_(ids),
+    )
+    return {s.unit_id: s for s in (await session.execute(q)).scalars()}
+
+
+async def set_blocked_reason(session: AsyncSession, unit_ids: Sequence[str], reason: str) -> None:
+    if unit_ids:
+        await session.execute(
+            update(SessionSeat)
+            .where(SessionSeat.unit_id.in_(list(unit_ids)))
+            .values(blocked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def remove_session_seats(session: AsyncSession, organizer_id: str, session_id: str) -> None:
+    """Forgets a session's seats: its seat rows go; units that no hold or order line ever named are
+    deleted, the others (kept for the history of released holds and expired orders) leave the session's pool
+    and are blocked on every leg, so nothing can ever claim them again."""
+    unit_ids = select(SessionSeat.unit_id).where(
+        SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id
+    )
+    ids = list((await session.execute(unit_ids)).scalars())
+    await session.execute(
+        delete(SessionSeat)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
+        .execution_options(synchronize_session=False)
+    )
+    for start in range(0, len(ids), INSERT_BATCH):
+        chunk = ids[start : start + INSERT_BATCH]
+        named = exists().where(HoldUnit.unit_id == Unit.id) | exists().where(OrderLineHolding.unit_id == Unit.id)
+        await session.execute(
+            update(Unit)
+            .where(Unit.id.in_(chunk), named)
+            .values(pool_id=None, blocked=FULL_MASK)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            delete(Unit).where(Unit.id.in_(chunk), ~named).execution_options(synchronize_session=False)
+        )
+
+
+async def zone_prices(session: AsyncSession, organizer_id: str, session_id: str) -> list[ZonePrice]:
+    q = (
+        select(ZonePrice)
+        .where(ZonePrice.organizer_id == organizer_id, ZonePrice.session_id == session_id)
+        .order_by(ZonePrice.zone, ZonePrice.price_minor.desc(), ZonePrice.ticket_type_id)
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def delete_zone_prices(
+    session: AsyncSession, organizer_id: str, session_id: str, *, keep_zones: Sequence[str] | None = None
+) -> None:
+    """Drops a session's zone prices (all, or those of zones not in ``keep_zones``)."""
+    q = delete(ZonePrice).where(ZonePrice.organizer_id == organizer_id, ZonePrice.session_id == session_id)
+    if keep_zones is not None:
+        q = q.where(ZonePrice.zone.not_in(list(keep_zones)))
+    await session.execute(q.execution_options(synchronize_session=False))
+
+
+async def zone_states(session: AsyncSession, organizer_id: str, session_id: str) -> list[Any]:
+    """Per zone, in the order their first seats come: seats, seats blocked, seats occupied (held or sold) —
+    read from the units, which are the seats' state."""
+    occupied = case((Unit.occupied.bitwise_and(1) != 0, 1), else_=0)
+    blocked = case((Unit.blocked.bitwise_and(1) != 0, 1), else_=0)
+    q = (
+        select(
+            SessionSeat.zone,
+            func.count().label("total"),
+            func.coalesce(func.sum(occupied), 0).label("occupied"),
+            func.coalesce(func.sum(blocked), 0).label("blocked"),
+            func.min(SessionSeat.ordinal).label("first"),
+        )
+        .join(Unit, Unit.id == SessionSeat.unit_id)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
+        .group_by(SessionSeat.zone)
+        .order_by(func.min(SessionSeat.ordinal))
+    )
+    return list(await session.execute(q))
+
+
+async def session_zones(session: AsyncSession, organizer_id: str, session_id: str) -> list[str]:
+    """The zones of a session's seats, in the order their first seats come."""
+    q = (
+        select(SessionSeat.zone)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
+        .group_by(SessionSeat.zone)
+        .order_by(func.min(SessionSeat.ordinal))
+    )
+    return list((await session.execute(q)).scalars())
+
+
+async def zone_held(session: AsyncSession, organizer_id: str, session_id: str) -> dict[str, int]:
+    """Per zone: seats claimed by a hold that is still active (not yet paid for); the rest of the occupied seats
+    are sold."""
+    q = (
+        select(SessionSeat.zone, func.count(func.distinct(SessionSeat.unit_id)))
+        .join(HoldUnit, HoldUnit.unit_id == SessionSeat.unit_id)
+        .join(Hold, Hold.id == HoldUnit.hold_id)
+        .where(
+            SessionSeat.organizer_id == organizer_id,
+            SessionSeat.session_id == session_id,
+            Hold.status == HoldStatus.ACTIVE.value,
+        )
+        .group_by(SessionSeat.zone)
+    )
+    return {zone: n for zone, n in await session.execute(q)}

@@ -1,0 +1,145 @@
+"""What the shop shows of a seated session, publicly: the seat map, the live availability (full or as a delta),
+a best-available preview, and the brief that tells a page the session sells seats.
+
+Only sessions the shop shows are answered (``event_service.public_session``: not a draft, event published);
+anything else is ``not_found``, as for the session itself. The JSON shapes are the contract of the seat picker
+(docs/api.md, "Buying seats").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piaowu.catalog import event_service
+from piaowu.catalog import offers as catalog_offers
+from piaowu.core.errors import NotEnoughSeats, NotFound, ValidationFailed
+from piaowu.db.uow import UnitOfWork
+from piaowu.seating import best_available as ba
+from piaowu.seating.layout import ATTRIBUTES
+from piaowu.seating.live import SNAPSHOT_SECONDS, SessionLive, live_of, zone_prices
+from piaowu.seating.resolver import refusal_error
+
+
+async def _public_seats(uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive:
+    await event_service.public_session(uow, organizer_id, session_id)  # not_found unless the shop shows it
+    live = await live_of(uow).seats(uow, organizer_id, session_id)
+    if live is None:
+        raise NotFound(kind="seat map")
+    return live
+
+
+async def seating_brief(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[str, Any] | None:
+    """``{"seat_count", "zones"}`` for a session that sells seats, else None (general admission)."""
+    live = await live_of(uow).seats(uow, organizer_id, session_id)
+    if live is None:
+        return None
+    return {"seat_count": len(live.seats.seats), "zones": list(live.seats.zones)}
+
+
+async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[str, Any]:
+    """The session's seats in ordinal order, its sections, and per zone the price of each active ticket type
+    sold in it. ``seats``: ``[id, ordinal, section, row, number, x, y, zone, attribute bits]`` (bit *i*: the
+    *i*-th of ``attributes``). States are not here: ask ``seat_availability``."""
+    live = await _public_seats(uow, organizer_id, session_id)
+    seats = live.seats
+    prices = await zone_prices(uow, organizer_id, session_id)
+    offers = await catalog_offers.offers_for(uow, organizer_id, [p.ticket_type_id for p in prices])
+    by_zone: dict[str, list[dict[str, Any]]] = {zone: [] for zone in seats.zones}
+    for p in prices:
+        offer = offers.get(p.ticket_type_id)
+        if offer is not None and offer.is_active and p.zone in by_zone:
+            by_zone[p.zone].append(
+                {
+                    "ticket_type_id": p.ticket_type_id,
+                    "name": offer.name,
+                    "price_minor": p.price_minor,
+                    "currency": offer.currency,
+                }
+            )
+    sections = []
+    for d in seats.sections:
+        best = d.get("best") or [0, 0]
+        sections.append(
+            {
+                "id": d["id"],
+                "label": d.get("label") or d["id"],
+                "kind": d.get("kind") or "rect",
+                "best_x": best[0],
+                "best_y": best[1],
+            }
+        )
+    return {
+        "session_id": session_id,
+        "layout_version": seats.stamp[1],
+        "sections": sections,
+        "zones": [{"zone": zone, "prices": by_zone[zone]} for zone in seats.zones],
+        "attributes": list(ATTRIBUTES),
+        "seats": [
+            [s.unit_id, s.ordinal, s.section, s.row, s.number, s.x, s.y, s.zone, s.attr_bits] for s in seats.seats
+        ],
+    }
+
+
+async def seat_availability(
+    uow: UnitOfWork, organizer_id: str, session_id: str, since: str | None = None
+) -> dict[str, Any]:
+    """The seats' states now: ``{"version", "states", "zones"}``, or, when ``since`` is a version this process
+    still keeps, ``{"version", "since", "changes", "zones"}`` (``seating.availability``)."""
+    live = await _public_seats(uow, organizer_id, session_id)
+    snap = await live_of(uow).refresh(uow, organizer_id, live)
+    return snap.since(live.ring.get(since)) if since else snap.full()
+
+
+async def preview_best_available(
+    uow: UnitOfWork,
+    organizer_id: str,
+    session_id: str,
+    *,
+    quantity: int,
+    ticket_type_id: str | None = None,
+    zone: str | None = None,
+    wheelchair: int = 0,
+    split: bool = False,
+) -> dict[str, Any]:
+    """The seats best available would give now (from a view at most a second old). Holds nothing: the order
+    chooses again when it is placed. Refusals as for the order (409 ``no_adjacent_block`` …); a zone or a ticket
+    type the session does not sell is a 422 field error."""
+    live = await _public_seats(uow, organizer_id, session_id)
+    prices = {(p.zone, p.ticket_type_id): p.price_minor for p in await zone_prices(uow, organizer_id, session_id)}
+    errors = []
+    if ticket_type_id is not None:
+        offers = await catalog_offers.offers_for(uow, organizer_id, [ticket_type_id])
+        offer = offers.get(ticket_type_id)
+        if offer is None or offer.session_id != session_id or not offer.is_active:
+            errors.append({"field": "ticket_type_id", "code": "unknown_ticket_type", "message": "No such ticket type."})
+        priced = [z for z in live.seats.zones if (z, ticket_type_id) in prices]
+    else:
+        priced = list(live.seats.zones)
+    if zone is not None and zone not in priced:
+        message = "This zone is not sold as this ticket type." if ticket_type_id else "No such zone."
+        errors.append({"field": "zone", "code": "zone_not_priced", "message": message, "zone": zone})
+    if errors:
+        raise ValidationFailed(errors)
+    zones = (zone,) if zone is not None else tuple(priced)
+    if not zones:
+        raise NotEnoughSeats(free=0, largest_block=0)
+    await live_of(uow).refresh(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
+    answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split))
+    if isinstance(answer, ba.Refusal):
+        raise refusal_error(answer)
+    out = []
+    for key in answer.seats:
+        s = live.seats.by_key[key]
+        out.append(
+            {
+                "id": s.unit_id,
+                "ordinal": s.ordinal,
+                "section": s.section,
+                "row": s.row,
+                "number": s.number,
+                "zone": s.zone,
+                "attributes": list(s.attributes),
+                "price_minor": prices.get((s.zone, ticket_type_id)) if ticket_type_id else None,
+            }
+        )
+    return {"seats": out}
