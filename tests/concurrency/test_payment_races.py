@@ -17,13 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from piaowu.audit.models import AuditEvent
+from piaowu.db.statements import insert_ignore
 from piaowu.orders import payment_flow, refunds
 from piaowu.orders import repository as orders_repo
 from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.schemas import CashPaymentIn, RefundIn
 from piaowu.payments import repository as payments_repo
 from piaowu.payments import sandbox_gateway as gw
-from piaowu.payments.models import Payment, Refund
+from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.states import PaymentStatus
 from piaowu.tickets.models import Ticket
 from piaowu.workers import sweeper
@@ -120,13 +121,14 @@ async def test_one_notification_delivered_ten_times_at_once_pays_once(runtime, c
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_control_notification_without_the_guard_applies_twice(runtime, client, tenant, monkeypatch):
-    """The guards: ``payment_flow.handle_notification`` locks the order's row first (``orders.repository.lock``),
-    so deliveries for one order run one after the other, and ``payments.repository.mark_succeeded`` is a
-    conditional ``pending → succeeded`` update whose row count elects the one delivery that applies the
-    payment. Both switched off (no lock; read the status, then update unconditionally), later deliveries also
-    "confirm" the payment and the order flow takes them for a second payment of a paid order: refunded as a
-    duplicate — a double effect the test catches. The deliveries carry fresh notification ids (the ``fresh``
-    case above): with one id, the notification log's unique row also makes them wait for each other.
+    """The guards: ``payment_flow.handle_notification`` locks the order's row first
+    (``orders.repository.lock_for_payment``), so deliveries for one order run one after the other, and
+    ``payments.repository.log_and_mark`` marks the payment by a conditional ``pending → succeeded`` update whose
+    row count elects the one delivery that applies the payment. Both switched off (no lock; read the status,
+    then update unconditionally), later deliveries also "confirm" the payment and the order flow takes them
+    for a second payment of a paid order: refunded as a duplicate — a double effect the test catches. The
+    deliveries carry fresh notification ids (the ``fresh`` case above): with one id, the notification log's
+    unique row also makes them wait for each other.
 
     PostgreSQL only: on SQLite the whole notification transaction holds the write lock from its first
     statement (``BEGIN IMMEDIATE``), so even the naive check cannot read a stale status there."""
@@ -146,11 +148,15 @@ async def test_control_notification_without_the_guard_applies_twice(runtime, cli
         )
         return True
 
-    async def no_lock(session, organizer_id, order_id):  # noqa: ANN001, ANN202
-        return None
+    async def naive_log_and_mark(session, log, mark, provider_ref, now):  # noqa: ANN001, ANN202
+        fresh = await insert_ignore(session, PaymentNotification.__table__, log)
+        return fresh, mark is not None and await naive_mark_succeeded(session, mark, provider_ref, now)
 
-    monkeypatch.setattr(payments_repo, "mark_succeeded", naive_mark_succeeded)
-    monkeypatch.setattr(orders_repo, "lock", no_lock)
+    async def no_lock(session, payment_id):  # noqa: ANN001, ANN202
+        return await orders_repo.payment_and_order(session, payment_id, lock=False)
+
+    monkeypatch.setattr(payments_repo, "log_and_mark", naive_log_and_mark)
+    monkeypatch.setattr(orders_repo, "lock_for_payment", no_lock)
     await warm(runtime, 10)
     await asyncio.gather(*(deliver(client, n.resent(i)) for i in range(10)))
     m = await money_of(runtime, n.order_id)

@@ -42,7 +42,7 @@ async def current_actor(
     if not authorization or not authorization.lower().startswith("bearer "):
         raise NotAuthenticated()
     token = authorization[7:].strip()
-    async with rt.uow(readonly=True) as uow:
+    async with rt.uow(readonly=True, autocommit=True) as uow:  # one read: no BEGIN … ROLLBACK around it
         check = await accounts.check_token(uow, token)
     if check.use_due:  # at most once a minute per token, in its own short transaction
         async with rt.uow() as uow:

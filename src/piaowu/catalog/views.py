@@ -165,25 +165,25 @@ class SessionLabel:
 async def session_labels(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> dict[str, SessionLabel]:
     """Names, times and venues of sessions, for orders, tickets and gates to display (published or not: a ticket
     sold at the box office for an unlisted event still says where to go)."""
-    sessions = await repo.sessions_by_id(uow.session, organizer_id, list(set(session_ids)))
-    events = await repo.events_by_id(uow.session, organizer_id, list({s.event_id for s in sessions.values()}))
-    venues = await repo.venues_by_id(uow.session, organizer_id, [e.venue_id for e in events.values() if e.venue_id])
     out: dict[str, SessionLabel] = {}
     lang = current()
-    for s in sessions.values():
-        ev = events.get(s.event_id)
-        v = venues.get(ev.venue_id or "") if ev else None
-        where = (pick(v.name_i18n, lang, v.name), pick(v.address_i18n, lang, v.address)) if v else ()
-        out[s.id] = SessionLabel(
-            s.id,
-            s.event_id,
-            pick(ev.name_i18n, lang, ev.name) if ev else "",
-            pick(s.name_i18n, lang, s.name),
-            s.starts_at,
-            s.ends_at,
-            s.admission_opens_minutes,
-            s.status,
+    for r in await repo.label_rows(uow.session, organizer_id, list(set(session_ids))):
+        has_venue = r.venue_id is not None
+        where = (
+            (pick(r.venue_name_i18n, lang, r.venue_name), pick(r.venue_address_i18n, lang, r.venue_address))
+            if has_venue
+            else ()
+        )
+        out[r.id] = SessionLabel(
+            r.id,
+            r.event_id,
+            pick(r.event_name_i18n, lang, r.event_name) if r.event_name is not None else "",
+            pick(r.name_i18n, lang, r.name),
+            r.starts_at,
+            r.ends_at,
+            r.admission_opens_minutes,
+            r.status,
             ", ".join(x for x in where if x),
-            v.timezone if v else "",
+            r.venue_timezone if has_venue else "",
         )
     return out

@@ -27,6 +27,10 @@ class Database:
     # PostgreSQL: every statement its own transaction, for use cases that are one atomic statement (the
     # reservation hot path, see db/hotpath.py). SQLite: the ordinary write sessions.
     autocommit_sessions: async_sessionmaker[AsyncSession]
+    # Reads that need no snapshot across their statements (a token check, a status read): PostgreSQL runs each
+    # statement on its own, with no BEGIN … ROLLBACK around it — at READ COMMITTED each statement sees what was
+    # committed when it began either way. SQLite: the ordinary read sessions.
+    single_reads: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def dialect(self) -> str:
@@ -87,6 +91,9 @@ def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: i
         write_sessions=async_sessionmaker(write, expire_on_commit=False, autoflush=False),
         read_sessions=async_sessionmaker(read, expire_on_commit=False, autoflush=False),
         autocommit_sessions=async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False),
+        single_reads=async_sessionmaker(
+            autocommit if write.dialect.name == "postgresql" else read, expire_on_commit=False, autoflush=False
+        ),
     )
 
 

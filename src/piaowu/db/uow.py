@@ -44,7 +44,8 @@ class UnitOfWork:
         self.clock = clock
         self.readonly = readonly
         # Autocommit: each statement commits by itself (PostgreSQL). Only for use cases whose every write is
-        # ONE statement — e.g. placing an order, whose reservation statement carries all of its rows.
+        # ONE statement — e.g. placing an order, whose reservation statement carries all of its rows. With
+        # ``readonly``: reads that need no snapshot across statements, without BEGIN … ROLLBACK round trips.
         self.autocommit = autocommit
         # Injected behaviours by name (e.g. the inventory's reserve strategy); tests swap them, production never.
         self.strategies: dict[str, Any] = strategies or {}
@@ -54,7 +55,9 @@ class UnitOfWork:
         self.wakeups = wakeups
 
     async def __aenter__(self) -> UnitOfWork:
-        if self.readonly:
+        if self.readonly and self.autocommit:  # reads only, each statement on its own (Database.single_reads)
+            maker = self.db.single_reads or self.db.read_sessions
+        elif self.readonly:
             maker = self.db.read_sessions
         elif self.autocommit:
             maker = self.db.autocommit_sessions
@@ -126,4 +129,4 @@ class UnitsOfWork(Protocol):
     """What opens a unit of work (``Runtime.uow``): for use cases that need more than one transaction, e.g. so
     that none is open across a provider's network call."""
 
-    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...
+    def __call__(self, *, readonly: bool = False, autocommit: bool = False) -> UnitOfWork: ...

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.db.types import UTCDateTime
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
 from piaowu.inventory.rules import HoldStatus, PoolCounts
 
@@ -38,6 +39,62 @@ async def close_hold(session: AsyncSession, hold_id: str, target: HoldStatus, no
         update(Hold).where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE).values(status=target, closed_at=now)
     )
     return res.rowcount == 1
+
+
+# Close an active hold and move its items' counts in ONE statement (PostgreSQL): the hold's conditional update,
+# then its pools locked in id order (``ORDER BY id FOR UPDATE``: the order every reservation locks them in, so
+# no deadlock), then the counters. ``lk`` is counted whole before the first pool is updated (an init plan), so
+# every lock is taken in order first. Nothing is shifted when the hold was not active (``i`` is then empty).
+_CLOSE_AND_SHIFT = text(
+    """
+WITH h AS (
+    UPDATE inventory_holds SET status = :target, closed_at = :now
+    WHERE id = :hold_id AND status = :active
+    RETURNING id
+), i AS MATERIALIZED (
+    SELECT pool_id, sum(quantity) AS q FROM inventory_hold_items
+    WHERE hold_id = :hold_id AND EXISTS (SELECT 1 FROM h)
+    GROUP BY pool_id
+), lk AS MATERIALIZED (
+    SELECT id FROM inventory_pools WHERE id IN (SELECT pool_id FROM i) ORDER BY id FOR UPDATE
+), p AS (
+    UPDATE inventory_pools SET held = inventory_pools.held + :held * i.q, sold = inventory_pools.sold + :sold * i.q
+    FROM i
+    WHERE inventory_pools.id = i.pool_id AND (SELECT count(*) FROM lk) = (SELECT count(*) FROM i)
+    RETURNING inventory_pools.id
+)
+SELECT (SELECT count(*) FROM h) AS closed, (SELECT count(*) FROM p) AS shifted, (SELECT count(*) FROM i) AS pools
+"""
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+async def close_and_shift(
+    session: AsyncSession, hold_id: str, target: HoldStatus, now: datetime, *, held: int, sold: int
+) -> bool:
+    """``close_hold`` and, only for the caller that closed it, ``shift_units`` of its items — one statement
+    and one round trip on PostgreSQL (three plus one per pool before), the same statements in order elsewhere.
+    True only for the one caller that closed the hold."""
+    if session.get_bind().dialect.name != "postgresql":
+        if not await close_hold(session, hold_id, target, now):
+            return False
+        await shift_units(session, await hold_items(session, hold_id), held=held, sold=sold)
+        return True
+    row = (
+        await session.execute(
+            _CLOSE_AND_SHIFT,
+            {
+                "target": str(target),
+                "now": now,
+                "hold_id": hold_id,
+                "active": str(HoldStatus.ACTIVE),
+                "held": held,
+                "sold": sold,
+            },
+        )
+    ).one()
+    # Every item's pool exists (a foreign key): a shift that missed one would be a broken invariant, not a race.
+    assert row.shifted == row.pools, (hold_id, row)
+    return row.closed == 1
 
 
 async def shift_units(session: AsyncSession, items: Sequence[HoldItem], *, held: int, sold: int) -> None:

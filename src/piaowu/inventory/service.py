@@ -223,22 +223,18 @@ async def reserve(
 
 async def confirm(uow: UnitOfWork, hold_id: str) -> None:
     """Held → sold. Raises ``HoldExpired`` when the hold was already released or expired (units gone back)."""
-    if not await repo.close_hold(uow.session, hold_id, HoldStatus.CONVERTED, uow.now()):
+    if not await repo.close_and_shift(uow.session, hold_id, HoldStatus.CONVERTED, uow.now(), held=-1, sold=+1):
         hold = await repo.hold(uow.session, hold_id)
         if hold is not None and hold.status == HoldStatus.CONVERTED:
             return  # already sold: confirming twice changes nothing
         raise HoldExpired()
-    items = await repo.hold_items(uow.session, hold_id)
-    await repo.shift_units(uow.session, items, held=-1, sold=+1)
 
 
 async def release(uow: UnitOfWork, hold_id: str, *, expired: bool = False) -> bool:
     """Gives held units back. Returns False when the hold was already closed (nothing is returned twice)."""
     target = HoldStatus.EXPIRED if expired else HoldStatus.RELEASED
-    if not await repo.close_hold(uow.session, hold_id, target, uow.now()):
+    if not await repo.close_and_shift(uow.session, hold_id, target, uow.now(), held=-1, sold=0):
         return False
-    items = await repo.hold_items(uow.session, hold_id)
-    await repo.shift_units(uow.session, items, held=-1, sold=0)
     # The hold was closed by this caller only: its claimed legs are cleared once.
     await repo.vacate(uow.session, await repo.hold_units(uow.session, hold_id))
     return True

@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import session_service, ticket_type_service
 from piaowu.catalog import views as catalog_views
+from piaowu.catalog.rules import SessionStatus
 from piaowu.core.actor import Actor, ActorKind, system_actor
-from piaowu.core.errors import HoldExpired, InvalidState, SessionCancelled, SoldOut, ValidationFailed
+from piaowu.core.errors import HoldExpired, InvalidState, NotFound, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
@@ -81,10 +83,14 @@ async def sell_at_counter(uow: UnitOfWork, actor: Actor, data: CounterSaleIn) ->
 
 
 async def _online_request(
-    uow: UnitOfWork, actor: Actor, order: Order, data: OnlinePaymentIn, own_origin: str
+    uow: UnitOfWork, actor: Actor, order: Order | repo.PayableOrder, data: OnlinePaymentIn, own_origin: str
 ) -> TradeRequest:
     _payable(uow, order)
-    await refuse_if_session_cancelled(uow, order)
+    if isinstance(order, repo.PayableOrder):
+        if order.session_cancelled:  # read with the order, in the same statement
+            raise SessionCancelled()
+    else:
+        await refuse_if_session_cancelled(uow, order)
     return await payments.trade_request(
         uow,
         actor,
@@ -98,7 +104,14 @@ async def _online_request(
     )
 
 
-def _payable(uow: UnitOfWork, order: Order) -> None:
+async def _payable_order(uow: UnitOfWork, organizer_id: str, order_id: str) -> repo.PayableOrder:
+    order = await repo.payable(uow.session, organizer_id, order_id)
+    if order is None:
+        raise NotFound(kind="order")
+    return order
+
+
+def _payable(uow: UnitOfWork, order: Order | repo.PayableOrder) -> None:
     if order.status != OrderStatus.PENDING:
         raise InvalidState(state=order.status)
     if order.expires_at is not None and order.expires_at <= uow.now():
@@ -129,8 +142,8 @@ async def open_online_trade(uows: UnitsOfWork, actor: Actor, order_id: str, data
     steps, so that no transaction of ours is open across the provider's call (on SQLite a write transaction is
     the whole database's lock)."""
     actor.require(Permission.ORDER_CREATE)
-    async with uows(readonly=True) as uow:
-        req = await _online_request(uow, actor, await load(uow, actor.organizer_id, order_id), data, "")
+    async with uows(readonly=True, autocommit=True) as uow:  # one read (order and sessions), no transaction
+        req = await _online_request(uow, actor, await _payable_order(uow, actor.organizer_id, order_id), data, "")
     return await _open(uows, req)
 
 
@@ -156,8 +169,7 @@ async def open_customer_trade(
 async def record_online(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> PaymentStartOut:
     """Step two: write the pending payment of an opened trade → where to send the buyer. The order must still
     be payable (it may have expired or been paid while the provider answered)."""
-    order = await load(uow, actor.organizer_id, trade.request.order_id)
-    _payable(uow, order)
+    _payable(uow, await _payable_order(uow, actor.organizer_id, trade.request.order_id))
     info, _ = await payments.record_trade(uow, actor, trade)
     return PaymentStartOut(
         payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
@@ -170,22 +182,31 @@ async def handle_notification(uow: UnitOfWork, provider_name: str, headers: Mapp
     note = payments.verify(uow, provider_name, headers, body)
     # The order's row first, as the sweeper and cancellations take it: applying a payment locks the payment
     # and then the order, the sweeper the order and then the payment (cancel_pending) — in opposite orders
-    # they deadlock on PostgreSQL (tests/concurrency/test_payment_races.py found it).
-    owner = await payments.order_of(uow, note.payment_id)
-    if owner is not None:
-        await repo.lock(uow.session, *owner)
-    await apply_provider_note(uow, provider_name, note)
+    # they deadlock on PostgreSQL (tests/concurrency/test_payment_races.py found it). One statement locks the
+    # order and reads the payment's facts and the order's state under the lock; nothing reads them again.
+    found = await repo.lock_for_payment(uow.session, note.payment_id)
+    if found is None:
+        await apply_provider_note(uow, provider_name, note)  # an unknown payment: logged, nothing applied
+    else:
+        await apply_provider_note(uow, provider_name, note, known=found)
     return "success"
 
 
-async def apply_provider_note(uow: UnitOfWork, provider_name: str, note: Notification) -> str | None:
+async def apply_provider_note(
+    uow: UnitOfWork,
+    provider_name: str,
+    note: Notification,
+    *,
+    known: tuple[payments.PaymentFacts, repo.OrderHead] | None = None,
+) -> str | None:
     """The one path by which a provider's word that a payment succeeded — a notification, or the answer to a
-    query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row. → what
-    happened (see ``apply_confirmed``), or None when an earlier delivery had applied it."""
-    confirmed = await payments.apply_notification(uow, provider_name, note)
+    query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row (``known``:
+    the payment and the order as read under that lock, in this transaction). → what happened (see
+    ``apply_confirmed``), or None when an earlier delivery had applied it."""
+    confirmed = await payments.apply_notification(uow, provider_name, note, known[0] if known else None)
     if confirmed is None:
         return None
-    return await apply_confirmed(uow, confirmed)
+    return await apply_confirmed(uow, confirmed, head=known[1] if known else None)
 
 
 async def ask_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[ProviderAnswer]:
@@ -209,13 +230,18 @@ async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> N
             await apply_provider_note(uow, answer.provider, answer.note)
 
 
-async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
-    """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened."""
-    order = await repo.order(uow.session, c.organizer_id, c.order_id)
+async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None) -> str:
+    """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened.
+    ``head``: the order as the caller read it under its row lock in this transaction (else it is read here).
+
+    Plain rows throughout (the order's state, its lines, the sessions' labels — read once, and telling whether a
+    session was cancelled), no ORM entities: this is the notification's transaction, on the sale's hot path."""
+    order = head or await repo.head(uow.session, c.organizer_id, c.order_id)
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
-    lines = await repo.lines(uow.session, [order.id])  # read once: the paths below only change their status
-    if await session_cancelled(uow, order, lines):
+    lines = await repo.line_facts(uow.session, order.id)  # read once: the paths below only change their status
+    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
         # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
         # back through the provider that took it.
@@ -238,7 +264,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
             closed_at=None,
         ):
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
-                await _issue(uow, order, lines)
+                await _issue(uow, order, lines, labels)
                 record(
                     uow,
                     actor,
@@ -262,11 +288,12 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed) -> str:
             )
             await _refund_whole(uow, actor, order, c, "paid after expiry; sold out")
             return "refunded_late"
-        await uow.session.refresh(order)
+        order = await repo.head(uow.session, order.organizer_id, order.id)
+        assert order is not None
     raise InvalidState(state=order.status)
 
 
-async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
+async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool) -> bool:
     """Sell the order's units: confirm its hold, or — if the hold was released — take the same units again."""
     if order.hold_id and not revive:
         try:
@@ -298,8 +325,9 @@ async def _secure_units(uow: UnitOfWork, order: Order, *, revive: bool) -> bool:
     return True
 
 
-async def _issue(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> None:
-    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+async def _issue(
+    uow: UnitOfWork, order: repo.OrderHead, lines: Sequence[Any], labels: Mapping[str, catalog_views.SessionLabel]
+) -> None:
     specs = []
     for line in lines:
         label = labels[line.session_id]
@@ -320,7 +348,7 @@ async def _issue(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> N
     await ticket_type_service.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
 
 
-async def _refund_whole(uow: UnitOfWork, actor: Actor, order: Order, c: Confirmed, reason: str) -> None:
+async def _refund_whole(uow: UnitOfWork, actor: Actor, order: repo.OrderHead, c: Confirmed, reason: str) -> None:
     await payments.refund(
         uow,
         actor,

@@ -1,29 +1,142 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.catalog.models import Session
+from piaowu.catalog.rules import SessionStatus
 from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.core.selections import Holding, PoolHolding, UnitHolding
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
+from piaowu.payments.models import Payment
+from piaowu.payments.service import PaymentFacts
+
+# The hot reads are built once, with parameters: building a statement and walking it for its cache key on every
+# call cost more CPU than running it (py-spy during bench/flash_sale.py --mode paid).
+_ORG, _ORDER = bindparam("org"), bindparam("order_id")
+_ORDER_ENTITY = select(Order).where(Order.id == _ORDER, Order.organizer_id == _ORG)
+_STATUS = select(Order.id, Order.status, Order.expires_at, Order.paid_at).where(
+    Order.id == _ORDER, Order.organizer_id == _ORG
+)
+_HEAD = select(Order.id, Order.organizer_id, Order.status, Order.hold_id).where(
+    Order.id == _ORDER, Order.organizer_id == _ORG
+)
+_PAYMENT_AND_ORDER = (
+    select(
+        Payment.id,
+        Payment.organizer_id,
+        Payment.order_id,
+        Payment.provider,
+        Payment.amount_minor,
+        Payment.currency,
+        Order.status,
+        Order.hold_id,
+    )
+    .join(Order, (Order.id == Payment.order_id) & (Order.organizer_id == Payment.organizer_id))
+    .where(Payment.id == bindparam("payment_id"))
+)
+_PAYMENT_AND_ORDER_LOCKED = _PAYMENT_AND_ORDER.with_for_update(of=Order)
+_PAYABLE = select(
+    Order.id,
+    Order.organizer_id,
+    Order.code,
+    Order.status,
+    Order.expires_at,
+    Order.total_minor,
+    Order.currency,
+    exists(
+        select(OrderLine.id)
+        .join(Session, (Session.id == OrderLine.session_id) & (Session.organizer_id == _ORG))
+        .where(OrderLine.order_id == Order.id, Session.status == SessionStatus.CANCELLED)
+    ).label("session_cancelled"),
+).where(Order.id == _ORDER, Order.organizer_id == _ORG)
+_LINE_FACTS = (
+    select(
+        OrderLine.id,
+        OrderLine.session_id,
+        OrderLine.ticket_type_id,
+        OrderLine.ticket_type_name,
+        OrderLine.holder_name,
+        OrderLine.status,
+        OrderLine.seat_section,
+        OrderLine.seat_row,
+        OrderLine.seat_number,
+    )
+    .where(OrderLine.order_id == _ORDER)
+    .order_by(OrderLine.id)
+)
+_LINES = select(OrderLine).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
-    q = select(Order).where(Order.id == order_id, Order.organizer_id == organizer_id)
-    return (await session.execute(q)).scalar_one_or_none()
+    return (await session.execute(_ORDER_ENTITY, {"org": organizer_id, "order_id": order_id})).scalar_one_or_none()
 
 
 async def status_of(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
-    q = select(Order.id, Order.status, Order.expires_at, Order.paid_at).where(
-        Order.id == order_id, Order.organizer_id == organizer_id
-    )
-    return (await session.execute(q)).one_or_none()
+    return (await session.execute(_STATUS, {"org": organizer_id, "order_id": order_id})).one_or_none()
+
+
+@dataclass(frozen=True)
+class OrderHead:
+    """What paying an order decides on: its identity, state and hold, as plain values read fresh."""
+
+    id: str
+    organizer_id: str
+    status: str
+    hold_id: str | None
+
+
+async def head(session: AsyncSession, organizer_id: str, order_id: str) -> OrderHead | None:
+    row = (await session.execute(_HEAD, {"org": organizer_id, "order_id": order_id})).one_or_none()
+    return OrderHead(*row) if row is not None else None
+
+
+async def lock_for_payment(session: AsyncSession, payment_id: str) -> tuple[PaymentFacts, OrderHead] | None:
+    """A payment's order, locked (``FOR UPDATE OF orders``, as ``lock``), with the payment's facts and the
+    order's state read under that lock — one statement where it took three. None for an unknown payment."""
+    return await payment_and_order(session, payment_id, lock=True)
+
+
+async def payment_and_order(
+    session: AsyncSession, payment_id: str, *, lock: bool
+) -> tuple[PaymentFacts, OrderHead] | None:
+    """``lock_for_payment``'s read; ``lock=False`` only for the race tests' control run (no guard)."""
+    q = _PAYMENT_AND_ORDER_LOCKED if lock else _PAYMENT_AND_ORDER
+    row = (await session.execute(q, {"payment_id": payment_id})).one_or_none()
+    if row is None:
+        return None
+    return PaymentFacts(*row[:6]), OrderHead(row.order_id, row.organizer_id, row.status, row.hold_id)
+
+
+@dataclass(frozen=True)
+class PayableOrder:
+    """What starting a payment checks and asks for, read in one statement (no ORM entity)."""
+
+    id: str
+    organizer_id: str
+    code: str
+    status: str
+    expires_at: datetime | None
+    total_minor: int
+    currency: str
+    session_cancelled: bool  # a ticket of it is for a cancelled session
+
+
+async def payable(session: AsyncSession, organizer_id: str, order_id: str) -> PayableOrder | None:
+    row = (await session.execute(_PAYABLE, {"org": organizer_id, "order_id": order_id})).one_or_none()
+    return PayableOrder(*row) if row is not None else None
+
+
+async def line_facts(session: AsyncSession, order_id: str) -> list[Any]:
+    """An order's lines as plain rows (what paying them needs), in id order: no ORM entities."""
+    return list(await session.execute(_LINE_FACTS, {"order_id": order_id}))
 
 
 async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None:
@@ -61,6 +174,8 @@ async def holdings(session: AsyncSession, line_ids: Sequence[str]) -> dict[str, 
 async def lines(session: AsyncSession, order_ids: Sequence[str]) -> list[OrderLine]:
     if not order_ids:
         return []
+    if len(order_ids) == 1:  # every order read and payment: the prebuilt statement
+        return list((await session.execute(_LINES, {"order_id": order_ids[0]})).scalars())
     q = select(OrderLine).where(OrderLine.order_id.in_(list(order_ids))).order_by(OrderLine.id)
     return list((await session.execute(q)).scalars())
 

@@ -58,7 +58,7 @@ async def order_status(
     held until the order changes — see ``hold``."""
 
     async def read() -> OrderStatusOut:
-        async with uows(readonly=True) as uow:
+        async with uows(readonly=True, autocommit=True) as uow:  # one indexed read, no BEGIN … ROLLBACK
             return await orders.order_status(uow, actor, order_id)
 
     return await hold(wakeups, order_id, read, wait_s)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.organizers.models import Organizer
@@ -8,6 +8,14 @@ from piaowu.organizers.models import Organizer
 
 async def get(session: AsyncSession, organizer_id: str) -> Organizer | None:
     return await session.get(Organizer, organizer_id)
+
+
+_SEALED_KEY = select(Organizer.signing_key_encrypted).where(Organizer.id == bindparam("id"))  # built once
+
+
+async def sealed_key(session: AsyncSession, organizer_id: str) -> str | None:
+    """The one column a ticket issue needs, read fresh (not the whole entity, not the identity map)."""
+    return (await session.execute(_SEALED_KEY, {"id": organizer_id})).scalar_one_or_none()
 
 
 async def by_slug(session: AsyncSession, slug: str) -> Organizer | None:

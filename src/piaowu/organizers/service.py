@@ -89,10 +89,12 @@ async def list_organizers(uow: UnitOfWork) -> list[OrganizerInfo]:
 
 
 async def sealed_signing_key(uow: UnitOfWork, organizer_id: str) -> str:
-    org = await repo.get(uow.session, organizer_id)
-    if org is None:
+    """The organizer's sealed signing key as stored now (callers open it through a cache keyed by this text, so
+    a replaced key takes effect at once in every process)."""
+    sealed = await repo.sealed_key(uow.session, organizer_id)
+    if sealed is None:
         raise NotFound(kind="organizer")
-    return org.signing_key_encrypted
+    return sealed
 
 
 async def currency_of(uow: UnitOfWork, organizer_id: str) -> str:

@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.payments.models import Payment, Refund
+from piaowu.db.statements import insert_ignore
+from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.states import PaymentStatus, RefundStatus
 
 
@@ -14,29 +16,97 @@ async def payment(session: AsyncSession, payment_id: str) -> Payment | None:
     return await session.get(Payment, payment_id)
 
 
+async def insert_payment(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(insert(Payment.__table__), [row])
+
+
+_PAYMENTS_OF = (  # built once: every order read lists its payments
+    select(Payment)
+    .where(Payment.organizer_id == bindparam("org"), Payment.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Payment.created_at)
+)
+
+
 async def payments_of(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Payment]:
     if not order_ids:
         return []
-    q = (
-        select(Payment)
-        .where(Payment.organizer_id == organizer_id, Payment.order_id.in_(list(order_ids)))
-        .order_by(Payment.created_at)
-    )
-    return list((await session.execute(q)).scalars())
+    return list((await session.execute(_PAYMENTS_OF, {"org": organizer_id, "ids": list(order_ids)})).scalars())
 
 
 async def mark_succeeded(session: AsyncSession, payment_id: str, provider_ref: str | None, now) -> bool:  # noqa: ANN001
     """pending (or cancelled: the buyer paid after the order closed) → succeeded, once. The row count tells
     the one caller that won."""
+    res = await session.execute(_mark(payment_id, provider_ref, now))
+    return res.rowcount == 1
+
+
+def _mark(payment_id: str, provider_ref: str | None, now) -> Any:  # noqa: ANN001
     values = {"status": PaymentStatus.SUCCEEDED, "succeeded_at": now}
     if provider_ref:
         values["provider_ref"] = provider_ref
-    res = await session.execute(
+    return (
         update(Payment)
         .where(Payment.id == payment_id, Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.CANCELLED]))
         .values(**values)
     )
-    return res.rowcount == 1
+
+
+def _log_and_mark(with_ref: bool, columns: tuple[str, ...]) -> Any:
+    table = PaymentNotification.__table__
+    logged = (
+        postgresql.insert(table)
+        .values({c: bindparam(f"l_{c}", type_=table.c[c].type) for c in columns})
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+        .cte("logged")
+    )
+    values: dict[str, Any] = {
+        "status": PaymentStatus.SUCCEEDED,
+        "succeeded_at": bindparam("now", type_=Payment.succeeded_at.type),
+    }
+    if with_ref:
+        values["provider_ref"] = bindparam("ref", type_=Payment.provider_ref.type)
+    marked = (
+        update(Payment)
+        .where(Payment.id == bindparam("pid"), Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.CANCELLED]))
+        .values(**values)
+        .returning(Payment.id)
+        .cte("marked")
+    )
+    return select(
+        select(func.count()).select_from(logged).scalar_subquery(),
+        select(func.count()).select_from(marked).scalar_subquery(),
+    )
+
+
+class _Built(dict):  # type: ignore[type-arg]
+    """(with a provider reference, the log's columns) → the statement, built on first use and kept."""
+
+    def __missing__(self, key: tuple[bool, tuple[str, ...]]) -> Any:
+        self[key] = _log_and_mark(*key)
+        return self[key]
+
+
+_LOG_AND_MARK = _Built()
+
+
+async def log_and_mark(
+    session: AsyncSession,
+    log: dict[str, Any],
+    mark: str | None,
+    provider_ref: str | None,
+    now,  # noqa: ANN001
+) -> tuple[bool, bool]:
+    """Log a notification (``INSERT … ON CONFLICT DO NOTHING``) and, when ``mark`` names a payment, mark it
+    succeeded as ``mark_succeeded`` does — one statement on PostgreSQL. → (the log row is new, this call marked
+    the payment)."""
+    if mark is None or session.get_bind().dialect.name != "postgresql":
+        fresh = await insert_ignore(session, PaymentNotification.__table__, log)
+        return fresh, mark is not None and await mark_succeeded(session, mark, provider_ref, now)
+    params = {f"l_{k}": v for k, v in log.items()} | {"pid": mark, "now": now, "ref": provider_ref}
+    q = _LOG_AND_MARK[bool(provider_ref), tuple(sorted(log))]
+    fresh, n = (await session.execute(q, params)).one()
+    return fresh == 1, n == 1
 
 
 async def take_refundable(session: AsyncSession, payment_id: str, amount: int) -> bool:

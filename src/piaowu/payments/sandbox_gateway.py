@@ -15,9 +15,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.core.errors import Conflict, NotFound
@@ -63,6 +64,9 @@ def _view(t: SandboxTransaction) -> TradeView:
     )
 
 
+_BY_REF = select(*SandboxTransaction.__table__.c).where(SandboxTransaction.merchant_ref == bindparam("ref"))
+
+
 async def create_trade(
     session: AsyncSession,
     now: datetime,
@@ -74,25 +78,26 @@ async def create_trade(
     notify_url: str,
     return_url: str,
 ) -> TradeView:
-    existing = (
-        await session.execute(select(SandboxTransaction).where(SandboxTransaction.merchant_ref == merchant_ref))
-    ).scalar_one_or_none()
+    existing = (await session.execute(_BY_REF, {"ref": merchant_ref})).one_or_none()
     if existing is not None:  # creating the same trade twice returns the first (gateways are idempotent on ref)
         return _view(existing)
-    trade = SandboxTransaction(
-        trade_no="SBX" + now.strftime("%Y%m%d") + secrets.token_hex(6).upper(),
-        merchant_ref=merchant_ref,
-        amount_minor=amount_minor,
-        currency=currency,
-        subject=subject[:200],
-        status="created",
-        notify_url=notify_url,
-        return_url=return_url,
-        created_at=now,
-    )
-    session.add(trade)
-    await session.flush()
-    return _view(trade)
+    row = {
+        "trade_no": "SBX" + now.strftime("%Y%m%d") + secrets.token_hex(6).upper(),
+        "merchant_ref": merchant_ref,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "subject": subject[:200],
+        "status": "created",
+        "refunded_minor": 0,
+        "notify_url": notify_url,
+        "return_url": return_url,
+        "created_at": now,
+        "paid_at": None,
+        "note": "",
+    }
+    # Plain statements (the trade is opened on every online payment, in the server's process in the sandbox).
+    await session.execute(insert(SandboxTransaction.__table__), [row])
+    return _view(SimpleNamespace(**row))  # type: ignore[arg-type]
 
 
 async def get_trade(session: AsyncSession, trade_no: str) -> TradeView:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, system_actor
@@ -19,11 +20,10 @@ from piaowu.core.errors import PaymentMismatch, RefundNotAllowed, ValidationFail
 from piaowu.core.events import Topic
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import is_allowed_url
-from piaowu.db.statements import insert_ignore
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 from piaowu.payments import repository as repo
-from piaowu.payments.models import Payment, PaymentNotification, Refund
+from piaowu.payments.models import Payment, Refund
 from piaowu.payments.providers import get_provider
 from piaowu.payments.providers.base import Notification, PaymentProvider, RefundResult, StartRequest
 from piaowu.payments.states import PaymentStatus, RefundStatus, refundable
@@ -156,35 +156,38 @@ async def open_trade(uow: UnitOfWork, req: TradeRequest) -> OpenedTrade:
 async def record_trade(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> tuple[PaymentInfo, Confirmed | None]:
     """Write the payment of an opened trade (pending, or succeeded for a counter method → Confirmed)."""
     req = trade.request
-    pay = Payment(
-        id=trade.payment_id,
-        organizer_id=req.organizer_id,
-        order_id=req.order_id,
-        provider=req.provider,
-        status=PaymentStatus.PENDING,
-        amount_minor=req.amount_minor,
-        currency=req.currency,
-        created_by=actor.ref,
-        created_at=uow.now(),
-        provider_ref=trade.provider_ref,
-        redirect_url=trade.redirect_url,
-    )
-    uow.session.add(pay)
-    await uow.session.flush()
+    now = uow.now()
+    row = {
+        "id": trade.payment_id,
+        "organizer_id": req.organizer_id,
+        "order_id": req.order_id,
+        "provider": req.provider,
+        "status": str(PaymentStatus.PENDING),
+        "amount_minor": req.amount_minor,
+        "refunded_minor": 0,
+        "currency": req.currency,
+        "created_by": actor.ref,
+        "created_at": now,
+        "provider_ref": trade.provider_ref,
+        "redirect_url": trade.redirect_url,
+        "succeeded_at": None,
+    }
+    await repo.insert_payment(uow.session, row)  # a plain insert: no entity to build, track and flush
     record(
         uow,
         actor,
         "payment.started",
         "payment",
-        pay.id,
+        trade.payment_id,
         after={"order_id": req.order_id, "provider": req.provider, "amount_minor": req.amount_minor},
     )
     confirmed = None
     if trade.succeeded:
-        await repo.mark_succeeded(uow.session, pay.id, trade.provider_ref, uow.now())
-        pay.status, pay.succeeded_at = PaymentStatus.SUCCEEDED, uow.now()
-        record(uow, actor, "payment.succeeded", "payment", pay.id, after={"amount_minor": req.amount_minor})
-        confirmed = Confirmed(pay.id, req.order_id, req.organizer_id, req.amount_minor, req.currency)
+        await repo.mark_succeeded(uow.session, trade.payment_id, trade.provider_ref, now)
+        row["status"], row["succeeded_at"] = str(PaymentStatus.SUCCEEDED), now
+        record(uow, actor, "payment.succeeded", "payment", trade.payment_id, after={"amount_minor": req.amount_minor})
+        confirmed = Confirmed(trade.payment_id, req.order_id, req.organizer_id, req.amount_minor, req.currency)
+    pay = SimpleNamespace(**row)
     return _info(pay), confirmed
 
 
@@ -215,12 +218,31 @@ def verify(uow: UnitOfWork, provider_name: str, headers: Mapping[str, str], body
     return provider(uow, provider_name).verify(headers, body)
 
 
-async def apply_notification(uow: UnitOfWork, provider_name: str, note: Notification) -> Confirmed | None:
-    """Log the notification and confirm its payment. → Confirmed only for the first successful delivery."""
-    pay = await repo.payment(uow.session, note.payment_id)
-    fresh = await insert_ignore(
+@dataclass(frozen=True)
+class PaymentFacts:
+    """What applying a notification needs of its payment (columns that never change once written)."""
+
+    id: str
+    organizer_id: str
+    order_id: str
+    provider: str
+    amount_minor: int
+    currency: str
+
+
+async def apply_notification(
+    uow: UnitOfWork, provider_name: str, note: Notification, known: PaymentFacts | None = None
+) -> Confirmed | None:
+    """Log the notification and confirm its payment. → Confirmed only for the first successful delivery.
+    ``known``: the payment as the caller read it in this transaction (it is not read again)."""
+    pay = known
+    if pay is None and (p := await repo.payment(uow.session, note.payment_id)) is not None:
+        pay = PaymentFacts(p.id, p.organizer_id, p.order_id, p.provider, p.amount_minor, p.currency)
+    confirms = pay is not None and pay.provider == provider_name and note.succeeded
+    if pay is not None and confirms and (note.amount_minor != pay.amount_minor or note.currency != pay.currency):
+        raise PaymentMismatch()  # nothing is written: the transaction is rolled back, its log row with it
+    fresh, marked = await repo.log_and_mark(
         uow.session,
-        PaymentNotification.__table__,
         {
             "id": new_id(),
             "provider": provider_name,
@@ -230,13 +252,12 @@ async def apply_notification(uow: UnitOfWork, provider_name: str, note: Notifica
             "received_at": uow.now(),
             "payload": {"trade": note.provider_ref, "amount_minor": note.amount_minor, "succeeded": note.succeeded},
         },
+        pay.id if pay is not None and confirms else None,
+        note.provider_ref,
+        uow.now(),
     )
-    if pay is None or pay.provider != provider_name or not note.succeeded:
-        return None
-    if note.amount_minor != pay.amount_minor or note.currency != pay.currency:
-        raise PaymentMismatch()
-    if not await repo.mark_succeeded(uow.session, pay.id, note.provider_ref, uow.now()):
-        return None  # already applied by an earlier (or concurrent) delivery
+    if pay is None or not marked:
+        return None  # not ours to confirm, or already applied by an earlier (or concurrent) delivery
     actor = system_actor(pay.organizer_id, f"provider:{provider_name}")
     record(
         uow,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.tickets import signing
@@ -62,19 +62,38 @@ _ENT_COLUMNS = (
 )
 
 
+# The reads of every order read and ticket issue are built once (parameters, expanding lists): building one
+# per call and walking it for its cache key cost more CPU than running it.
+_ORG = bindparam("org")
+_ENTITLEMENTS_OF = (
+    select(TicketEntitlement.ticket_id, *_ENT_COLUMNS)
+    .where(TicketEntitlement.organizer_id == _ORG, TicketEntitlement.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketEntitlement.ticket_id, TicketEntitlement.position)
+)
+_GRANTS_OF = (
+    select(TicketTypeGrant)
+    .where(TicketTypeGrant.organizer_id == _ORG, TicketTypeGrant.ticket_type_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketTypeGrant.ticket_type_id, TicketTypeGrant.position)
+)
+_BY_ORDER_LINES = select(Ticket).where(
+    Ticket.organizer_id == _ORG, Ticket.order_line_id.in_(bindparam("ids", expanding=True))
+)
+_BY_ORDERS = (  # plain rows (read only: order reads and prints), no entities to build and track
+    select(*Ticket.__table__.c)
+    .where(Ticket.organizer_id == _ORG, Ticket.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Ticket.order_id, Ticket.issued_at, Ticket.id)
+)
+
+
 async def entitlements_of(
     session: AsyncSession, organizer_id: str, ticket_ids: Sequence[str]
 ) -> dict[str, tuple[EntitlementView, ...]]:
     """Each ticket's entitlements in position order, as plain rows (read fresh, never from the identity map)."""
     if not ticket_ids:
         return {}
-    q = (
-        select(TicketEntitlement.ticket_id, *_ENT_COLUMNS)
-        .where(TicketEntitlement.organizer_id == organizer_id, TicketEntitlement.ticket_id.in_(list(ticket_ids)))
-        .order_by(TicketEntitlement.ticket_id, TicketEntitlement.position)
-    )
     out: dict[str, list[EntitlementView]] = {}
-    for row in (await session.execute(q)).all():
+    params = {"org": organizer_id, "ids": list(ticket_ids)}
+    for row in (await session.execute(_ENTITLEMENTS_OF, params)).all():
         values = list(row[1:])
         values[10] = days_of(values[10])
         out.setdefault(row[0], []).append(EntitlementView(*values))
@@ -106,13 +125,8 @@ async def grants_of(
     ids = [i for i in set(ticket_type_ids) if i]
     if not ids:
         return {}
-    q = (
-        select(TicketTypeGrant)
-        .where(TicketTypeGrant.organizer_id == organizer_id, TicketTypeGrant.ticket_type_id.in_(ids))
-        .order_by(TicketTypeGrant.ticket_type_id, TicketTypeGrant.position)
-    )
     out: dict[str, list[TicketTypeGrant]] = {}
-    for g in (await session.execute(q)).scalars():
+    for g in (await session.execute(_GRANTS_OF, {"org": organizer_id, "ids": ids})).scalars():
         out.setdefault(g.ticket_type_id, []).append(g)
     return out
 
@@ -125,22 +139,27 @@ async def delete_grants(session: AsyncSession, organizer_id: str, ticket_type_id
     )
 
 
+async def insert_issued(
+    session: AsyncSession, tickets: Sequence[dict[str, Any]], entitlements: Sequence[dict[str, Any]]
+) -> None:
+    """Insert new tickets and their entitlements as plain rows (every column given), tickets first."""
+    if tickets:
+        await session.execute(insert(Ticket.__table__), list(tickets))
+    if entitlements:
+        await session.execute(insert(TicketEntitlement.__table__), list(entitlements))
+
+
 async def by_order_lines(session: AsyncSession, organizer_id: str, line_ids: Sequence[str]) -> list[Ticket]:
     if not line_ids:
         return []
-    q = select(Ticket).where(Ticket.organizer_id == organizer_id, Ticket.order_line_id.in_(list(line_ids)))
-    return list((await session.execute(q)).scalars())
+    return list((await session.execute(_BY_ORDER_LINES, {"org": organizer_id, "ids": list(line_ids)})).scalars())
 
 
-async def by_orders(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Ticket]:
+async def by_orders(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Any]:
+    """The tickets of these orders as plain rows (a ticket's columns by name), for reading only."""
     if not order_ids:
         return []
-    q = (
-        select(Ticket)
-        .where(Ticket.organizer_id == organizer_id, Ticket.order_id.in_(list(order_ids)))
-        .order_by(Ticket.order_id, Ticket.issued_at, Ticket.id)
-    )
-    return list((await session.execute(q)).scalars())
+    return list(await session.execute(_BY_ORDERS, {"org": organizer_id, "ids": list(order_ids)}))
 
 
 async def by_code(session: AsyncSession, organizer_id: str, code: str) -> Ticket | None:

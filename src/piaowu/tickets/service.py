@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select, update
@@ -34,7 +35,7 @@ from piaowu.organizers import service as organizers
 from piaowu.tickets import grant_rules, signing
 from piaowu.tickets import repository as repo
 from piaowu.tickets.grant_rules import EntitlementSpec, Grant, Home, SessionFacts
-from piaowu.tickets.models import Ticket, TicketEntitlement
+from piaowu.tickets.models import Ticket
 from piaowu.tickets.redemption import GUARDED, Redeemer
 from piaowu.tickets.schemas import (
     EntitlementOut,
@@ -195,11 +196,16 @@ async def issue(
         for t in await repo.by_order_lines(uow.session, organizer_id, [s.order_line_id for s in specs])
     }
     todo = [s for s in specs if s.order_line_id not in existing]
+    fresh: dict[str, tuple[EntitlementView, ...]] = {}
     if todo:
+        # The sealed key is read (one column) with the issue, and opened once per process and key: a key that
+        # was replaced is simply a new sealed text, so no process ever signs with an old key (``_private_key``).
         private = _private_key(await organizers.sealed_signing_key(uow, organizer_id), app_secret)
         actor = system_actor(organizer_id)
         now = uow.now()
         planned = await _entitlements_for(uow, organizer_id, todo, labels)
+        ticket_rows: list[dict[str, object]] = []
+        ent_rows: list[dict[str, object]] = []
         for s in todo:
             code = ticket_code()
             ents = planned[s.order_line_id]
@@ -212,52 +218,71 @@ async def issue(
                 covers=tuple(_covers(e) for e in ents),
                 seat=s.seat,
             )
-            t = Ticket(
-                id=new_id(),
-                organizer_id=organizer_id,
-                order_id=s.order_id,
-                order_line_id=s.order_line_id,
-                session_id=s.session_id,
-                code=code,
-                status=TicketStatus.VALID,
-                entries_allowed=sum(e.allowed for e in ents),
-                entries_used=0,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                issued_at=now,
-                last_entry_at=None,
-                last_gate="",
-                qr_payload=signing.sign(private, claims),
-                ticket_type_name=s.ticket_type_name,
-                holder_name=s.holder_name,
-            )
-            uow.session.add(t)
-            uow.session.add_all(
-                TicketEntitlement(
-                    organizer_id=organizer_id,
-                    ticket_id=t.id,
-                    position=e.position,
-                    session_id=e.session_id,
-                    event_id=e.event_id,
-                    label=e.label,
-                    mode=e.mode,
-                    allowed=e.allowed,
-                    used=0,
-                    valid_from=e.valid_from,
-                    valid_until=e.valid_until,
-                    days_used="",
-                    last_entry_at=None,
-                    last_gate="",
+            row = {
+                "id": new_id(),
+                "organizer_id": organizer_id,
+                "order_id": s.order_id,
+                "order_line_id": s.order_line_id,
+                "session_id": s.session_id,
+                "code": code,
+                "status": str(TicketStatus.VALID),
+                "entries_allowed": sum(e.allowed for e in ents),
+                "entries_used": 0,
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+                "issued_at": now,
+                "last_entry_at": None,
+                "last_gate": "",
+                "qr_payload": signing.sign(private, claims),
+                "ticket_type_name": s.ticket_type_name,
+                "holder_name": s.holder_name,
+            }
+            ticket_rows.append(row)
+            views = []
+            for e in ents:
+                ent = {
+                    "id": new_id(),
+                    "organizer_id": organizer_id,
+                    "ticket_id": row["id"],
+                    "position": e.position,
+                    "session_id": e.session_id,
+                    "event_id": e.event_id,
+                    "label": e.label,
+                    "mode": e.mode,
+                    "allowed": e.allowed,
+                    "used": 0,
+                    "valid_from": e.valid_from,
+                    "valid_until": e.valid_until,
+                    "days_used": "",
+                    "last_entry_at": None,
+                    "last_gate": "",
+                }
+                ent_rows.append(ent)
+                views.append(
+                    EntitlementView(
+                        ent["id"],
+                        e.position,
+                        e.session_id,
+                        e.event_id,
+                        e.label,
+                        e.mode,
+                        e.allowed,
+                        0,
+                        e.valid_from,
+                        e.valid_until,
+                        (),
+                        None,
+                        "",
+                    )  # fmt: skip
                 )
-                for e in ents
-            )
-            existing[s.order_line_id] = t
+            fresh[row["id"]] = tuple(views)  # type: ignore[index]
+            existing[s.order_line_id] = SimpleNamespace(**row)  # type: ignore[assignment]
             record(
                 uow,
                 actor,
                 "ticket.issued",
                 "ticket",
-                t.id,
+                row["id"],  # type: ignore[arg-type]
                 after={
                     "code": code,
                     "order_id": s.order_id,
@@ -266,8 +291,12 @@ async def issue(
                     "covers": list(claims.covers),
                 },
             )
-        await uow.session.flush()
-    ents_by_ticket = await repo.entitlements_of(uow.session, organizer_id, [t.id for t in existing.values()])
+        # Plain inserts of every ticket, then every entitlement: two statements whatever the number of tickets,
+        # and no ORM entities to build, track and flush (the notification's largest CPU cost before).
+        await repo.insert_issued(uow.session, ticket_rows, ent_rows)
+    ents_by_ticket = dict(fresh)
+    if old := [t.id for t in existing.values() if t.id not in fresh]:
+        ents_by_ticket |= await repo.entitlements_of(uow.session, organizer_id, old)
     return [_out(t, ents_by_ticket.get(t.id, ())) for t in (existing[s.order_line_id] for s in specs)]
 
 

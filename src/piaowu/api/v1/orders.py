@@ -84,9 +84,12 @@ async def list_orders(
     summary="An order with tickets and payments",
     responses={404: {"description": "`not_found`"}},
 )
-async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrderOut:
+async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrjsonResponse:
+    # The answer dumped once with orjson (the buyer's page reads it once paid: part of every paid order's
+    # cost); ``response_model`` documents it.
     async with rt.uow(readonly=True) as uow:
-        return await orders.get_order(uow, actor, order_id)
+        out = await orders.get_order(uow, actor, order_id)
+    return OrjsonResponse(out.model_dump(mode="json"))
 
 
 @router.get(
@@ -108,10 +111,11 @@ async def order_status(
             " (paid, expired, cancelled), else with the unchanged status when the time runs out — ask again",
         ),
     ] = 0,
-) -> OrderStatusOut:
+) -> OrjsonResponse:
     """Ask this, not the whole order, while waiting for an online payment: `paid` means the tickets are
     issued; then read the order once. With `wait`, one held request replaces polling (see docs/api.md)."""
-    return await waiting.order_status(rt.uow, rt.wakeups, actor, order_id, wait)
+    out = await waiting.order_status(rt.uow, rt.wakeups, actor, order_id, wait)
+    return OrjsonResponse(out.model_dump(mode="json"))
 
 
 @router.post(

@@ -1,0 +1,66 @@
+"""The payment notification is the paid path's largest step: its transaction stays a short list of plain
+statements (it was 25 between BEGIN and COMMIT, ORM entities throughout; docs/benchmarks.md). A change that
+brings back a per-row read or a re-read of what the transaction already knows shows here first."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select
+
+from piaowu.audit.models import AuditEvent
+from piaowu.inventory.models import Pool
+from piaowu.orders.models import Order
+from piaowu.payments import sandbox_gateway as gw
+from piaowu.tickets.models import Ticket, TicketEntitlement
+from tests.concurrency.ledger import buy, in_uow, pools_of
+from tests.factories import on_sale_session, owner_actor
+from tests.order_helpers import start_online
+
+# lock the order with the payment, log + mark, lines, labels, transition, confirm (hold and pools), tickets
+# already issued, the sealed key, grants, insert tickets, insert entitlements, the type's sales, NOTIFY, audit
+MAX_STATEMENTS = 14
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_notification_is_a_short_list_of_statements(runtime, client, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await buy(runtime, actor, sale.ticket_type_id, 2)
+    start = await start_online(runtime, actor, order.id)
+    trade_no = start.redirect_url.rsplit("/", 1)[-1]
+    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no, runtime.secret_key))
+    body = gw.notification_body(trade, f"N{trade.trade_no}")
+
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+        sent.append(" ".join(statement.split())[:80])
+
+    engine = runtime.db.write_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        r = await client.post(
+            "/api/v1/payments/notify/sandbox",
+            content=body,
+            headers={gw.SIGNATURE_HEADER: gw.sign(gw.merchant_key(runtime.secret_key), body)},
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert r.status_code == 200 and r.text == "success"
+    assert len(sent) <= MAX_STATEMENTS, "\n".join(sent)
+    assert not [s for s in sent if s.startswith("SELECT ticket_entitlements")], "entitlements are not read back"
+
+    # and it did all of it: paid, units sold, two tickets with their entitlements, the audit trail
+    async with runtime.uow(readonly=True) as uow:
+        s = uow.session
+        assert (await s.execute(select(Order.status).where(Order.id == order.id))).scalar_one() == "paid"
+        tickets = (await s.execute(select(Ticket.id).where(Ticket.order_id == order.id))).scalars().all()
+        assert len(tickets) == 2
+        ents = select(func.count()).select_from(TicketEntitlement).where(TicketEntitlement.ticket_id.in_(tickets))
+        assert (await s.execute(ents)).scalar_one() == 2
+        actions = (await s.execute(select(AuditEvent.action))).scalars().all()
+        assert {"payment.succeeded", "order.paid"} <= set(actions) and actions.count("ticket.issued") == 2
+    (pool,) = await pools_of(runtime, sale.session_id)
+    async with runtime.uow(readonly=True) as uow:
+        held, sold = (await uow.session.execute(select(Pool.held, Pool.sold).where(Pool.id == pool))).one()
+    assert (held, sold) == (0, 2)
