@@ -155,6 +155,8 @@ class _EnglishFinder(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         marked = dict(attrs).get("lang") == "en"
         for name, value in attrs:
+            if tag == "button" and name == "value":  # what the form sends, not what the button shows
+                continue
             if name in VISIBLE_ATTRS and value and WORD.search(value) and not (marked or self._english_ok()):
                 self.found.append(f"{tag}@{name}={value!r}")
         if tag not in VOID:

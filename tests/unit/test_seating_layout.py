@@ -136,6 +136,8 @@ def test_every_seating_message_is_translated():
     for path in Path(piaowu.seating.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        # OpenAPI field descriptions are documentation for integrators, not messages people are shown.
+        docstrings |= {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "description"}
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 text = node.value

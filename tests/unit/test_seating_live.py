@@ -56,7 +56,7 @@ def test_the_index_follows_every_snapshot(snapshots):
     view.build_index()
     for states in snapshots:
         view.apply(states)
-        assert view.states == states
+        assert list(view.states) == states
         expected = fresh(states)
         for request in REQUESTS:
             assert view.index.choose(request) == expected.choose(request)
