@@ -15,6 +15,7 @@ another layout or version (a re-assigned layout has other units). Bounded: clear
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -37,6 +38,9 @@ MAX_SESSIONS = 256
 MAX_SEATS = 500_000
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
+# How long the seats this process chose stay taken in its view whatever the reads say (``SessionLive.marks``):
+# longer than an order takes to be placed.
+MARK_SECONDS = 2.0
 # The background refresher (``LiveSeats.current``) reads a used session's states this share of the age its
 # requests accept (0.6 s for best available's 1 s), so the view stays young enough and a request reads the states
 # itself only when the refresher failed or fell behind.
@@ -133,6 +137,10 @@ class SessionLive:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     used_at: float = -1e18  # when a request last took the view (``LiveSeats.current``)
     refresh_every: float = SNAPSHOT_SECONDS
+    wake: asyncio.Event | None = None  # set: the refresher reads now (a claim found the view wrong)
+    # Seats this process chose for orders (ordinal → when): kept taken over reads for ``MARK_SECONDS``, so a read
+    # that began before their orders committed does not offer them again to this process's next buyers.
+    marks: dict[int, float] = field(default_factory=dict)
     refresher: asyncio.Task[None] | None = None
     # Per ticket type and zone, the session's prices as last read (``zone_prices``; verified by each order's
     # reservation statement), with the stamp of the seats they were read for.
@@ -174,18 +182,36 @@ class SessionLive:
         """Seats a claim just found taken (``seat_taken``): shown taken here, so choosing again avoids them
         without reading every state again."""
         self.mark_taken([s.ordinal for u in unit_ids if (s := self.seats.by_unit.get(u)) is not None])
+        if self.wake is not None:  # the view missed sales: have the refresher read now, once for every buyer
+            self.wake.set()
 
     def mark_taken(self, ordinals: Sequence[int]) -> None:
         """Seats this process just chose for an order: shown taken to the next buyer here until the next
         snapshot says what became of them (a refused order's seats come back then). Moves only those seats (not
         a diff of every state: this runs on each best-available order)."""
         keys = []
+        now = time.monotonic()
         for o in ordinals:
             if self.states[o] == FREE:
                 self.states[o] = TAKEN
+                self.marks[o] = now
                 keys.append(self.seats.seats[o].key)
         if self.index is not None and keys:
             self.index.take(keys)
+
+    def with_marks(self, states: bytearray) -> bytearray:
+        """``states`` (a read) with the seats this process chose in the last ``MARK_SECONDS`` shown taken (their
+        orders may not have committed when the read was made); a mark goes once a read shows the seat not free
+        or it is older (a refused order's seats come back then)."""
+        if not self.marks:
+            return states
+        out, now = bytearray(states), time.monotonic()
+        for o, at in list(self.marks.items()):
+            if now - at > MARK_SECONDS or out[o] != FREE:
+                del self.marks[o]
+            else:
+                out[o] = TAKEN
+        return out
 
 
 CHUNK = 1024
@@ -221,10 +247,9 @@ class LiveSeats:
             self._by_session.clear()
             self._loading.clear()
             self._loop = loop
-        seating = await repo.seating(uow.session, organizer_id, session_id)
-        if seating is None:
+        stamp = await repo.seating_stamp(uow.session, organizer_id, session_id)
+        if stamp is None:
             return None
-        stamp = (seating.layout_id, seating.layout_version, seating.seat_count, seating.created_at)
         key = (organizer_id, session_id)
         live = self._by_session.get(key)
         if live is not None and live.seats.stamp == stamp:
@@ -234,6 +259,9 @@ class LiveSeats:
             live = self._by_session.get(key)
             if live is not None and live.seats.stamp == stamp:
                 return live
+            seating = await repo.seating(uow.session, organizer_id, session_id)  # its sections, once
+            if seating is None:
+                return None
             return await self._load(uow, organizer_id, session_id, stamp, seating.sections)
 
     async def _load(
@@ -307,7 +335,7 @@ class LiveSeats:
                 snap = Snapshot.of(states, live.seats.zone_of, counts)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
-            live.apply(states)
+            live.apply(live.with_marks(states))
             return snap
 
     async def current(
@@ -334,6 +362,7 @@ class LiveSeats:
             return
         if self.refreshers() >= MAX_REFRESHERS or all(v is not live for v in self._by_session.values()):
             return  # bounded; a view no longer kept here is not refreshed
+        live.wake = asyncio.Event()
         live.refresher = asyncio.get_running_loop().create_task(
             self._refresh_loop(uow, organizer_id, live), name=f"seating-refresh-{live.seats.session_id}"
         )
@@ -344,7 +373,14 @@ class LiveSeats:
         request used it for ``IDLE_SECONDS`` or it is no longer this process's view of the session."""
         try:
             while True:
-                await asyncio.sleep(max(0.05, live.read_at + live.refresh_every - time.monotonic()))
+                wake, woken = live.wake, False
+                if wake is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            wake.wait(), max(0.05, live.read_at + live.refresh_every - time.monotonic())
+                        )
+                    woken = wake.is_set()
+                    wake.clear()
                 if time.monotonic() - live.used_at > IDLE_SECONDS or all(
                     v is not live for v in self._by_session.values()
                 ):
@@ -353,8 +389,8 @@ class LiveSeats:
                     async with UnitOfWork(
                         uow.db, uow.clock, readonly=True, strategies=uow.strategies, settings=uow.settings
                     ) as bg:
-                        # max_age: a request that read meanwhile (the view was too old for it) spares this read.
-                        await self.refresh(bg, organizer_id, live, max_age=live.refresh_every / 2)
+                        # A request that read meanwhile spares this read, unless a claim found the view wrong.
+                        await self.refresh(bg, organizer_id, live, max_age=0.0 if woken else live.refresh_every / 2)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
