@@ -420,6 +420,12 @@ class LiveSeats:
     def clear(self) -> None:
         self._by_session.clear()
 
+    def stop(self) -> None:
+        """Cancel every background refresher (a registry given up, e.g. before its database goes away)."""
+        for live in self._by_session.values():
+            if live.refresher is not None:
+                live.refresher.cancel()
+
 
 # Past this share of seats not free (at the last read), one aggregate of every seat's state costs less than
 # loading the rows of the seats not free one by one (PostgreSQL; measured on the 80,000-seat bench).
