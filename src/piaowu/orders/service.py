@@ -120,10 +120,9 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             if not resolution.rechoose or rechosen >= RECHOOSE_ATTEMPTS:
                 raise SeatTaken(**taken.data, seats=seats) from None
             rechosen += 1
-            # The resolver's view is told which seats were lost (and has its refresher read soon) and chooses again
-            # from it (it already shows the seats it chose as taken): colliding buyers do not each read every
-            # seat's state. Later attempts read afresh (one read shared by the buyers waiting for it), so a view
-            # gone wrong cannot refuse the buyer.
+            # The resolver's view is told which seats were lost and chooses again from it (it already shows the
+            # seats it chose as taken): colliding buyers do not each read every seat's state. Later attempts read
+            # afresh (one read shared by the buyers waiting for it), so a view gone wrong cannot refuse the buyer.
             for tell in resolution.taken:
                 tell(taken.data.get("unit_ids", ()))
             fresh = stale_reads > 0 or rechosen >= FRESH_AFTER

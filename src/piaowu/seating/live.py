@@ -15,7 +15,6 @@ another layout or version (a re-assigned layout has other units). Bounded: clear
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -137,7 +136,6 @@ class SessionLive:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     used_at: float = -1e18  # when a request last took the view (``LiveSeats.current``)
     refresh_every: float = SNAPSHOT_SECONDS
-    wake: asyncio.Event | None = None  # set: the refresher reads now (a claim found the view wrong)
     # Seats this process chose for orders (ordinal → when): kept taken over reads for ``MARK_SECONDS``, so a read
     # that began before their orders committed does not offer them again to this process's next buyers.
     marks: dict[int, float] = field(default_factory=dict)
@@ -182,8 +180,6 @@ class SessionLive:
         """Seats a claim just found taken (``seat_taken``): shown taken here, so choosing again avoids them
         without reading every state again."""
         self.mark_taken([s.ordinal for u in unit_ids if (s := self.seats.by_unit.get(u)) is not None])
-        if self.wake is not None:  # the view missed sales: have the refresher read now, once for every buyer
-            self.wake.set()
 
     def mark_taken(self, ordinals: Sequence[int]) -> None:
         """Seats this process just chose for an order: shown taken to the next buyer here until the next
@@ -362,7 +358,6 @@ class LiveSeats:
             return
         if self.refreshers() >= MAX_REFRESHERS or all(v is not live for v in self._by_session.values()):
             return  # bounded; a view no longer kept here is not refreshed
-        live.wake = asyncio.Event()
         live.refresher = asyncio.get_running_loop().create_task(
             self._refresh_loop(uow, organizer_id, live), name=f"seating-refresh-{live.seats.session_id}"
         )
@@ -373,14 +368,7 @@ class LiveSeats:
         request used it for ``IDLE_SECONDS`` or it is no longer this process's view of the session."""
         try:
             while True:
-                wake, woken = live.wake, False
-                if wake is not None:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            wake.wait(), max(0.05, live.read_at + live.refresh_every - time.monotonic())
-                        )
-                    woken = wake.is_set()
-                    wake.clear()
+                await asyncio.sleep(max(0.05, live.read_at + live.refresh_every - time.monotonic()))
                 if time.monotonic() - live.used_at > IDLE_SECONDS or all(
                     v is not live for v in self._by_session.values()
                 ):
@@ -389,8 +377,8 @@ class LiveSeats:
                     async with UnitOfWork(
                         uow.db, uow.clock, readonly=True, strategies=uow.strategies, settings=uow.settings
                     ) as bg:
-                        # A request that read meanwhile spares this read, unless a claim found the view wrong.
-                        await self.refresh(bg, organizer_id, live, max_age=0.0 if woken else live.refresh_every / 2)
+                        # A request that read meanwhile (its view was too old) spares this read.
+                        await self.refresh(bg, organizer_id, live, max_age=live.refresh_every / 2)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
