@@ -17,7 +17,8 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
   ``SeatIndex``, marking the seats taken). After each request the chosen seats' units get their occupied bit in
   the database (what the order's claim does; not timed), so each snapshot re-read sees the house as it is.
   ``request_ms`` is what a buyer's order waits for in the resolver; ``resolve_ms`` the in-memory choice;
-  ``refresh_ms`` the snapshot re-reads (80,000 units' bits) that some requests pay. Afterwards the bits are
+  ``refresh_ms`` the requests during which the view was re-read (paid by the request before the background
+  refresher; since, a refresher read that finished while the request awaited). Afterwards the bits are
   cleared again.
 - ``orders`` (one line per ``--clients`` count): ``piaowu serve`` (2 workers) and N concurrent buyers placing
   ``--orders`` shop orders (``POST /api/v1/shop/{slug}/orders``, product ``seat``) of 1–4 seats: half pick
@@ -258,6 +259,7 @@ async def run_alloc(rt: Any, world: World, dsn: str, seed: int) -> dict[str, Any
         await conn.execute("update inventory_units set occupied = 0 where pool_id = $1", world.pool_id)
     finally:
         await conn.close()
+        registry.stop()  # its background refresher, before the database is dropped
         rt.strategies.pop(live_mod.LIVE_KEY, None)
     return {
         "part": "alloc",

@@ -73,3 +73,36 @@ def test_chosen_seats_are_shown_taken_until_the_next_snapshot():
     assert isinstance(second, ba.Allocation) and not set(first.seats) & set(second.seats)
     view.apply([FREE] * N)  # the next snapshot: that order was refused after all
     assert index.choose(ba.Request(("A",), 2)) == first
+
+
+def test_a_view_marked_after_seat_taken_never_offers_those_seats():
+    view = live()
+    index = view.build_index()
+    first = index.choose(ba.Request(("A",), 3))
+    assert isinstance(first, ba.Allocation)
+    lost = [view.seats.by_key[k].unit_id for k in first.seats]
+    view.mark_units_taken([*lost, "not-a-seat"])
+    for _ in range(5):
+        again = index.choose(ba.Request(("A",), 3))
+        assert isinstance(again, ba.Allocation)
+        assert not set(again.seats) & set(first.seats)
+        view.mark_taken([view.seats.by_key[k].ordinal for k in again.seats])
+
+
+def test_seats_chosen_here_stay_taken_over_a_read_made_before_their_orders_committed(monkeypatch):
+    from piaowu.seating import live as live_mod
+
+    view = live()
+    index = view.build_index()
+    chosen = index.choose(ba.Request(("A",), 2))
+    assert isinstance(chosen, ba.Allocation)
+    ordinals = [view.seats.by_key[k].ordinal for k in chosen.seats]
+    view.mark_taken(ordinals)
+    view.apply(view.with_marks(bytearray(N)))  # a read that shows them free: their order is still being placed
+    assert all(view.states[o] == TAKEN for o in ordinals)
+    again = index.choose(ba.Request(("A",), 2))
+    assert isinstance(again, ba.Allocation) and not set(again.seats) & set(chosen.seats)
+    # Once the mark is older than MARK_SECONDS (the order was refused), a read that shows them free frees them.
+    monkeypatch.setattr(live_mod, "MARK_SECONDS", -1.0)
+    view.apply(view.with_marks(bytearray(N)))
+    assert all(view.states[o] == FREE for o in ordinals) and not view.marks

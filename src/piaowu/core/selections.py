@@ -13,8 +13,8 @@ implement a resolver without importing orders, and orders can use any resolver w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -94,6 +94,9 @@ class Resolution:
     # Pools taken from without a unit with identity (counted admission): the reservation takes them only while
     # the pool does not sell seats alone (``inventory`` ``Take.seatless``), checked on the pool's row itself.
     seatless: frozenset[str] = frozenset()
+    # Told the units a claim found taken (``SeatTaken``), so the resolver's view shows them taken and choosing
+    # again avoids them without reading every state again (``seating.live``).
+    taken: tuple[Callable[[Sequence[str]], None], ...] = field(default=(), compare=False)
 
     @property
     def takes(self) -> list[tuple[str, int]]:
@@ -126,6 +129,7 @@ class Resolution:
             tuple(c for part in parts for c in part.checks),
             any(part.rechoose for part in parts),
             frozenset(p for part in parts for p in part.seatless),
+            tuple(t for part in parts for t in part.taken),
         )
 
     def seats_of(self, unit_ids: Iterable[str]) -> list[dict[str, str]]:

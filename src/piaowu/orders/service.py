@@ -69,6 +69,9 @@ __all__ = [
 
 # How many times seats chosen for the buyer (best available) are chosen again after another buyer took them.
 RECHOOSE_ATTEMPTS = 3
+# From this attempt on, the seats are chosen again from a fresh view (before it: from the view, the lost seats
+# marked taken).
+FRESH_AFTER = 2
 
 
 def _require_seller(actor: Actor) -> None:
@@ -117,6 +120,13 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             if not resolution.rechoose or rechosen >= RECHOOSE_ATTEMPTS:
                 raise SeatTaken(**taken.data, seats=seats) from None
             rechosen += 1
+            # The resolver's view is told which seats were lost and chooses again from it (it already shows the
+            # seats it chose as taken): colliding buyers do not each read every seat's state. Later attempts read
+            # afresh (one read shared by the buyers waiting for it), so a view gone wrong cannot refuse the buyer.
+            for tell in resolution.taken:
+                tell(taken.data.get("unit_ids", ()))
+            fresh = stale_reads > 0 or rechosen >= FRESH_AFTER
+            continue
         fresh = True
 
 

@@ -15,6 +15,7 @@ another layout or version (a re-assigned layout has other units). Bounded: clear
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -36,6 +37,21 @@ MAX_SESSIONS = 256
 MAX_SEATS = 500_000
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
+# How long the seats this process chose stay taken in its view whatever the reads say (``SessionLive.marks``):
+# longer than an order takes to be placed.
+MARK_SECONDS = 2.0
+# The background refresher (``LiveSeats.current``) reads a used session's states this share of the age its
+# requests accept (0.6 s for best available's 1 s), so the view stays young enough and a request reads the states
+# itself only when the refresher failed or fell behind.
+REFRESH_SHARE = 0.6
+# A refresher stops when no request used its session's view for this long (it starts again with the next one).
+IDLE_SECONDS = 15.0
+# At most this many refreshers per process; past it, requests of further sessions read the states themselves.
+MAX_REFRESHERS = 32
+# After a failed read, the refresher waits this long before the next (the error is logged, never raised).
+ERROR_BACKOFF_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,15 @@ class SessionLive:
     states: bytearray = field(default_factory=bytearray)  # what ``index`` reflects, by ordinal
     index: SeatIndex | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    used_at: float = -1e18  # when a request last took the view (``LiveSeats.current``)
+    refresh_every: float = SNAPSHOT_SECONDS
+    # Seats this process chose for orders (ordinal → when): kept taken over reads for ``MARK_SECONDS``, so a read
+    # that began before their orders committed does not offer them again to this process's next buyers.
+    marks: dict[int, float] = field(default_factory=dict)
+    refresher: asyncio.Task[None] | None = None
+    # Per ticket type and zone, the session's prices as last read (``zone_prices``; verified by each order's
+    # reservation statement), with the stamp of the seats they were read for.
+    prices: list[PriceRow] | None = None
 
     def apply(self, states: Sequence[int]) -> None:
         """Make the index (when built) show ``states``: each changed seat moved to its new state."""
@@ -151,17 +176,38 @@ class SessionLive:
             )
         return self.index
 
+    def mark_units_taken(self, unit_ids: Sequence[str]) -> None:
+        """Seats a claim just found taken (``seat_taken``): shown taken here, so choosing again avoids them
+        without reading every state again."""
+        self.mark_taken([s.ordinal for u in unit_ids if (s := self.seats.by_unit.get(u)) is not None])
+
     def mark_taken(self, ordinals: Sequence[int]) -> None:
         """Seats this process just chose for an order: shown taken to the next buyer here until the next
         snapshot says what became of them (a refused order's seats come back then). Moves only those seats (not
         a diff of every state: this runs on each best-available order)."""
         keys = []
+        now = time.monotonic()
         for o in ordinals:
             if self.states[o] == FREE:
                 self.states[o] = TAKEN
+                self.marks[o] = now
                 keys.append(self.seats.seats[o].key)
         if self.index is not None and keys:
             self.index.take(keys)
+
+    def with_marks(self, states: bytearray) -> bytearray:
+        """``states`` (a read) with the seats this process chose in the last ``MARK_SECONDS`` shown taken (their
+        orders may not have committed when the read was made); a mark goes once a read shows the seat not free
+        or it is older (a refused order's seats come back then)."""
+        if not self.marks:
+            return states
+        out, now = bytearray(states), time.monotonic()
+        for o, at in list(self.marks.items()):
+            if now - at > MARK_SECONDS or out[o] != FREE:
+                del self.marks[o]
+            else:
+                out[o] = TAKEN
+        return out
 
 
 CHUNK = 1024
@@ -197,10 +243,9 @@ class LiveSeats:
             self._by_session.clear()
             self._loading.clear()
             self._loop = loop
-        seating = await repo.seating(uow.session, organizer_id, session_id)
-        if seating is None:
+        stamp = await repo.seating_stamp(uow.session, organizer_id, session_id)
+        if stamp is None:
             return None
-        stamp = (seating.layout_id, seating.layout_version, seating.seat_count, seating.created_at)
         key = (organizer_id, session_id)
         live = self._by_session.get(key)
         if live is not None and live.seats.stamp == stamp:
@@ -210,6 +255,9 @@ class LiveSeats:
             live = self._by_session.get(key)
             if live is not None and live.seats.stamp == stamp:
                 return live
+            seating = await repo.seating(uow.session, organizer_id, session_id)  # its sections, once
+            if seating is None:
+                return None
             return await self._load(uow, organizer_id, session_id, stamp, seating.sections)
 
     async def _load(
@@ -283,8 +331,61 @@ class LiveSeats:
                 snap = Snapshot.of(states, live.seats.zone_of, counts)
             live.snapshot, live.read_at = snap, began
             live.ring.add(snap)
-            live.apply(states)
+            live.apply(live.with_marks(states))
             return snap
+
+    async def current(
+        self, uow: UnitOfWork, organizer_id: str, live: SessionLive, *, max_age: float = SNAPSHOT_SECONDS
+    ) -> Snapshot:
+        """``live``'s states as a request uses them: the view kept by this process's background refresher (one
+        per used session, started here, reading every ``REFRESH_SHARE * max_age``), so a request does not wait for
+        a read. Read now only for the first view, with ``max_age`` 0, or when the view is older than ``max_age``
+        and no read is under way (the refresher failed or fell behind): the bound on staleness is ``refresh``'s.
+        The view may be a moment old: the claim in the reservation decides."""
+        live.used_at = time.monotonic()
+        if max_age > 0:
+            live.refresh_every = min(live.refresh_every, max(0.05, REFRESH_SHARE * max_age))
+            self._ensure_refresher(uow, organizer_id, live)
+        # Within max_age: the refresher's view. Older (or a read under way): ``refresh``'s own rules.
+        return await self.refresh(uow, organizer_id, live, max_age=max_age)
+
+    def refreshers(self) -> int:
+        """How many background refreshers run in this process."""
+        return sum(1 for v in self._by_session.values() if v.refresher is not None and not v.refresher.done())
+
+    def _ensure_refresher(self, uow: UnitOfWork, organizer_id: str, live: SessionLive) -> None:
+        if live.refresher is not None and not live.refresher.done():
+            return
+        if self.refreshers() >= MAX_REFRESHERS or all(v is not live for v in self._by_session.values()):
+            return  # bounded; a view no longer kept here is not refreshed
+        live.refresher = asyncio.get_running_loop().create_task(
+            self._refresh_loop(uow, organizer_id, live), name=f"seating-refresh-{live.seats.session_id}"
+        )
+
+    async def _refresh_loop(self, uow: UnitOfWork, organizer_id: str, live: SessionLive) -> None:
+        """Read ``live``'s states every ``live.refresh_every`` seconds (each in a read-only unit of work of its
+        own) until no
+        request used it for ``IDLE_SECONDS`` or it is no longer this process's view of the session."""
+        try:
+            while True:
+                await asyncio.sleep(max(0.05, live.read_at + live.refresh_every - time.monotonic()))
+                if time.monotonic() - live.used_at > IDLE_SECONDS or all(
+                    v is not live for v in self._by_session.values()
+                ):
+                    return
+                try:
+                    async with UnitOfWork(
+                        uow.db, uow.clock, readonly=True, strategies=uow.strategies, settings=uow.settings
+                    ) as bg:
+                        # A request that read meanwhile (its view was too old) spares this read.
+                        await self.refresh(bg, organizer_id, live, max_age=live.refresh_every / 2)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("seat states of session %s: refresh failed", live.seats.session_id, exc_info=True)
+                    await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+        finally:
+            live.refresher = None
 
     def forget(self, live: SessionLive) -> None:
         """Drop ``live`` (its seats were replaced): the next ``seats`` reads them again."""
@@ -306,6 +407,12 @@ class LiveSeats:
 
     def clear(self) -> None:
         self._by_session.clear()
+
+    def stop(self) -> None:
+        """Cancel every background refresher (a registry given up, e.g. before its database goes away)."""
+        for live in self._by_session.values():
+            if live.refresher is not None:
+                live.refresher.cancel()
 
 
 # Past this share of seats not free (at the last read), one aggregate of every seat's state costs less than
@@ -355,3 +462,25 @@ def live_of(uow: UnitOfWork) -> LiveSeats:
 async def zone_prices(uow: UnitOfWork, organizer_id: str, session_id: str) -> list[ZonePrice]:
     """The session's prices per (zone, ticket type), read fresh."""
     return await repo.zone_prices(uow.session, organizer_id, session_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRow:
+    """A zone price as plain values (kept across units of work; an ORM row would be detached)."""
+
+    id: str
+    session_id: str
+    zone: str
+    ticket_type_id: str
+    price_minor: int
+
+
+async def cached_zone_prices(uow: UnitOfWork, organizer_id: str, live: SessionLive, *, fresh: bool) -> list[PriceRow]:
+    """The session's prices as this process last read them (read now when ``fresh`` or never read). Only for a
+    caller whose reservation re-verifies each price it charges (the seat resolver's ``zone_price`` row check):
+    a changed price fails that check and the order is resolved again with ``fresh``; a zone priced since is
+    found by the fresh retry of a refusal (``orders.service._resolve``)."""
+    if fresh or live.prices is None:
+        rows = await zone_prices(uow, organizer_id, live.seats.session_id)
+        live.prices = [PriceRow(p.id, p.session_id, p.zone, p.ticket_type_id, p.price_minor) for p in rows]
+    return live.prices

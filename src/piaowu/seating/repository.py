@@ -79,6 +79,17 @@ async def seating(session: AsyncSession, organizer_id: str, session_id: str) -> 
     return (await session.execute(q)).scalar_one_or_none()
 
 
+async def seating_stamp(session: AsyncSession, organizer_id: str, session_id: str) -> tuple[Any, ...] | None:
+    """(layout id, layout version, seat count, assigned at) of the session's seating, or None: what tells a
+    worker its cached seats are still the session's. A Core read of four columns (no ORM row, no sections JSON):
+    it runs on every seat order."""
+    q = select(
+        SessionSeating.layout_id, SessionSeating.layout_version, SessionSeating.seat_count, SessionSeating.created_at
+    ).where(SessionSeating.session_id == session_id, SessionSeating.organizer_id == organizer_id)
+    row = (await session.execute(q)).first()
+    return None if row is None else tuple(row)
+
+
 # A seat's state as one character (seating.availability: 0 free, 1 taken, 2 blocked; leg 0 of its unit).
 _STATE_CHAR = case(
     (Unit.occupied.op("&")(1) != 0, "1"),

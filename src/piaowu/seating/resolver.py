@@ -50,7 +50,7 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders.placement import MAX_TICKETS_PER_ORDER, TICKET_TYPE_ID_LENGTH
 from piaowu.seating import best_available as ba
-from piaowu.seating.live import SNAPSHOT_SECONDS, SessionLive, live_of, zone_prices
+from piaowu.seating.live import SNAPSHOT_SECONDS, PriceRow, SessionLive, cached_zone_prices, live_of
 from piaowu.seating.models import ZonePrice
 
 KIND = "seat"
@@ -158,7 +158,7 @@ def _parse_best(best: object, at: str, errors: list[dict[str, Any]]) -> BestAvai
 @dataclass
 class SessionContext:
     live: SessionLive
-    prices: dict[tuple[str, str], ZonePrice]  # (zone, ticket type) → its price row
+    prices: dict[tuple[str, str], PriceRow]  # (zone, ticket type) → its price row
     blocked: set[str]  # seat ids picked in this order that are kept back
 
 
@@ -194,12 +194,15 @@ class SeatResolver:
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
             live = await registry.unknown_here(uow, organizer_id, live, [s for i in mine for s in i.selection.seats])
             if any(i.selection.best is not None for i in mine):
-                await registry.refresh(
-                    uow, organizer_id, live, max_age=SNAPSHOT_SECONDS, began_after=asked if fresh else None
-                )
+                if fresh:
+                    await registry.refresh(uow, organizer_id, live, began_after=asked)
+                else:  # the view the background refresher keeps: no read on the buyer's request
+                    await registry.current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
             picked = [s for i in mine for s in i.selection.seats if s in live.seats.by_unit]
-            states = await inventory.unit_states(uow, organizer_id, picked)
-            prices = {(p.zone, p.ticket_type_id): p for p in await zone_prices(uow, organizer_id, session_id)}
+            states = await inventory.unit_states(uow, organizer_id, picked) if picked else {}
+            prices = {
+                (p.zone, p.ticket_type_id): p for p in await cached_zone_prices(uow, organizer_id, live, fresh=fresh)
+            }
             blocked = {u for u, st in states.items() if st.blocked & 1}
             sessions[session_id] = SessionContext(live, prices, blocked)
         return SeatContext(offers, sessions)
@@ -239,7 +242,7 @@ class SeatResolver:
         chosen = self._chosen(items, context, {u for seats in picked.values() for u in seats})
         lines: list[ResolvedLine] = []
         checks: list[Any] = []
-        used_prices: dict[str, ZonePrice] = {}
+        used_prices: dict[str, PriceRow] = {}
         for item in items:
             sel = item.selection
             offer = offers[sel.ticket_type_id]
@@ -271,7 +274,10 @@ class SeatResolver:
             if item.index in chosen:
                 live = sessions[offers[item.selection.ticket_type_id].session_id].live
                 live.mark_taken([live.seats.by_unit[u].ordinal for u in chosen[item.index]])
-        return Resolution(tuple(lines), tuple(checks), rechoose=bool(chosen))
+        views = tuple({id(ctx.live): ctx.live for ctx in sessions.values()}.values()) if chosen else ()
+        return Resolution(
+            tuple(lines), tuple(checks), rechoose=bool(chosen), taken=tuple(v.mark_units_taken for v in views)
+        )
 
     def _picked(self, items: Sequence[Item], context: SeatContext) -> dict[int, tuple[str, ...]]:
         """The seats picked per item, checked: a seat of the session, once, in a priced zone, not kept back."""
@@ -351,7 +357,7 @@ def refusal_error(refusal: ba.Refusal) -> SeatsUnavailable:
     return _REFUSALS[refusal.code](free=refusal.free, largest_block=refusal.largest_block)
 
 
-def _price_check(p: ZonePrice) -> RowCheck:
+def _price_check(p: PriceRow) -> RowCheck:
     """The reservation is written only while the zone price it charged is still the session's."""
     expected = (("session_id", p.session_id), ("zone", p.zone), ("ticket_type_id", p.ticket_type_id),
                 ("price_minor", p.price_minor))  # fmt: skip

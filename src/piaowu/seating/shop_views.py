@@ -128,7 +128,7 @@ async def preview_best_available(
     zones = (zone,) if zone is not None else tuple(priced)
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
-    await live_of(uow).refresh(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
+    await live_of(uow).current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
     answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split))
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)
