@@ -3,6 +3,7 @@ process for at most the bound, then show what changed; a ``since`` answer is its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -41,7 +42,10 @@ async def test_seat_answers_are_at_most_the_bound_old(runtime, client, clock):
         await uow.commit()
     assert (await client.get(f"{base}/seat-availability")).json() == first  # the shared answer, within the bound
     assert (await client.get(f"{base}/seat-map")).content == seat_map.content
+    # Past the bound: the micro-cache ages on the injected clock, the worker's read of seat states (seating.live,
+    # which a background task keeps current) on the process's monotonic clock — so both move on.
     clock.advance(timedelta(seconds=TTL))
+    await asyncio.sleep(TTL + 0.05)
     now = (await client.get(f"{base}/seat-availability")).json()
     assert now["version"] != first["version"] and unpack(decode(now["states"]), 60)[0] == TAKEN
     delta = (await client.get(f"{base}/seat-availability", params={"since": first["version"]})).json()
