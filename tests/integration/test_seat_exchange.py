@@ -7,25 +7,23 @@ the check would catch a seat owned twice."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from piaowu.audit.models import AuditEvent
 from piaowu.inventory.models import Hold, HoldUnit, Unit
 from piaowu.inventory.rules import HoldStatus
-from piaowu.inventory.service import STRATEGY_KEY
 from piaowu.orders.models import OrderLine, OrderLineHolding
 from piaowu.runtime import Runtime
 from piaowu.seating import session_seating
 from piaowu.tickets import service as tickets
 from piaowu.tickets import signing
 from piaowu.tickets.models import Ticket
-from tests.concurrency.naive import NaiveStrategy
-from tests.concurrency.test_inventory_races import SplitTransactionNaive
+
+# The control run: the claim checked on a stale read, then written (tests/concurrency/naive.py).
+from tests.concurrency.test_unit_races import naive_reserve as naive_claims
 from tests.order_helpers import BUYER
 from tests.seating_world import PRICES, SeatingWorld, seating_world
 
@@ -172,23 +170,6 @@ async def test_each_refusal_is_told_and_changes_nothing(
         await uow.commit()
     used = await refused(world.seat("A", "2", "5"), 409, "exchange_not_allowed")
     assert used["reason"] == "the ticket was already used at a gate"
-
-
-@asynccontextmanager
-async def naive_claims(runtime: Runtime):  # noqa: ANN201
-    """The control run: the claim checked on a stale read, then written (tests/concurrency/naive.py)."""
-    engine = None
-    if runtime.db.dialect == "sqlite":
-        runtime.strategies[STRATEGY_KEY] = SplitTransactionNaive(runtime.db.read_sessions)
-    else:
-        engine = create_async_engine(runtime.db.url, pool_size=8, max_overflow=0, pool_timeout=60)
-        runtime.strategies[STRATEGY_KEY] = NaiveStrategy(async_sessionmaker(engine, expire_on_commit=False))
-    try:
-        yield
-    finally:
-        runtime.strategies.pop(STRATEGY_KEY)
-        if engine is not None:
-            await engine.dispose()
 
 
 CLERKS = 6
