@@ -167,3 +167,28 @@ async def seating_world(
         seats={(seat.section, seat.row, seat.number): seat.unit_id for seat in seats},
         zones={seat.unit_id: seat.zone for seat in seats},
     )
+
+
+async def unseated_session(rt: Runtime, world: SeatingWorld) -> tuple[str, str, str]:
+    """A second session of the world's event (same venue), on sale, with no seats yet: (session id, its one
+    ticket type "adult" id, its pool id). For tests of what changes once a session is given a layout."""
+    now = rt.clock.now()
+    async with rt.uow() as uow:
+        s = await session_service.create_session(
+            uow,
+            world.actor,
+            world.event_id,
+            SessionIn(
+                name="Matinee",
+                starts_at=now + timedelta(days=8),
+                ends_at=now + timedelta(days=8, hours=2),
+                capacity=5,
+                status="on_sale",
+            ),
+        )
+        tt = await ticket_type_service.create_ticket_type(
+            uow, world.actor, s.id, TicketTypeIn(name="adult", price_minor=100)
+        )
+        pool = (await views.session_or_404(uow, world.organizer_id, s.id)).pool_id
+        await uow.commit()
+    return s.id, tt.id, pool

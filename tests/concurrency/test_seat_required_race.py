@@ -13,46 +13,17 @@ then holds the pool without a seat — the known gap this closes.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
-from piaowu.catalog import session_service, ticket_type_service, views
-from piaowu.catalog.schemas import SessionIn, TicketTypeIn
 from piaowu.core.errors import SeatRequired, SoldOut
 from piaowu.inventory import service as inventory
 from piaowu.inventory import strategies
 from piaowu.runtime import Runtime
 from piaowu.seating import session_seating
-from tests.concurrency.ledger import buy, in_uow
-from tests.seating_world import SeatingWorld, seating_world
-
-
-async def _unseated_session(rt: Runtime, world: SeatingWorld) -> tuple[str, str, str]:
-    """A second session of the world's event (same venue), on sale, no seats yet → (session, type, pool)."""
-    now = rt.clock.now()
-
-    async def make(uow):  # noqa: ANN001, ANN202
-        s = await session_service.create_session(
-            uow,
-            world.actor,
-            world.event_id,
-            SessionIn(
-                name="Matinee",
-                starts_at=now + timedelta(days=8),
-                ends_at=now + timedelta(days=8, hours=2),
-                capacity=5,
-                status="on_sale",
-            ),
-        )
-        tt = await ticket_type_service.create_ticket_type(
-            uow, world.actor, s.id, TicketTypeIn(name="adult", price_minor=100)
-        )
-        pool = (await views.session_or_404(uow, world.organizer_id, s.id)).pool_id
-        return s.id, tt.id, pool
-
-    return await in_uow(rt, make)
+from tests.concurrency.ledger import buy
+from tests.seating_world import SeatingWorld, seating_world, unseated_session
 
 
 async def _waiting_for_a_lock(rt: Runtime) -> None:
@@ -79,7 +50,7 @@ async def _waiting_for_a_lock(rt: Runtime) -> None:
 
 async def _race(rt: Runtime) -> tuple[BaseException | None, int, SeatingWorld, str]:
     world = await seating_world(rt)
-    session_id, tt, pool = await _unseated_session(rt, world)
+    session_id, tt, pool = await unseated_session(rt, world)
     order: asyncio.Task | None = None
     async with rt.uow() as uow:
         await session_seating.assign_layout(uow, world.actor, session_id, world.layout_id)  # the pool's row: locked

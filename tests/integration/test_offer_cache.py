@@ -5,19 +5,17 @@ sale path")."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from piaowu.catalog import offers as catalog_offers
-from piaowu.catalog import session_service, ticket_type_service, views
-from piaowu.catalog.schemas import SessionIn, TicketTypeIn, TicketTypePatch
+from piaowu.catalog import ticket_type_service
+from piaowu.catalog.schemas import TicketTypePatch
 from piaowu.core.errors import InvalidQuantity, SeatRequired, ValidationFailed
 from piaowu.inventory import service as inventory
 from piaowu.seating import session_seating
 from tests.concurrency.ledger import buy, in_uow
 from tests.factories import on_sale_session, owner_actor
-from tests.seating_world import seating_world
+from tests.seating_world import seating_world, unseated_session
 
 
 @pytest.fixture
@@ -76,39 +74,19 @@ async def test_a_cached_general_admission_offer_is_refused_once_its_session_has_
     session check now sees a ``session_seating`` row), the offer is read again and the order refused with
     ``seat_required`` — nothing held, the pool entirely the seats'."""
     world = await seating_world(runtime)
-    now = runtime.clock.now()
 
-    async def second_session(uow):  # noqa: ANN001, ANN202 - same event and venue, no seats yet
-        s = await session_service.create_session(
-            uow,
-            world.actor,
-            world.event_id,
-            SessionIn(
-                name="Matinee",
-                starts_at=now + timedelta(days=8),
-                ends_at=now + timedelta(days=8, hours=2),
-                capacity=5,
-                status="on_sale",
-            ),
-        )
-        tt = await ticket_type_service.create_ticket_type(
-            uow, world.actor, s.id, TicketTypeIn(name="adult", price_minor=100)
-        )
-        return s, tt
-
-    matinee, tt = await in_uow(runtime, second_session)
+    matinee_id, tt_id, pool = await unseated_session(runtime, world)
     async with runtime.uow(readonly=True) as uow:  # what an earlier order of this process left in its cache
-        offers = await catalog_offers.offers_for(uow, world.organizer_id, [tt.id], cached=True)
-    assert not offers[tt.id].seated
+        offers = await catalog_offers.offers_for(uow, world.organizer_id, [tt_id], cached=True)
+    assert not offers[tt_id].seated
 
-    await in_uow(runtime, lambda uow: session_seating.assign_layout(uow, world.actor, matinee.id, world.layout_id))
-    assert not cache._rows[(world.organizer_id, tt.id)][1].seated  # noqa: SLF001 - still cached, now stale
+    await in_uow(runtime, lambda uow: session_seating.assign_layout(uow, world.actor, matinee_id, world.layout_id))
+    assert not cache._rows[(world.organizer_id, tt_id)][1].seated  # noqa: SLF001 - still cached, now stale
 
     with pytest.raises(SeatRequired) as refused:
-        await buy(runtime, world.actor, tt.id, 2)
-    assert refused.value.data["session_id"] == matinee.id
-    assert cache._rows[(world.organizer_id, tt.id)][1].seated  # noqa: SLF001 - read again
+        await buy(runtime, world.actor, tt_id, 2)
+    assert refused.value.data["session_id"] == matinee_id
+    assert cache._rows[(world.organizer_id, tt_id)][1].seated  # noqa: SLF001 - read again
     async with runtime.uow(readonly=True) as uow:
-        pool = (await views.session_or_404(uow, world.organizer_id, matinee.id)).pool_id
         counts = (await inventory.counts(uow, world.organizer_id, [pool]))[pool]
     assert (counts.capacity, counts.held, counts.sold) == (len(world.seat_ids), 0, 0)
