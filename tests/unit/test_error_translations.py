@@ -139,3 +139,16 @@ def test_no_translation_leaks_latin_placeholders_or_english_sentences():
             if not m.id:
                 continue
             assert re.search(r"[\u4e00-\u9fff]", m.string), f"not translated to Chinese: {m.id!r}"
+
+
+def test_every_kind_a_not_found_names_is_translated():
+    """``NotFound(kind=…)`` says "找不到该{kind}。": an untranslated kind showed English inside Chinese
+    ("找不到该seat map。")."""
+    catalog = _catalog("zh_CN")
+    kinds = {
+        kind
+        for path in SRC.rglob("*.py")
+        for kind in re.findall(r'NotFound\(kind="([^"]+)"\)', path.read_text(encoding="utf-8"))
+    }
+    assert {"venue", "seat map", "event"} <= kinds  # the scan works
+    assert not sorted(k for k in kinds if k not in catalog)
