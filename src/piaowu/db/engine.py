@@ -42,8 +42,27 @@ class Database:
             await self.read_engine.dispose()
 
 
+# How long a write waits for its turn at the single SQLite write connection (see _sqlite_engine). Requests
+# already queued this long behind a pool of connections before; the turn is now first come, first served.
+SQLITE_WRITE_QUEUE_SECONDS = 30.0
+
+
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    if immediate:
+        # SQLite lets one writer in at a time whatever the pool holds. With several pooled connections each
+        # waiting writer polls the lock with SQLite's busy handler, which sleeps up to 100 ms between tries and
+        # is not first come, first served: under a burst (200 buyers at once) one writer can lose every poll
+        # for the whole busy timeout and get "database is locked" while later ones pass. One connection makes
+        # the pool's queue the line, in arrival order; the busy timeout still covers other processes.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": busy_timeout_ms / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_WRITE_QUEUE_SECONDS,
+        )
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
