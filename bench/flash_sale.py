@@ -10,8 +10,8 @@ notifications, as a real gateway would; its CPU is reported on its own line), th
 
 - ``create``: POST /api/v1/orders until 409 sold_out;
 - ``paid``: create → POST /orders/{id}/payments → the buyer pays on the gateway's hosted page (its form, with
-  the CSRF token of the client's gateway session) → GET /orders/{id}/status?wait=20 (held until the payment's
-  commit wakes it; asked again on a timeout) until paid, then GET /orders/{id} once: tickets issued.
+  the CSRF token of the client's gateway session) → GET /orders/{id}/status?wait=20&with_order=true (held until
+  the payment's commit wakes it; asked again on a timeout) until paid: its answer carries the order, tickets issued.
 - ``spread``: 200 sessions (``--spread-sessions``) of 5 events on sale at once, ``--units`` units over all of
   them; each order goes to a random session still on sale (POST /api/v1/orders) until all are sold out. No hot
   row: the figure is the cost of a request.
@@ -433,19 +433,21 @@ CSRF_RE = re.compile(rb'name="csrf" value="([^"]+)"')
 COOKIE_RE = re.compile(rb"(?i)\r\nset-cookie: (piaowu_session=[^;\r\n]+)")
 
 
-async def wait_until_paid(conn: Conn, auth: bytes, order_id: str, run: Run, timed: bool) -> None:
+async def wait_until_paid(conn: Conn, auth: bytes, order_id: str, run: Run, timed: bool) -> bytes:
     """Like a "waiting for payment" screen: one held status request (the push channel, ``?wait=``), answered
-    when the payment's commit wakes it; a timeout answer (still pending) is simply asked again. ``polls``
-    counts the requests made."""
-    path = f"/api/v1/orders/{order_id}/status?wait=20"
+    when the payment's commit wakes it; a timeout answer (still pending) is simply asked again. The final
+    answer carries the order (``with_order``): the page shows the tickets without another request. ``polls``
+    counts the requests made. → the last answer's body."""
+    path = f"/api/v1/orders/{order_id}/status?wait=20&with_order=true"
     for _ in range(30):
         status, body, _ = await conn.request("GET", path, b"", auth)
         run.polls += timed
-        if status == 200 and b'"status":"paid"' in body:
-            return
-        if status != 200 or b'"status":"pending"' not in body:
+        if status == 200 and body.startswith(b'{"id":') and b'"status":"paid"' in body[:80]:
+            return body
+        if status != 200 or b'"status":"pending"' not in body[:80]:
             break
     run.errors["poll " + error_code(status, body)] += 1
+    return body
 
 
 async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, start: asyncio.Event) -> None:
@@ -501,10 +503,9 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
             if status != 303:
                 run.errors["gateway " + error_code(status, body)] += 1
                 continue
-            await wait_until_paid(conn, auth, order_id, run, timed)
-            status, body, _ = await conn.request("GET", f"/api/v1/orders/{order_id}", b"", auth)
+            body = await wait_until_paid(conn, auth, order_id, run, timed)  # the paid order, tickets included
             t4 = time.perf_counter()
-            if b'"ticket":null' in body:
+            if b'"ticket":null' in body or b'"ticket":{' not in body:
                 run.errors["paid without tickets"] += 1
             if timed:
                 run.took("start_payment", t2 - t1)

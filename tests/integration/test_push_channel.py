@@ -94,6 +94,54 @@ async def test_another_organizers_order_is_not_found_and_never_waited_on(runtime
     assert r.status_code == 422  # bounded: a client cannot hold a request for ever
 
 
+async def test_a_held_read_with_the_order_answers_the_paid_order_with_its_tickets(runtime, app, client, tenant):
+    """The waiting page's one request: the final answer carries what ``GET /orders/{id}`` would answer."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    url = f"/api/v1/orders/{order.id}/status"
+    held = asyncio.create_task(client.get(url, params={"wait": 20, "with_order": "true"}, headers=tenant.auth))
+    await asyncio.sleep(0.2)
+    assert not held.done()
+    await _paid_soon(runtime, app, actor, order.id)
+    r = await asyncio.wait_for(held, 5)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "paid" and body["order"]["status"] == "paid" and body["paid_at"]
+    ticket = body["order"]["lines"][0]["ticket"]
+    assert ticket["status"] == "valid" and ticket["qr_payload"].startswith("PW")
+    assert body["order"]["payments"][0]["status"] == "succeeded"
+    whole = (await client.get(f"/api/v1/orders/{order.id}", headers=tenant.auth)).json()
+    assert body["order"] == whole
+
+
+async def test_a_pending_answer_never_carries_the_order_and_another_tenant_gets_nothing(runtime, client, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    url = f"/api/v1/orders/{order.id}/status"
+    r = await client.get(url, params={"wait": 0.2, "with_order": "true"}, headers=tenant.auth)
+    assert r.status_code == 200 and r.json()["status"] == "pending" and r.json()["order"] is None
+    r = await client.get(url, params={"with_order": "true"}, headers=tenant.auth)
+    assert r.json()["order"] is None  # without a wait too: a pending order is still changing
+    other = await make_tenant(runtime, slug="other-theatre")
+    r = await client.get(url, params={"wait": 20, "with_order": "true"}, headers=other.auth)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+async def test_a_settled_order_with_the_order_is_answered_at_once(runtime, app, tenant):
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    await _paid_soon(runtime, app, actor, order.id)
+    t0 = time.monotonic()
+    out = await waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20, with_order=True)
+    assert time.monotonic() - t0 < 2
+    assert out.order is not None and out.order.lines[0].ticket is not None and out.status == "paid"
+    plain = await waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 0)
+    assert plain.order is None  # only when asked
+
+
 @POSTGRES_ONLY
 async def test_postgres_wakes_a_waiter_of_another_process_on_commit_only(runtime, app, tenant, db_url, tmp_path):
     """A second runtime has its own Wakeups and its own listening connection, as another worker or host has:

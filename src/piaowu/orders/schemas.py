@@ -162,6 +162,11 @@ class OrderStatusOut(BaseModel):
     status: str
     expires_at: datetime | None
     paid_at: datetime | None
+    order: OrderOut | None = Field(
+        default=None,
+        description="the whole order (lines, tickets, payments) when asked with `with_order=true` and the answer is "
+        "final (not `pending`): the waiting page needs no second request",
+    )
 
 
 class OrderSummary(BaseModel):

@@ -18,12 +18,13 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import orjson
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.core.errors import Conflict, NotFound
 from piaowu.core.events import Topic
 from piaowu.db import outbox
+from piaowu.db.statements import insert_ignore
 from piaowu.payments.models import SandboxTransaction
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -78,11 +79,7 @@ async def create_trade(
     notify_url: str,
     return_url: str,
 ) -> TradeView:
-    existing = (await session.execute(_BY_REF, {"ref": merchant_ref})).one_or_none()
-    if existing is not None:  # creating the same trade twice returns the first (gateways are idempotent on ref)
-        return _view(existing)
     row = {
-        "trade_no": "SBX" + now.strftime("%Y%m%d") + secrets.token_hex(6).upper(),
         "merchant_ref": merchant_ref,
         "amount_minor": amount_minor,
         "currency": currency,
@@ -95,9 +92,17 @@ async def create_trade(
         "paid_at": None,
         "note": "",
     }
-    # Plain statements (the trade is opened on every online payment, in the server's process in the sandbox).
-    await session.execute(insert(SandboxTransaction.__table__), [row])
-    return _view(SimpleNamespace(**row))  # type: ignore[arg-type]
+    # One plain statement (the trade is opened on every online payment, in the server's process in the sandbox):
+    # the insert itself tells whether the trade exists, instead of a read before it.
+    for _ in range(3):
+        row["trade_no"] = "SBX" + now.strftime("%Y%m%d") + secrets.token_hex(6).upper()
+        if await insert_ignore(session, SandboxTransaction.__table__, row):
+            return _view(SimpleNamespace(**row))  # type: ignore[arg-type]
+        existing = (await session.execute(_BY_REF, {"ref": merchant_ref})).one_or_none()
+        if existing is not None:  # creating the same trade twice returns the first (gateways are idempotent on ref)
+            return _view(existing)
+        # else: the random trade number was taken (48 bits a day); draw another
+    raise Conflict()
 
 
 async def get_trade(session: AsyncSession, trade_no: str) -> TradeView:

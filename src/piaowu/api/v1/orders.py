@@ -111,10 +111,15 @@ async def order_status(
             " (paid, expired, cancelled), else with the unchanged status when the time runs out — ask again",
         ),
     ] = 0,
+    with_order: Annotated[
+        bool,
+        Query(description="a final answer (not `pending`) carries the whole order in `order`, tickets included"),
+    ] = False,
 ) -> OrjsonResponse:
     """Ask this, not the whole order, while waiting for an online payment: `paid` means the tickets are
-    issued; then read the order once. With `wait`, one held request replaces polling (see docs/api.md)."""
-    out = await waiting.order_status(rt.uow, rt.wakeups, actor, order_id, wait)
+    issued. With `wait`, one held request replaces polling; with `with_order=true` the final answer carries
+    the order, so the page needs no second request (see docs/api.md)."""
+    out = await waiting.order_status(rt.uow, rt.wakeups, actor, order_id, wait, with_order=with_order)
     return OrjsonResponse(out.model_dump(mode="json"))
 
 
