@@ -546,9 +546,10 @@ async def check_books_many(dsn: str, ticket_type_ids: list[str]) -> dict[str, in
         total: Counter[str] = Counter()
         for tt in ticket_type_ids:
             total.update(await _books(conn, tt))
-        total["xacts"] = await conn.fetchval(
-            "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()"
+        xacts, sessions = await conn.fetchrow(
+            "select xact_commit + xact_rollback, sessions from pg_stat_database where datname = current_database()"
         )
+        total["xacts"], total["sessions"] = xacts, sessions
         total["statements"] = await _statements(conn)
     finally:
         await conn.close()
@@ -632,6 +633,8 @@ def db_counts_per(n: float, before: dict[str, int], after: dict[str, int]) -> di
     return {
         "db_transactions_per_order": round((after["xacts"] - before["xacts"]) / max(n, 1), 2),
         "db_statements_per_order": statements,  # None: pg_stat_statements is not loaded on this server
+        # connections opened (PostgreSQL forks a backend for each; a new connection prepares every statement again)
+        "db_sessions_per_order": round((after["sessions"] - before["sessions"]) / max(n, 1), 3),
     }
 
 

@@ -119,7 +119,10 @@ def _payable(uow: UnitOfWork, order: Order | repo.PayableOrder) -> None:
 
 
 async def _open(uows: UnitsOfWork, req: TradeRequest) -> OpenedTrade:
-    async with uows() as uow:  # the provider's alone: nothing of ours is read or locked before its call
+    # The provider's alone: nothing of ours is read or locked before its call. Autocommit: what the sandbox
+    # writes here (its trade) is one statement, so on PostgreSQL it needs no BEGIN … COMMIT around it; a real
+    # provider issues nothing on it at all.
+    async with uows(autocommit=True) as uow:
         trade = await payments.open_trade(uow, req)
         await uow.commit()
     return trade

@@ -73,10 +73,24 @@ _LINE_FACTS = (
     .order_by(OrderLine.id)
 )
 _LINES = select(OrderLine).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
+# The order as the buyer's page shows it, as plain rows (no entities to build and track: read once paid, on
+# every paid order).
+_ORDER_ROW = select(*Order.__table__.c).where(Order.id == _ORDER, Order.organizer_id == _ORG)
+_LINE_ROWS = select(*OrderLine.__table__.c).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
     return (await session.execute(_ORDER_ENTITY, {"org": organizer_id, "order_id": order_id})).scalar_one_or_none()
+
+
+async def order_row(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
+    """The order's columns as a plain row (attribute access as on the entity), for reading only."""
+    return (await session.execute(_ORDER_ROW, {"org": organizer_id, "order_id": order_id})).one_or_none()
+
+
+async def line_rows(session: AsyncSession, order_id: str) -> list[Any]:
+    """The order's lines' columns as plain rows, in id order, for reading only."""
+    return list(await session.execute(_LINE_ROWS, {"order_id": order_id}))
 
 
 async def status_of(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row
 
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
@@ -12,7 +15,8 @@ from piaowu.payments import service as payments
 from piaowu.tickets import service as tickets
 
 
-async def order_out(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> OrderOut:
+async def order_out(uow: UnitOfWork, order: Order | Row[Any], lines: Sequence[OrderLine | Row[Any]]) -> OrderOut:
+    """The order's answer, from its entity and lines' entities or from plain rows of their columns."""
     labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
     by_line = {t.order_line_id: t for t in issued}

@@ -28,27 +28,35 @@ def still_waiting(out: OrderStatusOut) -> bool:
     return out.status == OrderStatus.PENDING
 
 
-async def hold(
-    wakeups: Wakeups, key: str, read: Callable[[], Awaitable[OrderStatusOut]], wait_s: float
-) -> OrderStatusOut:
+Read = Callable[[], Awaitable[OrderStatusOut]]
+
+
+async def hold(wakeups: Wakeups, key: str, read: Read, wait_s: float, *, final: Read | None = None) -> OrderStatusOut:
     """``read()`` now; if the order is pending, again when a commit announces ``key`` or after ``wait_s``.
+    ``final``: how to read the answer once the order is known or woken to have changed (e.g. the whole order),
+    instead of ``read`` again — it must answer a pending order as ``read`` would.
 
     The waiter is registered before the read that decides to wait, so a commit between that read and the wait
     still wakes it. When this process holds too many requests already, the answer is immediate (the client's
     polling fallback takes over)."""
     wait_s = min(max(wait_s, 0.0), MAX_WAIT_S)
+
+    async def now() -> OrderStatusOut:
+        out = await read()
+        return out if final is None or still_waiting(out) else await final()
+
     if wait_s == 0:
-        return await read()
+        return await now()
     try:
         async with wakeups.watch(key) as woken:
             out = await read()
             if not still_waiting(out):
-                return out
+                return out if final is None else await final()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken, wait_s)
     except WaitersFull:
-        return await read()
-    return await read()
+        return await now()
+    return await (final or read)()
 
 
 async def order_status(
@@ -63,16 +71,20 @@ async def order_status(
         async with uows(readonly=True, autocommit=True) as uow:  # one indexed read, no BEGIN … ROLLBACK
             return await orders.order_status(uow, actor, order_id)
 
-    out = await hold(wakeups, order_id, read, wait_s)
-    if with_order and not still_waiting(out):
-        # Its own read-only unit of work (one snapshot for the order, its lines, tickets and payments); the
-        # order is read again, so the answer is the order as it is now, status included.
+    async def read_order() -> OrderStatusOut:
+        # One read-only unit of work (one snapshot for the order, its lines, tickets and payments), in place of
+        # the status read once the order changed or is known final: the answer is the order as it is now.
         async with uows(readonly=True) as uow:
             order = await orders.get_order(uow, actor, order_id)
-        out = OrderStatusOut(
-            id=order.id, status=order.status, expires_at=order.expires_at, paid_at=order.paid_at, order=order
+        return OrderStatusOut(
+            id=order.id,
+            status=order.status,
+            expires_at=order.expires_at,
+            paid_at=order.paid_at,
+            order=None if order.status == OrderStatus.PENDING else order,
         )
-    return out
+
+    return await hold(wakeups, order_id, read, wait_s, final=read_order if with_order else None)
 
 
 async def customer_status(

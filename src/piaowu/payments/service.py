@@ -142,7 +142,8 @@ async def open_trade(uow: UnitOfWork, req: TradeRequest) -> OpenedTrade:
     """Open the trade at the provider (for a real gateway a network call). Writes nothing of ours: run it in a
     unit of work that is the provider's alone and issues nothing before the call — the sandbox keeps its trades
     in that session, a real provider never touches it — so that no row lock (PostgreSQL) and no write
-    transaction (SQLite) of ours is held while the provider answers. A trade whose payment is then never
+    transaction (SQLite) of ours is held while the provider answers (the sandbox writes its trade in one
+    statement, so the caller may run it in autocommit mode). A trade whose payment is then never
     recorded is simply never paid: nobody is sent to its page."""
     prov = provider(uow, req.provider)
     pay_id = new_id()
