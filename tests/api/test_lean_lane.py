@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from piaowu.accounts import service as accounts
+from piaowu.accounts.models import ApiToken
 from piaowu.api.lean import Fallback, LeanLane, json_content
 from piaowu.audit.models import AuditEvent
 from piaowu.headers import API_CSP
@@ -204,3 +205,21 @@ def test_json_content_types_as_fastapi_reads_them() -> None:
     assert json_content("application/json") and json_content("application/json; charset=utf-8")
     assert json_content("application/problem+json")
     assert not json_content(None) and not json_content("text/plain") and not json_content("multipart/form-data")
+
+
+async def test_a_token_revoked_elsewhere_is_refused_on_the_lane_too(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant, capacity=10)
+    async with runtime.uow() as uow:
+        token, info = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="p", role="sales")
+        await uow.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    for _ in range(2):  # the second one identifies the caller from this process's token cache
+        assert (await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=auth)).status_code == 201
+    assert accounts.cached_token_actor(token) is not None
+    async with runtime.uow() as uow:  # another process or host: this process's cache is not told
+        await uow.session.execute(update(ApiToken).where(ApiToken.id == info.id).values(revoked_at=uow.now()))
+        await uow.commit()
+    refused = await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=auth)
+    lane.took(3)
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    assert await _count(runtime, Order) == 2
