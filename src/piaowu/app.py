@@ -19,6 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
+from piaowu.api.lean import LeanLane
+from piaowu.api.v1 import LEAN_ROUTES
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError, LockTimeout, PermissionDenied
 from piaowu.db.engine import is_busy
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         https_only=settings.cookie_secure,
         max_age=12 * 3600,
     )
+    # Placing an order skips the page middleware above and FastAPI's routing (api/lean.py); inside the headers.
+    app.add_middleware(LeanLane, api=api, mount="/api", routes=LEAN_ROUTES)
     # Outermost, so that every answer (guard refusals, redirects, static files, errors) carries them.
     app.add_middleware(SecurityHeaders, form_targets=settings.allowed_return_origins, hsts=settings.cookie_secure)
 

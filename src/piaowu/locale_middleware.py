@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from piaowu.core.reading_locale import reading
-from piaowu.i18n import negotiate, normalize_locale
+from piaowu.i18n import api_locale
 from piaowu.web.templating import page_locale
 
 
@@ -15,8 +15,7 @@ def request_locale(request: Request) -> str:
     The API: ``?lang=``, else Accept-Language (no cookie: API clients state what they want)."""
     if not request.url.path.startswith("/api/"):
         return page_locale(request)
-    lang = request.query_params.get("lang")
-    return normalize_locale(lang) if lang else negotiate(request.headers.get("accept-language"))
+    return api_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 class ReadingLocale:

@@ -56,6 +56,11 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT
 
 
+def api_locale(lang: str | None, accept_language: str | None) -> str:
+    """An API request's language: ``?lang=``, else Accept-Language (no cookie: API clients state what they want)."""
+    return normalize_locale(lang) if lang else negotiate(accept_language)
+
+
 def gettext(locale: str, message: str) -> str:
     if locale == "en":
         return message

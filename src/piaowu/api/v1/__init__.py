@@ -40,3 +40,6 @@ router.include_router(checkin.router, tags=["check-in"])
 router.include_router(staff.router, tags=["staff and tokens"])
 router.include_router(audit.router, tags=["audit"])
 router.include_router(reports.router, tags=["reports"])
+
+# Requests served on the lean lane (``api.lean``) as well as by the routes above, which document them.
+LEAN_ROUTES = [*orders.LEAN_ROUTES, *shop.LEAN_ROUTES]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from piaowu.accounts.service import customer_actor
 from piaowu.api.deps import IdempotencyKey, RuntimeDep
 from piaowu.api.idempotency import run_once, run_once_after
+from piaowu.api.lean import LeanCall, LeanRoute
 from piaowu.api.responses import OrjsonResponse
 from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionAvailabilityOut, SessionOut
@@ -118,6 +119,21 @@ async def create_order(
         lambda uow: orders.create_order(uow, actor, data),
         single_statement=True,
     )
+
+
+async def _create_order_lean(call: LeanCall) -> Response:
+    # ``enforce_route`` has run (a public route); then the route's limit and ``create_order`` itself.
+    await limit_order_creation(call.request, call.rt)
+    slug = call.path_params["slug"]
+    return await create_order(slug, call.request, call.rt, call.data, call.headers["idempotency-key"])
+
+
+# A buyer's app placing an order, served by ``api.lean.LeanLane`` (same checks and answers, less framework).
+LEAN_ROUTES = [
+    LeanRoute(
+        "POST", "/api/v1/shop/{slug}/orders", create_order, OrderIn, _create_order_lean, {"idempotency-key": 200}
+    ),
+]
 
 
 @router.post(

@@ -1,0 +1,225 @@
+"""Placing an order answers the same on the lean lane (api/lean.py) as through the full FastAPI stack.
+
+Every test runs twice: ``lane`` (as served) and ``full`` (the lane passes every request on, as it does for
+anything unusual), each on PostgreSQL and SQLite. The same assertions hold in both, and in ``lane`` mode the
+test also checks which requests the lane served itself — so a lane that silently passed everything on, or
+served a request it should have passed on, fails here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from piaowu.accounts import service as accounts
+from piaowu.accounts.models import ApiToken
+from piaowu.api.lean import Fallback, LeanLane, json_content
+from piaowu.audit.models import AuditEvent
+from piaowu.headers import API_CSP
+from piaowu.orders import service as order_service
+from piaowu.orders.models import Order
+from tests.factories import on_sale_session, owner_actor
+from tests.order_helpers import BUYER
+
+ORDERS = "/api/v1/orders"
+
+
+@dataclass
+class Lane:
+    mode: str
+    served: list[str] = field(default_factory=list)  # lean route paths the lane answered itself
+
+    def took(self, n: int) -> None:
+        """In lane mode the lane answered exactly ``n`` requests since the last call; in full mode none."""
+        assert len(self.served) == (n if self.mode == "lane" else 0), self.served
+        self.served.clear()
+
+
+@pytest.fixture(params=["lane", "full"])
+def lane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Lane:
+    state = Lane(request.param)
+    parse = LeanLane._call
+
+    def spy(self: LeanLane, lean: Any, req: Any, body: bytes) -> Any:
+        if state.mode == "full":
+            raise Fallback
+        call = parse(self, lean, req, body)  # raises Fallback itself for what it does not serve
+        state.served.append(lean.path)
+        return call
+
+    monkeypatch.setattr(LeanLane, "_call", spy)
+    return state
+
+
+def _body(ticket_type_id: str, qty: int = 1) -> dict[str, Any]:
+    return {"items": [{"ticket_type_id": ticket_type_id, "quantity": qty}], "buyer": BUYER}
+
+
+async def _count(runtime: Any, model: Any) -> int:
+    async with runtime.uow(readonly=True) as uow:
+        return (await uow.session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def _sale(runtime: Any, tenant: Any, capacity: int = 3) -> Any:
+    return await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=capacity)
+
+
+async def test_created_order_with_audit_headers_and_no_cookie(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant)
+    r = await client.post(ORDERS, json=_body(sale.ticket_type_id, 2), headers=tenant.auth)
+    assert r.status_code == 201, r.text
+    lane.took(1)
+    order = r.json()
+    assert order["status"] == "pending" and order["total_minor"] == 2 * 18000 and len(order["lines"]) == 2
+    assert order["buyer_phone"] == "+8613812345678"  # the body model's normalisation ran
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["content-security-policy"] == API_CSP  # SecurityHeaders still wraps the lane
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "set-cookie" not in r.headers
+    assert await _count(runtime, AuditEvent) >= 1
+    async with runtime.uow(readonly=True) as uow:
+        kinds = (await uow.session.execute(select(AuditEvent.action).where(AuditEvent.subject_id == order["id"]))).all()
+    assert [k for (k,) in kinds] == ["order.created"]  # in the same statement as the order
+
+
+async def test_sold_out_is_problem_json_in_the_clients_language(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant, capacity=1)
+    assert (await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=tenant.auth)).status_code == 201
+    en = await client.post(ORDERS, json=_body(sale.ticket_type_id), headers={**tenant.auth, "Accept-Language": "en"})
+    zh = await client.post(ORDERS + "?lang=zh-CN", json=_body(sale.ticket_type_id), headers=tenant.auth)
+    lane.took(3)
+    for r in (en, zh):
+        assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "sold_out" and r.json()["pool_id"]
+        assert r.headers["content-security-policy"] == API_CSP
+    assert en.json()["title"] != zh.json()["title"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.json()["title"])  # the Chinese message
+    assert await _count(runtime, Order) == 1
+
+
+async def test_access_rule_and_token(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant)
+    body = _body(sale.ticket_type_id)
+    none = await client.post(ORDERS, json=body)
+    bad = await client.post(ORDERS, json=body, headers={"Authorization": "Bearer pw_notatoken"})
+    async with runtime.uow() as uow:
+        gate, _ = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="g", role="gate")
+        await uow.commit()
+    forbidden = await client.post(ORDERS, json=body, headers={"Authorization": f"Bearer {gate}"})
+    lane.took(3)
+    assert (none.status_code, none.json()["code"]) == (401, "not_authenticated")
+    assert (bad.status_code, bad.json()["code"]) == (401, "not_authenticated")
+    assert forbidden.status_code == 403 and forbidden.json()["code"] == "permission_denied"
+    assert forbidden.json()["permission"] == "order.create"
+    assert await _count(runtime, Order) == 0
+
+
+async def test_idempotency_key_replays_and_refuses_another_body(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant)
+    keyed = {**tenant.auth, "Idempotency-Key": "lane-1"}
+    first = await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=keyed)
+    again = await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=keyed)
+    other = await client.post(ORDERS, json=_body(sale.ticket_type_id, 2), headers=keyed)
+    lane.took(3)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert await _count(runtime, Order) == 1
+
+
+async def test_what_the_lane_passes_on_gets_the_full_stacks_answer(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant)
+    invalid = await client.post(ORDERS, json=_body(sale.ticket_type_id, 0), headers=tenant.auth)
+    long_key = await client.post(
+        ORDERS, json=_body(sale.ticket_type_id), headers={**tenant.auth, "Idempotency-Key": "k" * 201}
+    )
+    not_json = await client.post(ORDERS, content=b"items=1", headers={**tenant.auth, "Content-Type": "text/plain"})
+    broken = await client.post(
+        ORDERS, content=b'{"items": [', headers={**tenant.auth, "Content-Type": "application/json"}
+    )
+    unauthenticated_and_invalid = await client.post(ORDERS, json={"items": []})
+    lane.took(0)
+    assert invalid.status_code == 422 and invalid.json()["code"] == "validation_error"
+    assert [e["field"] for e in invalid.json()["errors"]] == ["items.0.quantity"]
+    assert long_key.status_code == 422 and long_key.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert not_json.status_code == 422 and broken.status_code == 422
+    assert broken.json()["errors"][0]["code"] == "json_invalid"
+    assert unauthenticated_and_invalid.status_code == 401  # the access rule first, as on every route
+    assert await _count(runtime, Order) == 0
+
+
+async def test_an_unexpected_failure_is_a_500_problem_and_writes_nothing(
+    runtime, app, tenant, lane, monkeypatch
+) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant)
+    # The full stack re-raises to the server after answering (to be logged); the client sees the answer.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(order_service, "create_order", broken)
+    async with client:
+        r = await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=tenant.auth)
+    lane.took(1)
+    assert r.status_code == 500 and r.json()["code"] == "internal_error"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert await _count(runtime, Order) == 0
+
+
+async def test_shop_order_rate_limit_and_unknown_shop(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    runtime.settings.shop_orders_per_minute = 2
+    sale = await _sale(runtime, tenant)
+    url = f"/api/v1/shop/{tenant.slug}/orders"
+    created = await client.post(url, json=_body(sale.ticket_type_id))
+    lane.took(1)
+    assert created.status_code == 201 and created.json()["channel"] == "web"
+    assert created.headers["content-security-policy"] == API_CSP
+    assert (await client.post(url, json={"items": []})).status_code == 422  # counts too (passed on)
+    lane.took(0)
+    limited = await client.post(url, json=_body(sale.ticket_type_id), headers={"Accept-Language": "en"})
+    lane.took(1)
+    assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
+    assert limited.headers["retry-after"] == "60"
+    runtime.settings.shop_orders_per_minute = 0
+    unknown = await client.post("/api/v1/shop/no-such-shop/orders", json=_body(sale.ticket_type_id))
+    lane.took(1)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    assert await _count(runtime, Order) == 1
+
+
+async def test_other_routes_and_methods_are_not_on_the_lane(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    assert (await client.get(ORDERS, headers=tenant.auth)).status_code == 200
+    assert (await client.post(ORDERS + "/", json={}, headers=tenant.auth)).status_code in (307, 404, 405)
+    assert (await client.put(ORDERS, json={}, headers=tenant.auth)).status_code == 405
+    lane.took(0)
+
+
+def test_json_content_types_as_fastapi_reads_them() -> None:
+    assert json_content("application/json") and json_content("application/json; charset=utf-8")
+    assert json_content("application/problem+json")
+    assert not json_content(None) and not json_content("text/plain") and not json_content("multipart/form-data")
+
+
+async def test_a_token_revoked_elsewhere_is_refused_on_the_lane_too(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    sale = await _sale(runtime, tenant, capacity=10)
+    async with runtime.uow() as uow:
+        token, info = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="p", role="sales")
+        await uow.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    for _ in range(2):  # the second one identifies the caller from this process's token cache
+        assert (await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=auth)).status_code == 201
+    assert accounts.cached_token_actor(token) is not None
+    async with runtime.uow() as uow:  # another process or host: this process's cache is not told
+        await uow.session.execute(update(ApiToken).where(ApiToken.id == info.id).values(revoked_at=uow.now()))
+        await uow.commit()
+    refused = await client.post(ORDERS, json=_body(sale.ticket_type_id), headers=auth)
+    lane.took(3)
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    assert await _count(runtime, Order) == 2
