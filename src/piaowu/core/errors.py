@@ -355,12 +355,14 @@ class ExchangeNotAllowed(DomainError):
 
 
 class ExchangePriceDiffers(DomainError):
-    """The new seat sells at another price for the ticket's type: an exchange moves no money, so it keeps to
-    seats of the same price (``seat``, ``ticket_type``, ``new_price``, ``old_price``)."""
+    """The new seat sells at another price for the ticket's type and the caller did not confirm that difference
+    (``price_difference_minor``, new − old): the clerk must show it to the buyer first (``seat``,
+    ``ticket_type``, ``new_price``, ``old_price``, ``difference``; ``difference_minor``, ``new_price_minor``,
+    ``old_price_minor`` to confirm with)."""
 
     code = "exchange_price_differs"
     status = 409
     message = (
         "Seat {seat} costs {new_price} as {ticket_type}; this ticket was sold for {old_price}. "
-        "Choose a seat at the same price."
+        "Show the buyer the difference and confirm it to change seats."
     )
