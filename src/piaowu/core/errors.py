@@ -177,6 +177,16 @@ class NoWheelchairSpace(SeatsUnavailable):
     message = "No wheelchair space with a companion seat is free in this zone."
 
 
+class RestrictedViewOnly(SeatsUnavailable):
+    """Only seats with a restricted or partial view (柱子票) would do, and the buyer did not allow them."""
+
+    code = "restricted_view_only"
+    message = (
+        "Only seats with a restricted or partial view are left for this. "
+        "Allow them, or choose another zone or fewer seats."
+    )
+
+
 class LegsOccupied(DomainError):
     """Legs of units asked to be kept back (blocked) are held or sold: ``legs`` maps each such unit id to its
     leg numbers (0-based), ``unit_ids`` lists those units. Nothing was blocked."""
