@@ -128,7 +128,7 @@ async def exchange_post(request: Request, rt: RuntimeDep, actor: StaffDep, order
             return await _exchange_page(request, rt, actor, order_id, ticket_id, **again)
     try:
         command = _command(seats[0], form, confirmed)
-    except (ValueError, ValidationError):
+    except (ValueError, OverflowError, ValidationError):
         errors = {"tendered": _("Enter an amount in yuan, like 500 or 380.50.")}
         return await _exchange_page(request, rt, actor, order_id, ticket_id, errors=errors, status_code=422, **again)
     done, errors = await attempt(
