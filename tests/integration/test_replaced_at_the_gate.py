@@ -47,6 +47,7 @@ async def test_the_old_code_answers_replaced_with_the_new_seat(
     assert (await scan(client, world.auth, old["qr_payload"]))["result"] == "replaced"
     scans = (await client.get(f"{API}/checkin/scans?limit=10", headers=world.auth)).json()
     assert [s["result"] for s in scans].count("replaced") == 4
+    assert all(s["ticket_code"] is None for s in scans if s["result"] == "replaced")
     # Exchanged twice: the first code names the seat the ticket is for now.
     third = await exchange(client, world, old["id"], world.seat("A", "3", "1"))
     assert third.status_code == 409  # used at the gate: it keeps its seat

@@ -221,7 +221,8 @@ async def recent_scans(uow: UnitOfWork, actor: Actor, limit: int = 10, gate: str
             gate=r.gate,
             direction=r.direction,
             result=r.result,
-            ticket_code=codes.get(r.ticket_id) if r.ticket_id else None,
+            # A replaced code's scan names no code: the ticket's code now is the holder's new one, not the one scanned.
+            ticket_code=codes.get(r.ticket_id) if r.ticket_id and r.result != ScanResult.REPLACED else None,
             session_id=r.session_id,
             actor=r.actor,
         )
