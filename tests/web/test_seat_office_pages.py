@@ -445,3 +445,24 @@ async def test_a_map_file_may_be_bigger_than_other_page_bodies(client: httpx.Asy
     big_ops = json.dumps([{"op": "unblock", "seats": [["A", "1", "1"]]}]) + " " * (1024 * 1024 + 10)
     refused = await client.post(url + "/save", data={"csrf": csrf_of(page.text), "version": "2", "ops": big_ops})
     assert refused.status_code == 413
+
+
+async def test_a_clerk_without_the_refund_permission_is_told_before_confirming(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from tests.factories import staff_member
+
+    world = await seating_world(runtime)
+    await staff_member(runtime, world.organizer_id, "sales", "clerk@seat.test")
+    await sign_in(client, "clerk@seat.test", "correct horse")
+    item = {"product": "seat", "selection": {"ticket_type_id": world.adult_id, "seats": [world.seat("A", "1", "5")]}}
+    sale = {"payment": {"method": "cash"}, "buyer": {"name": "王五", "phone": "13812345678"}}
+    order = (await client.post("/api/v1/box-office/sales", json={"items": [item], **sale}, headers=world.auth)).json()
+    url = f"/manage/orders/{order['id']}/tickets/{order['lines'][0]['ticket']['id']}/exchange"
+    form = await client.get(url + "?lang=en")
+    shown = await client.post(url + "?lang=en", data={"csrf": csrf_of(form.text), "seat": world.seat("B", "1", "1")})
+    assert shown.status_code == 200 and "Refund to the buyer: ¥400.00" in shown.text
+    assert "ask a supervisor" in shown.text and 'name="difference"' not in shown.text
+    assert "Confirm the difference" not in shown.text
+    read = (await client.get(f"/api/v1/orders/{order['id']}", headers=world.auth)).json()
+    assert read["lines"][0]["seat"]["number"] == "5" and read["refunded_minor"] == 0  # nothing moved
