@@ -133,3 +133,50 @@ async def test_best_available_preview_holds_nothing(runtime, client):
     for bad in ({"quantity": 0}, {"quantity": "2"}, {"quantity": 1, "extra": 1}, {}):
         r = await client.post(url, json=bad)
         assert r.status_code == 422 and r.json()["code"] == "validation_error", bad
+
+
+async def test_best_available_gives_a_restricted_view_only_when_the_buyer_allows_it(runtime, client):
+    """Zone A is behind pillars but for two seats at the back: those first; a group of three gets a restricted
+    view only with ``restricted``, in the preview and in the order, and is told ``restricted_view_only`` without."""
+    clear = {("A", "3", "1"), ("A", "3", "2")}
+    pillars = {
+        ("A", str(r), str(n)): {"restricted_view" if n % 2 else "partial_view"}
+        for r in range(1, 4)
+        for n in range(1, 11)
+        if ("A", str(r), str(n)) not in clear
+    }
+    world = await seating_world(runtime, attributes=pillars)
+    url = f"{BASE}/{world.session_id}/best-available"
+    two = await client.post(url, json={"quantity": 2, "zone": "A"})
+    assert two.status_code == 200, two.text
+    assert {(s["row"], s["number"]) for s in two.json()["seats"]} == {("3", "1"), ("3", "2")}
+    assert two.json()["limited_view"] == 0
+    refused = await client.post(url, json={"quantity": 3, "zone": "A"})
+    assert refused.status_code == 409 and refused.json()["code"] == "restricted_view_only", refused.text
+    zh = await client.post(url, json={"quantity": 3, "zone": "A"}, headers={"Accept-Language": "zh-CN"})
+    assert "视线受阻" in zh.json()["title"]
+    allowed = await client.post(url, json={"quantity": 3, "zone": "A", "restricted": True})
+    assert allowed.status_code == 200, allowed.text
+    seats = allowed.json()["seats"]
+    limited = [s for s in seats if {"restricted_view", "partial_view"} & set(s["attributes"])]
+    assert len(seats) == 3 and allowed.json()["limited_view"] == len(limited) >= 1
+    # Zone B has a clear view: the flag changes nothing there.
+    b = await client.post(url, json={"quantity": 3, "zone": "B", "restricted": True})
+    assert b.status_code == 200 and b.json()["limited_view"] == 0
+
+    shop = "/api/v1/shop/seat-theatre/orders"
+
+    def order(restricted: bool) -> dict:
+        best = {"zone": "A", "quantity": 3, "restricted": restricted}
+        item = {"product": "seat", "selection": {"ticket_type_id": world.adult_id, "best_available": best}}
+        return {"items": [item], "buyer": BUYER}
+
+    no = await client.post(shop, json=order(False))
+    assert no.status_code == 409 and no.json()["code"] == "restricted_view_only", no.text
+    _, s, _ = await states(client, world.session_id, 60)
+    assert s == [FREE] * 60  # nothing held
+    yes = await client.post(shop, json=order(True))
+    assert yes.status_code == 201, yes.text
+    assert len(yes.json()["lines"]) == 3
+    bad = await client.post(url, json={"quantity": 3, "restricted": "yes"})
+    assert bad.status_code == 422

@@ -27,7 +27,13 @@ DESKTOP = (1280, 800)
 SOLD_WITHIN_MS = 8_000  # polled every 2 s, availability at most ~1 s stale: a few seconds at most
 
 
-def seated_session(server: LiveServer, max_per_order: int = 6, rows: int = 3, seats_per_row: int = 10) -> SeatingWorld:
+def seated_session(
+    server: LiveServer,
+    max_per_order: int = 6,
+    rows: int = 3,
+    seats_per_row: int = 10,
+    more_attributes: dict | None = None,
+) -> SeatingWorld:
     """A seated session (tests/seating_world.py: sections A and B, 60 seats, adult/student prices per zone) in
     the live server's database, with a wheelchair space, its companion seat and a pillar seat."""
 
@@ -39,6 +45,7 @@ def seated_session(server: LiveServer, max_per_order: int = 6, rows: int = 3, se
                 ("A", "1", "1"): {"wheelchair"},
                 ("A", "1", "2"): {"companion"},
                 ("B", "2", "5"): {"restricted_view"},
+                **(more_attributes or {}),
             }
             return await seating_world(
                 rt,
@@ -212,6 +219,42 @@ def test_best_available_without_a_block_asks_for_consent_to_split(tabs, live_ser
     expect(page.locator(".sm-preview")).to_have_count(0)
     assert chosen(tab) == []
     # The browser logs the refused preview's 409 itself; nothing else went wrong.
+    assert [e for e in tab.errors if "409 (Conflict)" not in e] == []
+
+
+def test_best_available_gives_a_restricted_view_only_when_ticked_and_the_summary_says_so(
+    tabs,  # noqa: ANN001
+    live_server: LiveServer,
+) -> None:
+    from playwright.sync_api import expect
+
+    # Section B (rows of four) is behind pillars but for two seats: three together need a restricted view.
+    pillars = {("B", str(r), str(n)): {"restricted_view"} for r in range(1, 4) for n in range(1, 5)}
+    del pillars[("B", "3", "1")], pillars[("B", "3", "2")]
+    world = seated_session(live_server, seats_per_row=4, more_attributes=pillars)
+    tab = open_map(tabs, session_url(live_server, world, lang="en"), locale="en", viewport=PHONE)
+    page = tab.page
+    page.locator("[data-best-qty]").fill("3")
+    page.locator("[data-best-zone]").focus()
+    page.locator("[data-best-zone]").select_option("B")
+    page.get_by_role("button", name="Find seats").click()
+    expect(page.locator("[data-best-result]")).to_contain_text("Only seats with a restricted or partial view")
+    expect(page.locator(".sm-preview")).to_have_count(0)
+    page.get_by_label("A restricted view is OK").check()
+    page.get_by_role("button", name="Find seats").click()
+    expect(page.locator(".sm-preview")).to_have_count(3)
+    expect(page.locator("[data-best-result]")).to_contain_text("restricted view (pillar)")
+    page.get_by_role("button", name="Take these seats").click()
+    assert len(chosen(tab)) == 3
+    note = page.locator("[data-summary-limited]")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("of your seats have a restricted or partial view")
+    tab.shot("03-phone-en-best-restricted")
+    # Two seats: the clear ones, and no note.
+    page.locator("[data-best-qty]").fill("2")
+    page.get_by_role("button", name="Find seats").click()
+    expect(page.locator(".sm-preview")).to_have_count(2)
+    expect(page.locator("[data-best-result]")).not_to_contain_text("pillar")
     assert [e for e in tab.errors if "409 (Conflict)" not in e] == []
 
 

@@ -2,7 +2,8 @@
 
 A house is drawn row by row, front row first, one character a seat 50 apart (rows 90 apart): ``.`` a free seat
 of zone A, ``b`` a free seat of zone B, ``x`` a taken seat, ``#`` a blocked one, ``W`` a wheelchair space, ``C``
-a companion seat, and a space an aisle (no seat; the seats on either side are not side by side). The answer is
+a companion seat, ``R`` a seat with a restricted view (a pillar: 柱子票), ``P`` one with a partial view of
+the stage, and a space an aisle (no seat; the seats on either side are not side by side). The answer is
 drawn back with ``*`` on the seats offered.
 """
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from piaowu.core.errors import ValidationFailed
 from piaowu.seating.best_available import (
+    LIMITED_VIEW,
     Allocation,
     Refusal,
     Request,
@@ -23,7 +25,12 @@ from piaowu.seating.best_available import (
 )
 from piaowu.seating.layout import Seat, SeatKey, SeatMap, Section, neighbours, rows_of
 
-ATTRIBUTES = {"W": frozenset({"wheelchair"}), "C": frozenset({"companion"})}
+ATTRIBUTES = {
+    "W": frozenset({"wheelchair"}),
+    "C": frozenset({"companion"}),
+    "R": frozenset({"restricted_view"}),
+    "P": frozenset({"partial_view"}),
+}
 
 
 def house(*rows: str, best: tuple[float, float] = (0, 0)) -> tuple[SeatMap, set[SeatKey]]:
@@ -129,6 +136,25 @@ def test_wheelchair_spaces_only_when_asked_for_and_with_their_companion():
     assert pick(rows, best=(0, 0), n=4, wheelchairs=1, allow_split=True) == ["**x.", "**.."]
 
 
+def test_a_restricted_view_only_with_the_buyers_consent_and_when_nothing_clear_fits():
+    pillar = ("..R..", "P....")
+    # The best point is behind the pillar: two seats go beside it, never on it.
+    assert pick(pillar, (100, 0), n=2) == ["**R..", "P...."]
+    # Three: the second row has a clear block; without it only the pillar's row would do.
+    assert pick(pillar, (100, 0), n=3) == ["..R..", "P***."]
+    alone = ("..R..",)
+    refused = pick(alone, (100, 0), n=3)
+    assert isinstance(refused, Refusal) and refused.code == "restricted_view_only" and refused.free == 5
+    assert pick(alone, (100, 0), n=3, allow_restricted=True) == ["***.."]
+    seat_map, taken = house(*alone, best=(100, 0))
+    answer = best_available(seat_map, Request(("A",), 3, allow_restricted=True), taken=taken)
+    assert isinstance(answer, Allocation) and answer.limited_view == 1
+    # A clear view in two blocks comes before sitting together behind the pillar.
+    assert pick(alone, (100, 0), n=3, allow_split=True, allow_restricted=True) == ["**R*."]
+    # The block with the fewest limited-view seats, then no stranded seat, then the closest.
+    assert pick(("RR..R.",), (125, 0), n=3, allow_restricted=True) == ["RR.***"]
+
+
 def test_zones_and_prices():
     rows = ("....bbbb",)
     assert pick(rows, best=(0, 0), zones="B", n=2) == ["....**bb"]
@@ -210,7 +236,7 @@ def test_a_long_session_keeps_its_heaps_the_size_of_the_house(monkeypatch):
 
 # ---- properties --------------------------------------------------------------------------------------------
 
-row_texts = st.text(st.sampled_from("......xx#WCbb "), min_size=1, max_size=12).filter(lambda t: t.strip())
+row_texts = st.text(st.sampled_from("......xx#WCbbRP "), min_size=1, max_size=12).filter(lambda t: t.strip())
 
 
 @st.composite
@@ -223,22 +249,28 @@ def houses(draw: st.DrawFn) -> tuple[SeatMap, set[SeatKey], Request]:
         quantity=n,
         wheelchairs=draw(st.sampled_from([0, 0, 0, 1, 2])) if n > 1 else 0,
         allow_split=draw(st.booleans()),
+        allow_restricted=draw(st.booleans()),
     )
     return seat_map, taken, request
+
+
+def limited(seat: Seat) -> bool:
+    return bool(LIMITED_VIEW & seat.attributes)
 
 
 def usable(seat: Seat, taken: set[SeatKey], zones: tuple[str, ...]) -> bool:
     return seat.key not in taken and not seat.blocked and seat.zone in zones
 
 
-def brute_force(seat_map: SeatMap, taken: set[SeatKey], zones: tuple[str, ...], n: int):
-    """Every block of n free ordinary seats side by side in one zone, and its (orphans, cost, row, position)."""
+def brute_force(seat_map: SeatMap, taken: set[SeatKey], zones: tuple[str, ...], n: int, *, any_view: bool = False):
+    """Every block of n free ordinary seats side by side in one zone, and its (orphans, cost, row, position):
+    of seats with a clear view, or (``any_view``) with any view, then keyed (limited-view seats, orphans, …)."""
     sections = {s.id: s for s in seat_map.sections}
     blocks = []
     for r, row in enumerate(rows_of(seat_map)):
         runs: list[list[int]] = []
         for pos, seat in enumerate(row.seats):
-            ok = usable(seat, taken, zones) and not seat.reserved_for_access
+            ok = usable(seat, taken, zones) and not seat.reserved_for_access and (any_view or not limited(seat))
             joins = runs and runs[-1] and runs[-1][-1] == pos - 1 and row.adjacent[pos - 1]
             if ok and joins and row.seats[runs[-1][0]].zone == seat.zone:
                 runs[-1].append(pos)
@@ -249,7 +281,11 @@ def brute_force(seat_map: SeatMap, taken: set[SeatKey], zones: tuple[str, ...], 
                 orphans = (s == 1) + (len(run) - n - s == 1)
                 cost = sum(seat_score(row.seats[p], sections["S"]) for p in run[s : s + n])
                 keys = tuple(row.seats[p].key for p in run[s : s + n])
-                blocks.append(((orphans, cost, r, run[s]), keys))
+                if any_view:
+                    views = sum(limited(row.seats[p]) for p in run[s : s + n])
+                    blocks.append(((views, orphans, cost, r, run[s]), keys))
+                else:
+                    blocks.append(((orphans, cost, r, run[s]), keys))
     return sorted(blocks)
 
 
@@ -264,7 +300,7 @@ def test_never_a_taken_or_blocked_seat_and_exactly_n_or_a_refusal(case):
     answer = best_available(seat_map, request, taken=taken)
     seats = {s.key: s for s in seat_map.seats}
     if isinstance(answer, Refusal):
-        assert answer.code in {"no_adjacent_block", "not_enough_seats", "no_wheelchair_space"}
+        assert answer.code in {"no_adjacent_block", "not_enough_seats", "no_wheelchair_space", "restricted_view_only"}
         return
     assert len(answer.seats) == len(set(answer.seats)) == request.quantity
     for key in answer.seats:
@@ -279,6 +315,9 @@ def test_never_a_taken_or_blocked_seat_and_exactly_n_or_a_refusal(case):
         assert side_by_side(seat_map, answer.seats)
     else:
         assert request.allow_split
+    # A restricted or partial view only to a buyer who allowed it, and the answer says how many.
+    assert answer.limited_view == sum(limited(s) for s in chosen)
+    assert not answer.limited_view or request.allow_restricted
 
 
 @given(houses())
@@ -286,20 +325,53 @@ def test_the_best_block_by_the_documented_order_whenever_one_exists(case):
     """Adjacency whenever a block exists; no stranded seat when avoidable; closest; ties by row and position."""
     seat_map, taken, request = case
     if request.wheelchairs:
-        request = Request(request.zones, request.quantity, 0, request.allow_split)
+        request = Request(request.zones, request.quantity, 0, request.allow_split, request.allow_restricted)
     answer = best_available(seat_map, request, taken=taken)
     blocks = brute_force(seat_map, taken, request.zones, request.quantity)
-    if blocks:
+    if blocks:  # a clear-view block, whether or not the buyer would accept less
         (orphans, _, _, _), seats = blocks[0]
         assert answer == Allocation(seats, 1, orphans)
+        return
+    clear = sum(
+        usable(s, taken, request.zones) and not s.reserved_for_access and not limited(s) for s in seat_map.seats
+    )
+    if clear >= request.quantity and request.allow_split:  # a clear view in several blocks beats sitting together
+        assert isinstance(answer, Allocation) and answer.blocks > 1 and answer.limited_view == 0
+        return
+    wide = brute_force(seat_map, taken, request.zones, request.quantity, any_view=True)
+    if wide and request.allow_restricted:  # the block with the fewest limited-view seats, then as above
+        (views, orphans, _, _, _), seats = wide[0]
+        assert answer == Allocation(seats, 1, orphans, views) and views > 0
+    elif wide:
+        assert isinstance(answer, Refusal) and answer.code == "restricted_view_only"
+    elif isinstance(answer, Allocation):  # a split over seats with any view, allowed both ways
+        assert request.allow_split and request.allow_restricted and answer.blocks > 1 and answer.limited_view > 0
     else:
+        n, split = request.quantity, request.allow_split
         free = sum(usable(s, taken, request.zones) and not s.reserved_for_access for s in seat_map.seats)
-        if free < request.quantity:
-            assert isinstance(answer, Refusal) and answer.code == "not_enough_seats"
-        elif not request.allow_split:
-            assert isinstance(answer, Refusal) and answer.code == "no_adjacent_block"
+        if request.allow_restricted:
+            expected = "not_enough_seats" if free < n else "no_adjacent_block"
+        elif clear < n:
+            expected = "restricted_view_only" if free >= n and split else "not_enough_seats"
         else:
-            assert isinstance(answer, Allocation) and answer.blocks > 1
+            expected = "no_adjacent_block"
+        assert isinstance(answer, Refusal) and answer.code == expected
+
+
+@given(houses())
+def test_a_restricted_view_only_with_consent_and_when_no_clear_view_answer_exists(case):
+    seat_map, taken, request = case
+    answer = best_available(seat_map, request, taken=taken)
+    if isinstance(answer, Refusal):
+        if answer.code == "restricted_view_only":  # said only when allowing them would give seats
+            allowed = Request(request.zones, request.quantity, request.wheelchairs, request.allow_split, True)
+            assert not request.allow_restricted
+            assert isinstance(best_available(seat_map, allowed, taken=taken), Allocation)
+        return
+    if answer.limited_view:
+        assert request.allow_restricted
+        clear = Request(request.zones, request.quantity, request.wheelchairs, request.allow_split, False)
+        assert isinstance(best_available(seat_map, clear, taken=taken), Refusal)
 
 
 @given(houses())
@@ -317,6 +389,7 @@ def test_an_accessible_block_whenever_one_exists(case):
                 and all(row.adjacent[s : s + n - 1])
                 and sum(seat.wheelchair for seat in window) == k
                 and sum(seat.companion for seat in window) >= min(k, n - k)
+                and (request.allow_restricted or not any(limited(seat) for seat in window))
             )
     answer = best_available(seat_map, request, taken=taken)
     assert exists == (isinstance(answer, Allocation) and answer.blocks == 1)

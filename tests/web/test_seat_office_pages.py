@@ -338,8 +338,9 @@ async def test_the_order_page_moves_a_ticket_to_another_seat(client: httpx.Async
         url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("A", "2", "1"), world.seat("A", "2", "2")]}
     )
     assert two.status_code == 422 and "Choose one seat" in two.text
-    dearer = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("B", "1", "1")]})
-    assert dearer.status_code == 409 and "¥480.00" in dearer.text
+    # Another price: nothing moves before the clerk saw and confirmed the difference (test below).
+    cheaper = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("B", "1", "1")]})
+    assert cheaper.status_code == 200 and "Refund to the buyer: ¥400.00" in cheaper.text
     moved = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": [world.seat("A", "2", "7")]})
     assert moved.status_code == 303, moved.text
     after = await client.get(f"/manage/orders/{order['id']}?lang=en")
@@ -347,6 +348,45 @@ async def test_the_order_page_moves_a_ticket_to_another_seat(client: httpx.Async
     assert "<strong>Seat changed</strong> A 1-5 → A 2-7" in after.text  # the order's history
     live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()
     assert live["states"][4] == "f" and live["states"][16] == "s"
+
+
+async def test_a_seat_at_another_price_shows_the_difference_before_it_is_confirmed(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    world = await seating_world(runtime)
+    await sign_in(client, world.tenant.owner_email, world.tenant.password)
+    item = {"product": "seat", "selection": {"ticket_type_id": world.adult_id, "seats": [world.seat("B", "1", "5")]}}
+    sale = {"payment": {"method": "cash"}, "buyer": {"name": "王五", "phone": "13812345678"}}
+    order = (await client.post("/api/v1/box-office/sales", json={"items": [item], **sale}, headers=world.auth)).json()
+    ticket = order["lines"][0]["ticket"]
+    url = f"/manage/orders/{order['id']}/tickets/{ticket['id']}/exchange"
+    form = await client.get(url + "?lang=en")
+    assert "¥880.00" in form.text and "pay ¥400.00 more" in form.text  # each zone's price and difference
+    csrf = csrf_of(form.text)
+    a1 = world.seat("A", "1", "1")
+    shown = await client.post(url + "?lang=en", data={"csrf": csrf, "seat": a1})
+    assert shown.status_code == 200 and "Amount due from the buyer: ¥400.00" in shown.text
+    assert 'name="difference" value="40000"' in shown.text and "Confirm the difference and change seat" in shown.text
+    assert await live_seat(client, world, "A", 0) == "f"  # nothing moved yet
+    zh = await client.post(url + "?lang=zh-CN", data={"csrf": csrf, "seat": a1})
+    assert "购票人需补差价：¥400.00" in zh.text and "Amount due" not in zh.text
+    short = await client.post(
+        url + "?lang=en", data={"csrf": csrf, "seat": a1, "difference": "40000", "method": "cash", "tendered": "100"}
+    )
+    assert short.status_code == 409 and "less than the amount due" in short.text
+    done = await client.post(
+        url + "?lang=en", data={"csrf": csrf, "seat": a1, "difference": "40000", "method": "cash", "tendered": "500"}
+    )
+    assert done.status_code == 303, done.text
+    after = await client.get(f"/manage/orders/{order['id']}?lang=en")
+    assert "Seat changed: B 1-5 → A 1-1" in after.text and "Collected ¥400.00." in after.text
+    assert "Change due: ¥100.00" in after.text
+    assert await live_seat(client, world, "A", 0) == "s"
+
+
+async def live_seat(client: httpx.AsyncClient, world, section: str, index: int) -> str:  # noqa: ANN001
+    live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()
+    return live["states"][(0 if section == "A" else 30) + index]
 
 
 async def test_a_general_admission_session_is_given_a_layout_from_its_page(
@@ -405,3 +445,24 @@ async def test_a_map_file_may_be_bigger_than_other_page_bodies(client: httpx.Asy
     big_ops = json.dumps([{"op": "unblock", "seats": [["A", "1", "1"]]}]) + " " * (1024 * 1024 + 10)
     refused = await client.post(url + "/save", data={"csrf": csrf_of(page.text), "version": "2", "ops": big_ops})
     assert refused.status_code == 413
+
+
+async def test_a_clerk_without_the_refund_permission_is_told_before_confirming(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from tests.factories import staff_member
+
+    world = await seating_world(runtime)
+    await staff_member(runtime, world.organizer_id, "sales", "clerk@seat.test")
+    await sign_in(client, "clerk@seat.test", "correct horse")
+    item = {"product": "seat", "selection": {"ticket_type_id": world.adult_id, "seats": [world.seat("A", "1", "5")]}}
+    sale = {"payment": {"method": "cash"}, "buyer": {"name": "王五", "phone": "13812345678"}}
+    order = (await client.post("/api/v1/box-office/sales", json={"items": [item], **sale}, headers=world.auth)).json()
+    url = f"/manage/orders/{order['id']}/tickets/{order['lines'][0]['ticket']['id']}/exchange"
+    form = await client.get(url + "?lang=en")
+    shown = await client.post(url + "?lang=en", data={"csrf": csrf_of(form.text), "seat": world.seat("B", "1", "1")})
+    assert shown.status_code == 200 and "Refund to the buyer: ¥400.00" in shown.text
+    assert "ask a supervisor" in shown.text and 'name="difference"' not in shown.text
+    assert "Confirm the difference" not in shown.text
+    read = (await client.get(f"/api/v1/orders/{order['id']}", headers=world.auth)).json()
+    assert read["lines"][0]["seat"]["number"] == "5" and read["refunded_minor"] == 0  # nothing moved

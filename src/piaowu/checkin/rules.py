@@ -31,6 +31,7 @@ class ScanResult(StrEnum):
     SESSION_CANCELLED = "session_cancelled"  # its session was cancelled (the ticket is refunded by the job)
     NOT_COVERED = "not_covered"  # a pass that grants nothing at this gate (a single-session ticket: wrong_session)
     DAYS_USED_UP = "days_used_up"  # a multi-day pass whose every day is counted, scanned on a new day
+    REPLACED = "replaced"  # an old code of a ticket reissued since (a seat exchange): the new seat is named
 
 
 # The English sentence for each result: a gettext msgid, translated by the pages and the API.
@@ -46,6 +47,7 @@ MESSAGES: dict[ScanResult, str] = {
     ScanResult.SESSION_CANCELLED: "Session cancelled: this ticket is no longer valid",
     ScanResult.NOT_COVERED: "This pass does not cover this entrance",
     ScanResult.DAYS_USED_UP: "Every day of this pass has been used",
+    ScanResult.REPLACED: "Replaced: this ticket was exchanged for another seat",
 }
 
 
@@ -154,6 +156,12 @@ def covers(e: EntitlementFacts, session_ids: Collection[str], event_ids: Collect
 
 
 _IN_WINDOW_REFUSALS = (ScanResult.ALREADY_CHECKED_IN, ScanResult.DAYS_USED_UP)
+
+
+def replaced_verdict() -> Verdict:
+    """An old code of a ticket that was reissued (its seat exchanged): never admitted, whatever the ticket's
+    state now, and told apart from an unknown code so the attendant can send the holder to the new seat."""
+    return Verdict(ScanResult.REPLACED)
 
 
 def verdict(

@@ -64,6 +64,11 @@ class ScanOut(BaseModel):
     reentry: bool = Field(
         default=False, description="Admitted on a day a multi-day pass had already counted: no day was used."
     )
+    new_seat: TicketSeat | None = Field(
+        default=None,
+        description="`replaced`: the seat the ticket is for now (its seat was exchanged and a new code issued; "
+        "the new code is not told).",
+    )
 
 
 class ScanRecord(BaseModel):

@@ -30,6 +30,7 @@ from piaowu.checkin.rules import (
     Verdict,
     Window,
     admission_window,
+    replaced_verdict,
     verdict,
 )
 from piaowu.checkin.schemas import CheckinStats, PreviousEntry, ScanIn, ScanOut, ScanRecord, TicketSummary
@@ -91,8 +92,9 @@ def _at(t: GateView, position: int | None) -> EntitlementView | None:
     return next((e for e in t.entitlements if e.position == position), None) if position is not None else None
 
 
-async def _find(uow: UnitOfWork, organizer_id: str, raw: str) -> GateView | None:
-    """The organizer's ticket this scan names, or None. A bad signature and an unknown code look the same."""
+async def _find(uow: UnitOfWork, organizer_id: str, raw: str) -> tuple[GateView | None, GateView | None]:
+    """(the organizer's ticket this scan names, or None; the ticket it names by a code replaced since, or None).
+    A bad signature and an unknown code look the same."""
     try:
         scanned = signing.parse(raw)
         if isinstance(scanned, signing.Signed):
@@ -103,8 +105,11 @@ async def _find(uow: UnitOfWork, organizer_id: str, raw: str) -> GateView | None
         else:
             code = scanned.code
     except InvalidTicket:
-        return None
-    return await tickets.load_for_gate(uow, organizer_id, code)
+        return None, None
+    found = await tickets.load_for_gate(uow, organizer_id, code)
+    if found is not None:
+        return found, None
+    return None, await tickets.replaced_by(uow, organizer_id, code)
 
 
 async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
@@ -114,10 +119,12 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
     org = actor.organizer_id
     now = uow.now()
     gate = cmd.gate.strip()[:64] or "main"
-    ticket = await _find(uow, org, cmd.raw)
+    ticket, replaced = await _find(uow, org, cmd.raw)
     labels: dict[str, SessionLabel] = {}
     reentry = False
-    if ticket is not None:
+    if replaced is not None:
+        v = replaced_verdict()
+    elif ticket is not None:
         wanted = {ticket.session_id, *cmd.session_ids} | {e.session_id for e in ticket.entitlements if e.session_id}
         labels = await catalog_views.session_labels(uow, org, sorted(wanted))
         gate_events = {labels[s].event_id for s in cmd.session_ids if s in labels}
@@ -153,8 +160,12 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
     uow.session.add(
         Scan(
             organizer_id=org,
-            ticket_id=ticket.id if ticket else None,
-            session_id=(judged.session_id if judged and judged.session_id else ticket.session_id) if ticket else None,
+            ticket_id=ticket.id if ticket else replaced.id if replaced else None,
+            session_id=(judged.session_id if judged and judged.session_id else ticket.session_id)
+            if ticket
+            else replaced.session_id
+            if replaced
+            else None,
             raw=signing.clean(cmd.raw)[:600],
             gate=gate,
             direction=cmd.direction,
@@ -192,6 +203,8 @@ async def scan(uow: UnitOfWork, actor: Actor, cmd: ScanIn) -> ScanOut:
         opens_at=v.opens_at,
         entitlement=v.position if judged is not None else None,
         reentry=reentry,
+        # Only the seat: the ticket's new code is the holder's to show, not the old paper's to learn.
+        new_seat=TicketSeat.of(replaced.seat) if replaced is not None else None,
     )
 
 
@@ -208,7 +221,8 @@ async def recent_scans(uow: UnitOfWork, actor: Actor, limit: int = 10, gate: str
             gate=r.gate,
             direction=r.direction,
             result=r.result,
-            ticket_code=codes.get(r.ticket_id) if r.ticket_id else None,
+            # A replaced code's scan names no code: the ticket's code now is the holder's new one, not the one scanned.
+            ticket_code=codes.get(r.ticket_id) if r.ticket_id and r.result != ScanResult.REPLACED else None,
             session_id=r.session_id,
             actor=r.actor,
         )

@@ -177,6 +177,16 @@ class NoWheelchairSpace(SeatsUnavailable):
     message = "No wheelchair space with a companion seat is free in this zone."
 
 
+class RestrictedViewOnly(SeatsUnavailable):
+    """Only seats with a restricted or partial view (柱子票) would do, and the buyer did not allow them."""
+
+    code = "restricted_view_only"
+    message = (
+        "Only seats with a restricted or partial view are left for this. "
+        "Allow them, or choose another zone or fewer seats."
+    )
+
+
 class LegsOccupied(DomainError):
     """Legs of units asked to be kept back (blocked) are held or sold: ``legs`` maps each such unit id to its
     leg numbers (0-based), ``unit_ids`` lists those units. Nothing was blocked."""
@@ -355,12 +365,14 @@ class ExchangeNotAllowed(DomainError):
 
 
 class ExchangePriceDiffers(DomainError):
-    """The new seat sells at another price for the ticket's type: an exchange moves no money, so it keeps to
-    seats of the same price (``seat``, ``ticket_type``, ``new_price``, ``old_price``)."""
+    """The new seat sells at another price for the ticket's type and the caller did not confirm that difference
+    (``price_difference_minor``, new − old): the clerk must show it to the buyer first (``seat``,
+    ``ticket_type``, ``new_price``, ``old_price``, ``difference``; ``difference_minor``, ``new_price_minor``,
+    ``old_price_minor`` to confirm with)."""
 
     code = "exchange_price_differs"
     status = 409
     message = (
         "Seat {seat} costs {new_price} as {ticket_type}; this ticket was sold for {old_price}. "
-        "Choose a seat at the same price."
+        "Show the buyer the difference and confirm it to change seats."
     )

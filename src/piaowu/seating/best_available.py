@@ -7,16 +7,22 @@ The rules (issue 8), in order of priority:
 2. Wheelchair spaces and companion seats only to a buyer who asks for wheelchair spaces (``wheelchairs``), and
    then each wheelchair space comes with companion seats: the block holds exactly ``wheelchairs`` wheelchair
    spaces and at least ``min(wheelchairs, N - wheelchairs)`` companion seats.
-3. N seats side by side in one row (``layout``'s adjacency: no aisle or gap between them) whenever such a block
+3. No seat with a restricted or partial view (``restricted_view``, ``partial_view``: 柱子票) unless the buyer
+   allows them (``allow_restricted``), and even then only when no answer of unrestricted seats exists for the
+   request as asked (one block, or several if the buyer agreed to a split): a clear view comes before sitting
+   together. A block that needs them holds as few as possible. When only such seats would do and the buyer did
+   not allow them, the answer is the refusal ``restricted_view_only`` (so the shop can ask).
+4. N seats side by side in one row (``layout``'s adjacency: no aisle or gap between them) whenever such a block
    exists in the zones asked for.
-4. No single seat left stranded: a free seat between the block and a taken seat, an aisle or a row end
+5. No single seat left stranded: a free seat between the block and a taken seat, an aisle or a row end
    (``orphans``) only when every possible block would leave one.
-5. Closest to the best point of the seat's section: the smallest sum of the seats' distances to it.
-6. Ties: the earlier row (sections in the map's order, rows in order of first appearance), then the block
+6. Closest to the best point of the seat's section: the smallest sum of the seats' distances to it.
+7. Ties: the earlier row (sections in the map's order, rows in order of first appearance), then the block
    further left in the row's order. So the same map, states and request always give the same seats.
 
 Without a block of N, the answer is a ``Refusal``: ``no_adjacent_block`` (enough seats, but not side by side:
-ask the buyer whether to split the group), ``not_enough_seats``, or ``no_wheelchair_space``. With the buyer's
+ask the buyer whether to split the group), ``not_enough_seats``, ``no_wheelchair_space`` or
+``restricted_view_only``. With the buyer's
 consent (``allow_split``) the group is split across rows: the biggest block that fits first (the best one, by
 the same rules), then the biggest for what is left, and so on.
 
@@ -28,7 +34,9 @@ with the row's version: a change to a row pushes its new runs' blocks and makes 
 stale entries are dropped when they reach the top (and a heap is compacted once stale entries outnumber live
 runs four to one, so it stays the size of the house over a long session). Asking is a look at the top of one
 heap per zone; a change costs the row's length times the group sizes asked so far. Wheelchair requests look
-at the rows that hold a free wheelchair space in the zone (few).
+at the rows that hold a free wheelchair space in the zone (few). The heaps hold unrestricted blocks only (a
+restricted-view seat cuts a run like a taken one); seats with a restricted view are looked at only when no
+unrestricted answer exists, by a scan of the rows that hold one (a split over them, of the zones' rows).
 """
 
 from __future__ import annotations
@@ -46,34 +54,41 @@ FREE, TAKEN, BLOCKED = "free", "taken", "blocked"
 MAX_QUANTITY = 100
 HEAP_SLACK = 256  # stale heap entries tolerated beyond four per live run before a heap is compacted
 
-_ORDINARY, _WHEELCHAIR, _COMPANION = 0, 1, 2
+_ORDINARY, _WHEELCHAIR, _COMPANION, _LIMITED = 0, 1, 2, 3  # _LIMITED: an ordinary seat with a limited view
+# Attributes that limit the view: a pillar (柱子票) or only part of the stage seen. Buyers must opt in to them.
+LIMITED_VIEW = frozenset({"restricted_view", "partial_view"})
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
     """``quantity`` seats in one of ``zones``; ``wheelchairs`` of them wheelchair spaces (0: none, and then no
-    wheelchair space or companion seat is offered); ``allow_split``: the buyer agreed to sit in several blocks."""
+    wheelchair space or companion seat is offered); ``allow_split``: the buyer agreed to sit in several blocks;
+    ``allow_restricted``: the buyer accepts seats with a restricted or partial view when nothing else fits."""
 
     zones: tuple[str, ...]
     quantity: int
     wheelchairs: int = 0
     allow_split: bool = False
+    allow_restricted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
     """The seats offered, block by block in row order; ``blocks`` is 1 unless the group was split; ``orphans``
-    counts the single seats the choice strands (0 unless every choice would)."""
+    counts the single seats the choice strands (0 unless every choice would); ``limited_view``: how many of
+    the seats have a restricted or partial view (0 unless the buyer allowed them and nothing else fitted)."""
 
     seats: tuple[SeatKey, ...]
     blocks: int
     orphans: int
+    limited_view: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """No seats offered: ``code`` is ``no_adjacent_block`` (``free`` seats would do if split; the longest
-    side-by-side run is ``largest_block``), ``not_enough_seats`` or ``no_wheelchair_space``."""
+    side-by-side run is ``largest_block``), ``not_enough_seats``, ``no_wheelchair_space``, or
+    ``restricted_view_only`` (seats with a restricted or partial view would do, if the buyer allows them)."""
 
     code: str
     free: int
@@ -144,6 +159,8 @@ class SeatIndex:
         self._scores: list[list[int]] = []  # per row: the seats' scores in row order
         self._rows_of_zone: dict[str, list[int]] = {}
         self._wheelchairs_of_zone: dict[str, list[int]] = {}
+        self._limited: list[bool] = []
+        self._limited_rows_of_zone: dict[str, list[int]] = {}  # rows holding a limited-view seat of the zone
         for r, row in enumerate(rows_of(seat_map)):
             ids = []
             for pos, seat in enumerate(row.seats):
@@ -152,8 +169,15 @@ class SeatIndex:
                 self._keys.append(seat.key)
                 self._at[seat.key] = i
                 self._zone.append(seat.zone)
+                limited = bool(LIMITED_VIEW & seat.attributes)
                 kind = _WHEELCHAIR if seat.wheelchair else _COMPANION if seat.companion else _ORDINARY
+                kind = _LIMITED if kind == _ORDINARY and limited else kind
                 self._kind.append(kind)
+                self._limited.append(limited)
+                if limited:
+                    limited_rows = self._limited_rows_of_zone.setdefault(seat.zone, [])
+                    if not limited_rows or limited_rows[-1] != r:
+                        limited_rows.append(r)
                 self._score.append(seat_score(seat, sections[seat.section]))
                 self._state.append(BLOCKED if seat.blocked else FREE)
                 self._row.append(r)
@@ -188,7 +212,8 @@ class SeatIndex:
         return self._state[self._at[key]]
 
     def free_count(self, zone: str) -> int:
-        """Free ordinary seats of the zone (wheelchair spaces and companion seats not counted)."""
+        """Free ordinary seats of the zone with a clear view (wheelchair spaces, companion seats and seats with a
+        restricted or partial view not counted)."""
         return self._free.get(zone, 0)
 
     def take(self, keys: Iterable[SeatKey]) -> None:
@@ -293,17 +318,27 @@ class SeatIndex:
         zones = tuple(dict.fromkeys(z for z in request.zones if z in self._heaps))
         if request.wheelchairs:
             return self._accessible(zones, request)
-        block = self._best_block(zones, request.quantity)
+        n = request.quantity
+        block = self._best_block(zones, n)
         if block is not None:
             orphans, _, r, first = block
-            return Allocation(self._block_keys(r, first, request.quantity), 1, orphans)
+            return Allocation(self._block_keys(r, first, n), 1, orphans)
         free = sum(self._free[z] for z in zones)
         largest = max((max(self._lengths[z], default=0) for z in zones), default=0)
-        if free < request.quantity:
-            return Refusal("not_enough_seats", free, largest)
-        if not request.allow_split:
-            return Refusal("no_adjacent_block", free, largest)
-        return self._split(zones, request.quantity, ())
+        if free >= n and request.allow_split:
+            return self._split(zones, n, ())
+        clear = Refusal("not_enough_seats" if free < n else "no_adjacent_block", free, largest)
+        if not any(self._limited_rows_of_zone.get(z) for z in zones):
+            return clear
+        # No answer of seats with a clear view: one with restricted-view seats, if the buyer allows them.
+        wide = self._limited_answer(zones, n, request.allow_split)
+        if isinstance(wide, Refusal):
+            return wide if request.allow_restricted else clear
+        if not request.allow_restricted:
+            runs = self._wide_runs(zones, sorted({r for z in zones for r in self._rows_of_zone[z]}))
+            lengths = [length for *_, length in runs]
+            return Refusal("restricted_view_only", sum(lengths), max(lengths, default=0))
+        return wide
 
     def _best_block(self, zones: Sequence[str], n: int) -> tuple[int, int, int, int] | None:
         best = None
@@ -343,27 +378,99 @@ class SeatIndex:
         ordered = sorted(chosen, key=lambda key: (self._row[self._at[key]], self._pos[self._at[key]]))
         return Allocation(tuple(ordered), blocks, orphans)
 
+    # ---- seats with a restricted view: looked at only when no clear-view answer exists --------------------
+
+    def _wide_runs(self, zones: Sequence[str], rows: Iterable[int]) -> list[tuple[int, int, int]]:
+        """(row, start, length) of the runs of free ordinary seats, with any view, of one zone in ``rows``."""
+        runs = []
+        for r in rows:
+            ids, adjacent = self._rows[r], self._adjacent[r]
+            start = -1
+            for pos, i in enumerate(ids):
+                usable = self._state[i] == FREE and self._kind[i] in (_ORDINARY, _LIMITED) and self._zone[i] in zones
+                if start >= 0 and not (usable and adjacent[pos - 1] and self._zone[i] == self._zone[ids[start]]):
+                    runs.append((r, start, pos - start))
+                    start = -1
+                if usable and start < 0:
+                    start = pos
+            if start >= 0:
+                runs.append((r, start, len(ids) - start))
+        return runs
+
+    def _wide_block(self, runs: Sequence[tuple[int, int, int]], n: int) -> tuple[int, int, int, int, int] | None:
+        """The best block of ``n`` in these runs: (limited-view seats, orphans, cost, row, first position)."""
+        best = None
+        for r, start, length in runs:
+            ids, scores = self._rows[r], self._scores[r]
+            for s in range(start, start + length - n + 1):
+                window = ids[s : s + n]
+                orphans = (s - start == 1) + (start + length - n - s == 1)
+                key = (sum(self._limited[i] for i in window), orphans, sum(scores[s : s + n]), r, s)
+                if best is None or key < best:
+                    best = key
+        return best
+
+    def _limited_answer(self, zones: Sequence[str], n: int, allow_split: bool) -> Allocation | Refusal:
+        """The best answer that takes seats with a restricted view (no clear-view answer exists): a block in a
+        row that holds one (a block elsewhere would have a clear view), else, with consent, a split over every
+        row of the zones, biggest blocks first."""
+        mixed = sorted({r for z in zones for r in self._limited_rows_of_zone.get(z, ())})
+        found = self._wide_block(self._wide_runs(zones, mixed), n)
+        if found is not None:
+            limited, orphans, _, r, first = found
+            return Allocation(self._block_keys(r, first, n), 1, orphans, limited)
+        every = sorted({r for z in zones for r in self._rows_of_zone[z]})
+        runs = self._wide_runs(zones, every)
+        free, largest = sum(length for *_, length in runs), max((length for *_, length in runs), default=0)
+        if free < n:
+            return Refusal("not_enough_seats", free, largest)
+        if not allow_split:
+            return Refusal("no_adjacent_block", free, largest)
+        chosen: list[SeatKey] = []
+        blocks = orphans = limited = 0
+        try:
+            while len(chosen) < n:
+                size = min(n - len(chosen), max(length for *_, length in runs))
+                found = self._wide_block([run for run in runs if run[2] >= size], size)
+                assert found is not None  # a run of at least ``size`` seats exists
+                block = self._block_keys(found[3], found[4], size)
+                self.take(block)
+                chosen.extend(block)
+                blocks, orphans, limited = blocks + 1, orphans + found[1], limited + found[0]
+                runs = self._wide_runs(zones, every)
+        finally:
+            self.release(chosen)
+        ordered = sorted(chosen, key=lambda key: (self._row[self._at[key]], self._pos[self._at[key]]))
+        return Allocation(tuple(ordered), blocks, orphans, limited)
+
     def _accessible(self, zones: Sequence[str], request: Request) -> Allocation | Refusal:
         n, k = request.quantity, request.wheelchairs
         companions = min(k, n - k)
-        best = self._accessible_block(zones, n, k, companions)
+        best = self._accessible_block(zones, n, k, companions, request.allow_restricted)
         if best is not None:
-            orphans, _, r, first = best
-            return Allocation(self._block_keys(r, first, n), 1, orphans)
-        core = self._accessible_block(zones, k + companions, k, companions)
+            limited, orphans, _, r, first = best
+            return Allocation(self._block_keys(r, first, n), 1, orphans, limited)
+        core = self._accessible_block(zones, k + companions, k, companions, request.allow_restricted)
         free = sum(self._free[z] for z in zones)
         if core is None:
+            if not request.allow_restricted and self._accessible_block(zones, k + companions, k, companions, True):
+                return Refusal("restricted_view_only", free, 0)
             return Refusal("no_wheelchair_space", free, 0)
         if not request.allow_split:
             return Refusal("no_adjacent_block", free, k + companions)
-        return self._split(zones, n - k - companions, self._block_keys(core[2], core[3], k + companions), core[0])
+        first_block = self._block_keys(core[3], core[4], k + companions)
+        answer = self._split(zones, n - k - companions, first_block, core[1])
+        if isinstance(answer, Allocation) and core[0]:
+            return Allocation(answer.seats, answer.blocks, answer.orphans, core[0])
+        return answer
 
     def _accessible_block(
-        self, zones: Sequence[str], n: int, k: int, companions: int
-    ) -> tuple[int, int, int, int] | None:
+        self, zones: Sequence[str], n: int, k: int, companions: int, allow_limited: bool = False
+    ) -> tuple[int, int, int, int, int] | None:
         """The best block of ``n`` free seats side by side holding exactly ``k`` wheelchair spaces and at least
-        ``companions`` companion seats, by the same order as ordinary blocks. Only runs around a free
-        wheelchair space are looked at."""
+        ``companions`` companion seats, by the same order as ordinary blocks: (limited-view seats, orphans, cost,
+        row, first position); one with a restricted view only if ``allow_limited``, and then as few as possible.
+        Only runs around a free wheelchair space are looked at."""
         best = None
         seen: set[tuple[int, int]] = set()
         for zone in zones:
@@ -388,8 +495,11 @@ class SeatIndex:
                     kinds = [self._kind[i] for i in ids[s : s + n]]
                     if kinds.count(_WHEELCHAIR) != k or kinds.count(_COMPANION) < companions:
                         continue
+                    limited = sum(self._limited[i] for i in ids[s : s + n])
+                    if limited and not allow_limited:
+                        continue
                     orphans = (s - a == 1) + (length - n - (s - a) == 1)
-                    key = (orphans, sum(self._scores[r][s : s + n]), r, s)
+                    key = (limited, orphans, sum(self._scores[r][s : s + n]), r, s)
                     if best is None or key < best:
                         best = key
         return best

@@ -4,7 +4,8 @@ into order lines that each claim their seat.
 Selections (``items.N.selection``)::
 
     {"ticket_type_id": "…", "seats": ["<seat id>", …]}
-    {"ticket_type_id": "…", "best_available": {"zone": "A" | null, "quantity": 2, "wheelchair": 0, "split": false}}
+    {"ticket_type_id": "…", "best_available": {"zone": "A" | null, "quantity": 2, "wheelchair": 0, "split": false,
+    "restricted": false}}
 
 A seat's id is its inventory unit's id. Each seat is one line priced at its zone's price for the ticket type
 (``session_zone_prices``), holding one unit of each pool of the ticket type's offer (the session's pool, and the
@@ -40,6 +41,7 @@ from piaowu.core.errors import (
     NotEnoughSeats,
     NotOnSale,
     NoWheelchairSpace,
+    RestrictedViewOnly,
     SeatBlocked,
     SeatsUnavailable,
     ValidationFailed,
@@ -61,6 +63,7 @@ _REFUSALS: dict[str, type[SeatsUnavailable]] = {
     "no_adjacent_block": NoAdjacentBlock,
     "not_enough_seats": NotEnoughSeats,
     "no_wheelchair_space": NoWheelchairSpace,
+    "restricted_view_only": RestrictedViewOnly,
 }
 
 
@@ -70,6 +73,7 @@ class BestAvailable:
     quantity: int
     wheelchair: int = 0
     split: bool = False
+    restricted: bool = False  # the buyer accepts a restricted or partial view when nothing clear fits
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ def _whole(value: object, low: int, high: int) -> bool:
 def parse(raw: Mapping[str, Any], at: str) -> SeatSelection:
     """A request's ``selection`` → ``SeatSelection``, strictly: ``ticket_type_id`` and exactly one of ``seats``
     (1–100 distinct-looking ids) or ``best_available`` (``quantity`` 1–100, optional ``zone``, ``wheelchair``
-    0–quantity, ``split`` true/false); anything else is refused."""
+    0–quantity, ``split`` and ``restricted`` true/false); anything else is refused."""
     errors = [
         _err(f"{at}.{k}", "extra_forbidden", "This field is not allowed.")
         for k in raw
@@ -135,10 +139,11 @@ def _parse_best(best: object, at: str, errors: list[dict[str, Any]]) -> BestAvai
     errors.extend(
         _err(f"{at}.{k}", "extra_forbidden", "This field is not allowed.")
         for k in best
-        if k not in ("zone", "quantity", "wheelchair", "split")
+        if k not in ("zone", "quantity", "wheelchair", "split", "restricted")
     )
     zone, qty = best.get("zone"), best.get("quantity")
     wheelchair, split = best.get("wheelchair", 0), best.get("split", False)
+    restricted = best.get("restricted", False)
     n = len(errors)
     if zone is not None and not (isinstance(zone, str) and 1 <= len(zone) <= ZONE_LENGTH):
         errors.append(_err(f"{at}.zone", "invalid", "Send a zone, or null for any zone."))
@@ -150,9 +155,11 @@ def _parse_best(best: object, at: str, errors: list[dict[str, Any]]) -> BestAvai
         errors.append(_err(f"{at}.wheelchair", "invalid", "Ask for at most as many wheelchair spaces as seats."))
     if not isinstance(split, bool):
         errors.append(_err(f"{at}.split", "invalid", "Enter true or false."))
+    if not isinstance(restricted, bool):
+        errors.append(_err(f"{at}.restricted", "invalid", "Enter true or false."))
     if len(errors) > n:
         return None
-    return BestAvailable(zone, qty, wheelchair, split)  # type: ignore[arg-type]
+    return BestAvailable(zone, qty, wheelchair, split, restricted)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -342,7 +349,7 @@ class SeatResolver:
             keep = [k for k in keep if index.state(k) == ba.FREE]
             index.take(keep)
             try:
-                answer = index.choose(ba.Request(zones, best.quantity, best.wheelchair, best.split))
+                answer = index.choose(ba.Request(zones, best.quantity, best.wheelchair, best.split, best.restricted))
             finally:
                 index.release(keep)
             if isinstance(answer, ba.Refusal):

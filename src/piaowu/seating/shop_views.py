@@ -105,6 +105,7 @@ async def preview_best_available(
     zone: str | None = None,
     wheelchair: int = 0,
     split: bool = False,
+    restricted: bool = False,
 ) -> dict[str, Any]:
     """The seats best available would give now (from a view at most a second old). Holds nothing: the order
     chooses again when it is placed. Refusals as for the order (409 ``no_adjacent_block`` …); a zone or a ticket
@@ -129,7 +130,7 @@ async def preview_best_available(
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
     await live_of(uow).current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
-    answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split))
+    answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split, restricted))
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)
     out = []
@@ -147,4 +148,5 @@ async def preview_best_available(
                 "price_minor": prices.get((s.zone, ticket_type_id)) if ticket_type_id else None,
             }
         )
-    return {"seats": out}
+    # Repeated in the summary: how many of the seats have a restricted or partial view, and whether it split.
+    return {"seats": out, "blocks": answer.blocks, "limited_view": answer.limited_view}

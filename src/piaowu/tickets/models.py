@@ -83,3 +83,17 @@ class TicketEntitlement(IdMixin, Base):
     days_used: Mapped[str] = mapped_column(Text, default="")
     last_entry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_gate: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ReplacedCode(IdMixin, Base):
+    """A code a ticket had before it was reissued (a seat exchange): the gate answers ``replaced`` for it,
+    naming the ticket's seat now, instead of treating it as unknown. Only the code is kept — the old QR's
+    signature still verifies, so what the scan names is this code."""
+
+    __tablename__ = "ticket_replaced_codes"
+    __table_args__ = (UniqueConstraint("organizer_id", "code"),)
+
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime())

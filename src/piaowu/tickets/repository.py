@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, bindparam, case, delete, func, insert, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.tickets import signing
-from piaowu.tickets.models import Ticket, TicketEntitlement, TicketTypeGrant
+from piaowu.tickets.models import ReplacedCode, Ticket, TicketEntitlement, TicketTypeGrant
 from piaowu.tickets.schemas import EntitlementView, GateView, SessionTicketCounts, TicketStatus, TicketUse
 
 _GATE_COLUMNS = (
@@ -111,6 +111,11 @@ async def _with_entitlements(session: AsyncSession, organizer_id: str, row: Any)
 async def gate_view_by_code(session: AsyncSession, organizer_id: str, code: str) -> GateView | None:
     row = (await session.execute(gate_view_query(organizer_id).where(Ticket.code == code))).first()
     return await _with_entitlements(session, organizer_id, row)
+
+
+async def replaced_ticket_id(session: AsyncSession, organizer_id: str, code: str) -> str | None:
+    q = select(ReplacedCode.ticket_id).where(ReplacedCode.organizer_id == organizer_id, ReplacedCode.code == code)
+    return (await session.execute(q)).scalar_one_or_none()
 
 
 async def gate_view_by_id(session: AsyncSession, organizer_id: str, ticket_id: str) -> GateView | None:

@@ -35,7 +35,7 @@ from piaowu.organizers import service as organizers
 from piaowu.tickets import grant_rules, signing
 from piaowu.tickets import repository as repo
 from piaowu.tickets.grant_rules import EntitlementSpec, Grant, Home, SessionFacts
-from piaowu.tickets.models import Ticket
+from piaowu.tickets.models import ReplacedCode, Ticket
 from piaowu.tickets.redemption import GUARDED, Redeemer
 from piaowu.tickets.schemas import (
     EntitlementOut,
@@ -386,6 +386,13 @@ async def redeem(
     return await _redeemer(uow).redeem(uow.session, ticket, entitlement, day, gate, uow.now())
 
 
+async def replaced_by(uow: UnitOfWork, organizer_id: str, code: str) -> GateView | None:
+    """The ticket that ``code`` was a code of before it was reissued (a seat exchange), as it is now; None for
+    a code that was never replaced (or another organizer's)."""
+    ticket_id = await repo.replaced_ticket_id(uow.session, organizer_id, code)
+    return None if ticket_id is None else await repo.gate_view_by_id(uow.session, organizer_id, ticket_id)
+
+
 async def gate_view(uow: UnitOfWork, organizer_id: str, ticket_id: str) -> GateView | None:
     """A fresh read inside the caller's transaction (after a lost race: who won, and when)."""
     return await repo.gate_view_by_id(uow.session, organizer_id, ticket_id)
@@ -452,6 +459,8 @@ async def reissue(
             raise InvalidTicket()
         raise TicketUsed(line_ids=[t.order_line_id], ticket_codes=[old])
     await uow.session.refresh(t)
+    # The old code stays known, as replaced: a gate scanning it says so and names the seat the ticket is for now.
+    uow.session.add(ReplacedCode(organizer_id=organizer_id, ticket_id=t.id, code=old, replaced_at=uow.now()))
     record(
         uow,
         actor,

@@ -81,6 +81,11 @@ def result_view(request: Request, out: ScanOut, tz: str) -> dict[str, Any]:
                 gate=out.previous.gate,
             )
         )
+    if out.result == ScanResult.REPLACED and out.new_seat is not None:
+        details.append(
+            _("The ticket is now for seat: section {section}, row {row}, seat {number}", **out.new_seat.model_dump())
+        )
+        details.append(_("Ask for the new ticket; this code no longer admits anyone."))
     if out.result == ScanResult.NOT_YET_VALID and out.opens_at:
         details.append(_("Admission opens at {time}", time=_local(out.opens_at, tz, "%m-%d %H:%M")))
     t = out.ticket

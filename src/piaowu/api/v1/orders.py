@@ -31,7 +31,8 @@ router = APIRouter()
 CREATE_ERRORS = {
     409: {
         "description": "`sold_out` (with `pool_id`: the pool that was short) or `not_on_sale`; seats: `seat_taken` /"
-        " `seat_blocked` (with `seats`), `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"
+        " `seat_blocked` (with `seats`), `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`,"
+        " `restricted_view_only`"
     },
     422: {
         "description": "`validation_error` (unknown ticket type, bad phone…), `invalid_quantity`, "

@@ -97,7 +97,7 @@ async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
     responses={
         409: {
             "description": "`sold_out`, `not_on_sale`; seats: `seat_taken` / `seat_blocked` (with `seats`),"
-            " `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"
+            " `no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`, `restricted_view_only`"
         },
         422: {"description": "validation; `seat_required` (a seated session's ticket type as counted admission)"},
         429: {"description": "`rate_limited` (see the Retry-After header)"},

@@ -26,6 +26,11 @@ class BestAvailableIn(InputModel):
     zone: str | None = Field(default=None, min_length=1, max_length=40)
     wheelchair: int = Field(default=0, ge=0, le=100, description="how many of the seats are wheelchair spaces")
     split: bool = Field(default=False, description="the group may sit in several blocks")
+    restricted: bool = Field(
+        default=False,
+        description="seats with a restricted or partial view (柱子票) may be given, and only when no seats with a "
+        "clear view fit; without it such seats are never given (`restricted_view_only` when only they would do)",
+    )
 
 
 @router.get(
@@ -77,7 +82,7 @@ async def seat_availability(
     "/best-available",
     summary="Preview the best available seats (holds nothing)",
     responses={
-        409: {"description": "`no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`"},
+        409: {"description": "`no_adjacent_block`, `not_enough_seats`, `no_wheelchair_space`, `restricted_view_only`"},
         422: {"description": "`validation_error` (`zone_not_priced`, `unknown_ticket_type`)"},
     },
 )
@@ -93,5 +98,6 @@ async def best_available(slug: str, session_id: str, rt: RuntimeDep, data: BestA
             zone=data.zone,
             wheelchair=data.wheelchair,
             split=data.split,
+            restricted=data.restricted,
         )
     return Response(orjson.dumps(out), media_type="application/json")

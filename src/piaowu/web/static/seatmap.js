@@ -532,6 +532,9 @@
     });
     var wheel = document.querySelector("[data-best-wheelchair-box]");
     if (wheel) wheel.hidden = !(present & this.bit("wheelchair"));
+    // Best available gives a restricted or partial view only when the buyer ticks this (shown if the map has one).
+    var limited = document.querySelector("[data-best-restricted-box]");
+    if (limited) limited.hidden = !(present & (this.bit("restricted_view") | this.bit("partial_view")));
   };
 
   SeatPicker.prototype.drawFilter = function () {
@@ -930,6 +933,14 @@
       sum += self.priceOf(s);
     });
     if (empty) empty.hidden = this.selected.length > 0;
+    // Said again before payment: how many of the chosen seats do not see the whole stage.
+    var views = this.summary.querySelector("[data-summary-limited]");
+    if (views) {
+      var limitedBits = this.bit("restricted_view") | this.bit("partial_view");
+      var nLimited = this.selected.filter(function (s) { return self.attr[s.i] & limitedBits; }).length;
+      views.textContent = nLimited ? this.msg("limited-view", { n: nLimited }) : "";
+      views.hidden = !nLimited;
+    }
     if (count) count.textContent = this.msg("count", { n: this.selected.length, max: this.max });
     if (total) total.textContent = formatMoney(sum, this.symbol, this.digits);
     this.root.dataset.selected = String(this.selected.length);
@@ -1064,6 +1075,8 @@
       if (split && split.checked) body.split = true;
       var wheel = form.querySelector("[data-best-wheelchair]");
       if (wheel && wheel.checked) body.wheelchair = Math.min(n, 1);
+      var limited = form.querySelector("[data-best-restricted]");
+      if (limited && limited.checked) body.restricted = true;
       ask.setAttribute("aria-busy", "true");
       fetch(self.root.dataset.bestUrl, {
         method: "POST",
