@@ -12,6 +12,7 @@ from typing import Any
 
 from piaowu.catalog import event_service
 from piaowu.catalog import offers as catalog_offers
+from piaowu.core import channels
 from piaowu.core.errors import NotEnoughSeats, NotFound, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.seating import best_available as ba
@@ -85,14 +86,20 @@ async def seat_availability(
 ) -> dict[str, Any]:
     """The seats' states (read at most ``shop_cache_seconds`` ago): ``{"version", "states", "zones"}``, or, when
     ``since`` is a version this process still keeps, ``{"version", "since", "changes", "zones"}``
-    (``seating.availability``)."""
+    (``seating.availability``). Seats withheld from the web channel are not for sale here (state 2)."""
     live = await _public_seats(uow, organizer_id, session_id)
     # Each page asks since its own version: each is a miss of the answer cache, and a stadium's states are not
     # read again for each of them — a read at most shop_cache_seconds old serves them all (with the answer
     # cache, at most twice that stale).
     max_age = uow.settings.shop_cache_seconds if uow.settings is not None else 0.0
     snap = await live_of(uow).refresh(uow, organizer_id, live, max_age=max_age)
-    return snap.since(live.ring.get(since)) if since else snap.full()
+    # The shop sells through the web channel: seats withheld from it are shown not for sale (not as sold).
+    web = channels.bit(channels.WEB)
+    view = live.for_channel(snap, web)
+    if not since:
+        return view.full()
+    old = live.ring.get(since)
+    return view.since(live.for_channel(old, web) if old is not None else None)
 
 
 async def preview_best_available(
@@ -129,7 +136,14 @@ async def preview_best_available(
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
     await live_of(uow).current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
-    answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split))
+    index = live.build_index()
+    # As the order will: only among the seats on sale through the web channel.
+    hidden = [k for k in live.seats.withheld_from(channels.bit(channels.WEB)) if index.state(k) == ba.FREE]
+    index.take(hidden)
+    try:
+        answer = index.choose(ba.Request(zones, quantity, wheelchair, split))
+    finally:
+        index.release(hidden)
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)
     out = []
