@@ -55,11 +55,7 @@ async def set_published(
     s, _ = await session_and_seating(uow, org, session_id)
     seats = await seats_of_request(uow, org, s.id, seat_ids)
     ids = [seat.unit_id for seat in seats]
-    before = dict(
-        (await uow.session.execute(select(Unit.id, Unit.withheld).where(Unit.id.in_(ids), Unit.organizer_id == org)))
-        .tuples()
-        .all()
-    )
+    before = await _withheld(uow, org, ids)
     b = channels.bit(channel)
     new = Unit.withheld.bitwise_and(channels.ALL_BITS & ~b) if publish else Unit.withheld.bitwise_or(b)
     await uow.session.execute(
@@ -98,12 +94,13 @@ async def set_published(
                 "seat_ids": [seat.unit_id for seat in changed],
             },
         )
-    after = dict(
-        (await uow.session.execute(select(Unit.id, Unit.withheld).where(Unit.id.in_(ids), Unit.organizer_id == org)))
-        .tuples()
-        .all()
-    )
+    after = await _withheld(uow, org, ids)
     return [(seat, int(after.get(seat.unit_id, 0))) for seat in seats]
+
+
+async def _withheld(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str]) -> dict[str, int]:
+    q = select(Unit.id, Unit.withheld).where(Unit.id.in_(list(unit_ids)), Unit.organizer_id == organizer_id)
+    return {u: int(w) for u, w in await uow.session.execute(q)}
 
 
 def _names(withheld: int) -> tuple[str, ...]:
