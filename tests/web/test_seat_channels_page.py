@@ -11,9 +11,10 @@ import re
 import httpx
 
 from piaowu.runtime import Runtime
+from piaowu.seating import channels as seat_channels
 from tests.order_helpers import BUYER
 from tests.seating_world import seating_world
-from tests.web.helpers import csrf_of, sign_in
+from tests.web.helpers import csrf_of, hidden, sign_in
 
 
 def _channel_row(page: str, channel: str) -> tuple[int, int]:
@@ -100,3 +101,19 @@ async def test_the_box_office_cannot_sell_a_seat_withheld_from_it(client: httpx.
     other = world.seat("A", "1", "6")
     sold = await client.post("/manage/sell?lang=en", data={**sale, "seat": [other], f"tt.{other}": world.adult_id})
     assert sold.status_code == 303, sold.text
+
+
+async def test_the_shop_page_says_a_seat_withheld_from_the_web_is_not_for_sale(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    world = await seating_world(runtime)
+    seat = world.seat("A", "1", "3")
+    async with runtime.uow() as uow:
+        await seat_channels.set_published(uow, world.actor, world.session_id, [seat], "web", publish=False)
+        await uow.commit()
+    url = f"/s/{world.tenant.slug}/sessions/{world.session_id}"
+    page = await client.get(url)
+    buyer = {"buyer_name": "李四", "buyer_phone": "139 1234 5678", "buyer_email": ""}
+    r = await client.post(url, data={**hidden(page.text), "seats": f"{seat}:{world.adult_id}", **buyer})
+    assert r.status_code == 409
+    assert "不出售：A区1排3座" in r.text and f'data-refused="{seat}"' in r.text
