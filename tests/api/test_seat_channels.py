@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from piaowu.audit.models import AuditEvent
 from piaowu.inventory import service as inventory
@@ -211,6 +211,8 @@ async def test_a_withdraw_racing_an_order_is_decided_by_the_claim_on_the_seat(ru
     seat = world.seat("A", "1", "5")
     outcome = await _race(runtime, client, world, seat)
     assert outcome.status_code == 409 and outcome.json()["code"] in {"seat_taken", "seat_not_on_sale_here"}
+    if runtime.db.dialect == "postgresql":  # the order read the seat on sale: its claim refused it
+        assert outcome.json()["code"] == "seat_taken"
     async with runtime.uow(readonly=True) as uow:
         state = (await inventory.unit_states(uow, world.organizer_id, [seat]))[seat]
     assert (state.occupied, state.withheld) == (0, 1)
@@ -228,7 +230,8 @@ async def test_control_without_the_channel_in_the_claim_the_raced_seat_is_sold(r
     async with runtime.uow(readonly=True) as uow:
         state = (await inventory.unit_states(uow, world.organizer_id, [seat]))[seat]
     if runtime.db.dialect == "postgresql":
-        assert outcome.status_code == 201 and (state.occupied, state.withheld) == (1, 1)
+        assert outcome.status_code == 201, outcome.text
+        assert (state.occupied, state.withheld) == (1, 1)
     else:
         assert outcome.status_code == 409 and outcome.json()["code"] == "seat_not_on_sale_here"
 
@@ -237,10 +240,25 @@ async def _race(runtime, client, world, seat: str):  # noqa: ANN001, ANN202
     async with runtime.uow() as uow:
         await seat_channels.set_published(uow, world.actor, world.session_id, [seat], "web", publish=False)
         order = asyncio.create_task(shop_buy(client, seats_item(world.adult_id, [seat])))
-        await asyncio.sleep(0.5)  # the order reads and reaches its claim, which waits
+        await _claim_waiting(runtime)  # the order has read the seat (on sale) and its claim waits
         assert not order.done()
         await uow.commit()
     return await asyncio.wait_for(order, 10)
+
+
+async def _claim_waiting(runtime) -> None:  # noqa: ANN001
+    """Until the order's claim waits for the withdraw's row lock (PostgreSQL: a backend of this database waiting
+    on a lock), or half a second (SQLite: the write connection is the withdraw's until it commits)."""
+    if runtime.db.dialect != "postgresql":
+        await asyncio.sleep(0.5)
+        return
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    for _ in range(200):
+        async with runtime.uow(readonly=True) as reader:
+            if (await reader.session.execute(text(waiting))).scalar_one():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the order never waited for the seat")
 
 
 async def test_the_unit_row_carries_the_channels(runtime):

@@ -45,7 +45,7 @@ async def set_published(
     A sold seat (or one held through another channel) may be withheld: its ticket or order is not affected;
     the seat is on sale again, when it comes back, only through the channels it is published to.
 
-    On PostgreSQL the units' rows are updated first, then the holds read: a reservation that claimed a seat
+    On PostgreSQL the units' rows are locked and updated first, then the holds read: a reservation that claimed a seat
     before the update committed is seen by that read (refused), one that waited for the update's row lock
     re-evaluates its claim on the new ``withheld`` and is refused itself. On SQLite the write transaction holds
     the database lock. Unknown or repeated seats: ``ValidationFailed`` (``seat_ids.N``). Audited."""
@@ -55,7 +55,9 @@ async def set_published(
     s, _ = await session_and_seating(uow, org, session_id)
     seats = await seats_of_request(uow, org, s.id, seat_ids)
     ids = [seat.unit_id for seat in seats]
-    before = await _withheld(uow, org, ids)
+    # The units' rows locked first, in unit-id order — the order reservations claim them in — so a withdraw and
+    # an order naming the same seats queue instead of deadlocking.
+    before = await _withheld(uow, org, ids, lock=True)
     b = channels.bit(channel)
     new = Unit.withheld.bitwise_and(channels.ALL_BITS & ~b) if publish else Unit.withheld.bitwise_or(b)
     await uow.session.execute(
@@ -98,8 +100,12 @@ async def set_published(
     return [(seat, int(after.get(seat.unit_id, 0))) for seat in seats]
 
 
-async def _withheld(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str]) -> dict[str, int]:
+async def _withheld(
+    uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str], *, lock: bool = False
+) -> dict[str, int]:
     q = select(Unit.id, Unit.withheld).where(Unit.id.in_(list(unit_ids)), Unit.organizer_id == organizer_id)
+    if lock:
+        q = q.order_by(Unit.id).with_for_update(of=Unit)
     return {u: int(w) for u, w in await uow.session.execute(q)}
 
 
