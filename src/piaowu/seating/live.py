@@ -24,6 +24,8 @@ from functools import cached_property
 from itertools import compress
 from typing import Any
 
+import orjson
+
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
@@ -114,6 +116,14 @@ class SessionSeats:
 
     def withheld_ordinals(self, channel_bit: int) -> list[int]:
         return [s.ordinal for s in self._withheld if s.withheld & channel_bit]
+
+    @cached_property
+    def seats_json(self) -> bytes:
+        """The seats as the shop's seat map lists them (``shop_views.seat_map``), serialized once for these seats
+        (a stadium's are 6 MB of JSON): the same for every language and every answer until the seating changes."""
+        return orjson.dumps(
+            [[s.unit_id, s.ordinal, s.section, s.row, s.number, s.x, s.y, s.zone, s.attr_bits] for s in self.seats]
+        )
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -294,22 +304,22 @@ class LiveSeats:
     ) -> SessionLive:
         key = (organizer_id, session_id)
         pool_id = (await catalog_views.session_or_404(uow, organizer_id, session_id)).pool_id
-        rows = await repo.session_seats(uow.session, organizer_id, session_id)
+        rows = await repo.session_seat_rows(uow.session, organizer_id, session_id)
         withheld = await repo.withheld_seats(uow.session, organizer_id, session_id)
         seats = tuple(
             SeatRow(
-                s.unit_id,
+                unit_id,
                 i,
-                s.section,
-                s.row,
-                s.number,
-                s.x,
-                s.y,
-                s.zone,
-                tuple(s.attributes or ()),
-                withheld.get(s.unit_id, 0),
+                section,
+                row,
+                number,
+                x,
+                y,
+                zone,
+                tuple(attributes) if attributes else (),
+                withheld.get(unit_id, 0),
             )
-            for i, s in enumerate(rows)
+            for i, (unit_id, section, row, number, x, y, zone, attributes) in enumerate(rows)
         )
         live = SessionLive(
             SessionSeats(

@@ -126,6 +126,19 @@ async def session_seats(session: AsyncSession, organizer_id: str, session_id: st
     return list((await session.execute(q)).scalars())
 
 
+async def session_seat_rows(session: AsyncSession, organizer_id: str, session_id: str) -> list[Any]:
+    """The session's seats by ordinal as plain rows (unit_id, section, row, number, x, y, zone, attributes): what
+    a worker keeps of them. A Core select, not ``SessionSeat`` entities: a stadium's 80,000 ORM rows took most of
+    a worker's first seat request (its identity map, instance states and attribute events)."""
+    s = SessionSeat
+    q = (
+        select(s.unit_id, s.section, s.row, s.number, s.x, s.y, s.zone, s.attributes)
+        .where(s.organizer_id == organizer_id, s.session_id == session_id)
+        .order_by(s.ordinal)
+    )
+    return list(await session.execute(q))
+
+
 async def seats_by_id(
     session: AsyncSession, organizer_id: str, session_id: str, unit_ids: Iterable[str]
 ) -> dict[str, SessionSeat]:

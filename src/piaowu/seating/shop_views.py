@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from piaowu.catalog import event_service
 from piaowu.catalog import offers as catalog_offers
 from piaowu.core import channels
@@ -40,7 +42,8 @@ async def seating_brief(uow: UnitOfWork, organizer_id: str, session_id: str) -> 
 async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[str, Any]:
     """The session's seats in ordinal order, its sections, and per zone the price of each active ticket type
     sold in it. ``seats``: ``[id, ordinal, section, row, number, x, y, zone, attribute bits]`` (bit *i*: the
-    *i*-th of ``attributes``). States are not here: ask ``seat_availability``."""
+    *i*-th of ``attributes``), already serialized (an ``orjson.Fragment``: dump the answer with orjson). States are
+    not here: ask ``seat_availability``."""
     live = await _public_seats(uow, organizer_id, session_id)
     seats = live.seats
     prices = await zone_prices(uow, organizer_id, session_id)
@@ -75,9 +78,8 @@ async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[
         "sections": sections,
         "zones": [{"zone": zone, "prices": by_zone[zone]} for zone in seats.zones],
         "attributes": list(ATTRIBUTES),
-        "seats": [
-            [s.unit_id, s.ordinal, s.section, s.row, s.number, s.x, s.y, s.zone, s.attr_bits] for s in seats.seats
-        ],
+        # Serialized once per worker and seating (``SessionSeats.seats_json``), embedded as it is by orjson.
+        "seats": orjson.Fragment(seats.seats_json),
     }
 
 
