@@ -113,6 +113,7 @@ def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
         "SessionSeatingIn": {"layout_id": w.layout_id},
         "ZonePricesIn": {"prices": []},
         "SeatIdsIn": {"seat_ids": ["no-such-seat"], "reason": "house"},
+        "SeatChannelsIn": {"seat_ids": ["no-such-seat"], "channel": "api"},
     }
 
 

@@ -101,6 +101,7 @@ def _bodies(now: str, later: str, mine: World) -> dict[str, dict[str, Any]]:
         "SessionSeatingIn": {"layout_id": mine.layout_id},
         "ZonePricesIn": {"prices": []},
         "SeatIdsIn": {"seat_ids": ["no-such-seat"], "reason": "house"},
+        "SeatChannelsIn": {"seat_ids": ["no-such-seat"], "channel": "api"},
         "EventPatch": {"name": "Renamed by someone else"},
         "SessionIn": {"name": "Extra", "starts_at": now, "ends_at": later, "capacity": 5},
         "SessionPatch": {"capacity": 999},

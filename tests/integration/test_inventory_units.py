@@ -155,3 +155,23 @@ async def test_on_postgresql_a_reservation_with_claims_is_one_autocommit_stateme
         event.remove(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
     counts, occupied = await state(runtime, org, pool, [a, b])
     assert counts.held == 1 and occupied == [1, 0]
+
+
+async def test_a_large_reservation_names_exactly_the_seats_taken_among_many(runtime, tenant):
+    """42 seats in one reservation (on SQLite one UPDATE … IN … RETURNING for all of them): the refusal names
+    exactly the taken ones, whatever their place in the order, and leaves nothing."""
+    org = tenant.organizer_id
+    pool, units = await world(runtime, org, seats=42, capacity=100)
+    taken = [units[0], units[17], units[41]]
+    for u in taken:
+        await reserve(runtime, org, [Take(pool, 1)], [Claim(u, 1)])
+    asked = units[:41] + [units[41]]
+    with pytest.raises(SeatTaken) as refused:
+        await reserve(runtime, org, [Take(pool, len(asked))], [Claim(u, 1) for u in reversed(asked)])
+    assert sorted(refused.value.data["unit_ids"]) == sorted(taken)
+    counts, occupied = await state(runtime, org, pool, units)
+    assert counts.held == 3 and sum(occupied) == 3
+    free = [u for u in units if u not in taken]
+    await reserve(runtime, org, [Take(pool, len(free))], [Claim(u, 1) for u in free])
+    counts, occupied = await state(runtime, org, pool, units)
+    assert counts.held == 42 and occupied == [1] * 42

@@ -134,6 +134,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("PUT", f"{API}/sessions/{{session_id}}/zone-prices"): needs(P.CATALOG_WRITE),
     ("POST", f"{API}/sessions/{{session_id}}/seats/block"): needs(P.CATALOG_WRITE),
     ("POST", f"{API}/sessions/{{session_id}}/seats/release"): needs(P.CATALOG_WRITE),
+    ("POST", f"{API}/sessions/{{session_id}}/seats/publish"): needs(P.CATALOG_WRITE),
+    ("POST", f"{API}/sessions/{{session_id}}/seats/withhold"): needs(P.CATALOG_WRITE),
     ("POST", f"{API}/events/{{event_id}}/sessions"): needs(P.CATALOG_WRITE),
     ("GET", f"{API}/sessions/{{session_id}}"): needs(P.CATALOG_READ),
     ("PATCH", f"{API}/sessions/{{session_id}}"): needs(P.CATALOG_WRITE),

@@ -155,6 +155,26 @@ class SeatBlocked(DomainError):
     message = "Some of the chosen seats are not for sale. Choose other seats."
 
 
+class SeatNotOnSaleHere(DomainError):
+    """Seats asked for are not on sale through the order's channel (the operator withheld them from it: kept
+    for the box office, or a distributor's block): ``seats`` lists them with their printed labels, ``channel``
+    names the channel. Nothing was held."""
+
+    code = "seat_not_on_sale_here"
+    status = 409
+    message = "Some of the chosen seats are not on sale here. Choose other seats."
+
+
+class SeatHeldThroughChannel(DomainError):
+    """Seats asked to be withheld from a channel are held by an unpaid order of that channel (``seats`` with
+    their labels, ``labels`` as text, ``channel``): withholding them would leave that order holding seats its
+    channel may not sell. Nothing changed; wait until the order is paid or expires, or leave those seats out."""
+
+    code = "seat_held_through_channel"
+    status = 409
+    message = "These seats are held by an unpaid order of this channel: {labels}. Nothing changed."
+
+
 class SeatsUnavailable(DomainError):
     """Best available found no seats for the request (``free``: free seats of the zones asked for;
     ``largest_block``: the longest run of seats side by side). Nothing was held."""

@@ -60,6 +60,9 @@ class Item:
     holders: tuple[str, ...] = ()
     index: int = 0
     at: str = "items.0"
+    # The order's sales channel (``core.channels``): a resolver selling units only some channels may sell (seats
+    # withheld from a channel) checks it; the reservation's claim enforces it.
+    channel: str = "web"
 
 
 @dataclass(frozen=True, slots=True)

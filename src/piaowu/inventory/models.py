@@ -68,6 +68,7 @@ class Unit(IdMixin, CreatedMixin, Base):
         CheckConstraint("occupied >= 0", name="occupied_nonneg"),
         CheckConstraint("blocked >= 0", name="blocked_nonneg"),
         CheckConstraint("legs >= 1 AND legs <= 63", name="legs_range"),
+        CheckConstraint("withheld >= 0", name="withheld_nonneg"),
     )
 
     organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
@@ -77,6 +78,10 @@ class Unit(IdMixin, CreatedMixin, Base):
     legs: Mapped[int] = mapped_column(Integer, default=1)
     occupied: Mapped[int] = mapped_column(BigInteger, default=0)
     blocked: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Sales channels the unit is not on sale through (bit per channel, ``core.channels``): a claim made for an
+    # order of such a channel does not match. On the unit's own row, so the condition PostgreSQL re-evaluates
+    # after waiting for a concurrent withdraw sees it (``inventory.strategies``).
+    withheld: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class HoldUnit(IdMixin, Base):

@@ -95,10 +95,13 @@ FULL_MASK = (1 << MAX_LEGS) - 1
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A claim on one unit for the legs set in ``mask``."""
+    """A claim on one unit for the legs set in ``mask``; with ``channel_bit`` (``core.channels.bit``), only while
+    the unit is not withheld from that sales channel (0: any channel — staff moving a sold ticket, a hold's own
+    claims)."""
 
     unit_id: str
     mask: int
+    channel_bit: int = 0
 
 
 def _bad_legs(message: str) -> ValidationFailed:
@@ -166,13 +169,15 @@ def plan_claims(claims: Iterable[Claim]) -> list[Claim]:
     """Merge claims per unit and sort by unit id (the lock order, after the pools). Two claims of one
     reservation on the same leg of a unit would sell it twice: refused."""
     merged: dict[str, int] = {}
+    channels: dict[str, int] = {}  # a unit's claims are for the channels of all of them (one order: one channel)
     for c in claims:
         if not 0 < c.mask <= FULL_MASK:
             raise _bad_legs("A claim names at least one leg, and legs are numbered 0 to 62.")
         if overlaps(merged.get(c.unit_id, 0), c.mask):
             raise _bad_legs("The same seat is chosen twice for the same leg.")
         merged[c.unit_id] = merged.get(c.unit_id, 0) | c.mask
-    return [Claim(uid, merged[uid]) for uid in sorted(merged)]
+        channels[c.unit_id] = channels.get(c.unit_id, 0) | c.channel_bit
+    return [Claim(uid, merged[uid], channels[uid]) for uid in sorted(merged)]
 
 
 def check_mask(legs: int, mask: int) -> int:

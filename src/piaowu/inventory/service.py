@@ -57,6 +57,7 @@ class UnitState:
     legs: int
     occupied: int
     blocked: int
+    withheld: int = 0  # sales channels the unit is not on sale through (``core.channels``)
 
 
 # Labels are derived from longer names (event + session): cut to the column, on every database alike.
@@ -134,7 +135,8 @@ async def create_units(
 
 async def unit_states(uow: UnitOfWork, organizer_id: str, unit_ids: Sequence[str]) -> dict[str, UnitState]:
     return {
-        u.id: UnitState(u.legs, u.occupied, u.blocked) for u in await repo.units(uow.session, organizer_id, unit_ids)
+        u.id: UnitState(u.legs, u.occupied, u.blocked, u.withheld)
+        for u in await repo.units(uow.session, organizer_id, unit_ids)
     }
 
 

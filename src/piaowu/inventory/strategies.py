@@ -73,6 +73,26 @@ SEATLESS_TAKE = Guard(
 CLAIM = Guard(
     "claim", Unit.__table__, "occupied", _claim_condition, lambda c, m: {"occupied": c.occupied.bitwise_or(m)}
 )
+_CHANNEL_CLAIMS: dict[int, Guard] = {}
+
+
+def channel_claim(channel_bit: int) -> Guard:
+    """The claim for an order of one sales channel: also only where the unit is not withheld from it. The bit is
+    a constant of the guard (one guard, one compiled statement shape, per channel): the hot path binds only the
+    key and the mask. On the unit's own row, so a withdraw that committed while the claim waited for the row is
+    seen by the condition PostgreSQL re-evaluates (a subquery of another table would read the old snapshot)."""
+    if channel_bit == 0:
+        return CLAIM
+    guard = _CHANNEL_CLAIMS.get(channel_bit)
+    if guard is None:
+        bits = literal_column(str(int(channel_bit)), BigInteger)
+
+        def condition(c: Any, mask: Any) -> Any:
+            return _claim_condition(c, mask) & (c.withheld.bitwise_and(bits) == literal_column("0", BigInteger))
+
+        guard = Guard(f"claim_c{channel_bit}", Unit.__table__, "occupied", condition, CLAIM.change)
+        _CHANNEL_CLAIMS[channel_bit] = guard
+    return guard
 
 
 class GuardedStrategy:
@@ -88,14 +108,14 @@ class GuardedStrategy:
         # ``takes`` are sorted by pool id and ``claims`` by unit id (rules.plan, rules.plan_claims), pools before
         # units: a fixed lock order, so reservations never deadlock.
         writes = [GuardedWrite(SEATLESS_TAKE if t.seatless else TAKE, t.pool_id, t.quantity) for t in takes]
-        writes += [GuardedWrite(CLAIM, c.unit_id, c.mask) for c in claims]
+        writes += [GuardedWrite(channel_claim(c.channel_bit), c.unit_id, c.mask) for c in claims]
         outcome = await guarded_write_and_insert(session, organizer_id, writes, rows, checks)
         if not outcome:
             return None
         refused = [writes[i] for i in outcome.failed]
         return Refusal(
-            tuple(w.key for w in refused if w.guard is not CLAIM),
-            tuple(w.key for w in refused if w.guard is CLAIM),
+            tuple(w.key for w in refused if w.guard.table is not Unit.__table__),
+            tuple(w.key for w in refused if w.guard.table is Unit.__table__),
             tuple(checks[i] for i in outcome.stale),
         )
 

@@ -7,6 +7,7 @@ A new product kind (assigned seats, timed entry, rail legs…) is a resolver in 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from piaowu.core.selections import Item, Registry, Resolution
 from piaowu.db.uow import UnitOfWork
@@ -24,17 +25,21 @@ def registry_of(uow: UnitOfWork) -> Registry:
     return uow.strategies.get(REGISTRY_KEY, REGISTRY)
 
 
-def items_of(registry: Registry, requested: Sequence[OrderItemIn | SelectedItemIn]) -> list[Item]:
-    """The request's items, typed. The counted shape ``{ticket_type_id, quantity}`` is general admission, as it
-    always was; the selected shape names its product, parsed by that product's resolver. Raises
-    ``UnknownProduct`` / ``ValidationFailed`` for the first item that is wrong, before anything is read."""
+def items_of(
+    registry: Registry, requested: Sequence[OrderItemIn | SelectedItemIn], *, channel: str = "web"
+) -> list[Item]:
+    """The request's items, typed, each with the order's sales ``channel``. The counted shape
+    ``{ticket_type_id, quantity}`` is general admission, as it always was; the selected shape names its product,
+    parsed by that product's resolver. Raises ``UnknownProduct`` / ``ValidationFailed`` for the first item that
+    is wrong, before anything is read."""
     out: list[Item] = []
     for i, it in enumerate(requested):
         if isinstance(it, OrderItemIn):
             selection = placement.AdmissionSelection(it.ticket_type_id, it.quantity)
-            out.append(Item(placement.KIND, selection, (), i, f"items.{i}"))
+            out.append(Item(placement.KIND, selection, (), i, f"items.{i}", channel))
         else:
-            out.append(registry.parse(it.product, it.selection, [h.name for h in it.holders], i))
+            item = registry.parse(it.product, it.selection, [h.name for h in it.holders], i)
+            out.append(replace(item, channel=channel))
     return out
 
 

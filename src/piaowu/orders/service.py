@@ -13,6 +13,7 @@ from datetime import timedelta
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
+from piaowu.core import channels
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import (
     InvalidQuantity,
@@ -97,7 +98,7 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
     the order is tried once more; a revoked token is refused (docs/architecture.md, "Caches on the sale
     path")."""
     _require_seller(actor)
-    items = resolvers.items_of(resolvers.registry_of(uow), data.items)
+    items = resolvers.items_of(resolvers.registry_of(uow), data.items, channel=actor.channel)
     stale_reads, rechosen, fresh = 0, 0, False
     while True:
         resolution = await _resolve(uow, actor, items, fresh=fresh)  # after a stale read or a lost seat: re-read
@@ -213,7 +214,8 @@ async def _place(uow: UnitOfWork, actor: Actor, data: OrderIn, resolution: Resol
             (OrderLineHolding.__table__, holding_rows),
             audit,
         ],
-        claims=[Claim(u, m) for u, m in resolution.claims],
+        # Claimed for the order's channel: a seat withheld from it is refused by the claim itself.
+        claims=[Claim(u, m, channels.bit(actor.channel)) for u, m in resolution.claims],
         checks=[*resolution.checks, *accounts.token_checks(actor)],
     )
     return OrderOut(

@@ -162,3 +162,21 @@ class SnapshotRing:
 
     def __len__(self) -> int:
         return len(self._by_version)
+
+
+def withheld_view(snapshot: Snapshot, ordinals: Sequence[int], zones: Sequence[str]) -> Snapshot:
+    """``snapshot`` as a channel sees it: the seats of ``ordinals`` (withheld from that channel) shown as not
+    for sale (``BLOCKED``) where the snapshot has them free — not as taken: nobody bought them. Zone counts
+    follow. The same snapshot when there is nothing to hide."""
+    if not ordinals:
+        return snapshot
+    states = bytearray(unpack(snapshot.packed, len(zones)))
+    hidden = Counter()
+    for o in ordinals:
+        if states[o] == FREE:
+            states[o] = BLOCKED
+            hidden[zones[o]] += 1
+    if not hidden:
+        return snapshot
+    counts = {z: {"free": c["free"] - hidden[z], "total": c["total"]} for z, c in snapshot.zones.items()}
+    return Snapshot.of(states, zones, counts)

@@ -24,11 +24,13 @@ from functools import cached_property
 from itertools import compress
 from typing import Any
 
+import orjson
+
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.seating import repository as repo
-from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of
+from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of, withheld_view
 from piaowu.seating.best_available import SeatIndex
 from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
 from piaowu.seating.models import ZonePrice
@@ -67,6 +69,7 @@ class SeatRow:
     y: float
     zone: str
     attributes: tuple[str, ...]
+    withheld: int = 0  # the sales channels the seat is not on sale through (``core.channels``)
 
     @property
     def key(self) -> SeatKey:
@@ -101,6 +104,26 @@ class SessionSeats:
     @cached_property
     def zone_of(self) -> list[str]:
         return [s.zone for s in self.seats]
+
+    @cached_property
+    def _withheld(self) -> list[SeatRow]:
+        return [s for s in self.seats if s.withheld]
+
+    def withheld_from(self, channel_bit: int) -> list[SeatKey]:
+        """The seats not on sale through the channel of ``channel_bit`` (as of ``stamp``: a change of channels
+        changes the stamp, so these are re-read with the seats)."""
+        return [s.key for s in self._withheld if s.withheld & channel_bit]
+
+    def withheld_ordinals(self, channel_bit: int) -> list[int]:
+        return [s.ordinal for s in self._withheld if s.withheld & channel_bit]
+
+    @cached_property
+    def seats_json(self) -> bytes:
+        """The seats as the shop's seat map lists them (``shop_views.seat_map``), serialized once for these seats
+        (a stadium's are 6 MB of JSON): the same for every language and every answer until the seating changes."""
+        return orjson.dumps(
+            [[s.unit_id, s.ordinal, s.section, s.row, s.number, s.x, s.y, s.zone, s.attr_bits] for s in self.seats]
+        )
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -143,6 +166,22 @@ class SessionLive:
     # Per ticket type and zone, the session's prices as last read (``zone_prices``; verified by each order's
     # reservation statement), with the stamp of the seats they were read for.
     prices: list[PriceRow] | None = None
+    # Snapshots as one channel sees them (seats withheld from it not for sale), by (channel bit, version): the
+    # shop's answers, made once per snapshot rather than per request.
+    channel_views: dict[tuple[int, str], Snapshot] = field(default_factory=dict)
+
+    def for_channel(self, snapshot: Snapshot, channel_bit: int) -> Snapshot:
+        """``snapshot`` as the channel of ``channel_bit`` sees it (``availability.withheld_view``)."""
+        ordinals = self.seats.withheld_ordinals(channel_bit)
+        if not ordinals:
+            return snapshot
+        key = (channel_bit, snapshot.version)
+        view = self.channel_views.get(key)
+        if view is None:
+            if len(self.channel_views) >= 64:
+                self.channel_views.clear()
+            view = self.channel_views[key] = withheld_view(snapshot, ordinals, self.seats.zone_of)
+        return view
 
     def apply(self, states: Sequence[int]) -> None:
         """Make the index (when built) show ``states``: each changed seat moved to its new state."""
@@ -265,10 +304,22 @@ class LiveSeats:
     ) -> SessionLive:
         key = (organizer_id, session_id)
         pool_id = (await catalog_views.session_or_404(uow, organizer_id, session_id)).pool_id
-        rows = await repo.session_seats(uow.session, organizer_id, session_id)
+        rows = await repo.session_seat_rows(uow.session, organizer_id, session_id)
+        withheld = await repo.withheld_seats(uow.session, organizer_id, session_id)
         seats = tuple(
-            SeatRow(s.unit_id, i, s.section, s.row, s.number, s.x, s.y, s.zone, tuple(s.attributes or ()))
-            for i, s in enumerate(rows)
+            SeatRow(
+                unit_id,
+                i,
+                section,
+                row,
+                number,
+                x,
+                y,
+                zone,
+                tuple(attributes) if attributes else (),
+                withheld.get(unit_id, 0),
+            )
+            for i, (unit_id, section, row, number, x, y, zone, attributes) in enumerate(rows)
         )
         live = SessionLive(
             SessionSeats(

@@ -95,6 +95,9 @@ class SessionSeating(Base):
     sections: Mapped[list[dict[str, object]]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
     seat_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Grows with every change of which channels the seats are on sale through (``seating.channels``): part of
+    # the stamp that tells a process its cached seats (and their channels) are still the session's.
+    channels_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ZonePrice(IdMixin, Base):

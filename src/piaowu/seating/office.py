@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from piaowu.accounts.permissions import Permission
 from piaowu.core.actor import Actor
+from piaowu.core.channels import CHANNELS, bit
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory.models import Hold, HoldUnit, Unit
 from piaowu.inventory.rules import HoldStatus
@@ -23,11 +24,14 @@ STATES = ("free", "held", "sold", "blocked")
 class SeatState:
     seat: SessionSeat
     state: str  # one of STATES
+    withheld: int = 0  # the sales channels the seat is not on sale through (``core.channels``)
 
     def row(self) -> list[object]:
-        """The compact shape ``seatstaff.js`` draws: id, labels, place, zone, attributes, state."""
+        """The compact shape ``seatstaff.js`` draws: id, labels, place, zone, attributes, state, and the sales
+        channels the seat is withheld from."""
         s = self.seat
-        return [s.unit_id, s.section, s.row, s.number, s.x, s.y, s.zone, list(s.attributes or []), self.state]
+        withheld = [c for c in CHANNELS if self.withheld & bit(c)]
+        return [s.unit_id, s.section, s.row, s.number, s.x, s.y, s.zone, list(s.attributes or []), self.state, withheld]
 
 
 async def seat_states(uow: UnitOfWork, actor: Actor, session_id: str) -> list[SeatState]:
@@ -37,7 +41,7 @@ async def seat_states(uow: UnitOfWork, actor: Actor, session_id: str) -> list[Se
     actor.require(Permission.CATALOG_READ)
     org = actor.organizer_id
     rows = await uow.session.execute(
-        select(SessionSeat, Unit.occupied, Unit.blocked)
+        select(SessionSeat, Unit.occupied, Unit.blocked, Unit.withheld)
         .join(Unit, Unit.id == SessionSeat.unit_id)
         .where(SessionSeat.organizer_id == org, SessionSeat.session_id == session_id)
         .order_by(SessionSeat.ordinal)
@@ -58,14 +62,14 @@ async def seat_states(uow: UnitOfWork, actor: Actor, session_id: str) -> list[Se
         ).scalars()
     )
     out = []
-    for seat, occupied, blocked in rows:
+    for seat, occupied, blocked, withheld in rows:
         if int(occupied) & 1:
             state = "held" if seat.unit_id in held else "sold"
         elif int(blocked) & 1:
             state = "blocked"
         else:
             state = "free"
-        out.append(SeatState(seat, state))
+        out.append(SeatState(seat, state, int(withheld)))
     return out
 
 

@@ -80,11 +80,15 @@ async def seating(session: AsyncSession, organizer_id: str, session_id: str) -> 
 
 
 async def seating_stamp(session: AsyncSession, organizer_id: str, session_id: str) -> tuple[Any, ...] | None:
-    """(layout id, layout version, seat count, assigned at) of the session's seating, or None: what tells a
-    worker its cached seats are still the session's. A Core read of four columns (no ORM row, no sections JSON):
-    it runs on every seat order."""
+    """(layout id, layout version, seat count, assigned at, channels version) of the session's seating, or None:
+    what tells a worker its cached seats (and the channels they are on sale through) are still the session's. A
+    Core read of five columns (no ORM row, no sections JSON): it runs on every seat order."""
     q = select(
-        SessionSeating.layout_id, SessionSeating.layout_version, SessionSeating.seat_count, SessionSeating.created_at
+        SessionSeating.layout_id,
+        SessionSeating.layout_version,
+        SessionSeating.seat_count,
+        SessionSeating.created_at,
+        SessionSeating.channels_version,
     ).where(SessionSeating.session_id == session_id, SessionSeating.organizer_id == organizer_id)
     row = (await session.execute(q)).first()
     return None if row is None else tuple(row)
@@ -120,6 +124,19 @@ async def session_seats(session: AsyncSession, organizer_id: str, session_id: st
         .order_by(SessionSeat.ordinal)
     )
     return list((await session.execute(q)).scalars())
+
+
+async def session_seat_rows(session: AsyncSession, organizer_id: str, session_id: str) -> list[Any]:
+    """The session's seats by ordinal as plain rows (unit_id, section, row, number, x, y, zone, attributes): what
+    a worker keeps of them. A Core select, not ``SessionSeat`` entities: a stadium's 80,000 ORM rows took most of
+    a worker's first seat request (its identity map, instance states and attribute events)."""
+    s = SessionSeat
+    q = (
+        select(s.unit_id, s.section, s.row, s.number, s.x, s.y, s.zone, s.attributes)
+        .where(s.organizer_id == organizer_id, s.session_id == session_id)
+        .order_by(s.ordinal)
+    )
+    return list(await session.execute(q))
 
 
 async def seats_by_id(
@@ -240,3 +257,30 @@ async def zone_held(session: AsyncSession, organizer_id: str, session_id: str) -
         .group_by(SessionSeat.zone)
     )
     return {zone: n for zone, n in await session.execute(q)}
+
+
+async def withheld_seats(session: AsyncSession, organizer_id: str, session_id: str) -> dict[str, int]:
+    """Seat id → the channels it is withheld from, for the session's seats withheld from some channel."""
+    q = (
+        select(SessionSeat.unit_id, Unit.withheld)
+        .join(Unit, Unit.id == SessionSeat.unit_id)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id, Unit.withheld != 0)
+    )
+    return {u: int(w) for u, w in await session.execute(q)}
+
+
+async def channel_groups(
+    session: AsyncSession, organizer_id: str, session_id: str
+) -> list[tuple[int, bool, bool, int]]:
+    """The session's seats grouped by (withheld channels, occupied, blocked): ``(withheld, occupied, blocked,
+    seats)`` — what ``channel_rules.channel_counts`` counts per channel."""
+    occupied = Unit.occupied.bitwise_and(1) != 0
+    blocked = Unit.blocked.bitwise_and(1) != 0
+    q = (
+        select(Unit.withheld, occupied, blocked, func.count())
+        .select_from(SessionSeat)
+        .join(Unit, Unit.id == SessionSeat.unit_id)
+        .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
+        .group_by(Unit.withheld, occupied, blocked)
+    )
+    return [(int(w), bool(o), bool(b), int(n)) for w, o, b, n in await session.execute(q)]

@@ -17,6 +17,10 @@ min/max per order counted over all of the type's seats in the order), then the s
   or no seat at all); ``seat_twice``: the same seat twice in one order; ``zone_not_priced``: the seat's zone
   (or the zone asked for) has no price for this ticket type;
 - ``seat_blocked`` (409, ``seats``: id, section, row, number): kept back by the operator;
+- ``seat_not_on_sale_here`` (409, ``seats``, ``channel``): withheld from the order's sales channel
+  (``seating.channels``); best available chooses only among seats on sale through it. The claim in the
+  reservation checks the channel again on the seat's own row, so a withdraw racing the order cannot let a seat
+  be sold through a channel it was withheld from (the loser of that race gets ``seat_taken``);
 - ``no_adjacent_block`` / ``not_enough_seats`` / ``no_wheelchair_space`` (409): best available found nothing;
 - ``seat_taken`` (409, ``seats``) comes from the reservation itself: the claim is what decides.
 
@@ -35,6 +39,7 @@ from typing import Any
 
 from piaowu.catalog import offers as catalog_offers
 from piaowu.catalog.offers import Offer
+from piaowu.core import channels
 from piaowu.core.errors import (
     InvalidQuantity,
     NoAdjacentBlock,
@@ -43,6 +48,7 @@ from piaowu.core.errors import (
     NoWheelchairSpace,
     RestrictedViewOnly,
     SeatBlocked,
+    SeatNotOnSaleHere,
     SeatsUnavailable,
     ValidationFailed,
 )
@@ -167,6 +173,7 @@ class SessionContext:
     live: SessionLive
     prices: dict[tuple[str, str], PriceRow]  # (zone, ticket type) → its price row
     blocked: set[str]  # seat ids picked in this order that are kept back
+    withheld: dict[str, int]  # seat id picked in this order → the channels it is withheld from (read now)
 
 
 @dataclass
@@ -211,7 +218,8 @@ class SeatResolver:
                 (p.zone, p.ticket_type_id): p for p in await cached_zone_prices(uow, organizer_id, live, fresh=fresh)
             }
             blocked = {u for u, st in states.items() if st.blocked & 1}
-            sessions[session_id] = SessionContext(live, prices, blocked)
+            withheld = {u: st.withheld for u, st in states.items() if st.withheld}
+            sessions[session_id] = SessionContext(live, prices, blocked, withheld)
         return SeatContext(offers, sessions)
 
     def resolve(self, items: Sequence[Item], context: SeatContext) -> Resolution:
@@ -290,6 +298,7 @@ class SeatResolver:
         """The seats picked per item, checked: a seat of the session, once, in a priced zone, not kept back."""
         errors: list[dict[str, Any]] = []
         blocked: list[dict[str, str]] = []
+        not_here: list[dict[str, str]] = []
         seen: set[str] = set()
         out: dict[int, tuple[str, ...]] = {}
         for item in items:
@@ -310,12 +319,16 @@ class SeatResolver:
                     )
                 elif unit_id in ctx.blocked:
                     blocked.append(seat.label())
+                elif ctx.withheld.get(unit_id, 0) & channels.bit(item.channel):
+                    not_here.append(seat.label())
                 seen.add(unit_id)
             out[item.index] = sel.seats
         if errors:
             raise ValidationFailed(errors)
         if blocked:
             raise SeatBlocked(seats=blocked)
+        if not_here:
+            raise SeatNotOnSaleHere(seats=not_here, channel=items[0].channel)
         return out
 
     def _chosen(self, items: Sequence[Item], context: SeatContext, picked: set[str]) -> dict[int, tuple[str, ...]]:
@@ -346,7 +359,9 @@ class SeatResolver:
             by_unit = ctx.live.seats.by_unit
             # Seats already in this order (picked, or chosen for an earlier item) are taken for this choice.
             keep = [by_unit[u].key for u in picked | {u for seats in out.values() for u in seats} if u in by_unit]
-            keep = [k for k in keep if index.state(k) == ba.FREE]
+            # So are the seats withheld from the order's channel (rarely many: a block kept back).
+            keep += ctx.live.seats.withheld_from(channels.bit(item.channel))
+            keep = [k for k in dict.fromkeys(keep) if index.state(k) == ba.FREE]
             index.take(keep)
             try:
                 answer = index.choose(ba.Request(zones, best.quantity, best.wheelchair, best.split, best.restricted))

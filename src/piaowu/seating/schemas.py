@@ -239,6 +239,29 @@ class SeatIdsIn(InputModel):
     reason: Label = ""
 
 
+class SeatChannelsIn(InputModel):
+    seat_ids: list[Annotated[str, Field(max_length=40)]] = Field(max_length=5_000)
+    channel: str = Field(max_length=24, description="web, box_office or api")
+
+
+class SeatChannelOut(BaseModel):
+    id: str  # the seat's inventory unit
+    section: str
+    row: str
+    number: str
+    channels: list[str]  # the sales channels the seat is on sale through
+
+
+class SeatChannelsOut(BaseModel):
+    seats: list[SeatChannelOut]
+
+
+class ChannelCountOut(BaseModel):
+    channel: str
+    published: int  # seats on sale through the channel (not withheld from it, not kept back)
+    free: int  # of those, neither held nor sold
+
+
 class SessionSeatOut(BaseModel):
     id: str  # the seat's inventory unit
     ordinal: int
@@ -276,3 +299,4 @@ class SeatingOut(BaseModel):
     seat_count: int
     zones: list[ZoneSummaryOut]
     totals: dict[str, int]
+    channels: list[ChannelCountOut] = []

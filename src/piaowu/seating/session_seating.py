@@ -29,6 +29,7 @@ from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import SEATS_ONLY, Claim
 from piaowu.seating import layout_service
 from piaowu.seating import repository as repo
+from piaowu.seating.channel_rules import ChannelCount, channel_counts
 from piaowu.seating.layout import label_problem
 from piaowu.seating.models import SessionSeat, SessionSeating, ZonePrice
 
@@ -43,7 +44,7 @@ def seat_label(seat: Any) -> str:
     return f"{seat.section} {seat.row}-{seat.number}"
 
 
-async def _session_and_seating(uow: UnitOfWork, organizer_id: str, session_id: str) -> tuple[Session, SessionSeating]:
+async def session_and_seating(uow: UnitOfWork, organizer_id: str, session_id: str) -> tuple[Session, SessionSeating]:
     s = await views.session_or_404(uow, organizer_id, session_id)
     seating = await repo.seating(uow.session, organizer_id, session_id)
     if seating is None:
@@ -151,7 +152,7 @@ async def set_zone_prices(
     nothing changes. A zone left without a price for a ticket type is not sold as that type. Audited."""
     actor.require(Permission.CATALOG_WRITE)
     org = actor.organizer_id
-    s, _ = await _session_and_seating(uow, org, session_id)
+    s, _ = await session_and_seating(uow, org, session_id)
     zones = set(await repo.session_zones(uow.session, org, s.id))
     types = {t.id for t in await catalog_repo.ticket_types_of(uow.session, org, [s.id])}
     errors: list[dict[str, Any]] = []
@@ -192,7 +193,7 @@ async def set_zone_prices(
     return await repo.zone_prices(uow.session, org, s.id)
 
 
-async def _seats_of_request(
+async def seats_of_request(
     uow: UnitOfWork, organizer_id: str, session_id: str, seat_ids: Sequence[str]
 ) -> list[SessionSeat]:
     """The session's seats named by ``seat_ids``, or ``ValidationFailed`` naming each id that is not one (a seat
@@ -235,8 +236,8 @@ async def block_seats(
     actor.require(Permission.CATALOG_WRITE)
     org = actor.organizer_id
     reason = _reason(reason, required=True)
-    s, _ = await _session_and_seating(uow, org, session_id)
-    seats = await _seats_of_request(uow, org, s.id, seat_ids)
+    s, _ = await session_and_seating(uow, org, session_id)
+    seats = await seats_of_request(uow, org, s.id, seat_ids)
     await inventory.block_legs(uow, org, [Claim(seat.unit_id, SEAT_LEG) for seat in seats])
     await repo.set_blocked_reason(uow.session, [seat.unit_id for seat in seats], reason)
     after = {"seats": [seat_label(seat) for seat in seats], "seat_ids": [seat.unit_id for seat in seats]}
@@ -255,8 +256,8 @@ async def release_seats(
     actor.require(Permission.CATALOG_WRITE)
     org = actor.organizer_id
     reason = _reason(reason, required=False)
-    s, _ = await _session_and_seating(uow, org, session_id)
-    seats = await _seats_of_request(uow, org, s.id, seat_ids)
+    s, _ = await session_and_seating(uow, org, session_id)
+    seats = await seats_of_request(uow, org, s.id, seat_ids)
     before = {seat.unit_id: seat.blocked_reason for seat in seats}
     await inventory.unblock_legs(uow, org, [Claim(seat.unit_id, SEAT_LEG) for seat in seats])
     await repo.set_blocked_reason(uow.session, [seat.unit_id for seat in seats], "")
@@ -293,6 +294,7 @@ class SeatingSummary:
     layout_version: int
     seat_count: int
     zones: list[ZoneSummary]
+    channels: list[ChannelCount] = field(default_factory=list)  # seats published and free per sales channel
 
     def totals(self) -> dict[str, int]:
         keys = ("total", "free", "held", "sold", "blocked")
@@ -301,10 +303,11 @@ class SeatingSummary:
 
 async def seating_summary(uow: UnitOfWork, actor: Actor, session_id: str) -> SeatingSummary:
     """Per zone: seats, free, held (an unpaid order's), sold, kept back — read from the seats' units at the
-    moment of asking — and the zone's prices."""
+    moment of asking — and the zone's prices; per sales channel: seats published to it and free for it
+    (``channel_rules``)."""
     actor.require(Permission.CATALOG_READ)
     org = actor.organizer_id
-    s, seating = await _session_and_seating(uow, org, session_id)
+    s, seating = await session_and_seating(uow, org, session_id)
     held = await repo.zone_held(uow.session, org, s.id)
     prices: dict[str, list[tuple[str, int]]] = {}
     for p in await repo.zone_prices(uow.session, org, s.id):
@@ -323,7 +326,8 @@ async def seating_summary(uow: UnitOfWork, actor: Actor, session_id: str) -> Sea
                 prices=prices.get(row.zone, []),
             )
         )
-    return SeatingSummary(s.id, seating.layout_id, seating.layout_version, seating.seat_count, zones)
+    per_channel = channel_counts(await repo.channel_groups(uow.session, org, s.id))
+    return SeatingSummary(s.id, seating.layout_id, seating.layout_version, seating.seat_count, zones, per_channel)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from piaowu.catalog import event_service
 from piaowu.catalog import offers as catalog_offers
+from piaowu.core import channels
 from piaowu.core.errors import NotEnoughSeats, NotFound, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.seating import best_available as ba
@@ -39,7 +42,8 @@ async def seating_brief(uow: UnitOfWork, organizer_id: str, session_id: str) -> 
 async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[str, Any]:
     """The session's seats in ordinal order, its sections, and per zone the price of each active ticket type
     sold in it. ``seats``: ``[id, ordinal, section, row, number, x, y, zone, attribute bits]`` (bit *i*: the
-    *i*-th of ``attributes``). States are not here: ask ``seat_availability``."""
+    *i*-th of ``attributes``), already serialized (an ``orjson.Fragment``: dump the answer with orjson). States are
+    not here: ask ``seat_availability``."""
     live = await _public_seats(uow, organizer_id, session_id)
     seats = live.seats
     prices = await zone_prices(uow, organizer_id, session_id)
@@ -74,9 +78,8 @@ async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[
         "sections": sections,
         "zones": [{"zone": zone, "prices": by_zone[zone]} for zone in seats.zones],
         "attributes": list(ATTRIBUTES),
-        "seats": [
-            [s.unit_id, s.ordinal, s.section, s.row, s.number, s.x, s.y, s.zone, s.attr_bits] for s in seats.seats
-        ],
+        # Serialized once per worker and seating (``SessionSeats.seats_json``), embedded as it is by orjson.
+        "seats": orjson.Fragment(seats.seats_json),
     }
 
 
@@ -85,14 +88,20 @@ async def seat_availability(
 ) -> dict[str, Any]:
     """The seats' states (read at most ``shop_cache_seconds`` ago): ``{"version", "states", "zones"}``, or, when
     ``since`` is a version this process still keeps, ``{"version", "since", "changes", "zones"}``
-    (``seating.availability``)."""
+    (``seating.availability``). Seats withheld from the web channel are not for sale here (state 2)."""
     live = await _public_seats(uow, organizer_id, session_id)
     # Each page asks since its own version: each is a miss of the answer cache, and a stadium's states are not
     # read again for each of them — a read at most shop_cache_seconds old serves them all (with the answer
     # cache, at most twice that stale).
     max_age = uow.settings.shop_cache_seconds if uow.settings is not None else 0.0
     snap = await live_of(uow).refresh(uow, organizer_id, live, max_age=max_age)
-    return snap.since(live.ring.get(since)) if since else snap.full()
+    # The shop sells through the web channel: seats withheld from it are shown not for sale (not as sold).
+    web = channels.bit(channels.WEB)
+    view = live.for_channel(snap, web)
+    if not since:
+        return view.full()
+    old = live.ring.get(since)
+    return view.since(live.for_channel(old, web) if old is not None else None)
 
 
 async def preview_best_available(
@@ -130,7 +139,14 @@ async def preview_best_available(
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
     await live_of(uow).current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
-    answer = live.build_index().choose(ba.Request(zones, quantity, wheelchair, split, restricted))
+    index = live.build_index()
+    # As the order will: only among the seats on sale through the web channel.
+    hidden = [k for k in live.seats.withheld_from(channels.bit(channels.WEB)) if index.state(k) == ba.FREE]
+    index.take(hidden)
+    try:
+        answer = index.choose(ba.Request(zones, quantity, wheelchair, split, restricted))
+    finally:
+        index.release(hidden)
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)
     out = []

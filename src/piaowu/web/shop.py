@@ -31,6 +31,7 @@ from piaowu.core.errors import (
     NotOnSale,
     OrderNotFound,
     SeatBlocked,
+    SeatNotOnSaleHere,
     SeatTaken,
     SoldOut,
     TooManyAttempts,
@@ -273,7 +274,7 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
         # One budget per client address, shared with the shop API (same key), against bots emptying a sale.
         await enforce(rt.limiter, f"shop.orders:{client_ip(request)}", rt.settings.shop_orders_per_minute, 60)
         created = await create_order_once(rt, org.id, token, form.order_in())
-    except (SeatTaken, SeatBlocked) as exc:  # named seat by seat; the map drops them from the buyer's choice
+    except (SeatTaken, SeatBlocked, SeatNotOnSaleHere) as exc:  # named seat by seat; the map drops them
         refused = await _named_seats(rt, org.id, session_id, exc.data.get("seats"), exc.data.get("unit_ids"))
         names = _seat_list(request, refused)
         if isinstance(exc, SeatTaken):

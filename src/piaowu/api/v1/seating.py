@@ -10,14 +10,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from piaowu.api.deps import ActorDep, RuntimeDep
-from piaowu.seating import layout_service, session_seating
+from piaowu.core.channels import on_sale_through
+from piaowu.seating import channels, layout_service, session_seating
 from piaowu.seating.interchange import export_json
 from piaowu.seating.models import SeatLayout, SessionSeat
 from piaowu.seating.schemas import (
+    ChannelCountOut,
     LayoutIn,
     LayoutList,
     LayoutOut,
     LayoutReplaceIn,
+    SeatChannelOut,
+    SeatChannelsIn,
+    SeatChannelsOut,
     SeatEditsIn,
     SeatIdsIn,
     SeatingOut,
@@ -257,6 +262,7 @@ async def _seating_out(rt: Any, actor: Any, session_id: str) -> SeatingOut:
             for z in summary.zones
         ],
         totals=summary.totals(),
+        channels=[ChannelCountOut(channel=c.channel, published=c.published, free=c.free) for c in summary.channels],
     )
 
 
@@ -349,3 +355,44 @@ async def release_seats(rt: RuntimeDep, actor: ActorDep, session_id: str, data: 
         out = _seats_out(await session_seating.release_seats(uow, actor, session_id, data.seat_ids, data.reason))
         await uow.commit()
     return out
+
+
+def _channels_out(seats: list[tuple[SessionSeat, int]]) -> SeatChannelsOut:
+    return SeatChannelsOut(
+        seats=[
+            SeatChannelOut(
+                id=s.unit_id, section=s.section, row=s.row, number=s.number, channels=list(on_sale_through(w))
+            )
+            for s, w in seats
+        ]
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/seats/publish",
+    response_model=SeatChannelsOut,
+    summary="Put seats of a session on sale through a sales channel (web, box_office, api)",
+    responses={**E404, **E422},
+)
+async def publish_seats(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SeatChannelsIn) -> SeatChannelsOut:
+    async with rt.uow() as uow:
+        seats = await channels.set_published(uow, actor, session_id, data.seat_ids, data.channel, publish=True)
+        await uow.commit()
+    return _channels_out(seats)
+
+
+@router.post(
+    "/sessions/{session_id}/seats/withhold",
+    response_model=SeatChannelsOut,
+    summary="Take seats of a session off sale through a sales channel (sold tickets are not affected)",
+    responses={
+        **E404,
+        409: {"description": "`seat_held_through_channel`: some seats are held by an unpaid order of the channel"},
+        **E422,
+    },
+)
+async def withhold_seats(rt: RuntimeDep, actor: ActorDep, session_id: str, data: SeatChannelsIn) -> SeatChannelsOut:
+    async with rt.uow() as uow:
+        seats = await channels.set_published(uow, actor, session_id, data.seat_ids, data.channel, publish=False)
+        await uow.commit()
+    return _channels_out(seats)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
-from piaowu.core.errors import InvalidAmount, SeatTaken
+from piaowu.core.errors import InvalidAmount, SeatNotOnSaleHere, SeatTaken
 from piaowu.core.money import format_money
 from piaowu.orders.payment_flow import sell_at_counter
 from piaowu.orders.schemas import BuyerIn, CashPaymentIn, CounterSaleIn, OrderItemIn, OrderOut, SelectedItemIn
@@ -126,18 +126,21 @@ def _seat_items(request: Request, form: dict[str, str], seat_ids: list[str]) -> 
 
 
 TAKEN_LABELS = "These seats were just taken: {labels}. Choose other seats."
+NOT_HERE_LABELS = "These seats are not on sale at the box office: {labels}. Choose other seats."
 
 
 async def _sell_naming_seats(uow: Any, actor: StaffDep, sale: CounterSaleIn) -> OrderOut:
-    """The counter sale; a lost seat is told by its printed labels (the clerk sees them on the map)."""
+    """The counter sale; a lost seat, or one withheld from the box office since the page was drawn, is told by
+    its printed labels (the clerk sees them on the map)."""
     try:
         return await sell_at_counter(uow, actor, sale)
-    except SeatTaken as exc:
+    except (SeatTaken, SeatNotOnSaleHere) as exc:
         seats = exc.data.get("seats") or []
         labels = ", ".join(f"{s['section']} {s['row']}-{s['number']}" for s in seats if isinstance(s, dict))
         if not labels:
             raise
-        raise SeatTaken(TAKEN_LABELS, **{**exc.data, "labels": labels}) from None
+        template = TAKEN_LABELS if isinstance(exc, SeatTaken) else NOT_HERE_LABELS
+        raise type(exc)(template, **{**exc.data, "labels": labels}) from None
 
 
 def _quantity(raw: str) -> int:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from piaowu.catalog import event_service, session_service
 from piaowu.core.errors import ValidationFailed
 from piaowu.core.money import minor_digits, parse_major
-from piaowu.seating import layout_service, office, session_seating
+from piaowu.seating import channels, layout_service, office, session_seating
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import FormErrors, attempt, organizer, page, read_form, redirect, translator
 from piaowu.web.templating import flash
@@ -26,6 +26,16 @@ def _major(minor: int, currency: str) -> str:
     digits = minor_digits(currency)
     whole, frac = divmod(minor, 10**digits)
     return f"{whole}.{frac:0{digits}d}" if digits and frac else str(whole)
+
+
+def _channel_names(_: Any) -> dict[str, str]:
+    return {"web": _("Online shop"), "box_office": _("Box office"), "api": _("API / distributors")}
+
+
+def _channels_json(summary: session_seating.SeatingSummary | None) -> list[dict[str, Any]]:
+    if summary is None:
+        return []
+    return [{"channel": c.channel, "published": c.published, "free": c.free} for c in summary.channels]
 
 
 def _summary_json(summary: session_seating.SeatingSummary | None) -> list[dict[str, Any]]:
@@ -46,6 +56,7 @@ async def _seating_page(
     errors: FormErrors | None = None,
     price_values: dict[str, str] | None = None,
     picked: list[str] | None = None,
+    channel: str = "web",
     status_code: int = 200,
 ) -> Response:
     currency = (await organizer(rt, actor)).currency
@@ -77,6 +88,8 @@ async def _seating_page(
         "price_values": price_values,
         "seats_json": json.dumps([st.row() for st in states], ensure_ascii=False, separators=(",", ":")),
         "picked": picked or [],
+        "channel": channel,
+        "channel_names": _channel_names(translator(request)),
         "errors": errors or {},
         "currency": currency,
         "digits": minor_digits(currency),
@@ -96,11 +109,15 @@ async def seating_live(rt: RuntimeDep, actor: StaffDep, session_id: str) -> Resp
     async with rt.uow(readonly=True) as uow:
         seating = await session_seating.seating_of(uow, actor.organizer_id, session_id)
         if seating is None:
-            return JSONResponse({"zones": [], "states": ""})
+            return JSONResponse({"zones": [], "channels": [], "states": ""})
         summary = await session_seating.seating_summary(uow, actor, session_id)
         states = await office.seat_states(uow, actor, session_id)
     return JSONResponse(
-        {"zones": _summary_json(summary), "states": "".join(st.state[0] for st in states)},
+        {
+            "zones": _summary_json(summary),
+            "channels": _channels_json(summary),
+            "states": "".join(st.state[0] for st in states),
+        },
         headers={"Cache-Control": "no-store"},
     )
 
@@ -172,16 +189,22 @@ async def seating_prices(request: Request, rt: RuntimeDep, actor: StaffDep, sess
 
 @router.post("/sessions/{session_id}/seating/seats")
 async def seating_block(request: Request, rt: RuntimeDep, actor: StaffDep, session_id: str) -> Response:
-    """Keep the picked seats back (``action=block``, a reason required) or give them back to sale."""
+    """Keep the picked seats back (``action=block``, a reason required) or give them back to sale
+    (``release``); or publish them to the sales channel ``channel`` (``publish``) or withhold them from it
+    (``withhold``)."""
     form_data = await request.form()
     form = await read_form(request)
     _ = translator(request)
     seat_ids = [str(v) for v in form_data.getlist("seat")]
     reason = form.get("reason", "").strip()
-    blocking = form.get("action") == "block"
+    action = form.get("action", "")
+    blocking = action == "block"
+    channel = form.get("channel", "web")
     errors: FormErrors = {}
     if not seat_ids:
         errors["seat"] = _("Choose seats on the map first.")
+    if action in ("publish", "withhold"):
+        return await _seating_channel(request, rt, actor, session_id, seat_ids, channel, errors)
     if blocking and not reason:
         errors["reason"] = _("Say why these seats are kept back (house, press, technical).")
     if not errors:
@@ -199,5 +222,39 @@ async def seating_block(request: Request, rt: RuntimeDep, actor: StaffDep, sessi
         return await _seating_page(request, rt, actor, session_id, errors=errors, picked=seat_ids, status_code=409)
     n = len(seat_ids)
     text = _("{n} seats kept back: {reason}.", n=n, reason=reason) if blocking else _("{n} seats back on sale.", n=n)
+    flash(request, text, "success")
+    return redirect(f"/manage/sessions/{session_id}/seating")
+
+
+async def _seating_channel(
+    request: Request,
+    rt: RuntimeDep,
+    actor: StaffDep,
+    session_id: str,
+    seat_ids: list[str],
+    channel: str,
+    errors: FormErrors,
+) -> Response:
+    _ = translator(request)
+    publish = (await read_form(request)).get("action") == "publish"
+    if not errors:
+        done, errors = await attempt(
+            request,
+            rt,
+            lambda uow: channels.set_published(uow, actor, session_id, seat_ids, channel, publish=publish),
+        )
+    if errors:
+        if any(k.startswith("seat_ids") for k in errors):
+            errors["seat"] = next(v for k, v in errors.items() if k.startswith("seat_ids"))
+        return await _seating_page(
+            request, rt, actor, session_id, errors=errors, picked=seat_ids, channel=channel, status_code=409
+        )
+    name = _channel_names(_).get(channel, channel)
+    n = len(seat_ids)
+    text = (
+        _("{n} seats published to {channel}.", n=n, channel=name)
+        if publish
+        else _("{n} seats withheld from {channel}.", n=n, channel=name)
+    )
     flash(request, text, "success")
     return redirect(f"/manage/sessions/{session_id}/seating")

@@ -113,6 +113,7 @@
     var node = this.nodes[i];
     var cls = ["seat", this.zoneClass(s.zone)];
     if (s.blocked) cls.push("blocked");
+    if (s.withheld && s.withheld.length) cls.push("withheld");
     if (s.current) cls.push("current");
     if (s.state) cls.push("state-" + s.state);
     (s.attributes || []).forEach(function (a) { cls.push("attr-" + a); });
@@ -370,19 +371,25 @@
   }
 
   // ---- picking seats of a session: blocking at the seating page, selling at the box office --------------
-  // data-seats: [[id, section, row, number, x, y, zone, attributes, state]] with state free|held|sold|blocked;
-  // each picked seat is written into the form as a hidden input named data-field (value: the seat id).
+  // data-seats: [[id, section, row, number, x, y, zone, attributes, state, withheld]] with state
+  // free|held|sold|blocked and withheld the sales channels the seat is not on sale through; each picked seat is
+  // written into the form as a hidden input named data-field (value: the seat id). data-channel: the channel
+  // this page sells through (the box office): seats withheld from it cannot be picked.
   function setupPicker(root) {
     var rows = readJSON(root, "data-seats") || [];
     var wanted = (root.dataset.pickable || "free").split(" ");
     var allowed = readJSON(root, "data-allowed-zones");
     var seats = rows.map(function (r) {
-      return { id: r[0], section: r[1], row: r[2], number: r[3], x: r[4], y: r[5], zone: r[6], attributes: r[7], state: r[8], blocked: r[8] === "blocked" };
+      return { id: r[0], section: r[1], row: r[2], number: r[3], x: r[4], y: r[5], zone: r[6], attributes: r[7], state: r[8], blocked: r[8] === "blocked", withheld: r[9] || [] };
     });
+    var channel = root.dataset.channel;
+    var CHANNELS = readJSON(root, "data-channel-names") || {};
     var host = root.querySelector("[data-map]");
     var map = new SeatMap(host, seats, {
       zones: readJSON(root, "data-zones") || [],
-      selectable: function (s) { return wanted.indexOf(s.state) >= 0 && (!allowed || allowed.indexOf(s.zone) >= 0); },
+      selectable: function (s) {
+        return wanted.indexOf(s.state) >= 0 && (!allowed || allowed.indexOf(s.zone) >= 0) && !(channel && s.withheld.indexOf(channel) >= 0);
+      },
       single: root.dataset.single !== undefined,
     });
     var current = new Set(readJSON(root, "data-current") || []);
@@ -453,7 +460,8 @@
       cursor = best;
       map.nodes[cursor].classList.add("cursor");
       var s = seats[cursor];
-      if (say) say.textContent = label(s) + " · " + s.zone + " · " + (STATES[s.state] || s.state);
+      var off = s.withheld.map(function (c) { return CHANNELS[c] || c; }).join(", ");
+      if (say) say.textContent = label(s) + " · " + s.zone + " · " + (STATES[s.state] || s.state) + (off ? " · " + (CHANNELS.withheld || "") + " " + off : "");
     }
     host.addEventListener("keydown", function (evt) {
       var dirs = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -492,6 +500,12 @@
             document.querySelectorAll("[data-zone-stats] tr[data-zone]").forEach(function (tr) {
               if (tr.dataset.zone !== z.zone) return;
               tr.querySelectorAll("[data-k]").forEach(function (td) { td.textContent = z[td.dataset.k]; });
+            });
+          });
+          (data.channels || []).forEach(function (c) {
+            document.querySelectorAll("[data-channel-stats] tr[data-channel]").forEach(function (tr) {
+              if (tr.dataset.channel !== c.channel) return;
+              tr.querySelectorAll("[data-k]").forEach(function (td) { td.textContent = c[td.dataset.k]; });
             });
           });
         })
