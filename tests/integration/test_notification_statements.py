@@ -18,7 +18,7 @@ from tests.order_helpers import start_online
 
 # lock the order with the payment, log + mark, lines, labels, transition, confirm (hold and pools), tickets
 # already issued, the sealed key, grants, insert tickets, insert entitlements, the type's sales, NOTIFY, audit
-MAX_STATEMENTS = 14
+MAX_STATEMENTS = 12
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
