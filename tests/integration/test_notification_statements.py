@@ -20,7 +20,7 @@ from tests.order_helpers import start_online
 # lock the order with the payment, log + mark, lines, labels, transition, confirm (hold and pools), tickets
 # already issued, the sealed key, grants, ONE statement for the tickets, their entitlements, the type's sales and
 # the order's and tickets' audit events (was three), NOTIFY, the payment's audit event
-MAX_STATEMENTS = 12
+MAX_STATEMENTS = 11
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
