@@ -17,9 +17,9 @@ from tests.concurrency.ledger import buy, in_uow, pools_of
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import start_online
 
-# lock the order with the payment, log + mark, lines, labels, transition, confirm (hold and pools), tickets
-# already issued, the sealed key, grants, ONE statement for the tickets, their entitlements, the type's sales and
-# the order's and tickets' audit events (was three), NOTIFY, the payment's audit event
+# lock the order with the payment, log + mark + the payment's audit event (one), lines, labels, transition,
+# confirm (hold and pools), tickets already issued, the sealed key, grants, ONE statement for the tickets, their
+# entitlements, the type's sales and the order's and tickets' audit events (was three), NOTIFY
 MAX_STATEMENTS = 11
 
 
