@@ -52,3 +52,20 @@ async def test_an_allowed_transition_that_lost_the_race_is_false_not_an_error(ru
         assert not await repo.transition(uow.session, order.id, OrderStatus.EXPIRED, closed_at=uow.now())
         await uow.commit()
     assert await _status(runtime, order.id) == "cancelled"
+
+
+async def test_an_order_entity_loaded_in_the_unit_of_work_sees_what_the_transition_wrote(runtime, tenant):
+    """The transition is a prebuilt Core update (no ORM synchronisation of its own): staff paths that hold the
+    Order entity must still see the new state and values without a refresh — and a lost race changes nothing."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id, 1)
+    async with runtime.uow() as uow:
+        held = await repo.order(uow.session, actor.organizer_id, order.id)
+        assert held is not None and held.status == "pending" and held.closed_at is None
+        assert await repo.transition(uow.session, order.id, OrderStatus.CANCELLED, closed_at=uow.now())
+        assert held.status == "cancelled" and held.closed_at == uow.now()
+        assert not await repo.transition(uow.session, order.id, OrderStatus.EXPIRED, closed_at=None)
+        assert held.status == "cancelled" and held.closed_at == uow.now()
+        await uow.commit()
+    assert await _status(runtime, order.id) == "cancelled"

@@ -15,6 +15,7 @@ from piaowu.catalog.schemas import TicketTypeIn, TicketTypeOut, TicketTypePatch
 from piaowu.catalog.text_edits import default_locale, set_texts
 from piaowu.core.actor import Actor
 from piaowu.core.errors import InvalidState, NotFound, ValidationFailed
+from piaowu.db.hotpath import GuardedWrite
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.organizers import service as organizers
@@ -142,6 +143,12 @@ async def update_ticket_type(
     record(uow, actor, "ticket_type.updated", "ticket_type", t.id, before=before, after=views.snapshot(t, TT_FIELDS))
     await uow.session.flush()
     return await views.ticket_type_out(uow, actor.organizer_id, t.id)
+
+
+def sales_writes(sold: Mapping[str, int]) -> list[GuardedWrite]:
+    """``count_sales`` as writes for a caller that sends them inside a statement of its own (the payment
+    notification's tickets insert, ``tickets.service.issue``): the same counters, in the same fixed order."""
+    return [GuardedWrite(repo.SOLD, ticket_type_id, n) for ticket_type_id, n in sorted(sold.items()) if n]
 
 
 async def count_sales(uow: UnitOfWork, organizer_id: str, sold: Mapping[str, int]) -> None:

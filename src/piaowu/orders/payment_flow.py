@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Table
+
 from piaowu.accounts.permissions import Permission
-from piaowu.audit.recorder import record
+from piaowu.audit.recorder import as_row, record
 from piaowu.catalog import session_service, ticket_type_service
 from piaowu.catalog import views as catalog_views
 from piaowu.catalog.rules import SessionStatus
@@ -267,8 +269,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
             closed_at=None,
         ):
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
-                await _issue(uow, order, lines, labels)
-                record(
+                paid = as_row(
                     uow,
                     actor,
                     "order.paid",
@@ -277,6 +278,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
                     before={"status": str(status)},
                     after={"status": "paid", "payment_id": c.payment_id, "late": status != OrderStatus.PENDING},
                 )
+                await _issue(uow, order, lines, labels, paid)
                 await uow.announce(order.id)  # the buyer's waiting page, on commit (db/wakeups.py)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
@@ -329,8 +331,14 @@ async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool)
 
 
 async def _issue(
-    uow: UnitOfWork, order: repo.OrderHead, lines: Sequence[Any], labels: Mapping[str, catalog_views.SessionLabel]
+    uow: UnitOfWork,
+    order: repo.OrderHead,
+    lines: Sequence[Any],
+    labels: Mapping[str, catalog_views.SessionLabel],
+    paid: tuple[Table, list[dict[str, Any]]],
 ) -> None:
+    """Issue the lines' tickets; the ticket types' sales counters and the ``order.paid`` audit event go with
+    them (one statement on PostgreSQL)."""
     specs = []
     for line in lines:
         label = labels[line.session_id]
@@ -347,8 +355,9 @@ async def _issue(
                 seat=(line.seat_section, line.seat_row, line.seat_number) if line.seat_section else None,
             )
         )
-    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels)
-    await ticket_type_service.count_sales(uow, order.organizer_id, Counter(line.ticket_type_id for line in lines))
+    sales = ticket_type_service.sales_writes(Counter(line.ticket_type_id for line in lines))
+    along = tickets.Along(writes=sales, rows=(paid,))
+    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels, along=along)
 
 
 async def _refund_whole(uow: UnitOfWork, actor: Actor, order: repo.OrderHead, c: Confirmed, reason: str) -> None:

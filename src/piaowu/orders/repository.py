@@ -3,10 +3,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from piaowu.catalog.models import Session
 from piaowu.catalog.rules import SessionStatus
@@ -207,12 +210,29 @@ async def transition(
     anything is written; False means the order was not (any longer) in a source state: a race lost, which the
     caller re-reads and decides on. True only for the caller whose update matched."""
     sources = allowed_sources(target, only_from)
-    res = await session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status.in_([str(s) for s in sources]))
-        .values(status=target, **values)
+    stmt = _transition_statement(target, sources, tuple(sorted(values)))
+    res = await session.execute(stmt, {"t_order_id": order_id, **{f"v_{k}": v for k, v in values.items()}})
+    if res.rowcount != 1:
+        return False
+    # A Core update leaves the session's entities alone: an Order loaded in this session (staff paths hold one)
+    # gets the written values, as the ORM update's "evaluate" synchronisation did — without building that
+    # update, and walking it for its cache key, on every call.
+    loaded = session.sync_session.identity_map.get(identity_key(Order, order_id))
+    if loaded is not None:
+        for key, value in {"status": str(target), **values}.items():
+            set_committed_value(loaded, key, value)
+    return True
+
+
+@lru_cache(maxsize=64)
+def _transition_statement(target: OrderStatus, sources: frozenset[OrderStatus], keys: tuple[str, ...]) -> Any:
+    """One prebuilt conditional update per (target, sources, columns written): a handful in all."""
+    t = Order.__table__
+    return (
+        update(t)
+        .where(t.c.id == bindparam("t_order_id"), t.c.status.in_(sorted(str(s) for s in sources)))
+        .values(status=str(target), **{k: bindparam(f"v_{k}", type_=t.c[k].type) for k in keys})
     )
-    return res.rowcount == 1
 
 
 async def undo_paid(session: AsyncSession, order_id: str, back_to: OrderStatus, **values: Any) -> None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, cast, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.audit.models import AuditEvent
 from piaowu.db.statements import insert_ignore
 from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.states import PaymentStatus, RefundStatus
@@ -51,7 +52,7 @@ def _mark(payment_id: str, provider_ref: str | None, now) -> Any:  # noqa: ANN00
     )
 
 
-def _log_and_mark(with_ref: bool, columns: tuple[str, ...]) -> Any:
+def _log_and_mark(with_ref: bool, columns: tuple[str, ...], audit_columns: tuple[str, ...]) -> Any:
     table = PaymentNotification.__table__
     logged = (
         postgresql.insert(table)
@@ -73,16 +74,28 @@ def _log_and_mark(with_ref: bool, columns: tuple[str, ...]) -> Any:
         .returning(Payment.id)
         .cte("marked")
     )
+    # The payment's audit event, only when this statement marked it; its "first delivery" is whether the log
+    # row was new — both answers are parameters, the statement picks one.
+    a = AuditEvent.__table__
+    plain = [c for c in audit_columns if c != "after"]
+    after = case(
+        (exists(select(logged.c.id)), cast(bindparam("a_after_fresh", type_=a.c.after.type), a.c.after.type)),
+        else_=cast(bindparam("a_after_again", type_=a.c.after.type), a.c.after.type),
+    )
+    source = select(
+        *[cast(bindparam(f"a_{c}", type_=a.c[c].type), a.c[c].type).label(c) for c in plain], after.label("after")
+    ).where(exists(select(marked.c.id)))
+    audited = insert(a).from_select([*plain, "after"], source, include_defaults=False).cte("audited")
     return select(
         select(func.count()).select_from(logged).scalar_subquery(),
         select(func.count()).select_from(marked).scalar_subquery(),
-    )
+    ).add_cte(audited)
 
 
 class _Built(dict):  # type: ignore[type-arg]
     """(with a provider reference, the log's columns) → the statement, built on first use and kept."""
 
-    def __missing__(self, key: tuple[bool, tuple[str, ...]]) -> Any:
+    def __missing__(self, key: tuple[bool, tuple[str, ...], tuple[str, ...]]) -> Any:
         self[key] = _log_and_mark(*key)
         return self[key]
 
@@ -96,15 +109,25 @@ async def log_and_mark(
     mark: str | None,
     provider_ref: str | None,
     now,  # noqa: ANN001
+    audit: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> tuple[bool, bool]:
     """Log a notification (``INSERT … ON CONFLICT DO NOTHING``) and, when ``mark`` names a payment, mark it
-    succeeded as ``mark_succeeded`` does — one statement on PostgreSQL. → (the log row is new, this call marked
-    the payment)."""
+    succeeded as ``mark_succeeded`` does, and write ``audit`` — the payment's audit event as a row, (if the log
+    row is new, if not) — only when this call marked it: one statement on PostgreSQL. → (the log row is new,
+    this call marked the payment)."""
     if mark is None or session.get_bind().dialect.name != "postgresql":
         fresh = await insert_ignore(session, PaymentNotification.__table__, log)
-        return fresh, mark is not None and await mark_succeeded(session, mark, provider_ref, now)
+        marked = mark is not None and await mark_succeeded(session, mark, provider_ref, now)
+        if marked and audit is not None:
+            await session.execute(insert(AuditEvent.__table__), [audit[0] if fresh else audit[1]])
+        return fresh, marked
+    if audit is None:
+        raise ValueError("a payment is marked with its audit event")
     params = {f"l_{k}": v for k, v in log.items()} | {"pid": mark, "now": now, "ref": provider_ref}
-    q = _LOG_AND_MARK[bool(provider_ref), tuple(sorted(log))]
+    row, again = audit
+    params |= {f"a_{k}": v for k, v in row.items() if k != "after"}
+    params |= {"a_after_fresh": row["after"], "a_after_again": again["after"]}
+    q = _LOG_AND_MARK[bool(provider_ref), tuple(sorted(log)), tuple(sorted(row))]
     fresh, n = (await session.execute(q, params)).one()
     return fresh == 1, n == 1
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from piaowu.audit.recorder import record
+from piaowu.audit.recorder import as_row, record
 from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import PaymentMismatch, RefundNotAllowed, ValidationFailed
 from piaowu.core.events import Topic
@@ -242,6 +242,12 @@ async def apply_notification(
     confirms = pay is not None and pay.provider == provider_name and note.succeeded
     if pay is not None and confirms and (note.amount_minor != pay.amount_minor or note.currency != pay.currency):
         raise PaymentMismatch()  # nothing is written: the transaction is rolled back, its log row with it
+    audit = None
+    if pay is not None and confirms:
+        actor = system_actor(pay.organizer_id, f"provider:{provider_name}")
+        after = {"amount_minor": pay.amount_minor, "provider_ref": note.provider_ref}
+        _, (row,) = as_row(uow, actor, "payment.succeeded", "payment", pay.id, after=after | {"first_delivery": True})
+        audit = (row, row | {"after": after | {"first_delivery": False}})
     fresh, marked = await repo.log_and_mark(
         uow.session,
         {
@@ -256,18 +262,10 @@ async def apply_notification(
         pay.id if pay is not None and confirms else None,
         note.provider_ref,
         uow.now(),
+        audit,  # written by the same statement, only if it marked the payment
     )
     if pay is None or not marked:
         return None  # not ours to confirm, or already applied by an earlier (or concurrent) delivery
-    actor = system_actor(pay.organizer_id, f"provider:{provider_name}")
-    record(
-        uow,
-        actor,
-        "payment.succeeded",
-        "payment",
-        pay.id,
-        after={"amount_minor": pay.amount_minor, "provider_ref": note.provider_ref, "first_delivery": fresh},
-    )
     return Confirmed(pay.id, pay.order_id, pay.organizer_id, pay.amount_minor, pay.currency)
 
 

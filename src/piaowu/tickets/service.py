@@ -14,28 +14,36 @@ This area knows nothing of orders: the orders service calls ``issue`` when an or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from piaowu.accounts.permissions import Permission
-from piaowu.audit.recorder import record
+from piaowu.audit.models import AuditEvent
+from piaowu.audit.recorder import as_row, record
 from piaowu.catalog import event_service
 from piaowu.catalog import views as catalog_views
 from piaowu.catalog.views import SessionLabel
 from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import InvalidTicket, NotFound, TicketUsed, ValidationFailed
 from piaowu.core.ids import new_id, normalize_code, ticket_code
+from piaowu.db.hotpath import GuardedWrite, Rows
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import keys
 from piaowu.organizers import service as organizers
 from piaowu.tickets import grant_rules, signing
 from piaowu.tickets import repository as repo
 from piaowu.tickets.grant_rules import EntitlementSpec, Grant, Home, SessionFacts
+<<<<<<< HEAD
 from piaowu.tickets.models import ReplacedCode, Ticket
+=======
+from piaowu.tickets.models import Ticket, TicketEntitlement
+>>>>>>> notify7
 from piaowu.tickets.redemption import GUARDED, Redeemer
 from piaowu.tickets.schemas import (
     EntitlementOut,
@@ -179,6 +187,22 @@ def _check_specs(specs: Sequence[TicketSpec]) -> None:
         raise ValidationFailed(errors)
 
 
+@dataclass(frozen=True)
+class Along:
+    """What a caller writes in the same statement as the tickets it issues (``issue``)."""
+
+    writes: Sequence[GuardedWrite] = ()  # guarded counter updates (e.g. ``ticket_type_service.sales_writes``)
+    rows: Rows = ()  # plain rows to insert (e.g. ``audit.recorder.as_row``)
+
+
+def _by_table(rows: Rows) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """One entry per table, in first-seen order (a statement inserts each table's rows at once)."""
+    out: dict[Table, list[dict[str, Any]]] = {}
+    for table, dicts in rows:
+        out.setdefault(table, []).extend(dicts)
+    return [(t, d) for t, d in out.items() if d]
+
+
 async def issue(
     uow: UnitOfWork,
     organizer_id: str,
@@ -186,11 +210,16 @@ async def issue(
     app_secret: str,
     *,
     labels: Mapping[str, catalog_views.SessionLabel] | None = None,
+    along: Along = Along(),
 ) -> list[TicketOut]:
-    """Issues one signed ticket per spec, in the order given. An order line that already has a ticket gets that
-    ticket back unchanged (a repeated payment callback issues nothing twice). ``labels``: the sessions' labels if
-    the caller has read them in this transaction (they are not read again)."""
+    """Issues one signed ticket per spec, in the order given, each with its ``ticket.issued`` audit event. An
+    order line that already has a ticket gets that ticket back unchanged (a repeated payment callback issues
+    nothing twice). ``labels``: the sessions' labels if the caller has read them in this transaction (they are
+    not read again). ``along``: the caller's writes and rows of the same step (sales counters, its audit
+    event), written with the tickets — one statement on PostgreSQL — whether or not a ticket was new."""
     _check_specs(specs)
+    written: list[tuple[Table, list[dict[str, object]]]] = []
+    audit_rows: list[dict[str, Any]] = []
     existing = {
         t.order_line_id: t
         for t in await repo.by_order_lines(uow.session, organizer_id, [s.order_line_id for s in specs])
@@ -277,7 +306,7 @@ async def issue(
                 )
             fresh[row["id"]] = tuple(views)  # type: ignore[index]
             existing[s.order_line_id] = SimpleNamespace(**row)  # type: ignore[assignment]
-            record(
+            audit_rows += as_row(
                 uow,
                 actor,
                 "ticket.issued",
@@ -290,10 +319,13 @@ async def issue(
                     "session_id": s.session_id,
                     "covers": list(claims.covers),
                 },
-            )
-        # Plain inserts of every ticket, then every entitlement: two statements whatever the number of tickets,
-        # and no ORM entities to build, track and flush (the notification's largest CPU cost before).
-        await repo.insert_issued(uow.session, ticket_rows, ent_rows)
+            )[1]
+        written += [(Ticket.__table__, ticket_rows), (TicketEntitlement.__table__, ent_rows)]
+    # Plain rows — every ticket, every entitlement, the audit events, the caller's rows and counters — in one
+    # statement on PostgreSQL whatever the number of tickets, and no ORM entities to build, track and flush
+    # (the notification's largest CPU cost before).
+    rows = _by_table([*written, *along.rows, (AuditEvent.__table__, audit_rows)])
+    await repo.insert_issued(uow.session, organizer_id, rows, along.writes)
     ents_by_ticket = dict(fresh)
     if old := [t.id for t in existing.values() if t.id not in fresh]:
         ents_by_ticket |= await repo.entitlements_of(uow.session, organizer_id, old)
