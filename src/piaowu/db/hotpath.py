@@ -176,10 +176,6 @@ async def insert_rows(session: AsyncSession, rows: Rows) -> None:
             await session.execute(insert(table), list(dicts))
 
 
-<<<<<<< HEAD
-def _guarded_update(guard: Guard, keys: Sequence[str], amount: int, organizer_id: str):  # noqa: ANN202
-    t, c = guard.table, guard.table.c
-=======
 # asyncpg's limit is 32,767 parameters per statement; a bigger batch (a very large order) goes row set by row set.
 _MAX_PARAMS = 30_000
 
@@ -197,9 +193,8 @@ async def insert_together(session: AsyncSession, rows: Rows) -> None:
     await _one_statement(session, "", (), present, ())
 
 
-def _guarded_update(w: GuardedWrite, organizer_id: str):  # noqa: ANN202
-    t, c = w.guard.table, w.guard.table.c
->>>>>>> notify7
+def _guarded_update(guard: Guard, keys: Sequence[str], amount: int, organizer_id: str):  # noqa: ANN202
+    t, c = guard.table, guard.table.c
     return (
         update(t)
         .where(c.id.in_(keys), c.organizer_id == organizer_id, guard.condition(c, amount))
@@ -302,14 +297,13 @@ def _compile(
             upd = upd.where(every_check_held)
         updates.append(upd.values(**g.change(c, n)).returning(c.id).cte(f"w_{i}"))
     matched = [exists(select(u.c.id)) for u in updates]
-<<<<<<< HEAD
-    # Once, in a CTE the inserts and the answer read: in each inserted row's condition it was a lookup of every
-    # write's CTE per row (a seat order inserts ~20 rows after 5 writes).
-    done = select(and_(*matched).label("ok")).cte("done")
-    every_write_matched = select(done.c.ok).scalar_subquery()
-=======
-    every_write_matched = and_(*matched) if matched else None  # none: plain inserts (``insert_together``)
->>>>>>> notify7
+    done = None
+    every_write_matched = None  # no writes: plain inserts (``insert_together``)
+    if matched:
+        # Once, in a CTE the inserts and the answer read: in each inserted row's condition it was a lookup of
+        # every write's CTE per row (a seat order inserts ~20 rows after 5 writes).
+        done = select(and_(*matched).label("ok")).cte("done")
+        every_write_matched = select(done.c.ok).scalar_subquery()
     inserts = []
     for j, (table, columns, count) in enumerate(tables):
         # Parameters in a SELECT list have no type of their own in PostgreSQL: cast each to its column's type.
@@ -341,7 +335,8 @@ def _compile(
         guard = case((~every_check_held, literal_column("0", Integer)), else_=guard)
         for i, h in enumerate(checked):
             stale = stale.concat(case((h, literal_column("''", String)), else_=literal_column(f"'{i},'", String)))
-    stmt = select(guard.label("ok"), stale.label("stale")).add_cte(*first, *updates, done, *inserts)
+    ctes = [*first, *updates, *([done] if done is not None else []), *inserts]
+    stmt = select(guard.label("ok"), stale.label("stale")).add_cte(*ctes)
     compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"
     return _Compiled(compiled.string, tuple(compiled.positiontup), dict(compiled._bind_processors))

@@ -39,11 +39,7 @@ from piaowu.organizers import service as organizers
 from piaowu.tickets import grant_rules, signing
 from piaowu.tickets import repository as repo
 from piaowu.tickets.grant_rules import EntitlementSpec, Grant, Home, SessionFacts
-<<<<<<< HEAD
-from piaowu.tickets.models import ReplacedCode, Ticket
-=======
-from piaowu.tickets.models import Ticket, TicketEntitlement
->>>>>>> notify7
+from piaowu.tickets.models import ReplacedCode, Ticket, TicketEntitlement
 from piaowu.tickets.redemption import GUARDED, Redeemer
 from piaowu.tickets.schemas import (
     EntitlementOut,
