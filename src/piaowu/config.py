@@ -41,7 +41,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 5.0
     run_background_jobs: bool = True
     lock_timeout_seconds: float = 5.0
-    db_pool_size: int = 16
+    # PostgreSQL connections one server process keeps (opened as needed, then kept: no overflow). 2 workers keep
+    # at most 48 of the default 100, fewer than the old 16 + 16 overflow, which opened and closed the overflow ones
+    # on busy requests (docs/benchmarks.md, "Paid path on the lean lane (issue 7, leanpay)").
+    db_pool_size: int = 24
     # argon2 costs: defaults are the library's (~220 ms/hash here); tests set them low.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

@@ -8,16 +8,14 @@ served a request it should have passed on, fails here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select, update
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.models import ApiToken
-from piaowu.api.lean import Fallback, LeanLane, json_content
+from piaowu.api.lean import json_content
 from piaowu.audit.models import AuditEvent
 from piaowu.headers import API_CSP
 from piaowu.orders import service as order_service
@@ -26,33 +24,6 @@ from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import BUYER
 
 ORDERS = "/api/v1/orders"
-
-
-@dataclass
-class Lane:
-    mode: str
-    served: list[str] = field(default_factory=list)  # lean route paths the lane answered itself
-
-    def took(self, n: int) -> None:
-        """In lane mode the lane answered exactly ``n`` requests since the last call; in full mode none."""
-        assert len(self.served) == (n if self.mode == "lane" else 0), self.served
-        self.served.clear()
-
-
-@pytest.fixture(params=["lane", "full"])
-def lane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Lane:
-    state = Lane(request.param)
-    parse = LeanLane._call
-
-    def spy(self: LeanLane, lean: Any, req: Any, body: bytes) -> Any:
-        if state.mode == "full":
-            raise Fallback
-        call = parse(self, lean, req, body)  # raises Fallback itself for what it does not serve
-        state.served.append(lean.path)
-        return call
-
-    monkeypatch.setattr(LeanLane, "_call", spy)
-    return state
 
 
 def _body(ticket_type_id: str, qty: int = 1) -> dict[str, Any]:

@@ -65,7 +65,7 @@ async def naive_reserve(runtime):  # noqa: ANN001, ANN201
         runtime.strategies[STRATEGY_KEY] = SplitTransactionNaive(runtime.db.read_sessions)
         engine = None
     else:
-        engine = create_async_engine(runtime.db.url, pool_size=32, max_overflow=0)  # db.engine: 16 + 16 overflow
+        engine = create_async_engine(runtime.db.url, pool_size=32, max_overflow=0)  # above db.engine's 24
         runtime.strategies[STRATEGY_KEY] = NaiveStrategy(async_sessionmaker(engine, expire_on_commit=False))
     try:
         yield

@@ -1,5 +1,7 @@
 """A lean lane for the sale's hottest API requests: placing an order (``POST /api/v1/orders`` and the shop's
-``POST /api/v1/shop/{slug}/orders``).
+``POST /api/v1/shop/{slug}/orders``), and the rest of a paid order — starting its online payment
+(``POST /api/v1/orders/{id}/payments``), the gateway's notification (``POST /api/v1/payments/notify/{provider}``)
+and the buyer's held status request (``GET /api/v1/orders/{id}/status?wait=…``).
 
 Under a flash sale these requests are most of the server's work, and py-spy showed a third of each one spent
 around the use case rather than in it: the page middleware (session cookies, locale negotiation for pages),
@@ -51,9 +53,10 @@ class LeanCall:
 
     request: Request
     rt: Any  # piaowu.runtime.Runtime (not imported: the runtime imports the API's dependencies)
-    data: Any  # the validated body
+    data: Any  # the validated body (``None`` for a route that reads its body itself)
     headers: dict[str, str | None]  # the route's declared headers, checked
     path_params: dict[str, str]
+    query: Any = None  # the validated query parameters (``LeanRoute.query``)
 
 
 class Fallback(Exception):  # noqa: N818 - a signal, not an error: "let the full stack answer this one"
@@ -63,16 +66,20 @@ class Fallback(Exception):  # noqa: N818 - a signal, not an error: "let the full
 @dataclass(frozen=True)
 class LeanRoute:
     """A route served on the lane. ``path`` is its full template (as in ``accounts.access.ROUTES``); ``endpoint``
-    the FastAPI endpoint it stands for (its route object carries the access rule); ``body`` the request model;
-    ``headers``: header name → longest accepted value (as the endpoint's ``Header(max_length=…)``); ``run``
+    the FastAPI endpoint it stands for (its route object carries the access rule); ``body`` the JSON request
+    model, or ``None`` when the endpoint takes no body model (a GET, or a route that reads its raw body itself,
+    as a payment notification does); ``headers``: header name → longest accepted value (as the endpoint's
+    ``Header(max_length=…)``); ``query``: a model of the endpoint's query parameters, with the same types and
+    bounds as its ``Query(…)`` declarations (other parameters are ignored, as FastAPI ignores them); ``run``
     does what the route's own dependencies and endpoint do once the access rule has passed."""
 
     method: str
     path: str
     endpoint: Callable[..., Awaitable[Any]]
-    body: type[BaseModel]
+    body: type[BaseModel] | None
     run: Callable[[LeanCall], Awaitable[Response]]
     headers: dict[str, int] = field(default_factory=dict)
+    query: type[BaseModel] | None = None
 
 
 def json_content(content_type: str | None) -> bool:
@@ -147,7 +154,7 @@ class LeanLane:
     def _call(self, lean: LeanRoute, request: Request, body: bytes) -> LeanCall:
         """Parse and check what the route's parameters would (no side effect); ``Fallback`` when unsure."""
         headers = request.headers
-        if not body or not json_content(headers.get("content-type")):
+        if lean.body is not None and (not body or not json_content(headers.get("content-type"))):
             raise Fallback
         declared: dict[str, str | None] = {}
         for name, longest in lean.headers.items():
@@ -155,13 +162,21 @@ class LeanLane:
             if value is not None and len(value) > longest:
                 raise Fallback
             declared[name] = value
+        data = query = None
         try:
-            # FastAPI: ``json.loads`` then the model's Python validation; orjson refuses a few documents json
-            # accepts (NaN, lone surrogates, integers over 64 bits): those go to the full stack.
-            data = lean.body.model_validate(orjson.loads(body), from_attributes=True)
+            if lean.body is not None:
+                # FastAPI: ``json.loads`` then the model's Python validation; orjson refuses a few documents json
+                # accepts (NaN, lone surrogates, integers over 64 bits): those go to the full stack.
+                data = lean.body.model_validate(orjson.loads(body), from_attributes=True)
+            if lean.query is not None:
+                params = request.query_params
+                # A repeated parameter: FastAPI's choice of value is its own business — the full stack answers.
+                if len(params.multi_items()) != len(params):
+                    raise Fallback
+                query = lean.query.model_validate(dict(params))
         except (orjson.JSONDecodeError, ValidationError):
             raise Fallback from None
-        return LeanCall(request, self.api.state.runtime, data, declared, request.scope["path_params"])
+        return LeanCall(request, self.api.state.runtime, data, declared, request.scope["path_params"], query)
 
     async def _problem(self, request: Request, exc: Exception) -> Response:
         """The answer the API's exception handlers give (``api.create_api``): the most specific handler of the

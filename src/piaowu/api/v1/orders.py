@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep, current_actor, token_rechecked
@@ -69,12 +70,6 @@ async def _create_order_lean(call: LeanCall) -> Response:
     return await create_order(call.request, call.rt, actor, call.data, call.headers["idempotency-key"])
 
 
-# The sale's hottest request, served by ``api.lean.LeanLane`` (same checks and answers, less framework).
-LEAN_ROUTES = [
-    LeanRoute("POST", "/api/v1/orders", create_order, OrderIn, _create_order_lean, {"idempotency-key": 200}),
-]
-
-
 @router.get("/orders", response_model=OrderPage, summary="List orders, newest first")
 async def list_orders(
     rt: RuntimeDep,
@@ -136,6 +131,21 @@ async def order_status(
     the order, so the page needs no second request (see docs/api.md)."""
     out = await waiting.order_status(rt.uow, rt.wakeups, actor, order_id, wait, with_order=with_order)
     return OrjsonResponse(out.model_dump(mode="json"))
+
+
+class StatusQuery(BaseModel):
+    """``order_status``'s query parameters with the same types and bounds, for the lean lane (anything this
+    refuses goes to the full stack, which answers its 422)."""
+
+    wait: float = Field(0, ge=0, le=waiting.MAX_WAIT_S)
+    with_order: bool = False
+
+
+async def _order_status_lean(call: LeanCall) -> Response:
+    # Held on the lane as on the full stack: ``waiting.hold`` keeps no connection while it waits.
+    actor = await current_actor(call.request, call.rt, call.request.headers.get("authorization"))
+    q: StatusQuery = call.query
+    return await order_status(call.rt, actor, call.path_params["order_id"], q.wait, q.with_order)
 
 
 @router.post(
@@ -255,3 +265,25 @@ async def refund(
         lambda uow: refunds.refund_order(uow, actor, order_id, data),
         status_code=200,
     )
+
+
+async def _start_payment_lean(call: LeanCall) -> Response:
+    actor = await current_actor(call.request, call.rt, call.request.headers.get("authorization"))
+    order_id = call.path_params["order_id"]
+    return await start_payment(call.request, call.rt, actor, order_id, call.data, call.headers["idempotency-key"])
+
+
+# A paid order's requests from the buyer's app, served by ``api.lean.LeanLane`` (same checks and answers, less
+# framework): placing it, starting its payment, and the held request that learns it is paid.
+LEAN_ROUTES = [
+    LeanRoute("POST", "/api/v1/orders", create_order, OrderIn, _create_order_lean, {"idempotency-key": 200}),
+    LeanRoute(
+        "POST",
+        "/api/v1/orders/{order_id}/payments",
+        start_payment,
+        OnlinePaymentIn,
+        _start_payment_lean,
+        {"idempotency-key": 200},
+    ),
+    LeanRoute("GET", "/api/v1/orders/{order_id}/status", order_status, None, _order_status_lean, query=StatusQuery),
+]

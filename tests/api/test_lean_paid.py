@@ -1,0 +1,197 @@
+"""The rest of a paid order answers the same on the lean lane (api/lean.py) as through the full FastAPI stack:
+starting the online payment, the gateway's notification, and the buyer's held status request.
+
+As in test_lean_lane.py, every test runs in ``lane`` and ``full`` mode (the ``lane`` fixture, tests/api/conftest.py)
+on PostgreSQL and SQLite, and in ``lane`` mode checks which requests the lane answered itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+
+from piaowu.accounts import service as accounts
+from piaowu.headers import API_CSP
+from piaowu.payments import sandbox_gateway as gw
+from piaowu.payments.models import Payment
+from tests.conftest import make_tenant
+from tests.factories import on_sale_session, owner_actor
+from tests.order_helpers import create_order, drain, gateway_pay, wire_callbacks
+
+CREATE = "/api/v1/orders"
+START = "/api/v1/orders/{order_id}/payments"
+STATUS = "/api/v1/orders/{order_id}/status"
+NOTIFY = "/api/v1/payments/notify/{provider}"
+
+
+async def _released(runtime: Any) -> int:
+    """Database connections in use once a request's read is done (a held request must not keep its own)."""
+    for _ in range(100):
+        if not _connections_in_use(runtime):
+            break
+        await asyncio.sleep(0.02)
+    return _connections_in_use(runtime)
+
+
+async def _pending(runtime: Any, client: Any, tenant: Any, lane: Any, capacity: int = 5) -> dict[str, Any]:
+    sale = await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=capacity)
+    r = await create_order(client, tenant.auth, sale.ticket_type_id)
+    assert r.status_code == 201, r.text
+    lane.took_paths(CREATE)
+    return r.json()
+
+
+def _connections_in_use(runtime: Any) -> int:
+    db = runtime.db
+    engines = {id(e): e for e in (db.write_engine, db.read_engine)}.values()
+    return sum(e.pool.checkedout() for e in engines)
+
+
+async def test_a_paid_order_end_to_end(runtime, app, client, tenant, lane) -> None:  # noqa: ANN001
+    """Start payment → held status request → the buyer pays → the notification → the held answer carries the
+    paid order. Held on the lane, the request keeps no connection and blocks nothing else."""
+    wire_callbacks(runtime, app)
+    order = await _pending(runtime, client, tenant, lane)
+    url = f"{CREATE}/{order['id']}"
+    start = await client.post(url + "/payments", json={"provider": "sandbox"}, headers=tenant.auth)
+    assert start.status_code == 201, start.text
+    assert start.json()["redirect_url"].startswith("/sandbox-gateway/pay/")
+    assert start.headers["content-security-policy"] == API_CSP and "set-cookie" not in start.headers
+    lane.took_paths(START)
+
+    held = asyncio.create_task(
+        client.get(url + "/status", params={"wait": 20, "with_order": "true"}, headers=tenant.auth)
+    )
+    for _ in range(100):  # until the request is registered as a waiter
+        if runtime.wakeups.waiting:
+            break
+        await asyncio.sleep(0.02)
+    assert await _released(runtime) == 0  # released while it waits
+    assert runtime.wakeups.waiting == 1 and not held.done()
+    other = await client.get(url + "/status", headers=tenant.auth)  # another request goes by meanwhile
+    assert other.status_code == 200 and other.json()["status"] == "pending" and not held.done()
+
+    await gateway_pay(runtime, start.json()["redirect_url"])
+    assert await drain(runtime) >= 1  # the gateway's notification, through the app
+    r = await asyncio.wait_for(held, 5)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.headers["content-security-policy"] == API_CSP
+    body = r.json()
+    assert body["status"] == "paid" and body["order"]["lines"][0]["ticket"]["status"] == "valid"
+    whole = (await client.get(url, headers=tenant.auth)).json()
+    assert body["order"] == whole
+    lane.took_paths(STATUS, STATUS, NOTIFY)  # in the order they came; GET /orders/{id} stays on the full stack
+
+
+async def test_start_payment_idempotency_access_and_tenant(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    order = await _pending(runtime, client, tenant, lane)
+    url = f"{CREATE}/{order['id']}/payments"
+    keyed = {**tenant.auth, "Idempotency-Key": "pay-1"}
+    first = await client.post(url, json={"provider": "sandbox"}, headers=keyed)
+    again = await client.post(url, json={"provider": "sandbox"}, headers=keyed)
+    other_body = await client.post(url, json={"provider": "sandbox", "return_url": "/x"}, headers=keyed)
+    lane.took(3)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert (other_body.status_code, other_body.json()["code"]) == (422, "idempotency_key_reused")
+    async with runtime.uow(readonly=True) as uow:
+        count = select(func.count()).select_from(Payment).where(Payment.order_id == order["id"])
+        assert (await uow.session.execute(count)).scalar_one() == 1
+
+    async with runtime.uow() as uow:
+        gate, _ = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="g", role="gate")
+        await uow.commit()
+    none = await client.post(url, json={"provider": "sandbox"})
+    forbidden = await client.post(url, json={"provider": "sandbox"}, headers={"Authorization": f"Bearer {gate}"})
+    stranger = await make_tenant(runtime, slug="other-theatre")
+    zh = await client.post(url + "?lang=zh-CN", json={"provider": "sandbox"}, headers=stranger.auth)
+    en = await client.post(url, json={"provider": "sandbox"}, headers={**stranger.auth, "Accept-Language": "en"})
+    lane.took(4)
+    assert (none.status_code, none.json()["code"]) == (401, "not_authenticated")
+    assert forbidden.status_code == 403 and forbidden.json()["permission"] == "order.create"
+    for r in (zh, en):  # another tenant's order does not exist for it
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
+        assert r.headers["content-type"] == "application/problem+json"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.json()["title"]) and zh.json()["title"] != en.json()["title"]
+
+    invalid = await client.post(url, json={"provider": ""}, headers=tenant.auth)
+    long_key = await client.post(
+        url, json={"provider": "sandbox"}, headers={**tenant.auth, "Idempotency-Key": "k" * 201}
+    )
+    lane.took(0)  # passed on: the full stack's 422s
+    assert invalid.status_code == 422 and invalid.json()["code"] == "validation_error"
+    assert long_key.status_code == 422 and long_key.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+async def test_notification_applies_once_and_a_forged_one_is_refused(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    order = await _pending(runtime, client, tenant, lane)
+    start = await client.post(f"{CREATE}/{order['id']}/payments", json={"provider": "sandbox"}, headers=tenant.auth)
+    trade_no = await gateway_pay(runtime, start.json()["redirect_url"])
+    lane.took_paths(START)
+    async with runtime.uow(readonly=True) as uow:
+        trade = await gw.get_trade(uow.session, trade_no)
+    body = gw.notification_body(trade, f"N{trade.trade_no}")
+    sig = gw.sign(gw.merchant_key(runtime.secret_key), body)
+    answers = [
+        await client.post("/api/v1/payments/notify/sandbox", content=body, headers={gw.SIGNATURE_HEADER: sig})
+        for _ in range(3)
+    ]
+    forged = await client.post(
+        "/api/v1/payments/notify/sandbox?lang=en",
+        content=body.replace(b"2", b"3"),
+        headers={gw.SIGNATURE_HEADER: sig},
+    )
+    lane.took_paths(NOTIFY, NOTIFY, NOTIFY, NOTIFY)
+    for r in answers:
+        assert r.status_code == 200 and r.text == "success"
+        assert r.headers["content-type"].startswith("text/plain")
+        assert r.headers["content-security-policy"] == API_CSP
+    assert forged.status_code == 400 and forged.json()["code"] == "invalid_signature"
+    assert forged.headers["content-type"] == "application/problem+json"
+    got = (await client.get(f"{CREATE}/{order['id']}", headers=tenant.auth)).json()
+    assert got["status"] == "paid" and len(got["payments"]) == 1 and got["paid_minor"] == got["total_minor"]
+
+
+async def test_status_query_the_lane_does_not_serve_goes_to_the_full_stack(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    order = await _pending(runtime, client, tenant, lane)
+    url = f"{CREATE}/{order['id']}/status"
+    too_long = await client.get(url, params={"wait": 31}, headers=tenant.auth)
+    not_a_number = await client.get(url, params={"wait": "soon"}, headers=tenant.auth)
+    not_a_bool = await client.get(url, params={"with_order": "perhaps"}, headers=tenant.auth)
+    repeated = await client.get(url + "?wait=0&wait=0.1", headers=tenant.auth)
+    lane.took(0)
+    for r in (too_long, not_a_number, not_a_bool):
+        assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert repeated.status_code == 200 and repeated.json()["status"] == "pending"
+
+    plain = await client.get(url, params={"with_order": "yes", "other": "ignored"}, headers=tenant.auth)
+    none = await client.get(url)
+    stranger = await make_tenant(runtime, slug="other-theatre")
+    hidden = await client.get(url, params={"wait": 20}, headers={**stranger.auth, "Accept-Language": "zh-CN"})
+    lane.took(3)
+    assert plain.status_code == 200 and plain.json() == {**plain.json(), "status": "pending", "order": None}
+    assert (none.status_code, none.json()["code"]) == (401, "not_authenticated")
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"  # at once: no waiting for a stranger
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in hidden.json()["title"])
+    assert runtime.wakeups.waiting == 0
+
+
+async def test_many_held_requests_block_no_order(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    order = await _pending(runtime, client, tenant, lane, capacity=5)
+    url = f"{CREATE}/{order['id']}/status"
+    held = [asyncio.create_task(client.get(url, params={"wait": 20}, headers=tenant.auth)) for _ in range(8)]
+    for _ in range(100):
+        if runtime.wakeups.waiting == len(held):
+            break
+        await asyncio.sleep(0.02)
+    assert await _released(runtime) == 0 and runtime.wakeups.waiting == len(held)
+    lane.took(len(held))
+    another = await _pending(runtime, client, tenant, lane)  # placed while eight requests are held
+    assert another["status"] == "pending" and not any(t.done() for t in held)
+    cancel = await client.post(f"{CREATE}/{order['id']}/cancel", headers=tenant.auth)
+    assert cancel.status_code == 200
+    answers = await asyncio.wait_for(asyncio.gather(*held), 5)
+    assert {r.json()["status"] for r in answers} == {"cancelled"}
+    lane.took(0)  # the cancel stays on the full stack
