@@ -153,6 +153,13 @@ def test_a_restricted_view_only_with_the_buyers_consent_and_when_nothing_clear_f
     assert pick(alone, (100, 0), n=3, allow_split=True, allow_restricted=True) == ["**R*."]
     # The block with the fewest limited-view seats, then no stranded seat, then the closest.
     assert pick(("RR..R.",), (125, 0), n=3, allow_restricted=True) == ["RR.***"]
+    # The same for a wheelchair user's party (found by the property below): the space and its companion, and a
+    # clear seat in another row, before all three together with a partial view.
+    accessible = (".", "WCP")
+    assert pick(accessible, (0, 0), n=3, wheelchairs=1, allow_split=True, allow_restricted=True) == ["*", "**P"]
+    assert pick(accessible, (0, 0), n=3, wheelchairs=1, allow_restricted=True) == [".", "***"]
+    refused = pick(accessible, (0, 0), n=3, wheelchairs=1)
+    assert isinstance(refused, Refusal) and refused.code == "restricted_view_only"
 
 
 def test_zones_and_prices():

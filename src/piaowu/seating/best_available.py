@@ -444,17 +444,28 @@ class SeatIndex:
         return Allocation(tuple(ordered), blocks, orphans, limited)
 
     def _accessible(self, zones: Sequence[str], request: Request) -> Allocation | Refusal:
+        # A clear view before sitting together: seats with a limited view only when no clear-view answer exists
+        # at all, split included (a block behind a pillar must not beat clear seats in two blocks).
+        clear = self._accessible_answer(zones, request, allow_limited=False)
+        if isinstance(clear, Allocation):
+            return clear
+        wide = self._accessible_answer(zones, request, allow_limited=True)
+        if not isinstance(wide, Allocation):
+            return clear
+        if request.allow_restricted:
+            return wide
+        return Refusal("restricted_view_only", sum(self._free[z] for z in zones), 0)
+
+    def _accessible_answer(self, zones: Sequence[str], request: Request, allow_limited: bool) -> Allocation | Refusal:
         n, k = request.quantity, request.wheelchairs
         companions = min(k, n - k)
-        best = self._accessible_block(zones, n, k, companions, request.allow_restricted)
+        best = self._accessible_block(zones, n, k, companions, allow_limited)
         if best is not None:
             limited, orphans, _, r, first = best
             return Allocation(self._block_keys(r, first, n), 1, orphans, limited)
-        core = self._accessible_block(zones, k + companions, k, companions, request.allow_restricted)
+        core = self._accessible_block(zones, k + companions, k, companions, allow_limited)
         free = sum(self._free[z] for z in zones)
         if core is None:
-            if not request.allow_restricted and self._accessible_block(zones, k + companions, k, companions, True):
-                return Refusal("restricted_view_only", free, 0)
             return Refusal("no_wheelchair_space", free, 0)
         if not request.allow_split:
             return Refusal("no_adjacent_block", free, k + companions)
