@@ -204,36 +204,31 @@ async def test_best_available_and_the_shop_map_offer_only_seats_published_to_the
 
 
 async def test_a_withdraw_racing_an_order_is_decided_by_the_claim_on_the_seat(runtime, client):
-    """The withdraw has updated the seat and not committed when the buyer's order comes: the order's own read
-    still sees the seat on sale, and its claim waits for the seat's row (PostgreSQL) or the write lock (SQLite),
-    then finds it withheld. The order is refused and the seat is not held."""
+    """The withdraw has updated the seat and not committed when the buyer's order comes: the order's claim waits
+    for the seat's row (PostgreSQL) or the write lock (SQLite), then finds it withheld. The order is refused and
+    the seat is not held; the refusal is named after the claim (the seat's channels read then, the withdraw
+    committed), so the buyer is told the seat is not on sale here rather than taken."""
     world = await seating_world(runtime)
     seat = world.seat("A", "1", "5")
     outcome = await _race(runtime, client, world, seat)
-    assert outcome.status_code == 409 and outcome.json()["code"] in {"seat_taken", "seat_not_on_sale_here"}
-    if runtime.db.dialect == "postgresql":  # the order read the seat on sale: its claim refused it
-        assert outcome.json()["code"] == "seat_taken"
+    assert outcome.status_code == 409 and outcome.json()["code"] == "seat_not_on_sale_here", outcome.text
     async with runtime.uow(readonly=True) as uow:
         state = (await inventory.unit_states(uow, world.organizer_id, [seat]))[seat]
     assert (state.occupied, state.withheld) == (0, 1)
 
 
 async def test_control_without_the_channel_in_the_claim_the_raced_seat_is_sold(runtime, client, monkeypatch):
-    """The control run of the race above: with a claim that ignores the channel (the resolver's check alone), the
-    same interleaving sells a seat withheld from the web — on PostgreSQL, where the order reads before the
-    withdraw commits. (On SQLite the write lock orders the order's reads after the withdraw: the resolver
-    refuses it there, which the race test accepts too.)"""
+    """The control run of the race above: with a claim that ignores the channel, the same interleaving sells a
+    seat withheld from the web on both databases — the order reads no channel bits before its claim (they only
+    name a refusal), so the claim on the seat's row is the guard."""
     monkeypatch.setattr(strategies, "channel_claim", lambda _bit: strategies.CLAIM)
     world = await seating_world(runtime)
     seat = world.seat("A", "1", "5")
     outcome = await _race(runtime, client, world, seat)
     async with runtime.uow(readonly=True) as uow:
         state = (await inventory.unit_states(uow, world.organizer_id, [seat]))[seat]
-    if runtime.db.dialect == "postgresql":
-        assert outcome.status_code == 201, outcome.text
-        assert (state.occupied, state.withheld) == (1, 1)
-    else:
-        assert outcome.status_code == 409 and outcome.json()["code"] == "seat_not_on_sale_here"
+    assert outcome.status_code == 201, outcome.text
+    assert (state.occupied, state.withheld) == (1, 1)
 
 
 async def _race(runtime, client, world, seat: str):  # noqa: ANN001, ANN202

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from piaowu.catalog import ticket_type_service
 from piaowu.catalog.schemas import TicketTypePatch
 from piaowu.orders.models import OrderLine, OrderLineHolding
 from piaowu.seating import session_seating
 from piaowu.seating.live import LIVE_KEY, LiveSeats
+from piaowu.seating.models import SessionSeating
 from tests.concurrency.ledger import assert_ledger
 from tests.factories import on_sale_session
 from tests.order_helpers import BUYER
@@ -130,6 +131,46 @@ async def test_blocked_seats_and_unpriced_zones_are_refused(runtime, client):
     assert r.json()["errors"][0]["field"] == "items.0.selection.best_available.zone"
     r = await buy(client, world, seats_item(world.adult_id, [world.seat("B", "1", "1")]))
     assert r.status_code == 201 and r.json()["total_minor"] == 3  # the new price
+
+
+@pytest.mark.parametrize("key", ["", "blocked-key"])
+async def test_a_blocked_seat_is_named_with_or_without_a_key(runtime, client, key):
+    """Without an Idempotency-Key the order runs in autocommit (PostgreSQL): the blocked bits are read only
+    after the claim refused the seat. With a key it is one transaction (read before the claim). The buyer is
+    told the same either way, even when another picked seat is taken too; nothing is held."""
+    world = await seating_world(runtime, blocked=[("A", "1", "1")])
+    blocked, taken, free = world.seat("A", "1", "1"), world.seat("A", "1", "2"), world.seat("A", "1", "3")
+    assert (await buy(client, world, seats_item(world.adult_id, [taken]))).status_code == 201
+    r = await buy(client, world, seats_item(world.adult_id, [free, taken, blocked]), key=key and f"{key}-1")
+    assert r.status_code == 409 and r.json()["code"] == "seat_blocked", r.text
+    assert [s["id"] for s in r.json()["seats"]] == [blocked]
+    r = await buy(client, world, seats_item(world.adult_id, [free, taken]), key=key and f"{key}-2")
+    assert r.status_code == 409 and r.json()["code"] == "seat_taken", r.text
+    assert r.json()["unit_ids"] == [taken]
+    await assert_ledger(runtime, [world.pool_id])
+    assert (await buy(client, world, seats_item(world.adult_id, [free]))).status_code == 201  # still for sale
+
+
+async def test_a_changed_seating_stamp_is_caught_by_the_order_statement(runtime, client):
+    """An order uses this process's cached seats without reading the seating's stamp: the reservation statement
+    re-verifies it, and a stale one makes the order read the seats again and go through."""
+    world = await seating_world(runtime)
+    live = LiveSeats()
+    runtime.strategies[LIVE_KEY] = live
+    assert (await buy(client, world, seats_item(world.adult_id, [world.seat("A", "1", "1")]))).status_code == 201
+    cached = live._by_session[(world.organizer_id, world.session_id)].seats.stamp
+    async with runtime.uow() as uow:  # another process changed the seating (as a change of channels does)
+        await uow.session.execute(
+            update(SessionSeating)
+            .where(SessionSeating.session_id == world.session_id)
+            .values(channels_version=SessionSeating.channels_version + 1)
+        )
+        await uow.commit()
+    r = await buy(client, world, seats_item(world.adult_id, [world.seat("A", "1", "2")]))
+    assert r.status_code == 201, r.text
+    stamp = live._by_session[(world.organizer_id, world.session_id)].seats.stamp
+    assert stamp != cached and stamp[4] == cached[4] + 1  # read again because the statement found it stale
+    await assert_ledger(runtime, [world.pool_id])
 
 
 async def test_every_admission_check_applies_to_seats(runtime, client, clock):

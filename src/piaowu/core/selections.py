@@ -100,6 +100,9 @@ class Resolution:
     # Told the units a claim found taken (``SeatTaken``), so the resolver's view shows them taken and choosing
     # again avoids them without reading every state again (``seating.live``).
     taken: tuple[Callable[[Sequence[str]], None], ...] = field(default=(), compare=False)
+    # A refusal (``SeatTaken``) may have a more precise name the resolver did not read beforehand (a picked
+    # seat kept back, or withheld from the channel: the claim refuses those too): resolve again fresh to name it.
+    unnamed: bool = False
 
     @property
     def takes(self) -> list[tuple[str, int]]:
@@ -133,6 +136,7 @@ class Resolution:
             any(part.rechoose for part in parts),
             frozenset(p for part in parts for p in part.seatless),
             tuple(t for part in parts for t in part.taken),
+            any(part.unnamed for part in parts),
         )
 
     def seats_of(self, unit_ids: Iterable[str]) -> list[dict[str, str]]:

@@ -67,13 +67,17 @@ class RowCheck:
 
     ``absent``: (table, column) pairs naming rows that must NOT refer to this one — e.g. no ``session_seating``
     row whose ``session_id`` is this session: a general-admission offer stays valid only while its session has
-    no seats. Part of the same lookup (an anti-join on the referring table's key), not a query of its own."""
+    no seats. Part of the same lookup (an anti-join on the referring table's key), not a query of its own.
+
+    ``key_column``: the column ``key`` names, when the table's key is not ``id`` (a session's seating row is keyed
+    by its ``session_id``)."""
 
     name: str
     table: Table
     key: str
     expected: tuple[tuple[str, Any], ...]
     absent: tuple[tuple[Table, str], ...] = ()
+    key_column: str = "id"
 
 
 class StaleRead(Exception):  # noqa: N818 - not an error of the caller's: "refresh and retry"
@@ -98,17 +102,18 @@ class Outcome:
 
 def _check_condition(c: RowCheck, organizer_id: Any, value: Callable[[str, str], Any]) -> Any:
     cols = c.table.c
-    conds = [cols.id == value("key", "id"), cols.organizer_id == organizer_id]
+    key = cols[c.key_column]
+    conds = [key == value("key", c.key_column), cols.organizer_id == organizer_id]
     conds += [cols[name].is_not_distinct_from(value(f"x_{name}", name)) for name, _ in c.expected]
-    conds += [~exists(select(t.c[col]).where(t.c[col] == cols.id)) for t, col in c.absent]
-    return exists(select(cols.id).where(*conds))
+    conds += [~exists(select(t.c[col]).where(t.c[col] == key)) for t, col in c.absent]
+    return exists(select(key).where(*conds))
 
 
 async def checks_hold(session: AsyncSession, organizer_id: str, checks: Sequence[RowCheck]) -> tuple[int, ...]:
     """The positions of ``checks`` that fail, read in the caller's transaction (SQLite: inside the write lock)."""
     stale = []
     for i, c in enumerate(checks):
-        vals = {"id": c.key, **dict(c.expected)}
+        vals = {c.key_column: c.key, **dict(c.expected)}
         cond = _check_condition(c, organizer_id, lambda _n, col, vals=vals: vals[col])
         if not (await session.execute(select(cond))).scalar():
             stale.append(i)
@@ -228,7 +233,8 @@ async def _one_statement(
     present = [(table, dicts) for table, dicts in rows if dicts]
     guards = tuple(w.guard for w in writes)
     check_shape = tuple(
-        (c.table.name, tuple(n for n, _ in c.expected), tuple((t.name, col) for t, col in c.absent)) for c in checks
+        (c.table.name, c.key_column, tuple(n for n, _ in c.expected), tuple((t.name, col) for t, col in c.absent))
+        for c in checks
     )
     shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present), check_shape)
     conn = await session.connection()

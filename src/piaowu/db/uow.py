@@ -109,6 +109,13 @@ class UnitOfWork:
         wakeups = self.wakeups
         self.after_commit(lambda: wakeups.wake(key))
 
+    @property
+    def reads_after_refusal(self) -> bool:
+        """Whether this unit of work can still read after a refused reservation: in autocommit mode on
+        PostgreSQL the refused statement was a transaction of its own, and SQLite's transaction stays usable; in
+        a PostgreSQL transaction the refusal aborted it (``db.hotpath``)."""
+        return self.autocommit or self.db.dialect != "postgresql"
+
     @asynccontextmanager
     async def attempt(self) -> AsyncIterator[None]:
         """A part of this unit of work that may be refused and tried again: when it raises, what it wrote is

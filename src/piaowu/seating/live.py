@@ -274,14 +274,20 @@ class LiveSeats:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loading: dict[tuple[str, str], asyncio.Lock] = {}
 
-    async def seats(self, uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive | None:
+    async def seats(
+        self, uow: UnitOfWork, organizer_id: str, session_id: str, *, cached: bool = False
+    ) -> SessionLive | None:
         """The session's seats (None: the session sells no seats). One primary-key read of its seating row;
-        the seats themselves are read again only when that row changed."""
+        the seats themselves are read again only when that row changed. ``cached``: the seats this process
+        already has, without that read — for a caller whose statement re-verifies ``live.seats.stamp`` itself (a
+        seat order's reservation, ``SeatResolver``)."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # the locks belong to one event loop (tests run one loop per test)
             self._by_session.clear()
             self._loading.clear()
             self._loop = loop
+        if cached and (live := self._by_session.get((organizer_id, session_id))) is not None:
+            return live
         stamp = await repo.seating_stamp(uow.session, organizer_id, session_id)
         if stamp is None:
             return None

@@ -19,10 +19,17 @@ min/max per order counted over all of the type's seats in the order), then the s
 - ``seat_blocked`` (409, ``seats``: id, section, row, number): kept back by the operator;
 - ``seat_not_on_sale_here`` (409, ``seats``, ``channel``): withheld from the order's sales channel
   (``seating.channels``); best available chooses only among seats on sale through it. The claim in the
-  reservation checks the channel again on the seat's own row, so a withdraw racing the order cannot let a seat
-  be sold through a channel it was withheld from (the loser of that race gets ``seat_taken``);
+  reservation checks the channel on the seat's own row, so a withdraw racing the order cannot let a seat be
+  sold through a channel it was withheld from;
 - ``no_adjacent_block`` / ``not_enough_seats`` / ``no_wheelchair_space`` (409): best available found nothing;
 - ``seat_taken`` (409, ``seats``) comes from the reservation itself: the claim is what decides.
+
+The claim also refuses seats kept back or withheld from the order's channel, so their bits are read only to name
+a refusal: after the claim refused (``Resolution.unnamed``: the order is resolved again fresh, which raises
+``seat_blocked`` / ``seat_not_on_sale_here``), or before it when the unit of work could not read after a refusal
+(a PostgreSQL transaction, ``UnitOfWork.reads_after_refusal``) or the order also asks for best available. The
+session's seats come from this process's cache without a read; the reservation re-verifies their seating's
+stamp (``_seating_check``: a stale one is a ``StaleRead``, resolved again fresh).
 
 Best available chooses from this process's view of the session (``seating.live``, at most
 ``SNAPSHOT_SECONDS`` old, or read fresh when ``load(fresh=True)``) with ``best_available.SeatIndex``, and marks
@@ -59,7 +66,7 @@ from piaowu.inventory import service as inventory
 from piaowu.orders.placement import MAX_TICKETS_PER_ORDER, TICKET_TYPE_ID_LENGTH
 from piaowu.seating import best_available as ba
 from piaowu.seating.live import SNAPSHOT_SECONDS, PriceRow, SessionLive, cached_zone_prices, live_of
-from piaowu.seating.models import ZonePrice
+from piaowu.seating.models import SessionSeating, ZonePrice
 
 KIND = "seat"
 SEAT_ID_LENGTH = 40
@@ -180,6 +187,7 @@ class SessionContext:
 class SeatContext:
     offers: dict[str, Offer]
     sessions: dict[str, SessionContext]
+    unread: bool = False  # picked seats whose blocked and channel bits were not read (``Resolution.unnamed``)
 
 
 class SeatResolver:
@@ -199,10 +207,16 @@ class SeatResolver:
             uow, organizer_id, [i.selection.ticket_type_id for i in items], cached=True, fresh=fresh
         )
         registry = live_of(uow)
+        # The picked seats' blocked and channel bits only name a refusal (the claim refuses such seats itself):
+        # read before the reservation only when the order cannot read them after one (``named_after_refusal``).
+        name_first = fresh or not uow.reads_after_refusal or any(i.selection.best is not None for i in items)
         asked = time.monotonic()  # fresh: a view whose read began after this holds every change before it
         sessions: dict[str, SessionContext] = {}
+        unread = False
         for session_id in dict.fromkeys(o.session_id for o in offers.values()):
-            live = await registry.seats(uow, organizer_id, session_id)
+            # This process's seats without reading the seating's stamp: the reservation re-verifies it
+            # (``_seating_check``); a fresh resolution (after a stale read or a refusal) reads it first.
+            live = await registry.seats(uow, organizer_id, session_id, cached=not fresh)
             if live is None:
                 continue
             mine = [i for i in items if (o := offers.get(i.selection.ticket_type_id)) and o.session_id == session_id]
@@ -213,14 +227,15 @@ class SeatResolver:
                 else:  # the view the background refresher keeps: no read on the buyer's request
                     await registry.current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
             picked = [s for i in mine for s in i.selection.seats if s in live.seats.by_unit]
-            states = await inventory.unit_states(uow, organizer_id, picked) if picked else {}
+            states = await inventory.unit_states(uow, organizer_id, picked) if picked and name_first else {}
             prices = {
                 (p.zone, p.ticket_type_id): p for p in await cached_zone_prices(uow, organizer_id, live, fresh=fresh)
             }
             blocked = {u for u, st in states.items() if st.blocked & 1}
             withheld = {u: st.withheld for u, st in states.items() if st.withheld}
             sessions[session_id] = SessionContext(live, prices, blocked, withheld)
-        return SeatContext(offers, sessions)
+            unread = unread or (bool(picked) and not name_first)
+        return SeatContext(offers, sessions, unread)
 
     def resolve(self, items: Sequence[Item], context: SeatContext) -> Resolution:
         """All items or an exception. Marks the seats best available chose as taken in this process's view."""
@@ -285,13 +300,18 @@ class SeatResolver:
         for tt_id in quantities:
             checks.extend(getattr(offers[tt_id], "checks", ()))
         checks.extend(_price_check(p) for p in used_prices.values())
+        checks.extend(_seating_check(v) for v in {id(c.live): c.live for c in sessions.values()}.values())
         for item in items:  # only now that nothing can refuse: the next buyer here gets other seats
             if item.index in chosen:
                 live = sessions[offers[item.selection.ticket_type_id].session_id].live
                 live.mark_taken([live.seats.by_unit[u].ordinal for u in chosen[item.index]])
         views = tuple({id(ctx.live): ctx.live for ctx in sessions.values()}.values()) if chosen else ()
         return Resolution(
-            tuple(lines), tuple(checks), rechoose=bool(chosen), taken=tuple(v.mark_units_taken for v in views)
+            tuple(lines),
+            tuple(checks),
+            rechoose=bool(chosen),
+            taken=tuple(v.mark_units_taken for v in views),
+            unnamed=context.unread,
         )
 
     def _picked(self, items: Sequence[Item], context: SeatContext) -> dict[int, tuple[str, ...]]:
@@ -384,3 +404,11 @@ def _price_check(p: PriceRow) -> RowCheck:
     expected = (("session_id", p.session_id), ("zone", p.zone), ("ticket_type_id", p.ticket_type_id),
                 ("price_minor", p.price_minor))  # fmt: skip
     return RowCheck("zone_price", ZonePrice.__table__, p.id, expected)
+
+
+def _seating_check(live: SessionLive) -> RowCheck:
+    """The reservation is written only while the session's seating is still the one its seats (and their
+    channels) were read for: what the stamp read before every seat order told, now told by the statement."""
+    names = ("layout_id", "layout_version", "seat_count", "created_at", "channels_version")
+    expected = tuple(zip(names, live.seats.stamp, strict=True))
+    return RowCheck("seating", SessionSeating.__table__, live.seats.session_id, expected, key_column="session_id")
