@@ -164,7 +164,9 @@ async def runtime(tmp_path: Path, db_url: str, clock: FrozenClock) -> AsyncItera
     settings = make_settings(tmp_path, db_url)
     rt = build_runtime(settings, clock=clock, db=create_database(db_url))
     yield rt
-    await rt.db.dispose()
+    # aclose, not db.dispose: a held request's listening connection to the shared database would outlive the test
+    # and refuse every later "CREATE DATABASE … TEMPLATE" of pg_url ("is being accessed by other users").
+    await rt.aclose()
 
 
 @pytest.fixture

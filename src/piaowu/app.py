@@ -65,10 +65,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             if probe is not None:
                 probe.cancel()
             await worker.stop()
-            await rt.wakeups.aclose()  # held requests answer now; the listening connection closes
-            if runtime is None:  # we built it, we dispose it
-                await rt.limiter.aclose()
-                await rt.db.dispose()
+            if runtime is None:  # we built it, we close it
+                await rt.aclose()
+            else:
+                await rt.wakeups.aclose()  # held requests answer now; the listening connection closes
 
     # Every page's access rule (accounts/access.py) is checked before the page's own code runs.
     app = FastAPI(

@@ -51,6 +51,14 @@ class Runtime:
             wakeups=self.wakeups,
         )
 
+    async def aclose(self) -> None:
+        """Release what the runtime holds outside its pools as well as in them: the listening connection of the
+        wake-ups (opened by the first held request, not part of the engine's pool, so ``db.dispose`` leaves it
+        open), the rate limiter's connection, then the database pools."""
+        await self.wakeups.aclose()
+        await self.limiter.aclose()
+        await self.db.dispose()
+
     @property
     def secret_key(self) -> str:
         return self.settings.resolved_secret_key()

@@ -15,7 +15,7 @@ from piaowu.db.engine import create_database
 from piaowu.db.wakeups import Wakeups
 from piaowu.orders import waiting
 from piaowu.runtime import build_runtime
-from tests.conftest import make_settings, make_tenant
+from tests.conftest import _pg_base, make_settings, make_tenant
 from tests.factories import on_sale_session, owner_actor, pending_order
 from tests.order_helpers import drain, gateway_pay, start_online, wire_callbacks
 
@@ -172,3 +172,31 @@ async def test_postgres_wakes_a_waiter_of_another_process_on_commit_only(runtime
 def test_wakeups_on_sqlite_need_no_connection() -> None:
     w = Wakeups("sqlite+aiosqlite:///x.db")
     assert not w.postgres
+
+
+@pytest.mark.postgres
+async def test_closing_a_runtime_closes_the_listening_connection_too(pg_url, tmp_path, clock):  # noqa: ANN001
+    """The listening connection is not in the engine's pool: ``Runtime.aclose`` closes it, or it outlives the
+    runtime (in the tests it kept the shared database busy and refused every later ``CREATE DATABASE … TEMPLATE``)."""
+    import asyncpg
+
+    rt = build_runtime(make_settings(tmp_path, pg_url), clock=clock, db=create_database(pg_url))
+    dbname = pg_url.rsplit("/", 1)[1]
+
+    async def connections() -> int:
+        conn = await asyncpg.connect(f"{_pg_base()}/{dbname}")
+        try:
+            sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
+            return await conn.fetchval(sql, dbname)
+        finally:
+            await conn.close()
+
+    async with rt.wakeups.watch("an-order"):
+        pass
+    assert await connections() == 1  # the listener; the pools hold none yet
+    await rt.aclose()
+    for _ in range(50):
+        if not await connections():
+            break
+        await asyncio.sleep(0.02)
+    assert await connections() == 0
