@@ -81,7 +81,7 @@ class RequestGuard:
         if b"\x00" in body or b"\\u0000" in body or (form and b"%00" in body):
             await self._refuse(scope, send, _nul_error("body"))
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send, exc: DomainError) -> None:
         response = domain_problem(Request(scope), exc)
@@ -98,7 +98,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands ``body`` (already read) to the app once, then passes on what follows."""
     sent = False
 
     async def replay() -> Message:

@@ -37,11 +37,11 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from piaowu.api.deps import enforce_route
 from piaowu.api.errors import unexpected_problem
-from piaowu.api.guards import RequestGuard
+from piaowu.api.guards import RequestGuard, replay_body
 from piaowu.core.reading_locale import reading
 from piaowu.i18n import api_locale
 from piaowu.routes import all_routes
@@ -110,7 +110,7 @@ class LeanLane:
                 raise RuntimeError(f"lean route {lean.method} {lean.path} does not match a route of the API")
             regex, _, _ = compile_path(lean.path)
             self.routes.append((regex, lean, route))
-        # The guard reads and checks the body once, then hands it on (``_replay``) to the lane's handler.
+        # The guard reads and checks the body once, then hands it on (``replay_body``) to the lane's handler.
         self.guarded = RequestGuard(self._serve)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -136,11 +136,11 @@ class LeanLane:
         lean: LeanRoute = scope["piaowu.lean"]
         message = await receive()  # the guard's replay: the whole body in one message
         body = message.get("body", b"")
-        request = Request(scope, _replay(body, receive))
+        request = Request(scope, replay_body(body, receive))
         try:
             call = self._call(lean, request, body)
         except Fallback:
-            await self.app(scope["piaowu.outer"], _replay(body, receive), send)
+            await self.app(scope["piaowu.outer"], replay_body(body, receive), send)
             return
         # ``ReadingLocale``'s choice for an API request: catalog texts and messages in the client's language.
         with reading(api_locale(request.query_params.get("lang"), request.headers.get("accept-language"))):
@@ -192,15 +192,3 @@ class LeanLane:
                     break
         return unexpected_problem(request, exc)
 
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
