@@ -191,4 +191,3 @@ class LeanLane:
                 except Exception:  # noqa: BLE001 - the handler passed it on (database_problem): the last resort
                     break
         return unexpected_problem(request, exc)
-
