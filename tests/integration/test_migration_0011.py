@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from piaowu.catalog import session_service
@@ -16,12 +15,6 @@ from piaowu.db.migrate import downgrade, upgrade_async
 from piaowu.runtime import build_runtime
 from tests.conftest import make_settings, make_tenant
 from tests.factories import on_sale_session, owner_actor, pending_order
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def own_url(request: pytest.FixtureRequest) -> str:
-    """A migrated database of this test's own: the test moves its schema up and down."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
 async def _count(rt, sql: str) -> int:  # noqa: ANN001

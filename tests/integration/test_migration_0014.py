@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from piaowu.db.engine import create_database
@@ -16,12 +15,6 @@ from piaowu.runtime import build_runtime
 from piaowu.seating import channels
 from tests.conftest import make_settings
 from tests.seating_world import seating_world
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def own_url(request: pytest.FixtureRequest) -> str:
-    """A migrated database of this test's own: the test moves its schema up and down."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
 async def _scalar(rt, sql: str) -> object:  # noqa: ANN001
