@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -16,11 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
 
 from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.api.lean import LeanLane
 from piaowu.api.v1 import LEAN_ROUTES
+from piaowu.appscope import BindAppState, runtime_of
 from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError, LockTimeout, PermissionDenied
 from piaowu.db.engine import is_busy
@@ -80,11 +83,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         dependencies=[Depends(enforce_page)],
     )
     app.state.runtime = rt
-    api = create_api()
-    api.state.runtime = rt
+    api, pages = shared_apps()
     app.mount("/api", api)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(create_web_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        # "server" lets a process tell whether a URL reaches this installation (the public URL check).
+        return {"status": "ok", "server": server_id(rt)}
+
+    app.mount("", pages)  # last: every other path is a page (or the pages' "not found")
     # Bounded bodies and no NUL characters for pages and API alike (see api/guards.py).
     app.add_middleware(RequestGuard)
     # Catalog names and descriptions in the reader's language, wherever they are printed (core.reading_locale).
@@ -101,6 +109,30 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.add_middleware(LeanLane, api=api, mount="/api", routes=LEAN_ROUTES)
     # Outermost, so that every answer (guard refusals, redirects, static files, errors) carries them.
     app.add_middleware(SecurityHeaders, form_targets=settings.allowed_return_origins, hsts=settings.cookie_secure)
+    # Around everything: the shared API and pages find this application's runtime and route index (appscope).
+    app.add_middleware(BindAppState, state=app.state)
+    add_page_handlers(app)  # errors outside the pages' own application (static files, /healthz)
+
+    # Every route now exists: index their access rules (accounts/access.py) for the enforcement to read.
+    app.state.route_rules = rule_index(app.routes)
+    return app
+
+
+@functools.cache
+def shared_apps() -> tuple[FastAPI, FastAPI]:
+    """The API and the pages, built once per process: FastAPI resolves every route's dependencies when an
+    application first walks its routes, a third of a second that each ``create_app`` (each test) would pay
+    again. They hold nothing of one installation: each request finds its runtime in the scope (appscope)."""
+    pages = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(enforce_page)])
+    pages.include_router(create_web_router())
+    add_page_handlers(pages)
+    api = create_api()
+    rule_index([Mount("/api", api), Mount("", pages)])  # resolves every route once, here
+    return api, pages
+
+
+def add_page_handlers(app: FastAPI) -> None:
+    """How a page answers what went wrong: the sign-in page, an error page, never a bare 500."""
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -120,7 +152,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         # A signed-in staff member keeps the back office's navigation (the pages their role may use).
         actor = getattr(request.state, "actor", None)
         if actor is not None:
-            return await forbidden_page(request, rt, actor, exc)
+            return await forbidden_page(request, runtime_of(request.scope), actor, exc)
         return render(request, "error.html", {"error": exc, "status": exc.status}, status_code=exc.status)
 
     @app.exception_handler(Exception)
@@ -133,15 +165,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             return resp
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return render(request, "error.html", {"error": None, "status": 500}, status_code=500)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        # "server" lets a process tell whether a URL reaches this installation (the public URL check).
-        return {"status": "ok", "server": server_id(rt)}
-
-    # Every route now exists: index their access rules (accounts/access.py) for the enforcement to read.
-    app.state.route_rules = api.state.route_rules = rule_index(app.routes)
-    return app
 
 
 def server_id(rt: Runtime) -> str:

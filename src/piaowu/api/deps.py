@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Header, Request
 
 from piaowu.accounts import service as accounts
+from piaowu.appscope import route_rules_of, runtime_of
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotAuthenticated, PermissionDenied
 from piaowu.routes import rule_of
@@ -18,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., object])
 
 async def get_runtime(request: Request) -> Runtime:
     # ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop per request.
-    return request.app.state.runtime
+    return runtime_of(request.scope)
 
 
 def token_rechecked(endpoint: F) -> F:
@@ -61,7 +62,7 @@ async def enforce_route(
 ) -> None:
     """Every API route passes here first: its rule in ``accounts.access.ROUTES`` decides. Public routes go on;
     the others need a valid token (401) whose role grants the route (403). A route without a rule is refused."""
-    path, rule = rule_of(request.app.state.route_rules, request.scope)
+    path, rule = rule_of(route_rules_of(request.scope), request.scope)
     if rule is None:
         raise PermissionDenied(permission=f"undeclared route {request.method} {path or request.url.path}")
     if not rule.needs_staff:

@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from piaowu.api.deps import enforce_route
 from piaowu.api.errors import unexpected_problem
 from piaowu.api.guards import RequestGuard, replay_body
+from piaowu.appscope import runtime_of
 from piaowu.core.reading_locale import reading
 from piaowu.i18n import api_locale
 from piaowu.routes import all_routes
@@ -176,7 +177,7 @@ class LeanLane:
                 query = lean.query.model_validate(dict(params))
         except (orjson.JSONDecodeError, ValidationError):
             raise Fallback from None
-        return LeanCall(request, self.api.state.runtime, data, declared, request.scope["path_params"], query)
+        return LeanCall(request, runtime_of(request.scope), data, declared, request.scope["path_params"], query)
 
     async def _problem(self, request: Request, exc: Exception) -> Response:
         """The answer the API's exception handlers give (``api.create_api``): the most specific handler of the

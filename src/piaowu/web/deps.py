@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from piaowu.accounts import service as accounts
+from piaowu.appscope import route_rules_of, runtime_of
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotAuthenticated, PermissionDenied
 from piaowu.routes import rule_of
@@ -21,7 +22,7 @@ class LoginRequired(Exception):
 
 
 async def get_runtime(request: Request) -> Runtime:  # async: no worker-thread hop per request
-    return request.app.state.runtime
+    return runtime_of(request.scope)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -51,7 +52,7 @@ async def enforce_page(request: Request, rt: RuntimeDep) -> None:
     """Every page passes here first: its rule in ``accounts.access.ROUTES`` decides. Staff pages need a signed-in
     member (else the sign-in page) whose role grants the page (else a clear "not for your role" page, before
     any form is shown). Shop and sign-in pages go on; the shop's order pages check the buyer's proof."""
-    path, rule = rule_of(request.app.state.route_rules, request.scope)
+    path, rule = rule_of(route_rules_of(request.scope), request.scope)
     if rule is None:
         raise PermissionDenied(permission=f"undeclared route {request.method} {path or request.url.path}")
     if not rule.needs_staff:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from piaowu.appscope import runtime_of
 from piaowu.catalog import event_service
 from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.core.errors import (
@@ -96,7 +97,7 @@ def _page(
     """``zone``: the venue's time zone when the page is about one venue's session; else the organizer's. ``when``
     also takes a ``zone`` of its own, for lists of events at several venues."""
     locale = page_locale(request)
-    tz = zone or (org.timezone if org else request.app.state.runtime.settings.timezone)
+    tz = zone or (org.timezone if org else runtime_of(request.scope).settings.timezone)
     ctx: dict[str, Any] = {
         "org": org,
         "tz": tz,
