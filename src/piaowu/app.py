@@ -29,7 +29,7 @@ from piaowu.core.errors import DomainError, LockTimeout, PermissionDenied
 from piaowu.db.engine import is_busy
 from piaowu.headers import SecurityHeaders
 from piaowu.locale_middleware import ReadingLocale
-from piaowu.routes import rule_index
+from piaowu.routes import RuleIndex, rule_index
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.web import create_web_router
 from piaowu.web.deps import LoginRequired, enforce_page
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         dependencies=[Depends(enforce_page)],
     )
     app.state.runtime = rt
-    api, pages = shared_apps()
+    api, pages, shared_rules = shared_apps()
     app.mount("/api", api)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
@@ -113,13 +113,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.add_middleware(BindAppState, state=app.state)
     add_page_handlers(app)  # errors outside the pages' own application (static files, /healthz)
 
-    # Every route now exists: index their access rules (accounts/access.py) for the enforcement to read.
-    app.state.route_rules = rule_index(app.routes)
+    # Every route now exists: index their access rules (accounts/access.py) for the enforcement to read; the
+    # shared applications' part is indexed once per process.
+    own = [r for r in app.routes if not (isinstance(r, Mount) and r.app in (api, pages))]
+    app.state.route_rules = {**shared_rules, **rule_index(own)}
     return app
 
 
 @functools.cache
-def shared_apps() -> tuple[FastAPI, FastAPI]:
+def shared_apps() -> tuple[FastAPI, FastAPI, RuleIndex]:
     """The API and the pages, built once per process: FastAPI resolves every route's dependencies when an
     application first walks its routes, a third of a second that each ``create_app`` (each test) would pay
     again. They hold nothing of one installation: each request finds its runtime in the scope (appscope)."""
@@ -127,8 +129,8 @@ def shared_apps() -> tuple[FastAPI, FastAPI]:
     pages.include_router(create_web_router())
     add_page_handlers(pages)
     api = create_api()
-    rule_index([Mount("/api", api), Mount("", pages)])  # resolves every route once, here
-    return api, pages
+    # Indexing their access rules resolves every route, once, here; the routes of both never change.
+    return api, pages, rule_index([Mount("/api", api), Mount("", pages)])
 
 
 def add_page_handlers(app: FastAPI) -> None:
