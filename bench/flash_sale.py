@@ -945,7 +945,7 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
             port = free_port()
             if "paid" in modes:  # the sandbox gateway in a process of its own, as a real gateway would be
                 start_gateway(db_url, var, secret, port)
-            proc = start_server(db_url, var, secret, port, workers)
+            proc = start_server(db_url, var, secret, port, workers, dict(kv.split("=", 1) for kv in args.server_env))
             await wait_healthy(port, proc, var)
             # Process trees whose CPU is reported on lines of their own: a real gateway's CPU is not the shop's.
             procs = {"server": proc.pid}
@@ -1005,6 +1005,9 @@ def main() -> int:
     parser.add_argument("--skip-pgbench", action="store_true", help="no pgbench reference run (CI smoke)")
     parser.add_argument("--pgbench-seconds", type=int, default=20)
     parser.add_argument("--keep-log", help="copy the server log here")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="PIAOWU_X=VALUE", help="a setting of the server (repeat)"
+    )
     args = parser.parse_args()
     modes = {"both": ["create", "paid"], "all": list(MODES)}.get(args.mode, [args.mode])
     worker_counts = [int(w) for w in str(args.workers).split(",")]
