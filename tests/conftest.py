@@ -21,7 +21,6 @@ import pytest
 
 from piaowu.config import Settings
 from piaowu.core.clock import FrozenClock
-from piaowu.db.engine import create_database
 from piaowu.db.migrate import upgrade
 from piaowu.runtime import Runtime, build_runtime
 
@@ -149,6 +148,10 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
         # The shop's micro-cache runs on the runtime's clock, which tests freeze: off by default, so that a test
         # sees its own changes at once; tests/web/test_shop_cache.py switches it on and moves the clock.
         "shop_cache_seconds": 0,
+        # The in-process race tests run dozens of use cases at once in one runtime, standing in for many server
+        # processes: a production process's 4 connections would queue them in the pool and the races (and their
+        # control runs) would not happen. Servers started by tests/servers.py keep the production default.
+        "db_pool_size": 24,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -162,7 +165,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 async def runtime(tmp_path: Path, db_url: str, clock: FrozenClock) -> AsyncIterator[Runtime]:
     settings = make_settings(tmp_path, db_url)
-    rt = build_runtime(settings, clock=clock, db=create_database(db_url))
+    rt = build_runtime(settings, clock=clock)
     yield rt
     # aclose, not db.dispose: a held request's listening connection to the shared database would outlive the test
     # and refuse every later "CREATE DATABASE … TEMPLATE" of pg_url ("is being accessed by other users").

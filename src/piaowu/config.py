@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 5.0
     run_background_jobs: bool = True
     lock_timeout_seconds: float = 5.0
-    # PostgreSQL connections one server process keeps (opened as needed, then kept: no overflow). 2 workers keep
-    # at most 48 of the default 100, fewer than the old 16 + 16 overflow, which opened and closed the overflow ones
-    # on busy requests (docs/benchmarks.md, "Paid path on the lean lane (issue 7, leanpay)").
-    db_pool_size: int = 24
+    # PostgreSQL connections one server process keeps (opened as needed, then kept: no overflow). Few on purpose:
+    # statements beyond the database's cores only wait inside it, and waiters on a hot row cost it CPU; sized for
+    # 2 workers against a 2-core database (docs/architecture.md, "Database connections").
+    db_pool_size: int = 4
     # argon2 costs: defaults are the library's (~220 ms/hash here); tests set them low.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from piaowu.core.clock import FrozenClock
-from piaowu.db.engine import create_database
 from piaowu.runtime import Runtime, build_runtime
 from piaowu.seating import session_seating
 from piaowu.seating.availability import TAKEN, decode, unpack
@@ -24,7 +23,7 @@ TTL = 0.5
 
 @pytest.fixture
 async def runtime(tmp_path: Path, db_url: str, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    rt = build_runtime(make_settings(tmp_path, db_url, shop_cache_seconds=TTL), clock=clock, db=create_database(db_url))
+    rt = build_runtime(make_settings(tmp_path, db_url, shop_cache_seconds=TTL), clock=clock)
     yield rt
     await rt.db.dispose()
 

@@ -19,7 +19,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from piaowu.db.engine import create_database
 from piaowu.db.migrate import upgrade
 from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment
@@ -60,7 +59,7 @@ async def _seed(db_url: str, var: Path) -> tuple[Tenant, OnSale, OnSale]:
 
 def _runtime(db_url: str, var: Path) -> Runtime:
     settings = make_settings(var, db_url, secret_key=SERVER_ENV["PIAOWU_SECRET_KEY"])
-    return build_runtime(settings, db=create_database(db_url))
+    return build_runtime(settings)
 
 
 @pytest.fixture(scope="module")

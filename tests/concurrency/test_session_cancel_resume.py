@@ -16,7 +16,6 @@ from piaowu.app import create_app
 from piaowu.audit.models import AuditEvent
 from piaowu.bulkjobs import service as bulkjobs
 from piaowu.bulkjobs.models import BulkJob, BulkJobItem
-from piaowu.db.engine import create_database
 from piaowu.orders import payment_flow, session_cancel
 from piaowu.orders.schemas import CashPaymentIn
 from piaowu.payments import sandbox_gateway as gw
@@ -69,14 +68,14 @@ async def test_200_orders_killed_halfway_and_resumed(runtime, tenant, db_url, cl
         await bulk.run_bulk_jobs(rt, max_items=10_000)
     await rt.db.dispose()
 
-    async with (fresh := build_runtime(rt.settings, clock=clock, db=create_database(db_url))).uow() as uow:
+    async with (fresh := build_runtime(rt.settings, clock=clock)).uow() as uow:
         job = (await uow.session.execute(select(BulkJob))).scalar_one()
         items = (await uow.session.execute(select(func.count()).select_from(BulkJobItem))).scalar_one()
     assert job.status == "running" and job.processed == KILL_AT - 1 == items  # the 100th rolled back whole
     assert job.lease_owner is not None
 
     # Two fresh workers (two processes after a restart). The dead one's lease still runs: both wait.
-    workers = [fresh, build_runtime(rt.settings, clock=clock, db=create_database(db_url))]
+    workers = [fresh, build_runtime(rt.settings, clock=clock)]
     assert [await bulk.run_bulk_jobs(w) for w in workers] == [0, 0]
     clock.advance(timedelta(seconds=bulkjobs.LEASE_SECONDS + 1))
     handled = await asyncio.gather(*(bulk.run_bulk_jobs(w, max_items=10_000) for w in workers))

@@ -35,7 +35,6 @@ from piaowu.audit.models import AuditEvent
 from piaowu.bulkjobs.models import BulkJob, BulkJobItem
 from piaowu.config import Settings
 from piaowu.core.clock import FrozenClock
-from piaowu.db.engine import create_database
 from piaowu.db.outbox import OutboxMessage
 from piaowu.orders import session_cancel
 from piaowu.orders.models import Order
@@ -148,7 +147,7 @@ async def _drain_all(rt: Runtime) -> None:
 async def test_worker_process_killed_by_sigkill_mid_order_and_resumed_by_another(
     pg_url: str, tmp_path: Path, clock: FrozenClock
 ) -> None:
-    rt = build_runtime(make_settings(tmp_path, pg_url), clock=clock, db=create_database(pg_url))
+    rt = build_runtime(make_settings(tmp_path, pg_url), clock=clock)
     pg = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         await _scenario(rt, pg, clock, tmp_path)

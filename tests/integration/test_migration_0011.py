@@ -10,7 +10,6 @@ from pathlib import Path
 from sqlalchemy import text
 
 from piaowu.catalog import session_service
-from piaowu.db.engine import create_database
 from piaowu.db.migrate import downgrade, upgrade_async
 from piaowu.runtime import build_runtime
 from tests.conftest import make_settings, make_tenant
@@ -23,7 +22,7 @@ async def _count(rt, sql: str) -> int:  # noqa: ANN001
 
 
 async def test_existing_ticket_types_carry_through_0011_down_and_up(own_url: str, tmp_path: Path, clock) -> None:  # noqa: ANN001
-    rt = build_runtime(make_settings(tmp_path, own_url), clock=clock, db=create_database(own_url))
+    rt = build_runtime(make_settings(tmp_path, own_url), clock=clock)
     try:
         tenant = await make_tenant(rt)
         actor = await owner_actor(rt, tenant.owner_id)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from piaowu.db.engine import create_database
 from piaowu.db.migrate import downgrade, upgrade_async
 from piaowu.runtime import build_runtime
 from piaowu.seating import channels
@@ -23,7 +22,7 @@ async def _scalar(rt, sql: str) -> object:  # noqa: ANN001
 
 
 async def test_seats_carry_through_0014_down_and_up(own_url: str, tmp_path: Path, clock) -> None:  # noqa: ANN001
-    rt = build_runtime(make_settings(tmp_path, own_url), clock=clock, db=create_database(own_url))
+    rt = build_runtime(make_settings(tmp_path, own_url), clock=clock)
     try:
         world = await seating_world(rt, blocked=[("A", "1", "1")])
         async with rt.uow() as uow:

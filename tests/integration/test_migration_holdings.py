@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from piaowu.core.actor import system_actor
 from piaowu.core.clock import FrozenClock
 from piaowu.core.ids import new_id
-from piaowu.db.engine import create_database
 from piaowu.db.migrate import downgrade, upgrade
 from piaowu.inventory.models import Pool
 from piaowu.orders.refunds import refund_order
@@ -239,7 +238,7 @@ def _pool_ids(conn: sa.Connection) -> dict[str, str]:
 
 
 async def _refund(url: str, tmp_path: Path, org: str, order: str, line_ids: list[str]) -> dict[str, tuple[int, int]]:
-    rt = build_runtime(make_settings(tmp_path, url), clock=FrozenClock(NOW), db=create_database(url))
+    rt = build_runtime(make_settings(tmp_path, url), clock=FrozenClock(NOW))
     try:
         async with rt.uow() as uow:
             await refund_order(uow, system_actor(org, "test"), order, RefundIn(line_ids=line_ids, reason="test"))

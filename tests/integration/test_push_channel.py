@@ -11,7 +11,6 @@ import time
 import pytest
 
 from piaowu.core.errors import NotFound
-from piaowu.db.engine import create_database
 from piaowu.db.wakeups import Wakeups
 from piaowu.orders import waiting
 from piaowu.runtime import build_runtime
@@ -149,7 +148,7 @@ async def test_postgres_wakes_a_waiter_of_another_process_on_commit_only(runtime
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=5)
     order = await pending_order(runtime, actor, sale.ticket_type_id)
-    other = build_runtime(make_settings(tmp_path, db_url), clock=runtime.clock, db=create_database(db_url))
+    other = build_runtime(make_settings(tmp_path, db_url), clock=runtime.clock)
     assert other.wakeups is not runtime.wakeups
     try:
         held = asyncio.create_task(_held(waiting.order_status(other.uow, other.wakeups, actor, order.id, 20)))
@@ -180,7 +179,7 @@ async def test_closing_a_runtime_closes_the_listening_connection_too(pg_url, tmp
     runtime (in the tests it kept the shared database busy and refused every later ``CREATE DATABASE … TEMPLATE``)."""
     import asyncpg
 
-    rt = build_runtime(make_settings(tmp_path, pg_url), clock=clock, db=create_database(pg_url))
+    rt = build_runtime(make_settings(tmp_path, pg_url), clock=clock)
     dbname = pg_url.rsplit("/", 1)[1]
 
     async def connections() -> int:

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from piaowu.app import create_app, public_url_problem_online
-from piaowu.db.engine import create_database
 from piaowu.payments.models import SandboxTransaction
 from piaowu.runtime import Runtime, build_runtime
 from tests.conftest import make_settings, make_tenant
@@ -25,7 +24,7 @@ from tests.web.test_shop_pages import buy
 
 async def _runtime(tmp_path: Path, db_url: str, clock, public_url: str) -> Runtime:  # noqa: ANN001
     settings = make_settings(tmp_path, db_url, public_url=public_url, port=8103)
-    return build_runtime(settings, clock=clock, db=create_database(db_url))
+    return build_runtime(settings, clock=clock)
 
 
 @pytest.fixture

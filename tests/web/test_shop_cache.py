@@ -15,7 +15,6 @@ import pytest
 from piaowu.catalog import session_service
 from piaowu.catalog.schemas import SessionPatch
 from piaowu.core.clock import FrozenClock
-from piaowu.db.engine import create_database
 from piaowu.runtime import Runtime, build_runtime
 from tests.conftest import Tenant, make_settings, make_tenant
 from tests.factories import OnSale, on_sale_session, owner_actor, pending_order
@@ -27,7 +26,7 @@ AFTER_TTL = timedelta(seconds=TTL)
 
 @pytest.fixture
 async def runtime(tmp_path: Path, db_url: str, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    rt = build_runtime(make_settings(tmp_path, db_url, shop_cache_seconds=TTL), clock=clock, db=create_database(db_url))
+    rt = build_runtime(make_settings(tmp_path, db_url, shop_cache_seconds=TTL), clock=clock)
     yield rt
     await rt.db.dispose()
 

@@ -82,7 +82,7 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
     return engine
 
 
-def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: int = 24) -> Database:
+def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: int = 4) -> Database:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         busy = int(lock_timeout_seconds * 1000)
