@@ -35,12 +35,14 @@ from piaowu.payments import service as payments
 @dataclass(frozen=True, slots=True)
 class Settlement:
     """What the price change moved: ``difference_minor`` > 0 was collected (``payment_id``), < 0 refunded
-    (``refund_ids``); ``change_minor``: cash to hand back when more was tendered than due."""
+    (``refund_ids``; ``refund_queued_minor`` of it waits for an online provider, asked after commit, the rest
+    was paid back at the counter); ``change_minor``: cash to hand back when more was tendered than due."""
 
     difference_minor: int
     payment_id: str | None = None
     refund_ids: tuple[str, ...] = ()
     change_minor: int | None = None
+    refund_queued_minor: int = 0
 
 
 def require_for(actor: Actor, difference_minor: int, payment: CashPaymentIn) -> None:
@@ -93,7 +95,7 @@ async def settle(
         ids = await payments.refund(
             uow, actor, organizer_id=order.organizer_id, order_id=order.id, amount_minor=-diff, reason=reason
         )
-        settled = Settlement(diff, refund_ids=tuple(ids))
+        settled = Settlement(diff, refund_ids=tuple(ids), refund_queued_minor=await payments.queued_minor(uow, ids))
     if diff:
         await uow.session.execute(
             update(Order)

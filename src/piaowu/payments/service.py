@@ -308,7 +308,8 @@ async def refund(
     ]
     left = amount_minor
     ids: list[str] = []
-    for pay in sorted(pays, key=lambda p: p.created_at, reverse=True):
+    # Newest first; ids are time-ordered, so two payments stamped in the same instant still rank as made.
+    for pay in sorted(pays, key=lambda p: (p.created_at, p.id), reverse=True):
         part = min(left, refundable(pay.amount_minor, pay.refunded_minor))
         if part <= 0:
             continue
@@ -346,6 +347,17 @@ async def refund(
     if left:
         raise RefundNotAllowed(reason="more than what was paid")
     return ids
+
+
+async def queued_minor(uow: UnitOfWork, refund_ids: Sequence[str]) -> int:
+    """How much of these refunds still waits for an online provider (pending: asked from the outbox after
+    commit); the rest was paid back at the counter."""
+    total = 0
+    for refund_id in refund_ids:
+        r = await repo.refund(uow.session, refund_id)
+        if r is not None and r.status == RefundStatus.PENDING:
+            total += r.amount_minor
+    return total
 
 
 @dataclass(frozen=True)

@@ -47,4 +47,9 @@ class SeatExchangeOut(BaseModel):
     price_difference_minor: int = Field(description="new − old: positive was collected, negative refunded.")
     payment_id: str | None = Field(default=None, description="The counter payment that took the amount due.")
     refund_ids: list[str] = Field(default_factory=list, description="The refunds of the difference.")
+    refund_queued_minor: int = Field(
+        default=0,
+        description="The part of the refund owed on an online payment: asked of its provider after commit "
+        "(`refund.succeeded` or `refund.failed` in the order's history); the rest was paid back at the counter.",
+    )
     change_minor: int | None = Field(default=None, description="Cash to hand back: tendered − amount due.")

@@ -27,6 +27,7 @@ def answer(done: exchange.ExchangeResult) -> SeatExchangeOut:
         price_difference_minor=done.money.difference_minor,
         payment_id=done.money.payment_id,
         refund_ids=list(done.money.refund_ids),
+        refund_queued_minor=done.money.refund_queued_minor,
         change_minor=done.money.change_minor,
     )
 

@@ -157,6 +157,15 @@ async def exchange_post(request: Request, rt: RuntimeDep, actor: StaffDep, order
         if money.change_minor:
             text += " " + _("Change due: {amount}", amount=format_money(money.change_minor, done.currency))
     elif diff < 0:
-        text += " " + _("Refunded {amount}.", amount=format_money(-diff, done.currency))
+        # An online payment's part is only asked of its provider after commit: say so, not "refunded".
+        queued = money.refund_queued_minor
+        if -diff - queued:
+            text += " " + _("Refunded {amount}.", amount=format_money(-diff - queued, done.currency))
+        if queued:
+            text += " " + _(
+                "Refund of {amount} requested from the online payment's provider; the order's history shows when "
+                "it is paid back.",
+                amount=format_money(queued, done.currency),
+            )
     flash(request, text, "success")
     return redirect(f"/manage/orders/{order_id}")
