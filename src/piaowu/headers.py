@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from piaowu.core.inputs import origin_of
@@ -60,6 +59,11 @@ class SecurityHeaders:
         self.app = app
         self.page_csp = page_csp(form_targets)
         self.hsts = hsts
+        # Encoded once per kind of path: on every response only the names already set are looked at.
+        self._encoded = {
+            path: [(name.lower().encode(), value.encode("latin-1")) for name, value in self.headers_for(path).items()]
+            for path in ("/api/v1/docs", "/api/", "/")
+        }
 
     def headers_for(self, path: str) -> dict[str, str]:
         out = dict(COMMON)
@@ -77,14 +81,17 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = self.headers_for(scope.get("path", ""))
+        path = scope.get("path", "")
+        wanted = self._encoded[
+            "/api/v1/docs" if path.startswith("/api/v1/docs") else "/api/" if path.startswith("/api/") else "/"
+        ]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in wanted.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in wanted if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
