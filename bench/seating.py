@@ -27,10 +27,14 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
   run, latency percentiles per step, refusals by code, CPU per order of the server, PostgreSQL and this load
   generator, and the books checked in the database (``books``): units with the occupied bit = live seat lines
   = the pool's held + sold, no unit in two live holds, no seat on two live lines.
-- ``availability``: the seat map (geometry) and the full availability: size raw and gzip, time server-side (the
-  shop view's function plus JSON in this process, the seats already cached as in a running worker) and as a
-  client sees it (a cache miss: ``shop_cache_seconds`` after the last ask; and a hit); then ``--delta-sales``
-  orders and the same for ``?since=`` the version before them.
+- ``availability``: what a seat picker loads. The map answer (``seat-map``: the sections; a house of at most
+  ``map_parts.INLINE_SEATS`` seats has their seats in it) and a section's seats (``seat-map/sections/{key}``, the
+  largest section; and all of them together, what a buyer who zooms into every section fetches): size raw and
+  gzip, a worker's first answer, and as a client sees them (a hit, and a miss: ``shop_cache_seconds`` after the
+  last ask); the time to cut the seats into parts in this process (``map_parts.parts_of``, once per seating and
+  worker). Then the full availability: size raw and gzip, time server-side (the shop view's function plus JSON in
+  this process, the seats already cached as in a running worker) and as a client sees it (miss and hit); then
+  ``--delta-sales`` orders and the same for ``?since=`` the version before them.
 - ``expiry``: the server stopped, every pending order made due and expired by the sweeper's functions; then
   nothing may be left held (``leaked``: units still occupied, pool counters, live holds).
 
@@ -552,19 +556,78 @@ async def client_misses(port: int, path: str, repeat: int, cache_s: float) -> li
     return out
 
 
+@dataclass
+class MapLoad:
+    """The map as a fresh server first answered it: the map answer and each section's seats (time, body)."""
+
+    answer: tuple[float, bytes]
+    sections: list[tuple[float, bytes]]  # in the map's order; the inline seats (time 0) for a small house
+
+    def seat_ids(self) -> list[str]:
+        """Every seat's id by ordinal, from the sections' columns."""
+        ids: dict[int, str] = {}
+        for _, body in self.sections:
+            part = orjson.loads(body)
+            ordinals = [first + k for first, n in part["ordinals"] for k in range(n)]
+            ids.update(zip(ordinals, part["ids"], strict=True))
+        return [ids[o] for o in range(len(ids))]
+
+
+async def load_map(port: int, session_id: str) -> MapLoad:
+    conn = await fs.Conn.open(port)
+    try:
+        answer = await timed_get(conn, f"/api/v1/shop/{SLUG}/sessions/{session_id}/seat-map")
+        sections = []
+        for s in orjson.loads(answer[1])["sections"]:
+            if "seats" in s:
+                sections.append((0.0, orjson.dumps(s["seats"])))
+            else:
+                sections.append(await timed_get(conn, s["seats_url"]))
+    finally:
+        conn.close()
+    return MapLoad(answer, sections)
+
+
+def parts_ms(rt: Any, world: World, repeat: int) -> list[float]:
+    """The time to cut the session's seats into the map's parts (``map_parts.parts_of``), as a worker does once
+    per seating, on the seats this process holds."""
+    from piaowu.seating import live as live_mod
+    from piaowu.seating.map_parts import parts_of
+
+    live = next(v for v in live_mod.LIVE._by_session.values() if v.seats.session_id == world.session_id)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        parts_of(live.seats.sections, live.seats.seats)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 async def run_availability(
-    port: int, rt: Any, world: World, map_first: tuple[float, bytes], delta_sales: int, repeat: int
+    port: int, rt: Any, world: World, first: MapLoad, delta_sales: int, repeat: int
 ) -> dict[str, Any]:
     from piaowu.seating import live as live_mod
 
     cache_s = rt.settings.shop_cache_seconds
     base = f"/api/v1/shop/{SLUG}/sessions/{world.session_id}"
+    answer = orjson.loads(first.answer[1])
+    inline = answer["inline"]
+    largest = max(range(len(first.sections)), key=lambda k: len(first.sections[k][1]))
+    section_path = None if inline else answer["sections"][largest]["seats_url"]
     conn = await fs.Conn.open(port)
     try:
         map_warm = [(await timed_get(conn, f"{base}/seat-map"))[0] for _ in range(repeat)]
+        section_warm = [(await timed_get(conn, section_path))[0] for _ in range(repeat)] if section_path else []
         hits = [(await timed_get(conn, f"{base}/seat-availability"))[0] for _ in range(repeat)]
     finally:
         conn.close()
+    map_misses = [t for t, _ in await client_misses(port, f"{base}/seat-map", repeat, cache_s)]
+    section_misses = [t for t, _ in await client_misses(port, section_path, repeat, cache_s)] if section_path else []
+    async with rt.uow(readonly=True) as uow:  # this process's copy of the seats, for the parts' timing
+        await live_mod.live_of(uow).seats(uow, world.organizer_id, world.session_id)
+    parts = parts_ms(rt, world, max(1, repeat // 3))
+    all_sections = b"".join(body for _, body in first.sections)
+    section_sizes = sorted(sizes(body)["gzip_bytes"] for _, body in first.sections)
     live_mod.LIVE.clear()
     server, full = await server_side(rt, world, None, repeat)
     misses = [t for t, _ in await client_misses(port, f"{base}/seat-availability", repeat, cache_s)]
@@ -596,10 +659,26 @@ async def run_availability(
     return {
         "part": "availability",
         "seats": world.seats,
-        "seat_map": {
-            **sizes(map_first[1]),
-            "first_ms": round(map_first[0] * 1000, 1),
-            "client_ms": fs.percentiles(map_warm),
+        "map": {
+            **sizes(first.answer[1]),
+            "sections": len(first.sections),
+            "inline": inline,
+            "first_ms": round(first.answer[0] * 1000, 1),
+            "client_hit_ms": fs.percentiles(map_warm),
+            "client_miss_ms": fs.percentiles(map_misses),
+            "parts_ms": fs.percentiles(parts),
+        },
+        "section": {
+            "largest": {
+                "seats": orjson.loads(first.sections[largest][1])["count"],
+                **sizes(first.sections[largest][1]),
+                "first_ms": round(first.sections[largest][0] * 1000, 1),
+                "client_hit_ms": fs.percentiles(section_warm),
+                "client_miss_ms": fs.percentiles(section_misses),
+            },
+            "median_gzip_bytes": section_sizes[len(section_sizes) // 2],
+            "all_first_ms": fs.percentiles([t for t, _ in first.sections]),
+            "all": {"raw_bytes": len(all_sections), "gzip_bytes": sum(section_sizes)},
         },
         "full": {
             **sizes(full),
@@ -691,12 +770,8 @@ async def bench(args: argparse.Namespace, parts: list[str], tps: float | None) -
                 proc = fs.start_server(db_url, var, secret, port, args.workers, extra_env=extra)
                 await fs.wait_healthy(port, proc, var)
                 procs = {"server": proc.pid}
-                conn = await fs.Conn.open(port)
-                try:
-                    map_first = await timed_get(conn, f"/api/v1/shop/{SLUG}/sessions/{world.session_id}/seat-map")
-                finally:
-                    conn.close()
-                ids = [row[0] for row in orjson.loads(map_first[1])["seats"]]
+                first_map = await load_map(port, world.session_id)
+                ids = first_map.seat_ids()
                 seat_map = SeatMapInfo(ids, len(ids))
                 if "orders" in parts:
                     for k, clients in enumerate(args.clients):
@@ -708,7 +783,7 @@ async def bench(args: argparse.Namespace, parts: list[str], tps: float | None) -
                             r["ratio_to_pgbench"] = round(r["orders_per_s"] / tps, 3)
                         emit(r)
                 if "availability" in parts:
-                    emit(await run_availability(port, rt, world, map_first, args.delta_sales, args.repeat))
+                    emit(await run_availability(port, rt, world, first_map, args.delta_sales, args.repeat))
                 fs.stop_server(proc)
                 proc = None
                 emit(await run_expiry(rt, world, dsn))

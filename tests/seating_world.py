@@ -91,6 +91,27 @@ def two_zone_map(
     return SeatMap(seat_map.sections, seats)
 
 
+def grid_map(
+    columns: int = 3, lines: int = 3, rows: int = 60, seats_per_row: int = 75, aisle: float = 2000.0
+) -> SeatMap:
+    """A big house: ``lines`` × ``columns`` rectangular sections ("A1", "A2", … front line first, "B1", … behind),
+    each ``rows`` rows of ``seats_per_row`` seats (50 units apart, rows 90), ``aisle`` apart side by side and 400
+    one behind the other; the front line is zone A, the rest zone B. The default is 40,500 seats in 9 sections."""
+    width, depth = seats_per_row * 50.0, rows * 90.0
+    sections = [
+        rect_section(
+            section_id=f"{chr(ord('A') + line)}{column + 1}",
+            rows=rows,
+            seats_per_row=seats_per_row,
+            zone="A" if line == 0 else "B",
+            origin=(column * (width + aisle), line * (depth + 400.0)),
+        )
+        for line in range(lines)
+        for column in range(columns)
+    ]
+    return combine(*sections)
+
+
 async def seating_world(
     rt: Runtime,
     tenant: Tenant | None = None,
@@ -105,12 +126,14 @@ async def seating_world(
     starts_in: timedelta = timedelta(days=7),
     slug: str = "seat-theatre",
     prices: bool = True,
+    seat_map: SeatMap | None = None,
 ) -> SeatingWorld:
-    """See the module's docstring. ``tenant`` defaults to a new organizer ``slug``."""
+    """See the module's docstring. ``tenant`` defaults to a new organizer ``slug``. ``seat_map`` replaces the two
+    sections (its zones must be "A" and "B", e.g. ``grid_map()``)."""
     tenant = tenant or await make_tenant(rt, slug=slug)
     actor = await owner_actor(rt, tenant.owner_id)
     now = rt.clock.now()
-    seat_map = two_zone_map(
+    seat_map = seat_map or two_zone_map(
         rows_a=rows_a, rows_b=rows_b, seats_per_row=seats_per_row, blocked=blocked, attributes=attributes
     )
     async with rt.uow() as uow:

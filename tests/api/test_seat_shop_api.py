@@ -1,15 +1,18 @@
-"""The shop's seat API, on SQLite and PostgreSQL: the seat map (with its ETag), live availability as full states
-and as a delta, the best-available preview, and the session JSON telling a page that it sells seats."""
+"""The shop's seat API, on SQLite and PostgreSQL: the seat map (with its ETag) and its sections' seats (immutable
+URLs), live availability as full states and as a delta, the best-available preview, and the session JSON telling
+a page that it sells seats."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from piaowu.seating import layout_service, session_seating, shop_views
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, decode, unpack
+from piaowu.seating.layout import SeatMap
 from piaowu.workers import sweeper
 from tests.factories import on_sale_session
 from tests.order_helpers import BUYER
-from tests.seating_world import PRICES, seating_world
+from tests.seating_world import PRICES, seating_world, two_zone_map
 
 BASE = "/api/v1/shop/seat-theatre/sessions"
 
@@ -28,15 +31,36 @@ async def buy_seats(client, tt: str, seats: list[str]):  # noqa: ANN001, ANN201
     return r.json()
 
 
-async def test_seat_map_lists_sections_zones_prices_and_seats_by_ordinal(runtime, client):
+def expand(runs: list[list]) -> list:
+    """``[[value, n], …]`` → the values one by one (``[[first ordinal, n], …]`` for ordinals: use ``ordinals``)."""
+    return [v for v, n in runs for _ in range(n)]
+
+
+def ordinals(runs: list[list[int]]) -> list[int]:
+    return [first + k for first, n in runs for k in range(n)]
+
+
+async def test_seat_map_lists_sections_zones_prices_and_a_small_houses_seats_by_ordinal(runtime, client):
     attrs = {("A", "1", "1"): {"wheelchair"}, ("A", "1", "2"): {"companion", "restricted_view"}}
     world = await seating_world(runtime, attributes=attrs)
     r = await client.get(f"{BASE}/{world.session_id}/seat-map")
     assert r.status_code == 200
     body = r.json()
     assert body["session_id"] == world.session_id and body["layout_version"] >= 1
+    assert body["seat_count"] == 60 and body["inline"] is True  # 60 seats: one request
+    assert body["pitch"] == 50 and body["bounds"] == [0, 0, 450, 600]  # 10 seats 50 apart; B 3 × 90 + 150 behind
     assert [s["id"] for s in body["sections"]] == ["A", "B"]
-    assert set(body["sections"][0]) == {"id", "label", "kind", "best_x", "best_y"}
+    a, b = body["sections"]
+    assert set(a) == {
+        "id", "label", "kind", "best_x", "best_y", "seat_count", "zones", "attributes", "bbox", "outline",
+        "ordinals", "key", "seats_url", "seats",
+    }  # fmt: skip
+    assert (a["label"], a["kind"], a["seat_count"], a["zones"]) == ("A区", "rect", 30, [["A", 30]])
+    assert a["attributes"] == 0b111  # wheelchair, companion, restricted view: the legend needs them at once
+    assert (b["zones"], b["attributes"], b["ordinals"]) == ([["B", 30]], 0, [[30, 30]])
+    assert a["bbox"] == [0, 0, 450, 180] and len(a["outline"]) >= 4
+    xs, ys = [p[0] for p in a["outline"]], [p[1] for p in a["outline"]]
+    assert min(xs) < 0 < 450 < max(xs) and min(ys) < 0 < 180 < max(ys)  # around every seat's disc
     assert body["attributes"] == ["wheelchair", "companion", "restricted_view", "partial_view"]
     zone_a = body["zones"][0]
     assert zone_a["zone"] == "A"
@@ -44,17 +68,106 @@ async def test_seat_map_lists_sections_zones_prices_and_seats_by_ordinal(runtime
         ("adult", PRICES["A"][0], "CNY"),
         ("student", PRICES["A"][1], "CNY"),
     }
-    seats = body["seats"]
-    assert [s[0] for s in seats] == world.seat_ids and [s[1] for s in seats] == list(range(60))
-    assert seats[0][2:5] == ["A", "1", "1"] and seats[0][7] == "A" and seats[0][8] == 0b1
-    assert seats[1][8] == 0b110
-    assert seats[-1][2:5] == ["B", "3", "10"] and seats[-1][7] == "B"
+    # The seats, per section as columns; their ordinals are the availability's.
+    seats = a["seats"]
+    assert seats["section"] == "A" and seats["count"] == 30
+    assert ordinals(seats["ordinals"]) == list(range(30)) and seats["ids"] == world.seat_ids[:30]
+    assert expand(seats["rows"]) == ["1"] * 10 + ["2"] * 10 + ["3"] * 10
+    assert seats["numbers"][:3] == ["1", "2", "3"] and seats["x"][:3] == [0, 50, 100] and seats["y"][10] == 90
+    assert expand(seats["zones"]) == ["A"] * 30
+    assert seats["attributes"] == [[0, 0b1], [1, 0b110]]
+    assert ordinals(b["seats"]["ordinals"]) == list(range(30, 60)) and b["seats"]["ids"] == world.seat_ids[30:]
     # Revalidation: the same map answers 304 to its ETag.
     etag = r.headers["etag"]
+    assert r.headers["cache-control"] == "no-cache"
     again = await client.get(f"{BASE}/{world.session_id}/seat-map", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.headers["etag"] == etag
     other = await client.get(f"{BASE}/{world.session_id}/seat-map", headers={"If-None-Match": '"stale"'})
     assert other.status_code == 200
+
+
+async def test_a_big_house_map_has_sections_only_and_each_sections_seats_at_an_immutable_url(
+    runtime, client, monkeypatch
+):
+    monkeypatch.setattr(shop_views, "INLINE_SEATS", 59)  # the 60-seat house is "big" here
+    world = await seating_world(runtime, attributes={("B", "2", "5"): {"partial_view"}})
+    body = (await client.get(f"{BASE}/{world.session_id}/seat-map")).json()
+    assert body["inline"] is False and all("seats" not in s for s in body["sections"])
+    b = body["sections"][1]
+    assert b["seats_url"] == f"{BASE}/{world.session_id}/seat-map/sections/{b['key']}"
+    r = await client.get(b["seats_url"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["etag"] == f'"{b["key"]}"'
+    seats = r.json()
+    assert seats["section"] == "B" and ordinals(seats["ordinals"]) == list(range(30, 60))
+    assert seats["ids"] == world.seat_ids[30:] and seats["attributes"] == [[14, 0b1000]]
+    # The same bytes a small house has inline.
+    monkeypatch.setattr(shop_views, "INLINE_SEATS", 60)
+    inline = (await client.get(f"{BASE}/{world.session_id}/seat-map")).json()["sections"][1]
+    assert inline["key"] == b["key"] and inline["seats"] == seats
+    # A client that revalidates anyway gets 304.
+    again = await client.get(b["seats_url"], headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+async def test_a_section_is_answered_only_under_its_own_session_and_organizer(runtime, client):
+    world = await seating_world(runtime)
+    draft = await seating_world(runtime, world.tenant, status="draft")
+    other = await seating_world(runtime, slug="other-hall")
+    mine = (await client.get(f"{BASE}/{world.session_id}/seat-map")).json()["sections"][0]["key"]
+    theirs = (await client.get(f"/api/v1/shop/other-hall/sessions/{other.session_id}/seat-map")).json()
+    their_key = theirs["sections"][0]["key"]
+    assert (await client.get(f"{BASE}/{world.session_id}/seat-map/sections/{mine}")).status_code == 200
+    for path in (
+        f"{BASE}/{world.session_id}/seat-map/sections/nope",  # no such section
+        f"{BASE}/{world.session_id}/seat-map/sections/{their_key}",  # another session's section
+        f"{BASE}/{other.session_id}/seat-map/sections/{their_key}",  # another organizer's session, my slug
+        f"{BASE}/{draft.session_id}/seat-map/sections/{mine}",  # a session the shop does not show
+        f"{BASE}/nope/seat-map/sections/{mine}",  # no such session
+        f"/api/v1/shop/nope/sessions/{world.session_id}/seat-map/sections/{mine}",  # no such shop
+    ):
+        r = await client.get(path)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"] == "application/problem+json" and r.json()["code"] == "not_found", path
+        assert "immutable" not in r.headers.get("cache-control", "")  # a refusal is never kept
+    # Nor does a 304 answer for a key that is not the session's.
+    r = await client.get(f"{BASE}/{world.session_id}/seat-map/sections/x", headers={"If-None-Match": '"x"'})
+    assert r.status_code == 404
+    r = await client.get(f"{BASE}/{world.session_id}/seat-map/sections/{'k' * 41}")
+    assert r.status_code == 422
+
+
+async def test_a_new_layout_gives_new_section_urls_and_the_old_ones_are_gone(runtime, client):
+    """Reassigned with its sections the other way round (B's seats come first): every section gets a new key and
+    the map a new ETag, and the old keys answer 404 — a page never reads the new ordinals with an old section."""
+    world = await seating_world(runtime)
+    url = f"{BASE}/{world.session_id}/seat-map"
+    r1 = await client.get(url)
+    old = {s["id"]: s for s in r1.json()["sections"]}
+    seat_map = two_zone_map()
+    b_first = [s for s in seat_map.seats if s.section == "B"] + [s for s in seat_map.seats if s.section == "A"]
+    flipped = SeatMap(seat_map.sections[::-1], tuple(b_first))
+    async with runtime.uow() as uow:
+        await layout_service.save_layout(uow, world.actor, world.venue_id, "flipped", flipped, world.layout_id)
+        await session_seating.assign_layout(uow, world.actor, world.session_id, world.layout_id)
+        await uow.commit()
+    r2 = await client.get(url, headers={"If-None-Match": r1.headers["etag"]})
+    assert r2.status_code == 200 and r2.headers["etag"] != r1.headers["etag"]
+    assert r2.json()["layout_version"] == r1.json()["layout_version"] + 1
+    new = {s["id"]: s for s in r2.json()["sections"]}
+    assert [s["id"] for s in r2.json()["sections"]] == ["B", "A"]
+    assert new["A"]["ordinals"] == [[30, 30]] and old["A"]["ordinals"] == [[0, 30]]
+    for section in ("A", "B"):
+        assert new[section]["key"] != old[section]["key"]
+        assert (await client.get(old[section]["seats_url"])).status_code == 404
+        fresh = (await client.get(new[section]["seats_url"])).json()
+        assert fresh["ordinals"] == new[section]["ordinals"]
+    # The availability's ordinals are the new map's: A's first seat (ordinal 30) is the one sold.
+    a1 = (await client.get(new["A"]["seats_url"])).json()["ids"][0]
+    await buy_seats(client, world.adult_id, [a1])
+    _, s, _ = await states(client, world.session_id, 60)
+    assert s[30] == TAKEN and s.count(TAKEN) == 1
 
 
 async def test_seat_api_answers_only_for_seated_sessions_the_shop_shows(runtime, client):

@@ -35,6 +35,9 @@ PUBLIC = {
     ("POST", "/v1/shop/{slug}/orders"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
     # Seated sessions: tests/api/test_seat_shop_api.py (another organizer's seated session through my slug: 404).
     ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-map"): "test_seat_api_answers_only_for_seated_sessions",
+    ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-map/sections/{key}"): (
+        "test_a_section_is_answered_only_under_its_own_session_and_organizer"
+    ),
     ("GET", "/v1/shop/{slug}/sessions/{session_id}/seat-availability"): (
         "test_seat_api_answers_only_for_seated_sessions"
     ),

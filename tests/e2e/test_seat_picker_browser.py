@@ -1,8 +1,9 @@
 """The seat picker (static/seatmap.js) in a real browser against the real server and its shop JSON (seat-map,
 seat-availability deltas, best-available): seats picked by touch on a phone and by keyboard on a desktop, bought,
 and shown sold in a second browser within seconds; a best-available preview confirmed and bought; a seat another
-buyer takes while it is chosen, named on the page. Screenshots on a phone (390×844) and a desktop (1280×800) in
-zh-CN and en go to test-artifacts/.
+buyer takes while it is chosen, named on the page; a big house (40,500 seats in 9 sections) that opens on its
+sections and fetches a section's seats only when zoomed into, or when an arrow key crosses into it. Screenshots on
+a phone (390×844) and a desktop (1280×800) in zh-CN and en go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pytest
 
 from piaowu.config import Settings
 from piaowu.runtime import build_runtime
+from piaowu.seating.layout import SeatMap
 from tests.browser import Tab
-from tests.seating_world import SeatingWorld, seating_world
+from tests.seating_world import SeatingWorld, grid_map, seating_world
 from tests.servers import LiveServer, run_async
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,6 +35,7 @@ def seated_session(
     rows: int = 3,
     seats_per_row: int = 10,
     more_attributes: dict | None = None,
+    seat_map: SeatMap | None = None,
 ) -> SeatingWorld:
     """A seated session (tests/seating_world.py: sections A and B, 60 seats, adult/student prices per zone) in
     the live server's database, with a wheelchair space, its companion seat and a pillar seat."""
@@ -55,6 +58,7 @@ def seated_session(
                 rows_a=rows,
                 rows_b=rows,
                 seats_per_row=seats_per_row,
+                seat_map=seat_map,
             )
         finally:
             await rt.db.dispose()
@@ -343,19 +347,61 @@ def test_screenshots_in_both_languages(tabs, live_server: LiveServer, locale: st
     assert tab.errors == []
 
 
-def test_a_big_house_opens_on_sections_and_draws_only_what_is_in_view(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
-    """40,000 seats (two sections of 200 rows × 100) on a phone: sections first, then seats in view only, and a
-    seat still chosen by two taps to zoom and one to pick."""
+# ---- a big house: 40,500 seats in 9 sections, fetched section by section ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_house(live_server: LiveServer) -> SeatingWorld:
+    """One grid house for the tests below (each buys other seats): 3 × 3 sections of 60 rows × 75 seats, the
+    columns 2,000 units apart (a wide gangway: a seat-level view of one column does not reach the next)."""
+    return seated_session(live_server, seat_map=grid_map())
+
+
+def open_tracked(tabs: Callable[..., Tab], url: str, **ctx: object) -> tuple[Tab, list[str]]:
+    """A tab on ``url`` and the list of every URL it asked for, from the first."""
+    tab = tabs(**ctx)
+    asked: list[str] = []
+    tab.page.on("request", lambda r: asked.append(r.url))
+    tab.goto(url)
+    tab.page.wait_for_selector("[data-seatmap].is-ready")
+    return tab, asked
+
+
+def section_urls(asked: list[str]) -> list[str]:
+    return [u for u in asked if "/seat-map/sections/" in u]
+
+
+def section_url_of(tab: Tab, section: str) -> str:
+    """The absolute URL of a section's seats, as the map answer names it."""
+    return tab.page.evaluate(
+        f"() => new URL(document.querySelector('[data-seatmap]').seatPicker.sections['{section}'].url, location).href"
+    )
+
+
+def test_a_big_house_opens_on_sections_fetches_a_sections_seats_when_zoomed_in_and_sells_them(
+    tabs,  # noqa: ANN001
+    live_server: LiveServer,
+    big_house: SeatingWorld,
+) -> None:
+    """On a phone: the map answer only (nine outlines, no seat) at first; a pinch fetches the sections in view and
+    no others, taps zoom to seat size and choose a seat, and the seat is bought."""
     from playwright.sync_api import expect
 
-    world = seated_session(live_server, rows=200, seats_per_row=100)
-    url = session_url(live_server, world)
-    tab = open_map(tabs, url, locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    world = big_house
+    tab, asked = open_tracked(
+        tabs, session_url(live_server, world), locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     page = tab.page
     root = page.locator("[data-seatmap]")
     expect(root).to_have_attribute("data-level", "sections")
+    expect(page.locator(".sm-sections .sm-section")).to_have_count(9)
     assert page.locator(".sm-seat").count() == 0
-    tab.shot("01-phone-big-house-sections")
+    page.wait_for_timeout(300)  # nothing else is on its way
+    assert [u for u in asked if "/seat-map" in u] == [
+        live_server.url(f"/api/v1/shop/{world.tenant.slug}/sessions/{world.session_id}/seat-map")
+    ]
+    assert root.get_attribute("data-sections-loaded") is None
+    tab.shot("01-phone-zh-big-house-sections")
     frame = page.locator("[data-map-frame]")
     frame.scroll_into_view_if_needed()
     box = frame.bounding_box()
@@ -378,6 +424,10 @@ def test_a_big_house_opens_on_sections_and_draws_only_what_is_in_view(tabs, live
     assert page.evaluate(scale) == pytest.approx(before * 5, rel=0.01)
     expect(root).to_have_attribute("data-level", "paths")
     assert chosen(tab) == []  # a pinch is not a tap
+    expect(root).to_have_attribute("data-sections-loaded", re.compile(r"^\d+$"))
+    expect(page.locator(".sm-seats-path").first).to_be_attached()  # the seats in view, as paths
+    fetched = section_urls(asked)
+    assert 0 < len(fetched) < 9, fetched  # the sections in view, not the house
     for _ in range(3):  # each tap zooms in towards the place tapped, until seats are big enough to tap
         if root.get_attribute("data-level") == "seats":
             break
@@ -385,9 +435,126 @@ def test_a_big_house_opens_on_sections_and_draws_only_what_is_in_view(tabs, live
         page.wait_for_timeout(150)
     expect(root).to_have_attribute("data-level", "seats")
     drawn = page.locator(".sm-seat")
-    assert 0 < drawn.count() <= 4000  # the view and a margin, not the house
-    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(drawn.first).to_be_attached()
+    assert drawn.count() <= 4000  # the view and a margin, not the house
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.45)
     (seat_id,) = chosen(tab)
     expect(seat(tab, seat_id)).to_have_count(1)  # a seat drawn where the finger was
-    tab.shot("02-phone-big-house-seat-level")
+    section = page.evaluate(
+        f"() => {{ const p = document.querySelector('[data-seatmap]').seatPicker; return p.sec[p.byId['{seat_id}']]; }}"
+    )
+    assert section_url_of(tab, section) in section_urls(asked)
+    assert len(section_urls(asked)) < 9 and len(set(section_urls(asked))) == len(section_urls(asked))  # each once
+    tab.shot("02-phone-zh-big-house-seat-level")
+    fill_buyer(tab, "王小明", "139 1234 5678")
+    page.get_by_role("button", name="提交订单").click()
+    expect(page.get_by_role("heading", name="确认并支付")).to_be_visible()
+    expect(page.locator(".sum-seats").first).to_contain_text(f"{section}区")
+    assert tab.errors == []
+
+
+def test_arrow_keys_cross_into_a_section_not_loaded_yet_and_buy_there(
+    tabs,  # noqa: ANN001
+    live_server: LiveServer,
+    big_house: SeatingWorld,
+) -> None:
+    """On a desktop: A1's last seat of row 1 chosen from the list; → goes over the gangway to A2's first seat of
+    row 1, whose section is fetched for it; ← comes back; both are bought."""
+    from playwright.sync_api import expect
+
+    world = big_house
+    tab, asked = open_tracked(tabs, session_url(live_server, world), locale="en", viewport=DESKTOP)
+    page = tab.page
+    expect(page.locator("[data-seatmap]")).to_have_attribute("data-level", "sections")
+    assert section_urls(asked) == []
+    tab.shot("01-desktop-en-big-house-sections")
+    page.get_by_text("Choose from a list instead").click()  # opened: its first section (A1) is fetched
+    page.get_by_label("Section", exact=True).select_option(label="Section A1")
+    page.get_by_label("Row", exact=True).select_option(label="row 1")
+    page.get_by_label("Seat", exact=True).select_option(index=74)  # seat 75, the last on the right
+    page.get_by_role("button", name="Add this seat").click()
+    assert chosen(tab) == [world.seat("A1", "1", "75")]
+    a2 = section_url_of(tab, "A2")
+    assert section_url_of(tab, "A1") in section_urls(asked) and a2 not in section_urls(asked)
+
+    live = page.locator("[data-map-live]")
+    page.locator("svg.seatmap-svg").focus()
+    page.keyboard.press("ArrowRight")
+    expect(live).to_have_text(re.compile(r"^Section A2, row 1, seat 1, ¥680–¥880, free$"))
+    assert a2 in section_urls(asked)
+    page.keyboard.press("Enter")
+    expect(live).to_have_text(re.compile(r"^Section A2, row 1, seat 1, .*selected$"))
+    page.keyboard.press("ArrowLeft")
+    expect(live).to_have_text(re.compile(r"^Section A1, row 1, seat 75, .*selected$"))
+    assert chosen(tab) == [world.seat("A1", "1", "75"), world.seat("A2", "1", "1")]
+    tab.shot("02-desktop-en-big-house-keyboard")
+    fill_buyer(tab, "Li Lei", "138 1234 5678")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", name="Review and pay")).to_be_visible()
+    expect(page.locator(".sum-seats")).to_contain_text("Section A1, row 1, seat 75")
+    expect(page.locator(".sum-seats")).to_contain_text("Section A2, row 1, seat 1")
+    assert tab.errors == []
+
+
+def test_best_available_and_a_reload_fetch_the_sections_of_the_seats_they_show(
+    tabs,  # noqa: ANN001
+    live_server: LiveServer,
+    big_house: SeatingWorld,
+) -> None:
+    """Best available's seats are drawn once their section has come (none was loaded before); taken, they survive a
+    reload, which fetches their section again to show them."""
+    from playwright.sync_api import expect
+
+    url = session_url(live_server, big_house)
+    tab, asked = open_tracked(tabs, url, locale="zh-CN", viewport=DESKTOP)
+    page = tab.page
+    assert section_urls(asked) == []
+    page.locator("[data-best-qty]").fill("3")
+    page.locator("[data-best-zone]").focus()
+    page.locator("[data-best-zone]").select_option("B")
+    page.get_by_role("button", name="推荐座位").click()
+    expect(page.locator(".sm-preview")).to_have_count(3)
+    expect(page.locator("[data-best-result]")).to_contain_text("推荐：B")
+    fetched = section_urls(asked)
+    assert 1 <= len(fetched) < 9
+    page.get_by_role("button", name="选这些座位").click()
+    picked = chosen(tab)
+    assert len(picked) == 3
+    labels = page.locator(".sel-label").all_inner_texts()
+    page.reload()
+    page.wait_for_selector("[data-seatmap].is-ready")
+    expect(page.locator(".sel-seat")).to_have_count(3)  # restored, its section fetched again (or from the cache)
+    assert chosen(tab) == picked and page.locator(".sel-label").all_inner_texts() == labels
+    expect(page.locator(".sm-selected")).to_have_count(3)
+    assert tab.errors == []
+
+
+@pytest.mark.parametrize(("locale", "viewport"), [("en", PHONE), ("zh-CN", DESKTOP)])
+def test_big_house_screenshots_in_both_languages(
+    tabs,  # noqa: ANN001
+    live_server: LiveServer,
+    big_house: SeatingWorld,
+    locale: str,
+    viewport: tuple[int, int],
+) -> None:
+    """The other two combinations (phone en, desktop zh-CN): the sections, then zoomed in with the + button."""
+    from playwright.sync_api import expect
+
+    mobile = {"is_mobile": True, "has_touch": True} if viewport == PHONE else {}
+    tab, asked = open_tracked(tabs, session_url(live_server, big_house), locale=locale, viewport=viewport, **mobile)
+    page = tab.page
+    root = page.locator("[data-seatmap]")
+    expect(root).to_have_attribute("data-level", "sections")
+    tab.shot(f"01-{locale}-{viewport[0]}x{viewport[1]}-sections")
+    zoom_in = page.locator("[data-zoom=in]")
+    for _ in range(8):
+        if root.get_attribute("data-level") == "seats":
+            break
+        zoom_in.click()
+    expect(root).to_have_attribute("data-level", "seats")
+    expect(page.locator(".sm-seat").first).to_be_attached()
+    # Fetched on the way in: a phone's view holds a few sections; a desktop's first "paths" views hold them all.
+    assert section_urls(asked) and len(set(section_urls(asked))) == len(section_urls(asked))
+    page.locator("[data-map-frame]").scroll_into_view_if_needed()
+    tab.shot(f"02-{locale}-{viewport[0]}x{viewport[1]}-seats")
     assert tab.errors == []

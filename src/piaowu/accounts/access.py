@@ -97,6 +97,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/availability"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/seat-map"): PUBLIC,
+    ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/seat-map/sections/{{key}}"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/seat-availability"): PUBLIC,
     ("POST", f"{API}/shop/{{slug}}/sessions/{{session_id}}/best-available"): PUBLIC,
     ("POST", f"{API}/shop/{{slug}}/orders"): PUBLIC,

@@ -72,7 +72,7 @@ SECTION_FIELDS = frozenset({"id", "label", "kind", "best", "seat_gap"})
 # ---- export ------------------------------------------------------------------------------------------------
 
 
-def _number(value: float) -> int | float:
+def json_number(value: float) -> int | float:
     """Whole numbers without ".0" (smaller files); anything else as Python's shortest exact repr."""
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
@@ -92,10 +92,10 @@ def _section_json(s: Section) -> dict[str, Any]:
         "id": s.id,
         "label": s.label,
         "kind": s.kind,
-        "best": [_number(s.best_x), _number(s.best_y)],
+        "best": [json_number(s.best_x), json_number(s.best_y)],
     }
     if s.seat_gap:
-        item["seat_gap"] = _number(s.seat_gap)
+        item["seat_gap"] = json_number(s.seat_gap)
     return item
 
 
@@ -104,8 +104,8 @@ def _seat_json(seat: Seat) -> dict[str, Any]:
         "section": seat.section,
         "row": seat.row,
         "number": seat.number,
-        "x": _number(seat.x),
-        "y": _number(seat.y),
+        "x": json_number(seat.x),
+        "y": json_number(seat.y),
         "zone": seat.zone,
     }
     if seat.attributes:
@@ -126,8 +126,8 @@ def export_csv(seat_map: SeatMap) -> str:
             s.section,
             s.row,
             s.number,
-            repr(_number(s.x)),
-            repr(_number(s.y)),
+            repr(json_number(s.x)),
+            repr(json_number(s.y)),
             s.zone,
             ";".join(sorted(s.attributes)),
         ]

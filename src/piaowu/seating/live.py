@@ -24,8 +24,6 @@ from functools import cached_property
 from itertools import compress
 from typing import Any
 
-import orjson
-
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
@@ -33,6 +31,7 @@ from piaowu.seating import repository as repo
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of, withheld_view
 from piaowu.seating.best_available import SeatIndex
 from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
+from piaowu.seating.map_parts import MapParts, parts_of
 from piaowu.seating.models import ZonePrice
 
 MAX_SESSIONS = 256
@@ -118,12 +117,11 @@ class SessionSeats:
         return [s.ordinal for s in self._withheld if s.withheld & channel_bit]
 
     @cached_property
-    def seats_json(self) -> bytes:
-        """The seats as the shop's seat map lists them (``shop_views.seat_map``), serialized once for these seats
-        (a stadium's are 6 MB of JSON): the same for every language and every answer until the seating changes."""
-        return orjson.dumps(
-            [[s.unit_id, s.ordinal, s.section, s.row, s.number, s.x, s.y, s.zone, s.attr_bits] for s in self.seats]
-        )
+    def parts(self) -> MapParts:
+        """The map as the shop sends it (``map_parts``: a summary per section, each section's seats as an answer
+        of its own), made once for these seats — the same for every language and answer until the seating
+        changes (another stamp, other ``SessionSeats``)."""
+        return parts_of(self.sections, self.seats)
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""

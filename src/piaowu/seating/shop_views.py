@@ -1,5 +1,6 @@
-"""What the shop shows of a seated session, publicly: the seat map, the live availability (full or as a delta),
-a best-available preview, and the brief that tells a page the session sells seats.
+"""What the shop shows of a seated session, publicly: the seat map (its sections, and each section's seats), the
+live availability (full or as a delta), a best-available preview, and the brief that tells a page the session
+sells seats.
 
 Only sessions the shop shows are answered (``event_service.public_session``: not a draft, event published);
 anything else is ``not_found``, as for the session itself. The JSON shapes are the contract of the seat picker
@@ -20,6 +21,7 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.seating import best_available as ba
 from piaowu.seating.layout import ATTRIBUTES
 from piaowu.seating.live import SNAPSHOT_SECONDS, SessionLive, live_of, zone_prices
+from piaowu.seating.map_parts import INLINE_SEATS
 from piaowu.seating.resolver import refusal_error
 
 
@@ -40,12 +42,16 @@ async def seating_brief(uow: UnitOfWork, organizer_id: str, session_id: str) -> 
 
 
 async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[str, Any]:
-    """The session's seats in ordinal order, its sections, and per zone the price of each active ticket type
-    sold in it. ``seats``: ``[id, ordinal, section, row, number, x, y, zone, attribute bits]`` (bit *i*: the
-    *i*-th of ``attributes``), already serialized (an ``orjson.Fragment``: dump the answer with orjson). States are
+    """The session's map as a seat picker draws it first: its sections (``map_parts``: outline, box, label, kind,
+    best point, seats per zone, attribute bits present, ordinal runs, and the ``key`` of the section's seats'
+    answer), per zone the price of each active ticket type sold in it, the attribute names (bit *i*: the *i*-th),
+    the seat pitch and the seats' bounds. A house of at most ``map_parts.INLINE_SEATS`` seats has each section's
+    seats in it too (``"seats"``, the answer ``seat_section`` gives, as an ``orjson.Fragment``: dump the answer
+    with orjson); a bigger one says ``"inline": false`` and a picker asks ``seat_section`` per section. States are
     not here: ask ``seat_availability``."""
     live = await _public_seats(uow, organizer_id, session_id)
     seats = live.seats
+    parts = seats.parts
     prices = await zone_prices(uow, organizer_id, session_id)
     offers = await catalog_offers.offers_for(uow, organizer_id, [p.ticket_type_id for p in prices])
     by_zone: dict[str, list[dict[str, Any]]] = {zone: [] for zone in seats.zones}
@@ -60,27 +66,33 @@ async def seat_map(uow: UnitOfWork, organizer_id: str, session_id: str) -> dict[
                     "currency": offer.currency,
                 }
             )
-    sections = []
-    for d in seats.sections:
-        best = d.get("best") or [0, 0]
-        sections.append(
-            {
-                "id": d["id"],
-                "label": d.get("label") or d["id"],
-                "kind": d.get("kind") or "rect",
-                "best_x": best[0],
-                "best_y": best[1],
-            }
-        )
+    inline = len(seats.seats) <= INLINE_SEATS
+    # Copies: the caller adds each section's URL, and the summaries are this seating's, kept for every answer.
+    sections = [
+        {**part.summary, "seats": orjson.Fragment(part.body)} if inline else {**part.summary} for part in parts.sections
+    ]
     return {
         "session_id": session_id,
         "layout_version": seats.stamp[1],
+        "seat_count": len(seats.seats),
+        "pitch": parts.pitch,
+        "bounds": list(parts.bounds),
+        "inline": inline,
         "sections": sections,
         "zones": [{"zone": zone, "prices": by_zone[zone]} for zone in seats.zones],
         "attributes": list(ATTRIBUTES),
-        # Serialized once per worker and seating (``SessionSeats.seats_json``), embedded as it is by orjson.
-        "seats": orjson.Fragment(seats.seats_json),
     }
+
+
+async def seat_section(uow: UnitOfWork, organizer_id: str, session_id: str, key: str) -> bytes:
+    """The seats of one section of the session's map, serialized (``map_parts``' section answer), by the ``key``
+    the map answer gives it. A key of another seating (the layout changed since, or another session's) or no key
+    at all is ``not_found``: its ordinals would not be this seating's."""
+    live = await _public_seats(uow, organizer_id, session_id)
+    part = live.seats.parts.by_key.get(key)
+    if part is None:
+        raise NotFound(kind="seat map section")
+    return part.body
 
 
 async def seat_availability(

@@ -1,12 +1,13 @@
-"""The public shop API of seated sessions: the seat map, live seat availability (full or as a delta since a
-version) and a best-available preview. Buying is the shop's ``POST /orders`` with ``{"product": "seat", …}``."""
+"""The public shop API of seated sessions: the seat map (its sections, then each section's seats), live seat
+availability (full or as a delta since a version) and a best-available preview. Buying is the shop's
+``POST /orders`` with ``{"product": "seat", …}``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -33,9 +34,18 @@ class BestAvailableIn(InputModel):
     )
 
 
+# A section's seats never change under their URL (its key is a hash of the answer): browsers and proxies keep it.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SECTION_PATH = "/api/v1/shop/{slug}/sessions/{session_id}/seat-map/sections/{key}"
+
+
+def _matches(request: Request, etag: str) -> bool:
+    return etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+
+
 @router.get(
     "/seat-map",
-    summary="A seated session's map: sections, zones with prices, seats by ordinal (ETag)",
+    summary="A seated session's map: sections (each with the URL of its seats), zones with prices (ETag)",
     responses={
         304: {"description": "unchanged since the ETag sent in If-None-Match"},
         404: {"description": "`not_found`"},
@@ -43,17 +53,45 @@ class BestAvailableIn(InputModel):
 )
 async def seat_map(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
     # The map changes only when the operator edits prices or the layout: shared per process for
-    # shop_cache_seconds like the availability, and revalidated by ETag so a page re-reads 80,000 seats only
-    # when they changed. Names are in the reading language, so it is part of the key.
+    # shop_cache_seconds like the availability, and revalidated by ETag. Names are in the reading language, so
+    # it is part of the key. A layout change gives its sections other keys, so other URLs and another ETag.
     async def read() -> bytes:
         async with rt.uow(readonly=True) as uow:
             org = await organizers.get_by_slug(uow, slug)
-            return orjson.dumps(await shop_views.seat_map(uow, org.id, session_id))
+            answer = await shop_views.seat_map(uow, org.id, session_id)
+        for section in answer["sections"]:
+            section["seats_url"] = SECTION_PATH.format(slug=slug, session_id=session_id, key=section["key"])
+        return orjson.dumps(answer)
 
     body = await rt.shop_cache.get(("seat-map", slug, session_id, current()), read)
     etag = f'"{version_of(body)}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if _matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/seat-map/sections/{key}",
+    summary="One section's seats as columns, by the key the map gives it (immutable)",
+    responses={
+        304: {"description": "the ETag sent in If-None-Match (the key: the answer never changes)"},
+        404: {"description": "`not_found`: no such session, or no section of its current seats has this key"},
+    },
+)
+async def seat_map_section(
+    slug: str, session_id: str, key: Annotated[str, Path(max_length=40)], request: Request, rt: RuntimeDep
+) -> Response:
+    headers = {"ETag": f'"{key}"', "Cache-Control": IMMUTABLE}
+
+    async def read() -> bytes:
+        async with rt.uow(readonly=True) as uow:
+            org = await organizers.get_by_slug(uow, slug)
+            return await shop_views.seat_section(uow, org.id, session_id, key)
+
+    # Checked before a 304 too: a key is answered only while it is one of the session's shown sections.
+    body = await rt.shop_cache.get(("seat-map-section", slug, session_id, key), read)
+    if _matches(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 

@@ -1,12 +1,20 @@
-// The buyer's seat picker: the session's seat map (GET seat-map) drawn as SVG, its availability kept current by
-// deltas (GET seat-availability?since=), "best available" previews (POST best-available), and the chosen seats
-// written into the buy form (hidden input "seats": "seat_id:ticket_type_id,…"), which posts as before.
+// The buyer's seat picker: the session's seat map drawn as SVG, its availability kept current by deltas
+// (GET seat-availability?since=), "best available" previews (POST best-available), and the chosen seats written
+// into the buy form (hidden input "seats": "seat_id:ticket_type_id,…"), which posts as before.
 //
-// Rendering levels, so a stadium (80,000 seats) stays usable on a phone: "sections" draws only the sections'
-// outlines and labels; "paths" adds the seats in view as one <path> per zone and state; "seats" draws each seat
-// in view (with its attribute marks) once a seat is big enough to tap. Only what is in view (plus a margin) is
-// drawn, and a pan inside the drawn area only moves a transform. Selected, previewed and focused seats live in
-// an overlay that is drawn at every level. Every text comes from the page (data-msg-*): translated there.
+// The map comes in parts, so a stadium (80,000 seats) opens on a phone without downloading every seat: GET
+// seat-map gives the sections (outline, label, zones, seat count, ordinal runs) and, per section, the URL of its
+// seats (immutable: its key is a hash of the answer). A section's seats are fetched when the buyer zooms into it,
+// and when one of its seats must be shown otherwise (best available's answer, a choice restored, a key press
+// towards it). A small house has every section's seats in the map answer already: the same code takes them.
+// Seats are indexed by their ordinal everywhere (the availability's index); a seat not loaded yet has its state
+// and section but no place or label.
+//
+// Rendering levels: "sections" draws only the sections' outlines and labels; "paths" adds the seats in view as
+// one <path> per zone and state; "seats" draws each seat in view (with its attribute marks) once a seat is big
+// enough to tap. Only what is in view (plus a margin) is drawn, and a pan inside the drawn area only moves a
+// transform. Selected, previewed and focused seats live in an overlay that is drawn at every level. Every text
+// comes from the page (data-msg-*): translated there.
 (function () {
   "use strict";
 
@@ -15,6 +23,7 @@
   var SEAT_PX = 13; // a seat at least this big on screen: draw (and let the buyer tap) seats one by one
   var PATH_PX = 2.5; // below this a seat is a speck: sections only
   var MAX_SEAT_NODES = 4000; // more seats in view than this: paths, however big the seats are
+  var LOAD_MARGIN = 0.25; // sections this far around the view (in views) are fetched once seats are drawn
   var POLL_MS = 2000;
 
   function el(name, attrs, parent) {
@@ -43,8 +52,9 @@
   }
 
   function decodeStates(b64, n) {
-    // 2 bits per ordinal, four ordinals a byte, the lowest bits first.
+    // 2 bits per ordinal, four ordinals a byte, the lowest bits first. Null when the answer is of another map.
     var bin = window.atob(b64);
+    if (bin.length !== (n + 3) >> 2) return null;
     var out = new Uint8Array(n);
     for (var i = 0; i < n; i++) {
       var byte = bin.charCodeAt(i >> 2);
@@ -53,23 +63,37 @@
     return out;
   }
 
-  function convexHull(points) {
-    // Andrew's monotone chain; points as [x, y].
-    if (points.length < 3) return points.slice();
-    var p = points.slice().sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
-    var cross = function (o, a, b) { return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]); };
-    var lower = [], upper = [], i;
-    for (i = 0; i < p.length; i++) {
-      while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], p[i]) <= 0) lower.pop();
-      lower.push(p[i]);
+  function clip(poly, f) {
+    // The part of a convex polygon ([[x, y], …]) where the affine function f(x, y) >= 0 (one Sutherland–Hodgman
+    // step: an affine f is interpolated exactly along an edge).
+    var out = [];
+    for (var k = 0; k < poly.length; k++) {
+      var a = poly[k], b = poly[(k + 1) % poly.length], fa = f(a[0], a[1]), fb = f(b[0], b[1]);
+      if (fa >= 0) out.push(a);
+      if ((fa >= 0) !== (fb >= 0)) {
+        var t = fa / (fa - fb);
+        out.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
+      }
     }
-    for (i = p.length - 1; i >= 0; i--) {
-      while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], p[i]) <= 0) upper.pop();
-      upper.push(p[i]);
-    }
-    upper.pop(); lower.pop();
-    return lower.concat(upper);
+    return out;
   }
+
+  function centroid(poly) {
+    // The area centroid of a simple polygon (inside it when convex); its vertices' mean when it has no area.
+    var a = 0, cx = 0, cy = 0, k;
+    for (k = 0; k < poly.length; k++) {
+      var p = poly[k], q = poly[(k + 1) % poly.length], c = p[0] * q[1] - q[0] * p[1];
+      a += c; cx += (p[0] + q[0]) * c; cy += (p[1] + q[1]) * c;
+    }
+    if (Math.abs(a) < 1e-9) {
+      cx = 0; cy = 0;
+      for (k = 0; k < poly.length; k++) { cx += poly[k][0]; cy += poly[k][1]; }
+      return [cx / poly.length, cy / poly.length];
+    }
+    return [cx / (3 * a), cy / (3 * a)];
+  }
+
+  function quietly() { /* a section that failed to load stays unloaded; what needed it goes on without it */ }
 
   function SeatPicker(root) {
     this.root = root;
@@ -155,9 +179,9 @@
   };
 
   SeatPicker.prototype.setMap = function (map) {
-    var seats = map.seats;
-    var n = seats.length;
+    var n = map.seat_count || 0, self = this;
     this.n = n;
+    // By ordinal. Known for every seat from the start: its state and section; once its section is loaded: the rest.
     this.ids = new Array(n);
     this.sec = new Array(n);
     this.row = new Array(n);
@@ -166,57 +190,45 @@
     this.x = new Float64Array(n);
     this.y = new Float64Array(n);
     this.attr = new Uint8Array(n);
+    this.loaded = new Uint8Array(n);
     this.state = new Uint8Array(n); // all free until availability says otherwise
     this.byId = {};
-    this.byOrdinal = new Int32Array(n);
     this.attrNames = map.attributes || [];
-    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (var i = 0; i < n; i++) {
-      var s = seats[i];
-      this.ids[i] = s[0]; this.byId[s[0]] = i;
-      this.byOrdinal[s[1]] = i;
-      this.sec[i] = s[2]; this.row[i] = s[3]; this.num[i] = s[4];
-      this.x[i] = s[5]; this.y[i] = s[6]; this.zoneOf[i] = s[7]; this.attr[i] = s[8] || 0;
-      if (s[5] < x0) x0 = s[5]; if (s[5] > x1) x1 = s[5];
-      if (s[6] < y0) y0 = s[6]; if (s[6] > y1) y1 = s[6];
-    }
-    // The seat pitch: the median distance between neighbours in a row (ordinals run along rows).
-    var gaps = [];
-    for (i = 1; i < n && gaps.length < 4000; i++) {
-      if (this.sec[i] === this.sec[i - 1] && this.row[i] === this.row[i - 1]) {
-        var d = Math.hypot(this.x[i] - this.x[i - 1], this.y[i] - this.y[i - 1]);
-        if (d > 0) gaps.push(d);
-      }
-    }
-    gaps.sort(function (a, b) { return a - b; });
-    this.pitch = gaps.length ? gaps[gaps.length >> 1] : 50;
+    this.pitch = map.pitch || 50;
     this.r = this.pitch * 0.42;
-    var pad = this.pitch * 2;
-    this.bounds = { x0: x0 - pad, y0: y0 - pad * 3, x1: x1 + pad, y1: y1 + pad };
+    var pad = this.pitch * 2, b = map.bounds || [0, 0, 0, 0];
+    this.bounds = { x0: b[0] - pad, y0: b[1] - pad * 3, x1: b[2] + pad, y1: b[3] + pad };
     // Zones, their colours (a class each) and their prices per ticket type.
     this.zones = {};
     this.zoneList = [];
-    var self = this;
-    (map.zones || []).forEach(function (z, k) {
-      self.zones[z.zone] = { k: k % 8, prices: z.prices || [], name: z.zone };
-      self.zoneList.push(z.zone);
-    });
-    for (i = 0; i < n; i++) {
-      if (!this.zones[this.zoneOf[i]]) {
-        this.zones[this.zoneOf[i]] = { k: this.zoneList.length % 8, prices: [], name: this.zoneOf[i] };
-        this.zoneList.push(this.zoneOf[i]);
-      }
-    }
+    var addZone = function (zone, prices) {
+      if (self.zones[zone]) return;
+      self.zones[zone] = { k: self.zoneList.length % 8, prices: prices || [], name: zone };
+      self.zoneList.push(zone);
+    };
+    (map.zones || []).forEach(function (z) { addZone(z.zone, z.prices); });
+    // Sections, in the map's order; each seat's section from their ordinal runs.
+    this.sections = {};
+    this.sectionList = [];
     this.sectionLabels = {};
-    (map.sections || []).forEach(function (s) { self.sectionLabels[s.id] = s.label || s.id; });
+    (map.sections || []).forEach(function (s) {
+      var zones = {};
+      (s.zones || []).forEach(function (z) { zones[z[0]] = (zones[z[0]] || 0) + z[1]; addZone(z[0]); });
+      var sec = { id: s.id, url: s.seats_url, outline: s.outline || [], zones: zones, attrs: s.attributes || 0,
+        count: s.seat_count || 0, runs: s.ordinals || [], box: s.bbox || [0, 0, 0, 0], inline: s.seats, loaded: false };
+      sec.runs.forEach(function (run) { for (var k = 0; k < run[1]; k++) self.sec[run[0] + k] = s.id; });
+      self.sections[s.id] = sec;
+      self.sectionList.push(sec);
+      self.sectionLabels[s.id] = s.label || s.id;
+    });
+    this.refused = {};
+    (this.root.dataset.refused || "").split(",").filter(Boolean).forEach(function (id) { self.refused[id] = 1; });
     this.grid();
+    this.sectionList.forEach(function (sec) { if (sec.inline) self.addSeats(sec, sec.inline); });
     this.drawStage();
     this.drawSections();
-    var b = this.bounds;
-    this.mini.setAttribute("viewBox", [b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0].join(" "));
-    for (var id in this.sections) {
-      this.sections[id].mini = this.miniSections.appendChild(this.sections[id].path.cloneNode(false));
-    }
+    this.mini.setAttribute("viewBox", [this.bounds.x0, this.bounds.y0, this.bounds.x1 - this.bounds.x0, this.bounds.y1 - this.bounds.y0].join(" "));
+    this.sectionList.forEach(function (sec) { sec.mini = self.miniSections.appendChild(sec.path.cloneNode(false)); });
     this.mini.appendChild(this.miniView);
     this.drawLegend();
     this.drawFilter();
@@ -228,17 +240,87 @@
   };
 
   SeatPicker.prototype.grid = function () {
-    // A uniform grid of seat indexes (cells of 4 pitches) for "what is in view" and "which seat is here".
+    // A uniform grid of the loaded seats (cells of 4 pitches) for "what is in view" and "which seat is here".
     var b = this.bounds;
     this.cell = this.pitch * 4;
     this.cols = Math.max(1, Math.ceil((b.x1 - b.x0) / this.cell));
     this.rows = Math.max(1, Math.ceil((b.y1 - b.y0) / this.cell));
-    var cells = new Array(this.cols * this.rows);
-    for (var i = 0; i < this.n; i++) {
-      var c = this.cellOf(this.x[i], this.y[i]);
-      (cells[c] || (cells[c] = [])).push(i);
+    this.cells = new Array(this.cols * this.rows);
+  };
+
+  // ---- a section's seats: loaded once, from the map answer or its own URL ----------------------------------
+
+  SeatPicker.prototype.addSeats = function (sec, data) {
+    // Columns (docs/api.md): ordinal runs, ids, row runs, numbers, x, y, zone runs, sparse attribute bits.
+    var ords = [], k, j, o;
+    (data.ordinals || []).forEach(function (run) { for (var m = 0; m < run[1]; m++) ords.push(run[0] + m); });
+    var rows = [], zones = [];
+    (data.rows || []).forEach(function (run) { for (var m = 0; m < run[1]; m++) rows.push(run[0]); });
+    (data.zones || []).forEach(function (run) { for (var m = 0; m < run[1]; m++) zones.push(run[0]); });
+    for (k = 0; k < ords.length; k++) {
+      o = ords[k];
+      if (o >= this.n) continue;
+      this.ids[o] = data.ids[k]; this.byId[data.ids[k]] = o;
+      this.row[o] = rows[k]; this.num[o] = data.numbers[k];
+      this.x[o] = data.x[k]; this.y[o] = data.y[k];
+      this.zoneOf[o] = zones[k];
+      if (!this.zones[zones[k]]) {
+        this.zones[zones[k]] = { k: this.zoneList.length % 8, prices: [], name: zones[k] };
+        this.zoneList.push(zones[k]);
+      }
+      this.loaded[o] = 1;
+      var c = this.cellOf(this.x[o], this.y[o]);
+      (this.cells[c] || (this.cells[c] = [])).push(o);
+      // A seat the server just refused is taken as far as this page knows, until availability says more.
+      if (this.refused[data.ids[k]] && this.state[o] === FREE) this.state[o] = TAKEN;
     }
-    this.cells = cells;
+    for (j = 0; j < (data.attributes || []).length; j++) this.attr[ords[data.attributes[j][0]]] = data.attributes[j][1];
+    sec.seats = ords;
+    sec.loaded = true;
+    sec.inline = null;
+    this.loadedSections = (this.loadedSections || 0) + 1;
+    this.root.dataset.sectionsLoaded = String(this.loadedSections);
+    this.rev++;
+    if (this.width) this.render(true);
+  };
+
+  SeatPicker.prototype.ensure = function (sec) {
+    // A promise of the section's seats (fetched once; the browser keeps the answer: its URL is immutable).
+    var self = this;
+    if (sec.loaded) return Promise.resolve(sec);
+    if (sec.promise) return sec.promise;
+    sec.promise = fetch(sec.url, { headers: { Accept: "application/json" } })
+      .then(function (r) {
+        // 404: the key is no longer the session's (its seats were replaced): this page's map is out of date.
+        if (r.status === 404) self.setStatus(self.msg("load-failed"), true);
+        return r.ok ? r.json() : Promise.reject(r.status);
+      })
+      .then(function (data) { if (!sec.loaded) self.addSeats(sec, data); return sec; })
+      .catch(function (err) { sec.promise = null; sec.failed = (sec.failed || 0) + 1; throw err; });
+    return sec.promise;
+  };
+
+  SeatPicker.prototype.ensureAll = function (list) {
+    var self = this;
+    return Promise.all(list.map(function (sec) { return self.ensure(sec).catch(quietly); }));
+  };
+
+  SeatPicker.prototype.want = function (level) {
+    // Seats are drawn at this level: fetch the sections in (and a little around) the view.
+    if (level === "sections") return;
+    var v = this.visibleRect(LOAD_MARGIN), self = this;
+    this.sectionList.forEach(function (sec) {
+      var b = sec.box, m = self.pitch;
+      if (!sec.loaded && !sec.promise && (sec.failed || 0) < 2 && b[0] - m <= v.x1 && b[2] + m >= v.x0 && b[1] - m <= v.y1 && b[3] + m >= v.y0) {
+        self.ensure(sec).catch(quietly);
+      }
+    });
+  };
+
+  SeatPicker.prototype.freeIn = function (sec) {
+    var free = 0, st = this.state;
+    sec.runs.forEach(function (run) { for (var o = run[0]; o < run[0] + run[1]; o++) if (st[o] === FREE) free++; });
+    return free;
   };
 
   SeatPicker.prototype.cellOf = function (x, y) {
@@ -278,12 +360,15 @@
   // ---- drawing ---------------------------------------------------------------------------------------
 
   SeatPicker.prototype.drawStage = function () {
-    // Seats are laid out with y growing away from the stage, so the stage is above them; a bowl (seats all
+    // Seats are laid out with y growing away from the stage, so the stage is above them; a bowl (sections all
     // round an empty middle) has it in the middle instead.
     var b = this.bounds, w, h, cx, y;
     var mx = (b.x0 + b.x1) / 2, my = (b.y0 + b.y1) / 2, qw = (b.x1 - b.x0) * 0.12, qh = (b.y1 - b.y0) * 0.12;
-    var bowl = this.n > 0 && this.seatsIn(mx - qw, my - qh, mx + qw, my + qh, 1).length === 0 &&
-      this.seatsIn(b.x0, b.y0, b.x1, my - qh, 1).length > 0 && this.seatsIn(b.x0, my + qh, b.x1, b.y1, 1).length > 0;
+    var touches = function (x0, y0, x1, y1) {
+      return function (sec) { return sec.box[0] <= x1 && sec.box[2] >= x0 && sec.box[1] <= y1 && sec.box[3] >= y0; };
+    };
+    var bowl = this.sectionList.length > 0 && !this.sectionList.some(touches(mx - qw, my - qh, mx + qw, my + qh)) &&
+      this.sectionList.some(touches(b.x0, b.y0, b.x1, my - qh)) && this.sectionList.some(touches(b.x0, my + qh, b.x1, b.y1));
     if (bowl) {
       w = qw * 1.6; h = qh * 1.1; cx = mx; y = my - h / 2;
     } else {
@@ -296,35 +381,33 @@
   };
 
   SeatPicker.prototype.drawSections = function () {
-    // Each section: its seats' convex hull (grown by a seat), filled in its main zone's colour, with its label.
-    var bySection = {}, order = [];
-    for (var i = 0; i < this.n; i++) {
-      var s = this.sec[i];
-      if (!bySection[s]) { bySection[s] = { pts: [], zones: {} }; order.push(s); }
-      bySection[s].pts.push([this.x[i], this.y[i]]);
-      bySection[s].zones[this.zoneOf[i]] = (bySection[s].zones[this.zoneOf[i]] || 0) + 1;
-    }
-    this.sections = {};
-    var self = this, grow = this.pitch * 0.8;
-    order.forEach(function (id) {
-      var info = bySection[id];
-      var hull = convexHull(info.pts);
-      var cx = 0, cy = 0;
-      info.pts.forEach(function (p) { cx += p[0]; cy += p[1]; });
-      cx /= info.pts.length; cy /= info.pts.length;
+    // Each section: its outline (from the map answer: its seats' hull, grown by a seat), filled in its main
+    // zone's colour, with its label; hatched once it has no free seat.
+    var self = this;
+    this.sectionList.forEach(function (sec) {
+      var pts = sec.outline.length ? sec.outline : [[sec.box[0], sec.box[1]], [sec.box[2], sec.box[1]], [sec.box[2], sec.box[3]], [sec.box[0], sec.box[3]]];
       var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-      var d = hull.map(function (p, k) {
-        var dx = p[0] - cx, dy = p[1] - cy, len = Math.hypot(dx, dy) || 1;
-        var x = p[0] + dx / len * grow, y = p[1] + dy / len * grow;
-        x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-        return (k ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1);
+      var d = pts.map(function (p, k) {
+        x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]); y0 = Math.min(y0, p[1]); y1 = Math.max(y1, p[1]);
+        return (k ? "L" : "M") + p[0] + " " + p[1];
       }).join("") + "Z";
-      var main = Object.keys(info.zones).sort(function (a, b) { return info.zones[b] - info.zones[a]; })[0];
-      var path = el("path", { d: d, class: "sm-section z" + self.zones[main].k, "data-section": id }, self.sectionLayer);
+      var main = Object.keys(sec.zones).sort(function (a, b) { return sec.zones[b] - sec.zones[a]; })[0];
+      sec.path = el("path", { d: d, class: "sm-section z" + (main !== undefined ? self.zones[main].k : 0), "data-section": sec.id }, self.sectionLayer);
+      var c = centroid(pts);
       var size = self.pitch * 2; // sized to the zoom by paintOverlay
-      var label = el("text", { x: cx, y: cy + size * 0.35, class: "sm-section-label", "font-size": size }, self.labelLayer);
-      label.textContent = self.sectionLabels[id] || id;
-      self.sections[id] = { x0: x0, y0: y0, x1: x1, y1: y1, cy: cy, path: path, label: label, zones: info.zones, size: size };
+      sec.label = el("text", { x: c[0], y: c[1] + size * 0.35, class: "sm-section-label", "font-size": size }, self.labelLayer);
+      sec.label.textContent = self.sectionLabels[sec.id] || sec.id;
+      sec.poly = pts;
+      sec.x0 = x0; sec.y0 = y0; sec.x1 = x1; sec.y1 = y1; sec.cy = c[1];
+    });
+  };
+
+  SeatPicker.prototype.markSoldOut = function () {
+    var self = this;
+    this.sectionList.forEach(function (sec) {
+      var out = self.freeIn(sec) === 0;
+      sec.path.classList.toggle("is-sold-out", out);
+      if (sec.mini) sec.mini.classList.toggle("is-sold-out", out);
     });
   };
 
@@ -371,6 +454,7 @@
     var v = this.view;
     this.world.setAttribute("transform", "translate(" + v.tx.toFixed(2) + " " + v.ty.toFixed(2) + ") scale(" + v.s.toPrecision(6) + ")");
     var level = this.level();
+    this.want(level);
     var vis = this.visibleRect(0);
     var d = this.drawn;
     var inside = d && d.level === level && d.rev === this.rev && vis.x0 >= d.x0 && vis.y0 >= d.y0 && vis.x1 <= d.x1 && vis.y1 <= d.y1;
@@ -526,7 +610,7 @@
     });
     // Attribute marks that this map has.
     var present = 0;
-    for (var i = 0; i < this.n; i++) present |= this.attr[i];
+    this.sectionList.forEach(function (sec) { present |= sec.attrs; });
     this.legend.querySelectorAll("[data-legend-attr]").forEach(function (li) {
       li.hidden = !(present & self.bit(li.getAttribute("data-legend-attr")));
     });
@@ -705,7 +789,7 @@
 
   SeatPicker.prototype.tap = function (clientX, clientY) {
     if (!this.n) return;
-    var m = this.toMap(clientX, clientY);
+    var m = this.toMap(clientX, clientY), self = this;
     if (this.level() !== "seats") {
       // Zoom into the section tapped (or towards the place), so seats become big enough to tap.
       var target = this.pitch * 22 / Math.max(1, this.pitch * this.view.s);
@@ -713,7 +797,19 @@
       return;
     }
     var i = this.seatAt(m.x, m.y);
-    if (i < 0) return;
+    if (i < 0) {
+      // A section under the finger whose seats are still on their way: the tap counts once they are here.
+      var here = this.sectionList.filter(function (sec) {
+        return !sec.loaded && m.x >= sec.x0 && m.x <= sec.x1 && m.y >= sec.y0 && m.y <= sec.y1;
+      });
+      if (here.length) {
+        this.ensureAll(here).then(function () {
+          var j = self.seatAt(m.x, m.y);
+          if (j >= 0) { self.focus = j; self.toggle(j); }
+        });
+      }
+      return;
+    }
     this.focus = i;
     this.toggle(i);
   };
@@ -722,9 +818,18 @@
 
   SeatPicker.prototype.keys = function () {
     var self = this, svg = this.svg;
+    // Key presses are handled in order, each after the sections it needs have arrived (an arrow key towards a
+    // section not loaded yet fetches it first), so a quick "→ → Enter" still chooses the second seat.
+    var queue = Promise.resolve();
+    var later = function (step) { queue = queue.then(step).catch(quietly); };
     svg.addEventListener("focus", function () {
       self.hasFocus = true;
-      if (self.focus < 0 && self.n) self.focus = self.startSeat();
+      if (self.focus < 0 && self.n) {
+        later(function () {
+          if (self.focus >= 0) return null;
+          return self.startSeat().then(function (i) { if (self.focus < 0 && i >= 0) { self.focus = i; self.paintOverlay(); } });
+        });
+      }
       self.paintOverlay();
     });
     svg.addEventListener("blur", function () { self.hasFocus = false; self.paintOverlay(); });
@@ -733,17 +838,19 @@
       var dir = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
       if (dir) {
         e.preventDefault();
-        var next = self.focus < 0 ? self.startSeat() : self.neighbour(self.focus, dir[0], dir[1]);
-        if (next >= 0) {
-          self.focus = next;
-          self.centreOn(next, self.level() === "seats" ? 0 : 26);
-          self.say(self.describe(next));
-        }
+        later(function () {
+          return (self.focus < 0 ? self.startSeat() : self.neighbour(self.focus, dir[0], dir[1])).then(function (next) {
+            if (next < 0) return;
+            self.focus = next;
+            self.centreOn(next, self.level() === "seats" ? 0 : 26);
+            self.say(self.describe(next));
+          });
+        });
         return;
       }
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
-        if (self.focus >= 0) self.toggle(self.focus);
+        later(function () { if (self.focus >= 0) self.toggle(self.focus); });
       } else if (e.key === "+" || e.key === "=") {
         e.preventDefault(); self.zoomAt(1.5, self.width / 2, self.height / 2);
       } else if (e.key === "-") {
@@ -756,39 +863,76 @@
     });
   };
 
-  SeatPicker.prototype.startSeat = function () {
-    // The free seat nearest the middle of the view.
-    var r = this.visibleRect(0), cx = (r.x0 + r.x1) / 2, cy = (r.y0 + r.y1) / 2, best = 0, bestD = Infinity;
-    for (var i = 0; i < this.n; i++) {
-      var d = Math.hypot(this.x[i] - cx, this.y[i] - cy) + (this.state[i] === FREE ? 0 : 1e9);
-      if (d < bestD) { bestD = d; best = i; }
+  SeatPicker.prototype.loadedSeats = function (visit) {
+    for (var k = 0; k < this.sectionList.length; k++) {
+      var sec = this.sectionList[k];
+      if (sec.loaded) for (var j = 0; j < sec.seats.length; j++) visit(sec.seats[j]);
     }
-    return best;
+  };
+
+  SeatPicker.prototype.startSeat = function () {
+    // A promise of the free seat nearest the middle of the view, fetching the nearest sections first: one at a
+    // time, while one not loaded could still hold a nearer seat (or a free one, when the loaded have none).
+    var self = this, r = this.visibleRect(0), cx = (r.x0 + r.x1) / 2, cy = (r.y0 + r.y1) / 2;
+    var best = -1, bestD = Infinity;
+    this.loadedSeats(function (i) {
+      var d = Math.hypot(self.x[i] - cx, self.y[i] - cy) + (self.state[i] === FREE ? 0 : 1e9);
+      if (d < bestD) { bestD = d; best = i; }
+    });
+    var next = null, nextD = Infinity;
+    this.sectionList.forEach(function (sec) {
+      if (sec.loaded || (sec.failed || 0) >= 2) return;
+      var dx = Math.max(sec.x0 - cx, 0, cx - sec.x1), dy = Math.max(sec.y0 - cy, 0, cy - sec.y1);
+      var d = Math.hypot(dx, dy) + (self.freeIn(sec) ? 0 : 1e9);
+      if (d < nextD) { nextD = d; next = sec; }
+    });
+    if (next && nextD < bestD) return this.ensure(next).catch(quietly).then(function () { return self.startSeat(); });
+    return Promise.resolve(best);
   };
 
   SeatPicker.prototype.neighbour = function (from, ux, uy) {
-    // The nearest seat in that direction: distance along it plus twice the distance across it, within a 60°
-    // cone; a linear scan (80,000 seats take a couple of milliseconds, once per key press).
-    var fx = this.x[from], fy = this.y[from], best = -1, bestScore = Infinity, eps = this.pitch * 0.2;
-    for (var i = 0; i < this.n; i++) {
-      var dx = this.x[i] - fx, dy = this.y[i] - fy;
+    // A promise of the nearest seat in that direction: distance along it plus twice the distance across it,
+    // within a 60° cone; a linear scan of the loaded seats (80,000 take a couple of milliseconds). A section not
+    // loaded whose outline holds a place that would score better is fetched first, and the scan done again:
+    // the arrow keys cross from one section into the next as they do within one.
+    var fx = this.x[from], fy = this.y[from], best = -1, bestScore = Infinity, eps = this.pitch * 0.2, self = this;
+    this.loadedSeats(function (i) {
+      var dx = self.x[i] - fx, dy = self.y[i] - fy;
       var along = dx * ux + dy * uy;
-      if (along <= eps) continue;
+      if (along <= eps) return;
       var across = Math.abs(dx * uy - dy * ux);
-      if (across > along * 1.8) continue;
+      if (across > along * 1.8) return;
       var score = along + across * 2;
       if (score < bestScore) { bestScore = score; best = i; }
-    }
-    return best;
+    });
+    var along = function (x, y) { return (x - fx) * ux + (y - fy) * uy; };
+    var across = function (x, y) { return (x - fx) * uy - (y - fy) * ux; };
+    var need = this.sectionList.filter(function (sec) {
+      if (sec.loaded || (sec.failed || 0) >= 2) return false;
+      // The cone (along > eps, |across| <= 1.8 along) clipped out of the outline; the score is linear on either
+      // side of the axis, so its least value there is at a corner of one of the two halves.
+      var cone = clip(clip(clip(sec.poly, function (x, y) { return along(x, y) - eps; }),
+        function (x, y) { return 1.8 * along(x, y) - across(x, y); }),
+        function (x, y) { return 1.8 * along(x, y) + across(x, y); });
+      var least = Infinity;
+      [clip(cone, across), clip(cone, function (x, y) { return -across(x, y); })].forEach(function (half) {
+        half.forEach(function (p) { least = Math.min(least, along(p[0], p[1]) + 2 * Math.abs(across(p[0], p[1]))); });
+      });
+      return least < bestScore;
+    });
+    if (!need.length) return Promise.resolve(best);
+    return this.ensureAll(need).then(function () { return self.neighbour(from, ux, uy); });
   };
 
   // ---- describing seats --------------------------------------------------------------------------------
 
-  SeatPicker.prototype.sectionName = function (i) {
-    var label = this.sectionLabels[this.sec[i]] || this.sec[i];
+  SeatPicker.prototype.sectionNameOf = function (id) {
+    var label = this.sectionLabels[id] || id;
     // A bare code ("A", "12") reads as "A区" / "Section A"; a name ("池座 Stalls") stays as it is.
     return /^[A-Za-z0-9]{1,4}$/.test(label) ? this.msg("section", { section: label }) : label;
   };
+
+  SeatPicker.prototype.sectionName = function (i) { return this.sectionNameOf(this.sec[i]); };
 
   SeatPicker.prototype.label = function (i) {
     return this.msg("seat", { section: this.sectionName(i), row: this.row[i], number: this.num[i] });
@@ -947,30 +1091,42 @@
   };
 
   // The choice survives a reload and the page that comes back with a server-side error (sessionStorage, per
-  // session page), so a refused order does not lose every other seat.
+  // session page), so a refused order does not lose every other seat. Each seat is kept with its section, whose
+  // seats are fetched to show it again.
   SeatPicker.prototype.storeKey = function () { return "seats:" + this.root.dataset.mapUrl; };
 
   SeatPicker.prototype.save = function () {
     var self = this;
     try {
-      window.sessionStorage.setItem(this.storeKey(), JSON.stringify(this.selected.map(function (s) { return [self.ids[s.i], s.tt]; })));
+      window.sessionStorage.setItem(this.storeKey(), JSON.stringify(this.selected.map(function (s) { return [self.ids[s.i], s.tt, self.sec[s.i]]; })));
     } catch (err) { /* private mode: the choice just does not survive a reload */ }
   };
 
   SeatPicker.prototype.restore = function () {
-    var self = this, saved = [];
+    var self = this, stored = [], sectionOf = {};
     var fromForm = this.input && this.input.value ? this.input.value.split(",").map(function (p) { return p.split(":"); }) : null;
-    try { saved = fromForm || JSON.parse(window.sessionStorage.getItem(this.storeKey()) || "[]"); } catch (err) { saved = []; }
-    var refused = (this.root.dataset.refused || "").split(",").filter(Boolean);
-    // Seats the server just refused are taken as far as this page knows, until the next availability says more.
-    refused.forEach(function (id) { if (self.byId[id] !== undefined) self.state[self.byId[id]] = TAKEN; });
+    try { stored = JSON.parse(window.sessionStorage.getItem(this.storeKey()) || "[]"); } catch (err) { stored = []; }
+    stored.forEach(function (s) { if (s[2]) sectionOf[s[0]] = s[2]; });
+    var saved = fromForm || stored;
+    this.writeSummary();
+    if (!saved.length) return;
+    // The sections of the seats to show; a seat whose section this page does not know (a choice posted without
+    // the page's storage) is looked for in every section.
+    var need = {};
     saved.forEach(function (pair) {
-      var i = self.byId[pair[0]];
-      if (i === undefined || self.selected.length >= self.max || refused.indexOf(pair[0]) >= 0) return;
-      var ok = self.zones[self.zoneOf[i]].prices.some(function (p) { return p.ticket_type_id === pair[1]; });
-      if (ok) self.selected.push({ i: i, tt: pair[1] });
+      var sec = self.sections[sectionOf[pair[0]]];
+      if (sec) need[sec.id] = sec;
+      else self.sectionList.forEach(function (s) { need[s.id] = s; });
     });
-    this.changed();
+    this.ensureAll(Object.keys(need).map(function (id) { return need[id]; })).then(function () {
+      saved.forEach(function (pair) {
+        var i = self.byId[pair[0]];
+        if (i === undefined || self.selected.length >= self.max || self.refused[pair[0]] || self.isSelected(i)) return;
+        var ok = self.zones[self.zoneOf[i]].prices.some(function (p) { return p.ticket_type_id === pair[1]; });
+        if (ok) self.selected.push({ i: i, tt: pair[1] });
+      });
+      self.changed();
+    });
   };
 
   // ---- availability: a full picture once, then deltas ----------------------------------------------------
@@ -990,24 +1146,25 @@
   };
 
   SeatPicker.prototype.apply = function (body) {
-    var changed = [], i, k, self = this;
+    var changed = [], k, self = this;
     if (body.states !== undefined) {
       var fresh = decodeStates(body.states, this.n);
+      if (!fresh) { this.setStatus(this.msg("load-failed"), true); return; } // the session's seats were replaced
       for (k = 0; k < this.n; k++) {
-        i = this.byOrdinal[k];
-        if (this.state[i] !== fresh[k]) { this.state[i] = fresh[k]; changed.push(i); }
+        if (this.state[k] !== fresh[k]) { this.state[k] = fresh[k]; changed.push(k); }
       }
     } else if (body.changes) {
       body.changes.forEach(function (c) {
-        var idx = self.byOrdinal[c[0]];
-        if (idx === undefined || c[0] >= self.n) return;
-        if (self.state[idx] !== c[1]) { self.state[idx] = c[1]; changed.push(idx); }
+        var o = c[0];
+        if (o >= self.n) return;
+        if (self.state[o] !== c[1]) { self.state[o] = c[1]; changed.push(o); }
       });
     }
     this.version = body.version;
     this.zoneCounts(body.zones || {});
     if (!changed.length) return;
     this.rev++;
+    this.markSoldOut();
     if (this.refreshList) this.refreshList();
     // Seats this buyer chose that someone else just took: dropped from the choice and named on the page.
     var lost = this.selected.filter(function (s) { return self.state[s.i] !== FREE; });
@@ -1095,9 +1252,14 @@
           self.bestState("error", self.msg("best-" + String(code || "").replace(/_/g, "-")) || (res.body && res.body.detail) || self.msg("best-failed"));
           return;
         }
-        self.preview = res.body.seats.map(function (s) { return self.byId[s.id]; }).filter(function (i) { return i !== undefined; });
-        if (!self.preview.length) { self.bestState("error", self.msg("best-not-enough-seats")); return; }
-        self.showPreview();
+        // Shown on the map: the sections of the seats proposed are fetched first.
+        var wanted = {};
+        res.body.seats.forEach(function (s) { if (self.sections[s.section]) wanted[s.section] = self.sections[s.section]; });
+        return self.ensureAll(Object.keys(wanted).map(function (id) { return wanted[id]; })).then(function () {
+          self.preview = res.body.seats.map(function (s) { return self.byId[s.id]; }).filter(function (i) { return i !== undefined; });
+          if (!self.preview.length) { self.bestState("error", self.msg("best-not-enough-seats")); return; }
+          self.showPreview();
+        });
       }).catch(function () {
         ask.removeAttribute("aria-busy");
         self.bestState("error", self.msg("best-failed"));
@@ -1156,22 +1318,28 @@
     var self = this;
     var secSel = box.querySelector("[data-list-section]"), rowSel = box.querySelector("[data-list-row]");
     var seatSel = box.querySelector("[data-list-seat]"), add = box.querySelector("[data-list-add]");
-    var rows = {}, order = [];
-    for (var i = 0; i < this.n; i++) {
-      var key = this.sec[i];
-      if (!rows[key]) { rows[key] = { order: [], seats: {} }; order.push(key); }
-      if (!rows[key].seats[this.row[i]]) { rows[key].seats[this.row[i]] = []; rows[key].order.push(this.row[i]); }
-      rows[key].seats[this.row[i]].push(i);
-    }
+    var rowsOf = function (sec) {
+      // Row → its seats, rows in the order of their first seat (built once the section is loaded).
+      if (!sec.rows) {
+        sec.rows = { order: [], seats: {} };
+        sec.seats.forEach(function (i) {
+          if (!sec.rows.seats[self.row[i]]) { sec.rows.seats[self.row[i]] = []; sec.rows.order.push(self.row[i]); }
+          sec.rows.seats[self.row[i]].push(i);
+        });
+      }
+      return sec.rows;
+    };
     var option = function (select, value, text, disabled) {
       var o = document.createElement("option");
       o.value = value; o.textContent = text; o.disabled = !!disabled;
       select.appendChild(o);
     };
+    var current = function () { return self.sections[secSel.value]; };
     var fillSeats = function () {
-      var keep = seatSel.value;
+      var keep = seatSel.value, sec = current();
       seatSel.textContent = "";
-      (rows[secSel.value].seats[rowSel.value] || []).forEach(function (i) {
+      if (!sec || !sec.loaded) return;
+      (rowsOf(sec).seats[rowSel.value] || []).forEach(function (i) {
         var st = self.isSelected(i) ? self.msg("state-selected") : self.state[i] === FREE ? "" : self.state[i] === BLOCKED ? self.msg("state-blocked") : self.msg("state-taken");
         var extra = [self.priceText(self.zoneOf[i])].concat(self.attrText(i)).concat(st ? [st] : []);
         option(seatSel, String(i), self.msg("number", { number: self.num[i] }) + " · " + extra.join(" · "), self.state[i] !== FREE || !self.inFilter(i));
@@ -1179,11 +1347,19 @@
       if (keep) seatSel.value = keep;
     };
     var fillRows = function () {
+      // The section's seats are fetched when it is chosen here (the list opens on the first section).
+      var sec = current();
       rowSel.textContent = "";
-      rows[secSel.value].order.forEach(function (r) { option(rowSel, r, self.msg("row", { row: r })); });
-      fillSeats();
+      seatSel.textContent = "";
+      if (!sec) return;
+      self.ensure(sec).then(function () {
+        if (current() !== sec) return;
+        rowSel.textContent = "";
+        rowsOf(sec).order.forEach(function (r) { option(rowSel, r, self.msg("row", { row: r })); });
+        fillSeats();
+      }).catch(quietly);
     };
-    order.forEach(function (key) { option(secSel, key, self.sectionName(self.rowsFirst(rows[key]))); });
+    this.sectionList.forEach(function (sec) { option(secSel, sec.id, self.sectionNameOf(sec.id)); });
     secSel.addEventListener("change", fillRows);
     rowSel.addEventListener("change", fillSeats);
     add.addEventListener("click", function () {
@@ -1194,12 +1370,10 @@
       self.centreOn(i, 26);
       fillSeats();
     });
-    fillRows();
+    // Opened: its first section's seats (not fetched before: a big house's list costs nothing until used).
+    box.addEventListener("toggle", function () { if (box.open && !rowSel.options.length) fillRows(); });
+    if (box.open) fillRows();
     this.refreshList = function () { if (box.open) fillSeats(); };
-  };
-
-  SeatPicker.prototype.rowsFirst = function (rowsOfSection) {
-    return rowsOfSection.seats[rowsOfSection.order[0]][0];
   };
 
   function start() {
