@@ -16,6 +16,8 @@ from piaowu.catalog.rules import SessionStatus
 from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.core.selections import Holding, PoolHolding, UnitHolding
+from piaowu.db import hotpath
+from piaowu.db.hotpath import RowCheck
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 from piaowu.payments.models import Payment
@@ -96,8 +98,21 @@ async def line_rows(session: AsyncSession, order_id: str) -> list[Any]:
     return list(await session.execute(_LINE_ROWS, {"order_id": order_id}))
 
 
-async def status_of(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
-    return (await session.execute(_STATUS, {"org": organizer_id, "order_id": order_id})).one_or_none()
+async def status_of(
+    session: AsyncSession, organizer_id: str, order_id: str, checks: Sequence[RowCheck] = ()
+) -> Any | None:
+    """The order's status columns; with ``checks``, and whether each holds (``hotpath.read_with_checks``)."""
+    return await _read_checked(session, _STATUS, organizer_id, order_id, checks)
+
+
+async def _read_checked(
+    session: AsyncSession, stmt: Any, organizer_id: str, order_id: str, checks: Sequence[RowCheck]
+) -> Any | None:
+    params = {"org": organizer_id, "order_id": order_id}
+    if checks:
+        stmt, extra = hotpath.read_with_checks(stmt, organizer_id, checks)
+        params |= extra
+    return (await session.execute(stmt, params)).one_or_none()
 
 
 @dataclass(frozen=True)
@@ -146,9 +161,21 @@ class PayableOrder:
     session_cancelled: bool  # a ticket of it is for a cancelled session
 
 
-async def payable(session: AsyncSession, organizer_id: str, order_id: str) -> PayableOrder | None:
-    row = (await session.execute(_PAYABLE, {"org": organizer_id, "order_id": order_id})).one_or_none()
-    return PayableOrder(*row) if row is not None else None
+async def payable(
+    session: AsyncSession, organizer_id: str, order_id: str, checks: Sequence[RowCheck] = ()
+) -> tuple[PayableOrder | None, Any]:
+    """→ the order as starting a payment sees it (None: not found), and the row read, which says whether each of
+    ``checks`` held (``hotpath.failed_checks``)."""
+    row = await _read_checked(session, _PAYABLE, organizer_id, order_id, checks)
+    return (PayableOrder(*row[:8]) if row is not None else None), row
+
+
+def still_pending(order_id: str, expires_at: datetime | None) -> RowCheck:
+    """The precondition of writing an order's payment: the order is still pending, with the expiry its payable
+    read saw (an order's ``expires_at`` is written once, when it is placed; the caller compares it with now)."""
+    return RowCheck(
+        "order", Order.__table__, order_id, (("status", str(OrderStatus.PENDING)), ("expires_at", expires_at))
+    )
 
 
 async def line_facts(session: AsyncSession, order_id: str) -> list[Any]:

@@ -19,7 +19,6 @@ from piaowu.core.errors import (
     InvalidQuantity,
     InvalidState,
     LockTimeout,
-    NotAuthenticated,
     NotFound,
     NotOnSale,
     OrderNotFound,
@@ -32,6 +31,7 @@ from piaowu.core.errors import (
 )
 from piaowu.core.ids import human_code, new_id, normalize_code
 from piaowu.core.selections import Holding, Item, PoolHolding, Resolution
+from piaowu.db import hotpath
 from piaowu.db.hotpath import StaleRead
 from piaowu.db.pagination import paginate
 from piaowu.db.uow import UnitOfWork
@@ -110,9 +110,7 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             async with uow.attempt():
                 return await _place(uow, actor, data, resolution)
         except StaleRead as stale:
-            if any(c.name == accounts.TOKEN_CHECK for c in stale.checks):
-                accounts.forget_tokens()
-                raise NotAuthenticated() from None
+            accounts.refuse_revoked(stale.checks)
             stale_reads += 1
             if stale_reads >= 2:
                 raise LockTimeout() from None  # the catalog changed under two attempts in a row: a retryable 503
@@ -293,9 +291,13 @@ async def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
 
 
 async def order_status(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderStatusOut:
-    """One indexed read, for clients polling until an online payment lands."""
+    """One indexed read, for clients polling until an online payment lands. An API token's actor may come from
+    this process's cache: the read re-verifies the token (``accounts.token_checks``), so a revoked one is
+    refused (401) by the very read that would have answered it."""
     actor.require(Permission.ORDER_READ)
-    row = await repo.status_of(uow.session, actor.organizer_id, order_id)
+    checks = accounts.token_checks(actor)
+    row = await repo.status_of(uow.session, actor.organizer_id, order_id, checks)
+    accounts.refuse_revoked(await hotpath.failed_checks(uow.session, actor.organizer_id, checks, row))
     if row is None:
         raise NotFound(kind="order")
     return OrderStatusOut(id=row.id, status=row.status, expires_at=row.expires_at, paid_at=row.paid_at)
