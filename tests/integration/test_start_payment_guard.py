@@ -21,7 +21,7 @@ from piaowu.orders.schemas import OnlinePaymentIn
 from piaowu.payments.models import Payment
 from tests.concurrency.ledger import buy, in_uow
 from tests.factories import on_sale_session, owner_actor
-from tests.statements import statements
+from tests.statements import short, statements
 
 
 async def _opened(runtime: Any, tenant: Any) -> tuple[Any, Any, Any]:
@@ -57,9 +57,9 @@ async def test_the_payment_and_its_audit_event_are_one_statement(runtime, tenant
         out = await _record(runtime, actor, trade)
     assert out.status == "pending" and out.redirect_url.startswith("/sandbox-gateway/pay/")
     if runtime.db.dialect == "postgresql":
-        assert len(sent) == 1 and sent[0].startswith("WITH"), sent
+        assert len(sent) == 1 and sent[0].startswith("WITH"), short(sent)
     else:  # the checks read inside the write lock (BEGIN IMMEDIATE), then one insert per table
-        assert len(sent) == 4, sent
+        assert len(sent) == 4, short(sent)
     assert await _written(runtime, order.id) == (1, 1)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    func,
     insert,
     literal_column,
     select,
@@ -33,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.db import wakeups
 
 Rows = Sequence[tuple[Table, Sequence[dict[str, Any]]]]
 
@@ -292,14 +295,23 @@ async def _one_statement(
     present = [(table, dicts) for table, dicts in rows if dicts]
     guards = tuple(w.guard for w in writes)
     check_shape = _check_shape(checks)
-    shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present), check_shape)
+    # The transaction's announcements not sent yet ride along (never from a savepoint, which may be undone).
+    notify = [] if session.in_nested_transaction() else wakeups.take_deferred(session)
+    shape = (
+        tuple(g.name for g in guards),
+        tuple((t.name, tuple(d[0]), len(d)) for t, d in present),
+        check_shape,
+        len(notify),
+    )
     conn = await session.connection()
     compiled = _SHAPES.get(shape)
     if compiled is None:
-        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks)
+        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks, len(notify))
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[shape] = compiled
-    values: dict[str, Any] = {"org": organizer_id}
+    values: dict[str, Any] = {"org": organizer_id, "ntf_channel": wakeups.CHANNEL}
+    for i, key in enumerate(notify):
+        values[f"ntf_{i}"] = key
     for i, w in enumerate(writes):
         values[f"key_{i}"], values[f"n_{i}"] = w.key, w.amount
     values |= _check_values(checks)
@@ -310,8 +322,9 @@ async def _one_statement(
     procs = compiled.processors
     params = tuple(procs[n](values[n]) if n in procs else values[n] for n in compiled.names)
     try:
-        ok, stale = (await conn.exec_driver_sql(compiled.sql, params)).one()
+        ok, stale = (await conn.exec_driver_sql(compiled.sql, params)).one()[:2]
     except DBAPIError as exc:
+        wakeups.give_back(session, notify)
         found = _REFUSED_RE.search(str(exc.orig))
         # Some write did not match: the guard's cast failed (22P02) and the whole statement was undone. A
         # caller's own data error is raised as it is.
@@ -324,7 +337,11 @@ async def _one_statement(
 
 
 def _compile(
-    dialect: Any, guards: Sequence[Guard], tables: list[tuple[Table, list[str], int]], checks: Sequence[RowCheck]
+    dialect: Any,
+    guards: Sequence[Guard],
+    tables: list[tuple[Table, list[str], int]],
+    checks: Sequence[RowCheck],
+    notify: int = 0,
 ) -> _Compiled:
     org = bindparam("org", type_=String())
     held = _held(checks, org)
@@ -396,7 +413,10 @@ def _compile(
         for i, h in enumerate(checked):
             stale = stale.concat(case((h, literal_column("''", String)), else_=literal_column(f"'{i},'", String)))
     ctes = [*first, *updates, *([done] if done is not None else []), *inserts]
-    stmt = select(guard.label("ok"), stale.label("stale")).add_cte(*ctes)
+    # NOTIFYs of the transaction (``db.wakeups``), in the answer's one row: evaluated once, delivered at COMMIT.
+    channel = bindparam("ntf_channel", type_=String())
+    notified = [func.pg_notify(channel, bindparam(f"ntf_{i}", type_=String())) for i in range(notify)]
+    stmt = select(guard.label("ok"), stale.label("stale"), *notified).add_cte(*ctes)
     compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"
     return _Compiled(compiled.string, tuple(compiled.positiontup), dict(compiled._bind_processors))

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from piaowu.catalog.models import Session
+from piaowu.catalog.repository import with_labels
 from piaowu.catalog.rules import SessionStatus
 from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
@@ -77,11 +78,18 @@ _LINE_FACTS = (
     .where(OrderLine.order_id == _ORDER)
     .order_by(OrderLine.id)
 )
+# With their sessions' labels (catalog's columns, one read where there were two): the notification and the order
+# read print them.
+_LINE_FACTS = with_labels(_LINE_FACTS, OrderLine.session_id, _ORG)
 _LINES = select(OrderLine).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
 # The order as the buyer's page shows it, as plain rows (no entities to build and track: read once paid, on
 # every paid order).
 _ORDER_ROW = select(*Order.__table__.c).where(Order.id == _ORDER, Order.organizer_id == _ORG)
-_LINE_ROWS = select(*OrderLine.__table__.c).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
+_LINE_ROWS = with_labels(
+    select(*OrderLine.__table__.c).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id),
+    OrderLine.session_id,
+    _ORG,
+)
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
@@ -93,9 +101,10 @@ async def order_row(session: AsyncSession, organizer_id: str, order_id: str) -> 
     return (await session.execute(_ORDER_ROW, {"org": organizer_id, "order_id": order_id})).one_or_none()
 
 
-async def line_rows(session: AsyncSession, order_id: str) -> list[Any]:
-    """The order's lines' columns as plain rows, in id order, for reading only."""
-    return list(await session.execute(_LINE_ROWS, {"order_id": order_id}))
+async def line_rows(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
+    """The order's lines' columns as plain rows, in id order, for reading only; with their sessions' label
+    columns (``catalog.views.labels_in``)."""
+    return list(await session.execute(_LINE_ROWS, {"org": organizer_id, "order_id": order_id}))
 
 
 async def status_of(
@@ -178,9 +187,10 @@ def still_pending(order_id: str, expires_at: datetime | None) -> RowCheck:
     )
 
 
-async def line_facts(session: AsyncSession, order_id: str) -> list[Any]:
-    """An order's lines as plain rows (what paying them needs), in id order: no ORM entities."""
-    return list(await session.execute(_LINE_FACTS, {"order_id": order_id}))
+async def line_facts(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
+    """An order's lines as plain rows (what paying them needs), in id order: no ORM entities; with their
+    sessions' label columns (``catalog.views.labels_in``)."""
+    return list(await session.execute(_LINE_FACTS, {"org": organizer_id, "order_id": order_id}))
 
 
 async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
+from piaowu.catalog import views as catalog_views
 from piaowu.core import channels
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import (
@@ -287,7 +288,8 @@ async def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
     order = await repo.order_row(uow.session, actor.organizer_id, order_id)
     if order is None:
         raise NotFound(kind="order")
-    return await order_out(uow, order, await repo.line_rows(uow.session, order.id))
+    lines = await repo.line_rows(uow.session, actor.organizer_id, order.id)
+    return await order_out(uow, order, lines, labels=catalog_views.labels_in(lines))
 
 
 async def order_status(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderStatusOut:
