@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from piaowu.accounts import service as accounts
+from piaowu.accounts.models import ApiToken
 from piaowu.headers import API_CSP
 from piaowu.payments import sandbox_gateway as gw
-from piaowu.payments.models import Payment
+from piaowu.payments.models import Payment, SandboxTransaction
 from tests.conftest import make_tenant
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import create_order, drain, gateway_pay, wire_callbacks
+from tests.statements import short, statements
 
 CREATE = "/api/v1/orders"
 START = "/api/v1/orders/{order_id}/payments"
@@ -195,3 +197,85 @@ async def test_many_held_requests_block_no_order(runtime, client, tenant, lane) 
     answers = await asyncio.wait_for(asyncio.gather(*held), 5)
     assert {r.json()["status"] for r in answers} == {"cancelled"}
     lane.took(0)  # the cancel stays on the full stack
+
+
+async def _revoke_elsewhere(runtime: Any, token_id: str) -> None:
+    """What another worker or host does: the row changes, this process's token cache is not told."""
+    async with runtime.uow() as uow:
+        await uow.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=uow.now()))
+        await uow.commit()
+
+
+async def test_start_payment_and_the_status_read_use_the_token_cache_and_still_refuse_a_revoked_token(
+    runtime,  # noqa: ANN001
+    client,  # noqa: ANN001
+    tenant,  # noqa: ANN001
+    lane,  # noqa: ANN001
+) -> None:
+    """Both routes take the caller from this process's token cache without reading the token's row; their first
+    statement re-verifies it. A token revoked by another process is refused by the next request — also for an
+    order that does not exist (401, not 404) and a held request (at once) — and nothing is written or opened."""
+    order = await _pending(runtime, client, tenant, lane)
+    other = await _pending(runtime, client, tenant, lane)
+    url = f"{CREATE}/{order['id']}"
+    cached = accounts.cached_token_actor(tenant.token)
+    assert cached is not None
+    assert (await client.get(url + "/status", headers=tenant.auth)).status_code == 200
+    lane.took(1)
+
+    await _revoke_elsewhere(runtime, cached.id)
+    unknown = f"{CREATE}/{'0' * 26}"
+    requests = [
+        lambda: client.post(url + "/payments", json={"provider": "sandbox"}, headers=tenant.auth),
+        lambda: client.get(url + "/status", headers=tenant.auth),
+        lambda: client.get(url + "/status", params={"wait": 20, "with_order": "true"}, headers=tenant.auth),
+        lambda: client.post(unknown + "/payments", json={"provider": "sandbox"}, headers=tenant.auth),
+        lambda: client.get(unknown + "/status", params={"wait": 20}, headers=tenant.auth),
+    ]
+    for send in requests:
+        # As in a worker that still has the token cached (a refusal drops this process's cache)
+        accounts.TOKEN_CACHE.put(tenant.token, cached)
+        r = await send()
+        assert (r.status_code, r.json()["code"]) == (401, "not_authenticated"), r.text
+        assert accounts.cached_token_actor(tenant.token) is None
+    # without the cache: refused by the token's read, as before
+    again = await client.post(f"{CREATE}/{other['id']}/payments", json={"provider": "sandbox"}, headers=tenant.auth)
+    assert again.status_code == 401
+    lane.took(len(requests) + 1)
+    assert runtime.wakeups.waiting == 0
+    async with runtime.uow(readonly=True) as uow:
+        for table in (Payment, SandboxTransaction):  # no payment, and no trade opened at the gateway
+            assert (await uow.session.execute(select(func.count()).select_from(table))).scalar_one() == 0
+
+
+async def test_start_payment_and_the_status_read_send_no_token_read(runtime, app, client, tenant, lane) -> None:  # noqa: ANN001
+    """The statements a paid order's start payment and held status request send, with the token cached: no
+    read of the token's row; start payment is the order read, the gateway's trade and ONE statement for the
+    payment with its audit event (PostgreSQL); the status read is one statement."""
+    wire_callbacks(runtime, app)
+    order = await _pending(runtime, client, tenant, lane)  # the token is now cached
+    url = f"{CREATE}/{order['id']}"
+    with statements(runtime) as started:
+        start = await client.post(url + "/payments", json={"provider": "sandbox"}, headers=tenant.auth)
+    with statements(runtime) as pending:
+        still = await client.get(url + "/status", params={"wait": 0, "with_order": "true"}, headers=tenant.auth)
+    await gateway_pay(runtime, start.json()["redirect_url"])
+    assert await drain(runtime) >= 1
+    with statements(runtime) as paid:
+        done = await client.get(url + "/status", params={"wait": 20, "with_order": "true"}, headers=tenant.auth)
+    lane.took_paths(START, STATUS, NOTIFY, STATUS)
+    assert start.status_code == 201 and still.json()["status"] == "pending"
+    assert done.json()["status"] == "paid" and done.json()["order"]["lines"][0]["ticket"]["status"] == "valid"
+    for sent in (started, pending, paid):
+        assert not [s for s in sent if s.startswith("SELECT api_tokens")], short(sent)
+    postgres = runtime.db.dialect == "postgresql"
+    # order read (with the token's check and the sessions' state), the sandbox's trade, the payment + audit —
+    # on SQLite the last is its two checks' reads and one insert per table
+    assert len(started) == (3 if postgres else 6), short(started)
+    assert started[0].startswith("SELECT orders.id") and "api_tokens" not in started[1]
+    if postgres:
+        assert started[2].startswith("WITH"), short(started)
+    assert len(pending) == 1 and pending[0].startswith("SELECT orders.id, orders.status"), short(pending)
+    # the status read, then the order: the order, its lines with their sessions' labels, tickets, entitlements,
+    # payments
+    assert len(paid) == 1 + 5, short(paid)

@@ -168,6 +168,47 @@ async def test_postgres_wakes_a_waiter_of_another_process_on_commit_only(runtime
     await runtime.wakeups.aclose()
 
 
+@POSTGRES_ONLY
+async def test_an_announcement_is_sent_once_whether_or_not_a_write_carries_it(runtime, tenant):  # noqa: ANN001
+    """``announce`` defers the NOTIFY to the transaction's next one-statement write (db/hotpath.py): with no such
+    write, or one inside a savepoint (which may be undone), it goes at COMMIT; with one, in it — never twice,
+    never lost."""
+    from sqlalchemy import func, select
+
+    from piaowu.audit.models import AuditEvent
+    from piaowu.audit.recorder import as_row
+    from piaowu.core.actor import system_actor
+    from piaowu.db import hotpath
+    from tests.statements import short, statements
+
+    other = Wakeups(runtime.db.url)  # another worker's: only NOTIFY wakes it
+    actor = system_actor(tenant.organizer_id, "test")
+    try:
+        for case in ("commit", "savepoint", "write"):
+            async with other.watch(case) as woken:
+                async with runtime.uow() as uow:
+
+                    def rows(ids: str) -> list:  # two tables' worth of rows: one statement  # noqa: B023
+                        return [as_row(uow, actor, "t", "t", i) for i in ids]  # noqa: B023
+
+                    with statements(runtime) as sent:
+                        await uow.announce(case)
+                        if case == "savepoint":
+                            async with uow.session.begin_nested():
+                                await hotpath.insert_together(uow.session, rows("ab"))
+                        elif case == "write":
+                            await hotpath.insert_together(uow.session, rows("cd"))
+                        await uow.commit()
+                await asyncio.wait_for(woken, 5)
+            notifies = [s for s in sent if "pg_notify" in s]
+            # a statement of its own at COMMIT, or in the write's own statement (which does not start with it)
+            assert len(notifies) == 1 and notifies[0].startswith("SELECT pg_notify") == (case != "write"), short(sent)
+    finally:
+        await other.aclose()
+    async with runtime.uow(readonly=True) as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(AuditEvent))).scalar_one() >= 4
+
+
 def test_wakeups_on_sqlite_need_no_connection() -> None:
     w = Wakeups("sqlite+aiosqlite:///x.db")
     assert not w.postgres

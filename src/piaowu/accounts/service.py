@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -343,6 +344,14 @@ TOKEN_CHECK = "api_token"
 def forget_tokens() -> None:
     """A statement found a cached token revoked: verify every token again (this process)."""
     TOKEN_CACHE.clear()
+
+
+def refuse_revoked(failed: Sequence[RowCheck]) -> None:
+    """Among the checks a statement found failed, the caller's token's (``token_checks``): it was revoked since
+    this process cached it — every token is verified again (this process) and the request refused (401)."""
+    if any(c.name == TOKEN_CHECK for c in failed):
+        forget_tokens()
+        raise NotAuthenticated()
 
 
 async def token_actor(uow: UnitOfWork, token: str) -> Actor:

@@ -23,9 +23,11 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 def token_rechecked(endpoint: F) -> F:
-    """Marks a route whose use case re-verifies the API token in its one statement (``accounts.token_checks``):
-    its caller may be identified from this process's token cache without a read. Only without an
-    ``Idempotency-Key`` (a key's stored answer is replayed before any statement runs)."""
+    """Marks a route whose use case re-verifies the API token (``accounts.token_checks``) in the first statement
+    it runs, before it writes, asks a provider or answers anything — placing an order (its one statement),
+    starting a payment (its order read) and the order's status read: its caller may be identified from this
+    process's token cache without a read. Only without an ``Idempotency-Key`` (a key's stored answer is
+    replayed before any statement runs)."""
     endpoint.token_rechecked = True  # type: ignore[attr-defined]
     return endpoint
 

@@ -55,17 +55,21 @@ async def run_once_after(
     first: Callable[[], Awaitable[T]],
     then: Callable[[UnitOfWork, T], Awaitable[BaseModel]],
     status_code: int = 201,
+    *,
+    single_statement: bool = False,
 ) -> OrjsonResponse:
     """``run_once`` for a use case with a step that must run outside any transaction of ours (a provider's
     network call): a stored answer for the key is replayed before that step runs; otherwise ``first`` runs, then
-    ``then`` runs at most once per key in its own transaction."""
+    ``then`` runs at most once per key in its own transaction (``single_statement``: as for ``run_once``)."""
     if key:
         scope = _scope(actor, route)
         seen = await idempotency.stored(rt.uow, scope, key, idempotency.request_fingerprint(body))
         if seen is not None:
             return _respond(seen)
     value = await first()
-    return await run_once(rt, actor, route, key, body, lambda uow: then(uow, value), status_code)
+    return await run_once(
+        rt, actor, route, key, body, lambda uow: then(uow, value), status_code, single_statement=single_statement
+    )
 
 
 def _scope(actor: Actor, route: str) -> str:

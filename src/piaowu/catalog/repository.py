@@ -69,32 +69,49 @@ async def session_(session: AsyncSession, organizer_id: str, session_id: str) ->
     return (await session.execute(q)).scalar_one_or_none()
 
 
+# What a session's label needs, with its event's and venue's columns (their names in the rows are the keys).
+_LABEL_COLUMNS = {
+    "id": Session.id,
+    "event_id": Session.event_id,
+    "name": Session.name,
+    "name_i18n": Session.name_i18n,
+    "starts_at": Session.starts_at,
+    "ends_at": Session.ends_at,
+    "admission_opens_minutes": Session.admission_opens_minutes,
+    "status": Session.status,
+    "event_name": Event.name,
+    "event_name_i18n": Event.name_i18n,
+    "venue_id": Venue.id,
+    "venue_name": Venue.name,
+    "venue_name_i18n": Venue.name_i18n,
+    "venue_address": Venue.address,
+    "venue_address_i18n": Venue.address_i18n,
+    "venue_timezone": Venue.timezone,
+}
+LABEL_PREFIX = "label_"
+
+
+def _join_labels(stmt: Select[Any], org: Any) -> Select[Any]:
+    return stmt.outerjoin(Event, (Event.id == Session.event_id) & (Event.organizer_id == org)).outerjoin(
+        Venue, (Venue.id == Event.venue_id) & (Venue.organizer_id == org)
+    )
+
+
+def with_labels(stmt: Select[Any], session_id: Any, org: Any) -> Select[Any]:
+    """``stmt`` (a prebuilt read of rows that name a session: order lines) with that session's label columns,
+    prefixed ``LABEL_PREFIX`` and NULL when there is no such session of ``org`` — one read where there were two
+    (``catalog.views.labels_in`` makes the labels of its rows)."""
+    joined = stmt.add_columns(*[c.label(LABEL_PREFIX + k) for k, c in _LABEL_COLUMNS.items()]).outerjoin(
+        Session, (Session.id == session_id) & (Session.organizer_id == org)
+    )
+    return _join_labels(joined, org)
+
+
 # Built once (a statement built per call costs its construction and its cache-key walk): the payment
 # notification and every order read print these labels.
-_LABEL_ROWS = (
-    select(
-        Session.id,
-        Session.event_id,
-        Session.name,
-        Session.name_i18n,
-        Session.starts_at,
-        Session.ends_at,
-        Session.admission_opens_minutes,
-        Session.status,
-        Event.name.label("event_name"),
-        Event.name_i18n.label("event_name_i18n"),
-        Venue.id.label("venue_id"),
-        Venue.name.label("venue_name"),
-        Venue.name_i18n.label("venue_name_i18n"),
-        Venue.address.label("venue_address"),
-        Venue.address_i18n.label("venue_address_i18n"),
-        Venue.timezone.label("venue_timezone"),
-    )
-    .select_from(Session)
-    .outerjoin(Event, (Event.id == Session.event_id) & (Event.organizer_id == bindparam("org")))
-    .outerjoin(Venue, (Venue.id == Event.venue_id) & (Venue.organizer_id == bindparam("org")))
-    .where(Session.organizer_id == bindparam("org"), Session.id.in_(bindparam("ids", expanding=True)))
-)
+_LABEL_ROWS = _join_labels(
+    select(*[c.label(k) for k, c in _LABEL_COLUMNS.items()]).select_from(Session), bindparam("org")
+).where(Session.organizer_id == bindparam("org"), Session.id.in_(bindparam("ids", expanding=True)))
 
 
 async def label_rows(session: AsyncSession, organizer_id: str, ids: Sequence[str]) -> list[Any]:

@@ -6,9 +6,10 @@ Texts are in the reader's language (``core.reading_locale``, set per request) wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from piaowu.catalog import repository as repo
 from piaowu.catalog.models import Event, Session
@@ -165,25 +166,41 @@ class SessionLabel:
 async def session_labels(uow: UnitOfWork, organizer_id: str, session_ids: Sequence[str]) -> dict[str, SessionLabel]:
     """Names, times and venues of sessions, for orders, tickets and gates to display (published or not: a ticket
     sold at the box office for an unlisted event still says where to go)."""
-    out: dict[str, SessionLabel] = {}
     lang = current()
-    for r in await repo.label_rows(uow.session, organizer_id, list(set(session_ids))):
-        has_venue = r.venue_id is not None
-        where = (
-            (pick(r.venue_name_i18n, lang, r.venue_name), pick(r.venue_address_i18n, lang, r.venue_address))
-            if has_venue
-            else ()
+    rows = await repo.label_rows(uow.session, organizer_id, list(set(session_ids)))
+    return {r.id: _label(r._mapping, "", lang) for r in rows}
+
+
+def labels_in(rows: Sequence[Any]) -> dict[str, SessionLabel]:
+    """The labels of the sessions that rows read ``with_labels`` (``repository.with_labels``) name, as
+    ``session_labels`` would read them (a row whose session is not the organizer's has none)."""
+    lang = current()
+    key = repo.LABEL_PREFIX + "id"
+    return {r._mapping[key]: _label(r._mapping, repo.LABEL_PREFIX, lang) for r in rows if r._mapping[key] is not None}
+
+
+def _label(r: Mapping[str, Any], prefix: str, lang: str | None) -> SessionLabel:
+    def col(name: str) -> Any:
+        return r[prefix + name]
+
+    has_venue = col("venue_id") is not None
+    where = (
+        (
+            pick(col("venue_name_i18n"), lang, col("venue_name")),
+            pick(col("venue_address_i18n"), lang, col("venue_address")),
         )
-        out[r.id] = SessionLabel(
-            r.id,
-            r.event_id,
-            pick(r.event_name_i18n, lang, r.event_name) if r.event_name is not None else "",
-            pick(r.name_i18n, lang, r.name),
-            r.starts_at,
-            r.ends_at,
-            r.admission_opens_minutes,
-            r.status,
-            ", ".join(x for x in where if x),
-            r.venue_timezone if has_venue else "",
-        )
-    return out
+        if has_venue
+        else ()
+    )
+    return SessionLabel(
+        col("id"),
+        col("event_id"),
+        pick(col("event_name_i18n"), lang, col("event_name")) if col("event_name") is not None else "",
+        pick(col("name_i18n"), lang, col("name")),
+        col("starts_at"),
+        col("ends_at"),
+        col("admission_opens_minutes"),
+        col("status"),
+        ", ".join(x for x in where if x),
+        col("venue_timezone") if has_venue else "",
+    )

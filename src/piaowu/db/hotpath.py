@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    func,
     insert,
     literal_column,
     select,
@@ -33,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from piaowu.db import wakeups
 
 Rows = Sequence[tuple[Table, Sequence[dict[str, Any]]]]
 
@@ -120,6 +123,63 @@ async def checks_hold(session: AsyncSession, organizer_id: str, checks: Sequence
     return tuple(stale)
 
 
+def _check_shape(checks: Sequence[RowCheck]) -> tuple[Any, ...]:
+    return tuple(
+        (c.table.name, c.key_column, tuple(n for n, _ in c.expected), tuple((t.name, col) for t, col in c.absent))
+        for c in checks
+    )
+
+
+def _held(checks: Sequence[RowCheck], org: Any) -> list[Any]:
+    """Each check's condition, its values as parameters ``c{i}_key`` and ``c{i}_x_{column}`` (``_check_values``)."""
+    return [
+        _check_condition(c, org, lambda name, col, i=i, c=c: bindparam(f"c{i}_{name}", type_=c.table.c[col].type))
+        for i, c in enumerate(checks)
+    ]
+
+
+def _check_values(checks: Sequence[RowCheck]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for i, c in enumerate(checks):
+        values[f"c{i}_key"] = c.key
+        for name, v in c.expected:
+            values[f"c{i}_x_{name}"] = v
+    return values
+
+
+# (the read, the checks' shape) → the read with its check columns. Reads are module-level prebuilt statements and
+# checks come in a few shapes (an API token's), so this stays small; it is bounded anyway.
+_CHECKED_READS: dict[tuple[int, Any], tuple[Any, Any]] = {}
+
+
+def read_with_checks(stmt: Any, organizer_id: str, checks: Sequence[RowCheck]) -> tuple[Any, dict[str, Any]]:
+    """``stmt`` (a prebuilt SELECT) with one more boolean column per check, ``check_0``…: whether the check holds
+    when the read runs — so a cached read (an API token's actor) is re-verified by the read that depends on it,
+    at no extra round trip. → (the statement, the parameters the checks add). Built once per (read, shape).
+    The columns come with the read's rows: a read that finds no row tells nothing (``failed_checks``)."""
+    key = (id(stmt), _check_shape(checks))
+    built = _CHECKED_READS.get(key)
+    if built is None or built[0] is not stmt:
+        held = _held(checks, bindparam("ck_org", type_=String()))
+        built = (stmt, stmt.add_columns(*[h.label(f"check_{i}") for i, h in enumerate(held)]))
+        if len(_CHECKED_READS) < _MAX_SHAPES:
+            _CHECKED_READS[key] = built
+    return built[1], {"ck_org": organizer_id, **_check_values(checks)}
+
+
+async def failed_checks(
+    session: AsyncSession, organizer_id: str, checks: Sequence[RowCheck], row: Any
+) -> list[RowCheck]:
+    """The checks of a ``read_with_checks`` that did not hold: from ``row``'s columns, or — when the read found
+    no row (a not-found answer, rare) — read on their own."""
+    if not checks:
+        return []
+    if row is None:
+        return [checks[i] for i in await checks_hold(session, organizer_id, checks)]
+    m = row._mapping
+    return [c for i, c in enumerate(checks) if not m[f"check_{i}"]]
+
+
 async def guarded_write_and_insert(
     session: AsyncSession,
     organizer_id: str,
@@ -132,7 +192,9 @@ async def guarded_write_and_insert(
 
     ``checks`` are verified in the same statement (PostgreSQL) or in the same write transaction before any
     write (SQLite): when one fails, nothing is written and nothing is aborted — the outcome names the stale
-    checks, and the caller can refresh what it had cached and try again in the same unit of work.
+    checks, and the caller can refresh what it had cached and try again in the same unit of work. Without
+    ``writes``, ``rows`` are inserted only while every check holds, still in one statement on PostgreSQL (a
+    payment while its order is pending and the caller's token unrevoked).
 
     On PostgreSQL the statement is atomic by itself: when some write did not match, it fails as a whole (a
     deliberate failed cast in its last line, whose text names the writes that did not match) and nothing of it
@@ -142,7 +204,7 @@ async def guarded_write_and_insert(
     savepoint). On SQLite, writes that did match stay in the transaction, which the caller rolls back (it
     raises SoldOut); every write is tried so that the refusal is complete.
     """
-    if writes and session.get_bind().dialect.name == "postgresql":
+    if (writes or checks) and session.get_bind().dialect.name == "postgresql":
         return await _one_statement(session, organizer_id, writes, rows, checks)
     stale = await checks_hold(session, organizer_id, checks) if checks else ()
     if stale:
@@ -232,24 +294,27 @@ async def _one_statement(
     walked over all of them) cost ~40% of a create-order request's CPU (bench/flash_sale.py, py-spy)."""
     present = [(table, dicts) for table, dicts in rows if dicts]
     guards = tuple(w.guard for w in writes)
-    check_shape = tuple(
-        (c.table.name, c.key_column, tuple(n for n, _ in c.expected), tuple((t.name, col) for t, col in c.absent))
-        for c in checks
+    check_shape = _check_shape(checks)
+    # The transaction's announcements not sent yet ride along (never from a savepoint, which may be undone).
+    notify = [] if session.in_nested_transaction() else wakeups.take_deferred(session)
+    shape = (
+        tuple(g.name for g in guards),
+        tuple((t.name, tuple(d[0]), len(d)) for t, d in present),
+        check_shape,
+        len(notify),
     )
-    shape = (tuple(g.name for g in guards), tuple((t.name, tuple(d[0]), len(d)) for t, d in present), check_shape)
     conn = await session.connection()
     compiled = _SHAPES.get(shape)
     if compiled is None:
-        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks)
+        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks, len(notify))
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[shape] = compiled
-    values: dict[str, Any] = {"org": organizer_id}
+    values: dict[str, Any] = {"org": organizer_id, "ntf_channel": wakeups.CHANNEL}
+    for i, key in enumerate(notify):
+        values[f"ntf_{i}"] = key
     for i, w in enumerate(writes):
         values[f"key_{i}"], values[f"n_{i}"] = w.key, w.amount
-    for i, c in enumerate(checks):
-        values[f"c{i}_key"] = c.key
-        for name, v in c.expected:
-            values[f"c{i}_x_{name}"] = v
+    values |= _check_values(checks)
     for j, (_, dicts) in enumerate(present):
         for k, d in enumerate(dicts):
             for col, v in d.items():
@@ -257,8 +322,9 @@ async def _one_statement(
     procs = compiled.processors
     params = tuple(procs[n](values[n]) if n in procs else values[n] for n in compiled.names)
     try:
-        ok, stale = (await conn.exec_driver_sql(compiled.sql, params)).one()
+        ok, stale = (await conn.exec_driver_sql(compiled.sql, params)).one()[:2]
     except DBAPIError as exc:
+        wakeups.give_back(session, notify)
         found = _REFUSED_RE.search(str(exc.orig))
         # Some write did not match: the guard's cast failed (22P02) and the whole statement was undone. A
         # caller's own data error is raised as it is.
@@ -271,13 +337,14 @@ async def _one_statement(
 
 
 def _compile(
-    dialect: Any, guards: Sequence[Guard], tables: list[tuple[Table, list[str], int]], checks: Sequence[RowCheck]
+    dialect: Any,
+    guards: Sequence[Guard],
+    tables: list[tuple[Table, list[str], int]],
+    checks: Sequence[RowCheck],
+    notify: int = 0,
 ) -> _Compiled:
     org = bindparam("org", type_=String())
-    held = [
-        _check_condition(c, org, lambda name, col, i=i, c=c: bindparam(f"c{i}_{name}", type_=c.table.c[col].type))
-        for i, c in enumerate(checks)
-    ]
+    held = _held(checks, org)
     every_check_held = None
     checked: list[Any] = []
     first: list[Any] = []
@@ -310,6 +377,10 @@ def _compile(
         # every write's CTE per row (a seat order inserts ~20 rows after 5 writes).
         done = select(and_(*matched).label("ok")).cte("done")
         every_write_matched = select(done.c.ok).scalar_subquery()
+    # The rows depend on every write having matched (which carries the checks), or — a statement without writes,
+    # inserting rows only while some cached read still holds (a payment while its order is pending) — on the
+    # checks alone.
+    insert_condition = every_write_matched if every_write_matched is not None else every_check_held
     inserts = []
     for j, (table, columns, count) in enumerate(tables):
         # Parameters in a SELECT list have no type of their own in PostgreSQL: cast each to its column's type.
@@ -319,7 +390,7 @@ def _compile(
                     cast(bindparam(f"v{j}_{k}_{col}", type_=table.c[col].type), table.c[col].type).label(col)
                     for col in columns
                 ]
-            ).where(*([every_write_matched] if every_write_matched is not None else []))
+            ).where(*([insert_condition] if insert_condition is not None else []))
             for k in range(count)
         ]
         source = selects[0] if count == 1 else union_all(*selects)
@@ -342,7 +413,10 @@ def _compile(
         for i, h in enumerate(checked):
             stale = stale.concat(case((h, literal_column("''", String)), else_=literal_column(f"'{i},'", String)))
     ctes = [*first, *updates, *([done] if done is not None else []), *inserts]
-    stmt = select(guard.label("ok"), stale.label("stale")).add_cte(*ctes)
+    # NOTIFYs of the transaction (``db.wakeups``), in the answer's one row: evaluated once, delivered at COMMIT.
+    channel = bindparam("ntf_channel", type_=String())
+    notified = [func.pg_notify(channel, bindparam(f"ntf_{i}", type_=String())) for i in range(notify)]
+    stmt = select(guard.label("ok"), stale.label("stale"), *notified).add_cte(*ctes)
     compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"
     return _Compiled(compiled.string, tuple(compiled.positiontup), dict(compiled._bind_processors))

@@ -16,7 +16,7 @@ from piaowu.core.clock import Clock
 from piaowu.core.events import QUEUED
 from piaowu.db import outbox
 from piaowu.db.engine import Database
-from piaowu.db.wakeups import CHANNEL, Wakeups
+from piaowu.db.wakeups import CHANNEL, Wakeups, defer_notify, take_deferred
 
 
 class UnitOfWork:
@@ -80,6 +80,8 @@ class UnitOfWork:
         return self._now
 
     async def commit(self) -> None:
+        for key in take_deferred(self.session):  # announced, not yet sent with a statement
+            await self._notify(key)
         await self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for cb in callbacks:
@@ -88,6 +90,7 @@ class UnitOfWork:
                 await result
 
     async def rollback(self) -> None:
+        take_deferred(self.session)  # nothing changed: nobody to tell
         await self.session.rollback()
 
     def emit(self, topic: str, payload: dict[str, Any], delay_s: float = 0) -> str | None:
@@ -105,9 +108,15 @@ class UnitOfWork:
         if self.wakeups is None:
             return
         if self.db.dialect == "postgresql":
-            await self.session.execute(text("SELECT pg_notify(:channel, :key)"), {"channel": CHANNEL, "key": key})
+            if self.autocommit:  # every statement commits by itself: now, or never with the change
+                await self._notify(key)
+            else:  # with the transaction's next one-statement write, else just before its COMMIT (db/wakeups.py)
+                defer_notify(self.session, key)
         wakeups = self.wakeups
         self.after_commit(lambda: wakeups.wake(key))
+
+    async def _notify(self, key: str) -> None:
+        await self.session.execute(text("SELECT pg_notify(:channel, :key)"), {"channel": CHANNEL, "key": key})
 
     @property
     def reads_after_refusal(self) -> bool:

@@ -28,6 +28,28 @@ CHANNEL = "piaowu_order"
 MAX_WAITERS = 5000
 
 
+# A transaction's NOTIFYs not sent yet, on its session (PostgreSQL, ``UnitOfWork.announce``): they ride in the
+# transaction's next one-statement write (``db.hotpath``) or go just before its COMMIT (``UnitOfWork.commit``).
+# NOTIFY is transactional — delivered at COMMIT, dropped by ROLLBACK — so where in the transaction it is sent
+# changes nothing but the count of round trips.
+_DEFERRED = "piaowu.deferred_notify"
+
+
+def defer_notify(session: Any, key: str) -> None:
+    session.info.setdefault(_DEFERRED, []).append(key)
+
+
+def take_deferred(session: Any) -> list[str]:
+    """The keys to NOTIFY that were deferred on ``session``, now the caller's to send (none are left)."""
+    return session.info.pop(_DEFERRED, None) or []
+
+
+def give_back(session: Any, keys: list[str]) -> None:
+    """Keys taken by a statement that failed: sent at COMMIT after all, if the transaction still commits."""
+    if keys:
+        session.info.setdefault(_DEFERRED, [])[:0] = keys
+
+
 class WaitersFull(Exception):
     """Too many requests are held in this process already: answer now, let the client poll."""
 

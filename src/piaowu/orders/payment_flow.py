@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import as_row, record
 from piaowu.catalog import session_service, ticket_type_service
@@ -23,6 +24,8 @@ from piaowu.catalog import views as catalog_views
 from piaowu.catalog.rules import SessionStatus
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, NotFound, SessionCancelled, SoldOut, ValidationFailed
+from piaowu.db import hotpath
+from piaowu.db.hotpath import StaleRead
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders import repository as repo
@@ -103,11 +106,16 @@ async def _online_request(
         subject=f"Order {order.code}",
         return_url=data.return_url,
         own_origin=own_origin,
+        pay_before=order.expires_at,
     )
 
 
-async def _payable_order(uow: UnitOfWork, organizer_id: str, order_id: str) -> repo.PayableOrder:
-    order = await repo.payable(uow.session, organizer_id, order_id)
+async def _payable_order(uow: UnitOfWork, actor: Actor, order_id: str) -> repo.PayableOrder:
+    """The order in the actor's organizer, as starting a payment sees it. An API token's actor may come from
+    this process's cache: the same read re-verifies the token (401 when it was revoked)."""
+    checks = accounts.token_checks(actor)
+    order, row = await repo.payable(uow.session, actor.organizer_id, order_id, checks)
+    accounts.refuse_revoked(await hotpath.failed_checks(uow.session, actor.organizer_id, checks, row))
     if order is None:
         raise NotFound(kind="order")
     return order
@@ -147,8 +155,8 @@ async def open_online_trade(uows: UnitsOfWork, actor: Actor, order_id: str, data
     steps, so that no transaction of ours is open across the provider's call (on SQLite a write transaction is
     the whole database's lock)."""
     actor.require(Permission.ORDER_CREATE)
-    async with uows(readonly=True, autocommit=True) as uow:  # one read (order and sessions), no transaction
-        req = await _online_request(uow, actor, await _payable_order(uow, actor.organizer_id, order_id), data, "")
+    async with uows(readonly=True, autocommit=True) as uow:  # one read (order, sessions, token), no transaction
+        req = await _online_request(uow, actor, await _payable_order(uow, actor, order_id), data, "")
     return await _open(uows, req)
 
 
@@ -173,9 +181,22 @@ async def open_customer_trade(
 
 async def record_online(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> PaymentStartOut:
     """Step two: write the pending payment of an opened trade → where to send the buyer. The order must still
-    be payable (it may have expired or been paid while the provider answered)."""
-    _payable(uow, await _payable_order(uow, actor.organizer_id, trade.request.order_id))
-    info, _ = await payments.record_trade(uow, actor, trade)
+    be payable (it may have expired or been paid while the provider answered): the payment and its audit event
+    are written by one statement, only while the order is still pending with the expiry step one saw, before
+    that expiry, and — for an API token — while the token is unrevoked. So it may run in an autocommit unit of
+    work (``run_once(single_statement=True)``); nothing is written on any refusal."""
+    req = trade.request
+    if req.pay_before is not None and req.pay_before <= uow.now():
+        raise HoldExpired()
+    checks = (repo.still_pending(req.order_id, req.pay_before), *accounts.token_checks(actor))
+    try:
+        info, _ = await payments.record_trade(uow, actor, trade, checks)
+    except StaleRead as stale:
+        accounts.refuse_revoked(stale.checks)
+        # The order changed since step one (paid, expired, cancelled): read it again for the refusal to give.
+        order = await _payable_order(uow, actor, req.order_id)
+        _payable(uow, order)
+        raise InvalidState(state=order.status) from None
     return PaymentStartOut(
         payment_id=info.id, provider=info.provider, redirect_url=info.redirect_url, status=info.status
     )
@@ -244,8 +265,9 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
     order = head or await repo.head(uow.session, c.organizer_id, c.order_id)
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
-    lines = await repo.line_facts(uow.session, order.id)  # read once: the paths below only change their status
-    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+    # Read once, with the sessions' labels: the paths below only change their status.
+    lines = await repo.line_facts(uow.session, order.organizer_id, order.id)
+    labels = catalog_views.labels_in(lines)
     if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
         # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
@@ -278,8 +300,10 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
                     before={"status": str(status)},
                     after={"status": "paid", "payment_id": c.payment_id, "late": status != OrderStatus.PENDING},
                 )
+                # The buyer's waiting page, told on commit (db/wakeups.py): before the issue, so that the NOTIFY
+                # rides in the tickets' statement instead of a round trip of its own.
+                await uow.announce(order.id)
                 await _issue(uow, order, lines, labels, paid)
-                await uow.announce(order.id)  # the buyer's waiting page, on commit (db/wakeups.py)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
             closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status

@@ -12,10 +12,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from piaowu.catalog.models import Session
+from piaowu.catalog.repository import with_labels
 from piaowu.catalog.rules import SessionStatus
 from piaowu.core.errors import InvalidState
 from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.core.selections import Holding, PoolHolding, UnitHolding
+from piaowu.db import hotpath
+from piaowu.db.hotpath import RowCheck
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 from piaowu.payments.models import Payment
@@ -75,11 +78,18 @@ _LINE_FACTS = (
     .where(OrderLine.order_id == _ORDER)
     .order_by(OrderLine.id)
 )
+# With their sessions' labels (catalog's columns, one read where there were two): the notification and the order
+# read print them.
+_LINE_FACTS = with_labels(_LINE_FACTS, OrderLine.session_id, _ORG)
 _LINES = select(OrderLine).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
 # The order as the buyer's page shows it, as plain rows (no entities to build and track: read once paid, on
 # every paid order).
 _ORDER_ROW = select(*Order.__table__.c).where(Order.id == _ORDER, Order.organizer_id == _ORG)
-_LINE_ROWS = select(*OrderLine.__table__.c).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
+_LINE_ROWS = with_labels(
+    select(*OrderLine.__table__.c).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id),
+    OrderLine.session_id,
+    _ORG,
+)
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
@@ -91,13 +101,27 @@ async def order_row(session: AsyncSession, organizer_id: str, order_id: str) -> 
     return (await session.execute(_ORDER_ROW, {"org": organizer_id, "order_id": order_id})).one_or_none()
 
 
-async def line_rows(session: AsyncSession, order_id: str) -> list[Any]:
-    """The order's lines' columns as plain rows, in id order, for reading only."""
-    return list(await session.execute(_LINE_ROWS, {"order_id": order_id}))
+async def line_rows(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
+    """The order's lines' columns as plain rows, in id order, for reading only; with their sessions' label
+    columns (``catalog.views.labels_in``)."""
+    return list(await session.execute(_LINE_ROWS, {"org": organizer_id, "order_id": order_id}))
 
 
-async def status_of(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
-    return (await session.execute(_STATUS, {"org": organizer_id, "order_id": order_id})).one_or_none()
+async def status_of(
+    session: AsyncSession, organizer_id: str, order_id: str, checks: Sequence[RowCheck] = ()
+) -> Any | None:
+    """The order's status columns; with ``checks``, and whether each holds (``hotpath.read_with_checks``)."""
+    return await _read_checked(session, _STATUS, organizer_id, order_id, checks)
+
+
+async def _read_checked(
+    session: AsyncSession, stmt: Any, organizer_id: str, order_id: str, checks: Sequence[RowCheck]
+) -> Any | None:
+    params = {"org": organizer_id, "order_id": order_id}
+    if checks:
+        stmt, extra = hotpath.read_with_checks(stmt, organizer_id, checks)
+        params |= extra
+    return (await session.execute(stmt, params)).one_or_none()
 
 
 @dataclass(frozen=True)
@@ -146,14 +170,27 @@ class PayableOrder:
     session_cancelled: bool  # a ticket of it is for a cancelled session
 
 
-async def payable(session: AsyncSession, organizer_id: str, order_id: str) -> PayableOrder | None:
-    row = (await session.execute(_PAYABLE, {"org": organizer_id, "order_id": order_id})).one_or_none()
-    return PayableOrder(*row) if row is not None else None
+async def payable(
+    session: AsyncSession, organizer_id: str, order_id: str, checks: Sequence[RowCheck] = ()
+) -> tuple[PayableOrder | None, Any]:
+    """→ the order as starting a payment sees it (None: not found), and the row read, which says whether each of
+    ``checks`` held (``hotpath.failed_checks``)."""
+    row = await _read_checked(session, _PAYABLE, organizer_id, order_id, checks)
+    return (PayableOrder(*row[:8]) if row is not None else None), row
 
 
-async def line_facts(session: AsyncSession, order_id: str) -> list[Any]:
-    """An order's lines as plain rows (what paying them needs), in id order: no ORM entities."""
-    return list(await session.execute(_LINE_FACTS, {"order_id": order_id}))
+def still_pending(order_id: str, expires_at: datetime | None) -> RowCheck:
+    """The precondition of writing an order's payment: the order is still pending, with the expiry its payable
+    read saw (an order's ``expires_at`` is written once, when it is placed; the caller compares it with now)."""
+    return RowCheck(
+        "order", Order.__table__, order_id, (("status", str(OrderStatus.PENDING)), ("expires_at", expires_at))
+    )
+
+
+async def line_facts(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
+    """An order's lines as plain rows (what paying them needs), in id order: no ORM entities; with their
+    sessions' label columns (``catalog.views.labels_in``)."""
+    return list(await session.execute(_LINE_FACTS, {"org": organizer_id, "order_id": order_id}))
 
 
 async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None:

@@ -13,13 +13,13 @@ from datetime import timedelta
 from piaowu.accounts import service as accounts
 from piaowu.accounts.permissions import CUSTOMER_PERMISSIONS, Permission
 from piaowu.audit.recorder import as_row, record
+from piaowu.catalog import views as catalog_views
 from piaowu.core import channels
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import (
     InvalidQuantity,
     InvalidState,
     LockTimeout,
-    NotAuthenticated,
     NotFound,
     NotOnSale,
     OrderNotFound,
@@ -32,6 +32,7 @@ from piaowu.core.errors import (
 )
 from piaowu.core.ids import human_code, new_id, normalize_code
 from piaowu.core.selections import Holding, Item, PoolHolding, Resolution
+from piaowu.db import hotpath
 from piaowu.db.hotpath import StaleRead
 from piaowu.db.pagination import paginate
 from piaowu.db.uow import UnitOfWork
@@ -110,9 +111,7 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             async with uow.attempt():
                 return await _place(uow, actor, data, resolution)
         except StaleRead as stale:
-            if any(c.name == accounts.TOKEN_CHECK for c in stale.checks):
-                accounts.forget_tokens()
-                raise NotAuthenticated() from None
+            accounts.refuse_revoked(stale.checks)
             stale_reads += 1
             if stale_reads >= 2:
                 raise LockTimeout() from None  # the catalog changed under two attempts in a row: a retryable 503
@@ -289,13 +288,18 @@ async def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
     order = await repo.order_row(uow.session, actor.organizer_id, order_id)
     if order is None:
         raise NotFound(kind="order")
-    return await order_out(uow, order, await repo.line_rows(uow.session, order.id))
+    lines = await repo.line_rows(uow.session, actor.organizer_id, order.id)
+    return await order_out(uow, order, lines, labels=catalog_views.labels_in(lines))
 
 
 async def order_status(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderStatusOut:
-    """One indexed read, for clients polling until an online payment lands."""
+    """One indexed read, for clients polling until an online payment lands. An API token's actor may come from
+    this process's cache: the read re-verifies the token (``accounts.token_checks``), so a revoked one is
+    refused (401) by the very read that would have answered it."""
     actor.require(Permission.ORDER_READ)
-    row = await repo.status_of(uow.session, actor.organizer_id, order_id)
+    checks = accounts.token_checks(actor)
+    row = await repo.status_of(uow.session, actor.organizer_id, order_id, checks)
+    accounts.refuse_revoked(await hotpath.failed_checks(uow.session, actor.organizer_id, checks, row))
     if row is None:
         raise NotFound(kind="order")
     return OrderStatusOut(id=row.id, status=row.status, expires_at=row.expires_at, paid_at=row.paid_at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -15,9 +15,17 @@ from piaowu.payments import service as payments
 from piaowu.tickets import service as tickets
 
 
-async def order_out(uow: UnitOfWork, order: Order | Row[Any], lines: Sequence[OrderLine | Row[Any]]) -> OrderOut:
-    """The order's answer, from its entity and lines' entities or from plain rows of their columns."""
-    labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
+async def order_out(
+    uow: UnitOfWork,
+    order: Order | Row[Any],
+    lines: Sequence[OrderLine | Row[Any]],
+    *,
+    labels: Mapping[str, catalog_views.SessionLabel] | None = None,
+) -> OrderOut:
+    """The order's answer, from its entity and lines' entities or from plain rows of their columns. ``labels``:
+    the lines' sessions' labels if the caller read them with the lines (else they are read here)."""
+    if labels is None:
+        labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
     by_line = {t.order_line_id: t for t in issued}
     pays = await payments.payments_of(uow, order.organizer_id, [order.id])

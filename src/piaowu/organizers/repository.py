@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +12,13 @@ async def get(session: AsyncSession, organizer_id: str) -> Organizer | None:
     return await session.get(Organizer, organizer_id)
 
 
-_SEALED_KEY = select(Organizer.signing_key_encrypted).where(Organizer.id == bindparam("id"))  # built once
+def sealed_key_of(organizer_id: Any) -> Any:
+    """The organizer's sealed signing key as a scalar subquery (``organizer_id``: a value or a parameter): the
+    one column a ticket issue needs, for a read that brings it along with its own (``tickets.repository``)."""
+    return select(Organizer.signing_key_encrypted).where(Organizer.id == organizer_id).scalar_subquery()
+
+
+_SEALED_KEY = select(sealed_key_of(bindparam("id")))  # built once
 
 
 async def sealed_key(session: AsyncSession, organizer_id: str) -> str | None:

@@ -17,10 +17,6 @@ async def payment(session: AsyncSession, payment_id: str) -> Payment | None:
     return await session.get(Payment, payment_id)
 
 
-async def insert_payment(session: AsyncSession, row: dict[str, Any]) -> None:
-    await session.execute(insert(Payment.__table__), [row])
-
-
 _PAYMENTS_OF = (  # built once: every order read lists its payments
     select(Payment)
     .where(Payment.organizer_id == bindparam("org"), Payment.order_id.in_(bindparam("ids", expanding=True)))

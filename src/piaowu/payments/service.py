@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 
+from piaowu.audit.models import AuditEvent
 from piaowu.audit.recorder import as_row, record
 from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import PaymentMismatch, RefundNotAllowed, ValidationFailed
 from piaowu.core.events import Topic
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import is_allowed_url
+from piaowu.db import hotpath
+from piaowu.db.hotpath import RowCheck, StaleRead
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import service as organizers
 from piaowu.payments import repository as repo
@@ -102,6 +106,8 @@ class TradeRequest:
     currency: str
     subject: str
     return_url: str
+    # The buyer must pay before this (the order's hold expiry): the payment is recorded only before it.
+    pay_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ async def trade_request(
     subject: str,
     return_url: str,
     own_origin: str = "",
+    pay_before: datetime | None = None,
 ) -> TradeRequest:
     """Check what a payment may be started with (reads only). ``return_url`` (where the gateway sends the buyer
     back) must be an http(s) URL on this server's public origin, on ``own_origin`` (the address a shop page was
@@ -135,7 +142,9 @@ async def trade_request(
     if return_url:
         await _check_return_url(uow, actor.organizer_id, return_url, own_origin)
     prov = provider(uow, provider_name)  # an unknown provider is refused here, before any call
-    return TradeRequest(order_id, actor.organizer_id, prov.name, amount_minor, currency, subject, return_url)
+    return TradeRequest(
+        order_id, actor.organizer_id, prov.name, amount_minor, currency, subject, return_url, pay_before
+    )
 
 
 async def open_trade(uow: UnitOfWork, req: TradeRequest) -> OpenedTrade:
@@ -154,8 +163,13 @@ async def open_trade(uow: UnitOfWork, req: TradeRequest) -> OpenedTrade:
     return OpenedTrade(pay_id, req, result.provider_ref, result.redirect_url, result.succeeded)
 
 
-async def record_trade(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> tuple[PaymentInfo, Confirmed | None]:
-    """Write the payment of an opened trade (pending, or succeeded for a counter method → Confirmed)."""
+async def record_trade(
+    uow: UnitOfWork, actor: Actor, trade: OpenedTrade, checks: Sequence[RowCheck] = ()
+) -> tuple[PaymentInfo, Confirmed | None]:
+    """Write the payment of an opened trade (pending, or succeeded for a counter method → Confirmed) and its
+    audit events, as one statement on PostgreSQL. ``checks``: what the payment depends on that the caller read
+    before (its order still payable, the caller's token): the payment is written only while every check holds,
+    in that same statement — else nothing is written and ``StaleRead`` names the checks that failed."""
     req = trade.request
     now = uow.now()
     row = {
@@ -163,7 +177,7 @@ async def record_trade(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> tup
         "organizer_id": req.organizer_id,
         "order_id": req.order_id,
         "provider": req.provider,
-        "status": str(PaymentStatus.PENDING),
+        "status": str(PaymentStatus.SUCCEEDED if trade.succeeded else PaymentStatus.PENDING),
         "amount_minor": req.amount_minor,
         "refunded_minor": 0,
         "currency": req.currency,
@@ -171,25 +185,24 @@ async def record_trade(uow: UnitOfWork, actor: Actor, trade: OpenedTrade) -> tup
         "created_at": now,
         "provider_ref": trade.provider_ref,
         "redirect_url": trade.redirect_url,
-        "succeeded_at": None,
+        "succeeded_at": now if trade.succeeded else None,
     }
-    await repo.insert_payment(uow.session, row)  # a plain insert: no entity to build, track and flush
-    record(
-        uow,
-        actor,
-        "payment.started",
-        "payment",
-        trade.payment_id,
-        after={"order_id": req.order_id, "provider": req.provider, "amount_minor": req.amount_minor},
-    )
+    started = {"order_id": req.order_id, "provider": req.provider, "amount_minor": req.amount_minor}
+    _, audit = as_row(uow, actor, "payment.started", "payment", trade.payment_id, after=started)
     confirmed = None
-    if trade.succeeded:
-        await repo.mark_succeeded(uow.session, trade.payment_id, trade.provider_ref, now)
-        row["status"], row["succeeded_at"] = str(PaymentStatus.SUCCEEDED), now
-        record(uow, actor, "payment.succeeded", "payment", trade.payment_id, after={"amount_minor": req.amount_minor})
+    if trade.succeeded:  # a counter payment: written succeeded at once (the row is new: nobody else can mark it)
+        audit += as_row(
+            uow, actor, "payment.succeeded", "payment", trade.payment_id, after={"amount_minor": req.amount_minor}
+        )[1]
         confirmed = Confirmed(trade.payment_id, req.order_id, req.organizer_id, req.amount_minor, req.currency)
-    pay = SimpleNamespace(**row)
-    return _info(pay), confirmed
+    rows = [(Payment.__table__, [row]), (AuditEvent.__table__, audit)]
+    if checks:
+        outcome = await hotpath.guarded_write_and_insert(uow.session, req.organizer_id, (), rows, checks)
+        if outcome.stale:
+            raise StaleRead([checks[i] for i in outcome.stale])
+    else:
+        await hotpath.insert_together(uow.session, rows)
+    return _info(SimpleNamespace(**row)), confirmed
 
 
 async def pay_in_person(

@@ -122,11 +122,12 @@ async def _entitlements_for(
     uow: UnitOfWork,
     organizer_id: str,
     specs: Sequence[TicketSpec],
-    known: Mapping[str, catalog_views.SessionLabel] | None = None,
+    known: Mapping[str, catalog_views.SessionLabel] | None,
+    grants: Mapping[str, Sequence[Any]],
 ) -> dict[str, list[EntitlementSpec]]:
-    """What each spec's ticket will admit to (by order line), from its type's grants read now. ``known``: labels
-    the caller read in this transaction already (only the missing ones are read)."""
-    grants = await repo.grants_of(uow.session, organizer_id, [s.ticket_type_id for s in specs])
+    """What each spec's ticket will admit to (by order line), from its type's grant rows as read in this
+    transaction (``repo.issue_facts``). ``known``: labels the caller read in this transaction already (only the
+    missing ones are read)."""
     rows = [g for gs in grants.values() for g in gs]
     wanted = {s.session_id for s in specs} | {g.session_id for g in rows if g.session_id}
     labels = {sid: lb for sid, lb in (known or {}).items() if sid in wanted}
@@ -216,19 +217,25 @@ async def issue(
     _check_specs(specs)
     written: list[tuple[Table, list[dict[str, object]]]] = []
     audit_rows: list[dict[str, Any]] = []
-    existing = {
-        t.order_line_id: t
-        for t in await repo.by_order_lines(uow.session, organizer_id, [s.order_line_id for s in specs])
-    }
+    line_ids = [s.order_line_id for s in specs]
+    # The sealed key, whether a line has its ticket already and the types' grants: one read (``issue_facts``).
+    facts = await repo.issue_facts(uow.session, organizer_id, line_ids, [s.ticket_type_id for s in specs])
+    existing = (
+        {t.order_line_id: t for t in await repo.by_order_lines(uow.session, organizer_id, line_ids)}
+        if facts.issued
+        else {}
+    )
     todo = [s for s in specs if s.order_line_id not in existing]
     fresh: dict[str, tuple[EntitlementView, ...]] = {}
     if todo:
         # The sealed key is read (one column) with the issue, and opened once per process and key: a key that
         # was replaced is simply a new sealed text, so no process ever signs with an old key (``_private_key``).
-        private = _private_key(await organizers.sealed_signing_key(uow, organizer_id), app_secret)
+        if facts.sealed_key is None:
+            raise NotFound(kind="organizer")
+        private = _private_key(facts.sealed_key, app_secret)
         actor = system_actor(organizer_id)
         now = uow.now()
-        planned = await _entitlements_for(uow, organizer_id, todo, labels)
+        planned = await _entitlements_for(uow, organizer_id, todo, labels, facts.grants)
         ticket_rows: list[dict[str, object]] = []
         ent_rows: list[dict[str, object]] = []
         for s in todo:

@@ -108,6 +108,7 @@ async def get_order(rt: RuntimeDep, actor: ActorDep, order_id: str) -> OrjsonRes
     summary="An order's status only (for polling until a payment lands)",
     responses={404: {"description": "`not_found`"}},
 )
+@token_rechecked
 async def order_status(
     rt: RuntimeDep,
     actor: ActorDep,
@@ -221,6 +222,7 @@ async def sell_at_counter(
     summary="Start an online payment",
     responses={410: {"description": "`hold_expired`"}, 409: {"description": "`session_cancelled`"}},
 )
+@token_rechecked
 async def start_payment(
     request: Request,
     rt: RuntimeDep,
@@ -238,6 +240,7 @@ async def start_payment(
         body,
         lambda: payment_flow.open_online_trade(rt.uow, actor, order_id, data),
         lambda uow, trade: payment_flow.record_online(uow, actor, trade),
+        single_statement=True,
     )
 
 

@@ -181,6 +181,7 @@ async def pay(
         await request.body(),
         lambda: payment_flow.open_customer_trade(rt.uow, org.id, code, data.contact, payment),
         lambda uow, opened: payment_flow.record_online(uow, opened[0], opened[1]),
+        single_statement=True,
     )
 
 

@@ -1,0 +1,34 @@
+"""Counting the statements a piece of work sends to the database (both engines: on SQLite reads have their own)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+
+@contextmanager
+def statements(runtime: Any) -> Iterator[list[str]]:
+    """The statements sent while the block runs, each on one line. BEGIN and COMMIT are not statements of a cursor
+    and are not listed (on PostgreSQL a unit of work in autocommit mode has none)."""
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+        if not statement.startswith("BEGIN"):  # SQLite's, sent as a statement by db/engine.py
+            sent.append(" ".join(statement.split()))
+
+    engines = {id(e): e.sync_engine for e in (runtime.db.write_engine, runtime.db.read_engine)}.values()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+
+
+def short(sent: list[str]) -> str:
+    """For an assertion's message: one statement a line, its first 80 characters."""
+    return "\n".join(s[:80] for s in sent)
