@@ -116,9 +116,11 @@ def test_seating_bench_smoke() -> None:
         # Every seat held is one unit with its occupied bit, one live hold's unit and one live order line.
         assert books["held"] == books["occupied_units"] == books["held_units"] == books["live_seat_lines"] > sold
         sold = books["held"]
-    full, delta, seat_map = availability["full"], availability["delta"], availability["seat_map"]
+    full, delta, seat_map = availability["full"], availability["delta"], availability["map"]
     assert full["raw_bytes"] > 0 and full["server_ms"]["p50"] > 0 and full["client_miss_ms"]["p50"] > 0
-    assert seat_map["raw_bytes"] > seat_map["gzip_bytes"] > 0
+    assert seat_map["raw_bytes"] > seat_map["gzip_bytes"] > 0 and seat_map["sections"] > 0, seat_map
+    section = availability["section"]["largest"]
+    assert section["seats"] > 0 and section["raw_bytes"] > section["gzip_bytes"] > 0, section
     assert delta["seats_sold"] == 6 and delta["asked"] == 3, delta
     if delta["answered_in_full"] < delta["asked"]:  # a worker that read the states at that version answered
         assert delta["changes"] == 6, delta
