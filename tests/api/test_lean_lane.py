@@ -22,6 +22,7 @@ from piaowu.orders import service as order_service
 from piaowu.orders.models import Order
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import BUYER
+from tests.seating_world import seating_world
 
 ORDERS = "/api/v1/orders"
 
@@ -194,3 +195,32 @@ async def test_a_token_revoked_elsewhere_is_refused_on_the_lane_too(runtime, cli
     lane.took(3)
     assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
     assert await _count(runtime, Order) == 2
+
+
+async def test_seat_availability_on_the_lane(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    """A seat picker's availability asks: served on the lane with the full stack's answers — the states, the
+    changes ``since`` a version, a 422 for a bad ``since`` (passed on), a 404 problem for what the shop does not
+    show, in the client's language."""
+    world = await seating_world(runtime, tenant)
+    draft = await seating_world(runtime, tenant, status="draft")
+    base = f"/api/v1/shop/{tenant.slug}/sessions/{world.session_id}/seat-availability"
+    full = await client.get(base)
+    since = await client.get(base, params={"since": full.json()["version"]})
+    lane.took(2)
+    assert full.status_code == 200 and full.headers["content-type"] == "application/json"
+    assert full.json()["states"] and full.headers["cache-control"] == "no-cache"
+    assert full.headers["content-security-policy"] == API_CSP and "set-cookie" not in full.headers
+    assert since.status_code == 200 and since.json()["version"] == full.json()["version"]
+    too_long = await client.get(base, params={"since": "v" * 41})
+    twice = await client.get(base + "?since=a&since=b")
+    lane.took(0)
+    assert too_long.status_code == 422 and too_long.json()["code"] == "validation_error"
+    assert twice.status_code == 200
+    hidden = await client.get(
+        f"/api/v1/shop/{tenant.slug}/sessions/{draft.session_id}/seat-availability", headers={"Accept-Language": "en"}
+    )
+    other_shop = await client.get(f"/api/v1/shop/no-such-shop/sessions/{world.session_id}/seat-availability")
+    lane.took(2)
+    for r in (hidden, other_shop):
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
+        assert r.headers["content-type"] == "application/problem+json"

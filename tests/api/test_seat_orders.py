@@ -151,6 +151,69 @@ async def test_a_blocked_seat_is_named_with_or_without_a_key(runtime, client, ke
     assert (await buy(client, world, seats_item(world.adult_id, [free]))).status_code == 201  # still for sale
 
 
+async def test_a_refusal_of_picked_seats_is_named_without_resolving_again(runtime, client, monkeypatch):
+    """Without a key, a claim refused for picked seats whose bits were not read is named by one read of those
+    bits (``Resolution.name``): the order is not resolved again (offers, seating, prices) — the reservation had
+    verified them. The answers are those of ``test_a_blocked_seat_is_named_with_or_without_a_key``."""
+    from piaowu.orders import service as order_service
+
+    world = await seating_world(runtime, blocked=[("A", "1", "1")])
+    blocked, taken, free = world.seat("A", "1", "1"), world.seat("A", "1", "2"), world.seat("A", "1", "3")
+    assert (await buy(client, world, seats_item(world.adult_id, [taken]))).status_code == 201
+    calls: list[bool] = []  # each resolution of an order: fresh or from the caches
+    resolve = order_service._resolve
+
+    async def counted(uow, actor, items, *, fresh):
+        calls.append(fresh)
+        return await resolve(uow, actor, items, fresh=fresh)
+
+    monkeypatch.setattr(order_service, "_resolve", counted)
+    r = await buy(client, world, seats_item(world.adult_id, [free, taken, blocked]))
+    assert r.status_code == 409 and r.json()["code"] == "seat_blocked"
+    assert [s["id"] for s in r.json()["seats"]] == [blocked]
+    r = await buy(client, world, seats_item(world.adult_id, [free, taken]))
+    assert r.status_code == 409 and r.json()["code"] == "seat_taken" and r.json()["unit_ids"] == [taken]
+    assert calls == [False, False]  # one resolution per order, from the caches
+    await assert_ledger(runtime, [world.pool_id])
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["host-marks", "control-alone"])
+async def test_two_workers_of_a_host_do_not_offer_each_other_the_block_just_sold(runtime, client, monkeypatch, shared):
+    """Two workers (two views of the session) on one host: the second's view, a moment old, does not know the
+    seats the first just sold, and best available would offer them again — its claim refused, chosen again. The
+    first worker's marks (seating.host_marks) let the second pass over them: one reservation, not refused. The
+    control runs the second worker without the shared marks and must see the refused claim."""
+    from piaowu.inventory import strategies
+    from piaowu.seating import live as live_mod
+
+    world = await seating_world(runtime, rows_a=1, seats_per_row=10)
+    outcomes: list[bool] = []
+    write = strategies.guarded_write_and_insert
+
+    async def counted(*args, **kw):
+        outcome = await write(*args, **kw)
+        outcomes.append(not outcome)
+        return outcome
+
+    monkeypatch.setattr(strategies, "guarded_write_and_insert", counted)
+    first, second = LiveSeats(), LiveSeats()
+    if not shared:
+        monkeypatch.setattr(live_mod, "open_marks", lambda *_a, **_k: None)
+    runtime.strategies[LIVE_KEY] = second  # the second worker reads its view (a seat of zone B sold)
+    assert (await buy(client, world, best_item(world.adult_id, 1, zone="B"))).status_code == 201
+    runtime.strategies[LIVE_KEY] = first
+    r = await buy(client, world, best_item(world.adult_id, 2))
+    assert r.status_code == 201
+    sold = set(labels(r.json()))
+    runtime.strategies[LIVE_KEY] = second
+    outcomes.clear()
+    r = await buy(client, world, best_item(world.adult_id, 2))
+    assert r.status_code == 201, r.text
+    assert not sold & set(labels(r.json()))
+    assert outcomes == ([True] if shared else [False, True])
+    await assert_ledger(runtime, [world.pool_id])
+
+
 async def test_a_changed_seating_stamp_is_caught_by_the_order_statement(runtime, client):
     """An order uses this process's cached seats without reading the seating's stamp: the reservation statement
     re-verifies it, and a stale one makes the order read the seats again and go through."""

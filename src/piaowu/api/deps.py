@@ -11,6 +11,8 @@ from piaowu.accounts import service as accounts
 from piaowu.appscope import route_rules_of, runtime_of
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotAuthenticated, PermissionDenied
+from piaowu.organizers import service as organizers
+from piaowu.organizers.service import OrganizerInfo
 from piaowu.routes import rule_of
 from piaowu.runtime import Runtime
 
@@ -82,6 +84,19 @@ async def enforce_route(
         actor = await current_actor(request, rt, authorization)
     if not rule.admits(staff_permissions=actor.permissions):
         raise PermissionDenied(permission=rule.missing(actor.permissions))
+
+
+async def shop_organizer(rt: Runtime, slug: str) -> OrganizerInfo:
+    """The shop's organizer by its slug (``not_found`` when none), shared per process for ``shop_cache_seconds``
+    like the shop's other answers: every order and availability ask of a sale starts here, and each read was a
+    transaction of its own. A slug names one organizer for good (unique, never renamed, organizers are not
+    deleted), so only the other fields can be that stale; an unknown slug is read again each time."""
+
+    async def read() -> OrganizerInfo:
+        async with rt.uow(readonly=True, autocommit=True) as uow:  # one read: no BEGIN … ROLLBACK around it
+            return await organizers.get_by_slug(uow, slug)
+
+    return await rt.shop_cache.get(("organizer", slug), read)
 
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]

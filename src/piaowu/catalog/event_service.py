@@ -8,7 +8,7 @@ from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
 from piaowu.catalog import views
 from piaowu.catalog.models import Event, Venue
-from piaowu.catalog.rules import SessionStatus, availability, order_limit
+from piaowu.catalog.rules import SessionStatus, availability, order_limit, shown_in_shop
 from piaowu.catalog.schemas import (
     EventIn,
     EventOut,
@@ -134,15 +134,21 @@ async def published_events(uow: UnitOfWork, organizer_id: str) -> list[EventOut]
 async def public_session(uow: UnitOfWork, organizer_id: str, session_id: str) -> tuple[EventOut, SessionOut]:
     """A session as the shop shows it; drafts and unpublished events are not found."""
     s = await repo.session_(uow.session, organizer_id, session_id)
-    if s is None or s.status == SessionStatus.DRAFT:
-        raise NotFound(kind="session")
-    ev = await repo.event(uow.session, organizer_id, s.event_id)
-    if ev is None or not ev.is_published:
+    ev = await repo.event(uow.session, organizer_id, s.event_id) if s is not None else None
+    if s is None or ev is None or not shown_in_shop(s.status, ev.is_published):
         raise NotFound(kind="session")
     out = await views.event_out(uow, organizer_id, ev)
     session_out = next(x for x in out.sessions if x.id == session_id)
     session_out.ticket_types = [t for t in session_out.ticket_types if t.is_active]
     return out, session_out
+
+
+async def check_shown(uow: UnitOfWork, organizer_id: str, session_id: str) -> None:
+    """``not_found`` unless the shop shows the session (``public_session``'s rule) — one small read, for answers
+    about a session that print nothing of it (its seats' availability)."""
+    shown = await repo.session_shown(uow.session, organizer_id, session_id)
+    if shown is None or not shown_in_shop(*shown):
+        raise NotFound(kind="session")
 
 
 async def public_availability(uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionAvailabilityOut:

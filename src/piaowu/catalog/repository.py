@@ -107,6 +107,23 @@ def with_labels(stmt: Select[Any], session_id: Any, org: Any) -> Select[Any]:
     return _join_labels(joined, org)
 
 
+_SHOWN = (
+    select(Session.status, Event.is_published)
+    .join(Event, Event.id == Session.event_id)
+    .where(
+        Session.id == bindparam("session_id"),
+        Session.organizer_id == bindparam("organizer_id"),
+        Event.organizer_id == bindparam("organizer_id"),
+    )
+)  # built once: every seat-availability answer the shop computes reads it
+
+
+async def session_shown(session: AsyncSession, organizer_id: str, session_id: str) -> tuple[str, bool] | None:
+    """(session status, event published) of the organizer's session, or None: one Core read of two columns."""
+    row = (await session.execute(_SHOWN, {"session_id": session_id, "organizer_id": organizer_id})).first()
+    return None if row is None else (row[0], row[1])
+
+
 # Built once (a statement built per call costs its construction and its cache-key walk): the payment
 # notification and every order read print these labels.
 _LABEL_ROWS = _join_labels(

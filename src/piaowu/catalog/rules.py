@@ -32,6 +32,11 @@ TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
 }
 
 
+def shown_in_shop(status: str, event_published: bool) -> bool:
+    """Whether the shop shows a session (and answers for it): not a draft, and its event published."""
+    return status != SessionStatus.DRAFT and event_published
+
+
 def has_ended(ends_at: datetime, now: datetime) -> bool:
     """A session that has ended is history: it is no longer cancelled as a whole (that would refund everyone who
     attended); its orders are refunded one by one where that is right."""

@@ -13,7 +13,7 @@ implement a resolver without importing orders, and orders can use any resolver w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -101,8 +101,9 @@ class Resolution:
     # again avoids them without reading every state again (``seating.live``).
     taken: tuple[Callable[[Sequence[str]], None], ...] = field(default=(), compare=False)
     # A refusal (``SeatTaken``) may have a more precise name the resolver did not read beforehand (a picked
-    # seat kept back, or withheld from the channel: the claim refuses those too): resolve again fresh to name it.
-    unnamed: bool = False
+    # seat kept back, or withheld from the channel: the claim refuses those too): each of these, given the unit of
+    # work, reads what names it and raises the named error (or returns: the refusal stands as it is).
+    name: tuple[Callable[[Any], Awaitable[None]], ...] = field(default=(), compare=False)
 
     @property
     def takes(self) -> list[tuple[str, int]]:
@@ -136,7 +137,7 @@ class Resolution:
             any(part.rechoose for part in parts),
             frozenset(p for part in parts for p in part.seatless),
             tuple(t for part in parts for t in part.taken),
-            any(part.unnamed for part in parts),
+            tuple(n for part in parts for n in part.name),
         )
 
     def seats_of(self, unit_ids: Iterable[str]) -> list[dict[str, str]]:

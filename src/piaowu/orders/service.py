@@ -116,10 +116,10 @@ async def create_order(uow: UnitOfWork, actor: Actor, data: OrderIn) -> OrderOut
             if stale_reads >= 2:
                 raise LockTimeout() from None  # the catalog changed under two attempts in a row: a retryable 503
         except SeatTaken as taken:
-            if resolution.unnamed:
-                # Picked seats kept back or withheld from the channel were not looked at before the claim
-                # refused them: a fresh resolution reads them and raises seat_blocked / seat_not_on_sale_here.
-                await _resolve(uow, actor, items, fresh=True)
+            # Picked seats kept back or withheld from the channel were not looked at before the claim refused
+            # them: their resolver reads them now and raises seat_blocked / seat_not_on_sale_here.
+            for name in resolution.name:
+                await name(uow)
             seats = resolution.seats_of(taken.data.get("unit_ids", ()))
             if not resolution.rechoose or rechosen >= RECHOOSE_ATTEMPTS:
                 raise SeatTaken(**taken.data, seats=seats) from None

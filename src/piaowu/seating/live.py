@@ -27,9 +27,11 @@ from typing import Any
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
+from piaowu.seating import best_available as ba
 from piaowu.seating import repository as repo
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of, withheld_view
 from piaowu.seating.best_available import SeatIndex
+from piaowu.seating.host_marks import HostMarks, open_marks
 from piaowu.seating.layout import ATTRIBUTES, Seat, SeatKey, SeatMap, Section
 from piaowu.seating.map_parts import MapParts, parts_of
 from piaowu.seating.models import ZonePrice
@@ -39,8 +41,12 @@ MAX_SEATS = 500_000
 # A snapshot younger than this is used for best available without reading the units again.
 SNAPSHOT_SECONDS = 1.0
 # How long the seats this process chose stay taken in its view whatever the reads say (``SessionLive.marks``):
-# longer than an order takes to be placed.
+# longer than an order takes to be placed. The same for seats another process of the host handed out
+# (``host_marks``).
 MARK_SECONDS = 2.0
+# At most this many times a choice passes over seats another process of the host just handed out before it offers
+# a block anyway (the claim decides).
+MAX_PASSES = 20
 # The background refresher (``LiveSeats.current``) reads a used session's states this share of the age its
 # requests accept (0.6 s for best available's 1 s), so the view stays young enough and a request reads the states
 # itself only when the refresher failed or fell behind.
@@ -105,6 +111,14 @@ class SessionSeats:
         return [s.zone for s in self.seats]
 
     @cached_property
+    def row_ordinals(self) -> dict[tuple[str, str], tuple[int, ...]]:
+        """The ordinals of each row's seats, by (section, row)."""
+        rows: dict[tuple[str, str], list[int]] = {}
+        for s in self.seats:
+            rows.setdefault((s.section, s.row), []).append(s.ordinal)
+        return {k: tuple(v) for k, v in rows.items()}
+
+    @cached_property
     def _withheld(self) -> list[SeatRow]:
         return [s for s in self.seats if s.withheld]
 
@@ -167,6 +181,8 @@ class SessionLive:
     # Snapshots as one channel sees them (seats withheld from it not for sale), by (channel bit, version): the
     # shop's answers, made once per snapshot rather than per request.
     channel_views: dict[tuple[int, str], Snapshot] = field(default_factory=dict)
+    # When each seat was last handed out by a process of this host (None: not shared, this process alone).
+    host: HostMarks | None = None
 
     def for_channel(self, snapshot: Snapshot, channel_bit: int) -> Snapshot:
         """``snapshot`` as the channel of ``channel_bit`` sees it (``availability.withheld_view``)."""
@@ -213,15 +229,47 @@ class SessionLive:
             )
         return self.index
 
+    def choose(self, request: ba.Request) -> ba.Allocation | ba.Refusal:
+        """Best available on this view (``build_index`` first), passing over the seats another process of this
+        host handed out in the last ``MARK_SECONDS`` (``host_marks``): when the answer's rows hold some, they are
+        marked taken here, as this process's own choices are, and the choice is made again by the same rules. A
+        seat handed out elsewhere in a row the choice did not meet stays free in this view until a read shows it
+        taken (the claim decides). Seats taken in the index for this choice only (the order's own) stay as they
+        are."""
+        index = self.build_index()
+        answer = index.choose(request)
+        if self.host is None:
+            return answer
+        seats, states = self.seats, self.states
+        for _ in range(MAX_PASSES):
+            if isinstance(answer, ba.Refusal):
+                break
+            rows = dict.fromkeys((s.section, s.row) for s in map(seats.by_key.__getitem__, answer.seats))
+            free = [
+                o
+                for row in rows
+                for o in seats.row_ordinals[row]
+                if states[o] == FREE and index.state(seats.seats[o].key) == ba.FREE
+            ]
+            theirs = self.host.recent(free, MARK_SECONDS)
+            if not theirs:
+                break
+            self.mark_taken(theirs)
+            answer = index.choose(request)
+        return answer
+
     def mark_units_taken(self, unit_ids: Sequence[str]) -> None:
         """Seats a claim just found taken (``seat_taken``): shown taken here, so choosing again avoids them
         without reading every state again."""
         self.mark_taken([s.ordinal for u in unit_ids if (s := self.seats.by_unit.get(u)) is not None])
 
-    def mark_taken(self, ordinals: Sequence[int]) -> None:
+    def mark_taken(self, ordinals: Sequence[int], *, share: bool = False) -> None:
         """Seats this process just chose for an order: shown taken to the next buyer here until the next
         snapshot says what became of them (a refused order's seats come back then). Moves only those seats (not
-        a diff of every state: this runs on each best-available order)."""
+        a diff of every state: this runs on each best-available order). ``share``: they are this process's
+        choice, which the host's other processes are told of (``host_marks``)."""
+        if share and self.host is not None:
+            self.host.mark(ordinals)
         keys = []
         now = time.monotonic()
         for o in ordinals:
@@ -325,6 +373,7 @@ class LiveSeats:
             )
             for i, (unit_id, section, row, number, x, y, zone, attributes) in enumerate(rows)
         )
+        var_dir = uow.settings.var_dir if uow.settings is not None else None
         live = SessionLive(
             SessionSeats(
                 session_id=session_id,
@@ -336,7 +385,8 @@ class LiveSeats:
                 by_key={s.key: s for s in seats},
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
                 zone_totals=dict(Counter(s.zone for s in seats)),
-            )
+            ),
+            host=open_marks(var_dir, session_id, stamp, len(seats)) if var_dir is not None else None,
         )
         cached = sum(len(v.seats.seats) for v in self._by_session.values() if v.seats.session_id != session_id)
         if len(self._by_session) >= MAX_SESSIONS or cached + len(seats) > MAX_SEATS:

@@ -25,10 +25,11 @@ min/max per order counted over all of the type's seats in the order), then the s
 - ``seat_taken`` (409, ``seats``) comes from the reservation itself: the claim is what decides.
 
 The claim also refuses seats kept back or withheld from the order's channel, so their bits are read only to name
-a refusal: after the claim refused (``Resolution.unnamed``: the order is resolved again fresh, which raises
-``seat_blocked`` / ``seat_not_on_sale_here``), or before it when the unit of work could not read after a refusal
-(a PostgreSQL transaction, ``UnitOfWork.reads_after_refusal``) or the order also asks for best available. The
-session's seats come from this process's cache without a read; the reservation re-verifies their seating's
+a refusal: after the claim refused (``Resolution.name``: one read of those bits, then ``seat_blocked`` /
+``seat_not_on_sale_here`` as before; nothing else is read again, the reservation verified the rest), or before
+it when the unit of work could not read after a refusal (a PostgreSQL transaction,
+``UnitOfWork.reads_after_refusal``) or the order also asks for best available. The session's seats come from
+this process's cache without a read; the reservation re-verifies their seating's
 stamp (``_seating_check``: a stale one is a ``StaleRead``, resolved again fresh).
 
 Best available chooses from this process's view of the session (``seating.live``, at most
@@ -41,7 +42,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from piaowu.catalog import offers as catalog_offers
@@ -187,7 +189,8 @@ class SessionContext:
 class SeatContext:
     offers: dict[str, Offer]
     sessions: dict[str, SessionContext]
-    unread: bool = False  # picked seats whose blocked and channel bits were not read (``Resolution.unnamed``)
+    unread: bool = False  # picked seats whose blocked and channel bits were not read (``Resolution.name``)
+    organizer_id: str = ""
 
 
 class SeatResolver:
@@ -231,11 +234,9 @@ class SeatResolver:
             prices = {
                 (p.zone, p.ticket_type_id): p for p in await cached_zone_prices(uow, organizer_id, live, fresh=fresh)
             }
-            blocked = {u for u, st in states.items() if st.blocked & 1}
-            withheld = {u: st.withheld for u, st in states.items() if st.withheld}
-            sessions[session_id] = SessionContext(live, prices, blocked, withheld)
+            sessions[session_id] = SessionContext(live, prices, *_kept_back(states))
             unread = unread or (bool(picked) and not name_first)
-        return SeatContext(offers, sessions, unread)
+        return SeatContext(offers, sessions, unread, organizer_id)
 
     def resolve(self, items: Sequence[Item], context: SeatContext) -> Resolution:
         """All items or an exception. Marks the seats best available chose as taken in this process's view."""
@@ -304,15 +305,32 @@ class SeatResolver:
         for item in items:  # only now that nothing can refuse: the next buyer here gets other seats
             if item.index in chosen:
                 live = sessions[offers[item.selection.ticket_type_id].session_id].live
-                live.mark_taken([live.seats.by_unit[u].ordinal for u in chosen[item.index]])
+                live.mark_taken([live.seats.by_unit[u].ordinal for u in chosen[item.index]], share=True)
         views = tuple({id(ctx.live): ctx.live for ctx in sessions.values()}.values()) if chosen else ()
         return Resolution(
             tuple(lines),
             tuple(checks),
             rechoose=bool(chosen),
             taken=tuple(v.mark_units_taken for v in views),
-            unnamed=context.unread,
+            name=(partial(self._name_refusal, tuple(items), context),) if context.unread else (),
         )
+
+    async def _name_refusal(self, items: Sequence[Item], context: SeatContext, uow: UnitOfWork) -> None:
+        """The claim refused picked seats whose blocked and channel bits were not read (``SeatContext.unread``):
+        read them now (one read per session) and raise what ``_picked`` raises when they are read before —
+        ``seat_blocked``, then ``seat_not_on_sale_here`` — or return, and the ``seat_taken`` stands. Nothing else is
+        read again: the reservation verified the offers, prices and seating it was built from."""
+        sessions = {}
+        for session_id, ctx in context.sessions.items():
+            picked = [
+                s
+                for i in items
+                if i.selection.best is None and context.offers[i.selection.ticket_type_id].session_id == session_id
+                for s in i.selection.seats
+            ]
+            states = await inventory.unit_states(uow, context.organizer_id, picked) if picked else {}
+            sessions[session_id] = replace(ctx, **dict(zip(("blocked", "withheld"), _kept_back(states), strict=True)))
+        self._picked(items, replace(context, sessions=sessions))
 
     def _picked(self, items: Sequence[Item], context: SeatContext) -> dict[int, tuple[str, ...]]:
         """The seats picked per item, checked: a seat of the session, once, in a priced zone, not kept back."""
@@ -384,7 +402,7 @@ class SeatResolver:
             keep = [k for k in dict.fromkeys(keep) if index.state(k) == ba.FREE]
             index.take(keep)
             try:
-                answer = index.choose(ba.Request(zones, best.quantity, best.wheelchair, best.split, best.restricted))
+                answer = ctx.live.choose(ba.Request(zones, best.quantity, best.wheelchair, best.split, best.restricted))
             finally:
                 index.release(keep)
             if isinstance(answer, ba.Refusal):
@@ -392,6 +410,12 @@ class SeatResolver:
             by_key = ctx.live.seats.by_key
             out[item.index] = tuple(by_key[k].unit_id for k in answer.seats)
         return out
+
+
+def _kept_back(states: Mapping[str, Any]) -> tuple[set[str], dict[str, int]]:
+    """Of seats' unit states: those kept back, and the channels each withheld one is withheld from."""
+    blocked = {u for u, st in states.items() if st.blocked & 1}
+    return blocked, {u: st.withheld for u, st in states.items() if st.withheld}
 
 
 def refusal_error(refusal: ba.Refusal) -> SeatsUnavailable:

@@ -2,7 +2,7 @@
 live availability (full or as a delta), a best-available preview, and the brief that tells a page the session
 sells seats.
 
-Only sessions the shop shows are answered (``event_service.public_session``: not a draft, event published);
+Only sessions the shop shows are answered (``event_service.check_shown``: not a draft, event published);
 anything else is ``not_found``, as for the session itself. The JSON shapes are the contract of the seat picker
 (docs/api.md, "Buying seats").
 """
@@ -26,7 +26,7 @@ from piaowu.seating.resolver import refusal_error
 
 
 async def _public_seats(uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive:
-    await event_service.public_session(uow, organizer_id, session_id)  # not_found unless the shop shows it
+    await event_service.check_shown(uow, organizer_id, session_id)  # not_found unless the shop shows it
     live = await live_of(uow).seats(uow, organizer_id, session_id)
     if live is None:
         raise NotFound(kind="seat map")
@@ -156,7 +156,7 @@ async def preview_best_available(
     hidden = [k for k in live.seats.withheld_from(channels.bit(channels.WEB)) if index.state(k) == ba.FREE]
     index.take(hidden)
     try:
-        answer = index.choose(ba.Request(zones, quantity, wheelchair, split, restricted))
+        answer = live.choose(ba.Request(zones, quantity, wheelchair, split, restricted))
     finally:
         index.release(hidden)
     if isinstance(answer, ba.Refusal):

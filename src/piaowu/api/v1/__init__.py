@@ -42,4 +42,4 @@ router.include_router(audit.router, tags=["audit"])
 router.include_router(reports.router, tags=["reports"])
 
 # Requests served on the lean lane (``api.lean``) as well as by the routes above, which document them.
-LEAN_ROUTES = [*orders.LEAN_ROUTES, *shop.LEAN_ROUTES, *payments.LEAN_ROUTES]
+LEAN_ROUTES = [*orders.LEAN_ROUTES, *shop.LEAN_ROUTES, *shop_seats.LEAN_ROUTES, *payments.LEAN_ROUTES]

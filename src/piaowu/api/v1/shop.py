@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from piaowu.accounts.service import customer_actor
-from piaowu.api.deps import IdempotencyKey, RuntimeDep
+from piaowu.api.deps import IdempotencyKey, RuntimeDep, shop_organizer
 from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.lean import LeanCall, LeanRoute
 from piaowu.api.responses import OrjsonResponse
@@ -19,7 +19,6 @@ from piaowu.orders import payment_flow
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import OnlinePaymentIn, OrderIn, OrderLookupIn, OrderOut, PaymentStartOut
 from piaowu.orders.states import UNPAID
-from piaowu.organizers import service as organizers
 from piaowu.ratelimit import client_ip, enforce
 from piaowu.seating import shop_views
 from piaowu.workers.reconcile import recover_order
@@ -50,15 +49,15 @@ class SessionPage(BaseModel):
 
 @router.get("/events", response_model=list[EventOut], summary="Published events with visible sessions")
 async def events(slug: str, rt: RuntimeDep) -> list[EventOut]:
+    org = await shop_organizer(rt, slug)
     async with rt.uow(readonly=True) as uow:
-        org = await organizers.get_by_slug(uow, slug)
         return await event_service.published_events(uow, org.id)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionPage, summary="A session with ticket types")
 async def session(slug: str, session_id: str, rt: RuntimeDep) -> SessionPage:
+    org = await shop_organizer(rt, slug)
     async with rt.uow(readonly=True) as uow:
-        org = await organizers.get_by_slug(uow, slug)
         ev, s = await event_service.public_session(uow, org.id, session_id)
         seating = await shop_views.seating_brief(uow, org.id, session_id)
     return SessionPage(event=ev, session=s, seating=SeatingBrief(**seating) if seating else None)
@@ -75,8 +74,8 @@ async def availability(slug: str, session_id: str, rt: RuntimeDep) -> Response:
     # shop_cache_seconds (core/microcache.py), so a burst of requests costs one database read per interval.
     # The key holds the slug: the session is read within that organizer only, so no other shop's answer is used.
     async def read() -> bytes:
+        org = await shop_organizer(rt, slug)
         async with rt.uow(readonly=True) as uow:
-            org = await organizers.get_by_slug(uow, slug)
             out = await event_service.public_availability(uow, org.id, session_id)
         return orjson.dumps(out.model_dump())
 
@@ -107,8 +106,7 @@ async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
 async def create_order(
     slug: str, request: Request, rt: RuntimeDep, data: OrderIn, idempotency_key: IdempotencyKey = None
 ) -> OrjsonResponse:
-    async with rt.uow(readonly=True) as uow:
-        org = await organizers.get_by_slug(uow, slug)
+    org = await shop_organizer(rt, slug)
     actor = customer_actor(org.id)
     return await run_once(
         rt,
@@ -145,8 +143,8 @@ LEAN_ROUTES = [
 async def lookup(slug: str, rt: RuntimeDep, data: OrderLookupIn) -> OrderOut:
     # A notification may be late or lost: ask the gateway (no transaction open: a network call) before
     # answering, then apply what it said — a pending order is paid, a closed one revived or refunded.
+    org = await shop_organizer(rt, slug)
     async with rt.uow(readonly=True) as uow:
-        org = await organizers.get_by_slug(uow, slug)
         order = await orders.order_for_customer(uow, org.id, data.code, data.contact)
     if order.status in UNPAID:
         await recover_order(rt, org.id, order.id)
@@ -169,8 +167,7 @@ async def pay(
     data: CustomerPaymentIn,
     idempotency_key: IdempotencyKey = None,
 ) -> OrjsonResponse:
-    async with rt.uow(readonly=True) as uow:
-        org = await organizers.get_by_slug(uow, slug)
+    org = await shop_organizer(rt, slug)
     actor = customer_actor(org.id)
     payment = OnlinePaymentIn(provider=data.provider, return_url=data.return_url)
     return await run_once_after(
@@ -187,8 +184,8 @@ async def pay(
 
 @router.post("/orders/{code}/cancel", response_model=OrderOut, summary="Cancel my pending order")
 async def cancel(slug: str, code: str, rt: RuntimeDep, data: ContactIn) -> OrderOut:
+    org = await shop_organizer(rt, slug)
     async with rt.uow() as uow:
-        org = await organizers.get_by_slug(uow, slug)
         out = await orders.cancel_by_customer(uow, org.id, code, data.contact)
         await uow.commit()
     return out
