@@ -63,6 +63,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "event_ticket_type_id": w.event_ticket_type_id,
         "layout_id": w.layout_id,
         "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
+        "refund_id": "01nosuchrefund000000000000",  # refundretry: a retry answers 404 once admitted
     }
 
 
