@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from piaowu.accounts import service as accounts
 from piaowu.models import Base, load_all_models
 from piaowu.organizers.models import Organizer
+from piaowu.payments.models import Refund, SandboxTransaction
 from piaowu.runtime import Runtime
+from piaowu.workers import outbox_dispatch
 from tests.conftest import Tenant
 from tests.factories import on_sale_session, owner_actor
-from tests.order_helpers import create_order
+from tests.order_helpers import BUYER, create_order, gateway_pay
 
 # Two seats in one row (interchange JSON), for a venue's seat layout.
 SMALL_MAP = {
@@ -46,6 +48,7 @@ class World:
     event_ticket_type_id: str = ""  # an event-level ticket type of the event (sessions in series)
     ticket_id: str = ""  # the paid order's first ticket (seatoffice: the seat exchange's path)
     layout_id: str = ""  # a seat layout of the venue (no session uses it)
+    refund_id: str = ""  # refundretry: an online refund the provider refused (``add_failed_refund``)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -157,3 +160,32 @@ def diff(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str
                 if changed:
                     out.append(f"{table} {row_id}: changed {changed}")
     return out
+
+
+async def add_failed_refund(rt: Runtime, client: httpx.AsyncClient, world: World) -> str:
+    """An order of the world paid online (the sandbox gateway; the shop's lookup applies the payment, as when its
+    notification is late), refunded in full, and the refund refused by the gateway (its trade closed, so it
+    answers "trade not paid"): a refund staff may retry. Sets ``world.refund_id``."""
+    auth = world.tenant.auth
+    order = (await create_order(client, auth, world.ticket_type_id, 1)).json()
+    start = await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=auth)
+    assert start.status_code == 201, start.text
+    trade_no = await gateway_pay(rt, start.json()["redirect_url"])
+    found = await client.post(
+        f"/api/v1/shop/{world.tenant.slug}/orders/lookup", json={"code": order["code"], "contact": BUYER["phone"]}
+    )
+    assert found.json()["status"] == "paid", found.text
+    async with rt.uow() as uow:
+        await uow.session.execute(
+            update(SandboxTransaction).where(SandboxTransaction.trade_no == trade_no).values(status="closed")
+        )
+        await uow.commit()
+    refunded = await client.post(f"/api/v1/orders/{order['id']}/refunds", json={}, headers=auth)
+    assert refunded.status_code == 200, refunded.text
+    async with rt.uow(readonly=True) as uow:
+        refund_id = (await uow.session.execute(select(Refund.id).where(Refund.order_id == order["id"]))).scalar_one()
+    await outbox_dispatch.run_refund(rt, {"refund_id": refund_id})  # as the outbox would: the gateway says no
+    listed = (await client.get(f"/api/v1/orders/{order['id']}/refunds", headers=auth)).json()
+    assert [(r["id"], r["status"], r["retryable"]) for r in listed] == [(refund_id, "failed", True)], listed
+    world.refund_id = refund_id
+    return refund_id

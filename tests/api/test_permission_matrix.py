@@ -64,6 +64,7 @@ def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
         "layout_id": w.layout_id,
         "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
         "key": "no-such-section",  # seatlazy: a seat map section's key (public: 404 for anyone)
+        "refund_id": "01nosuchrefund000000000000",  # refundretry: a retry answers 404 once admitted
     }
 
 

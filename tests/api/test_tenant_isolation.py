@@ -24,7 +24,7 @@ from piaowu.accounts import service as accounts
 from piaowu.core.ids import human_code, new_id, ticket_code
 from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER
 from tests.order_helpers import BUYER
-from tests.tenant_world import SMALL_MAP, World, build_world, diff, identifiers, snapshot
+from tests.tenant_world import SMALL_MAP, World, add_failed_refund, build_world, diff, identifiers, snapshot
 
 PUBLIC = {
     ("GET", "/v1/shop/{slug}/events"): "test_the_shop_of_one_organizer_never_shows_or_sells_anothers",
@@ -78,6 +78,7 @@ def _values(w: World) -> dict[str, list[str]]:
         "event_ticket_type_id": [w.event_ticket_type_id],
         "ticket_id": [w.ticket_id],
         "layout_id": [w.layout_id],
+        "refund_id": [w.refund_id],
     }
 
 
@@ -151,7 +152,10 @@ def _url(path: str, params: dict[str, str]) -> str:
 
 @pytest.fixture
 async def worlds(runtime, client, tenant, other_tenant) -> tuple[World, World]:
-    return await build_world(runtime, client, tenant), await build_world(runtime, client, other_tenant)
+    mine, theirs = await build_world(runtime, client, tenant), await build_world(runtime, client, other_tenant)
+    for w in (mine, theirs):  # a refund either could retry: theirs must stay failed whatever I send
+        await add_failed_refund(runtime, client, w)
+    return mine, theirs
 
 
 async def test_every_route_answers_404_for_another_organizers_ids_and_changes_nothing(runtime, client, worlds):

@@ -252,7 +252,7 @@ async def test_a_refund_the_provider_refuses_stays_failed_in_sight_and_the_excha
     # Asked again as any refused online refund is (failed → pending, back to the outbox), it goes through once.
     gateway.mode = "up"
     async with runtime.uow() as uow:
-        assert await payments.retry_failed_refunds(uow, world.actor, [sold["id"]]) == 1
+        assert await payments.retry_refunds(uow, world.actor, [sold["id"]]) == 1
         await uow.commit()
     assert await drain(runtime) == 1
     assert await refunds(runtime, sold["id"]) == [(refund_id, "sandbox", A - B, "succeeded")]

@@ -161,6 +161,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", f"{API}/orders/{{order_id}}/payments"): needs(P.ORDER_CREATE),
     ("POST", f"{API}/box-office/sales"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # as /manage/sell
     ("POST", f"{API}/orders/{{order_id}}/refunds"): needs(P.REFUND),
+    ("GET", f"{API}/orders/{{order_id}}/refunds"): needs(P.ORDER_READ),
+    ("POST", f"{API}/refunds/{{refund_id}}/retry"): needs(P.REFUND),
     ("GET", f"{API}/orders/{{order_id}}/tickets.pdf"): needs(P.ORDER_READ),
     ("POST", f"{API}/tickets/{{ticket_id}}/exchange-seat"): needs(P.ORDER_CREATE),  # seatoffice: a clerk's job
     ("GET", f"{API}/tickets/{{code}}"): needs(P.ORDER_READ),
@@ -253,6 +255,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/manage/orders/{order_id}/cancel"): needs(P.ORDER_CANCEL),
     ("POST", "/manage/orders/{order_id}/pay"): needs(P.PAYMENT_CASH),
     ("POST", "/manage/orders/{order_id}/refund"): needs(P.REFUND),
+    ("POST", "/manage/orders/{order_id}/refunds/{refund_id}/retry"): needs(P.REFUND),
     ("GET", "/manage/orders/{order_id}/tickets.pdf"): needs(P.ORDER_READ),
     ("GET", "/manage/sell"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),  # a counter sale is paid on the spot
     ("POST", "/manage/sell"): needs(P.ORDER_CREATE, P.PAYMENT_CASH),

@@ -310,6 +310,17 @@ class RefundNotAllowed(DomainError):
     message = "This refund is not allowed: {reason}"
 
 
+class RefundNotRetryable(DomainError):
+    """A refund that cannot be asked of its provider again (``refund_id``, ``state``): ``succeeded`` — the
+    provider paid it, and asking again could only pay it twice; ``in_progress`` — pending while the outbox still
+    asks (it retries by itself; the refund becomes retryable once refused or once the outbox gives up);
+    ``changed`` — another retry or the provider's answer changed it while this one was being made."""
+
+    code = "refund_not_retryable"
+    status = 409
+    message = "This refund cannot be asked for again now."
+
+
 class TicketUsed(DomainError):
     """Some tickets to refund were already admitted at a gate (``line_ids``, ``ticket_codes``). Staff with the
     refund permission may override with a written reason (``allow_used``)."""

@@ -33,8 +33,17 @@ class OutboxMessage(IdMixin, Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-def enqueue(session: AsyncSession, now: datetime, topic: str, payload: dict[str, Any], delay_s: float = 0) -> str:
-    msg_id = new_id()
+def enqueue(
+    session: AsyncSession,
+    now: datetime,
+    topic: str,
+    payload: dict[str, Any],
+    delay_s: float = 0,
+    *,
+    message_id: str | None = None,
+) -> str:
+    """``message_id``: an id the caller drew beforehand (to point at the message in a write that may not happen)."""
+    msg_id = message_id or new_id()
     session.add(
         OutboxMessage(
             id=msg_id,

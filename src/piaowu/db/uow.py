@@ -93,12 +93,15 @@ class UnitOfWork:
         take_deferred(self.session)  # nothing changed: nobody to tell
         await self.session.rollback()
 
-    def emit(self, topic: str, payload: dict[str, Any], delay_s: float = 0) -> str | None:
+    def emit(
+        self, topic: str, payload: dict[str, Any], delay_s: float = 0, *, message_id: str | None = None
+    ) -> str | None:
         """Write an outbox message in this transaction, if anything handles its topic (``core.events.QUEUED``).
-        → the message id, or None when nothing reacts to the topic (nothing is written)."""
+        → the message id (``message_id`` when given), or None when nothing reacts to the topic (nothing is
+        written)."""
         if topic not in QUEUED:
             return None
-        return outbox.enqueue(self.session, self.now(), topic, payload, delay_s)
+        return outbox.enqueue(self.session, self.now(), topic, payload, delay_s, message_id=message_id)
 
     async def announce(self, key: str) -> None:
         """Tell the requests waiting on ``key`` (an order id) that it changed — once, and only if, this

@@ -16,7 +16,7 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import ticket_type_service
 from piaowu.core.actor import Actor
-from piaowu.core.errors import InvalidState, RefundNotAllowed, ValidationFailed
+from piaowu.core.errors import InvalidState, NotFound, RefundNotAllowed, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Take
@@ -117,3 +117,12 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
     record(uow, actor, "order.refunded", "order", order.id, before={"status": order.status}, after=after)
     await uow.session.refresh(order)
     return await order_out(uow, order, await repo.lines(uow.session, [order.id]))
+
+
+async def order_refunds(uow: UnitOfWork, actor: Actor, order_id: str) -> list[payments.RefundInfo]:
+    """The order's refunds, oldest first, with where each stands at its provider; NotFound for an unknown order
+    or another organizer's."""
+    actor.require(Permission.ORDER_READ)
+    if await repo.status_of(uow.session, actor.organizer_id, order_id) is None:
+        raise NotFound(kind="order")
+    return await payments.refunds_of(uow, actor, order_id)

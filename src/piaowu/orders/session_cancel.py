@@ -15,7 +15,7 @@ message in the outbox. Orders already closed are skipped.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from piaowu.accounts.permissions import Permission
@@ -86,9 +86,21 @@ async def cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJo
     if job is None:
         return None
     order_ids = await _all_order_ids(uow, actor.organizer_id, session_id)
-    failed = await payments.failed_refunds(uow, actor.organizer_id, order_ids)
-    job.report = {**job.report, "refunds_failed": [asdict(r) for r in failed]}
+    owed = await payments.owed_refunds(uow, actor.organizer_id, order_ids=order_ids)
+    job.report = {**job.report, "refunds_failed": [_owed(r) for r in owed]}
     return job
+
+
+def _owed(r: payments.RefundInfo) -> dict[str, Any]:
+    """A refund the report lists as failed: refused by the provider, or ``stuck`` (the outbox gave up)."""
+    return {
+        "refund_id": r.id,
+        "order_id": r.order_id,
+        "payment_id": r.payment_id,
+        "amount_minor": r.amount_minor,
+        "currency": r.currency,
+        "stuck": r.stuck,
+    }
 
 
 async def require_cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJobOut:
@@ -101,10 +113,10 @@ async def require_cancellation(uow: UnitOfWork, actor: Actor, session_id: str) -
 
 async def retry(uow: UnitOfWork, actor: Actor, session_id: str) -> BulkJobOut:
     """Try the failures again: orders whose handling failed go back to the job, and provider refunds that failed
-    are asked for again (outbox)."""
+    or got stuck are asked for again (``payments.retry_refunds``, through the outbox)."""
     job = await require_cancellation(uow, actor, session_id)
     await bulkjobs.retry_failed(uow, actor, job.id)
-    await payments.retry_failed_refunds(uow, actor, await _all_order_ids(uow, actor.organizer_id, session_id))
+    await payments.retry_refunds(uow, actor, await _all_order_ids(uow, actor.organizer_id, session_id))
     out = await cancellation(uow, actor, session_id)
     assert out is not None
     return out

@@ -41,10 +41,15 @@ class Refund(IdMixin, CreatedMixin, Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16))  # pending, succeeded, failed
+    status: Mapped[str] = mapped_column(String(16))  # payments.states.RefundStatus
     reason: Mapped[str] = mapped_column(String(200), default="")
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What the provider answered when it refused (failed): shown to staff beside the retry.
+    error: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The outbox message now asking the provider for it (an online refund): a pending refund whose message gave
+    # up (``dead``) is stuck until staff retry it. No foreign key: the outbox is the db layer's own table.
+    outbox_id: Mapped[str | None] = mapped_column(String(26), nullable=True)
 
 
 class PaymentNotification(IdMixin, Base):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, case, cast, exists, func, insert, select, update
@@ -8,9 +9,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.audit.models import AuditEvent
+from piaowu.db.outbox import OutboxMessage
 from piaowu.db.statements import insert_ignore
 from piaowu.payments.models import Payment, PaymentNotification, Refund
-from piaowu.payments.states import PaymentStatus, RefundStatus
+from piaowu.payments.states import GAVE_UP, PaymentStatus, RefundStatus
 
 
 async def payment(session: AsyncSession, payment_id: str) -> Payment | None:
@@ -151,19 +153,6 @@ async def refunds_of(session: AsyncSession, organizer_id: str, order_id: str) ->
     return list((await session.execute(q)).scalars())
 
 
-async def refunds_with_status(
-    session: AsyncSession, organizer_id: str, order_ids: Sequence[str], status: str
-) -> list[Refund]:
-    if not order_ids:
-        return []
-    q = (
-        select(Refund)
-        .where(Refund.organizer_id == organizer_id, Refund.order_id.in_(list(order_ids)), Refund.status == status)
-        .order_by(Refund.created_at)
-    )
-    return list((await session.execute(q)).scalars())
-
-
 async def finish_refund(session: AsyncSession, refund_id: str, status: str, **values: Any) -> bool:
     """pending → ``status`` (with the provider's reference, the time), once: False when it was not pending."""
     res = await session.execute(
@@ -174,8 +163,69 @@ async def finish_refund(session: AsyncSession, refund_id: str, status: str, **va
     return res.rowcount == 1
 
 
-async def set_refund_status(session: AsyncSession, refund_id: str, only_from: str, status: str) -> bool:
+@dataclass(frozen=True)
+class RefundRow:
+    """A refund with its payment's provider and the state of the outbox message asking for it (None: none)."""
+
+    refund: Refund
+    provider: str
+    message_status: str | None
+    attempts: int
+    last_error: str | None
+
+
+def _with_message() -> Any:
+    return (
+        select(Refund, Payment.provider, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.last_error)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .outerjoin(OutboxMessage, OutboxMessage.id == Refund.outbox_id)
+    )
+
+
+def _rows(result: Any) -> list[RefundRow]:
+    return [RefundRow(r, provider, status, attempts or 0, error) for r, provider, status, attempts, error in result]
+
+
+async def refund_rows(
+    session: AsyncSession,
+    organizer_id: str,
+    *,
+    order_ids: Sequence[str] = (),
+    payment_ids: Sequence[str] = (),
+    refund_id: str | None = None,
+    owed_only: bool = False,
+) -> list[RefundRow]:
+    """The organizer's refunds of these orders, of these payments, or the one refund (oldest first);
+    ``owed_only``: not those paid out (the many that are, e.g. of a cancelled session, are not read)."""
+    q = _with_message().where(Refund.organizer_id == organizer_id)
+    if owed_only:
+        q = q.where(Refund.status != RefundStatus.SUCCEEDED)
+    if refund_id is not None:
+        q = q.where(Refund.id == refund_id)
+    elif order_ids:
+        q = q.where(Refund.order_id.in_(list(order_ids)))
+    elif payment_ids:
+        q = q.where(Refund.payment_id.in_(list(payment_ids)))
+    else:
+        return []
+    return _rows((await session.execute(q.order_by(Refund.created_at, Refund.id))).all())
+
+
+async def requeue_refund(
+    session: AsyncSession, refund_id: str, *, status: str, outbox_id: str | None, new_outbox_id: str
+) -> bool:
+    """Hand a refund to a new outbox message, only if it is as it was read: failed (→ pending), or pending with
+    the same message, which gave up (or none). One conditional update, so of two retries at once one wins."""
+    stuck = (Refund.status == RefundStatus.PENDING) & (
+        Refund.outbox_id.is_(None) if outbox_id is None else Refund.outbox_id == outbox_id
+    )
+    if outbox_id is not None:
+        stuck &= exists().where(OutboxMessage.id == outbox_id, OutboxMessage.status == GAVE_UP)
+    as_read = (Refund.status == RefundStatus.FAILED) if status == RefundStatus.FAILED else stuck
     res = await session.execute(
-        update(Refund).where(Refund.id == refund_id, Refund.status == only_from).values(status=status)
+        update(Refund)
+        .where(Refund.id == refund_id, as_read)
+        .values(status=RefundStatus.PENDING, outbox_id=new_outbox_id, error="")
+        .execution_options(synchronize_session=False)
     )
     return res.rowcount == 1

@@ -66,6 +66,9 @@ def _view(t: SandboxTransaction) -> TradeView:
 
 
 _BY_REF = select(*SandboxTransaction.__table__.c).where(SandboxTransaction.merchant_ref == bindparam("ref"))
+_BY_TRADE = select(SandboxTransaction.status, SandboxTransaction.note).where(
+    SandboxTransaction.trade_no == bindparam("no")
+)
 
 
 async def create_trade(
@@ -166,25 +169,35 @@ async def close(session: AsyncSession, trade_no: str) -> TradeView:
     return await get_trade(session, trade_no)
 
 
+def _refunded(note: str, refund_id: str) -> bool:
+    return refund_id in note.split(",")
+
+
 async def refund(session: AsyncSession, trade_no: str, refund_id: str, amount_minor: int) -> tuple[bool, str]:
-    """Idempotent per ``refund_id``: the same refund asked twice is paid out once. → (ok, error)."""
-    trade = await session.get(SandboxTransaction, trade_no)
+    """Idempotent per ``refund_id`` (a real gateway's out-refund number): the same refund asked any number of
+    times, one after the other or at once, is paid out once, and each ask is answered "done". → (ok, error)."""
+    trade = (await session.execute(_BY_TRADE, {"no": trade_no})).one_or_none()
     if trade is None or trade.status != "paid":
         return False, "trade not paid"
-    done = set(filter(None, trade.note.split(",")))
-    if refund_id in done:
+    if _refunded(trade.note, refund_id):
         return True, ""
+    # The refund id's absence is part of the update's condition, not only of the read above: two asks at once
+    # both read it absent, and PostgreSQL re-checks the condition against the row the first one wrote.
     res = await session.execute(
         update(SandboxTransaction)
         .where(
             SandboxTransaction.trade_no == trade_no,
             SandboxTransaction.refunded_minor + amount_minor <= SandboxTransaction.amount_minor,
+            ~("," + SandboxTransaction.note).contains("," + refund_id + ",", autoescape=True),
         )
         .values(
             refunded_minor=SandboxTransaction.refunded_minor + amount_minor,
             note=SandboxTransaction.note + refund_id + ",",
         )
     )
-    if res.rowcount != 1:
-        return False, "refund exceeds the amount paid"
-    return True, ""
+    if res.rowcount == 1:
+        return True, ""
+    again = (await session.execute(_BY_TRADE, {"no": trade_no})).one()  # read fresh: what the other ask wrote
+    if _refunded(again.note, refund_id):
+        return True, ""
+    return False, "refund exceeds the amount paid"

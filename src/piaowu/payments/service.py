@@ -5,20 +5,23 @@ Guarantees:
 - a notification delivered any number of times, concurrently or not, confirms its payment once
   (a conditional ``pending → succeeded`` update; duplicates are logged and change nothing);
 - refunded ≤ paid for every payment (a conditional update reserves the amount before any provider call);
-- provider refunds for online payments run after commit, from the outbox, with retries.
+- provider refunds for online payments run after commit, from the outbox, with retries;
+- a refund the provider refused, or that the outbox gave up on, is asked for again only by ``retry_refund``
+  (staff): the same refund row and refund id, so a provider never pays it twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
 
+from piaowu.accounts.permissions import Permission
 from piaowu.audit.models import AuditEvent
 from piaowu.audit.recorder import as_row, record
 from piaowu.core.actor import Actor, system_actor
-from piaowu.core.errors import PaymentMismatch, RefundNotAllowed, ValidationFailed
+from piaowu.core.errors import NotFound, PaymentMismatch, RefundNotAllowed, RefundNotRetryable, ValidationFailed
 from piaowu.core.events import Topic
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import is_allowed_url
@@ -30,7 +33,7 @@ from piaowu.payments import repository as repo
 from piaowu.payments.models import Payment, Refund
 from piaowu.payments.providers import get_provider
 from piaowu.payments.providers.base import Notification, PaymentProvider, RefundResult, StartRequest
-from piaowu.payments.states import PaymentStatus, RefundStatus, refundable
+from piaowu.payments.states import PaymentStatus, RefundStatus, RetryRefusal, is_stuck, refundable, retry_refusal
 
 RETURN_URL_MESSAGE = "Use an http(s) address on this shop's own site."
 
@@ -330,6 +333,7 @@ async def refund(
             continue  # a concurrent refund took it first
         prov = provider(uow, pay.provider)
         r = Refund(
+            id=new_id(),
             organizer_id=organizer_id,
             payment_id=pay.id,
             order_id=order_id,
@@ -339,12 +343,12 @@ async def refund(
             reason=reason[:200],
             created_at=uow.now(),
         )
-        uow.session.add(r)
-        await uow.session.flush()
-        if prov.online:
-            uow.emit(Topic.REFUND_REQUESTED, {"refund_id": r.id})
+        if prov.online:  # the refund names the message that asks its provider (a retry hands it a new one)
+            r.outbox_id = uow.emit(Topic.REFUND_REQUESTED, {"refund_id": r.id})
         else:
             r.status, r.completed_at = RefundStatus.SUCCEEDED, uow.now()
+        uow.session.add(r)  # written whole: one insert, no update after it
+        await uow.session.flush()
         record(
             uow,
             actor,
@@ -374,31 +378,124 @@ async def queued_minor(uow: UnitOfWork, refund_ids: Sequence[str]) -> int:
 
 
 @dataclass(frozen=True)
-class FailedRefund:
-    refund_id: str
+class RefundInfo:
+    """A refund as staff see it: where it stands with its provider and whether it may be asked for again."""
+
+    id: str
     order_id: str
     payment_id: str
+    provider: str
     amount_minor: int
     currency: str
+    status: str  # payments.states.RefundStatus
+    stuck: bool  # pending, but the outbox gave up asking the provider: nothing will pay it unless retried
+    error: str  # the provider's refusal (failed), or why the outbox's last attempt failed (pending)
+    attempts: int  # failed attempts of the outbox message now asking for it
+    reason: str  # why it was refunded
+    provider_ref: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == RefundStatus.FAILED or self.stuck
 
 
-async def failed_refunds(uow: UnitOfWork, organizer_id: str, order_ids: Sequence[str]) -> list[FailedRefund]:
-    """Refunds of these orders that the provider refused (money still owed to the payer)."""
-    return [
-        FailedRefund(r.id, r.order_id, r.payment_id, r.amount_minor, r.currency)
-        for r in await repo.refunds_with_status(uow.session, organizer_id, order_ids, RefundStatus.FAILED)
-    ]
+def _refund_info(row: repo.RefundRow) -> RefundInfo:
+    r = row.refund
+    error = r.error if r.status == RefundStatus.FAILED else (row.last_error or "")
+    return RefundInfo(
+        r.id, r.order_id, r.payment_id, row.provider, r.amount_minor, r.currency, r.status,
+        is_stuck(r.status, row.message_status), error if r.status != RefundStatus.SUCCEEDED else "",
+        row.attempts, r.reason, r.provider_ref, r.created_at, r.completed_at,
+    )  # fmt: skip
 
 
-async def retry_failed_refunds(uow: UnitOfWork, actor: Actor, order_ids: Sequence[str]) -> int:
-    """Ask the provider again for refunds it refused (failed → pending, back to the outbox). → how many."""
+async def refunds_of(uow: UnitOfWork, actor: Actor, order_id: str) -> list[RefundInfo]:
+    """The refunds of one order of the actor's organizer, oldest first (none for another organizer's order)."""
+    actor.require(Permission.ORDER_READ)
+    return [_refund_info(row) for row in await repo.refund_rows(uow.session, actor.organizer_id, order_ids=[order_id])]
+
+
+async def owed_refunds(
+    uow: UnitOfWork, organizer_id: str, *, order_ids: Sequence[str] = (), payment_ids: Sequence[str] = ()
+) -> list[RefundInfo]:
+    """Refunds of these orders (or payments) still owed to the payer that only a retry will pay: refused by the
+    provider, or stuck (the outbox gave up)."""
+    rows = await repo.refund_rows(
+        uow.session, organizer_id, order_ids=order_ids, payment_ids=payment_ids, owed_only=True
+    )
+    return [info for info in map(_refund_info, rows) if info.retryable]
+
+
+async def retry_refund(uow: UnitOfWork, actor: Actor, refund_id: str, *, order_id: str | None = None) -> RefundInfo:
+    """Ask the provider again for one refund it refused (failed) or that the outbox gave up on (stuck): the same
+    refund row goes back to pending with a new outbox message, and ``refund.retried`` is audited, both in the
+    caller's transaction. Never a second refund and never a second pay-out: the provider is asked with the same
+    refund id, and providers pay a refund id at most once (a refund it paid whose answer was lost is answered
+    "done" and recorded as succeeded). Raises NotFound for an unknown refund or another organizer's, and
+    RefundNotRetryable (``state``) for one paid out, one the outbox is still asking for, or one that changed
+    meanwhile (another retry won). ``order_id``: the refund must be one of this order's (else NotFound)."""
+    actor.require(Permission.REFUND)
+    rows = await repo.refund_rows(uow.session, actor.organizer_id, refund_id=refund_id)
+    if not rows or (order_id is not None and rows[0].refund.order_id != order_id):
+        raise NotFound(kind="refund")
+    return await _retry(uow, actor, rows[0])
+
+
+async def retry_refunds(uow: UnitOfWork, actor: Actor, order_ids: Sequence[str]) -> int:
+    """``retry_refund`` for every refund of these orders that a retry would pay (refused or stuck); one that
+    changed meanwhile is left to whoever changed it. → how many were asked for again."""
+    actor.require(Permission.REFUND)
     n = 0
-    for r in await repo.refunds_with_status(uow.session, actor.organizer_id, order_ids, RefundStatus.FAILED):
-        if await repo.set_refund_status(uow.session, r.id, RefundStatus.FAILED, RefundStatus.PENDING):
-            uow.emit(Topic.REFUND_REQUESTED, {"refund_id": r.id})
-            record(uow, actor, "refund.retried", "refund", r.id, after={"amount_minor": r.amount_minor})
+    for row in await repo.refund_rows(uow.session, actor.organizer_id, order_ids=order_ids, owed_only=True):
+        if _refund_info(row).retryable:
+            try:
+                await _retry(uow, actor, row)
+            except RefundNotRetryable:
+                continue
             n += 1
     return n
+
+
+async def _retry(uow: UnitOfWork, actor: Actor, row: repo.RefundRow) -> RefundInfo:
+    r, before = row.refund, _refund_info(row)
+    refusal = retry_refusal(r.status, row.message_status)
+    if refusal == RetryRefusal.PAID_OUT:
+        raise RefundNotRetryable(
+            "This refund was already paid out by the provider; it is never asked for twice.",
+            refund_id=r.id,
+            state=str(refusal),
+        )
+    if refusal == RetryRefusal.IN_PROGRESS:
+        raise RefundNotRetryable(
+            "This refund is still being asked of the provider, which is tried again by itself; "
+            "retry it once the provider refuses it or the attempts run out.",
+            refund_id=r.id,
+            state=str(refusal),
+        )
+    # The message's id is drawn first: it is written only if the refund is still as it was read.
+    message_id = new_id()
+    if not await repo.requeue_refund(
+        uow.session, r.id, status=r.status, outbox_id=r.outbox_id, new_outbox_id=message_id
+    ):
+        raise RefundNotRetryable(
+            "This refund changed meanwhile: someone asked for it again, or the provider answered. "
+            "Reload to see where it stands.",
+            refund_id=r.id,
+            state="changed",
+        )
+    uow.emit(Topic.REFUND_REQUESTED, {"refund_id": r.id}, message_id=message_id)
+    record(
+        uow,
+        actor,
+        "refund.retried",
+        "refund",
+        r.id,
+        before={"status": r.status, "stuck": before.stuck, "error": before.error, "attempts": before.attempts},
+        after={"status": str(RefundStatus.PENDING), "order_id": r.order_id, "amount_minor": r.amount_minor},
+    )
+    return replace(before, status=str(RefundStatus.PENDING), stuck=False, error="", attempts=0)
 
 
 @dataclass(frozen=True)
@@ -436,7 +533,11 @@ async def record_refund_result(uow: UnitOfWork, call: RefundCall, result: Refund
     """Write what the provider answered, once: a conditional update from pending, so a second worker that ran
     the same refund changes nothing. → "succeeded", "failed" or "skipped"."""
     status = RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.FAILED
-    values = {"provider_ref": result.provider_ref, "completed_at": uow.now()} if result.succeeded else {}
+    values = (
+        {"provider_ref": result.provider_ref, "completed_at": uow.now()}
+        if result.succeeded
+        else {"error": result.error[:300]}
+    )
     if not await repo.finish_refund(uow.session, call.refund_id, status, **values):
         return "skipped"
     actor = system_actor(call.organizer_id, f"provider:{call.provider}")

@@ -12,6 +12,7 @@ from piaowu.api.deps import ActorDep, IdempotencyKey, RuntimeDep, current_actor,
 from piaowu.api.idempotency import run_once, run_once_after
 from piaowu.api.lean import LeanCall, LeanRoute
 from piaowu.api.responses import OrjsonResponse
+from piaowu.db.uow import UnitOfWork
 from piaowu.orders import payment_flow, refunds, waiting
 from piaowu.orders import service as orders
 from piaowu.orders.schemas import (
@@ -26,6 +27,8 @@ from piaowu.orders.schemas import (
     RefundIn,
 )
 from piaowu.orders.states import OrderStatus
+from piaowu.payments import service as payments
+from piaowu.payments.schemas import RefundOut
 
 router = APIRouter()
 
@@ -268,6 +271,52 @@ async def refund(
         lambda uow: refunds.refund_order(uow, actor, order_id, data),
         status_code=200,
     )
+
+
+@router.get(
+    "/orders/{order_id}/refunds",
+    response_model=list[RefundOut],
+    summary="An order's refunds and where each stands at its provider",
+    responses={404: {"description": "`not_found`"}},
+)
+async def list_refunds(rt: RuntimeDep, actor: ActorDep, order_id: str) -> list[RefundOut]:
+    """Oldest first. An online refund is `pending` while the outbox asks its provider, then `succeeded` or
+    `failed` (`error`: the provider's answer); `stuck` means the outbox gave up asking. `retryable` ones are
+    paid only after `POST /refunds/{id}/retry`."""
+    async with rt.uow(readonly=True) as uow:
+        return [RefundOut.model_validate(r) for r in await refunds.order_refunds(uow, actor, order_id)]
+
+
+@router.post(
+    "/refunds/{refund_id}/retry",
+    response_model=RefundOut,
+    summary="Ask the provider again for a refund it refused or that the outbox gave up on",
+    responses={
+        403: {"description": "`permission_denied`: needs `payment.refund`"},
+        404: {"description": "`not_found`: no such refund for your organizer"},
+        409: {
+            "description": "`refund_not_retryable` (`state`: `succeeded` — paid out, never asked twice;"
+            " `in_progress` — the outbox is still asking; `changed` — another retry won), `idempotency_in_progress`"
+        },
+        422: {"description": "`idempotency_key_reused`"},
+    },
+)
+async def retry_refund(
+    request: Request, rt: RuntimeDep, actor: ActorDep, refund_id: str, idempotency_key: IdempotencyKey = None
+) -> OrjsonResponse:
+    """The same refund goes back to `pending` and the outbox asks its provider again, with the same refund id:
+    no second refund, and no second pay-out even when the provider had paid it and its answer was lost. Send an
+    `Idempotency-Key` to retry the request safely: a repeat answers the first retry."""
+    body = await request.body()
+
+    async def retry(uow: UnitOfWork) -> RefundOut:
+        return RefundOut.model_validate(await payments.retry_refund(uow, actor, refund_id))
+
+    answer = await run_once(rt, actor, f"refunds.retry:{refund_id}", idempotency_key, body, retry, status_code=200)
+    worker = rt.extras.get("worker")
+    if worker is not None:
+        worker.wake_outbox()  # ask the provider now rather than at the next sweep
+    return answer
 
 
 async def _start_payment_lean(call: LeanCall) -> Response:

@@ -61,4 +61,8 @@ class PaymentProvider(Protocol):
 
     async def refund(
         self, session: AsyncSession, payment_id: str, provider_ref: str | None, refund_id: str, amount_minor: int
-    ) -> RefundResult: ...
+    ) -> RefundResult:
+        """Pay ``amount_minor`` back, at most once per ``refund_id`` (a real adapter sends it as the gateway's
+        out-refund number): asked again — a lost answer, a retry by staff, two deliveries at once — it answers
+        "done" without paying again. Raise when the answer is unknown (a timeout): the outbox asks again."""
+        ...

@@ -12,10 +12,14 @@ from pydantic import ValidationError
 from piaowu.accounts.permissions import Permission
 from piaowu.catalog import views as catalog_views
 from piaowu.core.errors import (
+    CsrfFailed,
     DomainError,
     EmptySelection,
     InvalidAmount,
+    NotAuthenticated,
+    PermissionDenied,
     RefundNotAllowed,
+    RefundNotRetryable,
     TicketUsed,
     ValidationFailed,
 )
@@ -25,6 +29,7 @@ from piaowu.orders.payment_flow import pay_at_counter
 from piaowu.orders.refunds import refund_order
 from piaowu.orders.schemas import CashPaymentIn, OrderOut, RefundIn
 from piaowu.orders.states import REFUNDABLE, OrderStatus
+from piaowu.payments import service as payments
 from piaowu.reports import service as reports
 from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep, StaffDep
@@ -49,6 +54,7 @@ SEARCH_LENGTH = 100  # as the API's ``q``
 ID_LENGTH = 26
 UNKNOWN_STATUS = "“{value}” is not an order status: choose one from the list."
 NO_SESSION = "No such session: its orders cannot be shown."
+RECONCILIATION = "/manage/payments/reconciliation"
 
 
 @router.get("/orders")
@@ -114,9 +120,11 @@ async def _detail(
     async with rt.uow(readonly=True) as uow:
         order = await orders.get_order(uow, actor, order_id)
         trail = await reports.order_audit(uow, actor, order_id)
+        refunds = await payments.refunds_of(uow, actor, order_id)
     ctx = {
         "order": order,
         "trail": trail,
+        "refunds": refunds,
         "refundable_lines": [x for x in order.lines if x.status == "active"],
         "values": values or {},
         "errors": errors or {},
@@ -284,6 +292,41 @@ async def order_refund(request: Request, rt: RuntimeDep, actor: StaffDep, order_
     return await _refund_confirmation(
         request, rt, actor, order, line_ids, values=values, errors=errors, status_code=status
     )
+
+
+@router.post("/orders/{order_id}/refunds/{refund_id}/retry")
+async def order_refund_retry(
+    request: Request, rt: RuntimeDep, actor: StaffDep, order_id: str, refund_id: str
+) -> Response:
+    """The order page's (and the reconciliation page's) *Retry refund*: the provider is asked again for one
+    refund it refused or that the outbox gave up on. Refused (paid out, still being asked, not this order's):
+    the order page with the reason beside the refund. ``from=reconciliation`` goes back to that page when done."""
+    form = await read_form(request)
+    actor.require(Permission.REFUND)
+    _ = translator(request)
+    try:
+        async with rt.uow() as uow:
+            done = await payments.retry_refund(uow, actor, refund_id, order_id=order_id)
+            await uow.commit()
+    except (PermissionDenied, NotAuthenticated, CsrfFailed):
+        raise
+    except DomainError as exc:  # the refund's own refusal, or "no such refund" for this order: said inline
+        key = f"refund_{refund_id}" if isinstance(exc, RefundNotRetryable) else "form"
+        return await _detail(
+            request, rt, actor, order_id, errors={key: error_text(request, exc)}, status_code=exc.status
+        )
+    worker = rt.extras.get("worker")
+    if worker is not None:
+        worker.wake_outbox()  # ask the provider now rather than at the next sweep
+    flash(
+        request,
+        _(
+            "Refund of {amount} asked for again from the payment provider; the order page shows when it is paid out.",
+            amount=format_money(done.amount_minor, done.currency),
+        ),
+        "success",
+    )
+    return redirect(RECONCILIATION if form.get("from") == "reconciliation" else f"/manage/orders/{order_id}")
 
 
 @router.get("/orders/{order_id}/tickets.pdf")

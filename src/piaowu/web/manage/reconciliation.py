@@ -1,9 +1,10 @@
 """Back office: payment reconciliation for finance — the mismatches between the providers' records and ours
-(and what was done about each), the daily summary, and a button to run reconciliation now."""
+(and what was done about each), the daily summary, and a button to run reconciliation now. An open item about a
+refund still owed offers the order page's *Retry refund* for each refund a retry would pay."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,8 @@ from fastapi.responses import Response
 
 from piaowu.accounts.permissions import Permission
 from piaowu.payments import reconciliation as recon
+from piaowu.payments import service as payments
+from piaowu.payments.reconcile_rules import Mismatch, Outcome
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import organizer_tz, page, read_form, redirect, translator
 from piaowu.web.manage.filters import QueryCheck
@@ -43,6 +46,7 @@ async def reconciliation_page(
         "day_choices": DAYS,
         "show": show,
         "errors": check.errors,
+        "retry": {},
     }
     if check.errors:
         return await page(request, rt, actor, PAGE, ctx, active="reconciliation", status_code=422)
@@ -51,10 +55,23 @@ async def reconciliation_page(
     async with rt.uow(readonly=True) as uow:
         rows = await recon.findings(uow, actor, since=since)
         summary = await recon.daily_summary(uow, actor, since=since)
+        owed = await payments.owed_refunds(uow, actor.organizer_id, payment_ids=_owing(rows))
     if show == "open":
         rows = [r for r in rows if r.outcome == "open"]
-    ctx.update(rows=rows, summary=summary)
+    # As they stand now (the row says what the last check found): each offered once, on its payment's newest row.
+    retry: dict[tuple[date, str], list[payments.RefundInfo]] = {}
+    for row in rows:
+        mine = [r for r in owed if r.payment_id == row.payment_id]
+        if mine and row.payment_id not in {k[1] for k in retry}:
+            retry[(row.day, row.payment_id)] = mine
+    ctx.update(rows=rows, summary=summary, retry=retry)
     return await page(request, rt, actor, PAGE, ctx, active="reconciliation")
+
+
+def _owing(rows: list[recon.ReconciliationRow]) -> list[str]:
+    """The payments of open items about a refund still owed (failed, or pending too long)."""
+    refund_mismatches = (Mismatch.REFUND_FAILED, Mismatch.REFUND_PENDING)
+    return list({r.payment_id: None for r in rows if r.outcome == Outcome.OPEN and r.mismatch in refund_mismatches})
 
 
 @router.post("/payments/reconciliation/run")
