@@ -18,13 +18,13 @@ from sqlalchemy import select
 from piaowu.db.outbox import OutboxMessage
 from piaowu.payments import service as payments
 from piaowu.payments.models import Payment, Refund, SandboxTransaction
-from piaowu.payments.providers.base import RefundResult
 from piaowu.runtime import Runtime
 from piaowu.workers import reconcile
 from tests.integration.test_replaced_at_the_gate import scan
 from tests.integration.test_seat_exchange import API, live_claims, occupied
 from tests.integration.test_seat_exchange_money import money, move, order, token
 from tests.order_helpers import BUYER, drain, gateway_pay, wire_callbacks
+from tests.refund_gateway import Gateway
 from tests.seating_world import PRICES, SeatingWorld, seating_world
 from tests.web.helpers import csrf_of, sign_in
 
@@ -81,33 +81,6 @@ async def trade_refunded(rt: Runtime, order_id: str) -> int:
             )
         ).scalar_one()
         return trade.refunded_minor
-
-
-class Gateway:
-    """The sandbox provider, with its refunds answered as ``mode`` says: "refuse" (the gateway answers no, as
-    a real one does when, say, the merchant's balance is too low — the trade itself stays paid), "unreachable"
-    (the call fails on the network) or "up" (the real sandbox)."""
-
-    def __init__(self, monkeypatch: Any, mode: str = "up") -> None:
-        self.mode, self.asked = mode, 0
-        real = payments.provider
-        monkeypatch.setattr(payments, "provider", lambda uow, name: _Stub(real(uow, name), self))
-
-
-class _Stub:
-    def __init__(self, inner: Any, gateway: Gateway) -> None:
-        self.inner, self.gateway = inner, gateway
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def refund(self, *args: Any) -> RefundResult:
-        self.gateway.asked += 1
-        if self.gateway.mode == "refuse":
-            return RefundResult(False, error="merchant balance too low")
-        if self.gateway.mode == "unreachable":
-            raise httpx.ConnectError("the gateway cannot be reached")
-        return await self.inner.refund(*args)
 
 
 def books_hold(o: dict) -> None:
