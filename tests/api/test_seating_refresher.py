@@ -105,7 +105,7 @@ async def test_the_refresher_stops_when_idle_and_starts_again(runtime, client, m
     slug = world.tenant.slug
     assert (await buy(client, slug, best_item(world.adult_id, 1))).status_code == 201
     assert registry.refreshers() == 1
-    assert await wait_for(lambda: registry.refreshers() == 0, 3.0)
+    assert await wait_for(lambda: registry.refreshers() == 0)
     live = next(iter(registry._by_session.values()))
     read_at = live.read_at
     await asyncio.sleep(0.3)

@@ -72,7 +72,7 @@ async def test_when_too_many_requests_are_held_the_answer_is_immediate(runtime, 
     order = await pending_order(runtime, actor, sale.ticket_type_id)
     runtime.wakeups.max_waiters = 0
     status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20))
-    assert status == "pending" and took < 2  # the client's polling fallback takes over
+    assert status == "pending" and took < 5  # the client's polling fallback takes over
 
 
 async def test_another_organizers_order_is_not_found_and_never_waited_on(runtime, client, tenant):
@@ -84,7 +84,7 @@ async def test_another_organizers_order_is_not_found_and_never_waited_on(runtime
     t0 = time.monotonic()
     with pytest.raises(NotFound):
         await waiting.order_status(runtime.uow, runtime.wakeups, other_actor, order.id, 20)
-    assert time.monotonic() - t0 < 2 and runtime.wakeups.waiting == 0
+    assert time.monotonic() - t0 < 5 and runtime.wakeups.waiting == 0
     r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 20}, headers=other.auth)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 0.2}, headers=tenant.auth)
@@ -135,7 +135,7 @@ async def test_a_settled_order_with_the_order_is_answered_at_once(runtime, app, 
     await _paid_soon(runtime, app, actor, order.id)
     t0 = time.monotonic()
     out = await waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20, with_order=True)
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 5
     assert out.order is not None and out.order.lines[0].ticket is not None and out.status == "paid"
     plain = await waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 0)
     assert plain.order is None  # only when asked

@@ -117,7 +117,7 @@ async def test_fails_open_and_warns_once_when_redis_is_unreachable(clock: Frozen
     finally:
         await limiter.aclose()
     assert all(d == Decision(True, 0, 1) for d in decisions)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # not 20 connection timeouts
     warnings = [r for r in caplog.records if "failing open" in r.getMessage()]
     assert len(warnings) == 1  # one line per outage, not one per request
 
