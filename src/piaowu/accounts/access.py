@@ -183,6 +183,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/s/{slug}"): PUBLIC,
+    ("GET", "/s/{slug}/events/{event_id}"): PUBLIC,
     ("GET", "/s/{slug}/sessions/{session_id}"): PUBLIC,
     ("POST", "/s/{slug}/sessions/{session_id}"): PUBLIC,
     ("GET", "/s/{slug}/lookup"): PUBLIC,

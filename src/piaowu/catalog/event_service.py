@@ -127,8 +127,26 @@ async def published_events(uow: UnitOfWork, organizer_id: str) -> list[EventOut]
     events = list((await uow.session.execute(q)).scalars())
     out = await views.events_out(uow, organizer_id, events)
     for ev in out:
-        ev.sessions = [s for s in ev.sessions if s.status not in (SessionStatus.DRAFT, SessionStatus.CANCELLED)]
+        ev.sessions = _listed(ev.sessions)
     return [ev for ev in out if ev.sessions]
+
+
+def _listed(sessions: list[SessionOut]) -> list[SessionOut]:
+    """The sessions the shop lists (on sale, paused or closed): not drafts, not cancelled ones."""
+    return [s for s in sessions if s.status not in (SessionStatus.DRAFT, SessionStatus.CANCELLED)]
+
+
+async def public_event(uow: UnitOfWork, organizer_id: str, event_id: str) -> EventOut:
+    """A published event with the sessions the shop lists (``published_events``' rule); an unpublished event, or
+    one with nothing to show, is not found."""
+    ev = await repo.event(uow.session, organizer_id, event_id)
+    if ev is None or not ev.is_published:
+        raise NotFound(kind="event")
+    out = await views.event_out(uow, organizer_id, ev)
+    out.sessions = _listed(out.sessions)
+    if not out.sessions:
+        raise NotFound(kind="event")
+    return out
 
 
 async def public_session(uow: UnitOfWork, organizer_id: str, session_id: str) -> tuple[EventOut, SessionOut]:

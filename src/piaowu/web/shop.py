@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -53,9 +55,11 @@ from piaowu.runtime import Runtime
 from piaowu.seating import session_seating
 from piaowu.tickets import printing
 from piaowu.web.deps import RuntimeDep, public_base
+from piaowu.web.shop_calendar import Slot, days_of, months_of, wants_calendar
 from piaowu.web.shop_support import (
     BuyForm,
     grouped_lines,
+    month_label,
     new_form_token,
     owned_contact,
     qr_inline,
@@ -149,13 +153,43 @@ async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLR
         events = await event_service.published_events(uow, org.id)
     listing = []
     for ev in events:
-        # Sessions that are over are history, not something to buy.
-        sessions = sorted((s for s in ev.sessions if s.ends_at > now), key=lambda s: s.starts_at)
+        sessions = _upcoming(ev, now)
         if sessions:
-            listing.append((ev, [(s, session_availability(s), _from_price(s)) for s in sessions]))
+            # An event with many dates (a scenic area open daily) shows its next few here and the rest on its own
+            # page, so that it does not push every other event below thirty rows.
+            rows = [(s, session_availability(s), _from_price(s)) for s in sessions[:HOME_SESSIONS]]
+            listing.append((ev, rows, len(sessions)))
     listing.sort(key=lambda item: item[1][0][0].starts_at)
     mine = [e[1] for e in request.session.get("shop_orders", []) if e[0] == org.id]
     return _page(request, "shop/home.html", {"listing": listing, "my_orders": mine[::-1][:5]}, org)
+
+
+HOME_SESSIONS = 4
+
+
+def _upcoming(ev: EventOut, now: datetime) -> list[SessionOut]:
+    # Sessions that are over are history, not something to buy.
+    return sorted((s for s in ev.sessions if s.ends_at > now), key=lambda s: s.starts_at)
+
+
+@router.get("/s/{slug}/events/{event_id}")
+async def event_page(slug: str, event_id: str, request: Request, rt: RuntimeDep) -> Response:
+    """Every coming date of one event: a month calendar (each day's state and lowest price) when the dates are
+    many, and the list of sessions by day."""
+    org = await _org(rt, slug)
+    async with rt.uow(readonly=True) as uow:
+        ev = await event_service.public_event(uow, org.id, event_id)
+    zone = ev.venue_timezone or org.timezone
+    tz = ZoneInfo(zone)
+    slots = [
+        Slot(s.starts_at.astimezone(tz).date(), av.state, av.left, _from_price(s), (s, av, _from_price(s)))
+        for s in _upcoming(ev, rt.clock.now())
+        for av in [session_availability(s)]
+    ]
+    days = days_of(slots)
+    locale = page_locale(request)
+    months = [(m, month_label(m.year, m.month, locale)) for m in months_of(days)] if wants_calendar(days) else []
+    return _page(request, "shop/event.html", {"event": ev, "days": days, "months": months}, org, zone=zone)
 
 
 # ---- choosing tickets and buying ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ proof that this browser owns an order, one order per form submission, inline QR 
 
 from __future__ import annotations
 
+import calendar
 import re
 import secrets
 from collections.abc import Sequence
@@ -50,6 +51,11 @@ def type_limit(t: TicketTypeOut, s: SessionOut) -> int:
 _WEEKDAYS_ZH = "一二三四五六日"
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(year: int, month: int, locale: str) -> str:
+    """A calendar's heading: ``2026年12月`` / ``December 2026``."""
+    return f"{year}年{month}月" if locale == "zh_CN" else f"{calendar.month_name[month]} {year}"
 
 
 def when(value: datetime | None, tz: str, locale: str, *, with_time: bool = True) -> str:
