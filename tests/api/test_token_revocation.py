@@ -56,3 +56,21 @@ async def test_a_token_revoked_by_another_process_is_refused_by_the_next_request
     assert await _orders(runtime) == before  # nothing was written with the revoked token
     # Other tokens are unaffected.
     assert (await client.post("/api/v1/orders", json=body, headers=tenant.auth)).status_code == 201
+
+
+async def test_a_revoked_token_refused_for_its_role_is_told_401_not_403(runtime, client, tenant):
+    """The order route takes its caller from the cache; when the cached role lacks the route's permission the
+    use case (and its re-check) never runs, so the refusal must not rest on the cache's word alone."""
+    sale = await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=20)
+    async with runtime.uow() as uow:
+        token, info = await accounts.create_token(uow, None, organizer_id=tenant.organizer_id, name="gate", role="gate")
+        await uow.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"items": [{"ticket_type_id": sale.ticket_type_id, "quantity": 1}], "buyer": BUYER}
+    refused = await client.post("/api/v1/orders", json=body, headers=auth)
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied", refused.text
+    assert accounts.cached_token_actor(token) is not None
+    await _revoke_elsewhere(runtime, info.id)
+    again = await client.post("/api/v1/orders", json=body, headers=auth)
+    assert again.status_code == 401, again.text
+    assert again.json()["code"] == "not_authenticated"

@@ -82,6 +82,11 @@ async def enforce_route(
         request.state.actor = actor
     if actor is None:
         actor = await current_actor(request, rt, authorization)
+    elif not rule.admits(staff_permissions=actor.permissions):
+        # Refused on the cache's word: the use case's own re-check never runs, so verify the token now — a token
+        # revoked since it was cached is told 401 (sign in again), not 403 (ask for another role).
+        request.state.actor = None
+        actor = await current_actor(request, rt, authorization)
     if not rule.admits(staff_permissions=actor.permissions):
         raise PermissionDenied(permission=rule.missing(actor.permissions))
 
