@@ -401,6 +401,8 @@ def test_a_big_house_opens_on_sections_fetches_a_sections_seats_when_zoomed_in_a
         live_server.url(f"/api/v1/shop/{world.tenant.slug}/sessions/{world.session_id}/seat-map")
     ]
     assert root.get_attribute("data-sections-loaded") is None
+    stage = page.locator(".sm-stage-box").bounding_box()
+    assert stage is not None and stage["height"] >= 10, stage  # drawn at a seat's height it was ~2 px here
     tab.shot("01-phone-zh-big-house-sections")
     frame = page.locator("[data-map-frame]")
     frame.scroll_into_view_if_needed()

@@ -197,7 +197,9 @@
     this.pitch = map.pitch || 50;
     this.r = this.pitch * 0.42;
     var pad = this.pitch * 2, b = map.bounds || [0, 0, 0, 0];
-    this.bounds = { x0: b[0] - pad, y0: b[1] - pad * 3, x1: b[2] + pad, y1: b[3] + pad };
+    // The stage grows with the house: a seat's height would draw it a couple of pixels tall over 40,000 seats.
+    this.stageH = Math.max(this.pitch * 1.6, Math.min(b[2] - b[0], b[3] - b[1]) * 0.05);
+    this.bounds = { x0: b[0] - pad, y0: b[1] - Math.max(pad * 3, this.stageH + this.pitch * 2.5), x1: b[2] + pad, y1: b[3] + pad };
     // Zones, their colours (a class each) and their prices per ticket type.
     this.zones = {};
     this.zoneList = [];
@@ -372,7 +374,7 @@
     if (bowl) {
       w = qw * 1.6; h = qh * 1.1; cx = mx; y = my - h / 2;
     } else {
-      w = (b.x1 - b.x0) * 0.5; h = this.pitch * 1.6; cx = mx; y = b.y0 + this.pitch * 0.5;
+      w = (b.x1 - b.x0) * 0.5; h = this.stageH; cx = mx; y = b.y0 + this.pitch * 0.5;
     }
     el("rect", { x: cx - w / 2, y: y, width: w, height: h, rx: Math.min(h, w) / 4, class: "sm-stage-box" }, this.stageLayer);
     var fs = Math.min(h * 0.55, w / 5);
