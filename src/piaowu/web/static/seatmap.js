@@ -374,7 +374,8 @@
     if (bowl) {
       w = qw * 1.6; h = qh * 1.1; cx = mx; y = my - h / 2;
     } else {
-      w = (b.x1 - b.x0) * 0.5; h = this.stageH; cx = mx; y = b.y0 + this.pitch * 0.5;
+      // Two thirds of the room kept above the seats: the rest is the gap between the stage and the first row.
+      w = (b.x1 - b.x0) * 0.5; h = Math.max(this.pitch * 1.6, this.stageH * 0.66); cx = mx; y = b.y0 + this.pitch * 0.5;
     }
     el("rect", { x: cx - w / 2, y: y, width: w, height: h, rx: Math.min(h, w) / 4, class: "sm-stage-box" }, this.stageLayer);
     var fs = Math.min(h * 0.55, w / 5);
