@@ -72,6 +72,10 @@ async def test_the_front_page_shows_the_next_four_sessions_and_links_to_all_date
     assert f"/events/{concert.event_id}" not in home  # one date: no link to more
     en = (await client.get(f"/s/{tenant.slug}", headers={"Accept-Language": "en"})).text
     assert "All dates (6)" in en
+    # A buyer who opened the wrong day finds the others from the session's page; a one-date event has no link.
+    day = (await client.get(f"/s/{tenant.slug}/sessions/{sessions[2]}")).text
+    assert f'<a href="/s/{tenant.slug}/events/{event_id}">其他日期（5）</a>' in day
+    assert "/events/" not in (await client.get(f"/s/{tenant.slug}/sessions/{concert.session_id}")).text
 
 
 async def test_the_event_page_shows_a_calendar_and_every_coming_session_by_day(

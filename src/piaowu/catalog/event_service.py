@@ -127,11 +127,11 @@ async def published_events(uow: UnitOfWork, organizer_id: str) -> list[EventOut]
     events = list((await uow.session.execute(q)).scalars())
     out = await views.events_out(uow, organizer_id, events)
     for ev in out:
-        ev.sessions = _listed(ev.sessions)
+        ev.sessions = listed(ev.sessions)
     return [ev for ev in out if ev.sessions]
 
 
-def _listed(sessions: list[SessionOut]) -> list[SessionOut]:
+def listed(sessions: list[SessionOut]) -> list[SessionOut]:
     """The sessions the shop lists (on sale, paused or closed): not drafts, not cancelled ones."""
     return [s for s in sessions if s.status not in (SessionStatus.DRAFT, SessionStatus.CANCELLED)]
 
@@ -143,7 +143,7 @@ async def public_event(uow: UnitOfWork, organizer_id: str, event_id: str) -> Eve
     if ev is None or not ev.is_published:
         raise NotFound(kind="event")
     out = await views.event_out(uow, organizer_id, ev)
-    out.sessions = _listed(out.sessions)
+    out.sessions = listed(out.sessions)
     if not out.sessions:
         raise NotFound(kind="event")
     return out

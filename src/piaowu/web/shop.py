@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -167,9 +168,13 @@ async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLR
 HOME_SESSIONS = 4
 
 
-def _upcoming(ev: EventOut, now: datetime) -> list[SessionOut]:
-    # Sessions that are over are history, not something to buy.
-    return sorted((s for s in ev.sessions if s.ends_at > now), key=lambda s: s.starts_at)
+def _upcoming(
+    ev: EventOut, now: datetime, keep: Callable[[list[SessionOut]], list[SessionOut]] | None = None
+) -> list[SessionOut]:
+    """``ev``'s sessions that are not over (those are history, not something to buy), first first; ``keep``
+    filters them first (the shop's listing rule, when ``ev`` came with every session)."""
+    sessions = keep(ev.sessions) if keep else ev.sessions
+    return sorted((s for s in sessions if s.ends_at > now), key=lambda s: s.starts_at)
 
 
 @router.get("/s/{slug}/events/{event_id}")
@@ -235,6 +240,8 @@ def _session_view(
     ctx = {
         "event": ev,
         "session": s,
+        # The event's other coming dates, for a buyer who opened the wrong day (its page lists them).
+        "other_dates": sum(1 for x in _upcoming(ev, rt.clock.now(), event_service.listed) if x.id != s.id),
         "av": session_availability(s),
         "types": [(t, type_limit(t, s)) for t in types],
         "quantities": quantities,
