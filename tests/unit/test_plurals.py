@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 import piaowu.i18n as i18n
+from piaowu.core.errors import RateLimited, TooManyAttempts
 from piaowu.i18n import Translator
+from piaowu.web.templating import error_message
 
 
 @pytest.mark.parametrize(
@@ -71,3 +73,19 @@ def test_an_untranslated_plural_entry_is_left_out_rather_than_shown_empty(tmp_pa
         assert i18n.ngettext("xx", "{n} dog", "{n} dogs", 1) == "{n} 只狗"
     finally:
         i18n._catalog.cache_clear()  # the real catalogs are read again by the next test
+
+
+@pytest.mark.parametrize(
+    ("minutes", "en", "zh"),
+    [
+        (1, "Too many failed attempts. Try again in 1 minute.", "失败次数过多，请 1 分钟后再试。"),
+        (15, "Too many failed attempts. Try again in 15 minutes.", "失败次数过多，请 15 分钟后再试。"),
+    ],
+)
+def test_a_counted_error_message_takes_its_form_from_its_data(minutes: int, en: str, zh: str):
+    error = TooManyAttempts(minutes=minutes)
+    assert str(error) == en  # the English message of the exception itself
+    assert error_message(Translator("en"), error) == en
+    assert error_message(Translator("zh_CN"), error) == zh
+    assert str(RateLimited(retry_after=1)) == "Too many requests. Try again in 1 second."
+    assert str(RateLimited(retry_after=30)) == "Too many requests. Try again in 30 seconds."

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.core import errors
 from piaowu.fields import SHAPE_TAG
-from piaowu.i18n import api_locale, gettext
+from piaowu.i18n import Translator, api_locale, gettext
 
 log = logging.getLogger("piaowu.api")
 
@@ -39,7 +39,7 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response:
     locale = request_locale(request)
     # Words put into the sentence ("No {kind} with this id.") are translated too; the body keeps the originals.
     words = {k: gettext(locale, v) if isinstance(v, str) else v for k, v in exc.data.items()}
-    title = errors.render(gettext(locale, exc.template()), words)
+    title = errors.render(exc.localized(Translator(locale)), words)
     extra = {k: v for k, v in exc.data.items() if k != "errors"}
     if isinstance(exc, errors.ValidationFailed):
         extra["errors"] = [{**e, "message": gettext(locale, e.get("message", ""))} for e in exc.errors]

@@ -74,7 +74,7 @@ def error_message(translate: Translator, error: DomainError) -> str:
     """A DomainError's message in the page's language, its data filled in (unknown placeholders stay as-is).
     Word-like values (``kind="event"``, ``state="paid"``) are translated too when the catalogs know them."""
     data = {k: translate(v) if isinstance(v, str) else v for k, v in error.data.items()}
-    return render_message(translate(error.template()), data)
+    return render_message(error.localized(translate), data)
 
 
 templates.env.globals["error_message"] = error_message
