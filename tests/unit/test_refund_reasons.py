@@ -38,6 +38,12 @@ def test_the_writers_forms_are_the_ones_stored_before():
             "场次已取消：rain: roof leak",
         ),
         ("seat exchange A 1-2 → B 3-4", "Seat exchange A 1-2 → B 3-4", "换座 A 1-2 → B 3-4"),
+        ("duplicate payment", "A second payment for an order already paid.", "订单已付款后又收到的重复付款。"),
+        (
+            "paid after expiry; sold out",
+            "Paid after the order had expired, when its tickets were sold out.",
+            "订单过期后才付款，而票已售罄。",
+        ),
         (
             "seat exchange Stalls Left 10-3 → 楼座 2-1",
             "Seat exchange Stalls Left 10-3 → 楼座 2-1",
@@ -63,6 +69,8 @@ def test_system_reasons_read_in_the_readers_language(stored: str, en: str, zh: s
         "seat exchange requested by the buyer",  # no seats and arrow
         "seat exchange A 1-2 -> B 3-4",  # an ASCII arrow: typed, not written by the system
         "{reason} {n}",  # braces are text, not placeholders
+        "duplicate payment, refunded by hand",  # starts like the system's
+        "paid after expiry",  # only part of the system's words
     ],
 )
 def test_staff_text_is_shown_as_typed_even_when_it_looks_similar(typed: str):

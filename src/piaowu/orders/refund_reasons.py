@@ -12,7 +12,9 @@ The forms (each written only here):
 - ``session cancelled`` / ``session cancelled: <what staff told the buyers>`` (``orders.session_cancel``; the
   staff text is kept as typed, and the whole cut at 200 characters);
 - ``seat exchange <old seat> → <new seat>`` (``seating.exchange``, the difference of a cheaper seat; the same
-  words end the counter payment's subject when the buyer pays more).
+  words end the counter payment's subject when the buyer pays more);
+- ``duplicate payment`` and ``paid after expiry; sold out`` (``orders.payment_flow``: a payment that landed
+  for an order already paid, or after it expired with its tickets gone, is refunded whole).
 
 A staff text written in exactly one of these forms reads as the system's: it says the same thing.
 """
@@ -27,6 +29,8 @@ MAX_LENGTH = 200  # refunds.reason
 NONE_GIVEN = "refund"
 SESSION_CANCELLED = "session cancelled"
 _CANCELLED_WITH = SESSION_CANCELLED + ": "
+DUPLICATE_PAYMENT = "duplicate payment"
+PAID_AFTER_EXPIRY = "paid after expiry; sold out"
 _EXCHANGE = re.compile(r"seat exchange (?P<old>\S(?:.*\S)?) → (?P<new>\S(?:.*\S)?)")
 
 
@@ -34,6 +38,8 @@ class Kind(StrEnum):
     NONE_GIVEN = "none_given"
     SESSION_CANCELLED = "session_cancelled"
     SEAT_EXCHANGE = "seat_exchange"
+    DUPLICATE_PAYMENT = "duplicate_payment"
+    PAID_AFTER_EXPIRY = "paid_after_expiry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,10 @@ def parse(reason: str) -> SystemReason | None:
         return SystemReason(Kind.NONE_GIVEN)
     if reason == SESSION_CANCELLED:
         return SystemReason(Kind.SESSION_CANCELLED)
+    if reason == DUPLICATE_PAYMENT:
+        return SystemReason(Kind.DUPLICATE_PAYMENT)
+    if reason == PAID_AFTER_EXPIRY:
+        return SystemReason(Kind.PAID_AFTER_EXPIRY)
     if reason.startswith(_CANCELLED_WITH) and reason[len(_CANCELLED_WITH) :]:
         return SystemReason(Kind.SESSION_CANCELLED, staff_text=reason[len(_CANCELLED_WITH) :])
     found = _EXCHANGE.fullmatch(reason)

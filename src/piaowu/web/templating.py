@@ -93,6 +93,10 @@ def refund_reason(_: Translator, reason: str) -> str:
         if found.staff_text:
             return _("The session was cancelled: {reason}", reason=found.staff_text)
         return _("The session was cancelled.")
+    if found.kind is Kind.DUPLICATE_PAYMENT:
+        return _("A second payment for an order already paid.")
+    if found.kind is Kind.PAID_AFTER_EXPIRY:
+        return _("Paid after the order had expired, when its tickets were sold out.")
     return _("Seat exchange {old} → {new}", old=found.old_seat, new=found.new_seat)
 
 
