@@ -185,6 +185,11 @@ async def test_bad_edits_and_sections_are_refused_whole(runtime, client, tenant)
         r = await client.patch(f"{url}/seats", json=body, headers=world.auth)
         assert r.status_code == 422, (body, r.text)
         assert (field, code) in {(e["field"], e["code"]) for e in r.json()["errors"]}, r.text
+    # "at least 1": the counted message's singular in English, Chinese as before.
+    r = await client.patch(f"{url}/seats?lang=en", json={"ops": []}, headers=world.auth)
+    assert [e["message"] for e in r.json()["errors"]] == ["Send at least 1 item."]
+    r = await client.patch(f"{url}/seats?lang=zh-CN", json={"ops": []}, headers=world.auth)
+    assert [e["message"] for e in r.json()["errors"]] == ["请至少提供 1 项。"]
     same = await client.patch(f"{url}/seats", json={}, headers=world.auth)  # nothing to change
     assert same.status_code == 200 and same.json()["version"] == 1
     overlap = r = await client.patch(

@@ -114,11 +114,11 @@ def _build_and_sell(tabs, live_server: LiveServer, ids: dict[str, str]) -> None:
     page.mouse.down()
     page.mouse.move(sixth["x"] + sixth["width"] + 6, sixth["y"] + sixth["height"] + 6, steps=8)
     page.mouse.up()
-    expect(page.locator("[data-count]")).to_contain_text("6")
+    expect(page.locator("[data-count]")).to_have_text("已选 6 个座位")
     page.locator("#e-attribute").select_option("restricted_view")
     page.locator("[data-action=attr-set]").click()
     seats.nth(59).click()
-    expect(page.locator("[data-count]")).to_contain_text("1")
+    expect(page.locator("[data-count]")).to_have_text("已选 1 个座位")
     page.locator("[data-map]").focus()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
@@ -128,6 +128,23 @@ def _build_and_sell(tabs, live_server: LiveServer, ids: dict[str, str]) -> None:
     expect(page.locator(".flash")).to_contain_text("60")
     doc = page.locator("[data-seat-editor]").get_attribute("data-doc") or ""
     assert doc.count("restricted_view") == 6, doc[:400]
+
+    # ---- in English the count has both forms: one seat, then six (the script picks what the page sent) ------
+    editor_url = page.url.split("?")[0]
+    op.goto(editor_url + "?lang=en")
+    seats = page.locator("[data-seat-editor] circle.seat")
+    expect(page.locator("[data-count]")).to_have_text("0 seats selected")
+    seats.nth(0).click()
+    expect(page.locator("[data-count]")).to_have_text("1 seat selected")
+    first, sixth = seats.nth(0).bounding_box(), seats.nth(5).bounding_box()
+    assert first and sixth
+    page.mouse.move(first["x"] - 6, first["y"] - 6)
+    page.mouse.down()
+    page.mouse.move(sixth["x"] + sixth["width"] + 6, sixth["y"] + sixth["height"] + 6, steps=8)
+    page.mouse.up()
+    expect(page.locator("[data-count]")).to_have_text("6 seats selected")
+    op.shot("02b-editor-selected-en")
+    op.goto(editor_url + "?lang=zh-CN")  # the cookie follows ?lang=: back to Chinese for the rest
 
     # ---- the session sells this layout, priced per zone ------------------------------------------------------
     op.goto(live_server.url(f"/manage/sessions/{ids['session']}/seating"))

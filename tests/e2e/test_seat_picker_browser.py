@@ -171,9 +171,29 @@ def test_pick_by_keyboard_and_buy(tabs, live_server: LiveServer) -> None:  # noq
     assert chosen(tab)[-1] == world.seat("B", "2", "5")
     expect(page.locator(".sel-seat").last).to_contain_text("restricted view (pillar)")
     expect(seat_select.locator("option").nth(4)).to_contain_text("selected")
+    # One such seat: the page's singular form ("has"), not "1 of your seats have".
+    limited = page.locator("[data-summary-limited]")
+    expect(limited).to_have_text("1 of your seats has a restricted or partial view of the stage.")
     fill_buyer(tab, "Li Lei", "138 1234 5678")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name="Review and pay")).to_be_visible()
+    assert tab.errors == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("en", "You can choose at most 1 seat in one order."), ("zh-CN", "每笔订单最多可选1个座位。")],
+)
+def test_one_seat_per_order_is_said_in_the_singular(tabs, live_server: LiveServer, locale: str, said: str) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    world = seated_session(live_server, max_per_order=1)
+    tab = open_map(tabs, session_url(live_server, world, lang=locale), locale=locale, viewport=DESKTOP)
+    seat(tab, world.seat("A", "1", "5")).click()
+    seat(tab, world.seat("A", "1", "6")).click()
+    expect(tab.page.locator("[data-map-live]")).to_have_text(said)
+    assert chosen(tab) == [world.seat("A", "1", "5")]
+    tab.shot(f"01-desktop-{locale}-one-seat-limit")
     assert tab.errors == []
 
 
@@ -252,7 +272,8 @@ def test_best_available_gives_a_restricted_view_only_when_ticked_and_the_summary
     assert len(chosen(tab)) == 3
     note = page.locator("[data-summary-limited]")
     expect(note).to_be_visible()
-    expect(note).to_contain_text("of your seats have a restricted or partial view")
+    # Two clear seats and one behind a pillar: the singular ("1 of your seats has"), not "1 … have".
+    expect(note).to_have_text("1 of your seats has a restricted or partial view of the stage.")
     tab.shot("03-phone-en-best-restricted")
     # Two seats: the clear ones, and no note.
     page.locator("[data-best-qty]").fill("2")

@@ -2,8 +2,10 @@
 
 The msgids are found by reading the sources, so a new string without a translation fails here rather than
 showing English on a Chinese page: ``_("…")`` in every template (Jinja's own parser) and in the page modules
-(``_("…")``, ``translator(request)("…")``), plus the tables whose entries pages translate by value. Text
-written straight into a template (not through ``_()``) must not be English, unless marked ``lang="en"``.
+(``_("…")``, ``translator(request)("…")``), plus the tables whose entries pages translate by value. Counted
+messages (``ngettext("{n} seat", "{n} seats", n, n=n)`` in templates, ``_.ngettext(…)`` in modules) must be plural
+entries (``msgid``/``msgid_plural``/``msgstr[0]``) with the same two English forms. Text written straight into a
+template (not through ``_()``) must not be English, unless marked ``lang="en"``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,42 @@ TRANSLATOR_FACTORIES = {"translator", "_t", "Translator"}
 
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def template_plurals() -> dict[tuple[str, str], str]:
+    """(singular, plural) → where, for every ``ngettext("…", "…", n)`` in a template."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
+        tree = templates.env.parse(path.read_text(encoding="utf-8"))
+        for lineno, func, message in extract_from_ast(tree, gettext_functions=("ngettext",)):
+            assert func == "ngettext" and isinstance(message, tuple)
+            singular, plural = message[0], message[1]
+            assert isinstance(singular, str) and isinstance(plural, str), f"{path}:{lineno}: ngettext of a variable"
+            found.setdefault((singular, plural), f"{path.relative_to(TEMPLATES_DIR)}:{lineno}")
+    return found
+
+
+def module_plurals() -> dict[tuple[str, str], str]:
+    """(singular, plural) → where, for every ``_.ngettext("…", "…", n)`` in a page module."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted(WEB_DIR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "ngettext":
+                one, other = node.args[0], node.args[1]
+                if isinstance(one, ast.Constant) and isinstance(other, ast.Constant):  # a table's: checked below
+                    found.setdefault((one.value, other.value), f"{path.relative_to(WEB_DIR)}:{node.lineno}")
+    return found
+
+
+def catalog_plurals() -> dict[str, tuple[str, str]]:
+    """singular msgid → (msgid_plural, msgstr[0]) of every translated plural entry in the zh_CN catalogs."""
+    found: dict[str, tuple[str, str]] = {}
+    for path in CATALOGS:
+        with path.open("rb") as fh:
+            for m in read_po(fh, locale="zh_CN"):
+                if isinstance(m.id, tuple) and m.string and m.string[0] and not m.fuzzy:
+                    found[m.id[0]] = (m.id[1], m.string[0])
+    return found
 
 
 def template_msgids() -> dict[str, str]:
@@ -97,6 +135,37 @@ def test_every_page_string_has_a_zh_cn_translation_with_the_same_placeholders():
         if _placeholders(catalog[msgid]) != _placeholders(msgid)
     ]
     assert not wrong, "the translation must keep the {placeholders}:\n" + "\n".join(wrong)
+
+
+def test_the_scan_finds_counted_messages_in_templates_and_modules():
+    assert ("{n} seat", "{n} seats") in template_plurals()
+    assert ("{n} ticket left", "{n} tickets left") in template_plurals()
+    assert ("Layout saved: {n} seat.", "Layout saved: {n} seats.") in module_plurals()
+
+
+def test_every_counted_message_is_a_zh_cn_plural_entry_with_the_same_forms_and_placeholders():
+    """A counted message needs a plural entry found by its singular, whose ``msgid_plural`` is the plural the
+    code passes (else the catalog was written for another sentence), and whose translation keeps the
+    placeholders of both English forms."""
+    entries = catalog_plurals()
+    used = {**template_plurals(), **module_plurals()}
+    used |= {
+        (one, other): "web/manage/common.py _PYDANTIC_COUNTED" for one, other, _by in common._PYDANTIC_COUNTED.values()
+    }
+    missing = [f"{where}: {one!r} / {other!r}" for (one, other), where in sorted(used.items()) if one not in entries]
+    assert not missing, "add plural entries (msgid, msgid_plural, msgstr[0]) for:\n" + "\n".join(missing)
+    wrong = [
+        f"{where}: {one!r} has msgid_plural {entries[one][0]!r}, the code says {other!r}"
+        for (one, other), where in sorted(used.items())
+        if entries[one][0] != other
+    ]
+    assert not wrong, "\n".join(wrong)
+    holes = [
+        f"{where}: {one!r} → {entries[one][1]!r}"
+        for (one, other), where in sorted(used.items())
+        if not (_placeholders(one) == _placeholders(other) == _placeholders(entries[one][1]))
+    ]
+    assert not holes, "both forms and the translation must have the same {placeholders}:\n" + "\n".join(holes)
 
 
 @pytest.mark.parametrize("path", CATALOGS, ids=lambda p: p.name)

@@ -94,6 +94,39 @@ def test_every_domain_error_message_has_a_zh_cn_translation_with_the_same_placeh
         assert _placeholders(catalog[c.message]) == _placeholders(c.message), c.__name__
 
 
+def _plural_entries() -> dict[str, tuple[str, str]]:
+    """singular msgid → (msgid_plural, msgstr[0]) of every translated plural entry in the zh_CN catalogs."""
+    entries: dict[str, tuple[str, str]] = {}
+    for path in sorted(ERRORS_PO.parent.glob("*.po")):
+        with path.open("rb") as fh:
+            for m in read_po(fh, locale="zh_CN"):
+                if isinstance(m.id, tuple) and m.string and m.string[0] and not m.fuzzy:
+                    entries[m.id[0]] = (m.id[1], m.string[0])
+    return entries
+
+
+def test_the_api_counted_field_messages_are_zh_cn_plural_entries():
+    entries = _plural_entries()
+    assert "string_too_short" in api_errors.PYDANTIC_COUNTED
+    for one, other, by in api_errors.PYDANTIC_COUNTED.values():
+        assert by in _placeholders(one) and one in entries, one
+        assert entries[one][0] == other and _placeholders(entries[one][1]) == _placeholders(other), one
+
+
+def test_every_counted_error_message_is_a_zh_cn_plural_entry_with_both_english_forms():
+    """A class with ``message_plural`` is translated through a plural entry found by its singular ``message``:
+    without one (or with another ``msgid_plural``) Chinese readers would get English."""
+    entries = _plural_entries()
+    counted = [c for c in _all_error_classes() if c.message_plural is not None]
+    assert {c.__name__ for c in counted} >= {"TooManyAttempts", "RateLimited"}  # the walk finds them
+    for c in counted:
+        assert c.counted_by in _placeholders(c.message), c.__name__
+        assert c.message in entries, f"add a plural entry for {c.__name__}: {c.message!r} / {c.message_plural!r}"
+        plural, zh = entries[c.message]
+        assert plural == c.message_plural, c.__name__
+        assert _placeholders(zh) == _placeholders(c.message) == _placeholders(c.message_plural), c.__name__
+
+
 def test_every_field_message_of_services_and_schemas_is_translated():
     catalog = _catalog("zh_CN")
     found = _messages_in_source()
@@ -138,7 +171,8 @@ def test_no_translation_leaks_latin_placeholders_or_english_sentences():
         for m in read_po(fh):
             if not m.id:
                 continue
-            assert re.search(r"[\u4e00-\u9fff]", m.string), f"not translated to Chinese: {m.id!r}"
+            text = m.string if isinstance(m.string, str) else m.string[0]  # a plural entry: zh's one form
+            assert re.search(r"[\u4e00-\u9fff]", text), f"not translated to Chinese: {m.id!r}"
 
 
 def test_every_kind_a_not_found_names_is_translated():

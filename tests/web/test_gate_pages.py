@@ -144,8 +144,8 @@ async def test_a_pass_shows_each_part_and_the_one_this_scan_used(client, runtime
 
     ok = (await scan_json(client, csrf, issued.ticket.qr_payload)).json()
     assert ok["admitted"] and [(p["use"], p["this"], p["mark"]) for p in ok["entitlements"]] == [
-        ("0 of 1 entries used", False, ""),
-        ("1 of 1 entries used", True, "Redeemed now"),
+        ("0 of 1 entry used", False, ""),  # one entry allowed: the singular
+        ("1 of 1 entry used", True, "Redeemed now"),
     ]
     assert ok["entitlements"][0]["label"].startswith("景点0")
     again = (await scan_json(client, csrf, issued.ticket.code, lang="zh-CN")).json()
@@ -154,7 +154,7 @@ async def test_a_pass_shows_each_part_and_the_one_this_scan_used(client, runtime
     # The plain form (no JavaScript) shows the same parts on the page.
     r = await client.post("/gate/scan?lang=en", data={"csrf": csrf, "raw": issued.ticket.code})
     page = (await client.get(r.headers["location"] + "?lang=en")).text
-    assert 'class="gate-passparts"' in page and "Checked now" in page and "1 of 1 entries used" in page
+    assert 'class="gate-passparts"' in page and "Checked now" in page and "1 of 1 entry used" in page
 
 
 async def test_a_plain_ticket_shows_no_parts(client, runtime, tenant):

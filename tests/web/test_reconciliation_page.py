@@ -76,7 +76,7 @@ async def test_reconcile_now_recovers_a_lost_callback(runtime: Runtime, app, cli
 
     assert r.status_code == 303 and r.headers["location"] == PAGE
     after = await client.get(PAGE)
-    assert "Reconciliation checked 1 payments: 1 fixed, 0 open." in after.text
+    assert "Reconciliation checked 1 payment: 1 fixed, 0 open." in after.text  # one: the singular
     got = (await client.get(f"/api/v1/orders/{order['id']}", headers=tenant.auth)).json()
     assert got["status"] == "paid"
     assert (await client.post(f"{PAGE}/run", data={})).status_code in (400, 403)  # no CSRF token, no run

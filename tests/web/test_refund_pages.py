@@ -137,13 +137,13 @@ async def test_the_customer_order_page_shows_refunded_amount_and_tickets(
     await in_uow(runtime, lambda uow: refund_order(uow, actor, order.id, RefundIn(line_ids=[refunded.id])))
 
     page = await client.get(order_url + "?lang=en")
-    assert "Refunded: ¥180.00 for 1 tickets." in page.text
-    assert "Refunded (1 tickets)" in page.text and "−¥180.00" in page.text
+    assert "Refunded: ¥180.00 for 1 ticket." in page.text  # one ticket: the singular
+    assert "Refunded (1 ticket)" in page.text and "−¥180.00" in page.text
     assert page.text.count("Refunded ¥180.00") == 1  # on the refunded ticket only
     card = page.text[page.text.index(f'data-ticket-code="{refunded.ticket.code}"') - 1500 :]
     assert "Refunded ¥180.00" in card[:1600]
     zh = (await client.get(order_url + "?lang=zh-CN")).text
-    assert "已退款：1 张票，共 ¥180.00。" in zh and "已退款 ¥180.00" in zh
+    assert "已退款：1 张票，共 ¥180.00。" in zh and "已退款 ¥180.00" in zh and "已退款（1 张）" in zh
     assert "tickets.pdf" in page.text  # one ticket still admits: its PDF and the entrance advice stay
 
     # Refunded whole: nothing on the page may still read as "your tickets are ready".

@@ -383,6 +383,21 @@ async def test_a_seat_at_another_price_shows_the_difference_before_it_is_confirm
     assert "Change due: ¥100.00" in after.text
     assert await live_seat(client, world, "A", 0) == "s"
 
+    # Back to a cheaper seat: the difference is refunded with a reason the system writes (in English, stored as
+    # written); the order page reads it in the page's language.
+    now = (await client.get(f"/api/v1/orders/{order['id']}", headers=world.auth)).json()
+    back = f"/manage/orders/{order['id']}/tickets/{now['lines'][0]['ticket']['id']}/exchange"
+    csrf = csrf_of((await client.get(back + "?lang=en")).text)
+    b6 = world.seat("B", "1", "6")
+    done = await client.post(back, data={"csrf": csrf, "seat": b6, "difference": "-40000", "method": "cash"})
+    assert done.status_code == 303, done.text
+    refunds = (await client.get(f"/api/v1/orders/{order['id']}/refunds", headers=world.auth)).json()
+    assert [r["reason"] for r in refunds] == ["seat exchange A 1-1 → B 1-6"]  # the API's value is unchanged
+    en = (await client.get(f"/manage/orders/{order['id']}?lang=en")).text
+    assert "Reason: Seat exchange A 1-1 → B 1-6" in en
+    zh = (await client.get(f"/manage/orders/{order['id']}?lang=zh-CN")).text
+    assert "原因：换座 A 1-1 → B 1-6" in zh and "seat exchange" not in zh
+
 
 async def live_seat(client: httpx.AsyncClient, world, section: str, index: int) -> str:  # noqa: ANN001
     live = (await client.get(f"/manage/sessions/{world.session_id}/seating.json")).json()

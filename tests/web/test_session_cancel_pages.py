@@ -95,6 +95,12 @@ async def test_cancel_from_the_session_page_with_progress_report_and_retry(
     assert pending.code in listed.text and paid.code in listed.text and elsewhere.code not in listed.text
     assert "Refunded" in listed.text and "Cancelled" in listed.text
 
+    # The refund's reason, written by the system in English, reads in the page's language; staff words as typed.
+    en = (await client.get(f"/manage/orders/{paid.id}?lang=en")).text
+    assert "Reason: The session was cancelled: Storm" in en and "session cancelled" not in en
+    zh = (await client.get(f"/manage/orders/{paid.id}?lang=zh-CN")).text
+    assert "原因：场次已取消：Storm" in zh and "session cancelled" not in zh
+
 
 async def test_the_shop_stops_selling_and_refuses_to_take_payment_for_a_cancelled_session(
     client: httpx.AsyncClient,

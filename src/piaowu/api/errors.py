@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from piaowu.core import errors
 from piaowu.fields import SHAPE_TAG
-from piaowu.i18n import api_locale, gettext
+from piaowu.i18n import Translator, api_locale, gettext
 
 log = logging.getLogger("piaowu.api")
 
@@ -39,7 +39,7 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response:
     locale = request_locale(request)
     # Words put into the sentence ("No {kind} with this id.") are translated too; the body keeps the originals.
     words = {k: gettext(locale, v) if isinstance(v, str) else v for k, v in exc.data.items()}
-    title = errors.render(gettext(locale, exc.template()), words)
+    title = errors.render(exc.localized(Translator(locale)), words)
     extra = {k: v for k, v in exc.data.items() if k != "errors"}
     if isinstance(exc, errors.ValidationFailed):
         extra["errors"] = [{**e, "message": gettext(locale, e.get("message", ""))} for e in exc.errors]
@@ -76,11 +76,9 @@ PYDANTIC_MESSAGES = {
     "bool_parsing": "Enter true or false.",
     "bool_type": "Enter true or false.",
     "string_type": "Enter text.",
-    "string_too_short": "Enter at least {min_length} characters.",
     "string_too_long": "Enter at most {max_length} characters.",
     "string_pattern_mismatch": "This value is not in the expected format.",
     "list_type": "Send a list.",
-    "too_short": "Send at least {min_length} items.",
     "too_long": "Send at most {max_length} items.",
     "dict_type": "Send an object.",
     "model_type": "Send an object.",
@@ -98,12 +96,26 @@ PYDANTIC_MESSAGES = {
     "json_invalid": "The request body is not valid JSON.",
     "json_type": "The request body is not valid JSON.",
 }
+# Counted ones (a minimum of 1 is common): singular, plural and the context field that picks the form.
+PYDANTIC_COUNTED = {
+    "string_too_short": (
+        "Enter at least {min_length} character.",
+        "Enter at least {min_length} characters.",
+        "min_length",
+    ),
+    "too_short": ("Send at least {min_length} item.", "Send at least {min_length} items.", "min_length"),
+}
 INVALID_EMAIL = "Enter a valid e-mail address."
 
 
 def _message(err: dict[str, Any], locale: str) -> str:
     kind = str(err.get("type", ""))
     msg = str(err.get("msg", ""))
+    if kind in PYDANTIC_COUNTED:
+        one, other, by = PYDANTIC_COUNTED[kind]
+        ctx = dict(err.get("ctx") or {})
+        n = ctx.get(by)
+        return errors.render(Translator(locale).ngettext(one, other, n if isinstance(n, int) else 0), ctx)
     if kind in PYDANTIC_MESSAGES:
         return errors.render(gettext(locale, PYDANTIC_MESSAGES[kind]), dict(err.get("ctx") or {}))
     if msg.startswith("value is not a valid email address"):

@@ -7,21 +7,46 @@ templates and serve as gettext msgids (see ``piaowu/i18n``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
+
+
+class Translates(Protocol):
+    """What ``localized`` needs of a translator (``i18n.Translator``, which core does not import)."""
+
+    def __call__(self, message: str, /) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
 
 
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status: ClassVar[int] = 400
     message: ClassVar[str] = "The request could not be completed."
+    # A counted message (gettext's plural forms): ``message`` is the English singular, ``message_plural`` the
+    # plural, and the data field ``counted_by`` picks the form ("Try again in 1 minute." / "in 5 minutes.").
+    message_plural: ClassVar[str | None] = None
+    counted_by: ClassVar[str] = ""
 
     def __init__(self, message: str | None = None, /, **data: Any) -> None:
         self.data = data
         self.detail_message = message
-        super().__init__(message or self.message.format_map(_Missing(data)))
+        super().__init__(message or self.template().format_map(_Missing(data)))
 
     def template(self) -> str:
-        return self.detail_message or self.message
+        """The English template, in the form the count asks for (the singular for exactly 1)."""
+        if self.detail_message:
+            return self.detail_message
+        if self.message_plural is not None and self.data.get(self.counted_by) != 1:
+            return self.message_plural
+        return self.message
+
+    def localized(self, translate: Translates) -> str:
+        """The template in the translator's language, not yet filled: a counted message through its plural
+        entry (found by the singular), any other through the plain catalog."""
+        count = self.data.get(self.counted_by)
+        if not self.detail_message and self.message_plural is not None and isinstance(count, int):
+            return translate.ngettext(self.message, self.message_plural, count)
+        return translate(self.template())
 
 
 class _Missing(dict):
@@ -356,7 +381,9 @@ class CsrfFailed(DomainError):
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     status = 429
-    message = "Too many failed attempts. Try again in {minutes} minutes."
+    message = "Too many failed attempts. Try again in {minutes} minute."
+    message_plural = "Too many failed attempts. Try again in {minutes} minutes."
+    counted_by = "minutes"
 
 
 class InvalidAmount(DomainError):
@@ -382,7 +409,9 @@ class InvalidValue(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
-    message = "Too many requests. Try again in {retry_after} seconds."
+    message = "Too many requests. Try again in {retry_after} second."
+    message_plural = "Too many requests. Try again in {retry_after} seconds."
+    counted_by = "retry_after"
 
 
 # seat exchange (issue 8, seatoffice)

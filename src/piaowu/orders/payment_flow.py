@@ -28,6 +28,7 @@ from piaowu.db import hotpath
 from piaowu.db.hotpath import StaleRead
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
+from piaowu.orders import refund_reasons
 from piaowu.orders import repository as repo
 from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.schemas import CashPaymentIn, CounterSaleIn, OnlinePaymentIn, OrderIn, OrderOut, PaymentStartOut
@@ -272,12 +273,12 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
         # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
         # back through the provider that took it.
-        await _refund_whole(uow, actor, order, c, "session cancelled")
+        await _refund_whole(uow, actor, order, c, refund_reasons.session_cancelled())
         return "refunded_session_cancelled"
     for _ in range(3):  # the order may change state under us (sweeper); re-read and decide again
         status = OrderStatus(order.status)
         if status in REFUNDABLE:
-            await _refund_whole(uow, actor, order, c, "duplicate payment")
+            await _refund_whole(uow, actor, order, c, refund_reasons.DUPLICATE_PAYMENT)
             return "refunded_duplicate"
         # Only from the state just read: a pending order and a closed one are paid differently (confirm the hold,
         # or take the units again). The table decides which states a payment may come from at all.
@@ -315,7 +316,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
                 paid_minor=0,
                 closed_at=uow.now(),
             )
-            await _refund_whole(uow, actor, order, c, "paid after expiry; sold out")
+            await _refund_whole(uow, actor, order, c, refund_reasons.PAID_AFTER_EXPIRY)
             return "refunded_late"
         order = await repo.head(uow.session, order.organizer_id, order.id)
         assert order is not None

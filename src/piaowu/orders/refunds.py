@@ -20,6 +20,7 @@ from piaowu.core.errors import InvalidState, NotFound, RefundNotAllowed, Validat
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Take
+from piaowu.orders import refund_reasons
 from piaowu.orders import repository as repo
 from piaowu.orders.refund_rules import RefundLine, plan_refund
 from piaowu.orders.schemas import OrderOut, RefundIn
@@ -86,7 +87,7 @@ async def refund_order(uow: UnitOfWork, actor: Actor, order_id: str, data: Refun
         organizer_id=order.organizer_id,
         order_id=order.id,
         amount_minor=plan.amount_minor,
-        reason=data.reason or "refund",
+        reason=data.reason or refund_reasons.NONE_GIVEN,
     )
     await tickets.void_tickets(uow, actor, order.organizer_id, wanted, status="refunded")
     # Only tickets never admitted give their places back: a used ticket's place was consumed. The ticket types'

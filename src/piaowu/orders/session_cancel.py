@@ -27,6 +27,7 @@ from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import InvalidState
 from piaowu.core.events import Topic
 from piaowu.db.uow import UnitOfWork
+from piaowu.orders import refund_reasons
 from piaowu.orders import repository as repo
 from piaowu.orders import service as orders
 from piaowu.orders.refunds import refund_order
@@ -152,7 +153,7 @@ async def process_order(uow: UnitOfWork, job: JobRef, order_id: str) -> Handled:
     await repo.lock(uow.session, job.organizer_id, order_id)
     order = await orders.load(uow, job.organizer_id, order_id)  # read after the lock: its current state
     status = OrderStatus(order.status)
-    reason = ("session cancelled: " + job.reason)[:200] if job.reason else "session cancelled"
+    reason = refund_reasons.session_cancelled(job.reason)
     if status == OrderStatus.PENDING:
         await orders.cancel_pending(uow, actor, order)
         handled = Handled(Outcome.CANCELLED, 0, order.code)

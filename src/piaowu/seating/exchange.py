@@ -48,7 +48,7 @@ from piaowu.core.money import format_money
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Claim
-from piaowu.orders import price_change
+from piaowu.orders import price_change, refund_reasons
 from piaowu.orders import repository as orders_repo
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import REFUNDABLE, LineStatus
@@ -161,7 +161,7 @@ async def exchange_seat(uow: UnitOfWork, actor: Actor, ticket_id: str, data: Sea
     if returned != [old.unit_id]:
         raise ExchangeNotAllowed(reason="the ticket's seat was already given back")
     money = await price_change.settle(
-        uow, actor, order, line, new_price, data.payment, reason=f"seat exchange {_label(old)} → {_label(new)}"
+        uow, actor, order, line, new_price, data.payment, reason=refund_reasons.seat_exchange(_label(old), _label(new))
     )
     await uow.session.execute(
         update(OrderLineHolding)

@@ -127,11 +127,23 @@ def _entitlements_view(request: Request, out: ScanOut) -> list[dict[str, Any]]:
     rows = []
     for e in t.entitlements:
         if e.mode == "days":
-            use = _("{used} of {allowed} days used", used=e.used, allowed=e.allowed)
+            use = _.ngettext(
+                "{used} of {allowed} day used",
+                "{used} of {allowed} days used",
+                e.allowed,
+                used=e.used,
+                allowed=e.allowed,
+            )
             if e.days_used:
                 use += " · " + _("Days: {days}", days=", ".join(d[5:] for d in e.days_used))
         else:
-            use = _("{used} of {allowed} entries used", used=e.used, allowed=e.allowed)
+            use = _.ngettext(
+                "{used} of {allowed} entry used",
+                "{used} of {allowed} entries used",
+                e.allowed,
+                used=e.used,
+                allowed=e.allowed,
+            )
         this = out.entitlement == e.position
         mark = (_("Redeemed now") if out.admitted else _("Checked now")) if this else ""
         rows.append({"label": e.label or "—", "use": use, "done": e.used >= e.allowed, "this": this, "mark": mark})

@@ -80,7 +80,7 @@ async def confirm(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
             )
             await uow.commit()
     except Conflict as exc:
-        message = fill(Translator(page_locale(request))(exc.template()), exc.data)
+        message = fill(exc.localized(Translator(page_locale(request))), exc.data)
         return _page(request, rt, await _trade(rt, trade_no), error=message, status_code=409)
     worker = rt.extras.get("worker")
     if worker is not None:

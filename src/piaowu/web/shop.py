@@ -416,7 +416,7 @@ async def _seat_problem(
 
 
 def _error(request: Request, exc: DomainError) -> str:
-    return fill(_t(request)(exc.template()), exc.data)
+    return fill(exc.localized(_t(request)), exc.data)
 
 
 # ---- the order: review and pay, then the tickets --------------------------------------------------------

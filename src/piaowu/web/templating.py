@@ -17,6 +17,8 @@ from piaowu.core.errors import DomainError
 from piaowu.core.errors import render as render_message
 from piaowu.core.money import format_money
 from piaowu.i18n import SUPPORTED, Translator, html_lang, negotiate, normalize_locale
+from piaowu.orders import refund_reasons
+from piaowu.orders.refund_reasons import Kind
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -72,10 +74,33 @@ def error_message(translate: Translator, error: DomainError) -> str:
     """A DomainError's message in the page's language, its data filled in (unknown placeholders stay as-is).
     Word-like values (``kind="event"``, ``state="paid"``) are translated too when the catalogs know them."""
     data = {k: translate(v) if isinstance(v, str) else v for k, v in error.data.items()}
-    return render_message(translate(error.template()), data)
+    return render_message(error.localized(translate), data)
 
 
 templates.env.globals["error_message"] = error_message
+
+
+def refund_reason(_: Translator, reason: str) -> str:
+    """A refund's reason as the reader sees it: the reasons the system writes (``orders.refund_reasons``) in
+    the page's language, with the staff words inside a cancellation's as typed; ``""`` when none was given; any
+    other text as staff typed it. The stored reason (and the API's) stays as written."""
+    found = refund_reasons.parse(reason)
+    if found is None:
+        return reason
+    if found.kind is Kind.NONE_GIVEN:
+        return ""
+    if found.kind is Kind.SESSION_CANCELLED:
+        if found.staff_text:
+            return _("The session was cancelled: {reason}", reason=found.staff_text)
+        return _("The session was cancelled.")
+    if found.kind is Kind.DUPLICATE_PAYMENT:
+        return _("A second payment for an order already paid.")
+    if found.kind is Kind.PAID_AFTER_EXPIRY:
+        return _("Paid after the order had expired, when its tickets were sold out.")
+    return _("Seat exchange {old} → {new}", old=found.old_seat, new=found.new_seat)
+
+
+templates.env.globals["refund_reason"] = refund_reason
 
 
 def csrf_token(request: Request) -> str:
@@ -103,9 +128,12 @@ def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     locale = page_locale(request)
+    translate = Translator(locale)
     ctx: dict[str, Any] = {
         "request": request,
-        "_": Translator(locale),
+        "_": translate,
+        # Counted messages, named as gettext's so Jinja's and Babel's extractors know them: see Translator.ngettext.
+        "ngettext": translate.ngettext,
         "locale": locale,
         "html_lang": html_lang(locale),
         "locales": SUPPORTED,

@@ -52,7 +52,6 @@ def translator(request: Request) -> Translator:
 # Pydantic's own wording is English-only; these are the cases our forms can hit, as translatable msgids.
 _PYDANTIC = {
     "missing": "This field is required.",
-    "string_too_short": "Enter at least {min_length} characters.",
     "string_too_long": "Use at most {max_length} characters.",
     "greater_than_equal": "Enter a number of at least {ge}.",
     "less_than_equal": "Enter a number of at most {le}.",
@@ -65,6 +64,14 @@ _PYDANTIC = {
     "literal_error": "Choose one of the options.",
     "string_pattern_mismatch": "Choose one of the options.",
     "value_error": "{msg}",
+}
+# Counted ones (a minimum of 1 is common): singular, plural and the context field that picks the form.
+_PYDANTIC_COUNTED = {
+    "string_too_short": (
+        "Enter at least {min_length} character.",
+        "Enter at least {min_length} characters.",
+        "min_length",
+    ),
 }
 
 
@@ -83,7 +90,11 @@ def pydantic_errors(request: Request, exc: ValidationError, rename: dict[str, st
         if NULL_MESSAGE in str(err.get("msg", "")):  # an emptied field of an edit form: the API's words don't fit
             template = _PYDANTIC["missing"]
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if not isinstance(v, Exception)}
-        if template == "{msg}":
+        counted = _PYDANTIC_COUNTED.get(err.get("type", ""))
+        if counted and template is None:
+            n = ctx.get(counted[2])
+            message = fill(_.ngettext(counted[0], counted[1], n if isinstance(n, int) else 0), ctx)
+        elif template == "{msg}":
             message = _(str(err.get("msg", "")).removeprefix("Value error, "))
         elif template:
             message = fill(_(template), ctx)

@@ -273,7 +273,11 @@ async def layout_save(request: Request, rt: RuntimeDep, actor: StaffDep, venue_i
         return await _editor(
             request, rt, actor, venue_id, layout_id, problems=problems, problems_title=title, status_code=422
         )
-    flash(request, _("Layout saved: {n} seats.", n=saved.seat_count), "success")
+    flash(
+        request,
+        _.ngettext("Layout saved: {n} seat.", "Layout saved: {n} seats.", saved.seat_count, n=saved.seat_count),
+        "success",
+    )
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 
@@ -375,7 +379,17 @@ async def layout_add_section(
             status_code=422,
         )
     section = preview.sections[0].id
-    flash(request, _("Section {section} added: {n} seats.", section=section, n=len(preview.seats)), "success")
+    flash(
+        request,
+        _.ngettext(
+            "Section {section} added: {n} seat.",
+            "Section {section} added: {n} seats.",
+            len(preview.seats),
+            section=section,
+            n=len(preview.seats),
+        ),
+        "success",
+    )
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 
@@ -421,7 +435,11 @@ async def layout_import(request: Request, rt: RuntimeDep, actor: StaffDep, venue
             problems_title=_("The file was not imported: nothing was saved. Correct these lines and try again."),
             status_code=422,
         )
-    flash(request, _("Imported: {n} seats.", n=saved.seat_count), "success")
+    flash(
+        request,
+        _.ngettext("Imported: {n} seat.", "Imported: {n} seats.", saved.seat_count, n=saved.seat_count),
+        "success",
+    )
     return redirect(f"/manage/venues/{venue_id}/layouts/{layout_id}")
 
 

@@ -279,8 +279,10 @@ async def order_refund(request: Request, rt: RuntimeDep, actor: StaffDep, order_
     else:
         flash(
             request,
-            _(
+            _.ngettext(
+                "Refund of {n} ticket recorded; {amount} goes back to the payer.",
                 "Refund of {n} tickets recorded; {amount} goes back to the payer.",
+                len(line_ids),
                 n=len(line_ids),
                 amount=format_money(sum(x.price_minor for x in done.lines if x.id in line_ids), done.currency),
             ),

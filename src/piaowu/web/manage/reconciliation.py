@@ -83,8 +83,10 @@ async def run_now(request: Request, rt: RuntimeDep, actor: StaffDep) -> Response
     _ = translator(request)
     flash(
         request,
-        _(
+        _.ngettext(
+            "Reconciliation checked {checked} payment: {fixed} fixed, {open} open.",
             "Reconciliation checked {checked} payments: {fixed} fixed, {open} open.",
+            run.checked,
             checked=run.checked,
             fixed=run.fixed,
             open=run.outcomes["open"],

@@ -136,8 +136,17 @@ async def series_post(request: Request, rt: RuntimeDep, actor: StaffDep, event_i
     if not confirm:
         return await _series_page(request, rt, actor, event_id, values=values, preview=out)
     _ = translator(request)
-    flash(request, _("{created} sessions created ({existing} already existed).", created=out.created,
-                     existing=out.existing), "success")  # fmt: skip
+    flash(
+        request,
+        _.ngettext(
+            "{created} session created ({existing} already existed).",
+            "{created} sessions created ({existing} already existed).",
+            out.created,
+            created=out.created,
+            existing=out.existing,
+        ),
+        "success",
+    )
     return redirect(f"/manage/events/{event_id}")
 
 
@@ -197,7 +206,13 @@ async def def_create(request: Request, rt: RuntimeDep, actor: StaffDep, event_id
     if created.applied_to:
         flash(
             request,
-            _("Ticket type “{name}” added to {n} sessions.", name=created.name, n=created.applied_to),
+            _.ngettext(
+                "Ticket type “{name}” added to {n} session.",
+                "Ticket type “{name}” added to {n} sessions.",
+                created.applied_to,
+                name=created.name,
+                n=created.applied_to,
+            ),
             "success",
         )
     else:
@@ -241,5 +256,14 @@ async def def_update(
     if updated is None:
         return await _def_form(request, rt, actor, event_id, definition=d, values=form, errors=errors, status_code=422)
     _ = translator(request)
-    flash(request, _("Changes saved and applied to {n} session ticket types.", n=updated.applied_to or 0), "success")
+    flash(
+        request,
+        _.ngettext(
+            "Changes saved and applied to {n} session ticket type.",
+            "Changes saved and applied to {n} session ticket types.",
+            updated.applied_to or 0,
+            n=updated.applied_to or 0,
+        ),
+        "success",
+    )
     return redirect(f"/manage/events/{event_id}")

@@ -136,7 +136,16 @@ async def seating_assign(request: Request, rt: RuntimeDep, actor: StaffDep, sess
     )
     if done is None:
         return await _seating_page(request, rt, actor, session_id, errors=errors, status_code=409)
-    flash(request, _("The session now sells the seats of this layout: {n} seats.", n=done.seat_count), "success")
+    flash(
+        request,
+        _.ngettext(
+            "The session now sells the seats of this layout: {n} seat.",
+            "The session now sells the seats of this layout: {n} seats.",
+            done.seat_count,
+            n=done.seat_count,
+        ),
+        "success",
+    )
     return redirect(f"/manage/sessions/{session_id}/seating")
 
 
@@ -221,7 +230,11 @@ async def seating_block(request: Request, rt: RuntimeDep, actor: StaffDep, sessi
             errors["seat"] = next(v for k, v in errors.items() if k.startswith("seat_ids"))
         return await _seating_page(request, rt, actor, session_id, errors=errors, picked=seat_ids, status_code=409)
     n = len(seat_ids)
-    text = _("{n} seats kept back: {reason}.", n=n, reason=reason) if blocking else _("{n} seats back on sale.", n=n)
+    text = (
+        _.ngettext("{n} seat kept back: {reason}.", "{n} seats kept back: {reason}.", n, n=n, reason=reason)
+        if blocking
+        else _.ngettext("{n} seat back on sale.", "{n} seats back on sale.", n, n=n)
+    )
     flash(request, text, "success")
     return redirect(f"/manage/sessions/{session_id}/seating")
 
@@ -252,9 +265,9 @@ async def _seating_channel(
     name = _channel_names(_).get(channel, channel)
     n = len(seat_ids)
     text = (
-        _("{n} seats published to {channel}.", n=n, channel=name)
+        _.ngettext("{n} seat published to {channel}.", "{n} seats published to {channel}.", n, n=n, channel=name)
         if publish
-        else _("{n} seats withheld from {channel}.", n=n, channel=name)
+        else _.ngettext("{n} seat withheld from {channel}.", "{n} seats withheld from {channel}.", n, n=n, channel=name)
     )
     flash(request, text, "success")
     return redirect(f"/manage/sessions/{session_id}/seating")

@@ -98,6 +98,11 @@
   function SeatPicker(root) {
     this.root = root;
     this.msg = function (key, values) { return fill(root.getAttribute("data-msg-" + key), values || {}); };
+    // A counted sentence: the page sends the form for one as ``data-msg-<key>-one`` beside the other form
+    // (ngettext in the template; both are the same sentence in Chinese), and the count picks one.
+    this.plural = function (key, n, values) {
+      return this.msg(n === 1 && root.hasAttribute("data-msg-" + key + "-one") ? key + "-one" : key, values);
+    };
     this.max = parseInt(root.dataset.max, 10) || 10;
     this.symbol = root.dataset.currency || "";
     this.digits = parseInt(root.dataset.digits, 10);
@@ -985,7 +990,7 @@
       if (this.state[i] !== FREE) { this.say(this.describe(i)); this.paintOverlay(); return; }
       if (!this.inFilter(i)) { this.say(this.describe(i)); return; }
       if (this.selected.length >= this.max) {
-        var text = this.msg("max", { max: this.max });
+        var text = this.plural("max", this.max, { max: this.max });
         this.say(text);
         this.showAlert(text);
         return;
@@ -1085,7 +1090,7 @@
     if (views) {
       var limitedBits = this.bit("restricted_view") | this.bit("partial_view");
       var nLimited = this.selected.filter(function (s) { return self.attr[s.i] & limitedBits; }).length;
-      views.textContent = nLimited ? this.msg("limited-view", { n: nLimited }) : "";
+      views.textContent = nLimited ? this.plural("limited-view", nLimited, { n: nLimited }) : "";
       views.hidden = !nLimited;
     }
     if (count) count.textContent = this.msg("count", { n: this.selected.length, max: this.max });
@@ -1228,7 +1233,7 @@
     ask.addEventListener("click", function () {
       fillZones();
       var n = parseInt(qty.value, 10) || 1;
-      if (n > self.max) { self.bestState("error", self.msg("max", { max: self.max })); return; }
+      if (n > self.max) { self.bestState("error", self.plural("max", self.max, { max: self.max })); return; }
       var body = { quantity: n };
       if (zone.value) body.zone = zone.value;
       var split = form.querySelector("[data-best-split]");

@@ -253,7 +253,9 @@
 
     function refresh() {
       var sel = selection();
-      count.textContent = count.dataset.template.replace("{n}", sel.length);
+      // The page sends the sentence for one seat beside the other form (data-template-one: ngettext).
+      var template = sel.length === 1 && count.dataset.templateOne ? count.dataset.templateOne : count.dataset.template;
+      count.textContent = template.replace("{n}", sel.length);
       panel.querySelectorAll("input, select, button").forEach(function (c) { c.disabled = !sel.length; });
       var one = sel.length === 1 ? seats[sel[0]] : null;
       panel.querySelector("[name=row]").value = one ? one.row : "";
