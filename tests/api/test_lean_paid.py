@@ -8,9 +8,12 @@ on PostgreSQL and SQLite, and in ``lane`` mode checks which requests the lane an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import event, func, select, update
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.models import ApiToken
@@ -276,6 +279,62 @@ async def test_start_payment_and_the_status_read_send_no_token_read(runtime, app
     if postgres:
         assert started[2].startswith("WITH"), short(started)
     assert len(pending) == 1 and pending[0].startswith("SELECT orders.id, orders.status"), short(pending)
-    # the status read, then the order: the order, its lines with their sessions' labels, tickets, entitlements,
-    # payments
-    assert len(paid) == 1 + 5, short(paid)
+    # the status read, then the order: the order, its lines with their sessions' labels, its tickets with their
+    # entitlements (one read), payments
+    assert len(paid) == 1 + 4, short(paid)
+    assert len([s for s in paid if "ticket_entitlements" in s]) == 1, short(paid)
+
+
+# A paid order's requests to the server (not the gateway's own work): place it (1), start its payment (3: the
+# order read, the sandbox's trade, the payment with its audit event), the notification (7, between BEGIN and
+# COMMIT), the held status request that learns it is paid (1 read, then the order in 4 reads). Explicit
+# transactions: the notification's and the order read's snapshot; everything else is autocommit.
+PAID_ORDER_STATEMENTS = 1 + 3 + 7 + 1 + 4
+PAID_ORDER_TRANSACTIONS = 2
+
+
+@contextmanager
+def transactions(runtime: Any) -> Iterator[list[str]]:
+    """Explicit transactions begun while the block runs (not autocommit statements, which need no BEGIN)."""
+    begun: list[str] = []
+
+    def count(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            begun.append("BEGIN")
+
+    engines = {id(e): e.sync_engine for e in (runtime.db.write_engine, runtime.db.read_engine)}.values()
+    for engine in engines:
+        event.listen(engine, "begin", count)
+    try:
+        yield begun
+    finally:
+        for engine in engines:
+            event.remove(engine, "begin", count)
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_paid_order_costs_the_server_a_fixed_list_of_statements(runtime, app, client, tenant, lane) -> None:  # noqa: ANN001
+    """The whole paid path's statements and transactions on the server, pinned: a change that adds a round trip
+    to any of its four requests shows here (docs/benchmarks.md, "Paid path (issue 7, paidlean)")."""
+    wire_callbacks(runtime, app)
+    sale = await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=5)
+    await create_order(client, tenant.auth, sale.ticket_type_id)  # the token is cached, as in a sale
+    with statements(runtime) as sent, transactions(runtime) as begun:
+        r = await create_order(client, tenant.auth, sale.ticket_type_id)
+        url = f"{CREATE}/{r.json()['id']}"
+        start = await client.post(url + "/payments", json={"provider": "sandbox"}, headers=tenant.auth)
+        with statements(runtime) as not_ours, transactions(runtime) as not_our_tx:  # the gateway's own work
+            trade_no = await gateway_pay(runtime, start.json()["redirect_url"])
+        async with runtime.uow(readonly=True) as uow:
+            trade = await gw.get_trade(uow.session, trade_no)
+        body = gw.notification_body(trade, f"N{trade_no}")
+        signature = gw.sign(gw.merchant_key(runtime.secret_key), body)
+        notified = await client.post(
+            NOTIFY.format(provider="sandbox"), content=body, headers={gw.SIGNATURE_HEADER: signature}
+        )
+        done = await client.get(url + "/status", params={"wait": 20, "with_order": "true"}, headers=tenant.auth)
+    lane.took_paths(CREATE, CREATE, START, NOTIFY, STATUS)
+    assert notified.text == "success" and done.json()["order"]["lines"][0]["ticket"]["status"] == "valid"
+    # less the gateway's own statements and transactions, and the test's read of the trade (one, in a transaction)
+    assert len(sent) - len(not_ours) - 1 == PAID_ORDER_STATEMENTS, short(sent)
+    assert len(begun) - len(not_our_tx) - 1 == PAID_ORDER_TRANSACTIONS, begun

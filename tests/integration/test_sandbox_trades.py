@@ -4,11 +4,15 @@ first trade and writes nothing more."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from piaowu.core.errors import Conflict
+from piaowu.db.outbox import OutboxMessage
 from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import SandboxTransaction
 from tests.concurrency.ledger import in_uow
+from tests.statements import statements
 
 
 def _open(ref: str, amount: int):  # noqa: ANN202
@@ -37,3 +41,27 @@ async def test_opening_the_same_payments_trade_twice_answers_the_first(runtime):
         n = (await uow.session.execute(select(func.count()).select_from(SandboxTransaction))).scalar_one()
         stored = await gw.get_trade(uow.session, first.trade_no)
     assert n == 2 and stored.merchant_ref == "P1" and stored.amount_minor == 100
+
+
+async def test_paying_a_trade_is_one_update_and_queues_its_notification_once(runtime):
+    """Paying is the conditional update itself, which returns the paid row (no read after it); paying again
+    answers the paid trade and queues nothing more; a closed trade cannot be paid."""
+    trade = await in_uow(runtime, _open("P1", 100))
+    with statements(runtime) as sent:
+        paid = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade.trade_no, runtime.secret_key))
+    # the update (with RETURNING) and the outbox message's insert at COMMIT
+    assert len(sent) == 2 and sent[0].startswith("UPDATE sandbox_gateway_transactions"), sent
+    assert paid.status == "paid" and paid.paid_at is not None and paid.amount_minor == 100
+    again = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade.trade_no, runtime.secret_key))
+    assert again == paid
+    async with runtime.uow(readonly=True) as uow:
+        msgs = (await uow.session.execute(select(OutboxMessage.payload))).scalars().all()
+    assert len(msgs) == 1
+    body = msgs[0]["body"].encode()
+    assert msgs[0]["signature"] == gw.sign(gw.merchant_key(runtime.secret_key), body)
+    assert b'"trade_status":"TRADE_SUCCESS"' in body and trade.trade_no.encode() in body
+
+    other = await in_uow(runtime, _open("P2", 200))
+    await in_uow(runtime, lambda uow: gw.close(uow.session, other.trade_no))
+    with pytest.raises(Conflict):
+        await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), other.trade_no, runtime.secret_key))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.db import hotpath
 from piaowu.db.types import UTCDateTime
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
 from piaowu.inventory.rules import HoldStatus, PoolCounts
@@ -80,7 +81,8 @@ async def close_and_shift(
         await shift_units(session, await hold_items(session, hold_id), held=held, sold=sold)
         return True
     row = (
-        await session.execute(
+        await hotpath.execute(
+            session,
             _CLOSE_AND_SHIFT,
             {
                 "target": str(target),

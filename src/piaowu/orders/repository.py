@@ -98,13 +98,13 @@ async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Orde
 
 async def order_row(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
     """The order's columns as a plain row (attribute access as on the entity), for reading only."""
-    return (await session.execute(_ORDER_ROW, {"org": organizer_id, "order_id": order_id})).one_or_none()
+    return (await hotpath.execute(session, _ORDER_ROW, {"org": organizer_id, "order_id": order_id})).one_or_none()
 
 
 async def line_rows(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
     """The order's lines' columns as plain rows, in id order, for reading only; with their sessions' label
     columns (``catalog.views.labels_in``)."""
-    return list(await session.execute(_LINE_ROWS, {"org": organizer_id, "order_id": order_id}))
+    return list(await hotpath.execute(session, _LINE_ROWS, {"org": organizer_id, "order_id": order_id}))
 
 
 async def status_of(
@@ -121,7 +121,7 @@ async def _read_checked(
     if checks:
         stmt, extra = hotpath.read_with_checks(stmt, organizer_id, checks)
         params |= extra
-    return (await session.execute(stmt, params)).one_or_none()
+    return (await hotpath.execute(session, stmt, params)).one_or_none()
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class OrderHead:
 
 
 async def head(session: AsyncSession, organizer_id: str, order_id: str) -> OrderHead | None:
-    row = (await session.execute(_HEAD, {"org": organizer_id, "order_id": order_id})).one_or_none()
+    row = (await hotpath.execute(session, _HEAD, {"org": organizer_id, "order_id": order_id})).one_or_none()
     return OrderHead(*row) if row is not None else None
 
 
@@ -150,7 +150,7 @@ async def payment_and_order(
 ) -> tuple[PaymentFacts, OrderHead] | None:
     """``lock_for_payment``'s read; ``lock=False`` only for the race tests' control run (no guard)."""
     q = _PAYMENT_AND_ORDER_LOCKED if lock else _PAYMENT_AND_ORDER
-    row = (await session.execute(q, {"payment_id": payment_id})).one_or_none()
+    row = (await hotpath.execute(session, q, {"payment_id": payment_id})).one_or_none()
     if row is None:
         return None
     return PaymentFacts(*row[:6]), OrderHead(row.order_id, row.organizer_id, row.status, row.hold_id)
@@ -190,7 +190,7 @@ def still_pending(order_id: str, expires_at: datetime | None) -> RowCheck:
 async def line_facts(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
     """An order's lines as plain rows (what paying them needs), in id order: no ORM entities; with their
     sessions' label columns (``catalog.views.labels_in``)."""
-    return list(await session.execute(_LINE_FACTS, {"org": organizer_id, "order_id": order_id}))
+    return list(await hotpath.execute(session, _LINE_FACTS, {"org": organizer_id, "order_id": order_id}))
 
 
 async def order_any_tenant(session: AsyncSession, order_id: str) -> Order | None:
@@ -248,7 +248,7 @@ async def transition(
     caller re-reads and decides on. True only for the caller whose update matched."""
     sources = allowed_sources(target, only_from)
     stmt = _transition_statement(target, sources, tuple(sorted(values)))
-    res = await session.execute(stmt, {"t_order_id": order_id, **{f"v_{k}": v for k, v in values.items()}})
+    res = await hotpath.execute(session, stmt, {"t_order_id": order_id, **{f"v_{k}": v for k, v in values.items()}})
     if res.rowcount != 1:
         return False
     # A Core update leaves the session's entities alone: an Order loaded in this session (staff paths hold one)

@@ -28,7 +28,8 @@ async def order_out(
         labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
     issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
     by_line = {t.order_line_id: t for t in issued}
-    pays = await payments.payments_of(uow, order.organizer_id, [order.id])
+    # Plain rows in, plain reads: a caller that read the order as a row (the buyer's page) changed nothing.
+    pays = await payments.payments_of(uow, order.organizer_id, [order.id], plain=isinstance(order, Row))
     out_lines = []
     for line in lines:
         label = labels.get(line.session_id)

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.audit.models import AuditEvent
+from piaowu.db import hotpath
 from piaowu.db.outbox import OutboxMessage
 from piaowu.db.statements import insert_ignore
 from piaowu.payments.models import Payment, PaymentNotification, Refund
@@ -24,6 +25,21 @@ _PAYMENTS_OF = (  # built once: every order read lists its payments
     .where(Payment.organizer_id == bindparam("org"), Payment.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(Payment.created_at)
 )
+
+
+_PAYMENT_ROWS = (  # the same as plain rows, for reading only (the buyer's page, once paid)
+    select(*Payment.__table__.c)
+    .where(Payment.organizer_id == bindparam("org"), Payment.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Payment.created_at)
+)
+
+
+async def payment_rows(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Any]:
+    """``payments_of`` as plain rows (a payment's columns by name): read fresh, never from the identity map, so
+    only for a unit of work that changes no payment."""
+    if not order_ids:
+        return []
+    return list(await hotpath.execute(session, _PAYMENT_ROWS, {"org": organizer_id, "ids": list(order_ids)}))
 
 
 async def payments_of(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Payment]:
@@ -126,7 +142,7 @@ async def log_and_mark(
     params |= {f"a_{k}": v for k, v in row.items() if k != "after"}
     params |= {"a_after_fresh": row["after"], "a_after_again": again["after"]}
     q = _LOG_AND_MARK[bool(provider_ref), tuple(sorted(log)), tuple(sorted(row))]
-    fresh, n = (await session.execute(q, params)).one()
+    fresh, n = (await hotpath.execute(session, q, params)).one()
     return fresh == 1, n == 1
 
 

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from types import SimpleNamespace
 
 import orjson
@@ -36,6 +37,16 @@ def merchant_key(app_secret: str) -> bytes:
 
 def sign(key: bytes, body: bytes) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _merchant_key(app_secret: str) -> bytes:
+    return merchant_key(app_secret)
+
+
+def _signature(app_secret: str, body: bytes) -> str:
+    """``sign`` with the merchant key derived once per process (one HMAC less per paid trade)."""
+    return sign(_merchant_key(app_secret), body)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,14 @@ def _view(t: SandboxTransaction) -> TradeView:
     )
 
 
+# created → paid, once: the paid row comes back with the update (one statement where it took three).
+_T = SandboxTransaction.__table__
+_PAY = (
+    update(_T)
+    .where(_T.c.trade_no == bindparam("no"), _T.c.status == "created")
+    .values(status="paid", paid_at=bindparam("now", type_=_T.c.paid_at.type))
+    .returning(*_T.c)
+)
 _BY_REF = select(*SandboxTransaction.__table__.c).where(SandboxTransaction.merchant_ref == bindparam("ref"))
 _BY_TRADE = select(SandboxTransaction.status, SandboxTransaction.note).where(
     SandboxTransaction.trade_no == bindparam("no")
@@ -131,31 +150,23 @@ def notification_body(trade: TradeView, notify_id: str) -> bytes:
 
 
 async def pay(session: AsyncSession, now: datetime, trade_no: str, app_secret: str, delay_s: float = 0) -> TradeView:
-    """The buyer pays on the hosted page. Paying twice is a no-op; the notification is queued once."""
-    res = await session.execute(
-        update(SandboxTransaction)
-        .where(SandboxTransaction.trade_no == trade_no, SandboxTransaction.status == "created")
-        .values(status="paid", paid_at=now)
+    """The buyer pays on the hosted page. Paying twice is a no-op; the notification is queued once: only by the
+    call whose conditional update marked the trade paid, which returns the paid row (no read after it)."""
+    paid = (await session.execute(_PAY, {"no": trade_no, "now": now})).one_or_none()
+    if paid is None:  # not ours to pay: already paid (a repeat, answered as the first) or closed
+        trade = await get_trade(session, trade_no)
+        if trade.status != "paid":
+            raise Conflict("This trade can no longer be paid.")
+        return trade
+    trade = _view(paid)
+    body = notification_body(trade, notify_id=f"N{trade.trade_no}")
+    outbox.enqueue(
+        session,
+        now,
+        Topic.SANDBOX_CALLBACK,
+        {"url": paid.notify_url, "body": body.decode(), "signature": _signature(app_secret, body)},
+        delay_s=delay_s,
     )
-    trade = await get_trade(session, trade_no)
-    if res.rowcount == 1:
-        body = notification_body(trade, notify_id=f"N{trade.trade_no}")
-        row = (
-            await session.execute(select(SandboxTransaction).where(SandboxTransaction.trade_no == trade_no))
-        ).scalar_one()
-        outbox.enqueue(
-            session,
-            now,
-            Topic.SANDBOX_CALLBACK,
-            {
-                "url": row.notify_url,
-                "body": body.decode(),
-                "signature": sign(merchant_key(app_secret), body),
-            },
-            delay_s=delay_s,
-        )
-    elif trade.status != "paid":
-        raise Conflict("This trade can no longer be paid.")
     return trade
 
 

@@ -340,10 +340,8 @@ async def tickets_for_orders(
 ) -> dict[str, list[TicketOut]]:
     """Tickets of each order (orders without tickets are absent). Scoped to the organizer."""
     out: dict[str, list[TicketOut]] = {}
-    found = await repo.by_orders(uow.session, organizer_id, order_ids)
-    ents = await repo.entitlements_of(uow.session, organizer_id, [t.id for t in found])
-    for t in found:
-        out.setdefault(t.order_id, []).append(_out(t, ents.get(t.id, ())))
+    for t, ents in await repo.by_orders_with_entitlements(uow.session, organizer_id, order_ids):
+        out.setdefault(t.order_id, []).append(_out(t, ents))
     return out
 
 
