@@ -34,6 +34,7 @@ STEPS = ["create", "start_payment", "gateway_pay", "outbox_notify", "paid_order"
 async def measure(n: int, var: Path) -> None:
     from piaowu.app import create_app
     from piaowu.config import Settings
+    from piaowu.db import driver
     from piaowu.db.migrate import upgrade_async
     from piaowu.runtime import build_runtime
     from piaowu.workers import outbox_dispatch
@@ -76,6 +77,14 @@ async def measure(n: int, var: Path) -> None:
 
         for name in ("begin", "commit", "rollback"):
             event.listen(engine, name, lambda conn, name=name: _tx(conn, name))
+        # The reservation goes on the driver's own connection (db/driver.py), past SQLAlchemy's events.
+        on_driver = driver.fetchrow
+
+        async def _driver_stmt(session: Any, sql: str, params: Any) -> Any:
+            counts[(current[0], sql.split(None, 1)[0].upper())] += 1
+            return await on_driver(session, sql, params)
+
+        driver.fetchrow = _driver_stmt
 
         async def step(name: str, work: Any) -> Any:
             current[0], started = name, time.process_time()

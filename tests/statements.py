@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import event
 
+from piaowu.db import driver
+
 
 @contextmanager
 def statements(runtime: Any) -> Iterator[list[str]]:
@@ -20,11 +22,21 @@ def statements(runtime: Any) -> Iterator[list[str]]:
             sent.append(" ".join(statement.split()))
 
     engines = {id(e): e.sync_engine for e in (runtime.db.write_engine, runtime.db.read_engine)}.values()
+    # The hot statements sent on the driver's own connection (db/driver.py) pass no SQLAlchemy event: counted
+    # where they are sent.
+    on_driver = driver.fetchrow
+
+    async def fetchrow(session: Any, sql: str, params: Any) -> Any:
+        sent.append(" ".join(sql.split()))
+        return await on_driver(session, sql, params)
+
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
+    driver.fetchrow = fetchrow  # type: ignore[assignment]
     try:
         yield sent
     finally:
+        driver.fetchrow = on_driver  # type: ignore[assignment]
         for engine in engines:
             event.remove(engine, "before_cursor_execute", count)
 

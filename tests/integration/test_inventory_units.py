@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from piaowu.core.errors import SeatTaken, SoldOut, ValidationFailed
 from piaowu.inventory import service as inventory
 from piaowu.inventory.rules import Claim, Take, span_mask
 from tests.concurrency.ledger import in_uow
+from tests.statements import statements
 
 
 async def world(runtime, organizer_id: str, *, seats: int = 3, legs: int = 1, capacity: int = 10):  # noqa: ANN001, ANN201
@@ -136,13 +136,8 @@ async def test_on_postgresql_a_reservation_with_claims_is_one_autocommit_stateme
     the writes one by one under BEGIN IMMEDIATE, so this test is PostgreSQL's only."""
     org = tenant.organizer_id
     pool, (a, b, _) = await world(runtime, org)
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
-        sent.append(statement)
-
-    event.listen(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
-    try:
+    # Counted on both paths: SQLAlchemy's cursor and the driver's connection (db/driver.py).
+    with statements(runtime) as sent:
         for claims in ([Claim(a, 1)], [Claim(b, 1), Claim(a, 1)]):
             async with runtime.uow(autocommit=True) as uow:
                 sent.clear()
@@ -151,8 +146,6 @@ async def test_on_postgresql_a_reservation_with_claims_is_one_autocommit_stateme
                 except SeatTaken as refused:
                     assert refused.data["unit_ids"] == [a]
                 assert len(sent) == 1 and sent[0].lstrip().upper().startswith("WITH"), sent
-    finally:
-        event.remove(runtime.db.write_engine.sync_engine, "before_cursor_execute", count)
     counts, occupied = await state(runtime, org, pool, [a, b])
     assert counts.held == 1 and occupied == [1, 0]
 

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from piaowu.db.driver import AUTOCOMMIT
+
 
 @dataclass
 class Database:
@@ -112,7 +114,13 @@ def create_database(url: str, *, lock_timeout_seconds: float = 5.0, pool_size: i
         read_engine=read,
         write_sessions=async_sessionmaker(write, expire_on_commit=False, autoflush=False),
         read_sessions=async_sessionmaker(read, expire_on_commit=False, autoflush=False),
-        autocommit_sessions=async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False),
+        autocommit_sessions=async_sessionmaker(
+            autocommit,
+            expire_on_commit=False,
+            autoflush=False,
+            # Its one-statement writes may run on the driver's connection (db/driver.py).
+            info={AUTOCOMMIT: True} if write.dialect.name == "postgresql" else None,
+        ),
         single_reads=async_sessionmaker(
             autocommit if write.dialect.name == "postgresql" else read, expire_on_commit=False, autoflush=False
         ),

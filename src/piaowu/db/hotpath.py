@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.db import wakeups
+from piaowu.db import driver, wakeups
 
 Rows = Sequence[tuple[Table, Sequence[dict[str, Any]]]]
 
@@ -313,10 +313,13 @@ async def _one_statement(
         check_shape,
         len(notify),
     )
-    conn = await session.connection()
+    # Autocommit (placing an order): the statement goes on the driver's connection (db/driver.py).
+    raw = driver.usable(session)
+    conn = None if raw else await session.connection()
+    dialect = session.get_bind().dialect if conn is None else conn.dialect
     compiled = _SHAPES.get(shape)
     if compiled is None:
-        compiled = _compile(conn.dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks, len(notify))
+        compiled = _compile(dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks, len(notify))
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[shape] = compiled
     values: dict[str, Any] = {"org": organizer_id, "ntf_channel": wakeups.CHANNEL}
@@ -332,7 +335,11 @@ async def _one_statement(
     procs = compiled.processors
     params = tuple(procs[n](values[n]) if n in procs else values[n] for n in compiled.names)
     try:
-        ok, stale = (await conn.exec_driver_sql(compiled.sql, params)).one()[:2]
+        if conn is None:
+            row = await driver.fetchrow(session, compiled.sql, params)
+        else:
+            row = (await conn.exec_driver_sql(compiled.sql, params)).one()
+        ok, stale = row[0], row[1]
     except DBAPIError as exc:
         wakeups.give_back(session, notify)
         found = _REFUSED_RE.search(str(exc.orig))

@@ -70,8 +70,11 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         # close() rolls back whatever was not committed and detaches objects without expiring them, so values
-        # read inside the block stay readable after it.
-        await self.session.close()
+        # read inside the block stay readable after it. A session that never began nor holds an object has
+        # nothing to close (an order placed from cached offers: its one statement ran on the driver's connection).
+        session = self.session
+        if session.in_transaction() or session.identity_map or session.new:
+            await session.close()
 
     def now(self) -> datetime:
         """One "now" per unit of work, so every row written in it agrees on the time."""
@@ -82,7 +85,9 @@ class UnitOfWork:
     async def commit(self) -> None:
         for key in take_deferred(self.session):  # announced, not yet sent with a statement
             await self._notify(key)
-        await self.session.commit()
+        session = self.session
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for cb in callbacks:
             result = cb()
