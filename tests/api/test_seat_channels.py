@@ -264,3 +264,47 @@ async def test_the_unit_row_carries_the_channels(runtime):
     async with runtime.uow(readonly=True) as uow:
         rows = (await uow.session.execute(select(Unit.withheld).where(Unit.id.in_(world.seat_ids[:4])))).scalars()
         assert sorted(rows) == [0, 4, 4, 4]
+
+
+def bought(world, r) -> list[str]:  # noqa: ANN001
+    return [world.seat(x["seat"]["section"], x["seat"]["row"], x["seat"]["number"]) for x in r.json()["lines"]]
+
+
+async def test_each_channel_chooses_from_its_own_index_and_sees_the_others_sales(runtime, client):
+    """Rows 1–2 of zone A withheld from the web: web and API buyers take turns asking for the best pair. The web's
+    index (built once, those rows blocked in it) never offers them and still sees the API's sales, the API's (the
+    plain one: nothing is withheld from it) sees the web's; the house fills with no seat refused or sold twice."""
+    from piaowu.seating.live import live_of
+
+    world = await seating_world(runtime)
+    row3 = {world.seat("A", "3", str(n)) for n in range(1, 11)}
+    rows12 = [s for s in world.zone_seats("A") if s not in row3]
+    assert (await change(client, world, "withhold", rows12, "web")).status_code == 200
+    web_seats: list[str] = []
+    api_seats: list[str] = []
+    web_index = None
+    for _ in range(5):
+        r = await shop_buy(client, best_item(world.adult_id, 2))
+        assert r.status_code == 201, r.text
+        web_seats += bought(world, r)
+        r = await api_buy(client, world, best_item(world.adult_id, 2))
+        assert r.status_code == 201, r.text
+        api_seats += bought(world, r)
+        async with runtime.uow(readonly=True) as uow:
+            (view,) = [v for v in live_of(uow)._by_session.values() if v.seats.session_id == world.session_id]
+        assert set(view.channel_indexes) == {1}  # the web's bit only
+        web_index = web_index or view.channel_indexes[1]
+        assert view.channel_indexes[1] is web_index  # built once for this view, not per order
+    assert set(web_seats) == row3 and set(api_seats) <= set(rows12) and len(set(api_seats)) == 10
+    r = await shop_buy(client, best_item(world.adult_id, 1))
+    assert r.status_code == 409 and r.json()["code"] == "not_enough_seats", r.text
+    for _ in range(5):  # the API takes what is left of rows 1-2; row 3 is the web's, sold
+        r = await api_buy(client, world, best_item(world.adult_id, 2))
+        assert r.status_code == 201, r.text
+        api_seats += bought(world, r)
+    assert sorted(api_seats) == sorted(rows12)
+    r = await api_buy(client, world, best_item(world.adult_id, 1))
+    assert r.status_code == 409 and r.json()["code"] == "not_enough_seats", r.text
+    async with runtime.uow(readonly=True) as uow:
+        states = await inventory.unit_states(uow, world.organizer_id, world.zone_seats("A"))
+    assert all(st.occupied == 1 for st in states.values())
