@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
+from pathlib import Path
 from typing import Any
 
 from piaowu.catalog import views as catalog_views
@@ -29,6 +30,7 @@ from piaowu.core import channels
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.seating import best_available as ba
+from piaowu.seating import map_parts
 from piaowu.seating import repository as repo
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of, withheld_view
 from piaowu.seating.best_available import SeatIndex
@@ -102,6 +104,8 @@ class SessionSeats:
     by_key: dict[SeatKey, SeatRow] = field(repr=False)
     zones: tuple[str, ...]  # in order of first appearance
     zone_totals: dict[str, int] = field(default_factory=dict)  # seats per zone, in the order of ``zones``
+    # Where the host's processes keep ``parts`` for these seats (``map_parts.parts_file``; None: not kept).
+    parts_path: Path | None = None
 
     @cached_property
     def unit_ids(self) -> list[str]:
@@ -146,8 +150,15 @@ class SessionSeats:
     def parts(self) -> MapParts:
         """The map as the shop sends it (``map_parts``: a summary per section, each section's seats as an answer
         of its own), made once for these seats — the same for every language and answer until the seating
-        changes (another stamp, other ``SessionSeats``)."""
-        return parts_of(self.sections, self.seats)
+        changes (another stamp, other ``SessionSeats``). Cut by the host's first process to need them and kept in
+        ``parts_path`` for the others (0.66 s of CPU for 80,000 seats; read back in a fraction of that)."""
+        if self.parts_path is None:
+            return parts_of(self.sections, self.seats)
+        parts = map_parts.load(self.parts_path)
+        if parts is None:
+            parts = parts_of(self.sections, self.seats)
+            map_parts.store(self.parts_path, parts)
+        return parts
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -427,6 +438,7 @@ class LiveSeats:
                 by_key={s.key: s for s in seats},
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
                 zone_totals=dict(Counter(s.zone for s in seats)),
+                parts_path=map_parts.parts_file(var_dir, session_id, stamp) if var_dir is not None else None,
             ),
             host=open_marks(var_dir, session_id, stamp, len(seats)) if var_dir is not None else None,
         )
