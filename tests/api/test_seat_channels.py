@@ -308,3 +308,23 @@ async def test_each_channel_chooses_from_its_own_index_and_sees_the_others_sales
     async with runtime.uow(readonly=True) as uow:
         states = await inventory.unit_states(uow, world.organizer_id, world.zone_seats("A"))
     assert all(st.occupied == 1 for st in states.values())
+
+
+async def test_the_masks_read_of_a_seated_pool_names_the_seats_in_use_and_only_those(runtime, client):
+    """``inventory.pool_unit_masks``, what every read of a session's seat states is (PostgreSQL: one row of
+    arrays; SQLite: a row per unit): with ``in_use``, exactly the seats held or kept back, with their masks."""
+    world = await seating_world(runtime)
+    held = [world.seat("A", "1", "1"), world.seat("A", "1", "2")]
+    kept = world.seat("B", "1", "1")
+    assert (await shop_buy(client, seats_item(world.adult_id, held))).status_code == 201
+    async with runtime.uow() as uow:
+        await inventory.block_legs(uow, world.organizer_id, [Claim(kept, 1)])
+        await uow.commit()
+    async with runtime.uow(readonly=True) as uow:
+        in_use = await inventory.pool_unit_masks(uow, world.organizer_id, world.pool_id, in_use=1)
+        every = await inventory.pool_unit_masks(uow, world.organizer_id, world.pool_id)
+        other = await inventory.pool_unit_masks(uow, "another-organizer", world.pool_id, in_use=1)
+    assert set(in_use) == {*held, kept}
+    assert [in_use[u][0] & 1 for u in held] == [1, 1] and (in_use[kept][0] & 1, in_use[kept][1] & 1) == (0, 1)
+    assert set(every) == set(world.seat_ids) and all(every[u] == m for u, m in in_use.items())
+    assert other == {}  # another organizer's read finds nothing (and an empty read is no error)
