@@ -264,3 +264,67 @@ async def test_the_unit_row_carries_the_channels(runtime):
     async with runtime.uow(readonly=True) as uow:
         rows = (await uow.session.execute(select(Unit.withheld).where(Unit.id.in_(world.seat_ids[:4])))).scalars()
         assert sorted(rows) == [0, 4, 4, 4]
+
+
+def bought(world, r) -> list[str]:  # noqa: ANN001
+    return [world.seat(x["seat"]["section"], x["seat"]["row"], x["seat"]["number"]) for x in r.json()["lines"]]
+
+
+async def test_each_channel_chooses_from_its_own_index_and_sees_the_others_sales(runtime, client):
+    """Rows 1–2 of zone A withheld from the web: web and API buyers take turns asking for the best pair. The web's
+    index (built once, those rows blocked in it) never offers them and still sees the API's sales, the API's (the
+    plain one: nothing is withheld from it) sees the web's; the house fills with no seat refused or sold twice."""
+    from piaowu.seating.live import live_of
+
+    world = await seating_world(runtime)
+    row3 = {world.seat("A", "3", str(n)) for n in range(1, 11)}
+    rows12 = [s for s in world.zone_seats("A") if s not in row3]
+    assert (await change(client, world, "withhold", rows12, "web")).status_code == 200
+    web_seats: list[str] = []
+    api_seats: list[str] = []
+    web_index = None
+    for _ in range(5):
+        r = await shop_buy(client, best_item(world.adult_id, 2))
+        assert r.status_code == 201, r.text
+        web_seats += bought(world, r)
+        r = await api_buy(client, world, best_item(world.adult_id, 2))
+        assert r.status_code == 201, r.text
+        api_seats += bought(world, r)
+        async with runtime.uow(readonly=True) as uow:
+            (view,) = [v for v in live_of(uow)._by_session.values() if v.seats.session_id == world.session_id]
+        assert set(view.channel_indexes) == {1}  # the web's bit only
+        web_index = web_index or view.channel_indexes[1]
+        assert view.channel_indexes[1] is web_index  # built once for this view, not per order
+    assert set(web_seats) == row3 and set(api_seats) <= set(rows12) and len(set(api_seats)) == 10
+    r = await shop_buy(client, best_item(world.adult_id, 1))
+    assert r.status_code == 409 and r.json()["code"] == "not_enough_seats", r.text
+    for _ in range(5):  # the API takes what is left of rows 1-2; row 3 is the web's, sold
+        r = await api_buy(client, world, best_item(world.adult_id, 2))
+        assert r.status_code == 201, r.text
+        api_seats += bought(world, r)
+    assert sorted(api_seats) == sorted(rows12)
+    r = await api_buy(client, world, best_item(world.adult_id, 1))
+    assert r.status_code == 409 and r.json()["code"] == "not_enough_seats", r.text
+    async with runtime.uow(readonly=True) as uow:
+        states = await inventory.unit_states(uow, world.organizer_id, world.zone_seats("A"))
+    assert all(st.occupied == 1 for st in states.values())
+
+
+async def test_the_masks_read_of_a_seated_pool_names_the_seats_in_use_and_only_those(runtime, client):
+    """``inventory.pool_unit_masks``, what every read of a session's seat states is (PostgreSQL: one row of
+    arrays; SQLite: a row per unit): with ``in_use``, exactly the seats held or kept back, with their masks."""
+    world = await seating_world(runtime)
+    held = [world.seat("A", "1", "1"), world.seat("A", "1", "2")]
+    kept = world.seat("B", "1", "1")
+    assert (await shop_buy(client, seats_item(world.adult_id, held))).status_code == 201
+    async with runtime.uow() as uow:
+        await inventory.block_legs(uow, world.organizer_id, [Claim(kept, 1)])
+        await uow.commit()
+    async with runtime.uow(readonly=True) as uow:
+        in_use = await inventory.pool_unit_masks(uow, world.organizer_id, world.pool_id, in_use=1)
+        every = await inventory.pool_unit_masks(uow, world.organizer_id, world.pool_id)
+        other = await inventory.pool_unit_masks(uow, "another-organizer", world.pool_id, in_use=1)
+    assert set(in_use) == {*held, kept}
+    assert [in_use[u][0] & 1 for u in held] == [1, 1] and (in_use[kept][0] & 1, in_use[kept][1] & 1) == (0, 1)
+    assert set(every) == set(world.seat_ids) and all(every[u] == m for u, m in in_use.items())
+    assert other == {}  # another organizer's read finds nothing (and an empty read is no error)

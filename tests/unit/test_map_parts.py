@@ -9,6 +9,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from piaowu.seating import map_parts
 from piaowu.seating.live import SeatRow
 from piaowu.seating.map_parts import DEFAULT_PITCH, convex_hull, ordinal_runs, outline, parts_of, pitch_of, runs
 
@@ -90,3 +91,43 @@ def test_a_key_follows_the_sections_content_and_nothing_else() -> None:
     assert renamed.sections[0].key != before.sections[0].key and renamed.sections[1].key == before.sections[1].key
     new_ids = parts_of([{"id": "A"}, {"id": "B"}], [dataclasses.replace(a[0], unit_id="other"), *a[1:], *b])
     assert new_ids.sections[0].key != before.sections[0].key
+
+
+def test_parts_kept_on_disk_read_back_equal_and_a_damaged_file_is_not_read(tmp_path) -> None:
+    seats = row_of("A", "1", 3, y=0, first=0) + row_of("B", "1", 2, y=300, first=3, zone="B")
+    parts = parts_of([{"id": "A", "label": "池座"}, {"id": "B"}], seats)
+    path = map_parts.parts_file(tmp_path, "S1", ("L", 1, 5, None, 0))
+    assert map_parts.load(path) is None  # nothing kept yet
+    map_parts.store(path, parts)
+    assert map_parts.load(path) == parts
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # written aside, then renamed: no leftover
+    # Another seating of the session (another stamp), another file.
+    assert map_parts.parts_file(tmp_path, "S1", ("L", 2, 5, None, 0)) != path
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + b"]")  # a section's answer changed: its hash no longer matches its key
+    assert map_parts.load(path) is None
+    path.write_bytes(data[: len(data) // 2])  # cut short
+    assert map_parts.load(path) is None
+    path.write_bytes(b"not json\n")
+    assert map_parts.load(path) is None
+
+
+def test_session_seats_cut_their_parts_once_for_every_process_of_the_host(tmp_path, monkeypatch) -> None:
+    from piaowu.seating import live
+
+    seats = tuple(row_of("A", "1", 4, y=0, first=0))
+    path = map_parts.parts_file(tmp_path, "S1", ("L", 1, 4, None, 0))
+
+    def session_seats() -> live.SessionSeats:  # a process's own SessionSeats of the same seating
+        return live.SessionSeats(
+            "S1", "P", ("L", 1, 4, None, 0), ({"id": "A"},), seats, {}, {}, ("A",), parts_path=path
+        )
+
+    cuts = []
+    monkeypatch.setattr(live, "parts_of", lambda *a: cuts.append(1) or parts_of(*a))
+    first = session_seats().parts
+    second = session_seats().parts  # another process: reads what the first kept
+    assert first == second and len(cuts) == 1
+    path.write_bytes(b"damaged\n")
+    assert session_seats().parts == first and len(cuts) == 2  # cut again, and kept again
+    assert map_parts.load(path) == first

@@ -1,11 +1,14 @@
 """The per-process view of a session's seats (seating.live): its best-available index follows every snapshot,
-whatever moved (free ↔ taken ↔ blocked), and answers like an index built afresh from the same states."""
+whatever moved (free ↔ taken ↔ blocked), and answers like an index built afresh from the same states; a sales
+channel with seats withheld from it has an index of its own that answers as the plain index with those seats
+taken out for the choice (the path it replaces) and never offers one of them."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from piaowu.core import channels
 from piaowu.seating import best_available as ba
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN
 from piaowu.seating.generate import rect_section
@@ -19,9 +22,10 @@ MAP = combine(
 N = len(MAP.seats)
 
 
-def live() -> SessionLive:
+def live(withheld: list[int] | None = None) -> SessionLive:
+    masks = withheld or [0] * N
     rows = tuple(
-        SeatRow(f"u{i}", i, s.section, s.row, s.number, s.x, s.y, s.zone, tuple(sorted(s.attributes)))
+        SeatRow(f"u{i}", i, s.section, s.row, s.number, s.x, s.y, s.zone, tuple(sorted(s.attributes)), masks[i])
         for i, s in enumerate(MAP.seats)
     )
     sections = tuple(
@@ -106,3 +110,64 @@ def test_seats_chosen_here_stay_taken_over_a_read_made_before_their_orders_commi
     monkeypatch.setattr(live_mod, "MARK_SECONDS", -1.0)
     view.apply(view.with_marks(bytearray(N)))
     assert all(view.states[o] == FREE for o in ordinals) and not view.marks
+
+
+WEB, BOX, API = (channels.bit(c) for c in channels.CHANNELS)
+withheld_st = st.lists(st.sampled_from([0, 0, 0, WEB, API, WEB | API]), min_size=N, max_size=N)
+
+
+def plain_choice(view: SessionLive, request: ba.Request, channel_bit: int) -> ba.Allocation | ba.Refusal:
+    """The path the channel's index replaces: the seats withheld from the channel taken out of the plain index
+    for the one choice, then given back."""
+    index = view.build_index()
+    keys = [view.seats.seats[o].key for o in view.seats.withheld_ordinals(channel_bit)]
+    hidden = [k for k in keys if index.state(k) == ba.FREE]
+    index.take(hidden)
+    try:
+        return index.choose(request)
+    finally:
+        index.release(hidden)
+
+
+@settings(max_examples=60, deadline=None)
+@given(withheld_st, st.lists(st.tuples(states_st, st.lists(st.integers(0, N - 1), max_size=4)), min_size=1, max_size=4))
+def test_a_channel_index_answers_as_the_plain_index_with_the_withheld_seats_taken_out(withheld, steps):
+    view = live(withheld)
+    for states, chosen_here in steps:
+        view.apply(states)  # a snapshot: every index built so far follows it
+        view.mark_taken(chosen_here)  # seats this process just chose: taken in every index
+        for request in REQUESTS:
+            for bit in (WEB, BOX, API):
+                answer = view.choose(request, channel_bit=bit)
+                assert answer == plain_choice(view, request, bit)
+                if isinstance(answer, ba.Allocation):
+                    assert not any(withheld[view.seats.by_key[k].ordinal] & bit for k in answer.seats)
+                    assert all(view.states[view.seats.by_key[k].ordinal] == FREE for k in answer.seats)
+    # One index per channel with seats withheld from it, none for a channel without (the plain one serves it).
+    assert set(view.channel_indexes) == {b for b in (WEB, API) if any(m & b for m in withheld)}
+
+
+def test_the_web_index_keeps_its_withheld_row_blocked_whatever_the_reads_say():
+    # Row 2 of section A is its best (closest to the section's best point): kept for the box office.
+    row2 = [s.ordinal for s in live().seats.seats if (s.section, s.row) == ("A", "2")]
+    view = live([WEB if o in row2 else 0 for o in range(N)])
+    web = view.build_index(channel_bit=WEB)
+    assert web is view.build_index(channel_bit=WEB) and view.index is None  # built once; the plain one not yet
+    assert view.build_index(channel_bit=BOX) is view.index  # nothing withheld from the box office
+    first = view.choose(ba.Request(("A",), 8), channel_bit=WEB)
+    assert isinstance(first, ba.Allocation) and len({k[1] for k in first.seats} - {"1", "3"}) == 0
+    box = view.choose(ba.Request(("A",), 8), channel_bit=BOX)
+    assert isinstance(box, ba.Allocation) and {k[1] for k in box.seats} == {"2"}
+    view.mark_taken([view.seats.by_key[k].ordinal for k in first.seats])  # the web order's seats, in both
+    again = view.choose(ba.Request(("A",), 8), channel_bit=WEB)
+    assert isinstance(again, ba.Allocation) and {k[1] for k in first.seats + again.seats} == {"1", "3"}
+    assert view.choose(ba.Request(("A",), 8), channel_bit=BOX) == box
+    # Reads in which row 2 was sold, then given back: still not the web's.
+    states = list(view.states)
+    view.apply([TAKEN if o in row2 else st_ for o, st_ in enumerate(states)])
+    view.apply(states)
+    assert all(web.state(view.seats.seats[o].key) == ba.BLOCKED for o in row2)
+    view.mark_taken([view.seats.by_key[k].ordinal for k in again.seats])
+    refused = view.choose(ba.Request(("A",), 1), channel_bit=WEB)
+    assert isinstance(refused, ba.Refusal) and refused.code == "not_enough_seats"
+    assert view.choose(ba.Request(("A",), 8), channel_bit=BOX) == box

@@ -72,7 +72,7 @@ def open_marks(var_dir: Path, session_id: str, stamp: tuple[Any, ...], seats: in
     size = 4 * seats
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _sweep(directory)
+        sweep_stale(directory)
         fd = os.open(directory / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             # Processes opening it together all extend it to the same size: no write of another is lost.
@@ -87,7 +87,8 @@ def open_marks(var_dir: Path, session_id: str, stamp: tuple[Any, ...], seats: in
     return HostMarks(buffer, seats)
 
 
-def _sweep(directory: Path) -> None:
+def sweep_stale(directory: Path) -> None:
+    """Removes the files of ``directory`` nobody wrote to for ``STALE_FILE_SECONDS`` (once per process)."""
     if directory in _swept:
         return
     _swept.add(directory)

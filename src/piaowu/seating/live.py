@@ -22,12 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
+from pathlib import Path
 from typing import Any
 
 from piaowu.catalog import views as catalog_views
+from piaowu.core import channels
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.seating import best_available as ba
+from piaowu.seating import map_parts
 from piaowu.seating import repository as repo
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN, Snapshot, SnapshotRing, state_of, withheld_view
 from piaowu.seating.best_available import SeatIndex
@@ -101,6 +104,8 @@ class SessionSeats:
     by_key: dict[SeatKey, SeatRow] = field(repr=False)
     zones: tuple[str, ...]  # in order of first appearance
     zone_totals: dict[str, int] = field(default_factory=dict)  # seats per zone, in the order of ``zones``
+    # Where the host's processes keep ``parts`` for these seats (``map_parts.parts_file``; None: not kept).
+    parts_path: Path | None = None
 
     @cached_property
     def unit_ids(self) -> list[str]:
@@ -119,23 +124,41 @@ class SessionSeats:
         return {k: tuple(v) for k, v in rows.items()}
 
     @cached_property
-    def _withheld(self) -> list[SeatRow]:
-        return [s for s in self.seats if s.withheld]
+    def _withheld(self) -> dict[int, tuple[int, ...]]:
+        by_bit: dict[int, list[int]] = {}
+        for s in self.seats:
+            if s.withheld:
+                for b in map(channels.bit, channels.CHANNELS):
+                    if s.withheld & b:
+                        by_bit.setdefault(b, []).append(s.ordinal)
+        return {b: tuple(v) for b, v in by_bit.items()}
 
-    def withheld_from(self, channel_bit: int) -> list[SeatKey]:
-        """The seats not on sale through the channel of ``channel_bit`` (as of ``stamp``: a change of channels
-        changes the stamp, so these are re-read with the seats)."""
-        return [s.key for s in self._withheld if s.withheld & channel_bit]
+    def withheld_ordinals(self, channel_bit: int) -> tuple[int, ...]:
+        """The seats not on sale through the channel of ``channel_bit``, by ordinal (as of ``stamp``: a change of
+        channels changes the stamp, so these are re-read with the seats)."""
+        return self._withheld.get(channel_bit, ())
 
-    def withheld_ordinals(self, channel_bit: int) -> list[int]:
-        return [s.ordinal for s in self._withheld if s.withheld & channel_bit]
+    @cached_property
+    def _withheld_sets(self) -> dict[int, frozenset[int]]:
+        return {b: frozenset(v) for b, v in self._withheld.items()}
+
+    def withheld_set(self, channel_bit: int) -> frozenset[int]:
+        """``withheld_ordinals`` as a set, made once."""
+        return self._withheld_sets.get(channel_bit, frozenset())
 
     @cached_property
     def parts(self) -> MapParts:
         """The map as the shop sends it (``map_parts``: a summary per section, each section's seats as an answer
         of its own), made once for these seats — the same for every language and answer until the seating
-        changes (another stamp, other ``SessionSeats``)."""
-        return parts_of(self.sections, self.seats)
+        changes (another stamp, other ``SessionSeats``). Cut by the host's first process to need them and kept in
+        ``parts_path`` for the others (0.66 s of CPU for 80,000 seats; read back in a fraction of that)."""
+        if self.parts_path is None:
+            return parts_of(self.sections, self.seats)
+        parts = map_parts.load(self.parts_path)
+        if parts is None:
+            parts = parts_of(self.sections, self.seats)
+            map_parts.store(self.parts_path, parts)
+        return parts
 
     def seat_map(self) -> SeatMap:
         """The map best available reads (states come from the snapshot, not from the layout's block reasons)."""
@@ -171,6 +194,11 @@ class SessionLive:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     used_at: float = -1e18  # when a request last took the view (``LiveSeats.current``)
     refresh_every: float = SNAPSHOT_SECONDS
+    # Per sales channel that has seats withheld from it (by channel bit): an index of this view in which those
+    # seats are blocked for good, built at the channel's first best-available request and kept current with
+    # ``index``. Best available for that channel never walks the withheld seats (taking them out of ``index``
+    # for each order and giving them back cost a refresh of every row holding one, each order).
+    channel_indexes: dict[int, SeatIndex] = field(default_factory=dict)
     # Seats this process chose for orders (ordinal → when): kept taken over reads for ``MARK_SECONDS``, so a read
     # that began before their orders committed does not offer them again to this process's next buyers.
     marks: dict[int, float] = field(default_factory=dict)
@@ -197,46 +225,69 @@ class SessionLive:
             view = self.channel_views[key] = withheld_view(snapshot, ordinals, self.seats.zone_of)
         return view
 
+    def _indexes(self) -> list[tuple[SeatIndex, frozenset[int]]]:
+        """Every index built, each with the ordinals it keeps blocked whatever the states say."""
+        out = [(self.index, frozenset())] if self.index is not None else []
+        out += [(index, self.seats.withheld_set(b)) for b, index in self.channel_indexes.items()]
+        return out
+
     def apply(self, states: Sequence[int]) -> None:
-        """Make the index (when built) show ``states``: each changed seat moved to its new state."""
-        if self.index is None:
+        """Make the indexes (when built) show ``states``: each changed seat moved to its new state (a seat
+        withheld from a channel stays blocked in that channel's index)."""
+        indexes = self._indexes()
+        if not indexes:
             self.states = bytearray(states)
             return
-        moves: dict[tuple[int, int], list[SeatKey]] = {}
+        moves: dict[tuple[int, int], list[int]] = {}
         for i in changed(self.states, states):
-            moves.setdefault((self.states[i], states[i]), []).append(self.seats.seats[i].key)
-        index = self.index
-        for (old, new), keys in moves.items():
-            # Through free: the index moves seats free ↔ taken and free ↔ blocked only.
-            if old == TAKEN:
-                index.release(keys)
-            elif old == BLOCKED:
-                index.unblock(keys)
-            if new == TAKEN:
-                index.take(keys)
-            elif new == BLOCKED:
-                index.block(keys)
+            moves.setdefault((self.states[i], states[i]), []).append(i)
+        seats = self.seats.seats
+        for index, fixed in indexes:
+            for (old, new), ordinals in moves.items():
+                keys = [seats[o].key for o in ordinals if o not in fixed]
+                if not keys:
+                    continue
+                # Through free: the index moves seats free ↔ taken and free ↔ blocked only.
+                if old == TAKEN:
+                    index.release(keys)
+                elif old == BLOCKED:
+                    index.unblock(keys)
+                if new == TAKEN:
+                    index.take(keys)
+                elif new == BLOCKED:
+                    index.block(keys)
         self.states = bytearray(states)
 
-    def build_index(self, group_sizes: Sequence[int] = ()) -> SeatIndex:
-        if self.index is None:
-            keys = [s.key for s in self.seats.seats]
-            self.index = SeatIndex(
-                self.seats.seat_map(),
-                taken=[k for k, st in zip(keys, self.states, strict=True) if st == TAKEN],
-                blocked=[k for k, st in zip(keys, self.states, strict=True) if st == BLOCKED],
-                group_sizes=group_sizes,
-            )
-        return self.index
+    def build_index(self, group_sizes: Sequence[int] = (), *, channel_bit: int = 0) -> SeatIndex:
+        """The index best available chooses from: with ``channel_bit``, the one of that sales channel (the seats
+        withheld from it blocked; the plain index when none is)."""
+        withheld = self.seats.withheld_set(channel_bit) if channel_bit else frozenset()
+        if not withheld:
+            if self.index is None:
+                self.index = self._new_index(frozenset(), group_sizes)
+            return self.index
+        index = self.channel_indexes.get(channel_bit)
+        if index is None:
+            index = self.channel_indexes[channel_bit] = self._new_index(withheld, group_sizes)
+        return index
 
-    def choose(self, request: ba.Request) -> ba.Allocation | ba.Refusal:
-        """Best available on this view (``build_index`` first), passing over the seats another process of this
-        host handed out in the last ``MARK_SECONDS`` (``host_marks``): when the answer's rows hold some, they are
-        marked taken here, as this process's own choices are, and the choice is made again by the same rules. A
-        seat handed out elsewhere in a row the choice did not meet stays free in this view until a read shows it
-        taken (the claim decides). Seats taken in the index for this choice only (the order's own) stay as they
-        are."""
-        index = self.build_index()
+    def _new_index(self, withheld: frozenset[int], group_sizes: Sequence[int]) -> SeatIndex:
+        seats, states = self.seats.seats, self.states
+        return SeatIndex(
+            self.seats.seat_map(),
+            taken=[s.key for s, st in zip(seats, states, strict=True) if st == TAKEN and s.ordinal not in withheld],
+            blocked=[s.key for s, st in zip(seats, states, strict=True) if st == BLOCKED or s.ordinal in withheld],
+            group_sizes=group_sizes,
+        )
+
+    def choose(self, request: ba.Request, *, channel_bit: int = 0) -> ba.Allocation | ba.Refusal:
+        """Best available on this view (``build_index`` first; with ``channel_bit``, among the seats on sale
+        through that channel), passing over the seats another process of this host handed out in the last
+        ``MARK_SECONDS`` (``host_marks``): when the answer's rows hold some, they are marked taken here, as this
+        process's own choices are, and the choice is made again by the same rules. A seat handed out elsewhere in
+        a row the choice did not meet stays free in this view until a read shows it taken (the claim decides).
+        Seats taken in the index for this choice only (the order's own) stay as they are."""
+        index = self.build_index(channel_bit=channel_bit)
         answer = index.choose(request)
         if self.host is None:
             return answer
@@ -270,15 +321,17 @@ class SessionLive:
         choice, which the host's other processes are told of (``host_marks``)."""
         if share and self.host is not None:
             self.host.mark(ordinals)
-        keys = []
+        keys, moved = [], []
         now = time.monotonic()
         for o in ordinals:
             if self.states[o] == FREE:
                 self.states[o] = TAKEN
                 self.marks[o] = now
                 keys.append(self.seats.seats[o].key)
-        if self.index is not None and keys:
-            self.index.take(keys)
+                moved.append(o)
+        if keys:
+            for index, fixed in self._indexes():
+                index.take([k for o, k in zip(moved, keys, strict=True) if o not in fixed])
 
     def with_marks(self, states: bytearray) -> bytearray:
         """``states`` (a read) with the seats this process chose in the last ``MARK_SECONDS`` shown taken (their
@@ -385,6 +438,7 @@ class LiveSeats:
                 by_key={s.key: s for s in seats},
                 zones=tuple(dict.fromkeys(s.zone for s in seats)),
                 zone_totals=dict(Counter(s.zone for s in seats)),
+                parts_path=map_parts.parts_file(var_dir, session_id, stamp) if var_dir is not None else None,
             ),
             host=open_marks(var_dir, session_id, stamp, len(seats)) if var_dir is not None else None,
         )

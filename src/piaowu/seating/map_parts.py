@@ -20,16 +20,25 @@ A section's answer, in seat (ordinal) order::
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
 import math
+import os
+import tempfile
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import median
 from typing import Any, Protocol
 
 import orjson
 
 from piaowu.seating.availability import version_of
+from piaowu.seating.host_marks import sweep_stale
 from piaowu.seating.interchange import json_number
+
+log = logging.getLogger(__name__)
 
 # A house of at most this many seats gets every section's seats in the map answer itself: one request. On a
 # phone such a house is drawn seat by seat (or as paths) from its first view, so every section would be asked
@@ -227,3 +236,70 @@ def parts_of(sections: Sequence[Mapping[str, Any]], seats: Sequence[SeatLike]) -
         else (0.0, 0.0, 0.0, 0.0)
     )
     return MapParts(json_number(round(pitch, 2)), bounds, tuple(parts), {p.key: p for p in parts})
+
+
+# ---- kept on disk for the host's other processes -----------------------------------------------------------------
+
+PARTS_DIRECTORY = "seat-parts"
+# The files' names carry a hash of this module's source: parts cut by other code (another format) are never read.
+_SOURCE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=6).hexdigest()
+
+
+def parts_file(var_dir: Path, session_id: str, stamp: tuple[Any, ...]) -> Path:
+    """Where the parts of a session's seats as of ``stamp`` (its seating: another layout, another file) are kept
+    for every process of the host."""
+    name = f"{session_id}.{hashlib.blake2b(repr(stamp).encode(), digest_size=8).hexdigest()}.{_SOURCE}"
+    return Path(var_dir) / PARTS_DIRECTORY / name
+
+
+def store(path: Path, parts: MapParts) -> None:
+    """``parts`` into ``path``, whole or not at all (written aside, then renamed): a line of JSON (pitch, bounds,
+    each section's summary and its answer's size), then the sections' answers one after the other. Errors are
+    logged: the caller has its parts, the next process cuts them again."""
+    head = {
+        "pitch": parts.pitch,
+        "bounds": list(parts.bounds),
+        "sections": [{"summary": p.summary, "size": len(p.body)} for p in parts.sections],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(orjson.dumps(head) + b"\n")
+                for p in parts.sections:
+                    f.write(p.body)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        log.warning("seat map parts not kept for the host's other processes: %s", path, exc_info=True)
+
+
+def load(path: Path) -> MapParts | None:
+    """The parts ``store`` wrote to ``path``; None when there are none or they do not read back whole (each
+    section's answer must hash to its key)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        line, _, rest = data.partition(b"\n")
+        head = orjson.loads(line)
+        sections, at = [], 0
+        for s in head["sections"]:
+            body = rest[at : at + s["size"]]
+            at += s["size"]
+            if version_of(body) != s["summary"]["key"]:
+                return None
+            sections.append(SectionPart(s["summary"], body, s["summary"]["key"]))
+        if at != len(rest):
+            return None
+        x0, y0, x1, y1 = head["bounds"]
+        return MapParts(head["pitch"], (x0, y0, x1, y1), tuple(sections), {p.key: p for p in sections})
+    except (ValueError, KeyError, TypeError):
+        log.warning("seat map parts unreadable, cut again: %s", path, exc_info=True)
+        return None

@@ -393,16 +393,18 @@ class SeatResolver:
             zones = (best.zone,) if best.zone is not None else tuple(priced)
             if not zones:
                 raise NotEnoughSeats(free=0, largest_block=0)
-            index = ctx.live.build_index()
+            # Only among the seats on sale through the order's channel: its own index, where the seats withheld
+            # from it are blocked for good (built once per view, not taken out and given back on every order).
+            channel_bit = channels.bit(item.channel)
+            index = ctx.live.build_index(channel_bit=channel_bit)
             by_unit = ctx.live.seats.by_unit
             # Seats already in this order (picked, or chosen for an earlier item) are taken for this choice.
             keep = [by_unit[u].key for u in picked | {u for seats in out.values() for u in seats} if u in by_unit]
-            # So are the seats withheld from the order's channel (rarely many: a block kept back).
-            keep += ctx.live.seats.withheld_from(channels.bit(item.channel))
             keep = [k for k in dict.fromkeys(keep) if index.state(k) == ba.FREE]
             index.take(keep)
             try:
-                answer = ctx.live.choose(ba.Request(zones, best.quantity, best.wheelchair, best.split, best.restricted))
+                request = ba.Request(zones, best.quantity, best.wheelchair, best.split, best.restricted)
+                answer = ctx.live.choose(request, channel_bit=channel_bit)
             finally:
                 index.release(keep)
             if isinstance(answer, ba.Refusal):

@@ -151,14 +151,10 @@ async def preview_best_available(
     if not zones:
         raise NotEnoughSeats(free=0, largest_block=0)
     await live_of(uow).current(uow, organizer_id, live, max_age=SNAPSHOT_SECONDS)
-    index = live.build_index()
-    # As the order will: only among the seats on sale through the web channel.
-    hidden = [k for k in live.seats.withheld_from(channels.bit(channels.WEB)) if index.state(k) == ba.FREE]
-    index.take(hidden)
-    try:
-        answer = live.choose(ba.Request(zones, quantity, wheelchair, split, restricted))
-    finally:
-        index.release(hidden)
+    # As the order will: only among the seats on sale through the web channel (its own index).
+    answer = live.choose(
+        ba.Request(zones, quantity, wheelchair, split, restricted), channel_bit=channels.bit(channels.WEB)
+    )
     if isinstance(answer, ba.Refusal):
         raise refusal_error(answer)
     out = []
