@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import require_or_skip
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Response
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # As root, without a sandbox; no GPU; and no calls home, which this machine's closed network refuses noisily.
@@ -118,6 +118,17 @@ def tabs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[
             except Exception:  # a crashed page cannot be photographed; the test's own error says enough
                 pass
         context.close()
+
+
+def drag_box(page: Page, seats: Locator, first: int, last: int) -> None:
+    """Drag a rectangle with the mouse from just outside seat ``first``'s top left to just outside seat ``last``'s
+    bottom right (the seat editors' box selection)."""
+    a, b = seats.nth(first).bounding_box(), seats.nth(last).bounding_box()
+    assert a and b
+    page.mouse.move(a["x"] - 6, a["y"] - 6)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] + 6, b["y"] + b["height"] + 6, steps=8)
+    page.mouse.up()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.browser import drag_box
 from tests.e2e.test_seat_office_browser import DESKTOP, PHONE, _pause, _seated_session, _sign_in
 from tests.servers import LiveServer
 
@@ -46,12 +47,7 @@ def test_withhold_seats_from_a_channel_on_the_map(tabs, live_server: LiveServer)
         expect(web).to_have_text("60")
         seats = page.locator("[data-seat-picker] circle.seat")
         page.locator("[data-seat-picker] [data-map]").scroll_into_view_if_needed()
-        first, last = seats.nth(0).bounding_box(), seats.nth(11).bounding_box()
-        assert first and last
-        page.mouse.move(first["x"] - 6, first["y"] - 6)
-        page.mouse.down()
-        page.mouse.move(last["x"] + last["width"] + 6, last["y"] + last["height"] + 6, steps=8)
-        page.mouse.up()
+        drag_box(page, seats, 0, 11)
         expect(page.locator("[data-picked-list] li")).to_have_count(12)
         page.locator("#f-channel").select_option("web")
         page.get_by_role("button", name="对该渠道停售").click()

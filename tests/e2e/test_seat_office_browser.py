@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from piaowu.demo import DEMO_LOGINS
+from tests.browser import drag_box
 from tests.servers import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -108,12 +109,7 @@ def _build_and_sell(tabs, live_server: LiveServer, ids: dict[str, str]) -> None:
 
     # ---- edit on the map: a rectangle of seats flagged, one seat moved with the arrow keys ------------------
     seats = page.locator("[data-seat-editor] circle.seat")
-    first, sixth = seats.nth(0).bounding_box(), seats.nth(5).bounding_box()
-    assert first and sixth
-    page.mouse.move(first["x"] - 6, first["y"] - 6)
-    page.mouse.down()
-    page.mouse.move(sixth["x"] + sixth["width"] + 6, sixth["y"] + sixth["height"] + 6, steps=8)
-    page.mouse.up()
+    drag_box(page, seats, 0, 5)
     expect(page.locator("[data-count]")).to_have_text("已选 6 个座位")
     page.locator("#e-attribute").select_option("restricted_view")
     page.locator("[data-action=attr-set]").click()
@@ -136,12 +132,7 @@ def _build_and_sell(tabs, live_server: LiveServer, ids: dict[str, str]) -> None:
     expect(page.locator("[data-count]")).to_have_text("0 seats selected")
     seats.nth(0).click()
     expect(page.locator("[data-count]")).to_have_text("1 seat selected")
-    first, sixth = seats.nth(0).bounding_box(), seats.nth(5).bounding_box()
-    assert first and sixth
-    page.mouse.move(first["x"] - 6, first["y"] - 6)
-    page.mouse.down()
-    page.mouse.move(sixth["x"] + sixth["width"] + 6, sixth["y"] + sixth["height"] + 6, steps=8)
-    page.mouse.up()
+    drag_box(page, seats, 0, 5)
     expect(page.locator("[data-count]")).to_have_text("6 seats selected")
     op.shot("02b-editor-selected-en")
     op.goto(editor_url + "?lang=zh-CN")  # the cookie follows ?lang=: back to Chinese for the rest
