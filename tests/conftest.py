@@ -152,6 +152,10 @@ def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
         # processes: a production process's 4 connections would queue them in the pool and the races (and their
         # control runs) would not happen. Servers started by tests/servers.py keep the production default.
         "db_pool_size": 24,
+        # The same race tests queue dozens of transactions on one hot row; on a loaded 2-core CI machine the last
+        # waited past the production 5 s lock timeout (a sweeper refused, a race test failed for nothing). They
+        # test what is written, not how fast; tests of the timeout itself set their own.
+        "lock_timeout_seconds": 30.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
