@@ -17,12 +17,16 @@ from sqlalchemy import event, func, select, update
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.models import ApiToken
+from piaowu.core.errors import NotFound
 from piaowu.headers import API_CSP
+from piaowu.orders import repository as orders_repo
+from piaowu.orders import service as orders
+from piaowu.orders.views import order_out
 from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment, SandboxTransaction
 from tests.conftest import make_tenant
 from tests.factories import on_sale_session, owner_actor
-from tests.order_helpers import create_order, drain, gateway_pay, wire_callbacks
+from tests.order_helpers import BUYER, create_order, drain, gateway_pay, wire_callbacks
 from tests.statements import short, statements
 
 CREATE = "/api/v1/orders"
@@ -279,17 +283,19 @@ async def test_start_payment_and_the_status_read_send_no_token_read(runtime, app
     if postgres:
         assert started[2].startswith("WITH"), short(started)
     assert len(pending) == 1 and pending[0].startswith("SELECT orders.id, orders.status"), short(pending)
-    # the status read, then the order: the order, its lines with their sessions' labels, its tickets with their
-    # entitlements (one read), payments
-    assert len(paid) == 1 + 4, short(paid)
+    # the status read, then the order: the order with its lines and their sessions' labels (one read), its
+    # tickets with their entitlements (one read), payments
+    assert len(paid) == 1 + 3, short(paid)
     assert len([s for s in paid if "ticket_entitlements" in s]) == 1, short(paid)
+    assert len([s for s in paid if "order_lines" in s]) == 1 and "FROM orders LEFT OUTER JOIN order_lines" in paid[1]
 
 
 # A paid order's requests to the server (not the gateway's own work): place it (1), start its payment (3: the
 # order read, the sandbox's trade, the payment with its audit event), the notification (7, between BEGIN and
-# COMMIT), the held status request that learns it is paid (1 read, then the order in 4 reads). Explicit
-# transactions: the notification's and the order read's snapshot; everything else is autocommit.
-PAID_ORDER_STATEMENTS = 1 + 3 + 7 + 1 + 4
+# COMMIT), the held status request that learns it is paid (1 read, then the order in 3 reads: the order with its
+# lines, tickets, payments). Explicit transactions: the notification's and the order read's snapshot; everything
+# else is autocommit.
+PAID_ORDER_STATEMENTS = 1 + 3 + 7 + 1 + 3
 PAID_ORDER_TRANSACTIONS = 2
 
 
@@ -315,7 +321,8 @@ def transactions(runtime: Any) -> Iterator[list[str]]:
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_a_paid_order_costs_the_server_a_fixed_list_of_statements(runtime, app, client, tenant, lane) -> None:  # noqa: ANN001
     """The whole paid path's statements and transactions on the server, pinned: a change that adds a round trip
-    to any of its four requests shows here (docs/benchmarks.md, "Paid path (issue 7, paidlean)")."""
+    to any of its four requests shows here (docs/benchmarks.md, "Paid path (issue 7, paidlean)" and "Paid path: the
+    final read (issue 7, paidread)")."""
     wire_callbacks(runtime, app)
     sale = await on_sale_session(runtime, await owner_actor(runtime, tenant.owner_id), capacity=5)
     await create_order(client, tenant.auth, sale.ticket_type_id)  # the token is cached, as in a sale
@@ -338,3 +345,40 @@ async def test_a_paid_order_costs_the_server_a_fixed_list_of_statements(runtime,
     # less the gateway's own statements and transactions, and the test's read of the trade (one, in a transaction)
     assert len(sent) - len(not_ours) - 1 == PAID_ORDER_STATEMENTS, short(sent)
     assert len(begun) - len(not_our_tx) - 1 == PAID_ORDER_TRANSACTIONS, begun
+
+
+async def test_the_order_read_with_its_lines_in_one_statement_answers_as_the_entities_do(
+    runtime,  # noqa: ANN001
+    client,  # noqa: ANN001
+    tenant,  # noqa: ANN001
+    lane,  # noqa: ANN001
+) -> None:
+    """``orders.get_order`` reads the order and its lines in one statement (repository.order_with_lines): an order
+    of lines in two sessions answers as the order built from its entities and the sessions' labels read apart
+    (``order_out``'s other path), lines in id order; another organizer's order is not found."""
+    owner = await owner_actor(runtime, tenant.owner_id)
+    first = await on_sale_session(runtime, owner, capacity=5, name="第一场 First")
+    second = await on_sale_session(runtime, owner, capacity=5, name="第二场 Second", second_type=True)
+    items = [
+        {"ticket_type_id": first.ticket_type_id, "quantity": 2},
+        {"ticket_type_id": second.ticket_type_id, "quantity": 1},
+    ]
+    placed = await client.post(CREATE, json={"items": items, "buyer": BUYER}, headers=tenant.auth)
+    assert placed.status_code == 201, placed.text
+    lane.took_paths(CREATE)
+    order_id = placed.json()["id"]
+    async with runtime.uow(readonly=True) as uow:
+        with statements(runtime) as sent:
+            read = await orders.get_order(uow, owner, order_id)
+        entity = await orders.load(uow, tenant.organizer_id, order_id)
+        built = await order_out(uow, entity, await orders_repo.lines(uow.session, [order_id]))
+    assert read == built
+    assert len(read.lines) == 3 and [line.id for line in read.lines] == sorted(line.id for line in read.lines)
+    assert {line.event_name for line in read.lines} == {"第一场 First", "第二场 Second"}
+    # the order with its lines and labels, its tickets with their entitlements, its payments
+    assert len(sent) == 3 and sent[0].startswith("SELECT orders.") and "JOIN order_lines" in sent[0], short(sent)
+
+    stranger = await make_tenant(runtime, slug="other-theatre")
+    async with runtime.uow(readonly=True) as uow:
+        with pytest.raises(NotFound):
+            await orders.get_order(uow, await owner_actor(runtime, stranger.owner_id), order_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,27 +85,41 @@ _LINE_FACTS = with_labels(_LINE_FACTS, OrderLine.session_id, _ORG)
 _LINES = select(OrderLine).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
 # The order as the buyer's page shows it, as plain rows (no entities to build and track: read once paid, on
 # every paid order).
-_ORDER_ROW = select(*Order.__table__.c).where(Order.id == _ORDER, Order.organizer_id == _ORG)
-_LINE_ROWS = with_labels(
-    select(*OrderLine.__table__.c).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id),
+# One read for the order and its lines (one round trip where there were two): the order's columns under their
+# own names, each line's prefixed ``_LINE``, its session's labels prefixed ``LABEL_PREFIX``; one row per line (one
+# row of NULL line columns for an order without lines), in line id order.
+_LINE = "line_"
+_ORDER_WITH_LINES = with_labels(
+    select(*Order.__table__.c, *[c.label(_LINE + c.name) for c in OrderLine.__table__.c])
+    .select_from(Order)
+    .outerjoin(OrderLine, (OrderLine.order_id == Order.id) & (OrderLine.organizer_id == Order.organizer_id))
+    .where(Order.id == _ORDER, Order.organizer_id == _ORG)
+    .order_by(OrderLine.id),
     OrderLine.session_id,
     _ORG,
 )
+_LINE_COLUMNS = tuple(c.name for c in OrderLine.__table__.c)
+LineRow = namedtuple("LineRow", _LINE_COLUMNS)  # type: ignore[misc]  # an order line's columns, attribute access
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
     return (await session.execute(_ORDER_ENTITY, {"org": organizer_id, "order_id": order_id})).scalar_one_or_none()
 
 
-async def order_row(session: AsyncSession, organizer_id: str, order_id: str) -> Any | None:
-    """The order's columns as a plain row (attribute access as on the entity), for reading only."""
-    return (await hotpath.execute(session, _ORDER_ROW, {"org": organizer_id, "order_id": order_id})).one_or_none()
-
-
-async def line_rows(session: AsyncSession, organizer_id: str, order_id: str) -> list[Any]:
-    """The order's lines' columns as plain rows, in id order, for reading only; with their sessions' label
-    columns (``catalog.views.labels_in``)."""
-    return list(await hotpath.execute(session, _LINE_ROWS, {"org": organizer_id, "order_id": order_id}))
+async def order_with_lines(
+    session: AsyncSession, organizer_id: str, order_id: str
+) -> tuple[Any, list[Any], list[Any]] | None:
+    """The organizer's order and its lines in one statement (one round trip, one snapshot), for reading only:
+    ``(order, lines, labelled)`` — the order as a plain row (attribute access as on the entity), its lines'
+    columns as ``LineRow``s in id order, and the rows carrying the lines' sessions' label columns (for
+    ``catalog.views.labels_in``). None when the organizer has no such order."""
+    rows = list(await hotpath.execute(session, _ORDER_WITH_LINES, {"org": organizer_id, "order_id": order_id}))
+    if not rows:
+        return None
+    keys = [_LINE + name for name in _LINE_COLUMNS]
+    labelled = [r for r in rows if r._mapping[_LINE + "id"] is not None]
+    lines = [LineRow(*(r._mapping[k] for k in keys)) for r in labelled]
+    return rows[0], lines, labelled
 
 
 async def status_of(

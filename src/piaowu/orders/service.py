@@ -285,11 +285,11 @@ async def get_order(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderOut:
     """The order with its lines, tickets and payments, in the actor's organizer only (else not found). Plain
     rows, no entities: the buyer's page reads it once on every paid order."""
     actor.require(Permission.ORDER_READ)
-    order = await repo.order_row(uow.session, actor.organizer_id, order_id)
-    if order is None:
+    found = await repo.order_with_lines(uow.session, actor.organizer_id, order_id)
+    if found is None:
         raise NotFound(kind="order")
-    lines = await repo.line_rows(uow.session, actor.organizer_id, order.id)
-    return await order_out(uow, order, lines, labels=catalog_views.labels_in(lines))
+    order, lines, labelled = found
+    return await order_out(uow, order, lines, labels=catalog_views.labels_in(labelled))
 
 
 async def order_status(uow: UnitOfWork, actor: Actor, order_id: str) -> OrderStatusOut:

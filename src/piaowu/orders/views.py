@@ -10,6 +10,7 @@ from sqlalchemy import Row
 from piaowu.catalog import views as catalog_views
 from piaowu.db.uow import UnitOfWork
 from piaowu.orders.models import Order, OrderLine
+from piaowu.orders.repository import LineRow
 from piaowu.orders.schemas import OrderLineOut, OrderOut, PaymentBrief, SeatOut, TicketBrief
 from piaowu.payments import service as payments
 from piaowu.tickets import service as tickets
@@ -18,7 +19,7 @@ from piaowu.tickets import service as tickets
 async def order_out(
     uow: UnitOfWork,
     order: Order | Row[Any],
-    lines: Sequence[OrderLine | Row[Any]],
+    lines: Sequence[OrderLine | Row[Any] | LineRow],
     *,
     labels: Mapping[str, catalog_views.SessionLabel] | None = None,
 ) -> OrderOut:
