@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 
 from piaowu.appscope import runtime_of
 from piaowu.catalog import event_service
+from piaowu.catalog.rules import Availability
 from piaowu.catalog.schemas import EventOut, SessionOut
 from piaowu.core.errors import (
     CsrfFailed,
@@ -154,11 +154,11 @@ async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLR
         events = await event_service.published_events(uow, org.id)
     listing = []
     for ev in events:
-        sessions = _upcoming(ev, now)
+        sessions = _upcoming(ev.sessions, now)
         if sessions:
             # An event with many dates (a scenic area open daily) shows its next few here and the rest on its own
             # page, so that it does not push every other event below thirty rows.
-            rows = [(s, session_availability(s), _from_price(s)) for s in sessions[:HOME_SESSIONS]]
+            rows = [_row(s) for s in sessions[:HOME_SESSIONS]]
             listing.append((ev, rows, len(sessions)))
     listing.sort(key=lambda item: item[1][0][0].starts_at)
     mine = [e[1] for e in request.session.get("shop_orders", []) if e[0] == org.id]
@@ -168,13 +168,14 @@ async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLR
 HOME_SESSIONS = 4
 
 
-def _upcoming(
-    ev: EventOut, now: datetime, keep: Callable[[list[SessionOut]], list[SessionOut]] | None = None
-) -> list[SessionOut]:
-    """``ev``'s sessions that are not over (those are history, not something to buy), first first; ``keep``
-    filters them first (the shop's listing rule, when ``ev`` came with every session)."""
-    sessions = keep(ev.sessions) if keep else ev.sessions
+def _upcoming(sessions: list[SessionOut], now: datetime) -> list[SessionOut]:
+    # Sessions that are over are history, not something to buy.
     return sorted((s for s in sessions if s.ends_at > now), key=lambda s: s.starts_at)
+
+
+def _row(s: SessionOut) -> tuple[SessionOut, Availability, tuple[int, str] | None]:
+    """A session as a list of dates shows it: its state and its lowest price."""
+    return s, session_availability(s), _from_price(s)
 
 
 @router.get("/s/{slug}/events/{event_id}")
@@ -186,11 +187,8 @@ async def event_page(slug: str, event_id: str, request: Request, rt: RuntimeDep)
         ev = await event_service.public_event(uow, org.id, event_id)
     zone = ev.venue_timezone or org.timezone
     tz = ZoneInfo(zone)
-    slots = [
-        Slot(s.starts_at.astimezone(tz).date(), av.state, av.left, _from_price(s), (s, av, _from_price(s)))
-        for s in _upcoming(ev, rt.clock.now())
-        for av in [session_availability(s)]
-    ]
+    rows = [_row(s) for s in _upcoming(ev.sessions, rt.clock.now())]
+    slots = [Slot(s.starts_at.astimezone(tz).date(), av.state, av.left, price, (s, av, price)) for s, av, price in rows]
     days = days_of(slots)
     locale = page_locale(request)
     months = [(m, month_label(m.year, m.month, locale)) for m in months_of(days)] if wants_calendar(days) else []
@@ -241,7 +239,7 @@ def _session_view(
         "event": ev,
         "session": s,
         # The event's other coming dates, for a buyer who opened the wrong day (its page lists them).
-        "other_dates": sum(1 for x in _upcoming(ev, rt.clock.now(), event_service.listed) if x.id != s.id),
+        "other_dates": sum(1 for x in _upcoming(event_service.listed(ev.sessions), rt.clock.now()) if x.id != s.id),
         "av": session_availability(s),
         "types": [(t, type_limit(t, s)) for t in types],
         "quantities": quantities,
