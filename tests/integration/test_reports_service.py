@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from piaowu.catalog import event_service, session_service
+from piaowu.catalog.schemas import EventIn, SessionIn
 from piaowu.core.errors import PermissionDenied
+from piaowu.core.reading_locale import reading
 from piaowu.orders.payment_flow import pay_at_counter
 from piaowu.orders.schemas import CashPaymentIn
 from piaowu.reports import service as reports
@@ -61,3 +64,43 @@ async def test_dashboard_needs_a_sales_or_reports_role(runtime: Runtime, tenant)
     async with runtime.uow(readonly=True) as uow:
         with pytest.raises(PermissionDenied):
             await reports.dashboard(uow, actor_for_user(gate))
+
+
+async def test_upcoming_sessions_are_named_in_the_readers_language(runtime: Runtime, tenant) -> None:  # noqa: ANN001
+    # The dashboard read the plain columns (the organizer's default language): an English back office listed
+    # "新年音乐会" where the events page said "New Year Concert".
+    actor = await owner_actor(runtime, tenant.owner_id)
+    now = runtime.clock.now()
+    async with runtime.uow() as uow:
+        ev = await event_service.create_event(
+            uow, actor, EventIn(name_i18n={"zh-CN": "新年音乐会", "en": "New Year Concert"}, is_published=True)
+        )
+        await session_service.create_session(
+            uow,
+            actor,
+            ev.id,
+            SessionIn(
+                name_i18n={"zh-CN": "晚场", "en": "Evening"},
+                starts_at=now + timedelta(days=2),
+                ends_at=now + timedelta(days=2, hours=3),
+                capacity=10,
+            ),
+        )
+        only_zh = await event_service.create_event(uow, actor, EventIn(name="西湖游船", is_published=True))
+        await session_service.create_session(
+            uow,
+            actor,
+            only_zh.id,
+            SessionIn(starts_at=now + timedelta(days=3), ends_at=now + timedelta(days=3, hours=1), capacity=10),
+        )
+        await uow.commit()
+
+    async def names(locale: str | None) -> list[tuple[str, str]]:
+        with reading(locale):
+            async with runtime.uow(readonly=True) as uow:
+                board = await reports.dashboard(uow, actor)
+        return [(s.event_name, s.session_name) for s in board.upcoming]
+
+    assert await names("en") == [("New Year Concert", "Evening"), ("西湖游船", "")]  # no English: the default's
+    assert await names("zh_CN") == [("新年音乐会", "晚场"), ("西湖游船", "")]
+    assert await names(None) == [("新年音乐会", "晚场"), ("西湖游船", "")]  # outside a request: the default

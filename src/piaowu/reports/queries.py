@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from piaowu.accounts.models import ApiToken, StaffUser
 from piaowu.audit.models import AuditEvent
 from piaowu.catalog.models import Event, Session
+from piaowu.catalog.texts import pick
 from piaowu.checkin.models import Scan
+from piaowu.core.reading_locale import current
 from piaowu.inventory.models import Pool
 from piaowu.orders.models import Order, OrderLine
 from piaowu.payments.models import Payment, Refund
@@ -98,13 +100,17 @@ async def admissions_between(session: AsyncSession, organizer_id: str, start: da
 async def upcoming_sessions(
     session: AsyncSession, organizer_id: str, now: datetime, limit: int = 8
 ) -> list[SessionLoad]:
-    """Sessions not yet over (and not cancelled), soonest first, with their pool's counters."""
+    """Sessions not yet over (and not cancelled), soonest first, with their pool's counters; the event's and
+    session's names in the reader's language (``core.reading_locale``), as the catalog's read models give them."""
+    lang = current()
     q = (
         select(
             Session.id,
             Session.event_id,
             Event.name,
+            Event.name_i18n,
             Session.name,
+            Session.name_i18n,
             Session.starts_at,
             Session.status,
             Pool.capacity,
@@ -117,7 +123,10 @@ async def upcoming_sessions(
         .order_by(Session.starts_at, Session.id)
         .limit(limit)
     )
-    return [SessionLoad(*row) for row in (await session.execute(q)).all()]
+    return [
+        SessionLoad(sid, eid, pick(ev_texts, lang, ev_name), pick(s_texts, lang, s_name), *rest)
+        for sid, eid, ev_name, ev_texts, s_name, s_texts, *rest in (await session.execute(q)).all()
+    ]
 
 
 async def order_audit(session: AsyncSession, organizer_id: str, order_id: str) -> list[AuditEntry]:
