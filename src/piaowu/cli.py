@@ -80,6 +80,9 @@ def create_organizer(
     name: Annotated[str, typer.Argument(help="Display name, e.g. 演示剧院.")],
     timezone: Annotated[str, typer.Option(help="IANA time zone for showing times.")] = "Asia/Shanghai",
     currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY",
+    default_locale: Annotated[
+        str, typer.Option(help="The language the catalog is written in first: zh-CN or en (changeable later).")
+    ] = "zh-CN",
 ) -> None:
     """Create an organizer (a tenant) with its own ticket-signing key."""
     from piaowu.organizers import service as organizers
@@ -87,7 +90,13 @@ def create_organizer(
     async def work(rt: Runtime) -> organizers.OrganizerInfo:
         async with rt.uow() as uow:
             org = await organizers.create_organizer(
-                uow, slug=slug, name=name, app_secret=rt.secret_key, timezone=timezone, currency=currency
+                uow,
+                slug=slug,
+                name=name,
+                app_secret=rt.secret_key,
+                timezone=timezone,
+                currency=currency,
+                default_locale=default_locale,
             )
             await uow.commit()
         return org

@@ -10,6 +10,7 @@
   (``core.inputs``).
 - ``Moment``: an aware datetime within the documented range.
 - ``Origin``: ``scheme://host[:port]`` of a site (``core.inputs.clean_origin``), normalized.
+- ``TimeZone`` / ``RequiredTimeZone``: an IANA time zone name (``Asia/Shanghai``); the first also takes "".
 - ``SHAPE_TAG``: prefix of the tags of a union of request shapes (e.g. an order item, counted or selected).
 """
 
@@ -24,7 +25,9 @@ from piaowu.core.inputs import (
     clean_name,
     clean_origin,
     clean_required_name,
+    clean_required_timezone,
     clean_text,
+    clean_timezone,
     in_time_range,
 )
 
@@ -37,6 +40,9 @@ Text = Annotated[str, AfterValidator(clean_text)]
 Moment = Annotated[AwareDatetime, Strict(False), AfterValidator(in_time_range)]
 # Trimmed before the check, so the bound leaves room for pasted spaces; clean_origin bounds the origin itself.
 Origin = Annotated[str, Field(max_length=ORIGIN_LENGTH + 20), AfterValidator(clean_origin)]
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(clean_timezone)]
+RequiredTimeZone = Annotated[str, Field(max_length=64), AfterValidator(clean_required_timezone)]
 
 NULL_MESSAGE = "This field cannot be null; leave it out to keep its value."
 # Tags of a union of request shapes start with this; error paths leave such tags out (``api.errors``), so a

@@ -38,7 +38,7 @@ async def _stored(rt: Runtime, organizer_id: str) -> list[str]:
 async def test_an_owner_lists_origins_and_gets_them_back_normalized(
     runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    assert (await client.get(SETTINGS, headers=tenant.auth)).json() == {"return_origins": []}
+    assert (await client.get(SETTINGS, headers=tenant.auth)).json()["return_origins"] == []
     body = {
         "return_origins": [
             "HTTPS://Tickets.Grand-Theatre.CN/",
@@ -48,7 +48,7 @@ async def test_an_owner_lists_origins_and_gets_them_back_normalized(
     }
     r = await client.patch(SETTINGS, json=body, headers=tenant.auth)
     assert r.status_code == 200, r.text
-    assert r.json() == {"return_origins": [A_SITE, "http://127.0.0.1:9000"]}
+    assert r.json()["return_origins"] == [A_SITE, "http://127.0.0.1:9000"]
     assert (await client.get(SETTINGS, headers=tenant.auth)).json() == r.json()
     assert await _stored(runtime, tenant.organizer_id) == [A_SITE, "http://127.0.0.1:9000"]
     # Leaving the field out changes nothing; an empty list empties it.
@@ -151,3 +151,46 @@ async def test_an_origin_removed_from_the_list_is_refused_from_then_on(
     await client.patch(SETTINGS, json={"return_origins": [A_SITE]}, headers=a.auth)
     await client.patch(SETTINGS, json={"return_origins": []}, headers=a.auth)
     assert (await _pay(client, a, A_SITE + "/x")).status_code == 422
+
+
+async def test_the_name_zone_and_catalog_language_are_settings_too(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    shown = (await client.get(SETTINGS, headers=tenant.auth)).json()
+    assert {k: shown[k] for k in ("name", "timezone", "default_locale", "currency")} == {
+        "name": "demo-theatre org",
+        "timezone": "Asia/Shanghai",
+        "default_locale": "zh-CN",
+        "currency": "CNY",
+    }
+    body = {"name": "Grand Theatre", "timezone": "Europe/Berlin", "default_locale": "en"}
+    r = await client.patch(SETTINGS, json=body, headers=tenant.auth)
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in body} == body
+    me = (await client.get("/api/v1/organizer", headers=tenant.auth)).json()
+    assert (me["name"], me["timezone"], me["default_locale"]) == ("Grand Theatre", "Europe/Berlin", "en")
+    # The shop of this process shows the new name at once (its cached organizer was dropped).
+    shop = await client.get(f"/s/{tenant.slug}")
+    assert "Grand Theatre" in shop.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": " "}, "timezone"),
+        ({"timezone": None}, "timezone"),
+        ({"name": "  "}, "name"),
+        ({"default_locale": "fr"}, "default_locale"),
+        ({"currency": "USD"}, "currency"),  # set at creation: not a setting
+    ],
+)
+async def test_bad_settings_are_refused_by_field_and_nothing_changes(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant, body: dict, field: str
+) -> None:
+    r = await client.patch(SETTINGS, json={"name": "Changed", **body}, headers=tenant.auth)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "validation_error"
+    assert field in [e["field"] for e in r.json()["errors"]]
+    shown = (await client.get(SETTINGS, headers=tenant.auth)).json()
+    assert (shown["name"], shown["timezone"], shown["default_locale"]) == ("demo-theatre org", "Asia/Shanghai", "zh-CN")

@@ -85,3 +85,57 @@ async def test_an_admin_may_and_a_clerk_may_not(runtime: Runtime, client: httpx.
         r = await clerk.post(PAGE, data={"csrf": csrf_of(home.text), "return_origins": "https://evil.example"})
         assert r.status_code == 403
     assert await _stored(runtime, tenant.organizer_id) == ["https://admin.example"]
+
+
+ORG = "/manage/settings/organization"
+
+
+async def _save_org(client: httpx.AsyncClient, lang: str = "en", **fields: str) -> httpx.Response:
+    form = await client.get(PAGE, headers={"Accept-Language": lang})
+    data = {"name": "demo-theatre org", "timezone": "Asia/Shanghai", "default_locale": "zh-CN", **fields}
+    return await client.post(ORG, data={"csrf": csrf_of(form.text), **data}, headers={"Accept-Language": lang})
+
+
+async def test_an_owner_renames_the_organization_and_changes_its_zone_and_language(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await sign_in(client, tenant.owner_email, tenant.password)
+    page = await client.get(PAGE, headers={"Accept-Language": "en"})
+    assert 'value="demo-theatre org"' in page.text and 'value="Asia/Shanghai"' in page.text
+    assert '<option value="zh-CN" selected>' in page.text and "CNY" in page.text
+    r = await _save_org(client, name="Grand Theatre", timezone="Europe/Berlin", default_locale="en")
+    assert r.status_code == 303 and r.headers["location"] == PAGE, r.text
+    async with runtime.uow(readonly=True) as uow:
+        org = await uow.session.get(Organizer, tenant.organizer_id)
+    assert (org.name, org.timezone, org.default_locale) == ("Grand Theatre", "Europe/Berlin", "en")
+    after = await client.get(PAGE, headers={"Accept-Language": "en"})
+    assert "Changes saved." in after.text and '<option value="en" selected>' in after.text
+    # The dashboard's "today" is now Berlin's day (the back office's cached organizer was dropped).
+    assert "Europe/Berlin" in (await client.get("/manage", headers={"Accept-Language": "en"})).text
+
+
+async def test_a_bad_zone_is_named_inline_in_either_language_and_nothing_is_saved(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await sign_in(client, tenant.owner_email, tenant.password)
+    r = await _save_org(client, name="Typed Name", timezone="Shanghai")
+    assert r.status_code == 422
+    assert 'id="error-summary"' in r.text and "Enter a time zone such as Asia/Shanghai." in r.text
+    assert 'value="Typed Name"' in r.text and 'value="Shanghai"' in r.text  # what was typed stays
+    zh = await _save_org(client, lang="zh-CN", name="", timezone="Asia/Shanghai")
+    assert zh.status_code == 422 and "机构" in zh.text
+    async with runtime.uow(readonly=True) as uow:
+        org = await uow.session.get(Organizer, tenant.organizer_id)
+    assert (org.name, org.timezone) == ("demo-theatre org", "Asia/Shanghai")
+
+
+async def test_a_clerk_may_not_change_the_organization(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await staff_member(runtime, tenant.organizer_id, "sales", "sales@example.com")
+    await sign_in(client, "sales@example.com", "correct horse")
+    form = await client.get("/manage/sell")
+    r = await client.post(ORG, data={"csrf": csrf_of(form.text), "name": "Mine", "timezone": "UTC"})
+    assert r.status_code == 403
+    async with runtime.uow(readonly=True) as uow:
+        assert (await uow.session.get(Organizer, tenant.organizer_id)).name == "demo-theatre org"

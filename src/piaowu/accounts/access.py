@@ -272,6 +272,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/manage/tokens/{token_id}/revoke"): needs(P.TOKENS_MANAGE),
     ("GET", "/manage/settings"): needs(P.SETTINGS_MANAGE),
     ("POST", "/manage/settings"): needs(P.SETTINGS_MANAGE),
+    ("POST", "/manage/settings/organization"): needs(P.SETTINGS_MANAGE),
     # ---- pages: the gate
     ("GET", "/gate"): needs(P.CHECKIN),
     ("POST", "/gate/setup"): needs(P.CHECKIN),

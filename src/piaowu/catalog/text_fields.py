@@ -1,20 +1,18 @@
 """Request and response fields for catalog texts in several languages: ``{"zh-CN": "…", "en": "…"}``.
 
-Only the languages of ``catalog.texts.CONTENT_LOCALES`` are accepted as keys (anything else is a 422 naming the
+Only the languages of ``core.languages.CONTENT_LOCALES`` are accepted as keys (anything else is a 422 naming the
 key), and each text obeys the same rules and length as the plain field it translates. An empty text removes
 that language's.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from piaowu.catalog.texts import CONTENT_LOCALES
 from piaowu.core.inputs import clean_name, clean_text
-
-ContentLocale = Literal[CONTENT_LOCALES]  # type: ignore[valid-type]
+from piaowu.core.languages import ContentLocale
 
 
 def _names(max_length: int) -> type:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# The languages catalog texts may be written in, in the order a reader with none of them is served. Adding a
-# language here (and to the UI catalogs) is all it takes: the column is a map, not one column per language.
-CONTENT_LOCALES: tuple[str, ...] = ("zh-CN", "en")
-DEFAULT_CONTENT_LOCALE = "zh-CN"
+from piaowu.core.languages import CONTENT_LOCALES, DEFAULT_CONTENT_LOCALE
+
+__all__ = ["CONTENT_LOCALES", "DEFAULT_CONTENT_LOCALE", "content_locale", "edited", "merged", "pick", "rebased"]
 
 
 def content_locale(value: str | None) -> str | None:
@@ -77,3 +76,12 @@ def edited(
     changes.update(i18n or {})
     texts = merged(current, changes)
     return pick(texts, default), texts
+
+
+def rebased(stored_plain: str, stored: Mapping[str, str] | None, old: str, new: str) -> tuple[str, dict[str, str]]:
+    """The plain column and the map of a text when the organizer's default language changes from ``old`` to
+    ``new``: the plain column becomes ``new``'s text, or ``old``'s where there is none in ``new`` (a reader is never
+    left with less than before). A plain text missing from the map (written by code that only set the plain
+    column) is kept in the map as ``old``'s first, so nothing written is lost."""
+    _, texts = edited(stored_plain, stored, None, None, old)
+    return pick(texts, new, default=old), texts

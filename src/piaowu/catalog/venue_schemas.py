@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from typing import Annotated
-from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from piaowu.catalog.text_fields import AddressTexts, NameTexts
-from piaowu.fields import InputModel, Name, PatchModel, RequiredName
+from piaowu.fields import InputModel, Name, PatchModel, RequiredName, TimeZone
 
-TIMEZONE_MESSAGE = "Enter a time zone such as Asia/Shanghai."
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _zone(value: str) -> str:
-    """An IANA time zone name (``Asia/Shanghai``) or "" (the organizer's). Checked against zoneinfo's list of
-    zones rather than by loading one, so a path-like value never reaches the file system."""
-    value = value.strip()
-    if value and value not in _zones():
-        raise ValueError(TIMEZONE_MESSAGE)
-    return value
-
-
-TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
 Entrance = Annotated[RequiredName, Field(min_length=1, max_length=100)]
 Entrances = Annotated[list[Entrance], Field(max_length=50)]
 

@@ -10,7 +10,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import cache
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from piaowu.core.errors import ValidationFailed
 
@@ -69,6 +71,39 @@ def checked_name(field: str, value: str) -> str:
         message = "Enter a name of 1 to 200 characters."
         raise ValidationFailed([{"field": field, "code": "invalid_length", "message": message}])
     return name
+
+
+TIMEZONE_MESSAGE = "Enter a time zone such as Asia/Shanghai."
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def clean_timezone(value: str) -> str:
+    """An IANA time zone name (``Asia/Shanghai``) or "" (where a field allows none). Checked against zoneinfo's
+    list of zones rather than by loading one, so a path-like value never reaches the file system."""
+    value = value.strip()
+    if value and value not in _zones():
+        raise ValueError(TIMEZONE_MESSAGE)
+    return value
+
+
+def clean_required_timezone(value: str) -> str:
+    """``clean_timezone`` where a zone is required (an organizer's)."""
+    zone = clean_timezone(value)
+    if not zone:
+        raise ValueError(TIMEZONE_MESSAGE)
+    return zone
+
+
+def checked_timezone(field: str, value: str) -> str:
+    """``clean_timezone`` for services that take a zone from outside a schema (the CLI): a zone is required."""
+    try:
+        return clean_required_timezone(value)
+    except ValueError as exc:
+        raise ValidationFailed([{"field": field, "code": "invalid", "message": str(exc)}]) from None
 
 
 def clean_text(value: str) -> str:

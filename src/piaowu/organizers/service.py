@@ -10,7 +10,8 @@ from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.core.actor import Actor, system_actor
 from piaowu.core.errors import Conflict, NotFound, ValidationFailed
-from piaowu.core.inputs import checked_name, checked_origins
+from piaowu.core.inputs import checked_name, checked_origins, checked_timezone
+from piaowu.core.languages import CONTENT_LOCALES
 from piaowu.db.uow import UnitOfWork
 from piaowu.organizers import keys
 from piaowu.organizers import repository as repo
@@ -18,6 +19,7 @@ from piaowu.organizers.models import Organizer
 from piaowu.organizers.schemas import OrganizerSettingsOut, OrganizerSettingsPatch
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class OrganizerInfo:
     currency: str
     public_key: str
     default_locale: str = "zh-CN"  # the catalog's first language (catalog.texts)
+
+
+def _check_locale(locale: str) -> None:
+    if locale not in CONTENT_LOCALES:
+        message = "Choose one of the options."
+        raise ValidationFailed([{"field": "default_locale", "code": "invalid", "message": message}])
 
 
 def _info(o: Organizer) -> OrganizerInfo:
@@ -45,12 +53,17 @@ async def create_organizer(
     currency: str = "CNY",
     default_locale: str = "zh-CN",
 ) -> OrganizerInfo:
-    """Creates a tenant with a fresh Ed25519 signing key. Slugs are unique."""
+    """Creates a tenant with a fresh Ed25519 signing key. Slugs are unique; the time zone, currency and default
+    language are checked here, whatever the door (the CLI passes them as typed)."""
     if not SLUG.match(slug):
         raise ValidationFailed(
             [{"field": "slug", "code": "invalid", "message": "Use lower-case letters, digits and dashes."}]
         )
     name = checked_name("name", name)
+    timezone = checked_timezone("timezone", timezone)
+    if not CURRENCY.match(currency):
+        raise ValidationFailed([{"field": "currency", "code": "invalid", "message": "Use an ISO 4217 code: CNY."}])
+    _check_locale(default_locale)
     if await repo.by_slug(uow.session, slug):
         raise Conflict("An organizer with this slug already exists.")
     sealed, public = keys.new_keypair(app_secret)
@@ -115,7 +128,13 @@ async def _load(uow: UnitOfWork, organizer_id: str) -> Organizer:
 
 
 def _settings(org: Organizer) -> OrganizerSettingsOut:
-    return OrganizerSettingsOut(return_origins=list(org.return_origins or []))
+    return OrganizerSettingsOut(
+        name=org.name,
+        timezone=org.timezone,
+        default_locale=org.default_locale,
+        currency=org.currency,
+        return_origins=list(org.return_origins or []),
+    )
 
 
 async def get_settings(uow: UnitOfWork, actor: Actor) -> OrganizerSettingsOut:
@@ -127,24 +146,59 @@ async def get_settings(uow: UnitOfWork, actor: Actor) -> OrganizerSettingsOut:
 async def update_settings(uow: UnitOfWork, actor: Actor, data: OrganizerSettingsPatch) -> OrganizerSettingsOut:
     """Changes the actor's organizer's settings; fields left out stay. ``return_origins`` replaces the list with
     the origins given, each checked and normalized again here (whatever the door: API, page, script), without
-    repeats. Audited with the list before and after; an unchanged list writes nothing."""
+    repeats. One audit event names the fields that changed, before and after; an unchanged patch writes nothing.
+
+    The catalog's default language changes only through ``catalog.text_edits.update_organizer_settings``, which
+    moves the catalog's plain texts to the new language in the same transaction; here it is refused."""
     actor.require(Permission.SETTINGS_MANAGE)
     org = await _load(uow, actor.organizer_id)
+    if data.default_locale is not None and data.default_locale != org.default_locale:
+        raise RuntimeError("the default language changes through catalog.text_edits.update_organizer_settings")
+    wanted: dict[str, object] = {}
+    if data.name is not None:
+        wanted["name"] = checked_name("name", data.name)
+    if data.timezone is not None:
+        wanted["timezone"] = checked_timezone("timezone", data.timezone)
     if data.return_origins is not None:
-        origins = checked_origins("return_origins", data.return_origins)
-        before = list(org.return_origins or [])
-        if origins != before:
-            org.return_origins = origins
-            record(
-                uow,
-                actor,
-                "organizer.settings_changed",
-                "organizer",
-                org.id,
-                before={"return_origins": before},
-                after={"return_origins": origins},
-            )
+        wanted["return_origins"] = checked_origins("return_origins", data.return_origins)
+    before = {k: getattr(org, k) for k in wanted}
+    if "return_origins" in before:
+        before["return_origins"] = list(before["return_origins"] or [])
+    changed = {k: v for k, v in wanted.items() if before[k] != v}
+    if changed:
+        for k, v in changed.items():
+            setattr(org, k, v)
+        record(
+            uow,
+            actor,
+            "organizer.settings_changed",
+            "organizer",
+            org.id,
+            before={k: before[k] for k in changed},
+            after=changed,
+        )
     return _settings(org)
+
+
+async def set_default_locale(uow: UnitOfWork, actor: Actor, locale: str) -> str:
+    """Sets the organizer's catalog default language, audited; → the one it replaces (unchanged: nothing is
+    written). For ``catalog.text_edits.update_organizer_settings`` only, which moves the catalog's texts with it."""
+    actor.require(Permission.SETTINGS_MANAGE)
+    _check_locale(locale)
+    org = await _load(uow, actor.organizer_id)
+    old = org.default_locale
+    if locale != old:
+        org.default_locale = locale
+        record(
+            uow,
+            actor,
+            "organizer.settings_changed",
+            "organizer",
+            org.id,
+            before={"default_locale": old},
+            after={"default_locale": locale},
+        )
+    return old
 
 
 async def return_origins_of(uow: UnitOfWork, organizer_id: str) -> list[str]:

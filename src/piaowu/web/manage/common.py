@@ -138,12 +138,14 @@ def to_local_input(value: datetime | None, tz: str) -> str:
 
 
 async def organizer(rt: Runtime, actor: Actor) -> organizers.OrganizerInfo:
-    """The signed-in staff member's organizer (time zone, currency), cached: it changes only through set-up."""
-    cache: dict[str, organizers.OrganizerInfo] = rt.extras.setdefault("manage_organizers", {})
-    if actor.organizer_id not in cache:
-        async with rt.uow(readonly=True) as uow:
-            cache[actor.organizer_id] = await organizers.get_organizer(uow, actor.organizer_id)
-    return cache[actor.organizer_id]
+    """The signed-in staff member's organizer (name, time zone, default language, currency), shared per process
+    for ``shop_cache_seconds`` as the shop shares it: the settings page can change it, in any process."""
+
+    async def read() -> organizers.OrganizerInfo:
+        async with rt.uow(readonly=True, autocommit=True) as uow:
+            return await organizers.get_organizer(uow, actor.organizer_id)
+
+    return await rt.shop_cache.get(("organizer-id", actor.organizer_id), read)
 
 
 async def organizer_tz(rt: Runtime, actor: Actor) -> str:
