@@ -11,9 +11,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from piaowu.db.engine import is_busy
 from piaowu.runtime import Runtime
 
 log = logging.getLogger("piaowu.worker")
+
+
+def log_failure(name: str, exc: BaseException) -> None:
+    """A background job failed and will be retried (next tick or wake-up). A busy database (a lock not granted
+    in time, SQLite's "database is locked" while another process writes, no connection free) is an expected,
+    passing condition: one line, not a traceback. Anything else is a fault worth its traceback."""
+    if is_busy(exc):
+        log.warning("background job %s: database busy, retried later (%s)", name, type(exc).__name__)
+    else:
+        log.error("background job %s failed", name, exc_info=exc)
+
 
 Job = Callable[[Runtime], Awaitable[int]]
 
@@ -47,8 +59,8 @@ class Worker:
         async def guarded() -> object:
             try:
                 return await work()
-            except Exception:  # logged like a failing job; the next tick may spawn it again
-                log.exception("background job %s failed", name)
+            except Exception as exc:  # logged like a failing job; the next tick may spawn it again
+                log_failure(name, exc)
                 return None
 
         self._spawned[name] = asyncio.create_task(guarded(), name=f"piaowu-{name}")
@@ -78,8 +90,8 @@ class Worker:
             try:
                 while await outbox(self.rt) > 0:
                     pass
-            except Exception:  # retried on the next wake or tick
-                log.exception("background job outbox failed")
+            except Exception as exc:  # retried on the next wake or tick
+                log_failure("outbox", exc)
 
         def done(task: asyncio.Task[None]) -> None:
             nonlocal missed
@@ -106,8 +118,8 @@ class Worker:
         for name, job in self.jobs:
             try:
                 done[name] = await job(self.rt)
-            except Exception:  # one failing job must not stop the others; it is retried next tick
-                log.exception("background job %s failed", name)
+            except Exception as exc:  # one failing job must not stop the others; it is retried next tick
+                log_failure(name, exc)
                 done[name] = -1
         return done
 
