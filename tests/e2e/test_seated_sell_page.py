@@ -49,3 +49,29 @@ def test_the_sell_page_of_a_seated_session(tabs, live_server: LiveServer, locale
     assert tab.page.locator("input[name^=qty_]").count() == 0
     tab.shot(f"sell-seated-{device}-{locale}")
     assert tab.errors == []
+
+
+def test_the_box_offices_days_on_a_phone(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
+    # The demo's scenic area sells a session a day for a month: the counter lists one day at a time, and the day
+    # strip scrolls sideways on a phone with the day shown brought into view.
+    tab = tabs(locale="zh-CN", viewport=(390, 844))
+    clerk = next(x for x in DEMO_LOGINS if x.role == "sales")
+    tab.goto(live_server.url("/manage/login"))
+    tab.page.locator("#f-email").fill(clerk.email)
+    tab.page.locator("#f-password").fill(clerk.password)
+    tab.page.locator("#f-password").press("Enter")
+    tab.page.wait_for_url(re.compile(r"/manage$"))
+    tab.goto(live_server.url("/manage/sell"))
+    chips = tab.page.locator(".day-strip .chip")
+    assert chips.count() >= 10
+    first_day = tab.page.locator("a[href^='/manage/sell?session=']").count()
+    assert first_day >= 1
+    day = chips.nth(9).get_attribute("href")
+    chips.nth(9).click()
+    tab.page.wait_for_url(re.compile(re.escape(day or "") + "$"))
+    current = tab.page.locator(".day-strip [aria-current]")
+    box = current.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert tab.page.locator("a[href^='/manage/sell?session=']").count() >= 1
+    tab.shot("sell-days-phone-zh")
+    assert tab.errors == []

@@ -43,6 +43,8 @@ def _codes(html: str) -> list[str]:
         ("/manage/payments/reconciliation?days=99999999999999999999999", "days", "Choose one of the periods offered."),
         ("/manage/payments/reconciliation?show=everything", "show", "Choose one of the options."),
         ("/manage/sell?session=01nosuchsession000000000000", "session", "This session is not on sale"),
+        ("/manage/sell?day=2026-13-01", "day", "Enter a date as YYYY-MM-DD."),
+        ("/manage/sell?day=tomorrow", "day", "Enter a date as YYYY-MM-DD."),
     ],
 )
 async def test_an_unusable_filter_is_named_inline(

@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,17 +58,22 @@ def month_label(year: int, month: int, locale: str) -> str:
     return f"{year}年{month}月" if locale == "zh_CN" else f"{calendar.month_name[month]} {year}"
 
 
+def day_text(d: date, locale: str, *, year: bool = True) -> str:
+    """A day as people read it: ``2026年6月8日 周一`` / ``Mon 8 Jun 2026`` (``6月8日 周一`` / ``Mon 8 Jun``)."""
+    if locale == "zh_CN":
+        return f"{f'{d.year}年' if year else ''}{d.month}月{d.day}日 周{_WEEKDAYS_ZH[d.weekday()]}"
+    return f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]}{f' {d.year}' if year else ''}"
+
+
 def when(value: datetime | None, tz: str, locale: str, *, with_time: bool = True) -> str:
     """A date as people read it: ``2026年6月8日 周一 19:30`` / ``Mon 8 Jun 2026, 19:30`` in the organizer's zone."""
     if value is None:
         return ""
     d = value.astimezone(ZoneInfo(tz))
-    clock = f"{d:%H:%M}"
-    if locale == "zh_CN":
-        day = f"{d.year}年{d.month}月{d.day}日 周{_WEEKDAYS_ZH[d.weekday()]}"
-        return f"{day} {clock}" if with_time else day
-    day = f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
-    return f"{day}, {clock}" if with_time else day
+    day = day_text(d.date(), locale)
+    if not with_time:
+        return day
+    return f"{day} {d:%H:%M}" if locale == "zh_CN" else f"{day}, {d:%H:%M}"
 
 
 # ---- the buy form ---------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ sold as a ticket type priced in its zone (product ``seat``) —, buyer, take cas
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -30,8 +32,11 @@ from piaowu.web.manage.common import (
     redirect,
     translator,
 )
+from piaowu.web.manage.counter_days import counter_days
+from piaowu.web.manage.filters import QueryCheck
 from piaowu.web.manage.orders import change_message, parse_tendered
-from piaowu.web.templating import flash
+from piaowu.web.shop_support import day_text
+from piaowu.web.templating import flash, page_locale
 
 router = APIRouter()
 
@@ -54,10 +59,16 @@ async def _sell_page(
     values: dict[str, Any] | None = None,
     errors: FormErrors | None = None,
     picked: list[str] | None = None,
+    day: str = "",
     status_code: int = 200,
 ) -> Response:
     choices = await _on_sale(rt, actor)
     chosen = next(((ev, s) for ev, s in choices if s.id == session_id), None) if session_id else None
+    tz = (await organizer(rt, actor)).timezone
+    check = QueryCheck(request)
+    listing = None if chosen else _day_listing(request, check, choices, tz, day, rt.clock.now())
+    if check.errors and status_code == 200:
+        status_code = 422
     if session_id and chosen is None:  # no such id, another organizer's, or not on sale (any more)
         # Said above the sessions that are on sale, to choose another; the form's other values meant that one.
         _ = translator(request)
@@ -69,6 +80,9 @@ async def _sell_page(
     seated = await _seated(rt, actor, chosen[1].id, types) if chosen else None
     ctx = {
         "choices": choices,
+        "listing": listing,
+        # What the list cannot show as asked: a session not on sale (any more), a day that is not a date.
+        "list_errors": {} if chosen else {**(errors or {}), **check.errors},
         "event": chosen[0] if chosen else None,
         "session": chosen[1] if chosen else None,
         "types": types,
@@ -82,6 +96,47 @@ async def _sell_page(
         "chosen_types": json.dumps({seat: values.get(f"tt.{seat}", "") for seat in picked or []}),
     }
     return await page(request, rt, actor, "manage/sell.html", ctx, active="sell", status_code=status_code)
+
+
+BAD_DAY = "Enter a date as YYYY-MM-DD."
+
+
+def _day_listing(
+    request: Request, check: QueryCheck, choices: list[tuple[EventOut, SessionOut]], tz: str, day: str, now: datetime
+) -> dict[str, Any] | None:
+    """One day's sessions on sale, by event in start order, and the days to switch to (``counter_days``); None when
+    ``?day=`` is not a date (named on the page instead)."""
+    wanted: date | None = None
+    if day.strip():
+        try:
+            wanted = date.fromisoformat(day.strip())
+        except ValueError:
+            check.fail("day", BAD_DAY)
+            return None
+    zone = ZoneInfo(tz)
+    local = [(ev, s, s.starts_at.astimezone(zone).date()) for ev, s in choices]
+    today = now.astimezone(zone).date()
+    days = counter_days([d for _, _, d in local], today, wanted)
+    events: dict[str, tuple[EventOut, list[SessionOut]]] = {}
+    for ev, s, d in local:
+        if d == days.day:
+            events.setdefault(ev.id, (ev, []))[1].append(s)
+    locale = page_locale(request)
+    _ = translator(request)
+
+    def label(d: date) -> str:
+        named = {today: _("Today"), today + timedelta(days=1): _("Tomorrow")}.get(d)
+        if named:
+            return f"{named} · {day_text(d, locale, year=False)}"
+        return day_text(d, locale, year=d.year != today.year)
+
+    return {
+        "day": days.day.isoformat(),
+        "day_label": label(days.day),
+        "strip": [(d.isoformat(), label(d)) for d in days.strip],
+        "events": list(events.values()),
+        "total": len(choices),
+    }
 
 
 async def _seated(rt: RuntimeDep, actor: StaffDep, session_id: str, types: list[Any]) -> dict[str, Any] | None:
@@ -151,8 +206,8 @@ def _quantity(raw: str) -> int:
 
 
 @router.get("/sell")
-async def sell_form(request: Request, rt: RuntimeDep, actor: StaffDep, session: str = "") -> Response:
-    return await _sell_page(request, rt, actor, session)
+async def sell_form(request: Request, rt: RuntimeDep, actor: StaffDep, session: str = "", day: str = "") -> Response:
+    return await _sell_page(request, rt, actor, session, day=day)
 
 
 def _items(request: Request, form: dict[str, str]) -> tuple[list[OrderItemIn], FormErrors]:

@@ -2,6 +2,9 @@
 // this file (the server computes both after "sell"); it never decides anything.
 (function () {
   "use strict";
+  // The day strip scrolls sideways on a phone: bring the day shown into view.
+  var day = document.querySelector(".day-strip [aria-current]");
+  if (day && day.scrollIntoView) day.scrollIntoView({ block: "nearest", inline: "center" });
   var form = document.querySelector("[data-sell-form]");
   if (!form) return;
   var money = new Intl.NumberFormat(document.documentElement.lang || "zh-CN", {
