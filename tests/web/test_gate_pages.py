@@ -164,3 +164,46 @@ async def test_a_plain_ticket_shows_no_parts(client, runtime, tenant):
     await sign_in(client, tenant.owner_email, tenant.password)
     csrf = await set_up(client, "Main", [issued.sale.session_id])
     assert (await scan_json(client, csrf, issued.ticket.code)).json()["entitlements"] == []
+
+
+async def test_setup_lists_sessions_by_event_with_later_days_folded(client, runtime, tenant, clock):  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    from piaowu.catalog import event_service, session_service
+    from piaowu.catalog.schemas import EventIn, SessionIn
+
+    # 02:00 UTC is 10:00 in Shanghai. A scenic area every day for 20 days at 16:00 local, a concert tonight.
+    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    actor = await owner_actor(runtime, tenant.owner_id)
+    async with runtime.uow() as uow:
+        area = await event_service.create_event(uow, actor, EventIn(name="玉龙雪山", is_published=True))
+        concert = await event_service.create_event(uow, actor, EventIn(name="新年音乐会", is_published=True))
+        daily = []
+        for i in range(20):
+            starts = datetime(2026, 12, 7, 8, 0, tzinfo=UTC) + timedelta(days=i)
+            s = await session_service.create_session(
+                uow,
+                actor,
+                area.id,
+                SessionIn(starts_at=starts, ends_at=starts + timedelta(hours=2), capacity=9, status="on_sale"),
+            )
+            daily.append(s.id)
+        tonight = datetime(2026, 12, 7, 11, 30, tzinfo=UTC)
+        await session_service.create_session(
+            uow,
+            actor,
+            concert.id,
+            SessionIn(starts_at=tonight, ends_at=tonight + timedelta(hours=2), capacity=9, status="on_sale"),
+        )
+        await uow.commit()
+    await sign_in(client, tenant.owner_email, tenant.password)
+    page = (await client.get("/gate?setup=1&lang=en")).text
+    area_part = page[page.index("<legend>玉龙雪山</legend>") : page.index("<legend>新年音乐会</legend>")]
+    shown, folded = area_part.split("<details", 1)
+    assert [d for d in daily if d in shown] == daily[:2]  # today and tomorrow
+    assert [d for d in daily if d in folded] == daily[2:]
+    assert "Later: 18 sessions" in folded and "<details>" in area_part  # folded: nothing there is ticked
+    # A ticked later session keeps its group open when the page comes back.
+    await set_up(client, "North 1", [daily[10]])
+    again = (await client.get("/gate?setup=1&lang=zh-CN")).text
+    assert "<details open>" in again and "更晚：18 个场次" in again

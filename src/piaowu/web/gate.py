@@ -69,6 +69,20 @@ async def _sessions(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     return sorted(out, key=lambda x: x["starts_at"])
 
 
+def by_event(sessions: list[dict[str, Any]], tz: str, now: datetime) -> list[dict[str, Any]]:
+    """The setup's sessions by event, in order of each event's first session: ``soon`` those of today and
+    tomorrow (and any that began earlier and are not long over), ``later`` the rest. A gate is set up for the
+    day; a scenic area's month of daily sessions stays folded under its event instead of filling the screen."""
+    zone = ZoneInfo(tz)
+    horizon = now.astimezone(zone).date() + timedelta(days=1)
+    groups: dict[str, dict[str, Any]] = {}
+    for s in sessions:  # already in start order
+        group = groups.setdefault(s["event"], {"event": s["event"], "soon": [], "later": []})
+        soon = s["starts_at"].astimezone(zone).date() <= horizon
+        group["soon" if soon else "later"].append(s)
+    return list(groups.values())
+
+
 def result_view(request: Request, out: ScanOut, tz: str) -> dict[str, Any]:
     """What the gate shows for a scan: an icon, a word, a colour and the details, in the page's language."""
     _ = _t(request)
@@ -188,7 +202,12 @@ async def gate_page(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
     sessions = await _sessions(rt, actor)
     tz = await _tz(rt, actor)
     if cfg is None or request.query_params.get("setup"):
-        ctx = {"sessions": sessions, "cfg": cfg or {"name": "", "sessions": []}, "errors": {}, "tz": tz}
+        ctx = {
+            "groups": by_event(sessions, tz, rt.clock.now()),
+            "cfg": cfg or {"name": "", "sessions": []},
+            "errors": {},
+            "tz": tz,
+        }
         return render(request, "gate/setup.html", ctx)
     labels = [s for s in sessions if s["id"] in cfg["sessions"]]
     ctx = {
@@ -220,11 +239,12 @@ async def gate_setup(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respo
     if any(sid not in known for sid in chosen):
         errors["session_ids"] = _("Choose sessions from the list.")
     if errors:
+        tz = await _tz(rt, actor)
         ctx = {
-            "sessions": sessions,
+            "groups": by_event(sessions, tz, rt.clock.now()),
             "cfg": {"name": name, "sessions": chosen},
             "errors": errors,
-            "tz": await _tz(rt, actor),
+            "tz": tz,
         }
         return render(request, "gate/setup.html", ctx, status_code=422)
     request.session[SESSION_KEY] = {"name": name, "sessions": chosen}
