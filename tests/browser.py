@@ -59,6 +59,14 @@ class Tab:
         assert response is not None, f"no response for {url}"
         return response
 
+    def sign_in(self, login_url: str, email: str, password: str, lands: str = r"/manage$") -> None:
+        """Signs in on the back office's form at ``login_url`` and waits for the page it leads to."""
+        self.goto(login_url)
+        self.page.locator("#f-email").fill(email)
+        self.page.locator("#f-password").fill(password)
+        self.page.locator("#f-password").press("Enter")
+        self.page.wait_for_url(re.compile(lands))
+
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{_slug(self.test_name)}--{_slug(name)}.png"

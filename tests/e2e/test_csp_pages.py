@@ -3,8 +3,6 @@ error, scripts still run (the shop's quantity buttons, the sell page's total), c
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
@@ -54,11 +52,7 @@ def test_pages_work_under_their_content_security_policy(tabs, live_server: LiveS
     tab = tabs(locale="zh-CN")
     tab.page.add_init_script(WATCH)
     owner = next(x for x in DEMO_LOGINS if x.role == "owner")
-    tab.goto(live_server.url("/manage/login"))
-    tab.page.locator("#f-email").fill(owner.email)
-    tab.page.locator("#f-password").fill(owner.password)
-    tab.page.locator("#f-password").press("Enter")
-    tab.page.wait_for_url(re.compile(r"/manage$"))
+    tab.sign_in(live_server.url("/manage/login"), owner.email, owner.password)
 
     pages = [
         "/",

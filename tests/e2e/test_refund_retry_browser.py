@@ -81,11 +81,7 @@ def test_a_refused_refund_is_shown_and_retried_on_the_order_page(tabs, live_serv
 
     owner = next(x for x in DEMO_LOGINS if x.role == "owner")
     tab = tabs(locale="zh-CN")
-    tab.goto(live_server.url("/manage/login"))
-    tab.page.locator("#f-email").fill(owner.email)
-    tab.page.locator("#f-password").fill(owner.password)
-    tab.page.locator("#f-password").press("Enter")
-    tab.page.wait_for_url(re.compile(r"/manage$"))
+    tab.sign_in(live_server.url("/manage/login"), owner.email, owner.password)
     p = tab.page
     p.goto(live_server.url(f"/manage/orders/{order['id']}?lang=zh-CN"))
     card = p.locator("#refunds")

@@ -60,11 +60,7 @@ def _seated_session(server: LiveServer) -> dict[str, str]:
 
 def _sign_in(tab, server: LiveServer) -> None:  # noqa: ANN001
     owner = next(login for login in DEMO_LOGINS if login.role == "owner")
-    tab.goto(server.url("/manage/login"))
-    tab.page.locator("#f-email").fill(owner.email)
-    tab.page.locator("#f-password").fill(owner.password)
-    tab.page.locator("form button[type=submit]").first.click()
-    tab.page.wait_for_url(re.compile(r"/manage"))
+    tab.sign_in(server.url("/manage/login"), owner.email, owner.password)
 
 
 def _pause(server: LiveServer, session_id: str) -> None:

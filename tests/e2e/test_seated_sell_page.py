@@ -37,11 +37,7 @@ def test_the_sell_page_of_a_seated_session(tabs, live_server: LiveServer, locale
     session_id = _seated_session(live_server)
     tab = tabs(locale=locale, viewport=viewport)
     owner = next(x for x in DEMO_LOGINS if x.role == "owner")
-    tab.goto(live_server.url("/manage/login"))
-    tab.page.locator("#f-email").fill(owner.email)
-    tab.page.locator("#f-password").fill(owner.password)
-    tab.page.locator("#f-password").press("Enter")
-    tab.page.wait_for_url(re.compile(r"/manage$"))
+    tab.sign_in(live_server.url("/manage/login"), owner.email, owner.password)
     lang = "en" if locale == "en" else "zh-CN"
     tab.goto(live_server.url(f"/manage/sell?session={session_id}&lang={lang}"))
     tab.page.locator("[data-seat-picker] [data-map] svg").first.wait_for()
@@ -56,11 +52,7 @@ def test_the_box_offices_days_on_a_phone(tabs, live_server: LiveServer) -> None:
     # strip scrolls sideways on a phone with the day shown brought into view.
     tab = tabs(locale="zh-CN", viewport=(390, 844))
     clerk = next(x for x in DEMO_LOGINS if x.role == "sales")
-    tab.goto(live_server.url("/manage/login"))
-    tab.page.locator("#f-email").fill(clerk.email)
-    tab.page.locator("#f-password").fill(clerk.password)
-    tab.page.locator("#f-password").press("Enter")
-    tab.page.wait_for_url(re.compile(r"/manage$"))
+    tab.sign_in(live_server.url("/manage/login"), clerk.email, clerk.password)
     tab.goto(live_server.url("/manage/sell"))
     chips = tab.page.locator(".day-strip .chip")
     assert chips.count() >= 10

@@ -161,22 +161,7 @@ async def update_settings(uow: UnitOfWork, actor: Actor, data: OrganizerSettings
         wanted["timezone"] = checked_timezone("timezone", data.timezone)
     if data.return_origins is not None:
         wanted["return_origins"] = checked_origins("return_origins", data.return_origins)
-    before = {k: getattr(org, k) for k in wanted}
-    if "return_origins" in before:
-        before["return_origins"] = list(before["return_origins"] or [])
-    changed = {k: v for k, v in wanted.items() if before[k] != v}
-    if changed:
-        for k, v in changed.items():
-            setattr(org, k, v)
-        record(
-            uow,
-            actor,
-            "organizer.settings_changed",
-            "organizer",
-            org.id,
-            before={k: before[k] for k in changed},
-            after=changed,
-        )
+    _apply(uow, actor, org, wanted)
     return _settings(org)
 
 
@@ -187,18 +172,30 @@ async def set_default_locale(uow: UnitOfWork, actor: Actor, locale: str) -> str:
     _check_locale(locale)
     org = await _load(uow, actor.organizer_id)
     old = org.default_locale
-    if locale != old:
-        org.default_locale = locale
-        record(
-            uow,
-            actor,
-            "organizer.settings_changed",
-            "organizer",
-            org.id,
-            before={"default_locale": old},
-            after={"default_locale": locale},
-        )
+    _apply(uow, actor, org, {"default_locale": locale})
     return old
+
+
+def _apply(uow: UnitOfWork, actor: Actor, org: Organizer, wanted: dict[str, object]) -> None:
+    """Writes the settings in ``wanted`` that differ from the row, with one audit event naming them before and
+    after; nothing when none differs."""
+    before = {k: getattr(org, k) for k in wanted}
+    if "return_origins" in before:
+        before["return_origins"] = list(before["return_origins"] or [])
+    changed = {k: v for k, v in wanted.items() if before[k] != v}
+    if not changed:
+        return
+    for k, v in changed.items():
+        setattr(org, k, v)
+    record(
+        uow,
+        actor,
+        "organizer.settings_changed",
+        "organizer",
+        org.id,
+        before={k: before[k] for k in changed},
+        after=changed,
+    )
 
 
 async def return_origins_of(uow: UnitOfWork, organizer_id: str) -> list[str]:
