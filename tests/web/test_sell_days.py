@@ -92,3 +92,28 @@ async def test_nothing_on_sale_says_so(client: httpx.AsyncClient, tenant: Tenant
     await sign_in(client, tenant.owner_email, tenant.password)
     r = await client.get(PAGE, headers={"Accept-Language": "en"})
     assert r.status_code == 200 and "No session is on sale right now." in r.text and 'class="chip"' not in r.text
+
+
+async def test_an_events_page_folds_its_past_sessions(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    clock,  # noqa: ANN001
+) -> None:
+    # The back office's event page: coming sessions first, in order; the ones over folded, newest first.
+    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    actor = await owner_actor(runtime, tenant.owner_id)
+    ids = await _daily(runtime, actor, "玉龙雪山", datetime(2026, 12, 1, 8, 0, tzinfo=UTC), 10)  # 1st to 10th
+    async with runtime.uow(readonly=True) as uow:
+        from piaowu.catalog.models import Session
+
+        event_id = (await uow.session.get(Session, ids[0])).event_id
+    await sign_in(client, tenant.owner_email, tenant.password)
+    r = await client.get(f"/manage/events/{event_id}", headers={"Accept-Language": "en"})
+    assert r.status_code == 200
+    coming, past = r.text.split('<details class="past-sessions">', 1)
+    links = re.compile(r'href="/manage/sessions/([^"]+)"')
+    assert links.findall(coming) == ids[6:]  # the 7th (today, 16:00 local) onwards
+    assert links.findall(past) == ids[5::-1] and "Past: 6 sessions" in past
+    zh = await client.get(f"/manage/events/{event_id}", headers={"Accept-Language": "zh-CN"})
+    assert "已结束：6 个场次" in zh.text

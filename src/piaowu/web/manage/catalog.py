@@ -142,7 +142,11 @@ async def event_detail(request: Request, rt: RuntimeDep, actor: StaffDep, event_
     async with rt.uow(readonly=True) as uow:
         ev = await event_service.get_event(uow, actor, event_id)
         definitions = await event_ticket_type_service.list_definitions(uow, actor, event_id)  # sessions in series
-    ctx = {"event": ev, "definitions": definitions}
+        now = uow.now()
+    # Sessions over are history: folded under the coming ones, which an attraction's year of days would bury.
+    past = [x for x in ev.sessions if has_ended(x.ends_at, now)]
+    coming = [x for x in ev.sessions if not has_ended(x.ends_at, now)]
+    ctx = {"event": ev, "definitions": definitions, "coming": coming, "past": past[::-1]}
     return await page(request, rt, actor, "manage/event.html", ctx, active="events")
 
 
