@@ -130,7 +130,8 @@ async def _create_order_lean(call: LeanCall) -> Response:
     return await create_order(slug, call.request, call.rt, call.data, call.headers["idempotency-key"])
 
 
-# A buyer's app placing an order, served by ``api.lean.LeanLane`` (same checks and answers, less framework).
+# A buyer's app placing an order, and every buyer's page polling a session's availability during a sale, served by
+# ``api.lean.LeanLane`` (same checks and answers, less framework).
 LEAN_ROUTES = [
     LeanRoute(
         "POST", "/api/v1/shop/{slug}/orders", create_order, OrderIn, _create_order_lean, {"idempotency-key": 200}
