@@ -276,7 +276,11 @@ def _shared_session_page(request: Request) -> bool:
     return set(request.query_params) <= {"lang"} and not request.session.get("flash")
 
 
-@router.get("/s/{slug}/sessions/{session_id}")
+# The route and ``SharedSessionPages`` answer the same path: one constant, so they cannot drift apart.
+SESSION_PAGE_PATH = "/s/{slug}/sessions/{session_id}"
+
+
+@router.get(SESSION_PAGE_PATH)
 async def session_page(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
     if not _shared_session_page(request):
         return await _session_page(request, rt, await _org(rt, slug), session_id)
@@ -306,9 +310,6 @@ def _visitors_page(request: Request, shared: bytes, locale: str) -> HTMLResponse
     if request.query_params.get("lang"):  # as render() does: the chosen language sticks
         response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax")
     return response
-
-
-SESSION_PAGE_PATH = "/s/{slug}/sessions/{session_id}"
 
 
 class SharedSessionPages:
