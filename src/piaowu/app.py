@@ -34,6 +34,7 @@ from piaowu.runtime import Runtime, build_runtime
 from piaowu.web import create_web_router
 from piaowu.web.deps import LoginRequired, enforce_page
 from piaowu.web.manage.common import forbidden_page
+from piaowu.web.shop import SharedSessionPages
 from piaowu.web.templating import STATIC_DIR, render
 from piaowu.workers.jobs import default_jobs, outbox_job
 from piaowu.workers.runner import Worker
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         return {"status": "ok", "server": server_id(rt)}
 
     app.mount("", pages)  # last: every other path is a page (or the pages' "not found")
+    # Innermost: a plain session page already rendered for its shop, session and language comes from the cache.
+    app.add_middleware(SharedSessionPages)
     # Bounded bodies and no NUL characters for pages and API alike (see api/guards.py).
     app.add_middleware(RequestGuard)
     # Catalog names and descriptions in the reader's language, wherever they are printed (core.reading_locale).

@@ -8,6 +8,7 @@ served a request it should have passed on, fails here.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,11 +21,13 @@ from piaowu.audit.models import AuditEvent
 from piaowu.headers import API_CSP
 from piaowu.orders import service as order_service
 from piaowu.orders.models import Order
-from tests.factories import on_sale_session, owner_actor
+from tests.conftest import make_tenant
+from tests.factories import on_sale_session, owner_actor, pending_order
 from tests.order_helpers import BUYER
 from tests.seating_world import seating_world
 
 ORDERS = "/api/v1/orders"
+AVAILABILITY = "/api/v1/shop/{slug}/sessions/{session_id}/availability"
 
 
 def _body(ticket_type_id: str, qty: int = 1) -> dict[str, Any]:
@@ -224,3 +227,68 @@ async def test_seat_availability_on_the_lane(runtime, client, tenant, lane) -> N
     for r in (hidden, other_shop):
         assert r.status_code == 404 and r.json()["code"] == "not_found"
         assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_session_availability_on_the_lane(runtime, client, tenant, lane) -> None:  # noqa: ANN001
+    """What every buyer's page polls during a sale (issue 7, browse): served on the lane with the full stack's
+    answer — the same JSON in every language (it has no texts), ``no-cache``, the API's security headers, no
+    cookie even for a browser that has a page session; a 404 problem in the client's language for a session the
+    shop does not have, and for another shop's session (the slug scopes the read and the cache key)."""
+    sale = await _sale(runtime, tenant, capacity=5)
+    other = await make_tenant(runtime, slug="other-venue")
+    base = f"/api/v1/shop/{tenant.slug}/sessions/{sale.session_id}/availability"
+    assert (await client.get(f"/s/{tenant.slug}/sessions/{sale.session_id}")).cookies.get("piaowu_session")
+    zh = await client.get(base)  # with the page's session cookie (the client keeps it)
+    en = await client.get(base, headers={"Accept-Language": "en"})
+    lane.took_paths(*[AVAILABILITY] * 2)
+    for r in (zh, en):
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.headers["cache-control"] == "no-cache" and "vary" not in r.headers and "etag" not in r.headers
+        assert r.headers["content-security-policy"] == API_CSP and r.headers["x-content-type-options"] == "nosniff"
+        assert "set-cookie" not in r.headers
+    assert zh.content == en.content
+    body = zh.json()
+    assert (body["session_id"], body["state"], body["buyable"], body["left"]) == (sale.session_id, "on_sale", True, 5)
+    assert body["ticket_types"] == [{"id": sale.ticket_type_id, "available": 5, "order_limit": 5}]
+    missing = [
+        await client.get(
+            f"/api/v1/shop/{tenant.slug}/sessions/no-such-session/availability", headers={"Accept-Language": lang}
+        )
+        for lang in ("en", "zh-CN")
+    ]
+    crossed = await client.get(f"/api/v1/shop/{other.slug}/sessions/{sale.session_id}/availability")
+    unknown_shop = await client.get(f"/api/v1/shop/no-such-shop/sessions/{sale.session_id}/availability?lang=en")
+    lane.took(4)
+    for r in (*missing, crossed, unknown_shop):
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["content-security-policy"] == API_CSP
+    assert missing[0].json()["title"] != missing[1].json()["title"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in missing[1].json()["title"])
+    assert unknown_shop.json()["title"].isascii()  # ?lang=en
+    head = await client.head(base)  # not a lean method: the full stack answers it, as before
+    lane.took(0)
+    assert head.status_code == 405
+
+
+async def test_session_availability_is_at_most_the_bound_old_on_the_lane(runtime, client, tenant, clock, lane) -> None:  # noqa: ANN001
+    """The shared answer's bound (core/microcache.py) holds on the lane as on the full stack: a change is in every
+    answer once ``shop_cache_seconds`` have passed since the read, and a sold-out session stops being offered;
+    another shop never gets this shop's cached answer."""
+    runtime.shop_cache.ttl = 0.5
+    sale = await _sale(runtime, tenant, capacity=5)
+    other = await make_tenant(runtime, slug="other-venue")
+    base = f"/api/v1/shop/{tenant.slug}/sessions/{sale.session_id}/availability"
+    assert (await client.get(base)).json()["left"] == 5
+    actor = await owner_actor(runtime, tenant.owner_id)
+    await pending_order(runtime, actor, sale.ticket_type_id, qty=4)
+    clock.advance(timedelta(milliseconds=499))
+    assert (await client.get(base)).json()["left"] == 5  # the shared answer, within the bound
+    assert (await client.get(f"/api/v1/shop/{other.slug}/sessions/{sale.session_id}/availability")).status_code == 404
+    clock.advance(timedelta(milliseconds=1))
+    assert (await client.get(base)).json()["left"] == 1
+    await pending_order(runtime, actor, sale.ticket_type_id, qty=1)
+    clock.advance(timedelta(milliseconds=500))
+    av = (await client.get(base)).json()
+    lane.took(5)
+    assert (av["buyable"], av["left"], av["state"], av["ticket_types"][0]["order_limit"]) == (False, 0, "held_out", 0)

@@ -130,3 +130,105 @@ async def test_each_visitor_gets_own_tokens_and_csrf_is_enforced(app: object, te
         assert refused.status_code == 403
         done = await alice.post(_page(tenant, sale), data={**form, **a2})
         assert done.status_code == 303, done.text
+
+
+class CacheSpy:
+    """Counts how the session page used the shop cache: ``peek`` is the cached lane (``SharedSessionPages``),
+    ``get`` the route (which reads and renders on a miss)."""
+
+    def __init__(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        cache = runtime.shop_cache
+        peek, get = cache.peek, cache.get
+
+        def spy_peek(key):  # noqa: ANN001, ANN202
+            found = peek(key)
+            if key[0] == "session-page":
+                self.calls.append("hit" if found is not None else "miss")
+            return found
+
+        async def spy_get(key, compute):  # noqa: ANN001, ANN202
+            if key[0] == "session-page":
+                self.calls.append("route")
+            return await get(key, compute)
+
+        monkeypatch.setattr(cache, "peek", spy_peek)
+        monkeypatch.setattr(cache, "get", spy_get)
+
+    def took(self, *calls: str) -> None:
+        assert self.calls == list(calls), self.calls
+        self.calls.clear()
+
+
+async def test_a_cached_page_is_answered_before_the_pages_routing(
+    app: object, runtime: Runtime, tenant: Tenant, sale: OnSale, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain page already rendered for its shop, session and language is answered from the cache without the
+    route (``web.shop.SharedSessionPages``), with the same headers, cookie and per-visitor tokens; a miss, once the
+    bound has passed too, goes to the route, which reads and renders again."""
+    spy = CacheSpy(runtime, monkeypatch)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as alice,
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as bob,
+    ):
+        first = await alice.get(_page(tenant, sale))
+        spy.took("miss", "route")
+        second = await alice.get(_page(tenant, sale))
+        third = await bob.get(_page(tenant, sale))
+        spy.took("hit", "hit")
+        for r in (first, second, third):
+            assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
+            assert r.headers["vary"] == "Cookie" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+            assert r.headers["x-frame-options"] == "DENY" and "buy-submit" in r.text
+        assert "set-cookie" in first.headers and "set-cookie" in third.headers  # each new visitor's session
+        assert "set-cookie" not in second.headers  # alice's session is unchanged: not signed again
+        a1, a2, b1 = hidden(first.text), hidden(second.text), hidden(third.text)
+        assert a1["csrf"] == a2["csrf"] != b1["csrf"]
+        assert len({a1["form_token"], a2["form_token"], b1["form_token"]}) == 3
+        assert second.text.replace(a2["form_token"], "") == first.text.replace(a1["form_token"], "")
+        form = {f"qty_{sale.ticket_type_id}": "1", "buyer_name": "张三", "buyer_phone": "138 1234 5678"}
+        refused = await bob.post(_page(tenant, sale), data={**form, "csrf": a2["csrf"], "form_token": b1["form_token"]})
+        assert refused.status_code == 403  # CSRF still enforced for a page served from the cache
+        done = await bob.post(_page(tenant, sale), data={**form, **b1})
+        assert done.status_code == 303, done.text
+        spy.took()  # the buy form is never cached
+        clock.advance(AFTER_TTL)
+        assert "4 tickets left" in (await alice.get(_page(tenant, sale), params={"lang": "en"})).text
+        spy.took("miss", "route")
+
+
+async def test_what_the_cached_page_lane_passes_on(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    sale: OnSale,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the plain page of a known session in the reader's language is answered from the cache: another
+    query, another shop's slug, another language (by ``?lang=``, the ``lang`` cookie or Accept-Language) each
+    have their own key or go to the route."""
+    other = await make_tenant(runtime, slug="other-venue")
+    spy = CacheSpy(runtime, monkeypatch)
+    assert 'lang="zh-CN"' in (await client.get(_page(tenant, sale))).text
+    spy.took("miss", "route")
+    filtered = await client.get(_page(tenant, sale), params={"qty": "2"})
+    assert filtered.status_code == 200
+    spy.took()  # not the shared page: the route renders it for this query, without the cache
+    crossed = await client.get(f"/s/{other.slug}/sessions/{sale.session_id}")
+    assert crossed.status_code == 404
+    spy.took("miss", "route")
+    en = await client.get(_page(tenant, sale), headers={"Accept-Language": "en"})
+    en_again = await client.get(_page(tenant, sale), headers={"Accept-Language": "en-GB,en;q=0.9"})
+    spy.took("miss", "route", "hit")
+    assert 'lang="en"' in en.text and 'lang="en"' in en_again.text and "选择票种" not in en_again.text
+    by_query = await client.get(_page(tenant, sale), params={"lang": "en"})
+    spy.took("hit")
+    assert by_query.cookies.get("lang") == "en" and 'lang="en"' in by_query.text  # the choice sticks on a hit too
+    by_cookie = await client.get(_page(tenant, sale))  # the lang cookie now says en
+    zh = await client.get(_page(tenant, sale), params={"lang": "zh-CN"})
+    spy.took("hit", "hit")
+    assert 'lang="en"' in by_cookie.text and 'lang="zh-CN"' in zh.text and "Choose your tickets" not in zh.text
+    head = await client.head(_page(tenant, sale))
+    spy.took()  # HEAD: the route's answer (no page), as before
+    assert head.status_code == 405

@@ -1,8 +1,9 @@
 """A lean lane for the sale's hottest API requests: placing an order (``POST /api/v1/orders`` and the shop's
 ``POST /api/v1/shop/{slug}/orders``), and the rest of a paid order — starting its online payment
 (``POST /api/v1/orders/{id}/payments``), the gateway's notification (``POST /api/v1/payments/notify/{provider}``)
-and the buyer's held status request (``GET /api/v1/orders/{id}/status?wait=…``); and what a seat picker asks
-while it is open (``GET /api/v1/shop/{slug}/sessions/{id}/seat-availability?since=…``).
+and the buyer's held status request (``GET /api/v1/orders/{id}/status?wait=…``); and what a buyer's page polls
+during a sale (``GET /api/v1/shop/{slug}/sessions/{id}/availability``) and a seat picker asks while it is open
+(``GET /api/v1/shop/{slug}/sessions/{id}/seat-availability?since=…``).
 
 Under a flash sale these requests are most of the server's work, and py-spy showed a third of each one spent
 around the use case rather than in it: the page middleware (session cookies, locale negotiation for pages),

@@ -18,7 +18,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from piaowu.accounts import access
 from piaowu.appscope import runtime_of
 from piaowu.catalog import event_service
 from piaowu.catalog.rules import Availability
@@ -273,7 +276,11 @@ def _shared_session_page(request: Request) -> bool:
     return set(request.query_params) <= {"lang"} and not request.session.get("flash")
 
 
-@router.get("/s/{slug}/sessions/{session_id}")
+# The route and ``SharedSessionPages`` answer the same path: one constant, so they cannot drift apart.
+SESSION_PAGE_PATH = "/s/{slug}/sessions/{session_id}"
+
+
+@router.get(SESSION_PAGE_PATH)
 async def session_page(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
     if not _shared_session_page(request):
         return await _session_page(request, rt, await _org(rt, slug), session_id)
@@ -285,15 +292,52 @@ async def session_page(slug: str, session_id: str, request: Request, rt: Runtime
         page = await _session_page(request, rt, org, session_id, token=_FORM_MARK, extra=shared)
         return bytes(page.body)
 
+    shared = await rt.shop_cache.get(_page_key(slug, session_id, locale), read)
+    return _visitors_page(request, shared, locale)
+
+
+def _page_key(slug: str, session_id: str, locale: str) -> tuple[str, ...]:
     # The key holds the language (texts and catalog names are in it) and the slug (the session is read within
     # that organizer only): no other shop's or language's page is ever served from it.
-    shared = await rt.shop_cache.get(("session-page", slug, session_id, locale), read)
+    return ("session-page", slug, session_id, locale)
+
+
+def _visitors_page(request: Request, shared: bytes, locale: str) -> HTMLResponse:
+    """The shared render with this visitor's CSRF token (their session's) and a new form token in it."""
     body = shared.replace(_CSRF_MARK.encode(), csrf_token(request).encode(), 1)
     body = body.replace(_FORM_MARK.encode(), new_form_token().encode(), 1)
     response = HTMLResponse(body)
     if request.query_params.get("lang"):  # as render() does: the chosen language sticks
         response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax")
     return response
+
+
+class SharedSessionPages:
+    """ASGI middleware, innermost (inside the session cookie, the reading locale and the request guard): a plain
+    session page whose shared render is in ``rt.shop_cache`` is answered from it by ``_visitors_page``, as the
+    route does, without FastAPI's routing and dependencies — during a sale that framework was two thirds of a
+    cached page's CPU. Anything else (a miss, another query, a flash message, another method or page) goes on
+    to the pages, which read, render and fill the cache as before. The route's access rule is checked here
+    once: the page is public (``accounts.access``), so the per-request check has nothing to decide."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        rule = access.rule_for("GET", SESSION_PAGE_PATH)
+        if rule is None or rule.needs_staff:
+            raise RuntimeError(f"GET {SESSION_PAGE_PATH} is not a public page: it cannot be served from the cache")
+        self.path = compile_path(SESSION_PAGE_PATH)[0]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and (match := self.path.match(scope["path"])):
+            request = Request(scope, receive)
+            if _shared_session_page(request):
+                locale = page_locale(request)
+                key = _page_key(match["slug"], match["session_id"], locale)
+                shared = runtime_of(scope).shop_cache.peek(key)
+                if shared is not None:
+                    await _visitors_page(request, shared, locale)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 @router.post("/s/{slug}/sessions/{session_id}")

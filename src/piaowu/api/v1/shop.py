@@ -83,6 +83,10 @@ async def availability(slug: str, session_id: str, rt: RuntimeDep) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
+async def _availability_lean(call: LeanCall) -> Response:
+    return await availability(call.path_params["slug"], call.path_params["session_id"], call.rt)
+
+
 async def limit_order_creation(request: Request, rt: RuntimeDep) -> None:
     """Per client address, before the body is validated: invalid and replayed requests count too."""
     await enforce(rt.limiter, f"shop.orders:{client_ip(request)}", rt.settings.shop_orders_per_minute, 60)
@@ -126,11 +130,13 @@ async def _create_order_lean(call: LeanCall) -> Response:
     return await create_order(slug, call.request, call.rt, call.data, call.headers["idempotency-key"])
 
 
-# A buyer's app placing an order, served by ``api.lean.LeanLane`` (same checks and answers, less framework).
+# A buyer's app placing an order, and every buyer's page polling a session's availability during a sale, served by
+# ``api.lean.LeanLane`` (same checks and answers, less framework).
 LEAN_ROUTES = [
     LeanRoute(
         "POST", "/api/v1/shop/{slug}/orders", create_order, OrderIn, _create_order_lean, {"idempotency-key": 200}
     ),
+    LeanRoute("GET", "/api/v1/shop/{slug}/sessions/{session_id}/availability", availability, None, _availability_lean),
 ]
 
 
