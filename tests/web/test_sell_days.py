@@ -117,3 +117,24 @@ async def test_an_events_page_folds_its_past_sessions(
     assert links.findall(past) == ids[5::-1] and "Past: 6 sessions" in past
     zh = await client.get(f"/manage/events/{event_id}", headers={"Accept-Language": "zh-CN"})
     assert "已结束：6 个场次" in zh.text
+
+
+async def test_the_counter_and_the_gate_see_an_event_older_than_the_last_200(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    clock,  # noqa: ANN001
+) -> None:
+    # Both took the newest 200 events (a page of the events list) and looked for sessions in them: a scenic area
+    # set up first, selling every day, vanished from the counter and the gate once 200 more events were created.
+    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    actor = await owner_actor(runtime, tenant.owner_id)
+    oldest = await _daily(runtime, actor, "玉龙雪山", datetime(2026, 12, 7, 8, 0, tzinfo=UTC), 1)
+    async with runtime.uow() as uow:
+        for i in range(200):
+            clock.advance(timedelta(seconds=1))  # created after it
+            await event_service.create_event(uow, actor, EventIn(name=f"往期 {i}"))
+        await uow.commit()
+    await sign_in(client, tenant.owner_email, tenant.password)
+    assert _sell_links((await client.get(PAGE)).text) == oldest
+    assert oldest[0] in (await client.get("/gate?setup=1")).text

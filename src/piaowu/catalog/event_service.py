@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from piaowu.accounts.permissions import Permission
 from piaowu.audit.recorder import record
 from piaowu.catalog import repository as repo
@@ -119,6 +121,15 @@ async def list_events(uow: UnitOfWork, actor: Actor, *, cursor: str | None = Non
     actor.require(Permission.CATALOG_READ)
     page = await paginate(uow.session, repo.events_query(actor.organizer_id), Event, cursor, limit)
     return EventPage(items=await views.events_out(uow, actor.organizer_id, page.items), next_cursor=page.next_cursor)
+
+
+async def current_events(uow: UnitOfWork, actor: Actor, *, since: datetime) -> list[EventOut]:
+    """Events with a session that ends after ``since``, each with all its sessions — what the box office and the
+    gate choose from. Not a page of every event: an organizer's 201st event (by creation) was missing from the
+    counter when it took the first 200 of ``list_events``."""
+    actor.require(Permission.CATALOG_READ)
+    events = await repo.events_with_sessions_after(uow.session, actor.organizer_id, since)
+    return await views.events_out(uow, actor.organizer_id, events)
 
 
 async def published_events(uow: UnitOfWork, organizer_id: str) -> list[EventOut]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, select, true, update
@@ -28,6 +29,15 @@ def events_query(organizer_id: str, *, published_only: bool = False) -> Select[t
     if published_only:
         q = q.where(Event.is_published.is_(True))
     return q
+
+
+async def events_with_sessions_after(session: AsyncSession, organizer_id: str, since: datetime) -> list[Event]:
+    """The organizer's events with a session ending after ``since``, oldest event first."""
+    live = select(Session.id).where(
+        Session.organizer_id == organizer_id, Session.event_id == Event.id, Session.ends_at > since
+    )
+    q = events_query(organizer_id).where(exists(live)).order_by(Event.created_at, Event.id)
+    return list((await session.execute(q)).scalars())
 
 
 async def venue(session: AsyncSession, organizer_id: str, venue_id: str | None) -> Venue | None:

@@ -58,10 +58,10 @@ def _local(at: datetime | None, tz: str, fmt: str = "%H:%M:%S") -> str:
 async def _sessions(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     """Sessions a gate may admit: not drafts or cancelled, and not over for more than a day."""
     async with rt.uow(readonly=True) as uow:
-        page = await event_service.list_events(uow, actor, limit=200)
         now = uow.now()
+        events = await event_service.current_events(uow, actor, since=now - timedelta(days=1))
     out = []
-    for ev in page.items:
+    for ev in events:
         for s in ev.sessions:
             if s.status in ("draft", "cancelled") or s.ends_at < now - timedelta(days=1):
                 continue

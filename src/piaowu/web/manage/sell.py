@@ -45,8 +45,8 @@ RENAME = {"tendered_minor": "tendered", "items": "form", "phone": "buyer_phone",
 
 async def _on_sale(rt: RuntimeDep, actor: StaffDep) -> list[tuple[EventOut, SessionOut]]:
     async with rt.uow(readonly=True) as uow:
-        page_ = await event_service.list_events(uow, actor, limit=200)
-    found = [(ev, s) for ev in page_.items for s in ev.sessions if s.sale_state == "on_sale"]
+        events = await event_service.current_events(uow, actor, since=uow.now())
+    found = [(ev, s) for ev in events for s in ev.sessions if s.sale_state == "on_sale"]
     return sorted(found, key=lambda pair: pair[1].starts_at)
 
 
