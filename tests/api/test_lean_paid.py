@@ -27,7 +27,7 @@ from piaowu.payments.models import Payment, SandboxTransaction
 from tests.conftest import make_tenant
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import BUYER, create_order, drain, gateway_pay, wire_callbacks
-from tests.statements import short, statements
+from tests.statements import short, statements, transactions
 
 CREATE = "/api/v1/orders"
 START = "/api/v1/orders/{order_id}/payments"
@@ -297,25 +297,6 @@ async def test_start_payment_and_the_status_read_send_no_token_read(runtime, app
 # else is autocommit.
 PAID_ORDER_STATEMENTS = 1 + 3 + 7 + 1 + 3
 PAID_ORDER_TRANSACTIONS = 2
-
-
-@contextmanager
-def transactions(runtime: Any) -> Iterator[list[str]]:
-    """Explicit transactions begun while the block runs (not autocommit statements, which need no BEGIN)."""
-    begun: list[str] = []
-
-    def count(conn: Any) -> None:
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            begun.append("BEGIN")
-
-    engines = {id(e): e.sync_engine for e in (runtime.db.write_engine, runtime.db.read_engine)}.values()
-    for engine in engines:
-        event.listen(engine, "begin", count)
-    try:
-        yield begun
-    finally:
-        for engine in engines:
-            event.remove(engine, "begin", count)
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)

@@ -102,8 +102,13 @@ def gateway_topics(rt: Runtime) -> tuple[frozenset[str] | None, frozenset[str]]:
 async def drain(rt: Runtime, batch: int = 50) -> int:
     """Run the due messages, up to ``CONCURRENCY`` at once (one after the other, a slow merchant endpoint or a
     busy database would make every later notification wait). One statement claims the batch and one marks the
-    successes done. → how many succeeded."""
-    async with rt.uow() as uow:
+    successes done. → how many succeeded.
+
+    Claim and marks are single statements in autocommit units of work (no BEGIN … COMMIT around them on
+    PostgreSQL: four round trips fewer per batch): the claim is atomic by itself, and the marks need no common
+    transaction — a process that dies between them leaves the unmarked messages claimed until their lease ends,
+    then they run again, as after a death during the deliveries (handlers are idempotent)."""
+    async with rt.uow(autocommit=True) as uow:
         topics, skip = gateway_topics(rt)
         claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch, topics=topics, skip_topics=skip)
         await uow.commit()
@@ -116,7 +121,7 @@ async def drain(rt: Runtime, batch: int = 50) -> int:
             return await _run_one(rt, msg)
 
     errors = await asyncio.gather(*(run(msg) for msg in claimed))
-    async with rt.uow() as uow:
+    async with rt.uow(autocommit=True) as uow:
         await outbox.mark_done(uow.session, [m.id for m, e in zip(claimed, errors, strict=True) if e is None])
         for msg, error in zip(claimed, errors, strict=True):
             if error is not None:
