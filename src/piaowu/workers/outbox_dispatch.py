@@ -17,7 +17,7 @@ import httpx
 from piaowu.core.events import Topic
 from piaowu.db import outbox
 from piaowu.payments import service as payments
-from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER
+from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER, signed_notification
 from piaowu.runtime import Runtime
 
 log = logging.getLogger("piaowu.outbox")
@@ -51,11 +51,10 @@ async def http_client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 async def deliver_sandbox_callback(rt: Runtime, payload: dict[str, Any]) -> None:
     """The sandbox gateway notifying the merchant, as a real gateway would: POST, retry until ``success``."""
+    body, signature = signed_notification(rt.secret_key, payload)
     async with http_client(rt) as client:
         resp = await client.post(
-            payload["url"],
-            content=payload["body"].encode(),
-            headers={"Content-Type": "application/json", SIGNATURE_HEADER: payload["signature"]},
+            payload["url"], content=body, headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         )
     if resp.status_code != 200 or resp.text.strip() != "success":
         raise DeliveryFailed(f"merchant answered {resp.status_code}: {resp.text[:200]}")
