@@ -93,3 +93,12 @@ async def test_paying_one_trade_eight_times_at_once_queues_one_notification(runt
     async with runtime.uow(readonly=True) as uow:
         n = (await uow.session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
     assert n == 1
+
+
+def test_a_notification_queued_with_its_signed_body_is_sent_as_it_was_queued():
+    """Messages queued before the payload carried the fields (``{"url", "body", "signature"}``) still go out
+    with their own body and signature; a payload of fields is signed with the merchant key when sent."""
+    old = {"url": "http://app/notify", "body": '{"trade_no":"SBX1"}', "signature": "abc"}
+    assert gw.signed_notification("secret", old) == (b'{"trade_no":"SBX1"}', "abc")
+    body, signature = gw.signed_notification("secret", {"url": "http://app/notify", "notify": {"b": 1, "a": "x"}})
+    assert body == b'{"a":"x","b":1}' and signature == gw.sign(gw.merchant_key("secret"), body)
