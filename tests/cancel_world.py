@@ -47,7 +47,7 @@ async def _scan(rt: Runtime, actor: Actor, raw: str) -> str:
 async def _online(rt: Runtime, actor: Actor, order_id: str, *, notify: bool) -> str:
     start = await start_online(rt, actor, order_id)
     trade_no = start.redirect_url.rsplit("/", 1)[-1]
-    await in_uow(rt, lambda uow: gw.pay(uow.session, uow.now(), trade_no, rt.secret_key))
+    await in_uow(rt, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
     if notify:  # the buyer came back and the status query found it paid (as if the notification had arrived)
         await refresh_from_provider(rt, actor.organizer_id, order_id)
     return trade_no

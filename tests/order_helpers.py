@@ -34,7 +34,7 @@ async def gateway_pay(rt: Runtime, redirect_url: str) -> str:
     """The buyer presses "pay" on the sandbox gateway's hosted page."""
     trade_no = redirect_url.rsplit("/", 1)[-1]
     async with rt.uow() as uow:
-        await sandbox_gateway.pay(uow.session, uow.now(), trade_no, rt.secret_key)
+        await sandbox_gateway.pay(uow.session, uow.now(), trade_no)
         await uow.commit()
     return trade_no
 

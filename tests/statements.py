@@ -44,3 +44,22 @@ def statements(runtime: Any) -> Iterator[list[str]]:
 def short(sent: list[str]) -> str:
     """For an assertion's message: one statement a line, its first 80 characters."""
     return "\n".join(s[:80] for s in sent)
+
+
+@contextmanager
+def transactions(runtime: Any) -> Iterator[list[str]]:
+    """Explicit transactions begun while the block runs (not autocommit statements, which need no BEGIN)."""
+    begun: list[str] = []
+
+    def count(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            begun.append("BEGIN")
+
+    engines = {id(e): e.sync_engine for e in (runtime.db.write_engine, runtime.db.read_engine)}.values()
+    for engine in engines:
+        event.listen(engine, "begin", count)
+    try:
+        yield begun
+    finally:
+        for engine in engines:
+            event.remove(engine, "begin", count)

@@ -8,12 +8,10 @@ on PostgreSQL and SQLite, and in ``lane`` mode checks which requests the lane an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from piaowu.accounts import service as accounts
 from piaowu.accounts.models import ApiToken
@@ -27,7 +25,7 @@ from piaowu.payments.models import Payment, SandboxTransaction
 from tests.conftest import make_tenant
 from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import BUYER, create_order, drain, gateway_pay, wire_callbacks
-from tests.statements import short, statements
+from tests.statements import short, statements, transactions
 
 CREATE = "/api/v1/orders"
 START = "/api/v1/orders/{order_id}/payments"
@@ -283,39 +281,19 @@ async def test_start_payment_and_the_status_read_send_no_token_read(runtime, app
     if postgres:
         assert started[2].startswith("WITH"), short(started)
     assert len(pending) == 1 and pending[0].startswith("SELECT orders.id, orders.status"), short(pending)
-    # the status read, then the order: the order with its lines and their sessions' labels (one read), its
-    # tickets with their entitlements (one read), payments
-    assert len(paid) == 1 + 3, short(paid)
-    assert len([s for s in paid if "ticket_entitlements" in s]) == 1, short(paid)
-    assert len([s for s in paid if "order_lines" in s]) == 1 and "FROM orders LEFT OUTER JOIN order_lines" in paid[1]
+    # the status read, then the whole order in one statement: the order with its lines and their sessions'
+    # labels, their tickets with entitlements, its payments
+    assert len(paid) == 1 + 1, short(paid)
+    assert "FROM orders LEFT OUTER JOIN order_lines" in paid[1], short(paid)
+    assert "ticket_entitlements" in paid[1] and "JOIN payments" in paid[1], short(paid)
 
 
 # A paid order's requests to the server (not the gateway's own work): place it (1), start its payment (3: the
 # order read, the sandbox's trade, the payment with its audit event), the notification (7, between BEGIN and
-# COMMIT), the held status request that learns it is paid (1 read, then the order in 3 reads: the order with its
-# lines, tickets, payments). Explicit transactions: the notification's and the order read's snapshot; everything
-# else is autocommit.
-PAID_ORDER_STATEMENTS = 1 + 3 + 7 + 1 + 3
-PAID_ORDER_TRANSACTIONS = 2
-
-
-@contextmanager
-def transactions(runtime: Any) -> Iterator[list[str]]:
-    """Explicit transactions begun while the block runs (not autocommit statements, which need no BEGIN)."""
-    begun: list[str] = []
-
-    def count(conn: Any) -> None:
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            begun.append("BEGIN")
-
-    engines = {id(e): e.sync_engine for e in (runtime.db.write_engine, runtime.db.read_engine)}.values()
-    for engine in engines:
-        event.listen(engine, "begin", count)
-    try:
-        yield begun
-    finally:
-        for engine in engines:
-            event.remove(engine, "begin", count)
+# COMMIT), the held status request that learns it is paid (1 read, then the whole order in one: the order with
+# its lines, tickets, payments). Explicit transactions: the notification's; everything else is autocommit.
+PAID_ORDER_STATEMENTS = 1 + 3 + 7 + 1 + 1
+PAID_ORDER_TRANSACTIONS = 1
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
@@ -353,9 +331,10 @@ async def test_the_order_read_with_its_lines_in_one_statement_answers_as_the_ent
     tenant,  # noqa: ANN001
     lane,  # noqa: ANN001
 ) -> None:
-    """``orders.get_order`` reads the order and its lines in one statement (repository.order_with_lines): an order
-    of lines in two sessions answers as the order built from its entities and the sessions' labels read apart
-    (``order_out``'s other path), lines in id order; another organizer's order is not found."""
+    """``orders.get_order`` reads the order and its lines in one statement (repository.order_whole, with tickets and
+    payments — tests/integration/test_order_read_whole.py has them): an order of lines in two sessions answers as
+    the order built from its entities and the sessions' labels read apart (``order_out``'s other path), lines in
+    id order; another organizer's order is not found."""
     owner = await owner_actor(runtime, tenant.owner_id)
     first = await on_sale_session(runtime, owner, capacity=5, name="第一场 First")
     second = await on_sale_session(runtime, owner, capacity=5, name="第二场 Second", second_type=True)
@@ -375,8 +354,8 @@ async def test_the_order_read_with_its_lines_in_one_statement_answers_as_the_ent
     assert read == built
     assert len(read.lines) == 3 and [line.id for line in read.lines] == sorted(line.id for line in read.lines)
     assert {line.event_name for line in read.lines} == {"第一场 First", "第二场 Second"}
-    # the order with its lines and labels, its tickets with their entitlements, its payments
-    assert len(sent) == 3 and sent[0].startswith("SELECT orders.") and "JOIN order_lines" in sent[0], short(sent)
+    # the order with its lines and labels, its tickets with their entitlements, its payments: one statement
+    assert len(sent) == 1 and sent[0].startswith("SELECT orders.") and "JOIN order_lines" in sent[0], short(sent)
 
     stranger = await make_tenant(runtime, slug="other-theatre")
     async with runtime.uow(readonly=True) as uow:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 MESSAGES, WORKERS, BATCH = 200, 8, 10
 
 
-async def _claim_all(runtime, claim) -> Counter[str]:  # noqa: ANN001
+async def _claim_all(runtime, claim, *, autocommit: bool = False) -> Counter[str]:  # noqa: ANN001
     async with runtime.uow() as uow:
         for i in range(MESSAGES):
             uow.emit(Topic.REFUND_REQUESTED, {"refund_id": f"r{i}"})
@@ -33,7 +33,7 @@ async def _claim_all(runtime, claim) -> Counter[str]:  # noqa: ANN001
     async def worker() -> None:
         while True:
             try:
-                async with runtime.uow() as uow:
+                async with runtime.uow(autocommit=autocommit) as uow:
                     batch = await claim(uow.session, uow.now(), limit=BATCH)
                     await uow.commit()
             except DBAPIError:  # the naive claim's overlapping leases may deadlock: a worker retries next tick
@@ -42,7 +42,7 @@ async def _claim_all(runtime, claim) -> Counter[str]:  # noqa: ANN001
                 return
             got.update(m.id for m in batch)
             with contextlib.suppress(DBAPIError):  # (the control's double claims may deadlock marking too)
-                async with runtime.uow() as uow:
+                async with runtime.uow(autocommit=autocommit) as uow:
                     await outbox.mark_done(uow.session, [m.id for m in batch])
                     await uow.commit()
 
@@ -50,8 +50,10 @@ async def _claim_all(runtime, claim) -> Counter[str]:  # noqa: ANN001
     return got
 
 
-async def test_each_message_is_claimed_by_exactly_one_worker(runtime):
-    got = await _claim_all(runtime, outbox.claim_batch)
+# Autocommit: as ``outbox_dispatch.drain`` claims and marks (each statement its own transaction on PostgreSQL).
+@pytest.mark.parametrize("autocommit", [False, True])
+async def test_each_message_is_claimed_by_exactly_one_worker(runtime, autocommit):  # noqa: ANN001
+    got = await _claim_all(runtime, outbox.claim_batch, autocommit=autocommit)
     assert len(got) == MESSAGES and set(got.values()) == {1}
     async with runtime.uow(readonly=True) as uow:
         left = await uow.session.execute(

@@ -58,7 +58,7 @@ async def paid_at_gateway(rt, actor, ticket_type_id: str, qty: int = 2) -> Notif
     order = await buy(rt, actor, ticket_type_id, qty)
     start = await start_online(rt, actor, order.id)
     trade_no = start.redirect_url.rsplit("/", 1)[-1]
-    trade = await in_uow(rt, lambda uow: gw.pay(uow.session, uow.now(), trade_no, rt.secret_key))
+    trade = await in_uow(rt, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
     body = gw.notification_body(trade, f"N{trade.trade_no}")
     return Notified(
         order.id, start.payment_id, body, gw.sign(gw.merchant_key(rt.secret_key), body), trade, rt.secret_key

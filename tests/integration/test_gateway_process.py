@@ -12,6 +12,7 @@ from piaowu.workers import outbox_dispatch
 from tests.conftest import make_settings
 from tests.factories import on_sale_session, owner_actor, pending_order
 from tests.order_helpers import gateway_pay, start_online, wire_callbacks
+from tests.statements import statements, transactions
 
 
 async def test_the_server_sends_buyers_to_the_gateway_process_and_leaves_it_its_notifications(
@@ -41,3 +42,19 @@ async def test_the_server_sends_buyers_to_the_gateway_process_and_leaves_it_its_
         from piaowu.orders import service as orders
 
         assert (await orders.order_status(uow, actor, order.id)).status == "paid"
+
+
+async def test_a_drain_claims_and_marks_in_one_statement_each_without_a_transaction(runtime):  # noqa: ANN001
+    """The outbox's claim (one ``UPDATE … RETURNING``) and its mark (one ``UPDATE``) each commit by themselves:
+    no BEGIN … COMMIT around either on PostgreSQL (four round trips per batch, once per paid order in a sale's
+    notifications when the gateway's deliveries come one at a time). On SQLite autocommit is the ordinary
+    transaction. Control: with ``rt.uow()`` around them (main before paidfast), two transactions are counted."""
+    async with runtime.uow() as uow:  # a topic whose handler does nothing: only the drain's own statements count
+        uow.emit(Topic.ORDER_SESSION_CANCELLED, {"order_id": "none"})
+        await uow.commit()
+    with statements(runtime) as sent, transactions(runtime) as begun:
+        assert await outbox_dispatch.drain(runtime) == 1
+    assert len(sent) == 2 and sent[0].startswith("UPDATE outbox") and sent[1].startswith("UPDATE outbox"), sent
+    assert len(begun) == (0 if runtime.db.dialect == "postgresql" else 2), begun
+    async with runtime.uow(readonly=True) as uow:
+        assert (await uow.session.execute(select(OutboxMessage.status))).scalar_one() == "done"

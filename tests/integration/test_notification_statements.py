@@ -35,7 +35,7 @@ async def test_a_notification_is_a_short_list_of_statements(runtime, client, ten
     order = await buy(runtime, actor, sale.ticket_type_id, 2)
     start = await start_online(runtime, actor, order.id)
     trade_no = start.redirect_url.rsplit("/", 1)[-1]
-    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no, runtime.secret_key))
+    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
     body = gw.notification_body(trade, f"N{trade.trade_no}")
 
     other = Wakeups(runtime.db.url)  # another worker's: only PostgreSQL's NOTIFY at the commit can wake it

@@ -27,7 +27,7 @@ async def _paid_then_cancelled(rt: Runtime) -> str:
     order = await pending_order(rt, actor, sale.ticket_type_id, qty=2)
     start = await start_online(rt, actor, order.id)
     async with rt.uow() as uow:
-        await sandbox_gateway.pay(uow.session, uow.now(), start.redirect_url.rsplit("/", 1)[-1], rt.secret_key)
+        await sandbox_gateway.pay(uow.session, uow.now(), start.redirect_url.rsplit("/", 1)[-1])
         await uow.session.execute(delete(OutboxMessage).where(OutboxMessage.topic == Topic.SANDBOX_CALLBACK))
         await uow.commit()
     async with rt.uow() as uow:

@@ -419,7 +419,7 @@ async def test_the_confirming_page_waits_on_its_push_channel_which_only_its_buye
     wire_callbacks(runtime, app)
     trade_no = pay.headers["location"].rsplit("/", 1)[-1]
     async with runtime.uow() as uow:
-        await gw.pay(uow.session, uow.now(), trade_no, runtime.secret_key)
+        await gw.pay(uow.session, uow.now(), trade_no)
         await uow.commit()
     assert await drain(runtime) >= 1
     r = await asyncio.wait_for(held, 5)

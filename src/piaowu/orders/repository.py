@@ -23,7 +23,9 @@ from piaowu.db.hotpath import RowCheck
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 from piaowu.payments.models import Payment
+from piaowu.payments.repository import with_payments
 from piaowu.payments.service import PaymentFacts
+from piaowu.tickets.repository import with_tickets
 
 # The hot reads are built once, with parameters: building a statement and walking it for its cache key on every
 # call cost more CPU than running it (py-spy during bench/flash_sale.py --mode paid).
@@ -100,26 +102,43 @@ _ORDER_WITH_LINES = with_labels(
 )
 _LINE_COLUMNS = tuple(c.name for c in OrderLine.__table__.c)
 LineRow = namedtuple("LineRow", _LINE_COLUMNS)  # type: ignore[misc]  # an order line's columns, attribute access
+# The whole order as its reads show it, in ONE statement: the order with its lines and labels, each line's tickets
+# with their entitlements, the order's payments. One statement is one snapshot, so the answer is never assembled
+# from two moments (a refund moves lines, tickets, payments and the order's sums in one transaction) and needs no
+# transaction around it. Rows: lines × their tickets' entitlements × payments (one each when there are none) —
+# a handful for an order of a few lines with one payment.
+_ORDER_WHOLE = with_payments(with_tickets(_ORDER_WITH_LINES, Order.id, OrderLine.id, _ORG), Order.id, _ORG)
 
 
 async def order(session: AsyncSession, organizer_id: str, order_id: str) -> Order | None:
     return (await session.execute(_ORDER_ENTITY, {"org": organizer_id, "order_id": order_id})).scalar_one_or_none()
 
 
-async def order_with_lines(
-    session: AsyncSession, organizer_id: str, order_id: str
-) -> tuple[Any, list[Any], list[Any]] | None:
-    """The organizer's order and its lines in one statement (one round trip, one snapshot), for reading only:
-    ``(order, lines, labelled)`` — the order as a plain row (attribute access as on the entity), its lines'
-    columns as ``LineRow``s in id order, and the rows carrying the lines' sessions' label columns (for
-    ``catalog.views.labels_in``). None when the organizer has no such order."""
-    rows = list(await hotpath.execute(session, _ORDER_WITH_LINES, {"org": organizer_id, "order_id": order_id}))
+@dataclass(frozen=True)
+class WholeOrder:
+    """``order_whole``'s answer: the order as a plain row, its lines (``LineRow`` in id order), the rows with the
+    lines' sessions' label columns (``catalog.views.labels_in``) and every row of the read (for
+    ``tickets.service.tickets_in`` and ``payments.service.payments_in``)."""
+
+    order: Any
+    lines: list[Any]
+    labelled: list[Any]
+    rows: list[Any]
+
+
+async def order_whole(session: AsyncSession, organizer_id: str, order_id: str) -> WholeOrder | None:
+    """The organizer's order with its lines, tickets and payments in one statement (one round trip, one
+    snapshot), for reading only. None when the organizer has no such order."""
+    rows = list(await hotpath.execute(session, _ORDER_WHOLE, {"org": organizer_id, "order_id": order_id}))
     if not rows:
         return None
     keys = [_LINE + name for name in _LINE_COLUMNS]
     labelled = [r for r in rows if r._mapping[_LINE + "id"] is not None]
-    lines = [LineRow(*(r._mapping[k] for k in keys)) for r in labelled]
-    return rows[0], lines, labelled
+    lines: dict[str, Any] = {}
+    for r in labelled:
+        if r._mapping[_LINE + "id"] not in lines:
+            lines[r._mapping[_LINE + "id"]] = LineRow(*(r._mapping[k] for k in keys))
+    return WholeOrder(rows[0], list(lines.values()), labelled, rows)
 
 
 async def status_of(

@@ -13,7 +13,9 @@ from piaowu.orders.models import Order, OrderLine
 from piaowu.orders.repository import LineRow
 from piaowu.orders.schemas import OrderLineOut, OrderOut, PaymentBrief, SeatOut, TicketBrief
 from piaowu.payments import service as payments
+from piaowu.payments.service import PaymentInfo
 from piaowu.tickets import service as tickets
+from piaowu.tickets.schemas import TicketOut
 
 
 async def order_out(
@@ -22,15 +24,20 @@ async def order_out(
     lines: Sequence[OrderLine | Row[Any] | LineRow],
     *,
     labels: Mapping[str, catalog_views.SessionLabel] | None = None,
+    issued: Sequence[TicketOut] | None = None,
+    pays: Sequence[PaymentInfo] | None = None,
 ) -> OrderOut:
-    """The order's answer, from its entity and lines' entities or from plain rows of their columns. ``labels``:
-    the lines' sessions' labels if the caller read them with the lines (else they are read here)."""
+    """The order's answer, from its entity and lines' entities or from plain rows of their columns. ``labels``,
+    ``issued`` (the order's tickets), ``pays`` (its payments): if the caller read them with the order (else they
+    are read here)."""
     if labels is None:
         labels = await catalog_views.session_labels(uow, order.organizer_id, [line.session_id for line in lines])
-    issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
+    if issued is None:
+        issued = (await tickets.tickets_for_orders(uow, order.organizer_id, [order.id])).get(order.id, [])
     by_line = {t.order_line_id: t for t in issued}
-    # Plain rows in, plain reads: a caller that read the order as a row (the buyer's page) changed nothing.
-    pays = await payments.payments_of(uow, order.organizer_id, [order.id], plain=isinstance(order, Row))
+    if pays is None:
+        # Plain rows in, plain reads: a caller that read the order as a row (the buyer's page) changed nothing.
+        pays = await payments.payments_of(uow, order.organizer_id, [order.id], plain=isinstance(order, Row))
     out_lines = []
     for line in lines:
         label = labels.get(line.session_id)

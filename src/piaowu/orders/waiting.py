@@ -72,9 +72,9 @@ async def order_status(
             return await orders.order_status(uow, actor, order_id)
 
     async def read_order() -> OrderStatusOut:
-        # One read-only unit of work (one snapshot for the order, its lines, tickets and payments), in place of
-        # the status read once the order changed or is known final: the answer is the order as it is now.
-        async with uows(readonly=True) as uow:
+        # In place of the status read once the order changed or is known final: the answer is the order as it is
+        # now. One statement (the order, its lines, tickets and payments: one snapshot), so no BEGIN … ROLLBACK.
+        async with uows(readonly=True, autocommit=True) as uow:
             order = await orders.get_order(uow, actor, order_id)
         return OrderStatusOut(
             id=order.id,

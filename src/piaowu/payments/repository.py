@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, cast, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, cast, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +41,34 @@ async def payment_rows(session: AsyncSession, organizer_id: str, order_ids: Sequ
     if not order_ids:
         return []
     return list(await hotpath.execute(session, _PAYMENT_ROWS, {"org": organizer_id, "ids": list(order_ids)}))
+
+
+# An order's payments joined into a read of the order (``with_payments``; see tickets.repository.with_tickets):
+# a payment's columns prefixed ``PAYMENT_PREFIX``.
+PAYMENT_PREFIX = "payment_"
+_PAYMENT_COLUMNS = tuple(c.name for c in Payment.__table__.c)
+PaymentRow = namedtuple("PaymentRow", _PAYMENT_COLUMNS)  # type: ignore[misc]  # a payment's columns, attribute access
+
+
+def with_payments(stmt: Select[Any], order_id: Any, org: Any) -> Select[Any]:
+    """``stmt`` (a prebuilt read of an order's rows) with the order's payments outer-joined: every row repeats
+    per payment (NULL columns when there is none), payments in ``payment_rows``' order after the statement's."""
+    return (
+        stmt.add_columns(*[c.label(PAYMENT_PREFIX + c.name) for c in Payment.__table__.c])
+        .outerjoin(Payment, (Payment.order_id == order_id) & (Payment.organizer_id == org))
+        .order_by(Payment.created_at, Payment.id)
+    )
+
+
+def payments_in(rows: Sequence[Any]) -> list[Any]:
+    """The payments a read ``with_payments`` carries, each once, in order: plain rows as ``payment_rows``'."""
+    out: dict[str, Any] = {}
+    key = PAYMENT_PREFIX + "id"
+    for row in rows:
+        m = row._mapping
+        if m[key] is not None and m[key] not in out:
+            out[m[key]] = PaymentRow(*(m[PAYMENT_PREFIX + k] for k in _PAYMENT_COLUMNS))
+    return list(out.values())
 
 
 async def payments_of(session: AsyncSession, organizer_id: str, order_ids: Sequence[str]) -> list[Payment]:

@@ -14,17 +14,20 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, String, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.core.errors import Conflict, NotFound
 from piaowu.core.events import Topic
-from piaowu.db import outbox
+from piaowu.core.ids import new_id
+from piaowu.db import hotpath, outbox
+from piaowu.db.outbox import OutboxMessage
 from piaowu.db.statements import insert_ignore
 from piaowu.payments.models import SandboxTransaction
 
@@ -134,40 +137,128 @@ async def get_trade(session: AsyncSession, trade_no: str) -> TradeView:
     return _view(trade)
 
 
+def _status(status: str) -> str:
+    return "TRADE_SUCCESS" if status == "paid" else status.upper()
+
+
+def notification_fields(trade: TradeView, notify_id: str) -> dict[str, Any]:
+    """What the gateway tells the merchant about a trade: the notification's body as a dict."""
+    return {
+        "notify_id": notify_id,
+        "trade_no": trade.trade_no,
+        "merchant_ref": trade.merchant_ref,
+        "amount_minor": trade.amount_minor,
+        "currency": trade.currency,
+        "trade_status": _status(trade.status),
+        "paid_at": trade.paid_at.isoformat() if trade.paid_at else None,
+    }
+
+
+def notification_json(fields: dict[str, Any]) -> bytes:
+    """The body on the wire: keys sorted, so that the same fields are always the same bytes (and signature)."""
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+
+
 def notification_body(trade: TradeView, notify_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "notify_id": notify_id,
-            "trade_no": trade.trade_no,
-            "merchant_ref": trade.merchant_ref,
-            "amount_minor": trade.amount_minor,
-            "currency": trade.currency,
-            "trade_status": "TRADE_SUCCESS" if trade.status == "paid" else trade.status.upper(),
-            "paid_at": trade.paid_at.isoformat() if trade.paid_at else None,
-        },
-        option=orjson.OPT_SORT_KEYS,
+    return notification_json(notification_fields(trade, notify_id))
+
+
+def signed_notification(app_secret: str, payload: dict[str, Any]) -> tuple[bytes, str]:
+    """A queued notification (``pay``'s outbox payload) → (body, signature), signed when it is sent, as a
+    gateway signs each notification it sends (nothing signed is stored). Messages queued before the payload
+    carried the fields hold their signed body."""
+    if "notify" in payload:
+        body = notification_json(payload["notify"])
+        return body, _signature(app_secret, body)
+    return payload["body"].encode(), payload["signature"]
+
+
+def _notify_id(trade_no: str) -> str:
+    return f"N{trade_no}"
+
+
+# PostgreSQL: paying and queueing the notification in ONE statement (a data-modifying CTE; it commits by itself
+# in an autocommit unit of work): the conditional update marks the trade paid, the outbox row is inserted only
+# from the row it returned — so only the call that paid queues the notification — and the paid row comes back.
+# The notification's fields are built from the paid row by the database; their bytes and signature are made
+# when it is sent (``signed_notification``).
+_O = OutboxMessage.__table__
+_PAID = (
+    update(_T)
+    .where(_T.c.trade_no == bindparam("no"), _T.c.status == "created")
+    .values(status="paid", paid_at=bindparam("now", type_=_T.c.paid_at.type))
+    .returning(*_T.c)
+    .cte("paid")
+)
+_NOTIFY = func.jsonb_build_object(
+    "url",
+    _PAID.c.notify_url,
+    "notify",
+    func.jsonb_build_object(
+        "notify_id",
+        literal("N", String()).concat(_PAID.c.trade_no),
+        "trade_no",
+        _PAID.c.trade_no,
+        "merchant_ref",
+        _PAID.c.merchant_ref,
+        "amount_minor",
+        _PAID.c.amount_minor,
+        "currency",
+        _PAID.c.currency,
+        "trade_status",
+        bindparam("trade_status", type_=String()),
+        "paid_at",
+        bindparam("paid_at", type_=String()),
+    ),
+)
+_QUEUED = (
+    insert(_O)
+    .from_select(
+        ["id", "topic", "payload", "status", "attempts", "created_at", "available_at"],
+        select(
+            bindparam("id", type_=_O.c.id.type),
+            bindparam("topic", type_=_O.c.topic.type),
+            _NOTIFY,
+            literal("pending", String()),
+            literal(0, Integer()),
+            bindparam("now_", type_=_O.c.created_at.type),
+            bindparam("available_at", type_=_O.c.available_at.type),
+        ).select_from(_PAID),
     )
+    .returning(_O.c.id)
+    .cte("queued")
+)
+_PAY_AND_QUEUE = select(*_PAID.c).add_cte(_QUEUED)
 
 
-async def pay(session: AsyncSession, now: datetime, trade_no: str, app_secret: str, delay_s: float = 0) -> TradeView:
+async def pay(session: AsyncSession, now: datetime, trade_no: str, delay_s: float = 0) -> TradeView:
     """The buyer pays on the hosted page. Paying twice is a no-op; the notification is queued once: only by the
-    call whose conditional update marked the trade paid, which returns the paid row (no read after it)."""
-    paid = (await session.execute(_PAY, {"no": trade_no, "now": now})).one_or_none()
+    call whose conditional update marked the trade paid, which returns the paid row (no read after it).
+    PostgreSQL: one statement for both (``_PAY_AND_QUEUE``); SQLite: the update, then the outbox row."""
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
+            "no": trade_no,
+            "now": now,
+            "trade_status": _status("paid"),
+            "paid_at": now.isoformat(),
+            "id": new_id(),
+            "topic": Topic.SANDBOX_CALLBACK,
+            "now_": now,
+            "available_at": now + timedelta(seconds=delay_s),
+        }
+        paid = (await hotpath.execute(session, _PAY_AND_QUEUE, params)).one_or_none()
+    else:
+        paid = (await session.execute(_PAY, {"no": trade_no, "now": now})).one_or_none()
+        if paid is not None:
+            fields = notification_fields(_view(paid), _notify_id(paid.trade_no))
+            payload = {"url": paid.notify_url, "notify": fields}
+            outbox.enqueue(session, now, Topic.SANDBOX_CALLBACK, payload, delay_s=delay_s)
     if paid is None:  # not ours to pay: already paid (a repeat, answered as the first) or closed
         trade = await get_trade(session, trade_no)
         if trade.status != "paid":
             raise Conflict("This trade can no longer be paid.")
         return trade
-    trade = _view(paid)
-    body = notification_body(trade, notify_id=f"N{trade.trade_no}")
-    outbox.enqueue(
-        session,
-        now,
-        Topic.SANDBOX_CALLBACK,
-        {"url": paid.notify_url, "body": body.decode(), "signature": _signature(app_secret, body)},
-        delay_s=delay_s,
-    )
-    return trade
+    return _view(paid)
 
 
 async def close(session: AsyncSession, trade_no: str) -> TradeView:

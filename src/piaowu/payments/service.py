@@ -302,6 +302,11 @@ async def payments_of(
     return [_info(p) for p in await repo.payments_of(uow.session, organizer_id, order_ids)]
 
 
+def payments_in(rows: Sequence[Any]) -> list[PaymentInfo]:
+    """The payments a read of the order joined them into (``repository.with_payments``), as ``payments_of``."""
+    return [_info(p) for p in repo.payments_in(rows)]
+
+
 async def cancel_pending(uow: UnitOfWork, organizer_id: str, order_id: str) -> None:
     """Abandon payments still pending (the order closed). A notification arriving later is still honoured."""
     for pay in await repo.payments_of(uow.session, organizer_id, [order_id]):

@@ -3,6 +3,7 @@ re-read after a lost race sees the database, not a cached instance."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -264,6 +265,55 @@ async def by_orders_with_entitlements(
             values[_DAYS_USED] = days_of(values[_DAYS_USED])
             out[-1][1].append(EntitlementView(*values))
     return [(t, tuple(ents)) for t, ents in out]
+
+
+# The tickets of a read of order lines, joined into that read (``with_tickets``): the order read takes the order,
+# its lines, their tickets with entitlements and its payments in ONE statement, hence one snapshot with no
+# transaction around it. A ticket's columns are prefixed ``TICKET_PREFIX``, its entitlement's ``e_`` (as above).
+TICKET_PREFIX = "ticket_"
+_TICKET_COLUMNS = tuple(c.name for c in Ticket.__table__.c)
+TicketRow = namedtuple("TicketRow", _TICKET_COLUMNS)  # type: ignore[misc]  # a ticket's columns, attribute access
+
+
+def with_tickets(stmt: Select[Any], order_id: Any, order_line_id: Any, org: Any) -> Select[Any]:
+    """``stmt`` (a prebuilt read with one row per order line) with each line's tickets of the order and their
+    entitlements outer-joined: a line's rows repeat per ticket and entitlement (NULL columns when it has none),
+    tickets in issue order, entitlements in position order, after the statement's own order."""
+    return (
+        stmt.add_columns(
+            *[c.label(TICKET_PREFIX + c.name) for c in Ticket.__table__.c],
+            *[c.label(f"e_{c.key}") for c in _ENT_COLUMNS],
+        )
+        .outerjoin(
+            Ticket,
+            (Ticket.order_line_id == order_line_id) & (Ticket.order_id == order_id) & (Ticket.organizer_id == org),
+        )
+        .outerjoin(
+            TicketEntitlement,
+            (TicketEntitlement.ticket_id == Ticket.id) & (TicketEntitlement.organizer_id == org),
+        )
+        .order_by(Ticket.issued_at, Ticket.id, TicketEntitlement.position)
+    )
+
+
+def tickets_in(rows: Sequence[Any]) -> list[tuple[Any, tuple[EntitlementView, ...]]]:
+    """The tickets a read ``with_tickets`` carries, as ``by_orders_with_entitlements`` returns them: (the
+    ticket's row, its entitlements in position order), each once whatever else repeated its rows."""
+    out: dict[str, tuple[Any, dict[str, EntitlementView]]] = {}
+    key = TICKET_PREFIX + "id"
+    for row in rows:
+        m = row._mapping
+        ticket_id = m[key]
+        if ticket_id is None:
+            continue
+        found = out.get(ticket_id)
+        if found is None:
+            found = out[ticket_id] = (TicketRow(*(m[TICKET_PREFIX + k] for k in _TICKET_COLUMNS)), {})
+        if m["e_id"] is not None and m["e_id"] not in found[1]:
+            values = [m[k] for k in _E_KEYS]
+            values[_DAYS_USED] = days_of(values[_DAYS_USED])
+            found[1][m["e_id"]] = EntitlementView(*values)
+    return [(t, tuple(ents.values())) for t, ents in out.values()]
 
 
 async def by_code(session: AsyncSession, organizer_id: str, code: str) -> Ticket | None:

@@ -345,6 +345,11 @@ async def tickets_for_orders(
     return out
 
 
+def tickets_in(rows: Sequence[Any]) -> list[TicketOut]:
+    """The tickets a read joined them into (``repository.with_tickets``), as ``tickets_for_orders`` answers them."""
+    return [_out(t, ents) for t, ents in repo.tickets_in(rows)]
+
+
 async def void_tickets(
     uow: UnitOfWork,
     actor: Actor,

@@ -74,9 +74,10 @@ async def pay_page(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
 async def confirm(trade_no: str, request: Request, rt: RuntimeDep) -> Response:
     await _checked(request)
     try:
-        async with rt.uow() as uow:
+        # Autocommit: on PostgreSQL paying is one statement (the trade and its queued notification), no BEGIN.
+        async with rt.uow(autocommit=True) as uow:
             trade = await sandbox_gateway.pay(
-                uow.session, uow.now(), trade_no, rt.secret_key, delay_s=rt.settings.sandbox_callback_delay_seconds
+                uow.session, uow.now(), trade_no, delay_s=rt.settings.sandbox_callback_delay_seconds
             )
             await uow.commit()
     except Conflict as exc:

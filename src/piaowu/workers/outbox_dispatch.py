@@ -17,7 +17,7 @@ import httpx
 from piaowu.core.events import Topic
 from piaowu.db import outbox
 from piaowu.payments import service as payments
-from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER
+from piaowu.payments.sandbox_gateway import SIGNATURE_HEADER, signed_notification
 from piaowu.runtime import Runtime
 
 log = logging.getLogger("piaowu.outbox")
@@ -51,11 +51,10 @@ async def http_client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 async def deliver_sandbox_callback(rt: Runtime, payload: dict[str, Any]) -> None:
     """The sandbox gateway notifying the merchant, as a real gateway would: POST, retry until ``success``."""
+    body, signature = signed_notification(rt.secret_key, payload)
     async with http_client(rt) as client:
         resp = await client.post(
-            payload["url"],
-            content=payload["body"].encode(),
-            headers={"Content-Type": "application/json", SIGNATURE_HEADER: payload["signature"]},
+            payload["url"], content=body, headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         )
     if resp.status_code != 200 or resp.text.strip() != "success":
         raise DeliveryFailed(f"merchant answered {resp.status_code}: {resp.text[:200]}")
@@ -102,8 +101,13 @@ def gateway_topics(rt: Runtime) -> tuple[frozenset[str] | None, frozenset[str]]:
 async def drain(rt: Runtime, batch: int = 50) -> int:
     """Run the due messages, up to ``CONCURRENCY`` at once (one after the other, a slow merchant endpoint or a
     busy database would make every later notification wait). One statement claims the batch and one marks the
-    successes done. → how many succeeded."""
-    async with rt.uow() as uow:
+    successes done. → how many succeeded.
+
+    Claim and marks are single statements in autocommit units of work (no BEGIN … COMMIT around them on
+    PostgreSQL: four round trips fewer per batch): the claim is atomic by itself, and the marks need no common
+    transaction — a process that dies between them leaves the unmarked messages claimed until their lease ends,
+    then they run again, as after a death during the deliveries (handlers are idempotent)."""
+    async with rt.uow(autocommit=True) as uow:
         topics, skip = gateway_topics(rt)
         claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch, topics=topics, skip_topics=skip)
         await uow.commit()
@@ -116,7 +120,7 @@ async def drain(rt: Runtime, batch: int = 50) -> int:
             return await _run_one(rt, msg)
 
     errors = await asyncio.gather(*(run(msg) for msg in claimed))
-    async with rt.uow() as uow:
+    async with rt.uow(autocommit=True) as uow:
         await outbox.mark_done(uow.session, [m.id for m, e in zip(claimed, errors, strict=True) if e is None])
         for msg, error in zip(claimed, errors, strict=True):
             if error is not None:
