@@ -54,3 +54,20 @@ async def test_a_bad_line_is_shown_on_its_field_in_both_languages(client, runtim
     assert r.status_code == 422 and 'id="f-allowed_2-error"' in r.text
     api = (await client.get(f"/api/v1/ticket-types/{a.ticket_type_id}/grants", headers=tenant.auth)).json()
     assert api["grants"] == []  # nothing stored
+
+
+async def test_a_granted_event_that_is_over_keeps_its_option(client, runtime, tenant, clock):  # noqa: ANN001
+    # The targets are the events with a session not over, plus whatever the type grants now: a saved grant always
+    # shows selected, so saving the form again never drops it.
+    from datetime import timedelta
+
+    actor = await owner_actor(runtime, tenant.owner_id)
+    a, b = await attractions(runtime, actor, 2)
+    await sign_in(client, tenant.owner_email, tenant.password)
+    url = f"/manage/ticket-types/{a.ticket_type_id}/grants"
+    form = {"csrf": csrf_of((await client.get(url)).text), "target_0": f"s:{b.session_id}", "mode_0": "entries"}
+    assert (await client.post(url, data=form)).status_code == 303
+    clock.advance(timedelta(days=400))  # every session is over
+    page = (await client.get(url)).text
+    assert f'<option value="s:{b.session_id}" selected>' in page
+    assert f'value="e:{a.event_id}"' not in page  # over and not granted: not offered

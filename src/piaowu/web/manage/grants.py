@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from piaowu.catalog import event_service
+from piaowu.catalog import event_service, views
 from piaowu.catalog import offers as catalog_offers
 from piaowu.tickets import grants
 from piaowu.tickets.grant_rules import MAX_GRANTS
@@ -22,10 +22,18 @@ router = APIRouter()
 ROWS = range(MAX_GRANTS)
 
 
-async def _targets(rt: RuntimeDep, actor: StaffDep) -> list[dict[str, Any]]:
-    """Every event (any of its sessions: value ``e:<id>``) followed by its sessions (``s:<id>``)."""
+async def _targets(rt: RuntimeDep, actor: StaffDep, current: GrantsOut) -> list[dict[str, Any]]:
+    """Each event with a session not over (any of its sessions: value ``e:<id>``) followed by its sessions
+    (``s:<id>``), and the events the type grants now even when they are over: a saved grant always has its
+    option, so saving the form never drops it."""
     async with rt.uow(readonly=True) as uow:
-        events = (await event_service.list_events(uow, actor, limit=200)).items
+        events = await event_service.current_events(uow, actor, since=uow.now())
+        granted = {g.event_id for g in current.grants if g.event_id}
+        sessions = [g.session_id for g in current.grants if g.session_id]
+        labels = await views.session_labels(uow, actor.organizer_id, sessions)
+        granted |= {label.event_id for label in labels.values()}
+        shown = {ev.id for ev in events}
+        events += [await event_service.get_event(uow, actor, eid) for eid in sorted(granted - shown)]
     out: list[dict[str, Any]] = []
     for ev in events:
         out.append({"value": f"e:{ev.id}", "event": ev.name, "session": None})
@@ -60,7 +68,7 @@ async def _page(
     ctx = {
         "modes": [("entries", _("By entries")), ("days", _("By days"))],
         "offer": offer,
-        "targets": await _targets(rt, actor),
+        "targets": await _targets(rt, actor, current),
         "rows": list(ROWS),
         "values": _values(current) if values is None else values,
         "errors": errors or {},
