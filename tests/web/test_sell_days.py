@@ -138,3 +138,25 @@ async def test_the_counter_and_the_gate_see_an_event_older_than_the_last_200(
     await sign_in(client, tenant.owner_email, tenant.password)
     assert _sell_links((await client.get(PAGE)).text) == oldest
     assert oldest[0] in (await client.get("/gate?setup=1")).text
+
+
+async def test_the_shop_lists_an_event_older_than_the_newest_200(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    clock,  # noqa: ANN001
+) -> None:
+    # The shop read the newest 200 published events and kept those with sessions: 200 newer ones without a
+    # session to sell (announced, or over) hid a scenic area set up first.
+    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    actor = await owner_actor(runtime, tenant.owner_id)
+    oldest = await _daily(runtime, actor, "玉龙雪山", datetime(2026, 12, 7, 8, 0, tzinfo=UTC), 1)
+    async with runtime.uow() as uow:
+        for i in range(200):
+            clock.advance(timedelta(seconds=1))
+            await event_service.create_event(uow, actor, EventIn(name=f"预告 {i}", is_published=True))
+        await uow.commit()
+    home = await client.get(f"/s/{tenant.slug}")
+    assert oldest[0] in home.text
+    api = (await client.get(f"/api/v1/shop/{tenant.slug}/events")).json()
+    assert [s["id"] for ev in api for s in ev["sessions"]] == oldest

@@ -133,9 +133,9 @@ async def current_events(uow: UnitOfWork, actor: Actor, *, since: datetime) -> l
 
 
 async def published_events(uow: UnitOfWork, organizer_id: str) -> list[EventOut]:
-    """The shop's list: published events with their visible sessions (on sale, paused or closed)."""
-    q = repo.events_query(organizer_id, published_only=True).order_by(Event.created_at.desc()).limit(200)
-    events = list((await uow.session.execute(q)).scalars())
+    """The shop's list: published events with a session not over, with their visible sessions (on sale, paused
+    or closed). Every such event: the newest 200 by creation left out a scenic area set up first."""
+    events = await repo.events_with_sessions_after(uow.session, organizer_id, uow.now(), published_only=True)
     out = await views.events_out(uow, organizer_id, events)
     for ev in out:
         ev.sessions = listed(ev.sessions)

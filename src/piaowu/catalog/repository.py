@@ -31,12 +31,15 @@ def events_query(organizer_id: str, *, published_only: bool = False) -> Select[t
     return q
 
 
-async def events_with_sessions_after(session: AsyncSession, organizer_id: str, since: datetime) -> list[Event]:
+async def events_with_sessions_after(
+    session: AsyncSession, organizer_id: str, since: datetime, *, published_only: bool = False
+) -> list[Event]:
     """The organizer's events with a session ending after ``since``, oldest event first."""
     live = select(Session.id).where(
         Session.organizer_id == organizer_id, Session.event_id == Event.id, Session.ends_at > since
     )
-    q = events_query(organizer_id).where(exists(live)).order_by(Event.created_at, Event.id)
+    q = events_query(organizer_id, published_only=published_only).where(exists(live))
+    q = q.order_by(Event.created_at, Event.id)
     return list((await session.execute(q)).scalars())
 
 
