@@ -239,7 +239,7 @@ async def test_a_map_of_units_made_at_once_is_read_through_the_index_at_once(pg_
     rt = build_runtime(make_settings(tmp_path, pg_url), clock=clock)
     try:
         org = (await make_tenant(rt)).organizer_id
-        pool, units = await world(rt, org, seats=20_000, capacity=20_000)  # more than ANALYZE_FROM
+        pool, units = await world(rt, org, seats=20_000, capacity=20_000)  # more than statements.ANALYZE_FROM
         await reserve(rt, org, [Take(pool, 2)], [Claim(units[10], 1), Claim(units[500], 1)])
         masks, plan = await in_use_read(rt, org, pool)
         assert sorted(masks) == sorted([units[10], units[500]])

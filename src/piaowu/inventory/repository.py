@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, bindparam, func, insert, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.db import hotpath
+from piaowu.db import hotpath, statements
 from piaowu.db.types import UTCDateTime
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
 from piaowu.inventory.rules import HoldStatus, PoolCounts
@@ -252,22 +252,13 @@ async def resize_unused(
 
 
 UNIT_BATCH = 2_000
-# From this many units made at once, PostgreSQL's statistics of the table are taken again in the same transaction.
-ANALYZE_FROM = 1_000
 
 
 async def insert_units(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
     """Plain rows in slices, not ORM objects: a stadium's 80,000 seats are made in seconds, each statement within
-    the drivers' parameter limits.
-
-    Many units at once (a seat map assigned to a session) and PostgreSQL's statistics are taken again with them:
-    until autovacuum's next analyze (a minute or more later, longer on a busy server) the planner does not know
-    the pool's units, and the plan it settles on for the live states' read of the seats in use
-    (``pool_unit_masks(in_use=1)``, each worker twice a second) walked every unit of the pool (bitmaps of the pool
-    and organizer indexes: 1,800 pages, 90 ms for 80,192 seats) instead of the few in use through
-    ``ix_inventory_units_leg0_in_use``. ``ANALYZE`` samples a bounded number of rows (not the table) and locks
-    out only other analyzes and vacuums of the table until the transaction ends."""
+    the drivers' parameter limits; many at once come with the table's statistics (``statements.analyze_after_bulk``:
+    the live states' read of the units in use plans the partial index ``ix_inventory_units_leg0_in_use`` only
+    when the planner knows the pool's units)."""
     for start in range(0, len(rows), UNIT_BATCH):
         await session.execute(insert(Unit.__table__), list(rows[start : start + UNIT_BATCH]))
-    if len(rows) >= ANALYZE_FROM and session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("ANALYZE inventory_units"))
+    await statements.analyze_after_bulk(session, Unit.__table__, len(rows))
