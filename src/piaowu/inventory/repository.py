@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, func, insert, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.db import hotpath
+from piaowu.db import hotpath, statements
 from piaowu.db.types import UTCDateTime
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
 from piaowu.inventory.rules import HoldStatus, PoolCounts
@@ -189,7 +189,10 @@ async def pool_unit_masks(
     t = Unit.__table__
     where = [t.c.pool_id == pool_id, t.c.organizer_id == organizer_id]
     if in_use is not None:
-        where.append(t.c.occupied.op("|")(t.c.blocked).op("&")(in_use) != 0)
+        # Constants, not parameters: with ``in_use`` 1 (a seat's one leg) this is the condition of the partial
+        # index ``ix_inventory_units_leg0_in_use``, which the planner uses only when it can see that it holds.
+        bits = literal_column(str(int(in_use)), BigInteger)
+        where.append(t.c.occupied.op("|")(t.c.blocked).op("&")(bits) != literal_column("0", BigInteger))
     if session.get_bind().dialect.name == "postgresql":
         # One row of three arrays, decoded by the driver in C: a stadium's seats read every half second by each
         # worker (seating.live) cost it a Python row apiece otherwise — a quarter of a worker's time under load.
@@ -253,6 +256,9 @@ UNIT_BATCH = 2_000
 
 async def insert_units(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
     """Plain rows in slices, not ORM objects: a stadium's 80,000 seats are made in seconds, each statement within
-    the drivers' parameter limits."""
+    the drivers' parameter limits; many at once come with the table's statistics (``statements.analyze_after_bulk``:
+    the live states' read of the units in use plans the partial index ``ix_inventory_units_leg0_in_use`` only
+    when the planner knows the pool's units)."""
     for start in range(0, len(rows), UNIT_BATCH):
         await session.execute(insert(Unit.__table__), list(rows[start : start + UNIT_BATCH]))
+    await statements.analyze_after_bulk(session, Unit.__table__, len(rows))

@@ -10,6 +10,7 @@ from sqlalchemy import case, delete, exists, func, insert, literal, select, upda
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from piaowu.db import statements
 from piaowu.inventory.models import Hold, HoldUnit, Unit
 from piaowu.inventory.rules import FULL_MASK, HoldStatus
 from piaowu.orders.models import OrderLineHolding
@@ -20,8 +21,11 @@ INSERT_BATCH = 2_000
 
 
 async def insert_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Plain rows in slices; many at once come with the table's statistics (``statements.analyze_after_bulk``: a
+    worker's first read of a stadium's session seats and of those withheld from a channel plan by them)."""
     for start in range(0, len(rows), INSERT_BATCH):
         await session.execute(insert(model.__table__), list(rows[start : start + INSERT_BATCH]))
+    await statements.analyze_after_bulk(session, model.__table__, len(rows))
 
 
 async def layout(session: AsyncSession, organizer_id: str, layout_id: str) -> SeatLayout | None:
