@@ -205,3 +205,27 @@ async def test_a_row_gone_from_the_catalog_is_dropped_by_the_refresh_that_re_rea
     await _cached_name(runtime, org, sale.ticket_type_id)
     assert (org, sale.other_ticket_type_id) not in cache._rows  # noqa: SLF001
     assert sale.other_ticket_type_id not in cache._ids[org]  # noqa: SLF001
+
+
+async def test_a_cached_rows_checks_are_built_once_and_follow_its_re_read(runtime, tenant, cache):  # noqa: ANN001
+    # Each order of a cached offer carries the same checks (built when the row was read, not per order); a row
+    # read again gets checks of its own values, and the old row's are forgotten.
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=50)
+    await buy(runtime, actor, sale.ticket_type_id)
+    row = cache._rows[(tenant.organizer_id, sale.ticket_type_id)][1]  # noqa: SLF001
+    first = cache.checks(row)
+    assert first is cache.checks(row) and first == catalog_offers._checks(row)  # noqa: SLF001
+
+    async with runtime.uow() as uow:
+        dearer = TicketType.price_minor + 1
+        await uow.session.execute(
+            update(TicketType).where(TicketType.id == sale.ticket_type_id).values(price_minor=dearer)
+        )
+        await uow.commit()
+    fresh = await in_uow(runtime, lambda uow: cache.rows(uow, tenant.organizer_id, [sale.ticket_type_id], fresh=True))
+    assert fresh[0] is not row and id(row) not in cache._checks  # noqa: SLF001
+    assert cache.checks(fresh[0]) == catalog_offers._checks(fresh[0]) != first  # noqa: SLF001
+    assert cache.checks(row) == first  # a row the cache no longer holds: built again, the same checks
+    cache.clear()
+    assert cache._checks == {}  # noqa: SLF001

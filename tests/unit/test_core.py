@@ -66,3 +66,39 @@ def test_locale_negotiation_and_translation():
 def test_ids_made_in_one_millisecond_keep_their_order():
     ids = [new_id() for _ in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def _base32_by_division(n: int) -> str:
+    out = []
+    for _ in range(26):
+        n, r = divmod(n, 32)
+        out.append("0123456789abcdefghjkmnpqrstvwxyz"[r])
+    return "".join(reversed(out))
+
+
+@pytest.mark.parametrize("random_bytes", [bytes(10), b"\xff" * 10, bytes(range(10)), b"\x80" + bytes(9)])
+def test_new_id_spells_its_128_bits_in_crockford_base32(monkeypatch, random_bytes):
+    # The table lookup (two characters per 10 bits) spells the number as the division by 32 did.
+    from piaowu.core import ids
+
+    monkeypatch.setattr(ids, "_last", -1)
+    monkeypatch.setattr(ids.os, "urandom", lambda k: random_bytes[:k])
+    for ms in (0, 1_765_000_000_000, 2**48 - 1):
+        monkeypatch.setattr(ids, "_last", -1)
+        monkeypatch.setattr(ids.time, "time", lambda ms=ms: ms / 1000)
+        n = int.from_bytes((int(ms / 1000 * 1000)).to_bytes(6, "big") + random_bytes, "big")
+        assert new_id() == _base32_by_division(n)
+
+
+def test_human_codes_draw_once_and_use_the_whole_alphabet(monkeypatch):
+    from piaowu.core import ids
+
+    asked = []
+    monkeypatch.setattr(ids.secrets, "randbelow", lambda k: asked.append(k) or k - 1)
+    assert human_code(8) == HUMAN_ALPHABET[-1] * 8 and asked == [len(HUMAN_ALPHABET) ** 8]
+    monkeypatch.setattr(ids.secrets, "randbelow", lambda k: 0)
+    assert human_code(5, prefix="T") == "T" + HUMAN_ALPHABET[0] * 5
+    monkeypatch.undo()
+    codes = [human_code(8) for _ in range(2000)]
+    for position in range(8):
+        assert {c[position] for c in codes} == set(HUMAN_ALPHABET)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -335,7 +336,13 @@ def token_checks(actor: Actor) -> tuple[RowCheck, ...]:
     """For an API token's actor: its row must still be unrevoked when the statement runs (``db.hotpath``)."""
     if actor.kind is not ActorKind.TOKEN:
         return ()
-    return (RowCheck(TOKEN_CHECK, ApiToken.__table__, actor.id, (("revoked_at", None),)),)
+    return _token_check(actor.id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_check(token_id: str) -> tuple[RowCheck, ...]:
+    # The same for every order a token places: built once (a check is immutable).
+    return (RowCheck(TOKEN_CHECK, ApiToken.__table__, token_id, (("revoked_at", None),)),)
 
 
 TOKEN_CHECK = "api_token"

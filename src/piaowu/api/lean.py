@@ -29,6 +29,7 @@ the lane passes on. Tests run the contract of these routes against both (tests/a
 from __future__ import annotations
 
 import email.message
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,12 @@ def json_content(content_type: str | None) -> bool:
     """The body is JSON by its ``Content-Type`` — FastAPI's own test (``application/json`` or ``…+json``)."""
     if not content_type:
         return False
+    return _json_content_type(content_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _json_content_type(content_type: str) -> bool:
+    # Parsed once per distinct header value (clients send the same one on every request).
     message = email.message.Message()
     message["content-type"] = content_type
     if message.get_content_maintype() != "application":

@@ -107,6 +107,8 @@ class OfferCache:
     ) -> None:
         self.ttl, self.limit, self.ahead, self.batch, self.clock = ttl, limit, ahead, batch, clock
         self._rows: dict[tuple[str, str], tuple[float, Any]] = {}
+        # Each cached row's checks, built once per read rather than on every order: id(row) → (row, checks).
+        self._checks: dict[int, tuple[Any, tuple[RowCheck, ...]]] = {}
         # The cached ticket type ids of each organizer: the refresh's candidates without a scan of every row.
         self._ids: dict[str, set[str]] = {}
 
@@ -141,21 +143,26 @@ class OfferCache:
             self.clear()
         ids = self._ids.setdefault(organizer_id, set())
         for tt_id in read:  # a row read again and not found (deleted) is not kept
-            self._rows.pop((organizer_id, tt_id), None)
+            old = self._rows.pop((organizer_id, tt_id), None)
+            if old is not None:
+                self._checks.pop(id(old[1]), None)
             ids.discard(tt_id)
         for r in rows:
             self._rows[(organizer_id, r.id)] = (now + self.ttl, r)
+            self._checks[id(r)] = (r, _checks(r))
             ids.add(r.id)
             if r.id in wanted:
                 found.append(r)
         return found
 
     def checks(self, row: Any) -> tuple[RowCheck, ...]:
-        return _checks(row)
+        known = self._checks.get(id(row))
+        return known[1] if known is not None and known[0] is row else _checks(row)
 
     def clear(self) -> None:
         self._rows.clear()
         self._ids.clear()
+        self._checks.clear()
 
 
 OFFERS = OfferCache()

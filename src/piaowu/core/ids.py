@@ -11,6 +11,11 @@ HUMAN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 _last = 0
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case
+# Two characters per 10 bits: an id's 130 bits (128 and two leading zeros) are 13 lookups, not 26 divisions —
+# placing an order makes six ids (py-spy: new_id was ~3% of a created order's CPU).
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_id() -> str:
@@ -23,16 +28,18 @@ def new_id() -> str:
     if n <= _last:
         n = _last + 1
     _last = n
-    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-    out = []
-    for _ in range(26):
-        n, r = divmod(n, 32)
-        out.append(alphabet[r])
-    return "".join(reversed(out))
+    return "".join([_PAIRS[(n >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def human_code(length: int = 8, prefix: str = "") -> str:
-    return prefix + "".join(secrets.choice(HUMAN_ALPHABET) for _ in range(length))
+    """``length`` characters of ``HUMAN_ALPHABET``, each code equally likely: one draw from the system's random
+    source for the whole code (a ``secrets.choice`` per character read it once per character)."""
+    n = secrets.randbelow(len(HUMAN_ALPHABET) ** length)
+    out = []
+    for _ in range(length):
+        n, r = divmod(n, len(HUMAN_ALPHABET))
+        out.append(HUMAN_ALPHABET[r])
+    return prefix + "".join(out)
 
 
 def ticket_code() -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -81,6 +82,17 @@ class RowCheck:
     expected: tuple[tuple[str, Any], ...]
     absent: tuple[tuple[Table, str], ...] = ()
     key_column: str = "id"
+    # What the compiled statement depends on (``_check_shape``): computed once, not on every order.
+    shape: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shape = (
+            self.table.name,
+            self.key_column,
+            tuple(n for n, _ in self.expected),
+            tuple((t.name, col) for t, col in self.absent),
+        )
+        object.__setattr__(self, "shape", shape)
 
 
 class StaleRead(Exception):  # noqa: N818 - not an error of the caller's: "refresh and retry"
@@ -124,10 +136,7 @@ async def checks_hold(session: AsyncSession, organizer_id: str, checks: Sequence
 
 
 def _check_shape(checks: Sequence[RowCheck]) -> tuple[Any, ...]:
-    return tuple(
-        (c.table.name, c.key_column, tuple(n for n, _ in c.expected), tuple((t.name, col) for t, col in c.absent))
-        for c in checks
-    )
+    return tuple([c.shape for c in checks])
 
 
 def _held(checks: Sequence[RowCheck], org: Any) -> list[Any]:
@@ -285,6 +294,11 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # the bound parameters in positional order
     processors: dict[str, Callable[[Any], Any]]  # bind processors of the columns' types (UTC, JSON…)
+    # The statement's parameters taken from the call's values listed in ``_values``' order (their names:
+    # ``_value_names``): one C-level pick (``itemgetter``) instead of a dict of ~80 formatted names per order,
+    # then the bind processors at their positions.
+    pick: Callable[[Sequence[Any]], Any]
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 # One compiled statement per shape: (the guards in order, and per inserted table its columns and row count). A
@@ -322,18 +336,7 @@ async def _one_statement(
         compiled = _compile(dialect, guards, [(t, list(d[0]), len(d)) for t, d in present], checks, len(notify))
         if len(_SHAPES) < _MAX_SHAPES:
             _SHAPES[shape] = compiled
-    values: dict[str, Any] = {"org": organizer_id, "ntf_channel": wakeups.CHANNEL}
-    for i, key in enumerate(notify):
-        values[f"ntf_{i}"] = key
-    for i, w in enumerate(writes):
-        values[f"key_{i}"], values[f"n_{i}"] = w.key, w.amount
-    values |= _check_values(checks)
-    for j, (_, dicts) in enumerate(present):
-        for k, d in enumerate(dicts):
-            for col, v in d.items():
-                values[f"v{j}_{k}_{col}"] = v
-    procs = compiled.processors
-    params = tuple(procs[n](values[n]) if n in procs else values[n] for n in compiled.names)
+    params = _parameters(compiled, _values(organizer_id, notify, writes, checks, present))
     try:
         if conn is None:
             row = await driver.fetchrow(session, compiled.sql, params)
@@ -351,6 +354,48 @@ async def _one_statement(
     if ok != 1:  # a check failed: no write matched (each carries the checks), nothing was inserted or aborted
         return Outcome(stale=tuple(int(i) for i in stale.split(",") if i))
     return Outcome()
+
+
+def _values(
+    organizer_id: str, notify: Sequence[str], writes: Sequence[GuardedWrite], checks: Sequence[RowCheck], rows: Rows
+) -> list[Any]:
+    """The values of one call, in the order ``_value_names`` names them for its shape."""
+    values: list[Any] = [organizer_id, wakeups.CHANNEL, *notify]
+    for w in writes:
+        values += (w.key, w.amount)
+    for c in checks:
+        values.append(c.key)
+        values += [v for _, v in c.expected]
+    for _, dicts in rows:
+        columns = dicts[0].keys()
+        for d in dicts:
+            values += map(d.__getitem__, columns)
+    return values
+
+
+def _value_names(
+    notify: int, writes: int, checks: Sequence[RowCheck], tables: Sequence[tuple[Table, Sequence[str], int]]
+) -> list[str]:
+    """The bound parameters' names of ``_compile``, in the order ``_values`` lists the values."""
+    names = ["org", "ntf_channel", *[f"ntf_{i}" for i in range(notify)]]
+    for i in range(writes):
+        names += (f"key_{i}", f"n_{i}")
+    for i, c in enumerate(checks):
+        names.append(f"c{i}_key")
+        names += [f"c{i}_x_{name}" for name, _ in c.expected]
+    for j, (_, columns, count) in enumerate(tables):
+        for k in range(count):
+            names += [f"v{j}_{k}_{col}" for col in columns]
+    return names
+
+
+def _parameters(compiled: _Compiled, values: Sequence[Any]) -> tuple[Any, ...]:
+    params = compiled.pick(values)
+    if compiled.processed:
+        params = list(params)
+        for position, process in compiled.processed:
+            params[position] = process(params[position])
+    return tuple(params)
 
 
 def _compile(
@@ -436,4 +481,11 @@ def _compile(
     stmt = select(guard.label("ok"), stale.label("stale"), *notified).add_cte(*ctes)
     compiled = stmt.compile(dialect=dialect)
     assert compiled.positiontup is not None, "the PostgreSQL driver's parameters are positional"
-    return _Compiled(compiled.string, tuple(compiled.positiontup), dict(compiled._bind_processors))
+    names = tuple(compiled.positiontup)
+    processors = dict(compiled._bind_processors)
+    index = {name: i for i, name in enumerate(_value_names(notify, len(guards), checks, tables))}
+    positions = [index[name] for name in names]
+    # ``itemgetter`` of one position gives the value itself, of several a tuple: keep it a tuple.
+    pick = itemgetter(*positions) if len(positions) > 1 else lambda values, p=positions: tuple(values[i] for i in p)
+    processed = tuple((i, processors[name]) for i, name in enumerate(names) if name in processors)
+    return _Compiled(compiled.string, names, processors, pick, processed)

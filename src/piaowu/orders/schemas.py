@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -45,18 +46,53 @@ ItemIn = Annotated[
 ]
 
 
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _prefix_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    return re.compile(pattern) if pattern else None
+
+
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+# What ``phonenumbers.parse`` would read at the start of a mainland number written as plain digits: an
+# international dialling prefix (``00``, or a carrier's ``1xxxx00``), or a national prefix (``0``, a carrier
+# code ``1xxxx``). A number that starts with neither is the national number itself.
+_CN_IDD = _prefix_pattern(_CN.international_prefix if _CN else None)
+_CN_NATIONAL_PREFIX = _prefix_pattern(_CN.national_prefix_for_parsing if _CN else None)
+
+
+def _plain_cn_number(value: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """``phonenumbers.parse(value, region)`` without its general machinery, for the form almost every buyer types:
+    11 ASCII digits from 1 (a mainland mobile number) and no prefix the parser would strip, so the national
+    number is the digits themselves. ``None``: any other input — the parser decides. py-spy put ``parse`` at ~3% of a
+    created order's CPU; tests/unit/test_phone_fast_path.py checks the two agree (Hypothesis, against the library)."""
+    if (
+        region != "CN"
+        or _CN is None
+        or len(value) != 11
+        or value[0] != "1"
+        or not (value.isascii() and value.isdigit())
+        or (_CN_IDD is not None and _CN_IDD.match(value))
+        or (_CN_NATIONAL_PREFIX is not None and _CN_NATIONAL_PREFIX.match(value))
+    ):
+        return None
+    return phonenumbers.PhoneNumber(country_code=_CN.country_code, national_number=int(value))
+
+
 def normalize_phone(value: str, region: str = "CN") -> str:
     """→ E.164 (``+8613812345678``). Raises ValueError with a sentence a buyer understands."""
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError("Enter a valid mobile number.") from None
-    if not phonenumbers.is_valid_number(number):
+    number = _plain_cn_number(value, region)
+    if number is None:
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            raise ValueError("Enter a valid mobile number.") from None
+    # ``number_type`` is UNKNOWN exactly when ``is_valid_number`` is false (both test the number against its
+    # region's patterns): one pass over them instead of two.
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ValueError("Enter a valid mobile number.")
-    if phonenumbers.number_type(number) not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
+    if kind not in _MOBILE_TYPES:
         raise ValueError("Enter a mobile number (we send tickets by SMS).")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
