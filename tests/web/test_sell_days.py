@@ -119,6 +119,19 @@ async def test_an_events_page_folds_its_past_sessions(
     assert "已结束：6 个场次" in zh.text
 
 
+async def _oldest_then_200_newer(rt: Runtime, tenant: Tenant, clock, *, published: bool) -> list[str]:  # noqa: ANN001
+    """A scenic area with a session today, set up before 200 other events (none with a session)."""
+    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    actor = await owner_actor(rt, tenant.owner_id)
+    oldest = await _daily(rt, actor, "玉龙雪山", datetime(2026, 12, 7, 8, 0, tzinfo=UTC), 1)
+    async with rt.uow() as uow:
+        for i in range(200):
+            clock.advance(timedelta(seconds=1))  # created after it
+            await event_service.create_event(uow, actor, EventIn(name=f"其他 {i}", is_published=published))
+        await uow.commit()
+    return oldest
+
+
 async def test_the_counter_and_the_gate_see_an_event_older_than_the_last_200(
     runtime: Runtime,
     client: httpx.AsyncClient,
@@ -127,14 +140,7 @@ async def test_the_counter_and_the_gate_see_an_event_older_than_the_last_200(
 ) -> None:
     # Both took the newest 200 events (a page of the events list) and looked for sessions in them: a scenic area
     # set up first, selling every day, vanished from the counter and the gate once 200 more events were created.
-    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
-    actor = await owner_actor(runtime, tenant.owner_id)
-    oldest = await _daily(runtime, actor, "玉龙雪山", datetime(2026, 12, 7, 8, 0, tzinfo=UTC), 1)
-    async with runtime.uow() as uow:
-        for i in range(200):
-            clock.advance(timedelta(seconds=1))  # created after it
-            await event_service.create_event(uow, actor, EventIn(name=f"往期 {i}"))
-        await uow.commit()
+    oldest = await _oldest_then_200_newer(runtime, tenant, clock, published=False)
     await sign_in(client, tenant.owner_email, tenant.password)
     assert _sell_links((await client.get(PAGE)).text) == oldest
     assert oldest[0] in (await client.get("/gate?setup=1")).text
@@ -148,14 +154,7 @@ async def test_the_shop_lists_an_event_older_than_the_newest_200(
 ) -> None:
     # The shop read the newest 200 published events and kept those with sessions: 200 newer ones without a
     # session to sell (announced, or over) hid a scenic area set up first.
-    clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
-    actor = await owner_actor(runtime, tenant.owner_id)
-    oldest = await _daily(runtime, actor, "玉龙雪山", datetime(2026, 12, 7, 8, 0, tzinfo=UTC), 1)
-    async with runtime.uow() as uow:
-        for i in range(200):
-            clock.advance(timedelta(seconds=1))
-            await event_service.create_event(uow, actor, EventIn(name=f"预告 {i}", is_published=True))
-        await uow.commit()
+    oldest = await _oldest_then_200_newer(runtime, tenant, clock, published=True)
     home = await client.get(f"/s/{tenant.slug}")
     assert oldest[0] in home.text
     api = (await client.get(f"/api/v1/shop/{tenant.slug}/events")).json()

@@ -183,13 +183,7 @@ def _notify_id(trade_no: str) -> str:
 # The notification's fields are built from the paid row by the database; their bytes and signature are made
 # when it is sent (``signed_notification``).
 _O = OutboxMessage.__table__
-_PAID = (
-    update(_T)
-    .where(_T.c.trade_no == bindparam("no"), _T.c.status == "created")
-    .values(status="paid", paid_at=bindparam("now", type_=_T.c.paid_at.type))
-    .returning(*_T.c)
-    .cte("paid")
-)
+_PAID = _PAY.cte("paid")
 _NOTIFY = func.jsonb_build_object(
     "url",
     _PAID.c.notify_url,
