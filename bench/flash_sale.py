@@ -327,6 +327,30 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+def connections_per_worker(root: int, port: int) -> list[int]:
+    """Established connections to ``port`` held by each process under ``root``, largest first. The workers share
+    one listening socket and the first awake accepts every connection waiting, so a bench's keep-alive clients
+    rarely split evenly; a worker's clients queue behind each other, so the split sets the latency
+    (docs/benchmarks.md, "Create path (issue 7, createlean2)")."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                f = line.split()
+                if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, our side
+                    inodes.add(f"socket:[{f[9]}]")
+    parents = {int(e): st[0] for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e))) is not None}
+    counts, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        todo += [p for p, pp in parents.items() if pp == pid]
+        with contextlib.suppress(OSError):
+            n = sum(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd"))
+            if n:
+                counts.append(n)
+    return sorted(counts, reverse=True)
+
+
 def postgres_cpu(dbname: str) -> dict[int, float]:
     """CPU seconds per PostgreSQL process serving ``dbname``, plus its shared helpers (WAL writer, checkpointer,
     background writer, autovacuum), which work for every database on the server."""
@@ -655,6 +679,7 @@ async def run_mode(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.all_warm.wait(), 60)
     books_before, cpu_before = await check_books_many(dsn, tt_ids), cpu_snapshot(procs, dbname)
+    split = connections_per_worker(procs["server"], port)
     t0 = time.perf_counter()
     start.set()
     await asyncio.gather(*tasks)
@@ -670,6 +695,7 @@ async def run_mode(
         "seconds": round(elapsed, 3),
         "orders_per_s": round(run.orders / elapsed, 1),
         "latency_ms": {step: percentiles(v) for step, v in run.lat.items()},
+        "connections_per_worker": split,
         "errors": dict(run.errors),
         "sold_out_answers": run.sold_out_answers if mode == "spread" else None,
         "polls_per_order": round(run.polls / n, 2) if mode == "paid" else None,
