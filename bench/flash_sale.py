@@ -289,6 +289,26 @@ async def wait_healthy(port: int, proc: subprocess.Popen[bytes], var: Path) -> N
     raise SystemExit("server did not become healthy")
 
 
+async def wait_workers_settled(root: int, workers: int) -> None:
+    """Wait until the server's ``workers`` processes have all finished starting (each nearly idle for 0.5 s).
+    ``wait_healthy`` returns when the *first* worker answers; clients connecting before the second accepts all
+    land on the first and keep their connections for the whole run. This removes that start-up race only: on
+    the shared socket the first worker awake still accepts every connection waiting, so the split stays
+    uneven (``connections_per_worker``; docs/benchmarks.md, "Create path (issue 7, createlean2)")."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        parents = {int(e): st for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e))) is not None}
+        kids = [pid for pid, (pp, _) in parents.items() if pp == root]
+        if len(kids) >= workers:
+            before = {pid: parents[pid][1] for pid in kids}
+            await asyncio.sleep(0.5)
+            after = {pid: st[1] for pid in kids if (st := _stat(pid)) is not None}
+            if all(after.get(pid, 1.0) - cpu < 0.05 for pid, cpu in before.items()):
+                return
+        else:
+            await asyncio.sleep(0.2)
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -973,6 +993,8 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
                 start_gateway(db_url, var, secret, port)
             proc = start_server(db_url, var, secret, port, workers, dict(kv.split("=", 1) for kv in args.server_env))
             await wait_healthy(port, proc, var)
+            if workers > 1:
+                await wait_workers_settled(proc.pid, workers)
             # Process trees whose CPU is reported on lines of their own: a real gateway's CPU is not the shop's.
             procs = {"server": proc.pid}
             if GATEWAY.proc is not None:
