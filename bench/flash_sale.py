@@ -289,6 +289,26 @@ async def wait_healthy(port: int, proc: subprocess.Popen[bytes], var: Path) -> N
     raise SystemExit("server did not become healthy")
 
 
+async def wait_workers_settled(root: int, workers: int) -> None:
+    """Wait until the server's ``workers`` processes have all finished starting (each nearly idle for 0.5 s).
+    ``wait_healthy`` returns when the *first* worker answers; clients connecting before the second accepts all
+    land on the first and keep their connections for the whole run. This removes that start-up race only: on
+    the shared socket the first worker awake still accepts every connection waiting, so the split stays
+    uneven (``connections_per_worker``; docs/benchmarks.md, "Create path (issue 7, createlean2)")."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        parents = {int(e): st for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e))) is not None}
+        kids = [pid for pid, (pp, _) in parents.items() if pp == root]
+        if len(kids) >= workers:
+            before = {pid: parents[pid][1] for pid in kids}
+            await asyncio.sleep(0.5)
+            after = {pid: st[1] for pid in kids if (st := _stat(pid)) is not None}
+            if all(after.get(pid, 1.0) - cpu < 0.05 for pid, cpu in before.items()):
+                return
+        else:
+            await asyncio.sleep(0.2)
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -325,6 +345,30 @@ def tree_cpu(root: int) -> float:
         total += cpu.get(pid, 0.0)
         todo += [p for p, pp in parents.items() if pp == pid]
     return total
+
+
+def connections_per_worker(root: int, port: int) -> list[int]:
+    """Established connections to ``port`` held by each process under ``root``, largest first. The workers share
+    one listening socket and the first awake accepts every connection waiting, so a bench's keep-alive clients
+    rarely split evenly; a worker's clients queue behind each other, so the split sets the latency
+    (docs/benchmarks.md, "Create path (issue 7, createlean2)")."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                f = line.split()
+                if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, our side
+                    inodes.add(f"socket:[{f[9]}]")
+    parents = {int(e): st[0] for e in os.listdir("/proc") if e.isdigit() and (st := _stat(int(e))) is not None}
+    counts, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        todo += [p for p, pp in parents.items() if pp == pid]
+        with contextlib.suppress(OSError):
+            n = sum(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd"))
+            if n:
+                counts.append(n)
+    return sorted(counts, reverse=True)
 
 
 def postgres_cpu(dbname: str) -> dict[int, float]:
@@ -655,6 +699,7 @@ async def run_mode(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.all_warm.wait(), 60)
     books_before, cpu_before = await check_books_many(dsn, tt_ids), cpu_snapshot(procs, dbname)
+    split = connections_per_worker(procs["server"], port)
     t0 = time.perf_counter()
     start.set()
     await asyncio.gather(*tasks)
@@ -670,6 +715,7 @@ async def run_mode(
         "seconds": round(elapsed, 3),
         "orders_per_s": round(run.orders / elapsed, 1),
         "latency_ms": {step: percentiles(v) for step, v in run.lat.items()},
+        "connections_per_worker": split,
         "errors": dict(run.errors),
         "sold_out_answers": run.sold_out_answers if mode == "spread" else None,
         "polls_per_order": round(run.polls / n, 2) if mode == "paid" else None,
@@ -947,6 +993,8 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
                 start_gateway(db_url, var, secret, port)
             proc = start_server(db_url, var, secret, port, workers, dict(kv.split("=", 1) for kv in args.server_env))
             await wait_healthy(port, proc, var)
+            if workers > 1:
+                await wait_workers_settled(proc.pid, workers)
             # Process trees whose CPU is reported on lines of their own: a real gateway's CPU is not the shop's.
             procs = {"server": proc.pid}
             if GATEWAY.proc is not None:
