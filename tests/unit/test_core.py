@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,57 +82,12 @@ def test_new_id_spells_its_128_bits_in_crockford_base32(monkeypatch, random_byte
     from piaowu.core import ids
 
     monkeypatch.setattr(ids, "_last", -1)
-    monkeypatch.setattr(ids.os, "urandom", lambda k: random_bytes * (k // 10))
+    monkeypatch.setattr(ids.os, "urandom", lambda k: random_bytes[:k])
     for ms in (0, 1_765_000_000_000, 2**48 - 1):
         monkeypatch.setattr(ids, "_last", -1)
-        monkeypatch.setattr(ids, "_random_bits", iter(()))
         monkeypatch.setattr(ids.time, "time", lambda ms=ms: ms / 1000)
         n = int.from_bytes((int(ms / 1000 * 1000)).to_bytes(6, "big") + random_bytes, "big")
         assert new_id() == _base32_by_division(n)
-
-
-def test_ids_read_the_random_source_once_per_block_and_each_bit_once(monkeypatch):
-    from piaowu.core import ids
-
-    reads: list[int] = []
-    counter = iter(range(10**6))
-
-    def urandom(k: int) -> bytes:
-        reads.append(k)
-        return b"".join(next(counter).to_bytes(10, "big") for _ in range(k // 10))
-
-    monkeypatch.setattr(ids.os, "urandom", urandom)
-    monkeypatch.setattr(ids, "_random_bits", iter(()))
-    monkeypatch.setattr(ids, "_last", -1)
-    monkeypatch.setattr(ids.time, "time", lambda: 0.0)  # the id is its random bits (and never steps past them)
-    made = [int(_decode(new_id())) for _ in range(3 * ids._BLOCK_IDS)]
-    assert reads == [10 * ids._BLOCK_IDS] * 3  # one read per 64 ids, not one per id
-    assert made == list(range(3 * ids._BLOCK_IDS))  # every 10 bytes used once, in order
-
-
-def _decode(text: str) -> int:
-    n = 0
-    for ch in text:
-        n = n * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(ch)
-    return n
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
-def test_a_forked_child_does_not_reuse_its_parents_random_bits():
-    # Control: without the at-fork reset the child's next bits are the parent's next bits (the block is copied).
-    from piaowu.core import ids
-
-    ids._random10()  # the parent holds a block with bits left
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.write(write, ids._random10())
-        os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    child = os.read(read, 10)
-    os.close(read)
-    assert len(child) == 10 and child != ids._random10()
 
 
 def test_human_codes_draw_once_and_use_the_whole_alphabet(monkeypatch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator
 
 # No 0/O, 1/I/L: codes are read aloud at box offices and typed at gates.
 HUMAN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -18,31 +17,6 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 _PAIR_SHIFTS = tuple(range(120, -1, -10))
 
-# An id's 80 random bits come from a block read once for 64 ids: one ``urandom`` system call per order instead of
-# six (a system call costs most on a busy machine, where a sale's server runs). Taken with a list iterator's
-# ``next`` (atomic under the GIL: two threads never get the same bits; a race on refill only reads one block
-# more). A forked child forgets the block, or parent and child would make ids from the same bits.
-_BLOCK_IDS = 64
-_random_bits: Iterator[bytes] = iter(())
-
-
-def _forget_random_bits() -> None:
-    global _random_bits
-    _random_bits = iter(())
-
-
-os.register_at_fork(after_in_child=_forget_random_bits)
-
-
-def _random10() -> bytes:
-    global _random_bits
-    chunk = next(_random_bits, None)
-    if chunk is None:
-        block = os.urandom(10 * _BLOCK_IDS)
-        chunks = iter([block[i : i + 10] for i in range(0, len(block), 10)])
-        chunk, _random_bits = next(chunks), chunks
-    return chunk
-
 
 def new_id() -> str:
     """A 26-character, time-ordered id (48-bit milliseconds + 80 random bits, Crockford base32), so that
@@ -50,7 +24,7 @@ def new_id() -> str:
     the order they were made (audit events of one transaction list in the order they happened)."""
     global _last
     ms = int(time.time() * 1000)
-    n = int.from_bytes(ms.to_bytes(6, "big") + _random10(), "big")
+    n = int.from_bytes(ms.to_bytes(6, "big") + os.urandom(10), "big")
     if n <= _last:
         n = _last + 1
     _last = n
