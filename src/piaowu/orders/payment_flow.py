@@ -224,16 +224,18 @@ async def apply_provider_note(
     provider_name: str,
     note: Notification,
     *,
-    known: tuple[payments.PaymentFacts, repo.OrderHead] | None = None,
+    known: repo.LockedForPayment | None = None,
 ) -> str | None:
     """The one path by which a provider's word that a payment succeeded — a notification, or the answer to a
     query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row (``known``:
     the payment and the order as read under that lock, in this transaction). → what happened (see
     ``apply_confirmed``), or None when an earlier delivery had applied it."""
-    confirmed = await payments.apply_notification(uow, provider_name, note, known[0] if known else None)
+    confirmed = await payments.apply_notification(uow, provider_name, note, known.payment if known else None)
     if confirmed is None:
         return None
-    return await apply_confirmed(uow, confirmed, head=known[1] if known else None)
+    if known is None:
+        return await apply_confirmed(uow, confirmed)
+    return await apply_confirmed(uow, confirmed, head=known.order, lines=known.lines)
 
 
 async def ask_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[ProviderAnswer]:
@@ -257,9 +259,12 @@ async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> N
             await apply_provider_note(uow, answer.provider, answer.note)
 
 
-async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None) -> str:
+async def apply_confirmed(
+    uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None, lines: Sequence[Any] | None = None
+) -> str:
     """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened.
-    ``head``: the order as the caller read it under its row lock in this transaction (else it is read here).
+    ``head``, ``lines``: the order and its lines (``repo.line_facts`` rows) as the caller read them under the
+    order's row lock in this transaction (else they are read here).
 
     Plain rows throughout (the order's state, its lines, the sessions' labels — read once, and telling whether a
     session was cancelled), no ORM entities: this is the notification's transaction, on the sale's hot path."""
@@ -267,7 +272,8 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
     # Read once, with the sessions' labels: the paths below only change their status.
-    lines = await repo.line_facts(uow.session, order.organizer_id, order.id)
+    if lines is None:
+        lines = await repo.line_facts(uow.session, order.organizer_id, order.id)
     labels = catalog_views.labels_in(lines)
     if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
