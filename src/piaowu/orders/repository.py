@@ -23,7 +23,7 @@ from piaowu.db.hotpath import RowCheck
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 from piaowu.payments.models import Payment
-from piaowu.payments.repository import with_payments
+from piaowu.payments.repository import WithMark, with_payments
 from piaowu.payments.service import PaymentFacts
 from piaowu.tickets.repository import with_tickets
 
@@ -318,6 +318,15 @@ async def transition(
         for key, value in {"status": str(target), **values}.items():
             set_committed_value(loaded, key, value)
     return True
+
+
+def transition_with_mark(
+    order_id: str, target: OrderStatus, *, only_from: frozenset[OrderStatus], **values: Any
+) -> WithMark:
+    """``transition`` as a write to ride in a payment's mark (``payments.repository.log_and_mark``): the same
+    prebuilt conditional update, run by the mark's statement only when it marked the payment."""
+    stmt = _transition_statement(target, allowed_sources(target, only_from), tuple(sorted(values)))
+    return WithMark(stmt, {"t_order_id": order_id, **{f"v_{k}": v for k, v in values.items()}})
 
 
 @lru_cache(maxsize=64)
