@@ -148,12 +148,14 @@ async def test_control_notification_without_the_guard_applies_twice(runtime, cli
         )
         return True
 
-    async def naive_log_and_mark(session, log, mark, provider_ref, now, audit=None):  # noqa: ANN001, ANN202
+    async def naive_log_and_mark(session, log, mark, provider_ref, now, audit=None, with_mark=None):  # noqa: ANN001, ANN202
         fresh = await insert_ignore(session, PaymentNotification.__table__, log)
         marked = mark is not None and await naive_mark_succeeded(session, mark, provider_ref, now)
         if marked and audit is not None:  # the audit event goes with the mark, as in the real statement
             await session.execute(AuditEvent.__table__.insert(), [audit[0] if fresh else audit[1]])
-        return fresh, marked
+        along = marked and with_mark is not None  # and the order's move to paid, as in the real statement
+        along = along and (await session.execute(with_mark.stmt, with_mark.params)).rowcount == 1
+        return fresh, marked, along
 
     async def no_lock(session, payment_id):  # noqa: ANN001, ANN202
         return await orders_repo.payment_and_order(session, payment_id, lock=False)

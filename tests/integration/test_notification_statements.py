@@ -21,11 +21,12 @@ from tests.factories import on_sale_session, owner_actor
 from tests.order_helpers import start_online
 from tests.statements import short, statements
 
-# lock the order with the payment, log + mark + the payment's audit event (one), the lines with their sessions'
-# labels (one), transition, confirm (hold and pools), the issue's reads — sealed key, tickets already issued,
-# grants (one) — and ONE statement for the tickets, their entitlements, the type's sales, the order's and
-# tickets' audit events and the NOTIFY to the buyer's waiting page (was 11 statements; 25 with ORM entities)
-MAX_STATEMENTS = 7
+# lock the order with the payment and read its lines with their sessions' labels (one), log + mark + the
+# payment's audit event + the order's transition to paid (one), confirm (hold and pools), the issue's reads —
+# sealed key, tickets already issued, grants (one) — and ONE statement for the tickets, their entitlements, the
+# type's sales, the order's and tickets' audit events and the NOTIFY to the buyer's waiting page (was 7, 11 before
+# that; 25 with ORM entities)
+MAX_STATEMENTS = 5
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
@@ -48,6 +49,12 @@ async def test_a_notification_is_a_short_list_of_statements(runtime, client, ten
             )
         assert r.status_code == 200 and r.text == "success"
         assert len(sent) <= MAX_STATEMENTS, short(sent)
+        locked = [s for s in sent if "FOR UPDATE OF orders" in s]
+        assert len(locked) == 1 and "order_lines" in locked[0], "the lines are read with the order's lock"
+        assert not [s for s in sent if s.startswith("SELECT order_lines")], "no read of the lines of its own"
+        assert not [s for s in sent if s.startswith("UPDATE orders")], "the transition rides in the payment's mark"
+        marked = [s for s in sent if "UPDATE payments" in s]
+        assert len(marked) == 1 and "UPDATE orders" in marked[0], short(sent)
         assert not [s for s in sent if s.startswith("SELECT ticket_entitlements")], "entitlements are not read back"
         notify = [s for s in sent if "pg_notify" in s]
         assert len(notify) == 1 and notify[0].startswith("WITH"), "the NOTIFY rides in the tickets' statement"

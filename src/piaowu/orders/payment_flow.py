@@ -36,6 +36,7 @@ from piaowu.orders.service import create_order, load, order_for_customer
 from piaowu.orders.states import REFUNDABLE, OrderStatus, sources_for
 from piaowu.orders.views import order_out
 from piaowu.payments import reconciliation
+from piaowu.payments import repository as payments_repo
 from piaowu.payments import service as payments
 from piaowu.payments.providers.base import Notification
 from piaowu.payments.reconcile_rules import judge
@@ -224,16 +225,40 @@ async def apply_provider_note(
     provider_name: str,
     note: Notification,
     *,
-    known: tuple[payments.PaymentFacts, repo.OrderHead] | None = None,
+    known: repo.LockedForPayment | None = None,
 ) -> str | None:
     """The one path by which a provider's word that a payment succeeded — a notification, or the answer to a
     query (order lookup, reconciliation) — reaches the order. The caller has locked the order's row (``known``:
     the payment and the order as read under that lock, in this transaction). → what happened (see
     ``apply_confirmed``), or None when an earlier delivery had applied it."""
-    confirmed = await payments.apply_notification(uow, provider_name, note, known[0] if known else None)
+    paying = _paying(uow, known) if known is not None else None
+    confirmed = await payments.apply_notification(
+        uow, provider_name, note, known.payment if known else None, with_mark=paying
+    )
     if confirmed is None:
         return None
-    return await apply_confirmed(uow, confirmed, head=known[1] if known else None)
+    if known is None:
+        return await apply_confirmed(uow, confirmed)
+    return await apply_confirmed(uow, confirmed, head=known.order, lines=known.lines)
+
+
+def _paying(uow: UnitOfWork, known: repo.LockedForPayment) -> payments_repo.WithMark | None:
+    """The order's move to paid, when ``apply_confirmed`` would make it from the state read under the lock, as a
+    write for the payment's mark to carry (one round trip fewer): not for a cancelled session's order nor for a
+    payment ``apply_confirmed`` refunds — those are decided there, as before."""
+    status = OrderStatus(known.order.status)
+    if status in REFUNDABLE or status not in sources_for(OrderStatus.PAID):
+        return None
+    if any(label.status == SessionStatus.CANCELLED for label in catalog_views.labels_in(known.lines).values()):
+        return None
+    return repo.transition_with_mark(
+        known.order.id,
+        OrderStatus.PAID,
+        only_from=frozenset({status}),
+        paid_at=uow.now(),
+        paid_minor=known.payment.amount_minor,
+        closed_at=None,
+    )
 
 
 async def ask_provider(uow: UnitOfWork, organizer_id: str, order_id: str) -> list[ProviderAnswer]:
@@ -257,9 +282,12 @@ async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> N
             await apply_provider_note(uow, answer.provider, answer.note)
 
 
-async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None) -> str:
+async def apply_confirmed(
+    uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None, lines: Sequence[Any] | None = None
+) -> str:
     """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened.
-    ``head``: the order as the caller read it under its row lock in this transaction (else it is read here).
+    ``head``, ``lines``: the order and its lines (``repo.line_facts`` rows) as the caller read them under the
+    order's row lock in this transaction (else they are read here).
 
     Plain rows throughout (the order's state, its lines, the sessions' labels — read once, and telling whether a
     session was cancelled), no ORM entities: this is the notification's transaction, on the sale's hot path."""
@@ -267,7 +295,8 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
     assert order is not None, "a payment always belongs to an order of its organizer"
     actor = system_actor(order.organizer_id, "payments")
     # Read once, with the sessions' labels: the paths below only change their status.
-    lines = await repo.line_facts(uow.session, order.organizer_id, order.id)
+    if lines is None:
+        lines = await repo.line_facts(uow.session, order.organizer_id, order.id)
     labels = catalog_views.labels_in(lines)
     if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
         # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
@@ -275,6 +304,8 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
         # back through the provider that took it.
         await _refund_whole(uow, actor, order, c, refund_reasons.session_cancelled())
         return "refunded_session_cancelled"
+    # The move to paid rode in the payment's mark (``_paying``), from the state read under the lock: this one.
+    moved = c.along
     for _ in range(3):  # the order may change state under us (sweeper); re-read and decide again
         status = OrderStatus(order.status)
         if status in REFUNDABLE:
@@ -282,14 +313,17 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
             return "refunded_duplicate"
         # Only from the state just read: a pending order and a closed one are paid differently (confirm the hold,
         # or take the units again). The table decides which states a payment may come from at all.
-        if status in sources_for(OrderStatus.PAID) and await repo.transition(
-            uow.session,
-            order.id,
-            OrderStatus.PAID,
-            only_from=frozenset({status}),
-            paid_at=uow.now(),
-            paid_minor=c.amount_minor,
-            closed_at=None,
+        if status in sources_for(OrderStatus.PAID) and (
+            moved
+            or await repo.transition(
+                uow.session,
+                order.id,
+                OrderStatus.PAID,
+                only_from=frozenset({status}),
+                paid_at=uow.now(),
+                paid_minor=c.amount_minor,
+                closed_at=None,
+            )
         ):
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
                 paid = as_row(
@@ -318,6 +352,7 @@ async def apply_confirmed(uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead
             )
             await _refund_whole(uow, actor, order, c, refund_reasons.PAID_AFTER_EXPIRY)
             return "refunded_late"
+        moved = False
         order = await repo.head(uow.session, order.organizer_id, order.id)
         assert order is not None
     raise InvalidState(state=order.status)

@@ -23,7 +23,7 @@ from piaowu.db.hotpath import RowCheck
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 from piaowu.payments.models import Payment
-from piaowu.payments.repository import with_payments
+from piaowu.payments.repository import WithMark, with_payments
 from piaowu.payments.service import PaymentFacts
 from piaowu.tickets.repository import with_tickets
 
@@ -37,21 +37,6 @@ _STATUS = select(Order.id, Order.status, Order.expires_at, Order.paid_at).where(
 _HEAD = select(Order.id, Order.organizer_id, Order.status, Order.hold_id).where(
     Order.id == _ORDER, Order.organizer_id == _ORG
 )
-_PAYMENT_AND_ORDER = (
-    select(
-        Payment.id,
-        Payment.organizer_id,
-        Payment.order_id,
-        Payment.provider,
-        Payment.amount_minor,
-        Payment.currency,
-        Order.status,
-        Order.hold_id,
-    )
-    .join(Order, (Order.id == Payment.order_id) & (Order.organizer_id == Payment.organizer_id))
-    .where(Payment.id == bindparam("payment_id"))
-)
-_PAYMENT_AND_ORDER_LOCKED = _PAYMENT_AND_ORDER.with_for_update(of=Order)
 _PAYABLE = select(
     Order.id,
     Order.organizer_id,
@@ -66,25 +51,49 @@ _PAYABLE = select(
         .where(OrderLine.order_id == Order.id, Session.status == SessionStatus.CANCELLED)
     ).label("session_cancelled"),
 ).where(Order.id == _ORDER, Order.organizer_id == _ORG)
-_LINE_FACTS = (
-    select(
-        OrderLine.id,
-        OrderLine.session_id,
-        OrderLine.ticket_type_id,
-        OrderLine.ticket_type_name,
-        OrderLine.holder_name,
-        OrderLine.status,
-        OrderLine.seat_section,
-        OrderLine.seat_row,
-        OrderLine.seat_number,
-    )
-    .where(OrderLine.order_id == _ORDER)
-    .order_by(OrderLine.id)
+_LINE_FACTS_COLUMNS = (
+    OrderLine.id,
+    OrderLine.session_id,
+    OrderLine.ticket_type_id,
+    OrderLine.ticket_type_name,
+    OrderLine.holder_name,
+    OrderLine.status,
+    OrderLine.seat_section,
+    OrderLine.seat_row,
+    OrderLine.seat_number,
 )
+_PAYMENT_FACT_COLUMNS = (
+    Payment.id,
+    Payment.organizer_id,
+    Payment.order_id,
+    Payment.provider,
+    Payment.amount_minor,
+    Payment.currency,
+)
+_LINE_FACTS = select(*_LINE_FACTS_COLUMNS).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
 # With their sessions' labels (catalog's columns, one read where there were two): the notification and the order
 # read print them.
 _LINE_FACTS = with_labels(_LINE_FACTS, OrderLine.session_id, _ORG)
 _LINES = select(OrderLine).where(OrderLine.order_id == _ORDER).order_by(OrderLine.id)
+# A notification's first statement: the payment's facts, its order's state and the order's lines with their
+# sessions' labels (what paying it needs), one row per line — one round trip where there were two. The payment's
+# and the order's columns are prefixed so that each row reads as a ``line_facts`` row.
+_PAYMENT_AND_ORDER = with_labels(
+    select(
+        *[c.label("payment_" + c.name) for c in _PAYMENT_FACT_COLUMNS],
+        Order.status.label("order_status"),
+        Order.hold_id.label("order_hold_id"),
+        *_LINE_FACTS_COLUMNS,
+    )
+    .select_from(Payment)
+    .join(Order, (Order.id == Payment.order_id) & (Order.organizer_id == Payment.organizer_id))
+    .outerjoin(OrderLine, (OrderLine.order_id == Order.id) & (OrderLine.organizer_id == Order.organizer_id))
+    .where(Payment.id == bindparam("payment_id"))
+    .order_by(OrderLine.id),
+    OrderLine.session_id,
+    Payment.organizer_id,
+)
+_PAYMENT_AND_ORDER_LOCKED = _PAYMENT_AND_ORDER.with_for_update(of=Order)
 # The order as the buyer's page shows it, as plain rows (no entities to build and track: read once paid, on
 # every paid order).
 # One read for the order and its lines (one round trip where there were two): the order's columns under their
@@ -173,21 +182,37 @@ async def head(session: AsyncSession, organizer_id: str, order_id: str) -> Order
     return OrderHead(*row) if row is not None else None
 
 
-async def lock_for_payment(session: AsyncSession, payment_id: str) -> tuple[PaymentFacts, OrderHead] | None:
-    """A payment's order, locked (``FOR UPDATE OF orders``, as ``lock``), with the payment's facts and the
-    order's state read under that lock — one statement where it took three. None for an unknown payment."""
+@dataclass(frozen=True)
+class LockedForPayment:
+    """A payment's facts and its order as read under the order's row lock, with the order's lines (``line_facts``
+    rows, with their sessions' labels)."""
+
+    payment: PaymentFacts
+    order: OrderHead
+    lines: list[Any]
+
+
+async def lock_for_payment(session: AsyncSession, payment_id: str) -> LockedForPayment | None:
+    """A payment's order, locked (``FOR UPDATE OF orders``, as ``lock``), with the payment's facts, the order's
+    state read under that lock and its lines — one statement where it took four. None for an unknown payment.
+
+    The order's state is the locked row's latest (PostgreSQL re-reads a row it waited to lock); the lines are of
+    the statement's snapshot. What paying reads of them — session, ticket type, names, seat — is written when the
+    order is placed and changed only on an order with tickets (a seat exchange), which a payment never issues
+    again; a session cancelled meanwhile races the payment as it did with a read of its own."""
     return await payment_and_order(session, payment_id, lock=True)
 
 
-async def payment_and_order(
-    session: AsyncSession, payment_id: str, *, lock: bool
-) -> tuple[PaymentFacts, OrderHead] | None:
+async def payment_and_order(session: AsyncSession, payment_id: str, *, lock: bool) -> LockedForPayment | None:
     """``lock_for_payment``'s read; ``lock=False`` only for the race tests' control run (no guard)."""
     q = _PAYMENT_AND_ORDER_LOCKED if lock else _PAYMENT_AND_ORDER
-    row = (await hotpath.execute(session, q, {"payment_id": payment_id})).one_or_none()
-    if row is None:
+    rows = list(await hotpath.execute(session, q, {"payment_id": payment_id}))
+    if not rows:
         return None
-    return PaymentFacts(*row[:6]), OrderHead(row.order_id, row.organizer_id, row.status, row.hold_id)
+    first = rows[0]
+    pay = PaymentFacts(*first[:6])
+    head = OrderHead(pay.order_id, pay.organizer_id, first.order_status, first.order_hold_id)
+    return LockedForPayment(pay, head, [r for r in rows if r.id is not None])
 
 
 @dataclass(frozen=True)
@@ -293,6 +318,15 @@ async def transition(
         for key, value in {"status": str(target), **values}.items():
             set_committed_value(loaded, key, value)
     return True
+
+
+def transition_with_mark(
+    order_id: str, target: OrderStatus, *, only_from: frozenset[OrderStatus], **values: Any
+) -> WithMark:
+    """``transition`` as a write to ride in a payment's mark (``payments.repository.log_and_mark``): the same
+    prebuilt conditional update, run by the mark's statement only when it marked the payment."""
+    stmt = _transition_statement(target, allowed_sources(target, only_from), tuple(sorted(values)))
+    return WithMark(stmt, {"t_order_id": order_id, **{f"v_{k}": v for k, v in values.items()}})
 
 
 @lru_cache(maxsize=64)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, cast, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, cast, exists, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +95,19 @@ def _mark(payment_id: str, provider_ref: str | None, now) -> Any:  # noqa: ANN00
     )
 
 
-def _log_and_mark(with_ref: bool, columns: tuple[str, ...], audit_columns: tuple[str, ...]) -> Any:
+@dataclass(frozen=True)
+class WithMark:
+    """Another area's conditional write that goes with a payment's mark: run by the same statement, only when it
+    marked the payment (the caller's ``UPDATE``, prebuilt once so that it can key the compiled statement, and its
+    parameters, named apart from log-and-mark's: ``l_*``, ``a_*``, ``pid``, ``now``, ``ref``)."""
+
+    stmt: Any
+    params: dict[str, Any]
+
+
+def _log_and_mark(
+    with_ref: bool, columns: tuple[str, ...], audit_columns: tuple[str, ...], with_mark: Any = None
+) -> Any:
     table = PaymentNotification.__table__
     logged = (
         postgresql.insert(table)
@@ -129,16 +141,20 @@ def _log_and_mark(with_ref: bool, columns: tuple[str, ...], audit_columns: tuple
         *[cast(bindparam(f"a_{c}", type_=a.c[c].type), a.c[c].type).label(c) for c in plain], after.label("after")
     ).where(exists(select(marked.c.id)))
     audited = insert(a).from_select([*plain, "after"], source, include_defaults=False).cte("audited")
-    return select(
+    counts = [
         select(func.count()).select_from(logged).scalar_subquery(),
         select(func.count()).select_from(marked).scalar_subquery(),
-    ).add_cte(audited)
+    ]
+    if with_mark is None:
+        return select(*counts).add_cte(audited)
+    along = with_mark.where(exists(select(marked.c.id))).returning(literal_column("1").label("one")).cte("along")
+    return select(*counts, select(func.count()).select_from(along).scalar_subquery()).add_cte(audited)
 
 
 class _Built(dict):  # type: ignore[type-arg]
     """(with a provider reference, the log's columns) → the statement, built on first use and kept."""
 
-    def __missing__(self, key: tuple[bool, tuple[str, ...], tuple[str, ...]]) -> Any:
+    def __missing__(self, key: tuple[bool, tuple[str, ...], tuple[str, ...], Any]) -> Any:
         self[key] = _log_and_mark(*key)
         return self[key]
 
@@ -153,26 +169,32 @@ async def log_and_mark(
     provider_ref: str | None,
     now,  # noqa: ANN001
     audit: tuple[dict[str, Any], dict[str, Any]] | None = None,
-) -> tuple[bool, bool]:
+    with_mark: WithMark | None = None,
+) -> tuple[bool, bool, bool]:
     """Log a notification (``INSERT … ON CONFLICT DO NOTHING``) and, when ``mark`` names a payment, mark it
     succeeded as ``mark_succeeded`` does, and write ``audit`` — the payment's audit event as a row, (if the log
-    row is new, if not) — only when this call marked it: one statement on PostgreSQL. → (the log row is new,
-    this call marked the payment)."""
+    row is new, if not) — and ``with_mark`` only when this call marked it: one statement on PostgreSQL. → (the
+    log row is new, this call marked the payment, ``with_mark`` ran and wrote its one row)."""
     if mark is None or session.get_bind().dialect.name != "postgresql":
         fresh = await insert_ignore(session, PaymentNotification.__table__, log)
         marked = mark is not None and await mark_succeeded(session, mark, provider_ref, now)
         if marked and audit is not None:
             await session.execute(insert(AuditEvent.__table__), [audit[0] if fresh else audit[1]])
-        return fresh, marked
+        along = (
+            marked and with_mark is not None and (await session.execute(with_mark.stmt, with_mark.params)).rowcount == 1
+        )
+        return fresh, marked, along
     if audit is None:
         raise ValueError("a payment is marked with its audit event")
     params = {f"l_{k}": v for k, v in log.items()} | {"pid": mark, "now": now, "ref": provider_ref}
     row, again = audit
     params |= {f"a_{k}": v for k, v in row.items() if k != "after"}
     params |= {"a_after_fresh": row["after"], "a_after_again": again["after"]}
-    q = _LOG_AND_MARK[bool(provider_ref), tuple(sorted(log)), tuple(sorted(row))]
-    fresh, n = (await hotpath.execute(session, q, params)).one()
-    return fresh == 1, n == 1
+    if with_mark is not None:
+        params |= with_mark.params
+    q = _LOG_AND_MARK[bool(provider_ref), tuple(sorted(log)), tuple(sorted(row)), with_mark and with_mark.stmt]
+    fresh, n, *along = (await hotpath.execute(session, q, params)).one()
+    return fresh == 1, n == 1, along == [1]
 
 
 async def take_refundable(session: AsyncSession, payment_id: str, amount: int) -> bool:

@@ -62,6 +62,8 @@ class Confirmed:
     organizer_id: str
     amount_minor: int
     currency: str
+    # The caller's write given to ``apply_notification`` as ``with_mark`` ran with the mark and wrote its row.
+    along: bool = False
 
 
 def _info(p: Any) -> PaymentInfo:  # an entity or a plain row of its columns
@@ -249,10 +251,15 @@ class PaymentFacts:
 
 
 async def apply_notification(
-    uow: UnitOfWork, provider_name: str, note: Notification, known: PaymentFacts | None = None
+    uow: UnitOfWork,
+    provider_name: str,
+    note: Notification,
+    known: PaymentFacts | None = None,
+    with_mark: repo.WithMark | None = None,
 ) -> Confirmed | None:
     """Log the notification and confirm its payment. → Confirmed only for the first successful delivery.
-    ``known``: the payment as the caller read it in this transaction (it is not read again)."""
+    ``known``: the payment as the caller read it in this transaction (it is not read again). ``with_mark``: the
+    caller's write that goes with the confirmation, only if this call confirms (``Confirmed.along``)."""
     pay = known
     if pay is None and (p := await repo.payment(uow.session, note.payment_id)) is not None:
         pay = PaymentFacts(p.id, p.organizer_id, p.order_id, p.provider, p.amount_minor, p.currency)
@@ -265,7 +272,7 @@ async def apply_notification(
         after = {"amount_minor": pay.amount_minor, "provider_ref": note.provider_ref}
         _, (row,) = as_row(uow, actor, "payment.succeeded", "payment", pay.id, after=after | {"first_delivery": True})
         audit = (row, row | {"after": after | {"first_delivery": False}})
-    fresh, marked = await repo.log_and_mark(
+    fresh, marked, along = await repo.log_and_mark(
         uow.session,
         {
             "id": new_id(),
@@ -280,10 +287,11 @@ async def apply_notification(
         note.provider_ref,
         uow.now(),
         audit,  # written by the same statement, only if it marked the payment
+        with_mark if pay is not None and confirms else None,
     )
     if pay is None or not marked:
         return None  # not ours to confirm, or already applied by an earlier (or concurrent) delivery
-    return Confirmed(pay.id, pay.order_id, pay.organizer_id, pay.amount_minor, pay.currency)
+    return Confirmed(pay.id, pay.order_id, pay.organizer_id, pay.amount_minor, pay.currency, along)
 
 
 async def order_of(uow: UnitOfWork, payment_id: str) -> tuple[str, str] | None:
