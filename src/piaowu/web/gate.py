@@ -23,9 +23,9 @@ from piaowu.core.actor import Actor
 from piaowu.core.errors import CsrfFailed, DomainError
 from piaowu.core.inputs import NAME_MESSAGE, forbidden_characters
 from piaowu.i18n import Translator
-from piaowu.organizers import service as organizers
 from piaowu.runtime import Runtime
 from piaowu.web.deps import RuntimeDep, StaffDep
+from piaowu.web.manage.common import organizer_tz
 from piaowu.web.templating import check_csrf, error_message, flash, page_locale, render
 
 router = APIRouter()
@@ -44,11 +44,6 @@ def _config(request: Request) -> dict[str, Any] | None:
     if isinstance(cfg, dict) and cfg.get("name"):
         return {"name": str(cfg["name"]), "sessions": [str(s) for s in cfg.get("sessions", [])]}
     return None
-
-
-async def _tz(rt: Runtime, actor: Actor) -> str:
-    async with rt.uow(readonly=True) as uow:
-        return (await organizers.get_organizer(uow, actor.organizer_id)).timezone
 
 
 def _local(at: datetime | None, tz: str, fmt: str = "%H:%M:%S") -> str:
@@ -200,7 +195,7 @@ async def gate_page(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
     actor.require(Permission.CHECKIN)
     cfg = _config(request)
     sessions = await _sessions(rt, actor)
-    tz = await _tz(rt, actor)
+    tz = await organizer_tz(rt, actor)
     if cfg is None or request.query_params.get("setup"):
         ctx = {
             "groups": by_event(sessions, tz, rt.clock.now()),
@@ -239,7 +234,7 @@ async def gate_setup(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respo
     if any(sid not in known for sid in chosen):
         errors["session_ids"] = _("Choose sessions from the list.")
     if errors:
-        tz = await _tz(rt, actor)
+        tz = await organizer_tz(rt, actor)
         ctx = {
             "groups": by_event(sessions, tz, rt.clock.now()),
             "cfg": {"name": name, "sessions": chosen},
@@ -276,7 +271,7 @@ async def gate_scan(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
         if wants_json:
             return JSONResponse({"code": "gate_not_set_up", "message": _("Set up this gate first.")}, status_code=409)
         return RedirectResponse("/gate", status_code=303)
-    tz = await _tz(rt, actor)
+    tz = await organizer_tz(rt, actor)
     if not raw.strip():
         if wants_json:
             return JSONResponse({"code": "empty", "message": _("Scan or type a ticket code.")}, status_code=422)
@@ -306,4 +301,4 @@ async def gate_status(request: Request, rt: RuntimeDep, actor: StaffDep) -> Resp
     cfg = _config(request)
     if cfg is None:
         return JSONResponse({"code": "gate_not_set_up"}, status_code=409)
-    return JSONResponse(await _status(request, rt, actor, cfg, await _tz(rt, actor)))
+    return JSONResponse(await _status(request, rt, actor, cfg, await organizer_tz(rt, actor)))

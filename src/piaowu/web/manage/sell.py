@@ -64,9 +64,9 @@ async def _sell_page(
 ) -> Response:
     choices = await _on_sale(rt, actor)
     chosen = next(((ev, s) for ev, s in choices if s.id == session_id), None) if session_id else None
-    tz = (await organizer(rt, actor)).timezone
+    org = await organizer(rt, actor)
     check = QueryCheck(request)
-    listing = None if chosen else _day_listing(request, check, choices, tz, day, rt.clock.now())
+    listing = None if chosen else _day_listing(request, check, choices, org.timezone, day, rt.clock.now())
     if check.errors and status_code == 200:
         status_code = 422
     if session_id and chosen is None:  # no such id, another organizer's, or not on sale (any more)
@@ -88,7 +88,7 @@ async def _sell_page(
         "types": types,
         "values": values,
         "errors": errors or {},
-        "currency": (await organizer(rt, actor)).currency,
+        "currency": org.currency,
         # What the form asked for when it comes back with an error (the script keeps it current while typing).
         "total_minor": sum(t.price_minor * _quantity(values.get(f"qty_{t.id}", "")) for t in types),
         "seated": seated,
