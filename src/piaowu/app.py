@@ -28,6 +28,7 @@ from piaowu.config import Settings, get_settings
 from piaowu.core.errors import DomainError, LockTimeout, PermissionDenied
 from piaowu.db.engine import is_busy
 from piaowu.headers import SecurityHeaders
+from piaowu.http_head import HeadAsGet
 from piaowu.locale_middleware import ReadingLocale
 from piaowu.routes import RuleIndex, rule_index
 from piaowu.runtime import Runtime, build_runtime
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.add_middleware(LeanLane, api=api, mount="/api", routes=LEAN_ROUTES)
     # Outermost, so that every answer (guard refusals, redirects, static files, errors) carries them.
     app.add_middleware(SecurityHeaders, form_targets=settings.allowed_return_origins, hsts=settings.cookie_secure)
+    # Every layer inside sees a HEAD as the GET it stands for (access rules, the lean lane, the page cache).
+    app.add_middleware(HeadAsGet)
     # Around everything: the shared API and pages find this application's runtime and route index (appscope).
     app.add_middleware(BindAppState, state=app.state)
     add_page_handlers(app)  # errors outside the pages' own application (static files, /healthz)
