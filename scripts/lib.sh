@@ -92,3 +92,26 @@ ensure_venv() {
     fi
     echo "$hash" >"$stamp_dir/${extras:-runtime}"
 }
+
+# ensure_browser_packages → node_modules/ as package-lock.json says (npm ci), again only when the lock changed.
+# The pages serve those files (piaowu/vendor.py: the API reference's Swagger UI, the gate camera's QR decoder);
+# without them the pages still work, with less. --ignore-scripts: nothing of a package runs at install (one of
+# swagger-ui-dist's dependencies would otherwise send install analytics).
+ensure_browser_packages() {
+    local lock="$ROOT/package-lock.json" stamp="$ROOT/node_modules/.piaowu-lock" hash
+    [ -f "$lock" ] || return 0
+    hash="$(sha256sum <"$lock" | cut -d' ' -f1)"
+    [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ] && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_ensure npm || {
+            warn "npm is missing: the API reference page and the gate's camera fallback stay off (install npm)"
+            return 1
+        }
+    fi
+    say "installing the pages' browser packages (npm ci: swagger-ui-dist, jsqr)"
+    if ! (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2; then
+        warn "npm ci failed: the API reference page and the gate's camera fallback stay off"
+        return 1
+    fi
+    echo "$hash" >"$stamp"
+}

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 
+from piaowu import vendor
 from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.api.lean import LeanLane
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.state.runtime = rt
     api, pages, shared_rules = shared_apps()
     app.mount("/api", api)
+    for path, files in vendor.static_apps(settings.browser_packages_dir).items():  # before /static, which takes all
+        app.mount(path, files)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/healthz", include_in_schema=False)

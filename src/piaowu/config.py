@@ -14,10 +14,18 @@ def _default_var_dir() -> Path:
     return Path.cwd() / "var"
 
 
+def _default_browser_packages_dir() -> Path:
+    # The checkout's node_modules/ (package.json beside pyproject.toml), where scripts/start and scripts/test
+    # install the pages' third-party browser code.
+    return Path(__file__).resolve().parents[2] / "node_modules"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIAOWU_", extra="ignore")
 
     var_dir: Path = Field(default_factory=_default_var_dir)
+    # The browser packages of package.json, installed by `npm ci` (web/vendor.py serves the files pages use).
+    browser_packages_dir: Path = Field(default_factory=_default_browser_packages_dir)
     database_url: str = ""  # empty → sqlite+aiosqlite:///<var_dir>/piaowu.db
     redis_url: str = ""  # empty → rate limits count per process (see docs/operations.md)
     secret_key: str = ""  # empty → generated into var/secret_key

@@ -92,7 +92,6 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     # ---- JSON API: documentation and public routes
     ("GET", f"{API}/openapi.json"): PUBLIC,
     ("GET", f"{API}/docs"): PUBLIC,
-    ("GET", "/api/docs/oauth2-redirect"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/events"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}"): PUBLIC,
     ("GET", f"{API}/shop/{{slug}}/sessions/{{session_id}}/availability"): PUBLIC,

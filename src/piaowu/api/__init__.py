@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from piaowu.api import errors
+from piaowu.api import errors, openapi_doc
 from piaowu.api.responses import OrjsonResponse
 from piaowu.core.errors import DomainError
 
@@ -22,6 +22,7 @@ Lists use cursor pagination: pass the `next_cursor` of one page as `cursor` to g
 
 def create_api() -> FastAPI:
     from piaowu.api.deps import enforce_route
+    from piaowu.api.docs_page import api_docs
     from piaowu.api.v1 import router
 
     api = FastAPI(
@@ -29,13 +30,15 @@ def create_api() -> FastAPI:
         version="1",
         description=API_DESCRIPTION,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # our own page, from our own files (api/docs_page.py)
         redoc_url=None,
         default_response_class=OrjsonResponse,
         # Every route's access rule (accounts/access.py) is checked before its own dependencies and body.
         dependencies=[Depends(enforce_route)],
     )
     api.include_router(router, prefix="/v1")
+    api.add_api_route("/v1/docs", api_docs, methods=["GET"], include_in_schema=False)
+    openapi_doc.install(api, mount="/api")
     api.add_exception_handler(DomainError, errors.domain_problem)  # type: ignore[arg-type]
     api.add_exception_handler(RequestValidationError, errors.validation_problem)  # type: ignore[arg-type]
     api.add_exception_handler(StarletteHTTPException, errors.http_problem)  # type: ignore[arg-type]

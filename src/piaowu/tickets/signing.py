@@ -40,6 +40,8 @@ from piaowu.core.ids import HUMAN_ALPHABET
 VERSION = "PW2"
 V1 = "PW1"
 _VERSIONS = (VERSION, V1)
+# What a scanned string starts with when it is a signed payload of any version (the gate page's scanner input).
+PAYLOAD_PREFIXES = tuple(f"{v}." for v in _VERSIONS)
 # Anything longer is not ours. A pass of grant_rules.MAX_GRANTS targets signs to about 700 characters.
 MAX_PAYLOAD = 900
 _SIG_LEN = 64

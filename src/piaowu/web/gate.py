@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from piaowu import vendor
 from piaowu.accounts.permissions import Permission
 from piaowu.catalog import event_service
 from piaowu.checkin import service as checkin
@@ -24,6 +25,7 @@ from piaowu.core.errors import CsrfFailed, DomainError
 from piaowu.core.inputs import NAME_MESSAGE, forbidden_characters
 from piaowu.i18n import Translator
 from piaowu.runtime import Runtime
+from piaowu.tickets import signing
 from piaowu.web.deps import RuntimeDep, StaffDep
 from piaowu.web.manage.common import organizer_tz
 from piaowu.web.templating import check_csrf, error_message, flash, page_locale, render
@@ -211,6 +213,12 @@ async def gate_page(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
         "status": await _status(request, rt, actor, cfg, tz),
         "last": request.session.pop(RESULT_KEY, None),
         "tz": tz,
+        # Where the browser has no BarcodeDetector (iOS Safari, Firefox, desktop Chrome), the camera decodes
+        # with jsQR, when it is installed (piaowu.vendor).
+        "payload_prefixes": list(signing.PAYLOAD_PREFIXES),
+        "qr_decoder": vendor.url("jsqr", "jsQR.js")
+        if vendor.available(rt.settings.browser_packages_dir, "jsqr")
+        else "",
     }
     return render(request, "gate/scan.html", ctx)
 

@@ -33,11 +33,11 @@ AUTH = {401: {"description": "`not_authenticated`"}, 403: {"description": "`perm
     },
 )
 async def scan(request: Request, rt: RuntimeDep, actor: ActorDep, data: ScanIn) -> ScanOut:
-    """Judges a scanned QR payload (`PW1.…`) or a typed ticket code and, if it admits, uses one entry of the
-    ticket atomically: scanned at two gates at once, a ticket is admitted once. `result` is one of
-    `admitted`, `already_checked_in` (with `previous.at` and `previous.gate`), `wrong_session`,
-    `not_yet_valid` (with `opens_at`), `expired`, `invalid_ticket`, `refunded`, `voided`; `message` is the
-    sentence to show, in the request's language (Accept-Language)."""
+    """Judges a scanned QR payload (`PW2.…`, or `PW1.…` of tickets issued before passes) or a typed ticket
+    code and, if it admits, uses one entry of the ticket atomically: scanned at two gates at once, a ticket is
+    admitted once. `result` is one of `admitted`, `already_checked_in` (with `previous.at` and `previous.gate`),
+    `wrong_session`, `not_yet_valid` (with `opens_at`), `expired`, `invalid_ticket`, `refunded`, `voided`;
+    `message` is the sentence to show, in the request's language (Accept-Language)."""
     async with rt.uow() as uow:
         out = await checkin.scan(uow, actor, data)
         await uow.commit()

@@ -1,6 +1,7 @@
-// Gate scanner: keyboard-wedge scanners (type + Enter), typed codes, and the camera where the browser has
-// BarcodeDetector. Scans go to /gate/scan as JSON; the server answers with the result already translated.
-// No third-party code. Without this script the form still posts and the page shows the result.
+// Gate scanner: keyboard-wedge scanners (type + Enter), typed codes, and the camera: the browser's
+// BarcodeDetector where it has one, else jsQR (npm package, served by the server when installed: iOS Safari,
+// Firefox and desktop Chrome have no BarcodeDetector). Scans go to /gate/scan as JSON; the server answers with
+// the result already translated. Without this script the form still posts and the page shows the result.
 
 const cfg = JSON.parse(document.getElementById("gate-config").textContent);
 const form = document.getElementById("gate-form");
@@ -14,6 +15,7 @@ const video = document.getElementById("gate-video");
 
 const CLEAR_OK_MS = 2500; // a green result clears itself; a red one stays until the next scan
 const REPEAT_MS = 3000; // the same code read again within this time is ignored (no second beep)
+const IN_VIEW_GAP_MS = 1500; // the camera lost sight of a code for longer than this: showing it again is a new scan
 let last = { raw: "", at: 0 };
 let clearTimer = 0;
 let busy = false;
@@ -171,30 +173,74 @@ input.addEventListener("input", () => {
   clearTimeout(idleTimer);
   const v = clean(input.value);
   const parts = v.split(".");
-  if (v.startsWith("PW1.") && parts.length === 3 && parts[2].length >= 86) {
+  // Every version the server signs or still reads (cfg.payloadPrefixes); a 64-byte signature is 86 characters.
+  if (cfg.payloadPrefixes.some((p) => v.startsWith(p)) && parts.length === 3 && parts[2].length >= 86) {
     idleTimer = setTimeout(() => submit(input.value), 120);
   }
 });
 
-// ---- camera (BarcodeDetector only; feature-detected) ----
+// ---- camera: BarcodeDetector, or jsQR on frames drawn into a canvas ----
 let stream = null;
 let scanning = false;
+let jsqrLoading = null;
+
+function loadJsqr() {
+  // Loaded on first use only: most gates scan with a wedge scanner and never need its 250 kB.
+  jsqrLoading = jsqrLoading || new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = cfg.qrDecoder;
+    s.onload = () => (window.jsQR ? resolve(window.jsQR) : reject(new Error("jsQR")));
+    s.onerror = reject;
+    document.head.appendChild(s);
+  });
+  return jsqrLoading;
+}
+
+async function makeDetector() {
+  if ("BarcodeDetector" in window) {
+    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    return async () => {
+      const codes = await detector.detect(video);
+      return codes.length ? codes[0].rawValue : "";
+    };
+  }
+  const jsQR = await loadJsqr();
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  return async () => {
+    if (!video.videoWidth) return "";
+    // At most 640 px across: a ticket's QR held up to the camera stays readable, a phone decodes it in time.
+    const scale = Math.min(1, 640 / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const frame = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const code = jsQR(frame.data, frame.width, frame.height, { inversionAttempts: "dontInvert" });
+    return code ? code.data : "";
+  };
+}
+
 async function startCamera() {
   try {
-    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    const detect = await makeDetector();
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
     video.srcObject = stream;
     video.hidden = false;
     await video.play();
     scanning = true;
     cameraBtn.textContent = cfg.stopCamera;
+    // A code that stays in view is one presentation: checked once, not again every few seconds (which would
+    // turn a green result red with "already checked in"). Out of view for a moment, then shown again: a new scan.
+    let inView = { raw: "", at: 0 };
     const loop = async () => {
       if (!scanning) return;
       try {
-        const codes = await detector.detect(video);
-        if (codes.length && codes[0].rawValue) await submit(codes[0].rawValue);
+        const raw = await detect();
+        const now = Date.now();
+        if (raw && !(raw === inView.raw && now - inView.at < IN_VIEW_GAP_MS)) await submit(raw);
+        if (raw) inView = { raw, at: now };
       } catch (_) { /* a frame that cannot be read: try the next one */ }
-      setTimeout(loop, 250);
+      setTimeout(loop, 200);
     };
     loop();
   } catch (_) {
@@ -210,7 +256,8 @@ function stopCamera() {
   cameraBtn.textContent = cfg.useCamera;
   refocus();
 }
-if ("BarcodeDetector" in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+const canDecode = "BarcodeDetector" in window || Boolean(cfg.qrDecoder);
+if (canDecode && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
   cameraBtn.hidden = false;
   cameraBtn.addEventListener("click", () => (scanning ? stopCamera() : startCamera()));
 }
