@@ -277,6 +277,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/gate/setup"): needs(P.CHECKIN),
     ("POST", "/gate/scan"): needs(P.CHECKIN),
     ("GET", "/gate/status.json"): needs(P.CHECKIN),
+    ("GET", "/gate/find"): needs(P.CHECKIN, P.ORDER_READ),  # a supervisor's search, not every steward's
 }
 
 

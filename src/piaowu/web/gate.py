@@ -24,6 +24,8 @@ from piaowu.core.actor import Actor
 from piaowu.core.errors import CsrfFailed, DomainError
 from piaowu.core.inputs import NAME_MESSAGE, forbidden_characters
 from piaowu.i18n import Translator
+from piaowu.orders import service as orders_service
+from piaowu.orders.schemas import OrderLineOut, OrderOut
 from piaowu.runtime import Runtime
 from piaowu.tickets import signing
 from piaowu.web.deps import RuntimeDep, StaffDep
@@ -215,6 +217,7 @@ async def gate_page(request: Request, rt: RuntimeDep, actor: StaffDep) -> Respon
         "tz": tz,
         # Where the browser has no BarcodeDetector (iOS Safari, Firefox, desktop Chrome), the camera decodes
         # with jsQR, when it is installed (piaowu.vendor).
+        "may_find": actor.can(Permission.ORDER_READ),  # supervisors (sales, admins), not stewards
         "payload_prefixes": list(signing.PAYLOAD_PREFIXES),
         "qr_decoder": vendor.url("jsqr", "jsQR.js")
         if vendor.available(rt.settings.browser_packages_dir, "jsqr")
@@ -310,3 +313,64 @@ async def gate_status(request: Request, rt: RuntimeDep, actor: StaffDep) -> Resp
     if cfg is None:
         return JSONResponse({"code": "gate_not_set_up"}, status_code=409)
     return JSONResponse(await _status(request, rt, actor, cfg, await organizer_tz(rt, actor)))
+
+
+# ---- finding a ticket by hand (a supervisor's help for a buyer without a readable code) --------------------
+
+FIND_MIN = 4  # characters: an order code, a name, or a phone's last four digits
+FIND_ORDERS = 10
+
+
+def phone_tail(phone: str) -> str:
+    """The last four digits only: the result is read out in front of a queue."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[-4:] if len(digits) >= 4 else ""
+
+
+def admissible_lines(order: OrderOut, sessions: list[str]) -> list[OrderLineOut]:
+    """The lines of ``order`` with a ticket this gate may check (any session when the gate names none; a pass
+    whose grants include one of the gate's sessions counts)."""
+    wanted = set(sessions)
+    out = []
+    for line in order.lines:
+        if line.ticket is None:
+            continue
+        admits = {line.session_id} | {e.session_id for e in line.ticket.entitlements if e.session_id}
+        if not wanted or admits & wanted:
+            out.append(line)
+    return out
+
+
+@router.get("/find")
+async def gate_find(request: Request, rt: RuntimeDep, actor: StaffDep, q: str = "") -> Response:
+    """Orders found by code, name or phone, with the tickets this gate may check and a button to check each in
+    by hand — through the same scan as a scanner (every rule applies: used, refunded, wrong session)."""
+    actor.require(Permission.CHECKIN)
+    actor.require(Permission.ORDER_READ)
+    cfg = _config(request)
+    if cfg is None:
+        return RedirectResponse("/gate", status_code=303)
+    _ = _t(request)
+    term = q.strip()[:100]
+    error = ""
+    found: list[dict[str, Any]] = []
+    if term and len(term) < FIND_MIN:
+        error = _("Enter at least 4 characters: an order number, a name or a phone's last 4 digits.")
+    elif term:
+        only = cfg["sessions"][0] if len(cfg["sessions"]) == 1 else None
+        async with rt.uow(readonly=True) as uow:
+            page = await orders_service.list_orders(uow, actor, q=term, session_id=only, limit=FIND_ORDERS)
+            for summary in page.items:
+                order = await orders_service.get_order(uow, actor, summary.id)
+                lines = admissible_lines(order, cfg["sessions"])
+                if lines:
+                    found.append({"order": order, "lines": lines, "phone": phone_tail(order.buyer_phone)})
+    ctx = {
+        "cfg": cfg,
+        "q": term,
+        "error": error,
+        "found": found,
+        "searched": bool(term) and not error,
+        "tz": await organizer_tz(rt, actor),
+    }
+    return render(request, "gate/find.html", ctx, status_code=422 if error else 200)
