@@ -238,3 +238,14 @@ def api_session(
         tt = api.post(f"/api/v1/sessions/{s.json()['id']}/ticket-types", json=ticket_type)
         assert tt.status_code == 201, tt.text
     return s.json()["id"], tt.json()["id"]
+
+
+def api_box_office_ticket(base_url: str, token: str, ticket_type_id: str) -> dict[str, Any]:
+    """One ticket sold for cash through a running server's box-office API. → the ticket (``TicketBrief``)."""
+    from tests.order_helpers import BUYER
+
+    sale = {"items": [{"ticket_type_id": ticket_type_id, "quantity": 1}], "buyer": BUYER, "payment": {"method": "cash"}}
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
+        r = api.post("/api/v1/box-office/sales", json=sale)
+        assert r.status_code == 201, r.text
+    return r.json()["lines"][0]["ticket"]

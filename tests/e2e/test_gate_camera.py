@@ -13,7 +13,6 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import segno
 
@@ -23,8 +22,7 @@ from piaowu.demo import DEMO_LOGINS
 from piaowu.tickets import signing
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
 from tests.conftest import require_or_skip
-from tests.order_helpers import BUYER
-from tests.servers import LiveServer, api_session
+from tests.servers import LiveServer, api_box_office_ticket, api_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -64,19 +62,7 @@ def _ticket(server: LiveServer) -> tuple[str, str]:
         capacity=10,
         ticket_type={"name": "普通票 Standard", "price_minor": 12000, "max_per_order": 4},
     )
-    auth = {"Authorization": f"Bearer {server.demo_token}"}
-    with httpx.Client(base_url=server.base_url, headers=auth, timeout=10) as api:
-        sale = {
-            "items": [{"ticket_type_id": ticket_type_id, "quantity": 1}],
-            "buyer": BUYER,
-            "payment": {"method": "cash"},
-        }
-        r = api.post("/api/v1/box-office/sales", json=sale)
-        assert r.status_code == 201, r.text
-        code = r.json()["lines"][0]["ticket"]["code"]
-        ticket = api.get(f"/api/v1/tickets/{code}")
-        assert ticket.status_code == 200, ticket.text
-    return session_id, ticket.json()["qr_payload"]
+    return session_id, api_box_office_ticket(server.base_url, server.demo_token, ticket_type_id)["qr_payload"]
 
 
 def test_a_qr_code_shown_to_the_camera_is_checked_in_without_barcode_detector(

@@ -12,12 +12,10 @@ import time
 import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from piaowu.demo import DEMO_LOGINS
-from tests.order_helpers import BUYER
-from tests.servers import LiveServer, api_session
+from tests.servers import LiveServer, api_box_office_ticket, api_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,19 +43,6 @@ def _attractions(server: LiveServer) -> tuple[tuple[str, str], tuple[str, str], 
     return sessions[0], sessions[1], f"博物馆 Museum {tag}"
 
 
-def _sell_one(server: LiveServer, ticket_type_id: str) -> dict:
-    auth = {"Authorization": f"Bearer {server.demo_token}"}
-    with httpx.Client(base_url=server.base_url, headers=auth, timeout=10) as api:
-        sale = {
-            "items": [{"ticket_type_id": ticket_type_id, "quantity": 1}],
-            "buyer": BUYER,
-            "payment": {"method": "cash"},
-        }
-        r = api.post("/api/v1/box-office/sales", json=sale)
-        assert r.status_code == 201, r.text
-    return r.json()["lines"][0]["ticket"]
-
-
 def test_a_pass_at_the_second_attraction(tabs, live_server: LiveServer) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
@@ -79,7 +64,7 @@ def test_a_pass_at_the_second_attraction(tabs, live_server: LiveServer) -> None:
     expect(op.locator("#f-target_1")).to_have_value(f"s:{b_session}")
     assert office.errors == []
 
-    ticket = _sell_one(live_server, a_type)
+    ticket = api_box_office_ticket(live_server.base_url, live_server.demo_token, a_type)
     assert [e["session_id"] for e in ticket["entitlements"]] == [a_session, b_session]
     code = ticket["code"]
 
