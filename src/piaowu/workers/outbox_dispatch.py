@@ -144,6 +144,8 @@ async def drain(rt: Runtime, batch: int = 50) -> int:
 
 # Deliveries in flight at once per process (``Deliveries``): what four drains of CONCURRENCY each allowed.
 IN_FLIGHT = 4 * CONCURRENCY
+# How long ``Deliveries`` gathers ended deliveries before marking them (well inside a claim's 60 s lease).
+MARK_AFTER_S = 0.05
 
 
 class Deliveries:
@@ -152,10 +154,11 @@ class Deliveries:
     A claim starts each message's delivery at once, as a task of its own, and returns: no message waits for the
     slowest delivery of a batch claimed before it (with drains of a batch each, a notification committed while
     every drain waited on slow deliveries waited for one of those batches to end before it was even claimed —
-    the gateway's share of a paid order's tail, bench/flash_sale.py --timeline). Marks are coalesced: a
-    delivery that ends while a mark is being written is marked with the next one, so a busy outbox writes about
-    one claim and one mark per wake-up, not per message. At most ``limit`` deliveries run at once; a claim that
-    filled every free slot asks for another wake-up (``wake``) when one frees."""
+    the gateway's share of a paid order's tail, bench/flash_sale.py --timeline). Marks are coalesced: the
+    deliveries that end within ``MARK_AFTER_S`` of each other, or while a mark is being written, are marked
+    together, so a busy outbox writes about one claim per wake-up and one mark per ``MARK_AFTER_S``, not one of
+    each per message. At most ``limit`` deliveries run at once; a claim that filled every free slot asks for
+    another wake-up (``wake``) when one frees."""
 
     def __init__(self, limit: int = IN_FLIGHT) -> None:
         self.limit = limit
@@ -200,6 +203,9 @@ class Deliveries:
     async def _mark(self, rt: Runtime) -> None:
         try:
             while self._done or self._failed:
+                # Deliveries ending meanwhile are marked with these: the marks are no one's wait (a message stays
+                # claimed for its lease), and a busy outbox writes fewer of them.
+                await asyncio.sleep(MARK_AFTER_S)
                 done, self._done = self._done, []
                 failed, self._failed = self._failed, []
                 try:
