@@ -281,7 +281,7 @@ def stop_gateway() -> None:
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen[bytes], var: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a busy shared machine has taken more than a minute to start two workers
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"server exited:\n{(var / 'server.log').read_text(errors='replace')}")
