@@ -20,6 +20,9 @@ notifications, as a real gateway would; its CPU is reported on its own line), th
   buying from it; halfway through each, another session is bought out and the time until its JSON and its page
   (over 4 connections: each worker has its own cache) say it is no longer buyable is its ``staleness_ms``.
 
+``--timeline`` (paid mode): per-order timestamps of each step from inside the server and the gateway, merged into
+where "until paid" goes at the median and in the slowest 2 % (``bench/timeline.py``).
+
 ``--mode all`` runs the four after one pgbench; ``--workers 1,2`` runs everything on a 1-worker and then a
 2-worker server (a database of its own each) and ends with a ``workers_compared`` line: which count wins where.
 
