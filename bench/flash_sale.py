@@ -20,6 +20,9 @@ notifications, as a real gateway would; its CPU is reported on its own line), th
   buying from it; halfway through each, another session is bought out and the time until its JSON and its page
   (over 4 connections: each worker has its own cache) say it is no longer buyable is its ``staleness_ms``.
 
+``--timeline`` (paid mode): per-order timestamps of each step from inside the server and the gateway, merged into
+where "until paid" goes at the median and in the slowest 2 % (``bench/timeline.py``).
+
 ``--mode all`` runs the four after one pgbench; ``--workers 1,2`` runs everything on a 1-worker and then a
 2-worker server (a database of its own each) and ends with a ``workers_compared`` line: which count wins where.
 
@@ -63,6 +66,9 @@ from typing import Any
 
 import asyncpg
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import timeline  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get("PIAOWU_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 CLK = os.sysconf("SC_CLK_TCK")
@@ -226,6 +232,9 @@ class GatewayProc:
 
 
 GATEWAY = GatewayProc()
+# --timeline: the folder the server's and the gateway's processes write their events to (timeline_hooks/)
+TRACE_ENV = "FLASH_SALE_TRACE_DIR"
+HOOKS = Path(__file__).resolve().parent / "timeline_hooks"
 
 
 def gateway_env() -> dict[str, str]:
@@ -275,7 +284,7 @@ def stop_gateway() -> None:
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen[bytes], var: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a busy shared machine has taken more than a minute to start two workers
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"server exited:\n{(var / 'server.log').read_text(errors='replace')}")
@@ -463,6 +472,8 @@ class Run:
         self.sold_out_answers = 0
         self.sold_out = False
         self.warmed = 0  # clients done with their warm-up purchase (or gone)
+        # --timeline: (order id, trade number, 303 received, paid answer received) per timed paid order, wall clock
+        self.timeline: list[tuple[str, str, float, float]] | None = None
 
     def warm(self) -> None:
         self.warmed += 1
@@ -543,12 +554,14 @@ async def buyer(port: int, auth: bytes, order_body: bytes, mode: str, run: Run, 
                 gateway_h = b"Cookie: " + cookie.group(1) + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             t2 = time.perf_counter()
             status, body, _ = await on_gateway(gw, "POST", f"/sandbox-gateway/pay/{trade_no}/confirm", form, gateway_h)
-            t3 = time.perf_counter()
+            t3, w3 = time.perf_counter(), time.time()
             if status != 303:
                 run.errors["gateway " + error_code(status, body)] += 1
                 continue
             body = await wait_until_paid(conn, auth, order_id, run, timed)  # the paid order, tickets included
             t4 = time.perf_counter()
+            if timed and run.timeline is not None:
+                run.timeline.append((order_id, trade_no, w3, time.time()))
             if b'"ticket":null' in body or b'"ticket":{' not in body:
                 run.errors["paid without tickets"] += 1
             if timed:
@@ -689,6 +702,9 @@ async def run_mode(
     auth = b"Authorization: Bearer " + token.encode() + b"\r\n"
     bodies = [orjson.dumps({"items": [{"ticket_type_id": tt, "quantity": 1}], "buyer": BUYER}) for tt in tt_ids]
     run, start = Run(clients), asyncio.Event()
+    trace = os.environ.get(TRACE_ENV)
+    if trace and mode == "paid":
+        run.timeline = []
     if mode == "spread":
         open_sessions = set(range(len(bodies)))
         tasks = [
@@ -702,8 +718,15 @@ async def run_mode(
     split = connections_per_worker(procs["server"], port)
     t0 = time.perf_counter()
     start.set()
+    if run.timeline is not None:
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(timeline.sample_waits(dsn, dbname, stop))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
+    waits = None
+    if run.timeline is not None:
+        stop.set()
+        waits = await sampler
     cpu = cpu_used(cpu_before, cpu_snapshot(procs, dbname))
     books = await check_books_many(dsn, tt_ids)
     n = max(run.orders, 1)
@@ -725,6 +748,7 @@ async def run_mode(
         "oversold": books["oversold"],
         "held_mismatch": books["held_mismatch"],
         "loadavg_1m": round(os.getloadavg()[0], 2),
+        **({"timeline": {**timeline.report(Path(trace), run.timeline), "pg_activity": waits}} if waits else {}),
     }
 
 
@@ -988,6 +1012,10 @@ async def bench(args: argparse.Namespace, modes: list[str], workers: int) -> lis
             if "browse" in modes:
                 sessions["browse"] = await seed_sessions(db_url, var, secret, "browse", 1, 1, args.browse_units)
                 sessions["browse"] += await seed_sessions(db_url, var, secret, "watched", 1, 2, BROWSE_WATCHED_UNITS)
+            if args.timeline:  # every process started below writes its events there (timeline_hooks/)
+                (var / "trace").mkdir()
+                os.environ[TRACE_ENV] = str(var / "trace")
+                os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH")]))
             port = free_port()
             if "paid" in modes:  # the sandbox gateway in a process of its own, as a real gateway would be
                 start_gateway(db_url, var, secret, port)
@@ -1053,6 +1081,11 @@ def main() -> int:
     parser.add_argument("--skip-pgbench", action="store_true", help="no pgbench reference run (CI smoke)")
     parser.add_argument("--pgbench-seconds", type=int, default=20)
     parser.add_argument("--keep-log", help="copy the server log here")
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="paid mode: per-order timestamps of each step from inside the server and the gateway (bench/timeline.py)",
+    )
     parser.add_argument(
         "--server-env", action="append", default=[], metavar="PIAOWU_X=VALUE", help="a setting of the server (repeat)"
     )

@@ -54,7 +54,7 @@ async def test_a_drain_claims_and_marks_in_one_statement_each_without_a_transact
         await uow.commit()
     with statements(runtime) as sent, transactions(runtime) as begun:
         assert await outbox_dispatch.drain(runtime) == 1
-    assert len(sent) == 2 and sent[0].startswith("UPDATE outbox") and sent[1].startswith("UPDATE outbox"), sent
+    assert len(sent) == 2 and "UPDATE outbox" in sent[0] and sent[1].startswith("UPDATE outbox"), sent
     assert len(begun) == (0 if runtime.db.dialect == "postgresql" else 2), begun
     async with runtime.uow(readonly=True) as uow:
         assert (await uow.session.execute(select(OutboxMessage.status))).scalar_one() == "done"

@@ -79,3 +79,32 @@ async def test_a_notification_is_a_short_list_of_statements(runtime, client, ten
     async with runtime.uow(readonly=True) as uow:
         held, sold = (await uow.session.execute(select(Pool.held, Pool.sold).where(Pool.id == pool))).one()
     assert (held, sold) == (0, 2)
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_the_sales_hot_rows_are_locked_by_the_last_statement_only(runtime, client, tenant):
+    """Confirming the hold locks the pool's row, which every order of the sale updates (placing one too), until
+    COMMIT. Every read the notification needs comes before it, so that the lock waits for no other round trip
+    than the tickets' write and the COMMIT (with the issue's reads after the confirm, a flash sale's orders
+    queued on the pool row: bench/flash_sale.py --timeline, docs/benchmarks.md "paidtail")."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await buy(runtime, actor, sale.ticket_type_id, 1)
+    start = await start_online(runtime, actor, order.id)
+    trade_no = start.redirect_url.rsplit("/", 1)[-1]
+    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
+    body = gw.notification_body(trade, f"N{trade.trade_no}")
+    with statements(runtime) as sent:
+        r = await client.post(
+            "/api/v1/payments/notify/sandbox",
+            content=body,
+            headers={gw.SIGNATURE_HEADER: gw.sign(gw.merchant_key(runtime.secret_key), body)},
+        )
+    assert r.status_code == 200 and r.text == "success"
+    hot = [i for i, s in enumerate(sent) if "UPDATE inventory_pools" in s or "UPDATE ticket_types" in s]
+    assert hot, short(sent)
+    # the hold's confirm (pool) and then the tickets' write (the type's sales counter), nothing in between
+    assert hot[0] == len(sent) - 2, short(sent)
+    assert "INSERT INTO tickets" in sent[-1] and "UPDATE ticket_types" in sent[-1], short(sent)
+    async with runtime.uow(readonly=True) as uow:
+        assert (await uow.session.execute(select(Order.status).where(Order.id == order.id))).scalar_one() == "paid"

@@ -240,3 +240,52 @@ async def test_closing_a_runtime_closes_the_listening_connection_too(pg_url, tmp
             break
         await asyncio.sleep(0.02)
     assert await connections() == 0
+
+
+async def _naive_hold(wakeups, key, read, wait_s, *, final=None):  # noqa: ANN001, ANN202
+    """The control: reads, then registers its interest — a commit in between is never seen."""
+    out = await read()
+    if not waiting.still_waiting(out):
+        return out
+    async with wakeups.watch(key) as woken:
+        try:
+            await asyncio.wait_for(woken, wait_s)
+        except TimeoutError:
+            pass
+    return await read()
+
+
+@pytest.mark.parametrize("hold", ["hold", "naive"])
+async def test_a_payment_committed_right_after_the_first_read_still_wakes_the_held_read(
+    runtime, app, tenant, monkeypatch, hold
+):
+    """No lost and no late wake-up: the payment commits (and its NOTIFY arrives) after the held request's first
+    read found the order pending and before it waits. It is answered at once, not when its wait runs out. The
+    control (``naive``: interest registered after the read) misses that commit and answers only at the timeout."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    order = await pending_order(runtime, actor, sale.ticket_type_id)
+    if hold == "naive":
+        monkeypatch.setattr(waiting, "hold", _naive_hold)
+    from piaowu.orders import service as orders
+
+    plain_read, reads = orders.order_status, []
+
+    async def read_then_pay(uow, actor, order_id):  # noqa: ANN001, ANN202
+        out = await plain_read(uow, actor, order_id)
+        if not reads:  # the first read: the order is pending; now the payment commits, before any wait
+            reads.append(out.status)
+            await _paid_soon(runtime, app, actor, order_id)
+            await asyncio.sleep(0.3)  # PostgreSQL's NOTIFY reaches this process's listening connection
+        return out
+
+    monkeypatch.setattr(orders, "order_status", read_then_pay)
+    wait_s = 4.0
+    status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, wait_s))
+    assert reads == ["pending"] and status == "paid"
+    if hold == "hold":
+        assert took < 2.5, f"woken late: {took:.2f} s"
+    else:
+        assert took >= wait_s, "the control must miss the commit (else this test cannot catch a lost wake-up)"
+    assert runtime.wakeups.waiting == 0
+    await runtime.wakeups.aclose()

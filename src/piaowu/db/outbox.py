@@ -91,17 +91,21 @@ async def claim_batch(
         due = due & OutboxMessage.topic.in_(list(topics))
     if skip_topics:
         due = due & OutboxMessage.topic.not_in(list(skip_topics))
+    # A CTE evaluated once (MATERIALIZED): as a subquery of the IN, PostgreSQL may run the pick again for each
+    # row the UPDATE visits, and a rescan skips the rows this statement already updated — so it claimed past
+    # ``limit`` (three of three due with a limit of two; tests/integration/test_outbox_deliveries.py).
     pick = (
         select(OutboxMessage.id)
         .where(due)
         .order_by(OutboxMessage.available_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("pick")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     rows = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(pick), due)
+        .where(OutboxMessage.id.in_(select(pick.c.id)), due)
         .values(claimed_until=now + timedelta(seconds=lease_s))
         .returning(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.attempts)
         .execution_options(synchronize_session=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table
@@ -242,22 +243,44 @@ async def apply_provider_note(
     return await apply_confirmed(uow, confirmed, head=known.order, lines=known.lines)
 
 
+class PaymentMeans(StrEnum):
+    """What a confirmed payment does to its order (``payment_means``)."""
+
+    REFUND_SESSION_CANCELLED = "refund_session_cancelled"
+    REFUND_DUPLICATE = "refund_duplicate"
+    PAY = "pay"  # pending → paid (the hold confirmed), or a closed order revived if its units can be taken again
+    REFUSE = "refuse"  # no transition to paid from this state
+
+
+def payment_means(status: OrderStatus, labels: Mapping[str, catalog_views.SessionLabel]) -> PaymentMeans:
+    """The one rule for a confirmed payment of an order in ``status`` whose lines' sessions are ``labels``: money
+    for a cancelled session goes back, a second payment of a paid (refundable) order goes back, and only a state
+    the table lets reach ``paid`` is paid. ``_paying`` (the move riding in the payment's mark) and
+    ``apply_confirmed`` both decide with it."""
+    if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
+        return PaymentMeans.REFUND_SESSION_CANCELLED
+    if status in REFUNDABLE:
+        return PaymentMeans.REFUND_DUPLICATE
+    if status in sources_for(OrderStatus.PAID):
+        return PaymentMeans.PAY
+    return PaymentMeans.REFUSE
+
+
+def _to_paid(uow: UnitOfWork, status: OrderStatus, amount_minor: int) -> dict[str, Any]:
+    """The move to paid's arguments (``repo.transition``, ``repo.transition_with_mark``): only from the state
+    read, since a pending order and a closed one are paid differently (confirm the hold, or take the units
+    again)."""
+    return {"only_from": frozenset({status}), "paid_at": uow.now(), "paid_minor": amount_minor, "closed_at": None}
+
+
 def _paying(uow: UnitOfWork, known: repo.LockedForPayment) -> payments_repo.WithMark | None:
     """The order's move to paid, when ``apply_confirmed`` would make it from the state read under the lock, as a
-    write for the payment's mark to carry (one round trip fewer): not for a cancelled session's order nor for a
-    payment ``apply_confirmed`` refunds — those are decided there, as before."""
+    write for the payment's mark to carry (one round trip fewer); anything else is decided there."""
     status = OrderStatus(known.order.status)
-    if status in REFUNDABLE or status not in sources_for(OrderStatus.PAID):
-        return None
-    if any(label.status == SessionStatus.CANCELLED for label in catalog_views.labels_in(known.lines).values()):
+    if payment_means(status, catalog_views.labels_in(known.lines)) != PaymentMeans.PAY:
         return None
     return repo.transition_with_mark(
-        known.order.id,
-        OrderStatus.PAID,
-        only_from=frozenset({status}),
-        paid_at=uow.now(),
-        paid_minor=known.payment.amount_minor,
-        closed_at=None,
+        known.order.id, OrderStatus.PAID, **_to_paid(uow, status, known.payment.amount_minor)
     )
 
 
@@ -298,33 +321,28 @@ async def apply_confirmed(
     if lines is None:
         lines = await repo.line_facts(uow.session, order.organizer_id, order.id)
     labels = catalog_views.labels_in(lines)
-    if any(label.status == SessionStatus.CANCELLED for label in labels.values()):
-        # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
-        # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money goes
-        # back through the provider that took it.
-        await _refund_whole(uow, actor, order, c, refund_reasons.session_cancelled())
-        return "refunded_session_cancelled"
     # The move to paid rode in the payment's mark (``_paying``), from the state read under the lock: this one.
     moved = c.along
     for _ in range(3):  # the order may change state under us (sweeper); re-read and decide again
         status = OrderStatus(order.status)
-        if status in REFUNDABLE:
+        means = payment_means(status, labels)
+        if means == PaymentMeans.REFUND_SESSION_CANCELLED:
+            # Paid on the gateway page before the session was cancelled, notified after: the order stays as the
+            # cancellation left it (or leaves it: a pending one is cancelled by the session's job) and the money
+            # goes back through the provider that took it.
+            await _refund_whole(uow, actor, order, c, refund_reasons.session_cancelled())
+            return "refunded_session_cancelled"
+        if means == PaymentMeans.REFUND_DUPLICATE:
             await _refund_whole(uow, actor, order, c, refund_reasons.DUPLICATE_PAYMENT)
             return "refunded_duplicate"
-        # Only from the state just read: a pending order and a closed one are paid differently (confirm the hold,
-        # or take the units again). The table decides which states a payment may come from at all.
-        if status in sources_for(OrderStatus.PAID) and (
+        if means == PaymentMeans.PAY and (
             moved
-            or await repo.transition(
-                uow.session,
-                order.id,
-                OrderStatus.PAID,
-                only_from=frozenset({status}),
-                paid_at=uow.now(),
-                paid_minor=c.amount_minor,
-                closed_at=None,
-            )
+            or await repo.transition(uow.session, order.id, OrderStatus.PAID, **_to_paid(uow, status, c.amount_minor))
         ):
+            # The tickets' reads and signing first: confirming the hold locks the sale's hot row (the pool's
+            # counters) until COMMIT, and every other order of the sale — placing one too — waits for it; read
+            # after the confirm, they held it a round trip longer (docs/benchmarks.md, "paidtail").
+            prepared = await _prepare_issue(uow, order, lines, labels)
             if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
                 paid = as_row(
                     uow,
@@ -338,7 +356,7 @@ async def apply_confirmed(
                 # The buyer's waiting page, told on commit (db/wakeups.py): before the issue, so that the NOTIFY
                 # rides in the tickets' statement instead of a round trip of its own.
                 await uow.announce(order.id)
-                await _issue(uow, order, lines, labels, paid)
+                await _issue(uow, prepared, lines, paid)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
             closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status
@@ -390,15 +408,10 @@ async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool)
     return True
 
 
-async def _issue(
-    uow: UnitOfWork,
-    order: repo.OrderHead,
-    lines: Sequence[Any],
-    labels: Mapping[str, catalog_views.SessionLabel],
-    paid: tuple[Table, list[dict[str, Any]]],
-) -> None:
-    """Issue the lines' tickets; the ticket types' sales counters and the ``order.paid`` audit event go with
-    them (one statement on PostgreSQL)."""
+async def _prepare_issue(
+    uow: UnitOfWork, order: repo.OrderHead, lines: Sequence[Any], labels: Mapping[str, catalog_views.SessionLabel]
+) -> tickets.PreparedIssue:
+    """The lines' tickets, read and signed (``_issue`` writes them)."""
     specs = []
     for line in lines:
         label = labels[line.session_id]
@@ -415,9 +428,18 @@ async def _issue(
                 seat=(line.seat_section, line.seat_row, line.seat_number) if line.seat_section else None,
             )
         )
+    return await tickets.prepare_issue(
+        uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels
+    )
+
+
+async def _issue(
+    uow: UnitOfWork, prepared: tickets.PreparedIssue, lines: Sequence[Any], paid: tuple[Table, list[dict[str, Any]]]
+) -> None:
+    """Write the prepared tickets; the ticket types' sales counters and the ``order.paid`` audit event go with
+    them (one statement on PostgreSQL)."""
     sales = ticket_type_service.sales_writes(Counter(line.ticket_type_id for line in lines))
-    along = tickets.Along(writes=sales, rows=(paid,))
-    await tickets.issue(uow, order.organizer_id, specs, uow.settings.resolved_secret_key(), labels=labels, along=along)
+    await tickets.write_issue(uow, prepared, tickets.Along(writes=sales, rows=(paid,)))
 
 
 async def _refund_whole(uow: UnitOfWork, actor: Actor, order: repo.OrderHead, c: Confirmed, reason: str) -> None:

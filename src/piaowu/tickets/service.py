@@ -214,6 +214,33 @@ async def issue(
     nothing twice). ``labels``: the sessions' labels if the caller has read them in this transaction (they are
     not read again). ``along``: the caller's writes and rows of the same step (sales counters, its audit
     event), written with the tickets — one statement on PostgreSQL — whether or not a ticket was new."""
+    return await write_issue(uow, await prepare_issue(uow, organizer_id, specs, app_secret, labels=labels), along)
+
+
+@dataclass(frozen=True)
+class PreparedIssue:
+    """``issue`` up to its write: what was read and signed, the rows to insert (``write_issue``)."""
+
+    organizer_id: str
+    specs: Sequence[TicketSpec]
+    existing: dict[str, Any]  # order line id → its ticket (already issued, or planned here)
+    fresh: dict[str, tuple[EntitlementView, ...]]  # planned ticket id → its entitlements
+    written: list[tuple[Table, list[dict[str, object]]]]
+    audit_rows: list[dict[str, Any]]
+
+
+async def prepare_issue(
+    uow: UnitOfWork,
+    organizer_id: str,
+    specs: Sequence[TicketSpec],
+    app_secret: str,
+    *,
+    labels: Mapping[str, catalog_views.SessionLabel] | None = None,
+) -> PreparedIssue:
+    """``issue``'s reads and signing, without writing: a caller that must take a hot row's lock in the same
+    transaction (the payment's hold confirm) reads first and takes the lock after, so that the lock is held for
+    the write and the COMMIT only. The reads stay valid until ``write_issue`` when the caller holds what decides
+    them (the order's row lock: no other transaction issues its lines' tickets meanwhile)."""
     _check_specs(specs)
     written: list[tuple[Table, list[dict[str, object]]]] = []
     audit_rows: list[dict[str, Any]] = []
@@ -327,12 +354,18 @@ async def issue(
     # Plain rows — every ticket, every entitlement, the audit events, the caller's rows and counters — in one
     # statement on PostgreSQL whatever the number of tickets, and no ORM entities to build, track and flush
     # (the notification's largest CPU cost before).
-    rows = _by_table([*written, *along.rows, (AuditEvent.__table__, audit_rows)])
-    await repo.insert_issued(uow.session, organizer_id, rows, along.writes)
-    ents_by_ticket = dict(fresh)
-    if old := [t.id for t in existing.values() if t.id not in fresh]:
-        ents_by_ticket |= await repo.entitlements_of(uow.session, organizer_id, old)
-    return [_out(t, ents_by_ticket.get(t.id, ())) for t in (existing[s.order_line_id] for s in specs)]
+    return PreparedIssue(organizer_id, specs, existing, fresh, written, audit_rows)
+
+
+async def write_issue(uow: UnitOfWork, prepared: PreparedIssue, along: Along = Along()) -> list[TicketOut]:
+    """Writes what ``prepare_issue`` planned (see ``issue``). → one ticket per spec, in the order given."""
+    p = prepared
+    rows = _by_table([*p.written, *along.rows, (AuditEvent.__table__, p.audit_rows)])
+    await repo.insert_issued(uow.session, p.organizer_id, rows, along.writes)
+    ents_by_ticket = dict(p.fresh)
+    if old := [t.id for t in p.existing.values() if t.id not in p.fresh]:
+        ents_by_ticket |= await repo.entitlements_of(uow.session, p.organizer_id, old)
+    return [_out(t, ents_by_ticket.get(t.id, ())) for t in (p.existing[s.order_line_id] for s in p.specs)]
 
 
 async def tickets_for_orders(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from piaowu.workers.runner import Job
+from piaowu.workers.runner import Job, OutboxFeed
 
 
 def default_jobs(*, with_outbox: bool = True) -> list[tuple[str, Job]]:
@@ -17,14 +17,21 @@ def default_jobs(*, with_outbox: bool = True) -> list[tuple[str, Job]]:
         ("bulk_jobs", bulk.run_bulk_jobs),
     ]
     if with_outbox:
-        jobs.append(("outbox", outbox_job()))
+        jobs.append(("outbox", outbox_drain()))
     jobs.append(("reconcile_payments", reconcile.periodic))
     return jobs
 
 
-def outbox_job() -> Job:
-    """The outbox's own loop (``Worker(outbox=…)``) runs several drains at once, each a batch of one wave of
-    deliveries, so that no message waits for a whole larger batch's slowest delivery."""
+def outbox_drain() -> Job:
+    """The outbox as a periodic job (``default_jobs(with_outbox=True)``): one round of deliveries per run."""
     from piaowu.workers import outbox_dispatch
 
     return functools.partial(outbox_dispatch.drain, batch=outbox_dispatch.CONCURRENCY)
+
+
+def outbox_job() -> OutboxFeed:
+    """The outbox's own loop (``Worker(outbox=…)``): each message's delivery starts when it is claimed, without
+    waiting for other deliveries (``outbox_dispatch.Deliveries``)."""
+    from piaowu.workers import outbox_dispatch
+
+    return outbox_dispatch.Deliveries()

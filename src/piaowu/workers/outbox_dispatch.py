@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -98,19 +98,33 @@ def gateway_topics(rt: Runtime) -> tuple[frozenset[str] | None, frozenset[str]]:
     return None, own if rt.settings.sandbox_gateway_url else frozenset()
 
 
-async def drain(rt: Runtime, batch: int = 50) -> int:
-    """Run the due messages, up to ``CONCURRENCY`` at once (one after the other, a slow merchant endpoint or a
-    busy database would make every later notification wait). One statement claims the batch and one marks the
-    successes done. → how many succeeded.
-
-    Claim and marks are single statements in autocommit units of work (no BEGIN … COMMIT around them on
-    PostgreSQL: four round trips fewer per batch): the claim is atomic by itself, and the marks need no common
-    transaction — a process that dies between them leaves the unmarked messages claimed until their lease ends,
-    then they run again, as after a death during the deliveries (handlers are idempotent)."""
+async def claim(rt: Runtime, limit: int) -> list[outbox.Claimed]:
+    """Claim up to ``limit`` due messages of this process's topics: one statement in an autocommit unit of work
+    (no BEGIN … COMMIT around it on PostgreSQL: the claim is atomic by itself)."""
     async with rt.uow(autocommit=True) as uow:
         topics, skip = gateway_topics(rt)
-        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=batch, topics=topics, skip_topics=skip)
+        claimed = await outbox.claim_batch(uow.session, uow.now(), limit=limit, topics=topics, skip_topics=skip)
         await uow.commit()
+    return claimed
+
+
+async def settle(rt: Runtime, done: Sequence[str], failed: Sequence[tuple[outbox.Claimed, str]]) -> None:
+    """Mark delivered messages done (one statement) and failed ones for a retry with backoff, in autocommit: the
+    marks need no common transaction — a process that dies before them leaves the messages claimed until their
+    lease ends, then they run again, as after a death during the deliveries (handlers are idempotent)."""
+    async with rt.uow(autocommit=True) as uow:
+        await outbox.mark_done(uow.session, done)
+        for msg, error in failed:
+            await outbox.mark_failed(uow.session, msg, uow.now(), error)
+        await uow.commit()
+
+
+async def drain(rt: Runtime, batch: int = 50) -> int:
+    """Run the due messages, up to ``CONCURRENCY`` at once (one after the other, a slow merchant endpoint or a
+    busy database would make every later notification wait), then mark them: one statement claims the batch and
+    one marks the successes done. → how many succeeded. The worker's loop delivers with ``Deliveries`` instead
+    (no message waits for a batch); this is the whole round at once, for the periodic jobs and the tests."""
+    claimed = await claim(rt, batch)
     if not claimed:
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -120,13 +134,91 @@ async def drain(rt: Runtime, batch: int = 50) -> int:
             return await _run_one(rt, msg)
 
     errors = await asyncio.gather(*(run(msg) for msg in claimed))
-    async with rt.uow(autocommit=True) as uow:
-        await outbox.mark_done(uow.session, [m.id for m, e in zip(claimed, errors, strict=True) if e is None])
-        for msg, error in zip(claimed, errors, strict=True):
-            if error is not None:
-                await outbox.mark_failed(uow.session, msg, uow.now(), error)
-        await uow.commit()
+    await settle(
+        rt,
+        [m.id for m, e in zip(claimed, errors, strict=True) if e is None],
+        [(m, e) for m, e in zip(claimed, errors, strict=True) if e is not None],
+    )
     return sum(e is None for e in errors)
+
+
+# Deliveries in flight at once per process (``Deliveries``): what four drains of CONCURRENCY each allowed.
+IN_FLIGHT = 4 * CONCURRENCY
+# How long ``Deliveries`` gathers ended deliveries before marking them (well inside a claim's 60 s lease).
+MARK_AFTER_S = 0.05
+
+
+class Deliveries:
+    """The outbox delivered as messages come (the worker's outbox loop calls ``feed`` on each wake-up and tick).
+
+    A claim starts each message's delivery at once, as a task of its own, and returns: no message waits for the
+    slowest delivery of a batch claimed before it (with drains of a batch each, a notification committed while
+    every drain waited on slow deliveries waited for one of those batches to end before it was even claimed —
+    the gateway's share of a paid order's tail, bench/flash_sale.py --timeline). Marks are coalesced: the
+    deliveries that end within ``MARK_AFTER_S`` of each other, or while a mark is being written, are marked
+    together, so a busy outbox writes about one claim per wake-up and one mark per ``MARK_AFTER_S``, not one of
+    each per message. At most ``limit`` deliveries run at once; a claim that filled every free slot asks for
+    another wake-up (``wake``) when one frees."""
+
+    def __init__(self, limit: int = IN_FLIGHT) -> None:
+        self.limit = limit
+        self._running: set[asyncio.Task[None]] = set()
+        self._done: list[str] = []
+        self._failed: list[tuple[outbox.Claimed, str]] = []
+        self._marking: asyncio.Task[None] | None = None
+        self._full = False
+        self._wake: Callable[[], None] = lambda: None
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def feed(self, rt: Runtime, wake: Callable[[], None]) -> int:
+        """Claim what is due, up to the free slots, and start delivering it. → how many were claimed."""
+        self._wake = wake
+        free = self.limit - len(self._running)
+        if free <= 0:
+            self._full = True
+            return 0
+        claimed = await claim(rt, free)
+        self._full = len(claimed) >= free
+        for msg in claimed:
+            task = asyncio.create_task(self._deliver(rt, msg), name="piaowu-outbox-delivery")
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return len(claimed)
+
+    async def _deliver(self, rt: Runtime, msg: outbox.Claimed) -> None:
+        error = await _run_one(rt, msg)
+        if error is None:
+            self._done.append(msg.id)
+        else:
+            self._failed.append((msg, error))
+        if self._marking is None:
+            self._marking = asyncio.create_task(self._mark(rt), name="piaowu-outbox-mark")
+        if self._full:  # a claim left messages due for want of a slot: this one is free now
+            self._full = False
+            self._wake()
+
+    async def _mark(self, rt: Runtime) -> None:
+        try:
+            while self._done or self._failed:
+                # Deliveries ending meanwhile are marked with these: the marks are no one's wait (a message stays
+                # claimed for its lease), and a busy outbox writes fewer of them.
+                await asyncio.sleep(MARK_AFTER_S)
+                done, self._done = self._done, []
+                failed, self._failed = self._failed, []
+                try:
+                    await settle(rt, done, failed)
+                except Exception as exc:  # unmarked: claimed until the lease ends, then delivered again
+                    log.warning("outbox: marking %d messages failed: %s", len(done) + len(failed), exc)
+        finally:
+            self._marking = None
+
+    def cancel(self) -> None:
+        """Stop every delivery and mark (at shutdown): unmarked messages run again once their lease ends."""
+        for task in [*self._running, *([self._marking] if self._marking else [])]:
+            task.cancel()
 
 
 async def _run_one(rt: Runtime, msg: outbox.Claimed) -> str | None:

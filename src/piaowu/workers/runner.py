@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from piaowu.db.engine import is_busy
 from piaowu.runtime import Runtime
@@ -29,13 +30,19 @@ def log_failure(name: str, exc: BaseException) -> None:
 
 Job = Callable[[Runtime], Awaitable[int]]
 
-# Outbox drains running at once per process (each runs up to outbox_dispatch.CONCURRENCY deliveries).
-OUTBOX_DRAINS = 4
+
+class OutboxFeed(Protocol):
+    """The outbox's delivery (``workers.outbox_dispatch.Deliveries``): ``feed`` claims what is due and starts its
+    deliveries without waiting for them; it calls ``wake`` when it should be fed again (a slot freed)."""
+
+    async def feed(self, rt: Runtime, wake: Callable[[], None]) -> int: ...
+
+    def cancel(self) -> None: ...
 
 
 class Worker:
     def __init__(
-        self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float, *, outbox: Job | None = None
+        self, rt: Runtime, jobs: list[tuple[str, Job]], interval_s: float, *, outbox: OutboxFeed | None = None
     ) -> None:
         self.rt = rt
         self.jobs = jobs
@@ -43,7 +50,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # The outbox has a loop of its own: a payment notification waits for nothing but the messages before it
-        # (not for a run of every periodic job), and a busy outbox is drained batch after batch.
+        # (not for a run of every periodic job); each delivery starts when its message is claimed.
         self.outbox = outbox
         self._outbox_wake = asyncio.Event()
         self._outbox_task: asyncio.Task[None] | None = None
@@ -78,36 +85,16 @@ class Worker:
             self._outbox_wake.set()
 
     async def _outbox_loop(self) -> None:
-        """Up to ``OUTBOX_DRAINS`` drains at once, each going on while it finds work: a message committed while
-        a batch waits on a slow delivery is claimed by another drain instead of waiting for that whole batch
-        (claims are safe with concurrent claimers, see db/outbox.claim_batch)."""
+        """Claim and start delivering what is due on each wake-up (a message was committed, a delivery slot
+        freed) and each tick (retries coming due); deliveries run beside the loop (``OutboxFeed``). Wake-ups
+        during a claim are coalesced into one claim after it."""
         assert self.outbox is not None
-        outbox = self.outbox
-        running: set[asyncio.Task[None]] = set()
-        missed = False
-
-        async def drain_while_busy() -> None:
-            try:
-                while await outbox(self.rt) > 0:
-                    pass
-            except Exception as exc:  # retried on the next wake or tick
-                log_failure("outbox", exc)
-
-        def done(task: asyncio.Task[None]) -> None:
-            nonlocal missed
-            running.discard(task)
-            if missed:  # a wake-up came while every drain was busy: look again
-                missed = False
-                self._outbox_wake.set()
-
         while True:
             self._outbox_wake.clear()
-            if len(running) < OUTBOX_DRAINS:
-                task = asyncio.create_task(drain_while_busy(), name="piaowu-outbox-drain")
-                running.add(task)
-                task.add_done_callback(done)
-            else:
-                missed = True
+            try:
+                await self.outbox.feed(self.rt, self.wake_outbox)
+            except Exception as exc:  # retried on the next wake or tick
+                log_failure("outbox", exc)
             try:
                 await asyncio.wait_for(self._outbox_wake.wait(), timeout=self.interval_s)
             except TimeoutError:
@@ -140,6 +127,8 @@ class Worker:
     async def stop(self) -> None:
         for task in self._spawned.values():
             task.cancel()
+        if self.outbox is not None:
+            self.outbox.cancel()
         for task in (self._task, self._outbox_task):
             if task:
                 task.cancel()
