@@ -63,6 +63,12 @@ class ConnectionCounts:
         beats = self.beats
         return min((n for i, n in enumerate(self.slots) if now - beats[i] < STALE_S), default=NOT_ACCEPTING)
 
+    def stalled(self, now: float, below: int) -> list[tuple[int, float]]:
+        """(slot, seconds since its loop ran) of each worker passed over although it holds fewer than ``below``."""
+        return [
+            (i, now - self.beats[i]) for i, n in enumerate(self.slots) if n < below and now - self.beats[i] >= STALE_S
+        ]
+
 
 class BalancedListener:
     """Accepts from the shared listening socket into this worker's uvicorn, one connection per wake-up, and
@@ -74,15 +80,18 @@ class BalancedListener:
         counts: ConnectionCounts,
         slot: int,
         protocol_factory: Callable[[], asyncio.Protocol],
-        open_connections: Callable[[], int],
+        held: set[Any],
     ) -> None:
         self._sock, self._counts, self._slot = sock, counts, slot
-        self._factory, self._open_connections = protocol_factory, open_connections
+        self._factory, self._held = protocol_factory, held
         self._loop = asyncio.get_running_loop()
-        self._handshakes = 0  # accepted, not yet handed to the protocol (not in uvicorn's connections yet)
+        # Protocols of connections accepted but not yet made (not in ``held`` yet): counted once, neither missed
+        # between the accept and connection_made nor counted twice after it (which would tilt the balance).
+        self._pending: set[asyncio.Protocol] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._accepting = True  # False while paused after running out of descriptors
         self._beats: asyncio.TimerHandle | None = None
+        self._reported: set[tuple[int, float]] = set()  # (slot, its last beat) of stalls already logged
         self._closed = False
         sock.setblocking(False)
         self.publish()
@@ -92,7 +101,7 @@ class BalancedListener:
     def publish(self) -> None:
         """Writes this worker's count to its slot (on every accept and every connection opened or closed)."""
         if not self._closed:
-            n = self._open_connections() + self._handshakes
+            n = len(self._held) + sum(p not in self._held for p in self._pending)
             self._counts.slots[self._slot] = n if self._accepting else NOT_ACCEPTING
 
     def _beat(self) -> None:
@@ -105,9 +114,12 @@ class BalancedListener:
         self._counts.beats[self._slot] = now
         for _ in range(MAX_BATCH):
             # Re-read every time: another worker may be accepting from the same queue at this moment.
-            if self._counts.slots[self._slot] > self._counts.fewest(now):
+            mine = self._counts.slots[self._slot]
+            if mine > self._counts.fewest(now):
                 self._pause(DEFER_S)  # the socket stays readable: without a pause this would spin
                 return
+            if mine > 0:
+                self._report_stalls(now, mine)
             try:
                 conn, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
@@ -123,13 +135,29 @@ class BalancedListener:
                 raise
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._handshakes += 1
-            self.publish()
-            task = self._loop.create_task(self._loop.connect_accepted_socket(self._factory, conn))
-            task.add_done_callback(self._handed_over)
+            self._hand_over(conn)
 
-    def _handed_over(self, task: asyncio.Task[Any]) -> None:
-        self._handshakes -= 1
+    def _report_stalls(self, now: float, mine: int) -> None:
+        for slot, idle in self._counts.stalled(now, mine):
+            if (slot, key := self._counts.beats[slot]) not in self._reported:
+                self._reported = {r for r in self._reported if r[0] != slot} | {(slot, key)}
+                logger.warning(
+                    "worker %d's event loop has not run for %.1f s (blocked, or starved of CPU): worker %d takes "
+                    "the new connections meanwhile",
+                    slot,
+                    idle,
+                    self._slot,
+                )
+
+    def _hand_over(self, conn: socket.socket) -> None:
+        protocol = self._factory()
+        self._pending.add(protocol)
+        self.publish()
+        task = self._loop.create_task(self._loop.connect_accepted_socket(lambda: protocol, conn))
+        task.add_done_callback(lambda t: self._handed_over(t, protocol))
+
+    def _handed_over(self, task: asyncio.Task[Any], protocol: asyncio.Protocol) -> None:
+        self._pending.discard(protocol)
         self.publish()
         if not task.cancelled() and (exc := task.exception()) is not None:
             logger.warning("a connection could not be set up: %r", exc)
@@ -205,12 +233,9 @@ class _WorkerServer(uvicorn.Server):
                 config=config, server_state=self.server_state, app_state=self.lifespan.state
             )
 
-        listener = BalancedListener(self._listen_sock, self._counts, self._slot, create_protocol, self._open)
+        listener = BalancedListener(self._listen_sock, self._counts, self._slot, create_protocol, self._connections)
         self._connections.changed = listener.publish
         self.servers.append(listener)  # type: ignore[arg-type]  # closed by uvicorn's shutdown, first thing
-
-    def _open(self) -> int:
-        return len(self._connections)
 
 
 def _worker_main(config: uvicorn.Config, sock: socket.socket, counts: ConnectionCounts, slot: int) -> None:
