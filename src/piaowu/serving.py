@@ -43,6 +43,7 @@ DEFER_S = 0.001  # how long a worker with more connections than another leaves a
 BEAT_S = 0.1  # how often each worker's event loop notes that it runs
 STALE_S = 2.0  # a worker whose loop has not run for this long (stuck, or starved of CPU) is not waited for
 MAX_BATCH = 16  # connections accepted per wake-up at most, so that requests in flight are not held up long
+MAX_FAILED_STARTS = 5  # a slot's workers dying this many times in a row before serving stop the server
 RESTART_PAUSE_S = 1.0  # a worker that dies this soon after its start is restarted no sooner (no spinning)
 
 _spawn = multiprocessing.get_context("spawn")
@@ -256,6 +257,7 @@ class Supervisor:
         self.counts = ConnectionCounts(self.workers)
         self.procs: list[Any] = [None] * self.workers
         self.started_at = [0.0] * self.workers
+        self.failed_starts = [0] * self.workers  # deaths in a row of a slot's workers before they served
         self._signals: list[int] = []
         self._wake = threading.Event()
 
@@ -298,9 +300,11 @@ class Supervisor:
                 continue
             proc.join()
             self.counts.slots[slot] = NOT_ACCEPTING  # its connections are gone; the others must not wait for it
-            if proc.exitcode == STARTUP_FAILURE:
-                # The app (settings, database, port) failed before serving: every restart would fail the same way.
-                logger.error("Child process [%s] failed to start; stopping.", proc.pid)
+            served = self.counts.beats[slot] >= self.started_at[slot]  # its listener ran at least once
+            self.failed_starts[slot] = 0 if served else self.failed_starts[slot] + 1
+            if proc.exitcode == STARTUP_FAILURE or self.failed_starts[slot] >= MAX_FAILED_STARTS:
+                # The app (settings, code, database) fails before serving: every restart would fail the same way.
+                logger.error("Child process [%s] failed to start (exit code %s); stopping.", proc.pid, proc.exitcode)
                 return STARTUP_FAILURE
             if time.monotonic() - self.started_at[slot] < RESTART_PAUSE_S:
                 time.sleep(RESTART_PAUSE_S)
