@@ -223,8 +223,10 @@ def test_sigterm_answers_the_request_in_flight_then_stops_every_process(served: 
     body = b'{"items": [], "buyer": {"name": "x"}}'
     c = socket.create_connection(("127.0.0.1", served.port))
     c.sendall(b"POST /api/v1/orders HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n")
-    c.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:10]))  # the request is in flight
-    time.sleep(0.5)
+    c.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:10]))
+    # In flight once a worker holds the connection (until then it waits in the queue, which stopping resets).
+    served.wait("a worker holds the connection", lambda: sum(_held_by(workers, served.port)) == 1, timeout=30)
+    time.sleep(0.3)
     served.proc.send_signal(signal.SIGTERM)
     time.sleep(1.0)
     assert served.proc.poll() is None  # still waiting for that request
