@@ -73,8 +73,9 @@ class ConnectionCounts:
 
 
 class BalancedListener:
-    """Accepts from the shared listening socket into this worker's uvicorn, one connection per wake-up, and
-    leaves a connection to another accepting worker that holds fewer. Closed like an ``asyncio.Server``."""
+    """Accepts from the shared listening socket into this worker's uvicorn while no other live worker holds
+    fewer connections (at most ``MAX_BATCH`` per wake-up), else leaves them to it. Closed like an
+    ``asyncio.Server``."""
 
     def __init__(
         self,
