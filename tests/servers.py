@@ -127,7 +127,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
-        proc.terminate()  # uvicorn's supervisor stops its workers on SIGTERM
+        proc.terminate()  # the supervisor (piaowu.serving) stops its workers on SIGTERM
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

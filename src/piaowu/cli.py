@@ -191,9 +191,9 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Run the HTTP server (uvicorn with uvloop and httptools): shop, back office, gate and the API."""
-    import uvicorn
-
+    """Run the HTTP server (uvicorn with uvloop and httptools): shop, back office, gate and the API. Several
+    workers share one listening socket and take turns at accepting (piaowu.serving)."""
+    from piaowu import serving
     from piaowu.config import public_url_problem
 
     # The workers read their settings from the environment: --host/--port become the default public URL there
@@ -207,16 +207,9 @@ def serve(
     settings.resolved_secret_key()  # every worker must read the same key: create it before they start
     if workers > 1 and settings.resolved_database_url().startswith("sqlite"):
         err.print("[yellow]note:[/yellow] SQLite serializes writes; several workers help little (use PostgreSQL)")
-    uvicorn.run(
-        "piaowu.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=log_level,
-    )
+    status = serving.serve("piaowu.app:create_app", host=host, port=port, workers=workers, log_level=log_level)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

@@ -202,15 +202,20 @@ def test_create_token_prints_a_working_token_once(cli_env: Path) -> None:
 
 def test_serve_runs_uvicorn_with_the_settings_given(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, object] = {}
-    monkeypatch.setattr("uvicorn.run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr("uvicorn.Server.run", lambda self: seen.update(one=self.config) or setattr(self, "started", 1))
+    monkeypatch.setattr("piaowu.serving.Supervisor.run", lambda self: seen.update(config=self.config) or 0)
     monkeypatch.setenv("PIAOWU_PORT", "9123")
-    ok("serve", "--workers", "2")
-    assert seen["app"] == "piaowu.app:create_app" and seen["factory"] is True
-    assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 9123, 2)
-    assert (seen["loop"], seen["http"]) == ("uvloop", "httptools")
+    ok("serve", "--workers", "2")  # several workers: under piaowu.serving's supervisor
+    config = seen.pop("config")
+    assert not seen  # not uvicorn's own multi-worker mode
+    assert (config.app, config.factory) == ("piaowu.app:create_app", True)  # type: ignore[attr-defined]
+    assert (config.host, config.port, config.workers) == ("127.0.0.1", 9123, 2)  # type: ignore[attr-defined]
+    assert (config.loop, config.http) == ("uvloop", "httptools")  # type: ignore[attr-defined]
     assert (cli_env / "secret_key").exists()  # made before the workers start, so they all read the same key
-    ok("serve", "--host", "0.0.0.0", "--port", "8080")
-    assert (seen["host"], seen["port"], seen["workers"]) == ("0.0.0.0", 8080, 1)
+    ok("serve", "--host", "0.0.0.0", "--port", "8080")  # one worker: uvicorn's server in this process
+    one = seen["one"]
+    assert (one.app, one.factory, one.workers) == ("piaowu.app:create_app", True, 1)  # type: ignore[attr-defined]
+    assert (one.host, one.port, one.loop, one.http) == ("0.0.0.0", 8080, "uvloop", "httptools")  # type: ignore[attr-defined]
 
 
 @pytest.mark.postgres
