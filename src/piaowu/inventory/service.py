@@ -1,7 +1,8 @@
 """The one inventory engine: pools, holds, reserve / confirm / release. It knows nothing of orders or money.
 
 Guarantees (proven by tests/concurrency on SQLite and PostgreSQL):
-- ``held + sold <= capacity + allowance`` for every pool under any interleaving;
+- ``held + sold <= capacity + allowance`` for every pool under any interleaving (a seats-only pool's held and
+  sold are its units' live claims, ``rules.SEATS_ONLY``: bounded by its units, one leg each);
 - a reservation takes all its units or none;
 - a hold is closed (sold, released or expired) exactly once, so units are never returned twice;
 - a leg of a unit with identity (a seat, a room, a berth) has at most one owner: a claim sets its mask's bits
