@@ -26,7 +26,8 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
   ``seat_taken``, counted), half ask for the best available. Orders/s, its ratio to pgbench's TPS in the same
   run, latency percentiles per step, refusals by code, CPU per order of the server, PostgreSQL and this load
   generator, and the books checked in the database (``books``): units with the occupied bit = live seat lines
-  = the pool's held + sold, no unit in two live holds, no seat on two live lines.
+  = the pool's held + sold (its seats' live claims; its row's counters stay 0: seat orders do not take them),
+  no unit in two live holds, no seat on two live lines.
 - ``availability``: what a seat picker loads. The map answer (``seat-map``: the sections; a house of at most
   ``map_parts.INLINE_SEATS`` seats has their seats in it) and a section's seats (``seat-map/sections/{key}``, the
   largest section; and all of them together, what a buyer who zooms into every section fetches): size raw and
@@ -427,12 +428,17 @@ async def check_seat_books(dsn: str, world: World) -> dict[str, int]:
         occupied = await conn.fetchval(
             "select count(*) from inventory_units where pool_id = $1 and occupied & 1 = 1", world.pool_id
         )
-        held_units = await conn.fetchval(
-            "select count(*) from inventory_hold_units c join inventory_holds h on h.id = c.hold_id "
-            "join inventory_units u on u.id = c.unit_id where u.pool_id = $1 "
-            "and (h.status = 'active' or (h.status = 'converted' and c.returned_at is null))",
-            world.pool_id,
+        # The seats' live claims by their hold's state: a seated pool's held and sold (inventory.counts), its row's
+        # counters untouched by seat orders (inventory.rules.SEATS_ONLY).
+        claims = dict(
+            await conn.fetch(
+                "select h.status, count(*) from inventory_hold_units c join inventory_holds h on h.id = c.hold_id "
+                "join inventory_units u on u.id = c.unit_id where u.pool_id = $1 "
+                "and (h.status = 'active' or (h.status = 'converted' and c.returned_at is null)) group by h.status",
+                world.pool_id,
+            )
         )
+        held_units = sum(claims.values())
         double_held = await conn.fetchval(
             "select count(*) from (select c.unit_id from inventory_hold_units c "
             "join inventory_holds h on h.id = c.hold_id join inventory_units u on u.id = c.unit_id "
@@ -454,18 +460,19 @@ async def check_seat_books(dsn: str, world: World) -> dict[str, int]:
         active_holds = await conn.fetchval("select count(*) from inventory_holds where status = 'active'")
     finally:
         await conn.close()
-    counted = books["held"] + books["sold"]
+    held, sold = claims.get("active", 0), claims.get("converted", 0)
     return {
         "capacity": books["capacity"],
-        "held": books["held"],
-        "sold": books["sold"],
+        "held": held,
+        "sold": sold,
+        "pool_row": books["held"] + books["sold"],
         "occupied_units": occupied,
         "held_units": held_units,
         "live_seat_lines": live_lines,
         "active_holds": active_holds,
         "seat_sold_twice": double_held + double_lines,
         "mismatch": books["held_mismatch"] + books["oversold"] + (occupied != held_units) + (occupied != live_lines)
-        + (occupied != counted),
+        + (held + sold > books["capacity"]) + books["held"] + books["sold"],
     }  # fmt: skip
 
 
@@ -723,7 +730,7 @@ async def run_expiry(rt: Any, world: World, dsn: str) -> dict[str, Any]:
         released += n
     seconds = time.perf_counter() - t0
     books = await check_seat_books(dsn, world)
-    leaked = books["held"] + books["sold"] + books["occupied_units"] + books["held_units"] + books["active_holds"]
+    leaked = sum(books[k] for k in ("held", "sold", "pool_row", "occupied_units", "held_units", "active_holds"))
     return {
         "part": "expiry",
         "pending_orders": pending,

@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 
 from piaowu.catalog import ticket_type_service
 from piaowu.catalog.schemas import TicketTypePatch
+from piaowu.inventory import service as inventory
+from piaowu.inventory.models import Pool
 from piaowu.orders.models import OrderLine, OrderLineHolding
 from piaowu.seating import session_seating
 from piaowu.seating.live import LIVE_KEY, LiveSeats
@@ -63,7 +65,14 @@ async def test_picked_seats_are_sold_at_their_zone_price_with_labels_on_the_line
         )
     assert set(stored) == {("A", "1", "5"), ("B", "2", "3"), ("A", "1", "6")}
     assert sorted(h.unit_id for h in holdings if h.unit_id) == sorted([a, b, world.seat("A", "1", "6")])
-    assert {h.pool_id for h in holdings if h.pool_id} == {world.pool_id}
+    # The seat is the session pool's unit: its claim is the take, and the pool's row is not in the order — its
+    # counters stay as they were, and the pool's held is its seats' live claims (inventory.rules.SEATS_ONLY).
+    assert not [h for h in holdings if h.pool_id]
+    async with runtime.uow(readonly=True) as uow:
+        counts = (await inventory.counts(uow, world.organizer_id, [world.pool_id]))[world.pool_id]
+        pool = await uow.session.get(Pool, world.pool_id)
+        assert pool is not None
+    assert (counts.held, counts.sold, counts.available, pool.held, pool.sold) == (3, 0, counts.capacity - 3, 0, 0)
     # The order read back shows the seats too.
     read = await client.post(
         "/api/v1/shop/seat-theatre/orders/lookup", json={"code": order["code"], "contact": BUYER["phone"]}

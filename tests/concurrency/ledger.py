@@ -11,6 +11,12 @@ For every pool P (all quantities in units):
   without one);
 - ``held(P) + sold(P) <= capacity(P) + allowance(P)``.
 
+A seats-only pool (a seated session's, ``inventory.rules.SEATS_ONLY``) is its seats: a seat order claims a unit
+and takes nothing of the pool's row, and its ``held``/``sold`` are its units' live claims (``inventory.counts``).
+The rows they are checked against are then the order lines holding one of its units — ``held`` = the active lines
+of ``pending`` orders, ``sold`` = the valid sold tickets as above — and the units' occupied bits:
+``held + sold`` = the pool's units with the bit set.
+
 A counter updated twice (a hold released twice, a payment applied twice, a lost update) breaks one of
 these equalities even when the capacity bound still holds, so they are checked separately.
 """
@@ -27,7 +33,9 @@ from sqlalchemy import func, select
 
 from piaowu.core.actor import Actor
 from piaowu.core.errors import DomainError
-from piaowu.inventory.models import Hold, HoldItem, Pool
+from piaowu.inventory import service as inventory
+from piaowu.inventory.models import Hold, HoldItem, Pool, Unit
+from piaowu.inventory.rules import SEATS_ONLY
 from piaowu.orders import service as orders
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.schemas import BuyerIn, OrderIn, OrderItemIn, OrderOut
@@ -97,12 +105,61 @@ async def ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:
             refunded[pool_id] += units
         elif line_status == "refunded" or (line_status == "active" and order_status in ("paid", "partially_refunded")):
             valid[pool_id] += units
-    return {
+    books = {
         pid: PoolLedger(
             pid, p.capacity, p.allowance, p.held, p.sold, held[pid], converted[pid] - refunded[pid], valid[pid]
         )
         for pid, p in pools.items()
     }
+    seated = [pid for pid, p in pools.items() if p.kind == SEATS_ONLY]
+    if seated:
+        books |= await _seat_ledger(rt, {pid: pools[pid] for pid in seated})
+    return books
+
+
+async def _seat_ledger(rt: Runtime, pools: dict[str, Pool]) -> dict[str, PoolLedger]:
+    ids = list(pools)
+    async with rt.uow(readonly=True) as uow:
+        s = uow.session
+        counts = await inventory.counts(uow, next(iter(pools.values())).organizer_id, ids)
+        lines = (
+            await s.execute(
+                select(Unit.pool_id, OrderLine.status, Order.status, func.coalesce(Ticket.entries_used, 0))
+                .select_from(OrderLineHolding)
+                .join(Unit, Unit.id == OrderLineHolding.unit_id)
+                .join(OrderLine, OrderLine.id == OrderLineHolding.line_id)
+                .join(Order, Order.id == OrderLine.order_id)
+                .outerjoin(Ticket, Ticket.order_line_id == OrderLine.id)
+                .where(Unit.pool_id.in_(ids))
+            )
+        ).all()
+        occupied = Counter[str](
+            dict(
+                (
+                    await s.execute(
+                        select(Unit.pool_id, func.count())
+                        .where(Unit.pool_id.in_(ids), Unit.occupied.bitwise_and(1) == 1)
+                        .group_by(Unit.pool_id)
+                    )
+                ).all()
+            )
+        )
+    held, valid = Counter[str](), Counter[str]()
+    for pool_id, line_status, order_status, entries_used in lines:
+        if line_status == "active" and order_status == "pending":
+            held[pool_id] += 1
+        elif (line_status == "refunded" and entries_used) or (
+            line_status == "active" and order_status in ("paid", "partially_refunded")
+        ):
+            valid[pool_id] += 1
+    books = {}
+    for pid, p in pools.items():
+        c = counts[pid]
+        # The bits stand for the claims' total: a claim left live on a freed seat (or a bit on a seat no claim
+        # holds) shows as a ``sold`` that no row explains.
+        sold_rows = occupied[pid] - c.held
+        books[pid] = PoolLedger(pid, p.capacity, p.allowance, c.held, c.sold, held[pid], sold_rows, valid[pid])
+    return books
 
 
 async def assert_ledger(rt: Runtime, pool_ids: Iterable[str]) -> dict[str, PoolLedger]:

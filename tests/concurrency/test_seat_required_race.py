@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from piaowu.core.errors import SeatRequired, SoldOut
-from piaowu.inventory import service as inventory
 from piaowu.inventory import strategies
+from piaowu.inventory.models import Pool
 from piaowu.runtime import Runtime
 from piaowu.seating import session_seating
 from tests.concurrency.ledger import buy
@@ -63,7 +63,9 @@ async def _race(rt: Runtime) -> tuple[BaseException | None, int, SeatingWorld, s
     except (SeatRequired, SoldOut) as exc:
         refusal = exc
     async with rt.uow(readonly=True) as uow:
-        held = (await inventory.counts(uow, world.organizer_id, [pool]))[pool].held
+        # What counted takes took: the pool row's own counter (a seats-only pool's ``held`` as ``inventory.counts``
+        # reads it is its seats' claims, which a seatless ticket does not make — it would be sold beside them).
+        held = (await uow.session.execute(select(Pool.held).where(Pool.id == pool))).scalar_one()
     return refusal, held, world, tt
 
 

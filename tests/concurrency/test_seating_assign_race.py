@@ -1,15 +1,18 @@
 """Operators giving a session another seat layout while buyers claim its seats, on SQLite and PostgreSQL.
 
 8 operators assign one of two layouts (60 or 20 seats) while 40 buyers each claim 1–3 seats of the seats the
-session had when they looked, all at once. ``assign_layout`` checks "nothing held or sold" with a conditional
-update of the session pool's row, the row every reservation takes first, so afterwards:
+session had when they looked, all at once. A buyer claims seats only, as a seat order does: the seat is the
+session pool's unit, and the pool's row is not taken (``inventory.rules.SEATS_ONLY``). ``assign_layout`` checks
+"nothing held or sold" by locking the session's seat units and reading them (``inventory.lock_seats_unclaimed``),
+after a conditional update of the pool's row (admission sold before the layout), so afterwards:
 
 - no buyer holds a unit that is no longer a seat of the session (a layout never replaced seats under a hold);
 - the session's seats, its seating's seat count and the pool's capacity agree, and the pool has no unit but
   those seats (replaced seats left the pool);
-- the pool's ``held`` is what the active holds took, and each refusal is one of the expected ones.
+- the pool's ``held`` (its seats' live claims) is what the active holds claimed, and each refusal is one of the
+  expected ones.
 
-The control run checks "nothing held" with a read first and then resizes with an unconditional write (the
+The control run checks "nothing held" with a read first and then assigns without either guard (the
 check-then-act bug): some buyer then holds a seat that the session no longer sells.
 """
 
@@ -28,7 +31,7 @@ from piaowu.core.errors import SeatingLocked, SeatTaken
 from piaowu.inventory import repository as inventory_repo
 from piaowu.inventory import service as inventory
 from piaowu.inventory.models import Hold, HoldUnit, Pool, Unit
-from piaowu.inventory.rules import Claim, Take
+from piaowu.inventory.rules import Claim
 from piaowu.runtime import Runtime
 from piaowu.seating import layout_service, session_seating
 from piaowu.seating.models import SessionSeat, SessionSeating
@@ -44,9 +47,9 @@ Assign = Callable[[Runtime, SeatingWorld, str], Awaitable[None]]
 
 async def naive_assign(rt: Runtime, world: SeatingWorld, layout_id: str) -> None:
     """The bug: "nothing held or sold" read in a transaction of its own, then the layout assigned with the pool
-    resized blindly (no condition on the row)."""
-    async with rt.db.read_sessions() as reader:
-        pool = (await reader.execute(select(Pool.held, Pool.sold).where(Pool.id == world.pool_id))).one()
+    resized blindly (no condition on the row) and the seats replaced without locking them."""
+    async with rt.uow(readonly=True) as uow:
+        pool = (await inventory.counts(uow, world.organizer_id, [world.pool_id]))[world.pool_id]
     if pool.held or pool.sold:
         raise SeatingLocked()
     await asyncio.sleep(0.01)
@@ -57,6 +60,11 @@ async def blind_resize(uow, organizer_id: str, pool_id: str, capacity: int, *, k
     """The control's resize: no condition on what is held or sold (the caller checked, in the past)."""
     values = {"capacity": capacity} if kind is None else {"capacity": capacity, "kind": kind}
     await uow.session.execute(update(Pool).where(Pool.id == pool_id).values(**values))
+    return True
+
+
+async def unguarded_seats(uow, organizer_id: str, pool_id: str) -> bool:  # noqa: ANN001
+    """The control's seat check: none (the caller checked, in the past)."""
     return True
 
 
@@ -83,7 +91,7 @@ async def _buy(rt: Runtime, world: SeatingWorld, rng: random.Random) -> str:
                 hold = await inventory.reserve(
                     uow,
                     world.organizer_id,
-                    [Take(world.pool_id, len(picked))],
+                    [],
                     claims=[Claim(s, 1) for s in picked],
                     expires_at=uow.now() + timedelta(minutes=15),
                 )
@@ -118,7 +126,7 @@ async def _race(rt: Runtime, world: SeatingWorld, assign: Assign = _assign) -> t
         seating = (
             await s.execute(select(SessionSeating).where(SessionSeating.session_id == world.session_id))
         ).scalar_one()
-        pool = (await s.execute(select(Pool).where(Pool.id == world.pool_id))).scalar_one()
+        pool = (await inventory.counts(uow, world.organizer_id, [world.pool_id]))[world.pool_id]
         in_pool = set((await s.execute(select(Unit.id).where(Unit.pool_id == world.pool_id))).scalars())
         held_units = set(
             (
@@ -162,6 +170,7 @@ async def test_a_layout_never_replaces_seats_under_a_hold(runtime, tenant):
 async def test_control_check_then_act_replaces_seats_under_holds(runtime, tenant, monkeypatch):
     world = await seating_world(runtime, tenant)
     monkeypatch.setattr(inventory, "resize_unused", blind_resize)
+    monkeypatch.setattr(inventory, "lock_seats_unclaimed", unguarded_seats)
     found = []
     for _ in range(5):  # a race may be lost by chance; the bug shows within a few rounds
         outcomes, facts = await _race(runtime, world, naive_assign)

@@ -13,7 +13,8 @@ class Pool(IdMixin, CreatedMixin, Base):
     """A pool of capacity units (库存). Every sellable thing consumes units of one or more pools.
 
     ``held + sold <= capacity + allowance`` always; the database checks the non-negative parts and the
-    reserve statement checks the sum atomically.
+    reserve statement checks the sum atomically. A seats-only pool (``rules.SEATS_ONLY``) is its seats: seat
+    claims do not take its row, and its held and sold are its units' live claims (``repository.seat_counts``).
     """
 
     __tablename__ = "inventory_pools"

@@ -10,19 +10,52 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.db import hotpath, statements
 from piaowu.db.types import UTCDateTime
-from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool, Unit
-from piaowu.inventory.rules import HoldStatus, PoolCounts
+from piaowu.inventory.models import LEG0_IN_USE, Hold, HoldItem, HoldUnit, Pool, Unit
+from piaowu.inventory.rules import SEATS_ONLY, HoldStatus, PoolCounts
 
 
 async def counts(session: AsyncSession, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
+    """Each pool's capacity, held and sold. A seats-only pool's held and sold are its seats' live claims
+    (``seat_counts``), not its row's counters, which seat claims do not take."""
     if not pool_ids:
         return {}
-    rows = await session.execute(
-        select(Pool.id, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
-            Pool.id.in_(list(pool_ids)), Pool.organizer_id == organizer_id
+    rows = (
+        await session.execute(
+            select(Pool.id, Pool.kind, Pool.capacity, Pool.held, Pool.sold, Pool.allowance).where(
+                Pool.id.in_(list(pool_ids)), Pool.organizer_id == organizer_id
+            )
         )
+    ).all()
+    seated = await seat_counts(session, [r.id for r in rows if r.kind == SEATS_ONLY])
+    return {
+        r.id: PoolCounts(r.capacity, *seated.get(r.id, (0, 0)), r.allowance)
+        if r.kind == SEATS_ONLY
+        else PoolCounts(r.capacity, r.held, r.sold, r.allowance)
+        for r in rows
+    }
+
+
+async def seat_counts(session: AsyncSession, pool_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(held, sold) of seats-only pools, from their units: a claim is held while its hold is active, sold while
+    its hold is converted and the claim not returned (a refund or an exchange returns it). Only the units in use
+    are read (the partial index ``ix_inventory_units_leg0_in_use``), so the cost grows with the seats taken, not
+    with the house. Pools with nothing taken are left out."""
+    if not pool_ids:
+        return {}
+    live = (HoldStatus.ACTIVE.value, HoldStatus.CONVERTED.value)
+    q = (
+        select(Unit.pool_id, Hold.status, func.count())
+        .select_from(Unit)
+        .join(HoldUnit, HoldUnit.unit_id == Unit.id)
+        .join(Hold, Hold.id == HoldUnit.hold_id)
+        .where(Unit.pool_id.in_(list(pool_ids)), LEG0_IN_USE, HoldUnit.returned_at.is_(None), Hold.status.in_(live))
+        .group_by(Unit.pool_id, Hold.status)
     )
-    return {r.id: PoolCounts(r.capacity, r.held, r.sold, r.allowance) for r in rows}
+    out: dict[str, tuple[int, int]] = {}
+    for pool_id, status, n in (await session.execute(q)).all():
+        held, sold = out.get(pool_id, (0, 0))
+        out[pool_id] = (held + n, sold) if status == HoldStatus.ACTIVE else (held, sold + n)
+    return out
 
 
 async def pool(session: AsyncSession, organizer_id: str, pool_id: str) -> Pool | None:
@@ -249,6 +282,18 @@ async def resize_unused(
         .execution_options(synchronize_session=False)
     )
     return res.rowcount == 1
+
+
+async def lock_units_unclaimed(session: AsyncSession, organizer_id: str, pool_id: str) -> bool:
+    """Locks every unit of the pool, in id order (the order claims lock them in), then says whether none is
+    claimed. A claim in flight is waited for and then seen (the second statement reads what committed); a claim
+    that comes later waits for the caller's transaction. PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds
+    the database's write lock, so there it is the check alone."""
+    if session.get_bind().dialect.name == "postgresql":
+        locked = select(Unit.id).where(Unit.pool_id == pool_id, Unit.organizer_id == organizer_id)
+        await session.execute(select(func.count()).select_from(locked.order_by(Unit.id).with_for_update().subquery()))
+    taken = select(Unit.id).where(Unit.pool_id == pool_id, Unit.organizer_id == organizer_id, Unit.occupied != 0)
+    return (await session.execute(taken.limit(1))).first() is None
 
 
 UNIT_BATCH = 2_000

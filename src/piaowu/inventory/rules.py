@@ -53,8 +53,20 @@ class Take:
 
 
 # ``inventory_pools.kind`` of a pool whose every unit is a seat sold by its claim (a seated session's pool): a
-# take marked ``seatless`` never matches it.
+# take marked ``seatless`` never matches it. Such a pool IS its seats (DESIGN.md, "One inventory engine"): a
+# seat order claims units and takes nothing of the pool's row, so its held and sold are its units' live claims
+# (``repository.seat_counts``), and ``held + sold <= capacity`` holds because the pool has ``capacity`` units of
+# one leg each and a leg has at most one live claim. Its row's counters move only for holds made before that.
 SEATS_ONLY = "seats"
+
+
+def seated_capacity_change(capacity: int, new_capacity: int) -> list[dict[str, str]]:
+    """A seats-only pool's capacity is its seat count, which only a layout changes: any other value is refused
+    (the same value is not a change)."""
+    if new_capacity == capacity:
+        return []
+    message = "A seated session's capacity is its seat count: assign another layout to change it."
+    return [{"field": "capacity", "code": "seated_capacity", "message": message}]
 
 
 def plan(takes: Iterable[Take]) -> list[Take]:

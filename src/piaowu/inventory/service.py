@@ -1,7 +1,8 @@
 """The one inventory engine: pools, holds, reserve / confirm / release. It knows nothing of orders or money.
 
 Guarantees (proven by tests/concurrency on SQLite and PostgreSQL):
-- ``held + sold <= capacity + allowance`` for every pool under any interleaving;
+- ``held + sold <= capacity + allowance`` for every pool under any interleaving (a seats-only pool's held and
+  sold are its units' live claims, ``rules.SEATS_ONLY``: bounded by its units, one leg each);
 - a reservation takes all its units or none;
 - a hold is closed (sold, released or expired) exactly once, so units are never returned twice;
 - a leg of a unit with identity (a seat, a room, a berth) has at most one owner: a claim sets its mask's bits
@@ -26,6 +27,7 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool
 from piaowu.inventory.rules import (
+    SEATS_ONLY,
     Claim,
     HoldStatus,
     PoolCounts,
@@ -38,6 +40,7 @@ from piaowu.inventory.rules import (
     merge_masks,
     plan,
     plan_claims,
+    seated_capacity_change,
 )
 from piaowu.inventory.strategies import GUARDED, ReserveStrategy
 
@@ -83,10 +86,15 @@ async def create_pool(
 
 
 async def set_capacity(uow: UnitOfWork, organizer_id: str, pool_id: str, capacity: int) -> PoolCounts:
-    """Changes a pool's capacity; refuses to go below what is already held or sold."""
+    """Changes a pool's capacity; refuses to go below what is already held or sold. A seats-only pool's
+    capacity is its seat count (``rules.seated_capacity_change``): only the layout changes it."""
     pool = await repo.pool(uow.session, organizer_id, pool_id)
     if pool is None:
         raise NotFound(kind="pool")
+    if pool.kind == SEATS_ONLY:
+        if errors := seated_capacity_change(pool.capacity, capacity):
+            raise ValidationFailed(errors)
+        return (await repo.counts(uow.session, organizer_id, [pool_id]))[pool_id]
     errors = check_capacity_change(capacity, PoolCounts(pool.capacity, pool.held, pool.sold, pool.allowance))
     if errors:
         raise ValidationFailed(errors)
@@ -106,6 +114,14 @@ async def resize_unused(
     if capacity < 0:
         raise ValidationFailed([{"field": "capacity", "code": "negative", "message": "Capacity cannot be negative."}])
     return await repo.resize_unused(uow.session, organizer_id, pool_id, capacity, kind)
+
+
+async def lock_seats_unclaimed(uow: UnitOfWork, organizer_id: str, pool_id: str) -> bool:
+    """Locks a seats-only pool's units until the caller's transaction ends and says whether none of them is held
+    or sold. Seat claims do not take the pool's row (``rules.SEATS_ONLY``), so what must not change under a hold
+    (the pool's seats themselves) is guarded on the units: a claim in flight is waited for and then seen, a later
+    one waits for the caller and then finds the units as the caller left them."""
+    return await repo.lock_units_unclaimed(uow.session, organizer_id, pool_id)
 
 
 async def create_units(

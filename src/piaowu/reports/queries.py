@@ -21,7 +21,9 @@ from piaowu.catalog.models import Event, Session
 from piaowu.catalog.texts import pick
 from piaowu.checkin.models import Scan
 from piaowu.core.reading_locale import current
+from piaowu.inventory import repository as inventory_repo
 from piaowu.inventory.models import Pool
+from piaowu.inventory.rules import SEATS_ONLY
 from piaowu.orders.models import Order, OrderLine
 from piaowu.payments.models import Payment, Refund
 
@@ -100,8 +102,9 @@ async def admissions_between(session: AsyncSession, organizer_id: str, start: da
 async def upcoming_sessions(
     session: AsyncSession, organizer_id: str, now: datetime, limit: int = 8
 ) -> list[SessionLoad]:
-    """Sessions not yet over (and not cancelled), soonest first, with their pool's counters; the event's and
-    session's names in the reader's language (``core.reading_locale``), as the catalog's read models give them."""
+    """Sessions not yet over (and not cancelled), soonest first, with their pool's counters (a seated session's:
+    its seats' live claims, ``inventory.repository.seat_counts``); the event's and session's names in the reader's
+    language (``core.reading_locale``), as the catalog's read models give them."""
     lang = current()
     q = (
         select(
@@ -116,6 +119,8 @@ async def upcoming_sessions(
             Pool.capacity,
             Pool.held,
             Pool.sold,
+            Pool.id.label("pool_id"),
+            Pool.kind,
         )
         .join(Event, Event.id == Session.event_id)
         .join(Pool, Pool.id == Session.pool_id)
@@ -123,9 +128,20 @@ async def upcoming_sessions(
         .order_by(Session.starts_at, Session.id)
         .limit(limit)
     )
+    rows = (await session.execute(q)).all()
+    seated = await inventory_repo.seat_counts(session, [r.pool_id for r in rows if r.kind == SEATS_ONLY])
     return [
-        SessionLoad(sid, eid, pick(ev_texts, lang, ev_name), pick(s_texts, lang, s_name), *rest)
-        for sid, eid, ev_name, ev_texts, s_name, s_texts, *rest in (await session.execute(q)).all()
+        SessionLoad(
+            sid,
+            eid,
+            pick(ev_texts, lang, ev_name),
+            pick(s_texts, lang, s_name),
+            starts_at,
+            status,
+            capacity,
+            *(seated.get(pool_id, (0, 0)) if kind == SEATS_ONLY else (held, sold)),
+        )
+        for sid, eid, ev_name, ev_texts, s_name, s_texts, starts_at, status, capacity, held, sold, pool_id, kind in rows
     ]
 
 

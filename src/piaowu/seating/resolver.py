@@ -279,6 +279,9 @@ class SeatResolver:
             offer = offers[sel.ticket_type_id]
             ctx = sessions[offer.session_id]
             unit_ids = picked.get(item.index) or chosen.get(item.index, ())
+            # The seat is the session pool's unit (``inventory.rules.SEATS_ONLY``): its claim is the take, and the
+            # pool's row stays out of the order (every seat order of a session would queue on it to its commit).
+            counted = tuple(PoolHolding(p, 1) for p in offer.pool_ids if p != ctx.live.seats.pool_id)
             for k, unit_id in enumerate(unit_ids):
                 seat = ctx.live.seats.by_unit[unit_id]
                 price = ctx.prices[(seat.zone, sel.ticket_type_id)]
@@ -290,7 +293,7 @@ class SeatResolver:
                         session_id=offer.session_id,
                         price_minor=price.price_minor,
                         currency=offer.currency,
-                        holdings=(*(PoolHolding(p, 1) for p in offer.pool_ids), UnitHolding(unit_id, 0b1)),
+                        holdings=(*counted, UnitHolding(unit_id, 0b1)),
                         holder_name=item.holders[k] if item.holders else "",
                         event_name=offer.event_name,
                         session_name=offer.session_name,

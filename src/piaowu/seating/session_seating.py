@@ -59,8 +59,10 @@ async def assign_layout(uow: UnitOfWork, actor: Actor, session_id: str, layout_i
     layout is ``NotFound``): one unit per seat in the session's pool, blocked where the layout keeps the seat
     back, pool and session capacity = seat count. A session that had seats gets the new ones instead (zone
     prices of zones the new layout lacks are dropped). Refused with ``seating_locked`` (409) once anything of
-    the session is held or sold: the check is a conditional update of the pool's row, so a reservation racing
-    it either comes first (and this is refused) or waits for this transaction and sees the new seats. Audited."""
+    the session is held or sold: admission by a conditional update of the pool's row, seats by locking the
+    session's seat units (seat claims do not take the pool's row, ``inventory.rules.SEATS_ONLY``) — so a
+    reservation racing it either comes first (and this is refused) or waits for this transaction and then finds
+    its seats gone. Audited."""
     actor.require(Permission.CATALOG_WRITE)
     org = actor.organizer_id
     s = await views.session_or_404(uow, org, session_id)
@@ -75,6 +77,8 @@ async def assign_layout(uow: UnitOfWork, actor: Actor, session_id: str, layout_i
     # The pool sells seats alone from now on (``SEATS_ONLY``): a counted ticket's take no longer matches its row,
     # even one that waited for this transaction on that row (the offer's own check cannot see this commit then).
     if not await inventory.resize_unused(uow, org, s.pool_id, len(seat_map.seats), kind=SEATS_ONLY):
+        raise SeatingLocked()
+    if not await inventory.lock_seats_unclaimed(uow, org, s.pool_id):
         raise SeatingLocked()
     previous = await repo.seating(uow.session, org, s.id)
     before = {"layout_id": previous.layout_id, "layout_version": previous.layout_version} if previous else None
