@@ -494,7 +494,7 @@ async def run_orders(
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
     cpu = fs.cpu_used(cpu_before, fs.cpu_snapshot(procs, dbname))
-    after_db = await fs.check_books_many(dsn, [world.ticket_type_id])
+    after_db = await fs.check_books_many(dsn, [world.ticket_type_id], after=True)
     books = await check_seat_books(dsn, world)
     n = max(run.orders, 1)
     return {
