@@ -55,11 +55,26 @@ def _messages_in_source() -> dict[str, str]:
     for path in _source_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         where = path.relative_to(SRC).as_posix()
+        # ``message = "…"`` then ``{"message": message}``: the sentence is the name's string (seathot's
+        # seated_capacity message went out untranslated that way).
+        named = {
+            target.id: node.value.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
-                    if isinstance(key, ast.Constant) and key.value == "message" and isinstance(value, ast.Constant):
+                    if not (isinstance(key, ast.Constant) and key.value == "message"):
+                        continue
+                    if isinstance(value, ast.Constant):
                         found[value.value] = where
+                    elif isinstance(value, ast.Name) and value.id in named:
+                        found[named[value.id]] = where
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 name = node.func.id
                 first = node.args[0] if node.args else None
