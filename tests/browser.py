@@ -128,6 +128,23 @@ def tabs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[
         context.close()
 
 
+def open_gate(page: Page, gate_url: str, email: str, password: str, name: str, session_ids: list[str]) -> None:
+    """Signs in at ``gate_url`` (/gate sends to the sign-in form) and sets the gate up: its name and the sessions
+    it admits (none ticked: every session); the page is then the scanner."""
+    from playwright.sync_api import expect
+
+    page.goto(gate_url)
+    page.locator("#f-email").fill(email)
+    page.locator("#f-password").fill(password)
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/gate$"))
+    page.locator("#gate_name").fill(name)
+    for sid in session_ids:
+        page.locator(f'input[name="session_ids"][value="{sid}"]').check()
+    page.locator("button.gate-go").click()
+    expect(page.locator("#gate-raw")).to_be_visible()
+
+
 def drag_box(page: Page, seats: Locator, first: int, last: int) -> None:
     """Drag a rectangle with the mouse from just outside seat ``first``'s top left to just outside seat ``last``'s
     bottom right (the seat editors' box selection)."""

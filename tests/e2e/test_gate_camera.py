@@ -8,7 +8,6 @@ Before jsQR the camera button stayed hidden on such browsers and the attendant h
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from piaowu import vendor
 from piaowu.config import Settings
 from piaowu.demo import DEMO_LOGINS
 from piaowu.tickets import signing
-from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path, open_gate
 from tests.conftest import require_or_skip
 from tests.servers import LiveServer, api_box_office_ticket, api_session
 
@@ -98,14 +97,9 @@ def test_a_qr_code_shown_to_the_camera_is_checked_in_without_barcode_detector(
             errors: list[str] = []
             gp.on("console", lambda m: m.type == "error" and errors.append(m.text))
             gp.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-            gp.goto(live_server.url("/gate"))
-            gp.locator("#f-email").fill(gate_login.email)
-            gp.locator("#f-password").fill(gate_login.password)
-            gp.locator("form button[type=submit]").click()
-            expect(gp).to_have_url(re.compile(r"/gate$"))
-            gp.locator("#gate_name").fill("东门 East gate")
-            gp.locator(f'input[name="session_ids"][value="{session_id}"]').check()
-            gp.locator("button.gate-go").click()
+            open_gate(
+                gp, live_server.url("/gate"), gate_login.email, gate_login.password, "东门 East gate", [session_id]
+            )
 
             assert gp.evaluate("'BarcodeDetector' in window") is False
             button = gp.locator("#gate-camera")
@@ -136,10 +130,7 @@ def test_a_scanner_that_sends_no_enter_checks_in_the_current_payload(tabs, live_
     gate_login = next(x for x in DEMO_LOGINS if x.role == "gate")
     staff = tabs(locale="en", viewport=(412, 915))
     gp = staff.page
-    staff.sign_in(live_server.url("/gate"), gate_login.email, gate_login.password, lands=r"/gate$")
-    gp.locator("#gate_name").fill("West gate")
-    gp.locator(f'input[name="session_ids"][value="{session_id}"]').check()
-    gp.locator("button.gate-go").click()
+    open_gate(gp, live_server.url("/gate"), gate_login.email, gate_login.password, "West gate", [session_id])
     gp.locator("#gate-raw").press_sequentially(payload)  # key by key, as a scanner types; no Enter
     result = gp.locator("#gate-result-box .gate-result").first
     expect(result).to_have_attribute("data-result", "admitted")

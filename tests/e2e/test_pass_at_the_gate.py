@@ -7,7 +7,6 @@ Screenshots go to test-artifacts/ (the gate at a handheld's 412×915).
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -15,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from piaowu.demo import DEMO_LOGINS
+from tests.browser import open_gate
 from tests.servers import LiveServer, api_box_office_ticket, api_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -71,14 +71,9 @@ def test_a_pass_at_the_second_attraction(tabs, live_server: LiveServer) -> None:
     gate_login = next(x for x in DEMO_LOGINS if x.role == "gate")
     staff = tabs(locale="zh-CN", viewport=HANDHELD)
     gp = staff.page
-    staff.goto(live_server.url("/gate"))
-    gp.locator("#f-email").fill(gate_login.email)
-    gp.locator("#f-password").fill(gate_login.password)
-    gp.locator("form button[type=submit]").click()
-    expect(gp).to_have_url(re.compile(r"/gate$"))
-    gp.locator("#gate_name").fill("博物馆入口 Museum gate")
-    gp.locator(f'input[name="session_ids"][value="{b_session}"]').check()
-    gp.locator("button.gate-go").click()
+    open_gate(
+        gp, live_server.url("/gate"), gate_login.email, gate_login.password, "博物馆入口 Museum gate", [b_session]
+    )
 
     scan = gp.locator("#gate-raw")
     scan.fill(code)
