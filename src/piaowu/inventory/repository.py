@@ -59,8 +59,8 @@ async def seat_counts(session: AsyncSession, pool_ids: Sequence[str]) -> dict[st
         .where(Hold.status == HoldStatus.ACTIVE.value, HoldUnit.returned_at.is_(None), Unit.pool_id.in_(ids))
         .group_by(Unit.pool_id)
     )
-    taken = dict((await session.execute(claimed)).tuples().all())
-    active = dict((await session.execute(held)).tuples().all())
+    taken: dict[str, int] = {pid: n for pid, n in (await session.execute(claimed)).all()}
+    active: dict[str, int] = {pid: n for pid, n in (await session.execute(held)).all()}
     return {pid: (active.get(pid, 0), n - active.get(pid, 0)) for pid, n in taken.items()}
 
 
