@@ -23,7 +23,6 @@ from piaowu.checkin.models import Scan
 from piaowu.core.reading_locale import current
 from piaowu.inventory import repository as inventory_repo
 from piaowu.inventory.models import Pool
-from piaowu.inventory.rules import SEATS_ONLY
 from piaowu.orders.models import Order, OrderLine
 from piaowu.payments.models import Payment, Refund
 
@@ -102,9 +101,9 @@ async def admissions_between(session: AsyncSession, organizer_id: str, start: da
 async def upcoming_sessions(
     session: AsyncSession, organizer_id: str, now: datetime, limit: int = 8
 ) -> list[SessionLoad]:
-    """Sessions not yet over (and not cancelled), soonest first, with their pool's counters (a seated session's:
-    its seats' live claims, ``inventory.repository.seat_counts``); the event's and session's names in the reader's
-    language (``core.reading_locale``), as the catalog's read models give them."""
+    """Sessions not yet over (and not cancelled), soonest first, with their pool's counts as the inventory gives
+    them (``inventory.repository.counts``: a seated session's are its seats' live claims); the event's and
+    session's names in the reader's language (``core.reading_locale``), as the catalog's read models give them."""
     lang = current()
     q = (
         select(
@@ -116,11 +115,7 @@ async def upcoming_sessions(
             Session.name_i18n,
             Session.starts_at,
             Session.status,
-            Pool.capacity,
-            Pool.held,
-            Pool.sold,
-            Pool.id.label("pool_id"),
-            Pool.kind,
+            Pool.id,
         )
         .join(Event, Event.id == Session.event_id)
         .join(Pool, Pool.id == Session.pool_id)
@@ -129,20 +124,13 @@ async def upcoming_sessions(
         .limit(limit)
     )
     rows = (await session.execute(q)).all()
-    seated = await inventory_repo.seat_counts(session, [r.pool_id for r in rows if r.kind == SEATS_ONLY])
-    return [
-        SessionLoad(
-            sid,
-            eid,
-            pick(ev_texts, lang, ev_name),
-            pick(s_texts, lang, s_name),
-            starts_at,
-            status,
-            capacity,
-            *(seated.get(pool_id, (0, 0)) if kind == SEATS_ONLY else (held, sold)),
-        )
-        for sid, eid, ev_name, ev_texts, s_name, s_texts, starts_at, status, capacity, held, sold, pool_id, kind in rows
-    ]
+    counts = await inventory_repo.counts(session, organizer_id, [pool_id for *_, pool_id in rows])
+    out = []
+    for sid, eid, ev_name, ev_texts, s_name, s_texts, starts_at, status, pool_id in rows:
+        c = counts[pool_id]
+        names = pick(ev_texts, lang, ev_name), pick(s_texts, lang, s_name)
+        out.append(SessionLoad(sid, eid, *names, starts_at, status, c.capacity, c.held, c.sold))
+    return out
 
 
 async def order_audit(session: AsyncSession, organizer_id: str, order_id: str) -> list[AuditEntry]:
