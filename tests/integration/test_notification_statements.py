@@ -29,24 +29,34 @@ from tests.statements import short, statements
 MAX_STATEMENTS = 5
 
 
+async def _paid_on_the_gateway(runtime, actor, order_id: str) -> bytes:  # noqa: ANN001
+    """The order's online payment started and paid on the sandbox gateway. → the notification's signed body."""
+    start = await start_online(runtime, actor, order_id)
+    trade_no = start.redirect_url.rsplit("/", 1)[-1]
+    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
+    return gw.notification_body(trade, f"N{trade.trade_no}")
+
+
+async def _notify(client, runtime, body: bytes):  # noqa: ANN001, ANN202
+    """The gateway's notification, delivered to the server as the gateway signs it."""
+    return await client.post(
+        "/api/v1/payments/notify/sandbox",
+        content=body,
+        headers={gw.SIGNATURE_HEADER: gw.sign(gw.merchant_key(runtime.secret_key), body)},
+    )
+
+
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_a_notification_is_a_short_list_of_statements(runtime, client, tenant):
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=5)
     order = await buy(runtime, actor, sale.ticket_type_id, 2)
-    start = await start_online(runtime, actor, order.id)
-    trade_no = start.redirect_url.rsplit("/", 1)[-1]
-    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
-    body = gw.notification_body(trade, f"N{trade.trade_no}")
+    body = await _paid_on_the_gateway(runtime, actor, order.id)
 
     other = Wakeups(runtime.db.url)  # another worker's: only PostgreSQL's NOTIFY at the commit can wake it
     async with other.watch(order.id) as woken:  # the buyer's held status request there
         with statements(runtime) as sent:
-            r = await client.post(
-                "/api/v1/payments/notify/sandbox",
-                content=body,
-                headers={gw.SIGNATURE_HEADER: gw.sign(gw.merchant_key(runtime.secret_key), body)},
-            )
+            r = await _notify(client, runtime, body)
         assert r.status_code == 200 and r.text == "success"
         assert len(sent) <= MAX_STATEMENTS, short(sent)
         locked = [s for s in sent if "FOR UPDATE OF orders" in s]
@@ -90,16 +100,9 @@ async def test_the_sales_hot_rows_are_locked_by_the_last_statement_only(runtime,
     actor = await owner_actor(runtime, tenant.owner_id)
     sale = await on_sale_session(runtime, actor, capacity=5)
     order = await buy(runtime, actor, sale.ticket_type_id, 1)
-    start = await start_online(runtime, actor, order.id)
-    trade_no = start.redirect_url.rsplit("/", 1)[-1]
-    trade = await in_uow(runtime, lambda uow: gw.pay(uow.session, uow.now(), trade_no))
-    body = gw.notification_body(trade, f"N{trade.trade_no}")
+    body = await _paid_on_the_gateway(runtime, actor, order.id)
     with statements(runtime) as sent:
-        r = await client.post(
-            "/api/v1/payments/notify/sandbox",
-            content=body,
-            headers={gw.SIGNATURE_HEADER: gw.sign(gw.merchant_key(runtime.secret_key), body)},
-        )
+        r = await _notify(client, runtime, body)
     assert r.status_code == 200 and r.text == "success"
     hot = [i for i, s in enumerate(sent) if "UPDATE inventory_pools" in s or "UPDATE ticket_types" in s]
     assert hot, short(sent)

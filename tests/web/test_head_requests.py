@@ -9,8 +9,7 @@ import pytest
 from piaowu.runtime import Runtime
 from tests.conftest import Tenant
 from tests.tenant_world import World, build_world
-from tests.web.helpers import sign_in
-from tests.web.test_security_headers import _trade, page_urls
+from tests.web.test_security_headers import signed_in_page_urls
 
 # Headers that differ between two answers of the same page for reasons of their own.
 PER_ANSWER = {"date", "set-cookie", "content-length", "etag"}
@@ -41,10 +40,8 @@ def compare(get: httpx.Response, head: httpx.Response) -> list[str]:
 async def test_head_answers_every_page_like_get_without_a_body(
     runtime: Runtime, client: httpx.AsyncClient, world: World
 ) -> None:
-    trade_no = await _trade(client, world, runtime, "/s/x")
-    await sign_in(client, world.tenant.owner_email, world.tenant.password)
     problems: list[str] = []
-    for url in page_urls(world, trade_no):
+    for url in await signed_in_page_urls(runtime, client, world):
         problems += compare(await client.get(url), await client.head(url))
     assert not problems, "\n".join(problems)
 

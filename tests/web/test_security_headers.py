@@ -76,6 +76,13 @@ def page_urls(w: World, trade_no: str) -> list[str]:
     ]
 
 
+async def signed_in_page_urls(runtime: Runtime, client: httpx.AsyncClient, world: World) -> list[str]:
+    """``page_urls`` with a real trade, ``client`` signed in as the owner (the back office's pages open)."""
+    trade_no = await _trade(client, world, runtime, "/s/x")
+    await sign_in(client, world.tenant.owner_email, world.tenant.password)
+    return page_urls(world, trade_no)
+
+
 def check_headers(r: httpx.Response, csp_part: str) -> list[str]:
     where = f"{r.request.method} {r.request.url.path} ({r.status_code})"
     out = [f"{where}: {k} is {r.headers.get(k)!r}" for k, v in PAGE_HEADERS.items() if r.headers.get(k) != v]
@@ -90,10 +97,8 @@ def check_headers(r: httpx.Response, csp_part: str) -> list[str]:
 async def test_every_page_sends_the_security_headers_and_needs_no_inline_code(
     runtime: Runtime, client: httpx.AsyncClient, world: World
 ) -> None:
-    trade_no = await _trade(client, world, runtime, "/s/x")
-    await sign_in(client, world.tenant.owner_email, world.tenant.password)
     problems: list[str] = []
-    for url in page_urls(world, trade_no):
+    for url in await signed_in_page_urls(runtime, client, world):
         r = await client.get(url)
         if r.status_code not in (200, 303, 404):  # 303: the shop asks who is looking at an order
             problems.append(f"{url}: {r.status_code}")
