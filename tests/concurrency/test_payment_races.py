@@ -26,6 +26,7 @@ from piaowu.payments import repository as payments_repo
 from piaowu.payments import sandbox_gateway as gw
 from piaowu.payments.models import Payment, PaymentNotification, Refund
 from piaowu.payments.states import PaymentStatus
+from piaowu.tickets import service as tickets_service
 from piaowu.tickets.models import Ticket
 from piaowu.workers import sweeper
 from tests.concurrency.ledger import assert_ledger, buy, codes, in_uow, pools_of, settle, warm
@@ -167,6 +168,51 @@ async def test_control_notification_without_the_guard_applies_twice(runtime, cli
     m = await money_of(runtime, n.order_id)
     assert m["audit"]["payment.succeeded"] > 1, "the naive confirm should apply the payment twice; the test is blind"
     assert m["refunds"], "the second application is taken for a duplicate payment and refunded"
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+@pytest.mark.parametrize("locked", [True, False], ids=["hold_locked", "control_hold_not_locked"])
+async def test_a_hold_confirmed_in_the_tickets_statement_is_not_released_meanwhile(
+    runtime, client, tenant, clock, monkeypatch, locked
+):
+    """The notification confirms the order's hold in its last statement, with the tickets (``apply_confirmed``),
+    after the issue's reads. The release of holds left behind (``sweeper.release_expired_holds``) takes the hold
+    without the order's lock; here it runs, on a hold past its time, while the notification reads for the issue.
+    The notification's first statement locked the hold's row, so the release waits for its COMMIT and then finds
+    the hold sold: the order paid, its unit sold once. Control: without that lock (the unlocking read of the race
+    tests' control) the release takes the hold back first, and the confirm riding in the tickets' statement is
+    refused — the race the lock closes. PostgreSQL only: SQLite's write transaction holds the database."""
+    actor = await owner_actor(runtime, tenant.owner_id)
+    sale = await on_sale_session(runtime, actor, capacity=5)
+    n = await paid_at_gateway(runtime, actor, sale.ticket_type_id, qty=1)
+    clock.advance(timedelta(minutes=16))  # the hold is due: the release of holds left behind would take it
+    releases: list[asyncio.Task[int]] = []
+    prepare = tickets_service.prepare_issue
+
+    async def prepare_while_released(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        release = asyncio.create_task(sweeper.release_expired_holds(runtime))
+        releases.append(release)
+        await asyncio.wait({release}, timeout=1.0)  # done at once unless the hold's row is locked
+        return await prepare(*args, **kwargs)
+
+    async def no_lock(session, payment_id):  # noqa: ANN001, ANN202
+        return await orders_repo.payment_and_order(session, payment_id, lock=False)
+
+    monkeypatch.setattr(tickets_service, "prepare_issue", prepare_while_released)
+    if not locked:
+        monkeypatch.setattr(orders_repo, "lock_for_payment", no_lock)
+    await warm(runtime, 4)
+    r = await deliver(client, n)
+    (release,) = releases
+    released = await release
+    (book,) = (await assert_ledger(runtime, await pools_of(runtime, sale.session_id))).values()
+    if not locked:
+        assert released == 1 and r.status_code != 200, "the release should win the race; the test is blind"
+        return
+    assert r.status_code == 200 and r.text == "success", r.text
+    assert released == 0, "the hold was sold, not released"
+    assert_paid_once(await money_of(runtime, n.order_id), qty=1)
+    assert (book.held, book.sold) == (0, 1)
 
 
 async def test_late_payment_racing_the_sweeper_ends_one_way(runtime, client, tenant, clock):

@@ -58,7 +58,7 @@ class Guard:
 class GuardedWrite:
     guard: Guard
     key: str
-    amount: int
+    amount: Any  # of the guard's column's type: a count (pools, ticket types), a mask (units), a time (a hold's close)
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ async def guarded_write_and_insert(
     for guard, positions in _runs(writes):
         # A run's writes of one amount (an order's seats: one mask each) are one UPDATE … WHERE id IN (…)
         # RETURNING id: the ids it did not return are the writes refused. Every write is still tried.
-        by_amount: dict[int, list[int]] = {}
+        by_amount: dict[Any, list[int]] = {}
         for i in positions:
             by_amount.setdefault(writes[i].amount, []).append(i)
         for amount, same in by_amount.items():
@@ -283,7 +283,7 @@ async def insert_together(session: AsyncSession, rows: Rows) -> None:
     await _one_statement(session, "", (), present, ())
 
 
-def _guarded_update(guard: Guard, keys: Sequence[str], amount: int, organizer_id: str):  # noqa: ANN202
+def _guarded_update(guard: Guard, keys: Sequence[str], amount: Any, organizer_id: str):  # noqa: ANN202
     t, c = guard.table, guard.table.c
     return (
         update(t)

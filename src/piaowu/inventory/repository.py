@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, insert, literal_column, select, text, update
+from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, insert, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from piaowu.db import hotpath, statements
+from piaowu.db.hotpath import Guard
 from piaowu.db.types import UTCDateTime
 from piaowu.inventory.models import LEG0_IN_USE, Hold, HoldItem, HoldUnit, Pool, Unit
-from piaowu.inventory.rules import SEATS_ONLY, HoldStatus, PoolCounts
+from piaowu.inventory.rules import SEATS_ONLY, HoldStatus, PoolCounts, Take
 
 
 async def counts(session: AsyncSession, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
@@ -79,6 +81,59 @@ async def close_hold(session: AsyncSession, hold_id: str, target: HoldStatus, no
         update(Hold).where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE).values(status=target, closed_at=now)
     )
     return res.rowcount == 1
+
+
+# A hold read by a caller that confirms it later in a statement of its own (``service.confirm_writes``): its
+# status, with its row locked until COMMIT (``FOR UPDATE`` in the scalar subquery; SQLite's write transaction
+# holds the database), so that nothing closes it in between — the sweeper's release of an order's hold takes the
+# order's row first, but the release of holds left behind (``release_expired_holds``) takes the hold's alone —
+# and its items, "pool:quantity" joined by commas (one column of the caller's row, whatever its dialect).
+HOLD_PREFIX = "hold_"
+_ITEM_SEPARATOR, _QUANTITY_SEPARATOR = ",", ":"
+
+
+def with_hold(stmt: Select[Any], hold_id: Any, *, lock: bool) -> Select[Any]:
+    """``stmt`` (a prebuilt read whose rows name a hold: an order's) with that hold's ``hold_status`` (NULL: no
+    such hold) and ``hold_items`` (``takes_of``), the hold's row locked until COMMIT when ``lock``."""
+    status = select(Hold.status).where(Hold.id == hold_id)
+    items = select(
+        func.aggregate_strings(
+            HoldItem.pool_id + _QUANTITY_SEPARATOR + cast(HoldItem.quantity, String), _ITEM_SEPARATOR
+        )
+    ).where(HoldItem.hold_id == hold_id)
+    return stmt.add_columns(
+        (status.with_for_update() if lock else status).scalar_subquery().label(HOLD_PREFIX + "status"),
+        items.scalar_subquery().label(HOLD_PREFIX + "items"),
+    )
+
+
+def takes_of(items: str | None) -> list[Take]:
+    """The takes of a ``with_hold`` read's ``hold_items``: one per item (``rules.plan`` merges them per pool)."""
+    if not items:
+        return []
+    out = []
+    for item in items.split(_ITEM_SEPARATOR):
+        pool_id, _, quantity = item.rpartition(_QUANTITY_SEPARATOR)
+        out.append(Take(pool_id, int(quantity)))
+    return out
+
+
+# The confirm as guarded writes (``service.confirm_writes``): the hold closed as sold only while active (the
+# amount is the closing time), then each pool's held → sold (the amount is the quantity; never below zero).
+CONVERT = Guard(
+    "hold_convert",
+    Hold.__table__,
+    "closed_at",
+    lambda c, now: c.status == literal_column(f"'{HoldStatus.ACTIVE}'", String),
+    lambda c, now: {"status": literal_column(f"'{HoldStatus.CONVERTED}'", String), "closed_at": now},
+)
+HELD_TO_SOLD = Guard(
+    "held_to_sold",
+    Pool.__table__,
+    "held",
+    lambda c, n: c.held >= n,
+    lambda c, n: {"held": c.held - n, "sold": c.sold + n},
+)
 
 
 # Close an active hold and move its items' counts in ONE statement (PostgreSQL): the hold's conditional update,

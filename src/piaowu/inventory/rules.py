@@ -69,6 +69,19 @@ def seated_capacity_change(capacity: int, new_capacity: int) -> list[dict[str, s
     return [{"field": "capacity", "code": "seated_capacity", "message": message}]
 
 
+@dataclass(frozen=True)
+class LockedHold:
+    """A hold as a caller read it with its row locked in its transaction (``repository.with_hold``)."""
+
+    id: str
+    status: str | None  # None: no such hold
+    takes: tuple[Take, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.status == HoldStatus.ACTIVE
+
+
 def plan(takes: Iterable[Take]) -> list[Take]:
     """Merge takes per pool and sort by pool id: the fixed lock order that keeps reservations deadlock-free."""
     merged: dict[str, int] = {}

@@ -22,7 +22,7 @@ from typing import Any
 from piaowu.core.errors import HoldExpired, LegsOccupied, NotFound, SeatTaken, SoldOut, ValidationFailed
 from piaowu.core.ids import new_id
 from piaowu.core.inputs import fit
-from piaowu.db.hotpath import RowCheck, Rows, StaleRead
+from piaowu.db.hotpath import GuardedWrite, RowCheck, Rows, StaleRead
 from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import repository as repo
 from piaowu.inventory.models import Hold, HoldItem, HoldUnit, Pool
@@ -30,6 +30,7 @@ from piaowu.inventory.rules import (
     SEATS_ONLY,
     Claim,
     HoldStatus,
+    LockedHold,
     PoolCounts,
     Take,
     beyond_legs,
@@ -246,6 +247,18 @@ async def confirm(uow: UnitOfWork, hold_id: str) -> None:
         if hold is not None and hold.status == HoldStatus.CONVERTED:
             return  # already sold: confirming twice changes nothing
         raise HoldExpired()
+
+
+def confirm_writes(hold: LockedHold, now: datetime) -> list[GuardedWrite]:
+    """``confirm`` as guarded writes, for a caller that sends them in a statement of its own: the payment
+    notification's tickets' write (``tickets.Along``), so that the sale's pool rows are locked by its last
+    statement only, not from a confirm of their own until COMMIT. The hold is closed as sold, then each pool's
+    held → sold, in the lock order of every reservation (pools by id). ``hold`` must be active and locked by the
+    caller (``repository.with_hold``): then every write matches, and a write that did not is a broken invariant
+    which refuses the whole statement (``hotpath.guarded_write_and_insert``)."""
+    assert hold.active, hold
+    writes = [GuardedWrite(repo.CONVERT, hold.id, now)]
+    return writes + [GuardedWrite(repo.HELD_TO_SOLD, t.pool_id, t.quantity) for t in plan(hold.takes)]
 
 
 async def release(uow: UnitOfWork, hold_id: str, *, expired: bool = False) -> bool:

@@ -26,9 +26,10 @@ from piaowu.catalog.rules import SessionStatus
 from piaowu.core.actor import Actor, ActorKind, system_actor
 from piaowu.core.errors import HoldExpired, InvalidState, NotFound, SessionCancelled, SoldOut, ValidationFailed
 from piaowu.db import hotpath
-from piaowu.db.hotpath import StaleRead
+from piaowu.db.hotpath import GuardedWrite, StaleRead
 from piaowu.db.uow import UnitOfWork, UnitsOfWork
 from piaowu.inventory import service as inventory
+from piaowu.inventory.rules import LockedHold
 from piaowu.orders import refund_reasons
 from piaowu.orders import repository as repo
 from piaowu.orders.models import Order, OrderLine
@@ -240,7 +241,7 @@ async def apply_provider_note(
         return None
     if known is None:
         return await apply_confirmed(uow, confirmed)
-    return await apply_confirmed(uow, confirmed, head=known.order, lines=known.lines)
+    return await apply_confirmed(uow, confirmed, head=known.order, lines=known.lines, hold=known.hold)
 
 
 class PaymentMeans(StrEnum):
@@ -306,11 +307,17 @@ async def apply_answers(uow: UnitOfWork, answers: Sequence[ProviderAnswer]) -> N
 
 
 async def apply_confirmed(
-    uow: UnitOfWork, c: Confirmed, *, head: repo.OrderHead | None = None, lines: Sequence[Any] | None = None
+    uow: UnitOfWork,
+    c: Confirmed,
+    *,
+    head: repo.OrderHead | None = None,
+    lines: Sequence[Any] | None = None,
+    hold: LockedHold | None = None,
 ) -> str:
     """Turn one confirmed payment into a paid order, a revived order, or an automatic refund. → what happened.
-    ``head``, ``lines``: the order and its lines (``repo.line_facts`` rows) as the caller read them under the
-    order's row lock in this transaction (else they are read here).
+    ``head``, ``lines``, ``hold``: the order, its lines (``repo.line_facts`` rows) and its hold as the caller
+    read them under the order's and the hold's row locks in this transaction (else they are read here, and the
+    hold is confirmed by a statement of its own).
 
     Plain rows throughout (the order's state, its lines, the sessions' labels — read once, and telling whether a
     session was cancelled), no ORM entities: this is the notification's transaction, on the sale's hot path."""
@@ -343,7 +350,11 @@ async def apply_confirmed(
             # counters) until COMMIT, and every other order of the sale — placing one too — waits for it; read
             # after the confirm, they held it a round trip longer (docs/benchmarks.md, "paidtail").
             prepared = await _prepare_issue(uow, order, lines, labels)
-            if await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
+            # A pending order's hold read active under its lock is confirmed in the tickets' statement, the last:
+            # then the pools' rows are locked for that statement and the COMMIT only (docs/benchmarks.md, "paidride").
+            pending = status == OrderStatus.PENDING
+            riding = hold if pending and hold and hold.active and hold.id == order.hold_id else None
+            if riding or await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
                 paid = as_row(
                     uow,
                     actor,
@@ -356,7 +367,8 @@ async def apply_confirmed(
                 # The buyer's waiting page, told on commit (db/wakeups.py): before the issue, so that the NOTIFY
                 # rides in the tickets' statement instead of a round trip of its own.
                 await uow.announce(order.id)
-                await _issue(uow, prepared, lines, paid)
+                confirm = inventory.confirm_writes(riding, uow.now()) if riding else ()
+                await _issue(uow, prepared, lines, paid, confirm)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
             closed = OrderStatus.EXPIRED if status == OrderStatus.PENDING else status
@@ -370,7 +382,7 @@ async def apply_confirmed(
             )
             await _refund_whole(uow, actor, order, c, refund_reasons.PAID_AFTER_EXPIRY)
             return "refunded_late"
-        moved = False
+        moved, hold = False, None  # a changed order: its hold is confirmed as it is found (``_secure_units``)
         order = await repo.head(uow.session, order.organizer_id, order.id)
         assert order is not None
     raise InvalidState(state=order.status)
@@ -434,12 +446,17 @@ async def _prepare_issue(
 
 
 async def _issue(
-    uow: UnitOfWork, prepared: tickets.PreparedIssue, lines: Sequence[Any], paid: tuple[Table, list[dict[str, Any]]]
+    uow: UnitOfWork,
+    prepared: tickets.PreparedIssue,
+    lines: Sequence[Any],
+    paid: tuple[Table, list[dict[str, Any]]],
+    confirm: Sequence[GuardedWrite] = (),
 ) -> None:
-    """Write the prepared tickets; the ticket types' sales counters and the ``order.paid`` audit event go with
-    them (one statement on PostgreSQL)."""
+    """Write the prepared tickets; the hold's ``confirm`` writes, the ticket types' sales counters and the
+    ``order.paid`` audit event go with them (one statement on PostgreSQL), the hold and its pools first: the
+    order in which every other transaction locks them."""
     sales = ticket_type_service.sales_writes(Counter(line.ticket_type_id for line in lines))
-    await tickets.write_issue(uow, prepared, tickets.Along(writes=sales, rows=(paid,)))
+    await tickets.write_issue(uow, prepared, tickets.Along(writes=[*confirm, *sales], rows=(paid,)))
 
 
 async def _refund_whole(uow: UnitOfWork, actor: Actor, order: repo.OrderHead, c: Confirmed, reason: str) -> None:

@@ -20,6 +20,8 @@ from piaowu.core.inputs import LIKE_ESCAPE, escape_like
 from piaowu.core.selections import Holding, PoolHolding, UnitHolding
 from piaowu.db import hotpath
 from piaowu.db.hotpath import RowCheck
+from piaowu.inventory.repository import takes_of, with_hold
+from piaowu.inventory.rules import LockedHold
 from piaowu.orders.models import Order, OrderLine, OrderLineHolding
 from piaowu.orders.states import OrderStatus, allowed_sources, sources_for
 from piaowu.payments.models import Payment
@@ -93,7 +95,10 @@ _PAYMENT_AND_ORDER = with_labels(
     OrderLine.session_id,
     Payment.organizer_id,
 )
-_PAYMENT_AND_ORDER_LOCKED = _PAYMENT_AND_ORDER.with_for_update(of=Order)
+# With the order's hold, its row locked too: the payment confirms it in the tickets' statement, the last
+# (``payment_flow.apply_confirmed``).
+_PAYMENT_AND_ORDER_LOCKED = with_hold(_PAYMENT_AND_ORDER, Order.hold_id, lock=True).with_for_update(of=Order)
+_PAYMENT_AND_ORDER = with_hold(_PAYMENT_AND_ORDER, Order.hold_id, lock=False)
 # The order as the buyer's page shows it, as plain rows (no entities to build and track: read once paid, on
 # every paid order).
 # One read for the order and its lines (one round trip where there were two): the order's columns under their
@@ -190,6 +195,7 @@ class LockedForPayment:
     payment: PaymentFacts
     order: OrderHead
     lines: list[Any]
+    hold: LockedHold | None = None  # the order's hold, its row locked (None: the order has none)
 
 
 async def lock_for_payment(session: AsyncSession, payment_id: str) -> LockedForPayment | None:
@@ -212,7 +218,10 @@ async def payment_and_order(session: AsyncSession, payment_id: str, *, lock: boo
     first = rows[0]
     pay = PaymentFacts(*first[:6])
     head = OrderHead(pay.order_id, pay.organizer_id, first.order_status, first.order_hold_id)
-    return LockedForPayment(pay, head, [r for r in rows if r.id is not None])
+    hold = None
+    if head.hold_id:
+        hold = LockedHold(head.hold_id, first.hold_status, tuple(takes_of(first.hold_items)))
+    return LockedForPayment(pay, head, [r for r in rows if r.id is not None], hold)
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,8 @@ def _check_specs(specs: Sequence[TicketSpec]) -> None:
 class Along:
     """What a caller writes in the same statement as the tickets it issues (``issue``)."""
 
-    writes: Sequence[GuardedWrite] = ()  # guarded counter updates (e.g. ``ticket_type_service.sales_writes``)
+    # guarded updates, in lock order (e.g. ``inventory.confirm_writes``, ``ticket_type_service.sales_writes``)
+    writes: Sequence[GuardedWrite] = ()
     rows: Rows = ()  # plain rows to insert (e.g. ``audit.recorder.as_row``)
 
 
