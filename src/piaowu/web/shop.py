@@ -1,9 +1,8 @@
-"""The customer shop, phone first: organizers → events and sessions → tickets and contact → review and pay →
-tickets (QR + PDF); and finding an order again by its number and the buyer's mobile or e-mail.
+"""The customer shop, phone first: organizers → events and sessions → tickets (or seats) and contact → the order,
+which ``web.shop_orders`` takes on (review and pay, the tickets, finding an order again).
 
-The same flow as ``api/v1/shop.py`` (which pages must not import). Ownership of an order: the browser that
-created or looked it up keeps it in the signed session cookie; anyone else proves it with the order number
-and the buyer's contact.
+The same flow as ``api/v1/shop.py`` (which pages must not import). The order placed here is remembered in the
+signed session cookie as this browser's (``shop_support.remember_order``).
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ import re
 import secrets
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -36,97 +34,38 @@ from piaowu.core.errors import (
     LockTimeout,
     NotFound,
     NotOnSale,
-    OrderNotFound,
     SeatBlocked,
     SeatNotOnSaleHere,
     SeatTaken,
     SoldOut,
-    TooManyAttempts,
     ValidationFailed,
 )
-from piaowu.core.errors import render as fill
-from piaowu.core.ids import normalize_code
 from piaowu.core.money import format_money, minor_digits
-from piaowu.i18n import Translator
-from piaowu.orders import payment_flow, waiting
-from piaowu.orders import service as orders
-from piaowu.orders.schemas import OnlinePaymentIn, OrderOut
-from piaowu.orders.states import UNPAID, WAS_PAID, OrderStatus
 from piaowu.organizers import service as organizers
 from piaowu.organizers.service import OrganizerInfo
 from piaowu.ratelimit import client_ip, enforce
 from piaowu.runtime import Runtime
 from piaowu.seating import session_seating
-from piaowu.tickets import printing
-from piaowu.web.deps import RuntimeDep, public_base
+from piaowu.web.deps import RuntimeDep
 from piaowu.web.shop_calendar import Slot, days_of, months_of, wants_calendar
+from piaowu.web.shop_page import error_text, organizer, page, read_form, redirect, translator
 from piaowu.web.shop_support import (
     BuyForm,
-    grouped_lines,
     month_label,
     new_form_token,
-    owned_contact,
-    qr_inline,
     read_buy_form,
     read_seat_form,
     remember_order,
     seat_limit,
     seat_name,
     session_availability,
-    session_venues,
     type_limit,
     valid_form_token,
-    when,
 )
 from piaowu.web.shop_support import create_once as create_order_once
-from piaowu.web.templating import check_csrf, csrf_token, flash, group_code, page_locale, render
-from piaowu.workers.reconcile import recover_order
+from piaowu.web.templating import csrf_token, page_locale
 
 router = APIRouter()
-
-
-def _t(request: Request) -> Translator:
-    return Translator(page_locale(request))
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _page(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    org: OrganizerInfo | None = None,
-    status_code: int = 200,
-    *,
-    zone: str = "",
-) -> HTMLResponse:
-    """``zone``: the venue's time zone when the page is about one venue's session; else the organizer's. ``when``
-    also takes a ``zone`` of its own, for lists of events at several venues."""
-    locale = page_locale(request)
-    tz = zone or (org.timezone if org else runtime_of(request.scope).settings.timezone)
-    ctx: dict[str, Any] = {
-        "org": org,
-        "tz": tz,
-        "when": lambda value, with_time=True, zone="": when(value, zone or tz, locale, with_time=with_time),
-        "errors": {},
-        "values": {},
-    }
-    ctx.update(context)
-    return render(request, template, ctx, status_code=status_code)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    if not check_csrf(request, str(form.get("csrf") or "")):
-        raise CsrfFailed()
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
-
-
-async def _org(rt: Runtime, slug: str) -> OrganizerInfo:
-    async with rt.uow(readonly=True) as uow:
-        return await organizers.get_by_slug(uow, slug)
 
 
 # ---- browsing -------------------------------------------------------------------------------------------
@@ -138,12 +77,12 @@ async def index(request: Request, rt: RuntimeDep) -> Response:
         orgs = await organizers.list_organizers(uow)
     if len(orgs) == 1:
         return await _shop_home(request, rt, orgs[0])
-    return _page(request, "shop/organizers.html", {"organizers": orgs})
+    return page(request, "shop/organizers.html", {"organizers": orgs})
 
 
 @router.get("/s/{slug}")
 async def shop_home(slug: str, request: Request, rt: RuntimeDep) -> Response:
-    return await _shop_home(request, rt, await _org(rt, slug))
+    return await _shop_home(request, rt, await organizer(rt, slug))
 
 
 def _from_price(s: SessionOut) -> tuple[int, str] | None:
@@ -165,7 +104,7 @@ async def _shop_home(request: Request, rt: Runtime, org: OrganizerInfo) -> HTMLR
             listing.append((ev, rows, len(sessions)))
     listing.sort(key=lambda item: item[1][0][0].starts_at)
     mine = [e[1] for e in request.session.get("shop_orders", []) if e[0] == org.id]
-    return _page(request, "shop/home.html", {"listing": listing, "my_orders": mine[::-1][:5]}, org)
+    return page(request, "shop/home.html", {"listing": listing, "my_orders": mine[::-1][:5]}, org)
 
 
 HOME_SESSIONS = 4
@@ -185,7 +124,7 @@ def _row(s: SessionOut) -> tuple[SessionOut, Availability, tuple[int, str] | Non
 async def event_page(slug: str, event_id: str, request: Request, rt: RuntimeDep) -> Response:
     """Every coming date of one event: a month calendar (each day's state and lowest price) when the dates are
     many, and the list of sessions by day."""
-    org = await _org(rt, slug)
+    org = await organizer(rt, slug)
     async with rt.uow(readonly=True) as uow:
         ev = await event_service.public_event(uow, org.id, event_id)
     zone = ev.venue_timezone or org.timezone
@@ -195,7 +134,7 @@ async def event_page(slug: str, event_id: str, request: Request, rt: RuntimeDep)
     days = days_of(slots)
     locale = page_locale(request)
     months = [(m, month_label(m.year, m.month, locale)) for m in months_of(days)] if wants_calendar(days) else []
-    return _page(request, "shop/event.html", {"event": ev, "days": days, "months": months}, org, zone=zone)
+    return page(request, "shop/event.html", {"event": ev, "days": days, "months": months}, org, zone=zone)
 
 
 # ---- choosing tickets and buying ------------------------------------------------------------------------
@@ -259,7 +198,7 @@ def _session_view(
         "refused_seats": [],
         **(extra or {}),
     }
-    return _page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
+    return page(request, "shop/session.html", ctx, org, status_code=status_code, zone=ev.venue_timezone)
 
 
 # The session page is what every buyer loads during a sale. Its shared part (everything but the visitor's CSRF
@@ -283,14 +222,14 @@ SESSION_PAGE_PATH = "/s/{slug}/sessions/{session_id}"
 @router.get(SESSION_PAGE_PATH)
 async def session_page(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
     if not _shared_session_page(request):
-        return await _session_page(request, rt, await _org(rt, slug), session_id)
+        return await _session_page(request, rt, await organizer(rt, slug), session_id)
     locale = page_locale(request)
 
     async def read() -> bytes:
-        org = await _org(rt, slug)
+        org = await organizer(rt, slug)
         shared = {"csrf": _CSRF_MARK}
-        page = await _session_page(request, rt, org, session_id, token=_FORM_MARK, extra=shared)
-        return bytes(page.body)
+        rendered = await _session_page(request, rt, org, session_id, token=_FORM_MARK, extra=shared)
+        return bytes(rendered.body)
 
     shared = await rt.shop_cache.get(_page_key(slug, session_id, locale), read)
     return _visitors_page(request, shared, locale)
@@ -342,12 +281,12 @@ class SharedSessionPages:
 
 @router.post("/s/{slug}/sessions/{session_id}")
 async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> Response:
-    data = await _form(request)
+    data = await read_form(request)
     token = data.get("form_token", "")
     if not valid_form_token(token):
         raise CsrfFailed()
-    org = await _org(rt, slug)
-    _ = _t(request)
+    org = await organizer(rt, slug)
+    _ = translator(request)
     async with rt.uow(readonly=True) as uow:
         ev, s = await event_service.public_session(uow, org.id, session_id)
         seated = await session_seating.seating_of(uow, org.id, session_id) is not None
@@ -379,7 +318,7 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
         )
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409)
     except (NotOnSale, InvalidQuantity, EmptySelection, InvalidState) as exc:
-        form.errors["tickets"] = _error(request, exc)
+        form.errors["tickets"] = error_text(request, exc)
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     except ValidationFailed as exc:
         if seated and (problem := await _seat_problem(request, rt, org.id, session_id, exc)):
@@ -392,7 +331,7 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
         form.errors["tickets"] = _("A ticket type you chose is no longer on sale. Please choose again.")
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=409)
     except LockTimeout as exc:
-        form.errors["form"] = _error(request, exc)
+        form.errors["form"] = error_text(request, exc)
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     except IdempotencyInProgress as exc:  # the twin submission is still running: its order will show up
         form.errors["form"] = _("Your order is still being processed. Please wait a moment and reload the page.")
@@ -403,10 +342,10 @@ async def buy(slug: str, session_id: str, request: Request, rt: RuntimeDep) -> R
     except (NotFound, CsrfFailed):
         raise
     except DomainError as exc:  # anything else the sale refuses (a busy system, a limit): said on the form
-        form.errors["form"] = _error(request, exc)
+        form.errors["form"] = error_text(request, exc)
         return await _session_page(request, rt, org, session_id, form=form, token=token, status_code=exc.status)
     remember_order(request, org.id, created["code"], created["contact"])
-    return _redirect(f"/s/{slug}/orders/{created['code']}")
+    return redirect(f"/s/{slug}/orders/{created['code']}")
 
 
 async def _named_seats(
@@ -430,7 +369,7 @@ async def _named_seats(
 
 
 def _seat_list(request: Request, seats: list[tuple[str, str, str, str]]) -> str:
-    _ = _t(request)
+    _ = translator(request)
     return ("、" if page_locale(request) == "zh_CN" else "; ").join(seat_name(_, *seat[1:]) for seat in seats)
 
 
@@ -439,7 +378,7 @@ async def _seat_problem(
 ) -> tuple[str, list[str]] | None:
     """A seat resolver's refusal of the chosen seats (``unknown_seat``, ``seat_twice``, ``zone_not_priced``) as
     one sentence naming the seats, and the ids the map should drop; None for any other problem."""
-    _ = _t(request)
+    _ = translator(request)
     by_code: dict[str, list[str]] = {}
     for err in exc.errors:
         by_code.setdefault(str(err.get("code")), []).append(str(err.get("seat_id", "")))
@@ -455,225 +394,3 @@ async def _seat_problem(
         parts.append(_("A seat you chose is not sold as the ticket type you picked for it: pick another type."))
     parts.append(_("Please check your seats and place the order again."))
     return " ".join(parts), [seat_id for seat_id in refused if seat_id]
-
-
-def _error(request: Request, exc: DomainError) -> str:
-    return fill(exc.localized(_t(request)), exc.data)
-
-
-# ---- the order: review and pay, then the tickets --------------------------------------------------------
-
-
-def _order_url(slug: str, code: str) -> str:
-    return f"/s/{slug}/orders/{quote(code)}"
-
-
-def _lookup_url(slug: str, code: str) -> str:
-    return f"/s/{slug}/lookup?code={quote(code)}"
-
-
-async def _owned_order(request: Request, rt: Runtime, org: OrganizerInfo, code: str, *, refresh: bool) -> OrderOut:
-    """The order if this browser owns it. An unpaid one is first checked with the gateway: its notification may
-    be late or lost, and a buyer who paid after the order closed gets it revived or refunded now."""
-    contact = owned_contact(request, org.id, code)
-    if contact is None:
-        raise OrderNotFound()
-    if refresh:
-        async with rt.uow(readonly=True) as uow:
-            order = await orders.order_for_customer(uow, org.id, code, contact)
-        if order.status in UNPAID:
-            await recover_order(rt, org.id, order.id)
-    async with rt.uow(readonly=True) as uow:
-        return await orders.lookup_order(uow, org.id, code, contact)
-
-
-def _view_state(order: OrderOut, now: Any, gateway_result: str) -> str:
-    if order.status in WAS_PAID:
-        return "paid"
-    if order.status == OrderStatus.PENDING:
-        if order.expires_at is not None and order.expires_at <= now:
-            return "expired"  # the sweeper closes it within seconds; the buyer must not try to pay now
-        return "processing" if gateway_result == "paid" else "pending"
-    return str(order.status)  # cancelled, expired
-
-
-@router.get("/s/{slug}/orders/{code}")
-async def order_page(slug: str, code: str, request: Request, rt: RuntimeDep, gateway_result: str = "") -> Response:
-    org = await _org(rt, slug)
-    try:
-        order = await _owned_order(request, rt, org, code, refresh=True)
-    except OrderNotFound:
-        return _redirect(_lookup_url(slug, code))
-    if normalize_code(code) != code:
-        return _redirect(_order_url(slug, order.code))
-    now = rt.clock.now()
-    state = _view_state(order, now, gateway_result)
-    _ = _t(request)
-    tickets = []
-    venues = await session_venues(rt, org.id, order)
-    # Times in the venue's zone when the order's sessions share one (an order is nearly always one session's).
-    zones = {label.timezone for label in venues.values()}
-    if state == "paid":
-        for line in order.lines:
-            if line.ticket is None:
-                continue
-            label = _("QR code of ticket {code}", code=group_code(line.ticket.code))
-            tickets.append((line, qr_inline(line.ticket.qr_payload, label) if line.ticket.status == "valid" else None))
-    ctx = {
-        "order": order,
-        "state": state,
-        "groups": grouped_lines(order),
-        "tickets": tickets,
-        "venues": venues,
-        "now": now,
-        "seconds_left": max(0, int((order.expires_at - now).total_seconds())) if order.expires_at else 0,
-        "gateway_result": gateway_result,
-        "first_session_id": order.lines[0].session_id if order.lines else "",
-        "refunded_lines": [line for line in order.lines if line.status == "refunded"],
-    }
-    return _page(request, "shop/order.html", ctx, org, zone=zones.pop() if len(zones) == 1 else "")
-
-
-@router.get("/s/{slug}/orders/{code}/status.json")
-async def order_status_json(slug: str, code: str, request: Request, rt: RuntimeDep, wait: float = 0) -> Response:
-    """The order page's push channel (static/shop.js): held up to ``wait`` seconds while the order is pending,
-    answered when the payment's commit wakes it. Only for the browser that owns the order, like the page (which
-    sends any other browser to the lookup form; here: 403, the script then reloads into that redirect)."""
-    org = await _org(rt, slug)
-    contact = owned_contact(request, org.id, code)
-    refused = JSONResponse({"code": "lookup_required"}, status_code=403, headers=NO_STORE)
-    if contact is None:
-        return refused
-    try:
-        out = await waiting.customer_status(rt.uow, rt.wakeups, org.id, code, contact, wait)
-    except OrderNotFound:
-        return refused
-    return JSONResponse({"status": out.status}, headers=NO_STORE)
-
-
-NO_STORE = {"Cache-Control": "private, no-store"}
-
-
-async def _buyer_post(request: Request, rt: Runtime, slug: str, code: str) -> tuple[OrganizerInfo, str | None]:
-    """A button on the order page: the form's CSRF token is checked; → the organizer and the buyer's contact if
-    this browser owns the order (None: it must be looked up first)."""
-    await _form(request)
-    org = await _org(rt, slug)
-    return org, owned_contact(request, org.id, code)
-
-
-@router.post("/s/{slug}/orders/{code}/pay")
-async def pay(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
-    org, contact = await _buyer_post(request, rt, slug, code)
-    if contact is None:
-        return _redirect(_lookup_url(slug, code))
-    base = public_base(request, rt)
-    return_url = base + _order_url(slug, normalize_code(code))
-    try:
-        payer, trade = await payment_flow.open_customer_trade(
-            rt.uow, org.id, code, contact, OnlinePaymentIn(provider="sandbox", return_url=return_url), own_origin=base
-        )
-        async with rt.uow() as uow:
-            started = await payment_flow.record_online(uow, payer, trade)
-            await uow.commit()
-    except OrderNotFound:
-        return _redirect(_lookup_url(slug, code))
-    except DomainError as exc:  # expired, already paid, the gateway down: said on the order page
-        flash(request, _error(request, exc), "error")
-        return _redirect(_order_url(slug, normalize_code(code)))
-    return _redirect(started.redirect_url)
-
-
-@router.get("/s/{slug}/orders/{code}/cancel")
-async def cancel_confirmation(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
-    """Asks before cancelling (a page, so it works without JavaScript); only a pending order can be cancelled."""
-    org = await _org(rt, slug)
-    try:
-        order = await _owned_order(request, rt, org, code, refresh=False)
-    except OrderNotFound:
-        return _redirect(_lookup_url(slug, code))
-    if order.status != OrderStatus.PENDING:
-        return _redirect(_order_url(slug, order.code))
-    return _page(request, "shop/cancel_confirm.html", {"order": order, "groups": grouped_lines(order)}, org)
-
-
-@router.post("/s/{slug}/orders/{code}/cancel")
-async def cancel(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
-    org, contact = await _buyer_post(request, rt, slug, code)
-    if contact is None:
-        return _redirect(_lookup_url(slug, code))
-    if (await request.form()).get("confirmed") != "1":  # not from the confirmation page: ask first
-        return _redirect(_order_url(slug, normalize_code(code)) + "/cancel")
-    try:
-        async with rt.uow() as uow:
-            await orders.cancel_by_customer(uow, org.id, code, contact)
-            await uow.commit()
-    except OrderNotFound:
-        return _redirect(_lookup_url(slug, code))
-    except DomainError as exc:
-        flash(request, _error(request, exc), "error")
-    else:
-        flash(request, _t(request)("Your order was cancelled and the tickets were released."), "success")
-    return _redirect(_order_url(slug, normalize_code(code)))
-
-
-@router.get("/s/{slug}/orders/{code}/tickets.pdf")
-async def tickets_pdf(slug: str, code: str, request: Request, rt: RuntimeDep) -> Response:
-    org = await _org(rt, slug)
-    try:
-        order = await _owned_order(request, rt, org, code, refresh=False)
-    except OrderNotFound:
-        return _redirect(_lookup_url(slug, code))
-    try:
-        async with rt.uow(readonly=True) as uow:
-            pdf = await printing.order_pdf(uow, org.id, printing.OrderFacts.of(order))
-    except NotFound:  # not paid yet, or every ticket refunded: the order page says which
-        return _redirect(_order_url(slug, order.code))
-    headers = {
-        "Content-Disposition": f'attachment; filename="tickets-{order.code}.pdf"',
-        "Cache-Control": "private, no-store",
-    }
-    return Response(pdf, media_type="application/pdf", headers=headers)
-
-
-# ---- finding an order again -----------------------------------------------------------------------------
-
-
-LOOKUP_ATTEMPTS, LOOKUP_WINDOW_S = 10, 300  # per client address: enough for typos, too few to probe codes
-
-
-@router.get("/s/{slug}/lookup")
-async def lookup_form(slug: str, request: Request, rt: RuntimeDep, code: str = "") -> Response:
-    org = await _org(rt, slug)
-    return _page(request, "shop/lookup.html", {"values": {"code": code[:20]}}, org)
-
-
-@router.post("/s/{slug}/lookup")
-async def lookup(slug: str, request: Request, rt: RuntimeDep) -> Response:
-    data = await _form(request)
-    org = await _org(rt, slug)
-    _ = _t(request)
-    values = {"code": data.get("code", "").strip()[:20], "contact": data.get("contact", "").strip()[:254]}
-    errors: dict[str, str] = {}
-    if not values["code"]:
-        errors["code"] = _("Enter the order number.")
-    if not values["contact"]:
-        errors["contact"] = _("Enter the mobile number or e-mail used for the order.")
-    if errors:
-        return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=422)
-    # Counted before the check (parallel guesses cannot slip through); a successful lookup clears the count.
-    key = f"shop.lookup:{client_ip(request)}"
-    decision = await rt.limiter.hit(key, LOOKUP_ATTEMPTS, LOOKUP_WINDOW_S)
-    if not decision.allowed:
-        minutes = max(1, -(-decision.retry_after_s // 60))
-        errors["form"] = _error(request, TooManyAttempts(minutes=minutes))
-        return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=429)
-    try:
-        async with rt.uow(readonly=True) as uow:
-            order = await orders.order_for_customer(uow, org.id, values["code"], values["contact"])
-    except OrderNotFound as exc:
-        errors["form"] = _error(request, exc)
-        return _page(request, "shop/lookup.html", {"values": values, "errors": errors}, org, status_code=404)
-    await rt.limiter.reset(key)
-    remember_order(request, org.id, order.code, order.buyer_phone)
-    return _redirect(_order_url(slug, order.code))
