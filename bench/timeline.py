@@ -34,6 +34,8 @@ SEGMENTS = (
     "paid_to_claimed",
     "claimed_to_post",
     "post_to_notify",
+    "post_to_asgi",
+    "asgi_to_notify",
     "notify",
     "notify_to_wake",
     "wake_to_final",
@@ -75,6 +77,13 @@ def order_segments(
         "claim_stmt": 1000 * (claimed[0] - float(claimed[1])),
         "claimed_to_post": 1000 * (post0[0] - claimed[0]),
         "post_to_notify": 1000 * (n0[0] - post0[0]),
+        # post_to_notify split where the request reaches the application: before, the gateway's client, the socket
+        # and the server's loop; after, the middleware, the body and the endpoint's call
+        **(
+            {"post_to_asgi": 1000 * (asgi[0] - post0[0]), "asgi_to_notify": 1000 * (n0[0] - asgi[0])}
+            if (asgi := first("asgi", trade_no))
+            else {}
+        ),
         "notify": 1000 * (n1[0] - n0[0]),
         "final": 1000 * (final1[0] - final0[0]),
         "final_to_answer": 1000 * (t_answer - final1[0]),

@@ -10,7 +10,9 @@ returned. The events, in the order a paid order meets them:
 - gateway: ``paid`` (the hosted page's pay returned: the trade and its queued notification committed),
   ``claimed`` (the drain's claim returned this message; extra = when the claim statement started),
   ``post0`` / ``post1`` (the notification's HTTP delivery started / got its answer);
-- server: ``notify0`` / ``notify1`` (the notification's endpoint entered / returned, its transaction committed),
+- server: ``asgi`` (the notification's request reached the ASGI application: the lean lane, before the
+  middleware and the body), ``notify0`` / ``notify1`` (the notification's endpoint entered / returned, its
+  transaction committed),
   ``wake`` (this worker's listening connection got the order's NOTIFY; extra = pid and how many requests of this
   worker wait on it), ``hold0`` / ``hold1`` (the held status request entered / left ``waiting.hold``),
   ``read1`` (its first status read done; extra = the status it saw), ``final0`` / ``final1`` (the final read of
@@ -27,6 +29,7 @@ import time
 from typing import Any
 
 _DIR = os.environ.get("FLASH_SALE_TRACE_DIR")
+_ASGI_T0 = "flash_sale.asgi_t0"
 _files: dict[int, Any] = {}
 
 
@@ -45,6 +48,7 @@ def _trade_of(payload: dict[str, Any]) -> str:
 def _install() -> None:
     import json
 
+    from piaowu.api.lean import LeanLane
     from piaowu.api.v1 import payments as payments_api
     from piaowu.core.events import Topic
     from piaowu.db import outbox
@@ -86,6 +90,14 @@ def _install() -> None:
     outbox_dispatch.HANDLERS[Topic.SANDBOX_CALLBACK] = traced_deliver
 
     notify = payments_api.notify
+    lane_call = LeanLane.__call__
+
+    async def traced_lane(self: LeanLane, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":  # the ASGI application's first sight of the request (the lane's scope copies it)
+            scope = {**scope, _ASGI_T0: time.time()}
+        await lane_call(self, scope, receive, send)
+
+    LeanLane.__call__ = traced_lane  # type: ignore[method-assign]
 
     async def traced_notify(provider: str, request: Any, rt: Any) -> Any:
         t0 = time.time()
@@ -94,6 +106,8 @@ def _install() -> None:
             key = str(json.loads(body).get("trade_no", "?"))
         except ValueError:
             key = "?"
+        if _ASGI_T0 in request.scope:
+            _emit("asgi", key, t=request.scope[_ASGI_T0])
         _emit("notify0", key, t=t0)
         try:
             return await notify(provider, request, rt)
