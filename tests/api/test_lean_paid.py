@@ -289,11 +289,12 @@ async def test_start_payment_and_the_status_read_send_no_token_read(runtime, app
 
 
 # A paid order's requests to the server (not the gateway's own work): place it (1), start its payment (3: the
-# order read, the sandbox's trade, the payment with its audit event), the notification (5, between BEGIN and
-# COMMIT; 7 before its lines were read with the order's lock and its transition rode in the payment's mark), the
-# held status request that learns it is paid (1 read, then the whole order in one: the order with its lines,
-# tickets, payments). Explicit transactions: the notification's; everything else is autocommit.
-PAID_ORDER_STATEMENTS = 1 + 3 + 5 + 1 + 1
+# order read, the sandbox's trade, the payment with its audit event), the notification (4, between BEGIN and
+# COMMIT; 5 before the hold's confirm rode in the tickets' statement, 7 before its lines were read with the order's
+# lock and its transition rode in the payment's mark), the held status request that learns it is paid (1 read,
+# then the whole order in one: the order with its lines, tickets, payments). Explicit transactions: the
+# notification's; everything else is autocommit.
+PAID_ORDER_STATEMENTS = 1 + 3 + 4 + 1 + 1
 PAID_ORDER_TRANSACTIONS = 1
 
 
