@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Runtime:
     passwords: Passwords
     # Extension points other areas fill in at start-up (payment providers, inventory strategy, wake-ups).
     extras: dict[str, Any] = field(default_factory=dict)
+    # What those areas opened on the way and ``aclose`` closes (an HTTP client session's connections).
+    on_close: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     strategies: dict[str, Any] = field(default_factory=dict)
     # Shared with every worker through Redis when PIAOWU_REDIS_URL is set (piaowu/ratelimit.py).
     limiter: RateLimiter = None  # type: ignore[assignment]  # None → in memory, on this runtime's clock
@@ -52,9 +55,11 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
-        """Release what the runtime holds outside its pools as well as in them: the listening connection of the
-        wake-ups (opened by the first held request, not part of the engine's pool, so ``db.dispose`` leaves it
-        open), the rate limiter's connection, then the database pools."""
+        """Release what the runtime holds outside its pools as well as in them: what ``on_close`` lists, the
+        listening connection of the wake-ups (opened by the first held request, not part of the engine's pool, so
+        ``db.dispose`` leaves it open), the rate limiter's connection, then the database pools."""
+        while self.on_close:
+            await self.on_close.pop()()
         await self.wakeups.aclose()
         await self.limiter.aclose()
         await self.db.dispose()
