@@ -18,6 +18,10 @@ from tests.conftest import _pg_base, make_settings, make_tenant
 from tests.factories import on_sale_session, owner_actor, pending_order
 from tests.order_helpers import drain, gateway_pay, start_online, wire_callbacks
 
+# "At once": well under the 20 s the held reads ask for, so an answer within it was not the wait running out. Not
+# tighter: the fresh-clone CI on a loaded machine (1-minute load 8-10) took 6 s for a paid order's two reads.
+AT_ONCE_S = 10
+
 POSTGRES_ONLY = pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
@@ -43,8 +47,8 @@ async def test_a_held_status_read_is_answered_when_the_payment_commits(runtime, 
     await asyncio.sleep(0.2)
     assert not held.done() and runtime.wakeups.waiting == 1
     await _paid_soon(runtime, app, actor, order.id)
-    status, took = await asyncio.wait_for(held, 5)
-    assert status == "paid" and took < 5
+    status, took = await asyncio.wait_for(held, AT_ONCE_S)
+    assert status == "paid" and took < AT_ONCE_S
     assert runtime.wakeups.waiting == 0
 
 
@@ -63,7 +67,7 @@ async def test_a_settled_order_is_answered_at_once(runtime, app, tenant):
     order = await pending_order(runtime, actor, sale.ticket_type_id)
     await _paid_soon(runtime, app, actor, order.id)
     status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20))
-    assert status == "paid" and took < 2
+    assert status == "paid" and took < AT_ONCE_S
 
 
 async def test_when_too_many_requests_are_held_the_answer_is_immediate(runtime, tenant):
@@ -72,7 +76,7 @@ async def test_when_too_many_requests_are_held_the_answer_is_immediate(runtime, 
     order = await pending_order(runtime, actor, sale.ticket_type_id)
     runtime.wakeups.max_waiters = 0
     status, took = await _held(waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20))
-    assert status == "pending" and took < 5  # the client's polling fallback takes over
+    assert status == "pending" and took < AT_ONCE_S  # the client's polling fallback takes over
 
 
 async def test_another_organizers_order_is_not_found_and_never_waited_on(runtime, client, tenant):
@@ -84,7 +88,7 @@ async def test_another_organizers_order_is_not_found_and_never_waited_on(runtime
     t0 = time.monotonic()
     with pytest.raises(NotFound):
         await waiting.order_status(runtime.uow, runtime.wakeups, other_actor, order.id, 20)
-    assert time.monotonic() - t0 < 5 and runtime.wakeups.waiting == 0
+    assert time.monotonic() - t0 < AT_ONCE_S and runtime.wakeups.waiting == 0
     r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 20}, headers=other.auth)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     r = await client.get(f"/api/v1/orders/{order.id}/status", params={"wait": 0.2}, headers=tenant.auth)
@@ -103,7 +107,7 @@ async def test_a_held_read_with_the_order_answers_the_paid_order_with_its_ticket
     await asyncio.sleep(0.2)
     assert not held.done()
     await _paid_soon(runtime, app, actor, order.id)
-    r = await asyncio.wait_for(held, 5)
+    r = await asyncio.wait_for(held, AT_ONCE_S)
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "paid" and body["order"]["status"] == "paid" and body["paid_at"]
@@ -135,7 +139,7 @@ async def test_a_settled_order_with_the_order_is_answered_at_once(runtime, app, 
     await _paid_soon(runtime, app, actor, order.id)
     t0 = time.monotonic()
     out = await waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 20, with_order=True)
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < AT_ONCE_S
     assert out.order is not None and out.order.lines[0].ticket is not None and out.status == "paid"
     plain = await waiting.order_status(runtime.uow, runtime.wakeups, actor, order.id, 0)
     assert plain.order is None  # only when asked
@@ -160,8 +164,8 @@ async def test_postgres_wakes_a_waiter_of_another_process_on_commit_only(runtime
         await asyncio.sleep(0.3)
         assert not held.done()
         await _paid_soon(runtime, app, actor, order.id)
-        status, took = await asyncio.wait_for(held, 5)
-        assert status == "paid" and took < 5
+        status, took = await asyncio.wait_for(held, AT_ONCE_S)
+        assert status == "paid" and took < AT_ONCE_S
     finally:
         await other.wakeups.aclose()
         await other.db.dispose()
@@ -199,7 +203,7 @@ async def test_an_announcement_is_sent_once_whether_or_not_a_write_carries_it(ru
                         elif case == "write":
                             await hotpath.insert_together(uow.session, rows("cd"))
                         await uow.commit()
-                await asyncio.wait_for(woken, 5)
+                await asyncio.wait_for(woken, AT_ONCE_S)
             notifies = [s for s in sent if "pg_notify" in s]
             # a statement of its own at COMMIT, or in the write's own statement (which does not start with it)
             assert len(notifies) == 1 and notifies[0].startswith("SELECT pg_notify") == (case != "write"), short(sent)
