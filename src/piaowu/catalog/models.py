@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
@@ -73,6 +73,9 @@ class TicketType(IdMixin, CreatedMixin, Base):
     """A price zone / ticket kind (票种/票档) of one session; an optional quota is its own pool."""
 
     __tablename__ = "ticket_types"
+    # What an order line's one foreign key refers to (``orders.models.OrderLine``): the type, its session and its
+    # organizer together. Unique already by ``id``; this key is what lets the line prove all three at once.
+    __table_args__ = (UniqueConstraint("id", "session_id", "organizer_id"),)
 
     organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)

@@ -40,7 +40,9 @@ class Hold(IdMixin, CreatedMixin, Base):
     __tablename__ = "inventory_holds"
     __table_args__ = (Index("ix_inventory_holds_status_expires", "status", "expires_at"),)
 
-    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    # No index of its own (migration 0018): every read of a hold names its id; an index here was one more entry
+    # written by each order's statement and read by nothing.
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
     status: Mapped[str] = mapped_column(String(16), default="active")  # inventory.rules.HoldStatus
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -81,7 +83,10 @@ class Unit(IdMixin, CreatedMixin, Base):
         Index("ix_inventory_units_leg0_in_use", "pool_id", postgresql_where=LEG0_IN_USE, sqlite_where=LEG0_IN_USE),
     )
 
-    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"), index=True)
+    # No index of its own (migration 0018): every read of units names their ids or their pool. A claim changes
+    # ``occupied``, which the partial index's condition reads, so no claim is a HOT update and each wrote an entry
+    # into every index of the table — this one read by nothing.
+    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
     # The group the unit belongs to (a session's seats, a train run's seats), when it has one.
     pool_id: Mapped[str | None] = mapped_column(ForeignKey("inventory_pools.id"), nullable=True, index=True)
     label: Mapped[str] = mapped_column(String(200), default="")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piaowu.db.base import Base, CreatedMixin, IdMixin
@@ -41,11 +41,22 @@ class OrderLine(IdMixin, Base):
     """One ticket of an order, priced and named when the order was placed (snapshots, not references)."""
 
     __tablename__ = "order_lines"
+    __table_args__ = (
+        # One foreign key for three: the line's ticket type exists, is of the line's session and of the line's
+        # organizer. The session's and the organizer's existence follow from the ticket type's own keys, and the
+        # same tenant and session are now proven, which three single keys did not. Each key is a lookup with a
+        # row lock at the end of the order's statement (migration 0018: 4 checks per line became 2; the
+        # session's row, shared by every order of a session, is no longer locked by them).
+        ForeignKeyConstraint(
+            ["ticket_type_id", "session_id", "organizer_id"],
+            ["ticket_types.id", "ticket_types.session_id", "ticket_types.organizer_id"],
+        ),
+    )
 
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
-    organizer_id: Mapped[str] = mapped_column(ForeignKey("organizers.id"))
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
-    ticket_type_id: Mapped[str] = mapped_column(ForeignKey("ticket_types.id"))
+    organizer_id: Mapped[str] = mapped_column(String(26))
+    session_id: Mapped[str] = mapped_column(String(26), index=True)
+    ticket_type_id: Mapped[str] = mapped_column(String(26))
     ticket_type_name: Mapped[str] = mapped_column(String(200))
     price_minor: Mapped[int] = mapped_column(Integer)
     holder_name: Mapped[str] = mapped_column(String(200), default="")
