@@ -467,17 +467,19 @@ class LiveSeats:
             # queue behind the read — on a stadium that read is tens of milliseconds a second, and every
             # best-available order of this worker would wait it out. The claim decides.
             return live.snapshot
+        if live.snapshot is not None and _young_enough(live, max_age, began_after):
+            # The view will do: no read, so no connection either. Taking one made a best-available order's unit of
+            # work begin on SQLAlchemy's session (connection, commit, close: its one statement went through the
+            # session instead of the driver's own connection, db/driver.py) for a read it never made.
+            return live.snapshot
         # The connection first, then the lock: a holder of the lock never waits for the pool. The other way round,
         # requests holding every connection of the pool while queued on this lock and a reader holding the lock
         # while queued on the pool waited for each other until the pool's timeout (30 s: the background refresher
         # against 60 best-available buyers on a pool of 24, tests/concurrency/test_seat_sale_races.py).
         await uow.session.connection()
         async with live.lock:
-            if live.snapshot is not None:
-                if began_after is not None and live.read_at > began_after:
-                    return live.snapshot
-                if began_after is None and time.monotonic() - live.read_at <= max_age:
-                    return live.snapshot
+            if live.snapshot is not None and _young_enough(live, max_age, began_after):
+                return live.snapshot  # read by the holder of the lock before us
             began = time.monotonic()
             last = live.snapshot.zones if live.snapshot is not None else {}
             not_free = sum(z["total"] - z["free"] for z in last.values())
@@ -648,3 +650,11 @@ async def cached_zone_prices(uow: UnitOfWork, organizer_id: str, live: SessionLi
         rows = await zone_prices(uow, organizer_id, live.seats.session_id)
         live.prices = [PriceRow(p.id, p.session_id, p.zone, p.ticket_type_id, p.price_minor) for p in rows]
     return live.prices
+
+
+def _young_enough(live: SessionLive, max_age: float, began_after: float | None) -> bool:
+    """Whether ``live``'s last snapshot answers ``LiveSeats.refresh``: its read began after ``began_after`` (so
+    it holds every change committed before that moment), or, without one, it is at most ``max_age`` old."""
+    if began_after is not None:
+        return live.read_at > began_after
+    return time.monotonic() - live.read_at <= max_age
