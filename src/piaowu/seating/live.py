@@ -117,6 +117,11 @@ class SessionSeats:
         return [s.zone for s in self.seats]
 
     @cached_property
+    def ordinal_of(self) -> dict[str, int]:
+        """unit id → ordinal."""
+        return {s.unit_id: s.ordinal for s in self.seats}
+
+    @cached_property
     def row_ordinals(self) -> dict[tuple[str, str], tuple[int, ...]]:
         """The ordinals of each row's seats, by (section, row)."""
         rows: dict[tuple[str, str], list[int]] = {}
@@ -601,14 +606,17 @@ async def _read_states(
         states = bytearray(text.encode("ascii").translate(_STATE_BYTES))
         used = Counter(compress(seats.zone_of, states))  # the zones of the seats not free, counted in C
     elif not first:
-        masks = await inventory.pool_unit_masks(uow, organizer_id, seats.pool_id, in_use=SEAT_LEG)
+        # Walked once as columns (no dict of the units by id first); ordinals looked up in C, zones counted in C.
+        ids, occupied, blocked = await inventory.pool_unit_mask_columns(
+            uow, organizer_id, seats.pool_id, in_use=SEAT_LEG
+        )
         states = bytearray(n)
-        used = Counter()
-        for unit_id, (occupied, blocked) in masks.items():
-            seat = seats.by_unit.get(unit_id)
-            if seat is not None:
-                states[seat.ordinal] = state_of(occupied, blocked)
-                used[seat.zone] += 1
+        in_use = []
+        for o, occ, blk in zip(map(seats.ordinal_of.get, ids), occupied, blocked, strict=True):
+            if o is not None:
+                states[o] = TAKEN if occ & SEAT_LEG else BLOCKED if blk & SEAT_LEG else FREE
+                in_use.append(o)
+        used = Counter(map(seats.zone_of.__getitem__, in_use))
     else:
         return None
     return states, {z: {"free": total - used[z], "total": total} for z, total in seats.zone_totals.items()}
