@@ -130,8 +130,9 @@ def test_pack_is_byte_wise_and_refuses_what_is_not_a_state():
 
 
 def test_changed_finds_every_differing_ordinal_across_chunks():
-    from piaowu.seating.live import CHUNK, changed
+    from piaowu.seating.live import changed
 
+    CHUNK = 1024  # noqa: N806 - boundaries of the chunks the earlier implementation compared
     old = [FREE] * (3 * CHUNK + 5)
     new = list(old)
     for i in (0, CHUNK - 1, CHUNK, 2 * CHUNK + 17, 3 * CHUNK + 4):
@@ -141,3 +142,13 @@ def test_changed_finds_every_differing_ordinal_across_chunks():
     assert changed(new, new) == []
     with pytest.raises(ValueError):
         changed(old, new[:-1])
+
+
+@given(st.lists(st.tuples(st.sampled_from([FREE, TAKEN, BLOCKED]), st.sampled_from([FREE, TAKEN, BLOCKED]))))
+def test_changed_lists_exactly_the_ordinals_whose_state_differs(pairs):
+    """``seating.live.changed`` (what a read's index update walks) against a comparison seat by seat; the first and
+    last seats included (the XOR of the two as integers keeps leading zero bytes)."""
+    from piaowu.seating.live import changed
+
+    old, new = bytearray(a for a, _ in pairs), bytearray(b for _, b in pairs)
+    assert changed(old, new) == [i for i, (a, b) in enumerate(pairs) if a != b]

@@ -241,6 +241,32 @@ def test_a_long_session_keeps_its_heaps_the_size_of_the_house(monkeypatch):
     assert all(len(heap) <= 4 * runs + 13 for heap in index._heaps["A"].values())
 
 
+def test_a_change_to_a_row_pushes_only_the_runs_it_made():
+    """Every seat sold elsewhere moves each process's index: the row's runs the change did not touch keep their
+    heap entries (a run is ``zone, first, length``); only the run the taken seat split pushes its two parts."""
+    seat_map, _ = house("...... ...... ......", best=(450, 0))
+    index = SeatIndex(seat_map, group_sizes=range(1, 5))
+    before = {n: len(heap) for n, heap in index._heaps["A"].items()}
+    index.take([("S", "1", "9")])  # the middle run of 6 becomes runs of 2 and 3
+    pushed = {n: len(heap) - before[n] for n, heap in index._heaps["A"].items()}
+    assert pushed == {1: 2, 2: 2, 3: 1, 4: 0}
+    assert index.choose(Request(("A",), 4)) == best_available(seat_map, Request(("A",), 4), taken={("S", "1", "9")})
+
+
+@given(st.lists(st.integers(0, 5000), min_size=1, max_size=40), st.data())
+def test_the_best_block_of_a_run_is_the_first_smallest_of_orphans_then_cost(scores, data):
+    """``_window`` (what each run's heap entry is): the smallest (orphans, cost, position) over every offset, as
+    a brute force counts them."""
+    from piaowu.seating.best_available import _window
+
+    length = len(scores)
+    n = data.draw(st.integers(1, length))
+    start = data.draw(st.integers(0, 3))
+    padded = [7] * start + scores
+    brute = min(((s == 1) + (length - n - s == 1), sum(scores[s : s + n]), start + s) for s in range(length - n + 1))
+    assert _window(padded, start, length, n) == brute
+
+
 # ---- properties --------------------------------------------------------------------------------------------
 
 row_texts = st.text(st.sampled_from("......xx#WCbbRP "), min_size=1, max_size=12).filter(lambda t: t.strip())

@@ -171,3 +171,41 @@ def test_the_web_index_keeps_its_withheld_row_blocked_whatever_the_reads_say():
     refused = view.choose(ba.Request(("A",), 1), channel_bit=WEB)
     assert isinstance(refused, ba.Refusal) and refused.code == "not_enough_seats"
     assert view.choose(ba.Request(("A",), 8), channel_bit=BOX) == box
+
+
+class _NoConnection:
+    """A unit of work's session that must not be asked for a connection (so it never begins)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def connection(self) -> None:
+        self.asked += 1
+        raise AssertionError("a read was not needed: no connection either")
+
+
+async def test_a_view_young_enough_is_taken_without_a_connection():
+    """Best available takes the refresher's view on every order: when it is young enough (or its read began
+    after the moment asked for), ``refresh`` answers with it before taking a connection, so the order's unit of
+    work never begins on the session (its one statement then runs on the driver's own connection)."""
+    import time
+    from types import SimpleNamespace
+
+    from piaowu.seating.availability import Snapshot
+    from piaowu.seating.live import LiveSeats
+
+    view = live()
+    view.snapshot, view.read_at = Snapshot.of(bytearray(N), view.seats.zone_of), time.monotonic()
+    session = _NoConnection()
+    uow = SimpleNamespace(session=session)
+    registry = LiveSeats()
+    assert await registry.refresh(uow, "O", view, max_age=1.0) is view.snapshot
+    assert await registry.refresh(uow, "O", view, began_after=view.read_at - 0.5) is view.snapshot
+    assert session.asked == 0
+    # Too old, or read before the moment asked for: a read, which takes the connection first.
+    for kwargs in ({"max_age": 0.0}, {"began_after": view.read_at + 0.5}):
+        try:
+            await registry.refresh(uow, "O", view, **kwargs)
+        except AssertionError:
+            pass
+    assert session.asked == 2

@@ -280,6 +280,15 @@ async def pool_unit_masks(
     """unit id → (occupied, blocked) of every unit grouped under ``pool_id`` — with ``in_use``, of those only
     whose ``occupied | blocked`` has one of its bits —, read as columns (newest values). A Core select: tens of
     thousands of rows (a stadium's seats) skip the ORM's row loading."""
+    ids, occupied, blocked = await pool_unit_mask_columns(session, organizer_id, pool_id, in_use)
+    return dict(zip(ids, zip(occupied, blocked, strict=True), strict=True))
+
+
+async def pool_unit_mask_columns(
+    session: AsyncSession, organizer_id: str, pool_id: str, in_use: int | None = None
+) -> tuple[Sequence[str], Sequence[int], Sequence[int]]:
+    """``pool_unit_masks`` as its three columns (ids, occupied, blocked; one order), for a caller that walks them
+    once (a worker's live states, ``seating.live``) rather than looking units up by id."""
     t = Unit.__table__
     where = [t.c.pool_id == pool_id, t.c.organizer_id == organizer_id]
     if in_use is not None:
@@ -292,9 +301,9 @@ async def pool_unit_masks(
         # worker (seating.live) cost it a Python row apiece otherwise — a quarter of a worker's time under load.
         cols = (func.array_agg(t.c.id), func.array_agg(t.c.occupied), func.array_agg(t.c.blocked))
         ids, occupied, blocked = (await session.execute(select(*cols).where(*where))).one()
-        return dict(zip(ids, zip(occupied, blocked, strict=True), strict=True)) if ids else {}
-    q = select(t.c.id, t.c.occupied, t.c.blocked).where(*where)
-    return {uid: (occupied, blocked) for uid, occupied, blocked in await session.execute(q)}
+        return (ids, occupied, blocked) if ids else ((), (), ())
+    rows = (await session.execute(select(t.c.id, t.c.occupied, t.c.blocked).where(*where))).all()
+    return tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows)
 
 
 async def block(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> bool:

@@ -167,6 +167,14 @@ async def pool_unit_masks(
     return await repo.pool_unit_masks(uow.session, organizer_id, pool_id, in_use)
 
 
+async def pool_unit_mask_columns(
+    uow: UnitOfWork, organizer_id: str, pool_id: str, *, in_use: int | None = None
+) -> tuple[Sequence[str], Sequence[int], Sequence[int]]:
+    """``pool_unit_masks`` as three columns in one order (ids, occupied, blocked): the same read, for a caller
+    that walks every unit once."""
+    return await repo.pool_unit_mask_columns(uow.session, organizer_id, pool_id, in_use)
+
+
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:
     return await repo.counts(uow.session, organizer_id, pool_ids)
 

@@ -30,10 +30,11 @@ the same rules), then the biggest for what is left, and so on.
 (a later service feeds it what the database says); ``choose`` does not scan the seats. For each row it keeps
 the runs of free ordinary seats of one zone (cut at taken seats, zone changes, aisles and special seats), and
 for each zone and group size N a heap of every run's best block of N (orphans, cost, row, position), stamped
-with the row's version: a change to a row pushes its new runs' blocks and makes the old entries stale, and
-stale entries are dropped when they reach the top (and a heap is compacted once stale entries outnumber live
-runs four to one, so it stays the size of the house over a long session). Asking is a look at the top of one
-heap per zone; a change costs the row's length times the group sizes asked so far. Wheelchair requests look
+with the run's id: a change to a row pushes the blocks of the runs it made and makes the entries of the runs it
+ended stale (the row's other runs keep theirs), and stale entries are dropped when they reach the top (and a
+heap is compacted once stale entries outnumber live runs four to one, so it stays the size of the house over a
+long session). Asking is a look at the top of one heap per zone; a change costs a walk of the row and, for the
+runs it made, their length times the group sizes asked so far. Wheelchair requests look
 at the rows that hold a free wheelchair space in the zone (few). The heaps hold unrestricted blocks only (a
 restricted-view seat cuts a run like a taken one); seats with a restricted view are looked at only when no
 unrestricted answer exists, by a scan of the rows that hold one (a split over them, of the zones' rows).
@@ -46,6 +47,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, count
+from operator import sub
 
 from piaowu.core.errors import ValidationFailed
 from piaowu.seating.layout import Seat, SeatKey, SeatMap, Section, rows_of
@@ -54,6 +57,7 @@ FREE, TAKEN, BLOCKED = "free", "taken", "blocked"
 MAX_QUANTITY = 100
 HEAP_SLACK = 256  # stale heap entries tolerated beyond four per live run before a heap is compacted
 
+_NEVER = math.inf  # a cost no block has: marks the offsets ``_best_window`` passes over
 _ORDINARY, _WHEELCHAIR, _COMPANION, _LIMITED = 0, 1, 2, 3  # _LIMITED: an ordinary seat with a limited view
 # Attributes that limit the view: a pillar (柱子票) or only part of the stage seen. Buyers must opt in to them.
 LIMITED_VIEW = frozenset({"restricted_view", "partial_view"})
@@ -120,14 +124,25 @@ def check_request(request: Request) -> None:
 
 def _window(scores: Sequence[int], start: int, length: int, n: int) -> tuple[int, int, int]:
     """The best block of ``n`` in the run ``scores[start:start + length]``: (orphans, cost, first position)."""
-    cost = sum(scores[start : start + n])
-    best = (int(length - n == 1), cost, start)  # the block at the run's left end leaves length - n on the right
-    for s in range(1, length - n + 1):
-        cost += scores[start + s + n - 1] - scores[start + s - 1]
-        orphans = (s == 1) + (length - n - s == 1)
-        if (orphans, cost) < best[:2]:
-            best = (orphans, cost, start + s)
-    return best
+    return _best_window(list(accumulate(scores[start : start + length], initial=0)), start, length, n)
+
+
+def _best_window(sums: list[int], start: int, length: int, n: int) -> tuple[int, int, int]:
+    """``_window`` from the run's prefix sums (``sums[k]``: its first ``k`` scores), shared by every ``n``.
+
+    The smallest (orphans, cost, position). A block at offset ``s`` strands a seat on its left when ``s == 1`` and
+    on its right when ``s == length - n - 1``: every other offset strands none, so the best of those is the
+    cheapest, the leftmost on a tie (found in C: ``min`` then ``index``), and the two stranding offsets are looked
+    at only when no other exists. Runs a row change for each run and group size (``_refresh``): the house's
+    index follows every seat sold elsewhere this way."""
+    m = length - n + 1  # the offsets of a block of n
+    costs = list(map(sub, sums[n:], sums[:m]))
+    if m > 2:  # the ends strand nothing: the two stranding offsets are passed over
+        costs[1] = costs[m - 2] = _NEVER
+        cost = min(costs)
+        return (0, cost, start + costs.index(cost))
+    cost = min(costs)
+    return (m - 1, cost, start + costs.index(cost))  # one offset strands nothing; two both strand one
 
 
 class SeatIndex:
@@ -190,12 +205,18 @@ class SeatIndex:
             self._rows.append(ids)
             self._adjacent.append(list(row.adjacent))
             self._scores.append([self._score[i] for i in ids])
+        # Per row, the stretches a run can never cross, whatever the states: (zone, first, end) positions of
+        # ordinary seats side by side in one zone. A run is a stretch's free seats between taken ones.
+        self._stretches: list[list[tuple[str, int, int]]] = [self._stretches_of(r) for r in range(len(self._rows))]
         for key in blocked:
             self._state[self._at[key]] = BLOCKED
         for key in taken:
             self._state[self._at[key]] = TAKEN
-        self._version = [0] * len(self._rows)
-        self._runs: list[list[tuple[str, int, int]]] = [[] for _ in self._rows]
+        # Per row, its runs: (zone, first position, length, run id). A heap entry names its run's id and is stale
+        # once that run is gone (``_live``): a change to a row leaves the entries of its other runs valid.
+        self._runs: list[list[tuple[str, int, int, int]]] = [[] for _ in self._rows]
+        self._live: set[int] = set()
+        self._run_ids = count()
         self._lengths: dict[str, Counter[int]] = {zone: Counter() for zone in self._rows_of_zone}
         self._free: dict[str, int] = dict.fromkeys(self._rows_of_zone, 0)
         self._runs_of_zone: dict[str, int] = dict.fromkeys(self._rows_of_zone, 0)
@@ -244,40 +265,71 @@ class SeatIndex:
         for r in sorted(rows):
             self._refresh(r)
 
-    def _refresh(self, r: int) -> None:
-        """Recompute row ``r``'s runs of free ordinary seats and push their best blocks; older entries of the
-        row become stale."""
-        for zone, _, length in self._runs[r]:
-            self._forget(zone, length)
-        ids, adjacent = self._rows[r], self._adjacent[r]
-        runs: list[tuple[str, int, int]] = []
+    def _stretches_of(self, r: int) -> list[tuple[str, int, int]]:
+        ids, adjacent, kind, zone = self._rows[r], self._adjacent[r], self._kind, self._zone
+        out: list[tuple[str, int, int]] = []
         start = -1
         for pos, i in enumerate(ids):
-            usable = self._state[i] == FREE and self._kind[i] == _ORDINARY
-            if start >= 0 and not (usable and adjacent[pos - 1] and self._zone[i] == self._zone[ids[start]]):
-                runs.append((self._zone[ids[start]], start, pos - start))
+            ordinary = kind[i] == _ORDINARY
+            if start >= 0 and not (ordinary and adjacent[pos - 1] and zone[i] == zone[ids[start]]):
+                out.append((zone[ids[start]], start, pos))
                 start = -1
-            if usable and start < 0:
+            if ordinary and start < 0:
                 start = pos
         if start >= 0:
-            runs.append((self._zone[ids[start]], start, len(ids) - start))
-        self._version[r] += 1
+            out.append((zone[ids[start]], start, len(ids)))
+        return out
+
+    def _refresh(self, r: int) -> None:
+        """Recompute row ``r``'s runs of free ordinary seats and push the best blocks of its new runs; the entries
+        of its runs that are gone become stale. Every seat sold elsewhere moves each process's index through here
+        (``take`` from the live states), so a run the change did not touch keeps its entries, the row is walked
+        by its stretches only, and a new run's blocks are costed from one sum."""
+        ids, state = self._rows[r], self._state
+        found: list[tuple[str, int, int]] = []
+        for zone, first, end in self._stretches[r]:
+            start = -1
+            for pos in range(first, end):
+                if state[ids[pos]] == FREE:
+                    if start < 0:
+                        start = pos
+                elif start >= 0:
+                    found.append((zone, start, pos - start))
+                    start = -1
+            if start >= 0:
+                found.append((zone, start, end - start))
+        gone = {(zone, start, length): run for zone, start, length, run in self._runs[r]}
+        runs: list[tuple[str, int, int, int]] = []
+        grown: set[str] = set()
+        scores, push = self._scores[r], heapq.heappush
+        for zone, start, length in found:
+            run = gone.pop((zone, start, length), None)
+            if run is None:
+                run = next(self._run_ids)
+                self._live.add(run)
+                self._lengths[zone][length] += 1
+                self._runs_of_zone[zone] += 1
+                self._free[zone] += length
+                sums = None
+                for n, heap in self._heaps[zone].items():
+                    if n <= length:
+                        if sums is None:
+                            sums = list(accumulate(scores[start : start + length], initial=0))
+                        orphans, cost, block = _best_window(sums, start, length, n)
+                        push(heap, (orphans, cost, r, block, run))
+                grown.add(zone)
+            runs.append((zone, start, length, run))
+        for (zone, _, length), run in gone.items():
+            self._live.discard(run)
+            self._forget(zone, length)
         self._runs[r] = runs
-        version, scores = self._version[r], self._scores[r]
-        for zone, start, length in runs:
-            self._lengths[zone][length] += 1
-            self._runs_of_zone[zone] += 1
-            self._free[zone] += length
-            for n, heap in self._heaps[zone].items():
-                if n <= length:
-                    orphans, cost, first = _window(scores, start, length, n)
-                    heapq.heappush(heap, (orphans, cost, r, first, version))
-        for zone in {zone for zone, _, _ in runs}:
+        live = self._live
+        for zone in grown:
             for heap in self._heaps[zone].values():
                 # Stale entries below a valid top are never popped: drop them once they outnumber the live
                 # runs four to one, so a long session's heaps stay the size of the house.
                 if len(heap) > 4 * self._runs_of_zone[zone] + HEAP_SLACK:
-                    heap[:] = [entry for entry in heap if self._version[entry[2]] == entry[4]]
+                    heap[:] = [entry for entry in heap if entry[4] in live]
                     heapq.heapify(heap)
 
     def _forget(self, zone: str, length: int) -> None:
@@ -294,19 +346,19 @@ class SeatIndex:
             # The first request of this size in this zone: one pass over the zone's rows.
             heap = []
             for r in self._rows_of_zone[zone]:
-                for run_zone, start, length in self._runs[r]:
+                for run_zone, start, length, run in self._runs[r]:
                     if run_zone == zone and n <= length:
                         orphans, cost, first = _window(self._scores[r], start, length, n)
-                        heap.append((orphans, cost, r, first, self._version[r]))
+                        heap.append((orphans, cost, r, first, run))
             heapq.heapify(heap)
             heaps[n] = heap
         return heaps[n]
 
     def _top(self, zone: str, n: int) -> tuple[int, int, int, int, int] | None:
         heap = self._heap(zone, n)
-        version = self._version
-        while heap and version[heap[0][2]] != heap[0][4]:
-            heapq.heappop(heap)  # stale: its row changed since
+        live = self._live
+        while heap and heap[0][4] not in live:
+            heapq.heappop(heap)  # stale: its run is gone since
         return heap[0] if heap else None
 
     # ---- asking --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -114,6 +115,11 @@ class SessionSeats:
     @cached_property
     def zone_of(self) -> list[str]:
         return [s.zone for s in self.seats]
+
+    @cached_property
+    def ordinal_of(self) -> dict[str, int]:
+        """unit id → ordinal."""
+        return {s.unit_id: s.ordinal for s in self.seats}
 
     @cached_property
     def row_ordinals(self) -> dict[tuple[str, str], tuple[int, ...]]:
@@ -296,13 +302,10 @@ class SessionLive:
             if isinstance(answer, ba.Refusal):
                 break
             rows = dict.fromkeys((s.section, s.row) for s in map(seats.by_key.__getitem__, answer.seats))
-            free = [
-                o
-                for row in rows
-                for o in seats.row_ordinals[row]
-                if states[o] == FREE and index.state(seats.seats[o].key) == ba.FREE
-            ]
-            theirs = self.host.recent(free, MARK_SECONDS)
+            # The rows' free seats another process just handed out; the index is asked only about those (few), not
+            # about every seat of the rows: this pass runs on nearly every best-available order of two workers.
+            free = [o for row in rows for o in seats.row_ordinals[row] if states[o] == FREE]
+            theirs = [o for o in self.host.recent(free, MARK_SECONDS) if index.state(seats.seats[o].key) == ba.FREE]
             if not theirs:
                 break
             self.mark_taken(theirs)
@@ -348,21 +351,21 @@ class SessionLive:
         return out
 
 
-CHUNK = 1024
+_DIFFERENT = re.compile(rb"[^\x00]")
 
 
 def changed(old: Sequence[int], new: Sequence[int]) -> list[int]:
-    """The ordinals whose state differs, in order. Compared as bytes a chunk at a time and looked into only where
-    a chunk differs: a snapshot a second after the last differs in a few seats of 80,000."""
+    """The ordinals whose state differs, in order. The two states XORed as one integer each and the nonzero
+    bytes found by a regular expression, all in C: a read's states differ from the last ones in a few hundred
+    seats spread over the whole house, and every chunk of them that differed was walked seat by seat in Python
+    (~5 ms a read of the stadium on each worker)."""
     if len(old) != len(new):
         raise ValueError("states of different seat maps")
     a, b = bytes(old), bytes(new)
-    out: list[int] = []
-    for start in range(0, len(a), CHUNK):
-        end = start + CHUNK
-        if a[start:end] != b[start:end]:
-            out.extend(i for i in range(start, min(end, len(a))) if a[i] != b[i])
-    return out
+    if a == b:
+        return []
+    diff = (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(len(a), "little")
+    return [m.start() for m in _DIFFERENT.finditer(diff)]
 
 
 class LiveSeats:
@@ -467,17 +470,19 @@ class LiveSeats:
             # queue behind the read — on a stadium that read is tens of milliseconds a second, and every
             # best-available order of this worker would wait it out. The claim decides.
             return live.snapshot
+        if live.snapshot is not None and _young_enough(live, max_age, began_after):
+            # The view will do: no read, so no connection either. Taking one made a best-available order's unit of
+            # work begin on SQLAlchemy's session (connection, commit, close: its one statement went through the
+            # session instead of the driver's own connection, db/driver.py) for a read it never made.
+            return live.snapshot
         # The connection first, then the lock: a holder of the lock never waits for the pool. The other way round,
         # requests holding every connection of the pool while queued on this lock and a reader holding the lock
         # while queued on the pool waited for each other until the pool's timeout (30 s: the background refresher
         # against 60 best-available buyers on a pool of 24, tests/concurrency/test_seat_sale_races.py).
         await uow.session.connection()
         async with live.lock:
-            if live.snapshot is not None:
-                if began_after is not None and live.read_at > began_after:
-                    return live.snapshot
-                if began_after is None and time.monotonic() - live.read_at <= max_age:
-                    return live.snapshot
+            if live.snapshot is not None and _young_enough(live, max_age, began_after):
+                return live.snapshot  # read by the holder of the lock before us
             began = time.monotonic()
             last = live.snapshot.zones if live.snapshot is not None else {}
             not_free = sum(z["total"] - z["free"] for z in last.values())
@@ -601,14 +606,17 @@ async def _read_states(
         states = bytearray(text.encode("ascii").translate(_STATE_BYTES))
         used = Counter(compress(seats.zone_of, states))  # the zones of the seats not free, counted in C
     elif not first:
-        masks = await inventory.pool_unit_masks(uow, organizer_id, seats.pool_id, in_use=SEAT_LEG)
+        # Walked once as columns (no dict of the units by id first); ordinals looked up in C, zones counted in C.
+        ids, occupied, blocked = await inventory.pool_unit_mask_columns(
+            uow, organizer_id, seats.pool_id, in_use=SEAT_LEG
+        )
         states = bytearray(n)
-        used = Counter()
-        for unit_id, (occupied, blocked) in masks.items():
-            seat = seats.by_unit.get(unit_id)
-            if seat is not None:
-                states[seat.ordinal] = state_of(occupied, blocked)
-                used[seat.zone] += 1
+        in_use = []
+        for o, occ, blk in zip(map(seats.ordinal_of.get, ids), occupied, blocked, strict=True):
+            if o is not None:
+                states[o] = TAKEN if occ & SEAT_LEG else BLOCKED if blk & SEAT_LEG else FREE
+                in_use.append(o)
+        used = Counter(map(seats.zone_of.__getitem__, in_use))
     else:
         return None
     return states, {z: {"free": total - used[z], "total": total} for z, total in seats.zone_totals.items()}
@@ -648,3 +656,11 @@ async def cached_zone_prices(uow: UnitOfWork, organizer_id: str, live: SessionLi
         rows = await zone_prices(uow, organizer_id, live.seats.session_id)
         live.prices = [PriceRow(p.id, p.session_id, p.zone, p.ticket_type_id, p.price_minor) for p in rows]
     return live.prices
+
+
+def _young_enough(live: SessionLive, max_age: float, began_after: float | None) -> bool:
+    """Whether ``live``'s last snapshot answers ``LiveSeats.refresh``: its read began after ``began_after`` (so
+    it holds every change committed before that moment), or, without one, it is at most ``max_age`` old."""
+    if began_after is not None:
+        return live.read_at > began_after
+    return time.monotonic() - live.read_at <= max_age

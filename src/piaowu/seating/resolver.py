@@ -43,7 +43,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from piaowu.catalog import offers as catalog_offers
@@ -428,6 +428,10 @@ def refusal_error(refusal: ba.Refusal) -> SeatsUnavailable:
     return _REFUSALS[refusal.code](free=refusal.free, largest_block=refusal.largest_block)
 
 
+# A check is a function of the price row or the seats' stamp it verifies, the same for every order that charges
+# that price or sells those seats: made once, not per order (each is a dataclass whose shape is computed on
+# creation). Bounded: a changed price or seating is another key; old ones age out.
+@lru_cache(maxsize=4096)
 def _price_check(p: PriceRow) -> RowCheck:
     """The reservation is written only while the zone price it charged is still the session's."""
     expected = (("session_id", p.session_id), ("zone", p.zone), ("ticket_type_id", p.ticket_type_id),
@@ -438,6 +442,11 @@ def _price_check(p: PriceRow) -> RowCheck:
 def _seating_check(live: SessionLive) -> RowCheck:
     """The reservation is written only while the session's seating is still the one its seats (and their
     channels) were read for: what the stamp read before every seat order told, now told by the statement."""
+    return _stamp_check(live.seats.session_id, live.seats.stamp)
+
+
+@lru_cache(maxsize=1024)
+def _stamp_check(session_id: str, stamp: tuple[Any, ...]) -> RowCheck:
     names = ("layout_id", "layout_version", "seat_count", "created_at", "channels_version")
-    expected = tuple(zip(names, live.seats.stamp, strict=True))
-    return RowCheck("seating", SessionSeating.__table__, live.seats.session_id, expected, key_column="session_id")
+    expected = tuple(zip(names, stamp, strict=True))
+    return RowCheck("seating", SessionSeating.__table__, session_id, expected, key_column="session_id")
