@@ -13,7 +13,7 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
 - ``alloc``: the house filled from empty to full by best-available requests (1–14 seats, a random zone that
   still has seats, together if possible, else split — a second request), each through the resolver's own path
   in this process: ``SeatResolver.load`` (offers, the session's seats, zone prices, and the live snapshot,
-  re-read from the database when older than ``live.SNAPSHOT_SECONDS``) then ``resolve`` (the choice on the
+  re-read from the database when older than ``session_live.SNAPSHOT_SECONDS``) then ``resolve`` (the choice on the
   ``SeatIndex``, marking the seats taken). After each request the chosen seats' units get their occupied bit in
   the database (what the order's claim does; not timed), so each snapshot re-read sees the house as it is.
   ``request_ms`` is what a buyer's order waits for in the resolver; ``resolve_ms`` the in-memory choice;

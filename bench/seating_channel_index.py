@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from piaowu.core import channels  # noqa: E402
 from piaowu.seating import best_available as ba  # noqa: E402
 from piaowu.seating.availability import FREE, TAKEN  # noqa: E402
-from piaowu.seating.live import SeatRow, SessionLive, SessionSeats  # noqa: E402
+from piaowu.seating.session_live import SeatRow, SessionLive, SessionSeats  # noqa: E402
 from seating_alloc import ZONES, percentile, stadium  # noqa: E402
 
 WEB = channels.bit(channels.WEB)

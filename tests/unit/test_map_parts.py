@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from piaowu.seating import map_parts
-from piaowu.seating.live import SeatRow
 from piaowu.seating.map_parts import DEFAULT_PITCH, convex_hull, ordinal_runs, outline, parts_of, pitch_of, runs
+from piaowu.seating.session_live import SeatRow
 
 
 def row_of(section: str, row: str, n: int, *, y: float, first: int, x0: float = 0.0, zone: str = "A") -> list[SeatRow]:
@@ -113,18 +113,18 @@ def test_parts_kept_on_disk_read_back_equal_and_a_damaged_file_is_not_read(tmp_p
 
 
 def test_session_seats_cut_their_parts_once_for_every_process_of_the_host(tmp_path, monkeypatch) -> None:
-    from piaowu.seating import live
+    from piaowu.seating import session_live
 
     seats = tuple(row_of("A", "1", 4, y=0, first=0))
     path = map_parts.parts_file(tmp_path, "S1", ("L", 1, 4, None, 0))
 
-    def session_seats() -> live.SessionSeats:  # a process's own SessionSeats of the same seating
-        return live.SessionSeats(
+    def session_seats() -> session_live.SessionSeats:  # a process's own SessionSeats of the same seating
+        return session_live.SessionSeats(
             "S1", "P", ("L", 1, 4, None, 0), ({"id": "A"},), seats, {}, {}, ("A",), parts_path=path
         )
 
     cuts = []
-    monkeypatch.setattr(live, "parts_of", lambda *a: cuts.append(1) or parts_of(*a))
+    monkeypatch.setattr(session_live, "parts_of", lambda *a: cuts.append(1) or parts_of(*a))
     first = session_seats().parts
     second = session_seats().parts  # another process: reads what the first kept
     assert first == second and len(cuts) == 1

@@ -130,7 +130,7 @@ def test_pack_is_byte_wise_and_refuses_what_is_not_a_state():
 
 
 def test_changed_finds_every_differing_ordinal_across_chunks():
-    from piaowu.seating.live import changed
+    from piaowu.seating.session_live import changed
 
     CHUNK = 1024  # noqa: N806 - boundaries of the chunks the earlier implementation compared
     old = [FREE] * (3 * CHUNK + 5)
@@ -146,9 +146,9 @@ def test_changed_finds_every_differing_ordinal_across_chunks():
 
 @given(st.lists(st.tuples(st.sampled_from([FREE, TAKEN, BLOCKED]), st.sampled_from([FREE, TAKEN, BLOCKED]))))
 def test_changed_lists_exactly_the_ordinals_whose_state_differs(pairs):
-    """``seating.live.changed`` (what a read's index update walks) against a comparison seat by seat; the first and
-    last seats included (the XOR of the two as integers keeps leading zero bytes)."""
-    from piaowu.seating.live import changed
+    """``seating.session_live.changed`` (what a read's index update walks) against a comparison seat by seat; the
+    first and last seats included (the XOR of the two as integers keeps leading zero bytes)."""
+    from piaowu.seating.session_live import changed
 
     old, new = bytearray(a for a, _ in pairs), bytearray(b for _, b in pairs)
     assert changed(old, new) == [i for i, (a, b) in enumerate(pairs) if a != b]

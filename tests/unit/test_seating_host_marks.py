@@ -17,7 +17,7 @@ from piaowu.seating import best_available as ba
 from piaowu.seating import host_marks
 from piaowu.seating.availability import FREE, TAKEN
 from piaowu.seating.host_marks import open_marks
-from piaowu.seating.live import MARK_SECONDS, SessionLive
+from piaowu.seating.session_live import MARK_SECONDS, SessionLive
 from tests.unit.test_seating_live import N, fresh, live
 
 STAMP = ("L", 1, N, None, 0)

@@ -13,7 +13,7 @@ from piaowu.seating import best_available as ba
 from piaowu.seating.availability import BLOCKED, FREE, TAKEN
 from piaowu.seating.generate import rect_section
 from piaowu.seating.layout import combine
-from piaowu.seating.live import SeatRow, SessionLive, SessionSeats
+from piaowu.seating.session_live import SeatRow, SessionLive, SessionSeats
 
 MAP = combine(
     rect_section(section_id="A", label="A", rows=3, seats_per_row=8, zone="A"),
@@ -94,7 +94,7 @@ def test_a_view_marked_after_seat_taken_never_offers_those_seats():
 
 
 def test_seats_chosen_here_stay_taken_over_a_read_made_before_their_orders_committed(monkeypatch):
-    from piaowu.seating import live as live_mod
+    from piaowu.seating import session_live as live_mod
 
     view = live()
     index = view.build_index()

@@ -67,8 +67,9 @@ from piaowu.db.uow import UnitOfWork
 from piaowu.inventory import service as inventory
 from piaowu.orders.placement import MAX_TICKETS_PER_ORDER, TICKET_TYPE_ID_LENGTH
 from piaowu.seating import best_available as ba
-from piaowu.seating.live import SNAPSHOT_SECONDS, PriceRow, SessionLive, cached_zone_prices, live_of
+from piaowu.seating.live import cached_zone_prices, live_of
 from piaowu.seating.models import SessionSeating, ZonePrice
+from piaowu.seating.session_live import SNAPSHOT_SECONDS, PriceRow, SessionLive
 
 KIND = "seat"
 SEAT_ID_LENGTH = 40

@@ -20,9 +20,10 @@ from piaowu.core.errors import NotEnoughSeats, NotFound, ValidationFailed
 from piaowu.db.uow import UnitOfWork
 from piaowu.seating import best_available as ba
 from piaowu.seating.layout import ATTRIBUTES
-from piaowu.seating.live import SNAPSHOT_SECONDS, SessionLive, live_of, zone_prices
+from piaowu.seating.live import live_of, zone_prices
 from piaowu.seating.map_parts import INLINE_SEATS
 from piaowu.seating.resolver import refusal_error
+from piaowu.seating.session_live import SNAPSHOT_SECONDS, SessionLive
 
 
 async def _public_seats(uow: UnitOfWork, organizer_id: str, session_id: str) -> SessionLive:
