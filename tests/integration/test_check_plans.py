@@ -36,18 +36,23 @@ async def _plan(conn: asyncpg.Connection, condition, values: dict[str, object]) 
     return "\n".join(r[0] for r in rows)
 
 
+async def _organizer(conn: asyncpg.Connection, now: datetime) -> None:
+    """The organizer ``ORG``, as a bare row (these tests build their tables' contents by hand)."""
+    await conn.execute(
+        "INSERT INTO organizers (id, slug, name, timezone, currency, signing_key_encrypted, public_key, created_at)"
+        " VALUES ($1, 'o', 'O', 'Asia/Shanghai', 'CNY', 'x', 'x', $2)",
+        ORG,
+        now,
+    )
+
+
 async def test_a_check_looks_its_row_up_by_key_without_statistics(pg_url: str) -> None:
     conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         now = datetime.now(UTC)
         # This test's own database: no autovacuum may analyze the table under the test (the control needs it bare).
         await conn.execute("ALTER TABLE api_tokens SET (autovacuum_enabled = false)")
-        await conn.execute(
-            "INSERT INTO organizers (id, slug, name, timezone, currency, signing_key_encrypted, public_key, created_at)"
-            " VALUES ($1, 'o', 'O', 'Asia/Shanghai', 'CNY', 'x', 'x', $2)",
-            ORG,
-            now,
-        )
+        await _organizer(conn, now)
         await conn.executemany(
             "INSERT INTO api_tokens (id, organizer_id, name, role, prefix, token_hash, created_at)"
             " VALUES ($1, $2, 't', 'sales', $3, 'h', $4)",
@@ -88,12 +93,7 @@ async def test_a_guarded_write_updates_its_row_by_key_without_statistics(pg_url:
     try:
         now = datetime.now(UTC)
         await conn.execute("ALTER TABLE inventory_pools SET (autovacuum_enabled = false)")
-        await conn.execute(
-            "INSERT INTO organizers (id, slug, name, timezone, currency, signing_key_encrypted, public_key, created_at)"
-            " VALUES ($1, 'o', 'O', 'Asia/Shanghai', 'CNY', 'x', 'x', $2)",
-            ORG,
-            now,
-        )
+        await _organizer(conn, now)
         await conn.executemany(
             "INSERT INTO inventory_pools (id, organizer_id, kind, label, capacity, held, sold, allowance, created_at)"
             " VALUES ($1, $2, 'session', '', 10, 0, 0, 0, $3)",
