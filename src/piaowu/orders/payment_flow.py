@@ -350,11 +350,8 @@ async def apply_confirmed(
             # counters) until COMMIT, and every other order of the sale — placing one too — waits for it; read
             # after the confirm, they held it a round trip longer (docs/benchmarks.md, "paidtail").
             prepared = await _prepare_issue(uow, order, lines, labels)
-            # A pending order's hold read active under its lock is confirmed in the tickets' statement, the last:
-            # then the pools' rows are locked for that statement and the COMMIT only (docs/benchmarks.md, "paidride").
-            pending = status == OrderStatus.PENDING
-            riding = hold if pending and hold and hold.active and hold.id == order.hold_id else None
-            if riding or await _secure_units(uow, order, revive=status != OrderStatus.PENDING):
+            confirm = await _secure_units(uow, order, hold, revive=status != OrderStatus.PENDING)
+            if confirm is not None:
                 paid = as_row(
                     uow,
                     actor,
@@ -367,7 +364,6 @@ async def apply_confirmed(
                 # The buyer's waiting page, told on commit (db/wakeups.py): before the issue, so that the NOTIFY
                 # rides in the tickets' statement instead of a round trip of its own.
                 await uow.announce(order.id)
-                confirm = inventory.confirm_writes(riding, uow.now()) if riding else ()
                 await _issue(uow, prepared, lines, paid, confirm)
                 return "paid" if status == OrderStatus.PENDING else "revived"
             # The units are gone: the order stays closed and the money goes back.
@@ -388,16 +384,23 @@ async def apply_confirmed(
     raise InvalidState(state=order.status)
 
 
-async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool) -> bool:
-    """Sell the order's units: confirm its hold, or — if the hold was released — take the same units again."""
+async def _secure_units(
+    uow: UnitOfWork, order: repo.OrderHead, hold: LockedHold | None, *, revive: bool
+) -> Sequence[GuardedWrite] | None:
+    """Sell the order's units: confirm its hold, or — if the hold was released — take the same units again.
+    → the writes that confirm the hold in the tickets' statement, the last (its pools' rows then locked for that
+    statement and the COMMIT only: docs/benchmarks.md, "paidride") when ``hold`` — read with its row locked in
+    this transaction — is the order's and active; () when the units were sold here; None when they are gone."""
     if order.hold_id and not revive:
+        if hold is not None and hold.id == order.hold_id and hold.active:
+            return inventory.confirm_writes(hold, uow.now())
         try:
             await inventory.confirm(uow, order.hold_id)
-            return True
+            return ()
         except HoldExpired:
             pass
     if not order.hold_id:
-        return False
+        return None
     takes = await inventory.hold_takes(uow, order.hold_id)
     # The same seats too: a line that claimed a unit owns that unit again, or the order is not revived.
     claims = await inventory.hold_claims(uow, order.hold_id)
@@ -405,7 +408,7 @@ async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool)
         # A savepoint: this transaction goes on after a refusal (to refund), so a refused take — which may have
         # updated one pool of several, or aborted the transaction on PostgreSQL — must be undone on its own.
         async with uow.session.begin_nested():
-            hold = await inventory.reserve(
+            taken = await inventory.reserve(
                 uow,
                 order.organizer_id,
                 takes,
@@ -414,10 +417,10 @@ async def _secure_units(uow: UnitOfWork, order: repo.OrderHead, *, revive: bool)
                 claims=claims,
             )
     except SoldOut:
-        return False
-    await inventory.confirm(uow, hold.id)
-    await repo.set_hold(uow.session, order.id, hold.id)
-    return True
+        return None
+    await inventory.confirm(uow, taken.id)
+    await repo.set_hold(uow.session, order.id, taken.id)
+    return ()
 
 
 async def _prepare_issue(
