@@ -1,8 +1,8 @@
 """Seating benchmark: an 80,000-seat stadium on PostgreSQL — best available, seat orders through the API, and the
 availability a seat picker loads.
 
-    .venv/bin/python bench/seating.py [--seats 80000] [--orders 3000] [--clients 16,64] [--delta-sales 50]
-                                      [--skip-pgbench] [--parts alloc,orders,availability]
+    .venv/bin/python bench/seating.py [--seats 80000] [--orders 3000] [--clients 16,64] [--warmup 20]
+                                      [--delta-sales 50] [--skip-pgbench] [--parts alloc,orders,availability]
 
 It creates its own PostgreSQL database (dropped at the end), migrates it and seeds, through the real services
 (``layout_service.save_layout``, ``session_seating.assign_layout``, ``set_zone_prices``), an on-sale session
@@ -23,11 +23,16 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
 - ``orders`` (one line per ``--clients`` count): ``piaowu serve`` (2 workers) and N concurrent buyers placing
   ``--orders`` shop orders (``POST /api/v1/shop/{slug}/orders``, product ``seat``) of 1–4 seats: half pick
   random free seats from the availability they read just before (``seat-availability?since=``, so some collide:
-  ``seat_taken``, counted), half ask for the best available. Orders/s, its ratio to pgbench's TPS in the same
-  run, latency percentiles per step, refusals by code, CPU per order of the server, PostgreSQL and this load
-  generator, and the books checked in the database (``books``): units with the occupied bit = live seat lines
-  = the pool's held + sold (its seats' live claims; its row's counters stay 0: seat orders do not take them),
-  no unit in two live holds, no seat on two live lines.
+  ``seat_taken``, counted), half ask for the best available. Timed after ``--warmup`` orders per buyer
+  (``warmup_orders`` in all): the rate of a server that has been selling, not of its first minute. PostgreSQL plans
+  a prepared statement afresh for its first five runs on each connection before it settles on a generic plan, and
+  a seat order's statement has a shape per seat count and zones (~10 shapes, 1.3–3 ms a plan on this machine):
+  with 2 workers × 4 connections that is ~500 plans, which a 1,500-order window started after one order per
+  buyer paid as ~0.5 ms of PostgreSQL's CPU per order (docs/benchmarks.md, "Seat orders in steady state").
+  Orders/s, its ratio to pgbench's TPS in the same run, latency percentiles per step, refusals by code, CPU per
+  order of the server, PostgreSQL and this load generator, and the books checked in the database (``books``):
+  units with the occupied bit = live seat lines = the pool's held + sold (its seats' live claims; its row's
+  counters stay 0: seat orders do not take them), no unit in two live holds, no seat on two live lines.
 - ``availability``: what a seat picker loads. The map answer (``seat-map``: the sections; a house of at most
   ``map_parts.INLINE_SEATS`` seats has their seats in it) and a section's seats (``seat-map/sections/{key}``, the
   largest section; and all of them together, what a buyer who zooms into every section fetches): size raw and
@@ -296,6 +301,7 @@ class SeatMapInfo:
 @dataclass
 class OrdersRun:
     target: int
+    warmup: int = 1  # orders per buyer before the timed part (placed or refused alike)
     started: int = 0
     orders: int = 0
     seats: int = 0
@@ -354,7 +360,7 @@ async def seat_buyer(
     view = ClientView()
     json_h = b"Content-Type: application/json\r\n"
     base = f"/api/v1/shop/{SLUG}/sessions/{world.session_id}"
-    warm = True
+    warm = run.warmup
     try:
         while warm or run.started < run.target:
             if not warm:
@@ -391,11 +397,12 @@ async def seat_buyer(
             t2 = time.perf_counter()
             kind = "picked" if picked else "best"
             if warm:
-                warm = False
-                ready.one()
+                warm -= 1
                 if status not in (201, 409, 503):
                     run.errors["warm-up " + fs.error_code(status, body)] += 1
-                await start.wait()
+                if not warm:
+                    ready.one()
+                    await start.wait()
                 continue
             if status == 201:
                 run.orders += 1
@@ -478,9 +485,9 @@ async def check_seat_books(dsn: str, world: World) -> dict[str, int]:
 
 async def run_orders(
     port: int, world: World, seat_map: SeatMapInfo, clients: int, orders: int, dsn: str, dbname: str,
-    procs: dict[str, int], seed: int,
+    procs: dict[str, int], seed: int, warmup: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
-    run, start, ready = OrdersRun(orders), asyncio.Event(), Ready(clients)
+    run, start, ready = OrdersRun(orders, max(1, warmup)), asyncio.Event(), Ready(clients)
     tasks = [
         asyncio.create_task(seat_buyer(port, world, seat_map, run, start, ready, seed * 1000 + i))
         for i in range(clients)
@@ -501,6 +508,7 @@ async def run_orders(
         "part": "orders",
         "clients": clients,
         "orders": run.orders,
+        "warmup_orders": clients * run.warmup,
         "seats": run.seats,
         "by_kind": dict(run.kinds),
         "seconds": round(elapsed, 3),
@@ -783,7 +791,7 @@ async def bench(args: argparse.Namespace, parts: list[str], tps: float | None) -
                 if "orders" in parts:
                     for k, clients in enumerate(args.clients):
                         r = await run_orders(
-                            port, world, seat_map, clients, args.orders, dsn, dbname, procs, args.seed + k
+                            port, world, seat_map, clients, args.orders, dsn, dbname, procs, args.seed + k, args.warmup
                         )
                         if tps:
                             r["pgbench_tps"] = round(tps, 1)
@@ -815,6 +823,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--parts", default="alloc,orders,availability")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=20, help="orders per buyer before the timed part (at least 1)")
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--pgbench-seconds", type=int, default=20)
     parser.add_argument("--keep-log", help="copy the server log here")

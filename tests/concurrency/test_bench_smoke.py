@@ -88,7 +88,7 @@ def test_seating_bench_smoke() -> None:
     require_or_skip(pg_available(), "PostgreSQL at 127.0.0.1:5432")
     proc = subprocess.run(
         [sys.executable, str(SEATING_BENCH), "--seats", "300", "--orders", "40", "--clients", "4,8"]
-        + ["--delta-sales", "3", "--repeat", "3", "--skip-pgbench"],
+        + ["--warmup", "2", "--delta-sales", "3", "--repeat", "3", "--skip-pgbench"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -105,6 +105,7 @@ def test_seating_bench_smoke() -> None:
     sold = 0
     for r in (orders4, orders8):
         assert r["errors"] == {} and r["orders"] > 0 and r["orders_per_s"] > 0, r
+        assert r["warmup_orders"] == 2 * r["clients"], r
         assert set(r["refused"]) <= {
             "picked:seat_taken",
             "best:seat_taken",
