@@ -2,7 +2,8 @@
 availability a seat picker loads.
 
     .venv/bin/python bench/seating.py [--seats 80000] [--orders 3000] [--clients 16,64] [--warmup 20]
-                                      [--delta-sales 50] [--skip-pgbench] [--parts alloc,orders,availability]
+                                      [--delta-sales 50] [--fill 0.6] [--skip-pgbench]
+                                      [--parts alloc,orders,availability]
 
 It creates its own PostgreSQL database (dropped at the end), migrates it and seeds, through the real services
 (``layout_service.save_layout``, ``session_seating.assign_layout``, ``set_zone_prices``), an on-sale session
@@ -40,7 +41,9 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
   last ask); the time to cut the seats into parts in this process (``map_parts.parts_of``, once per seating and
   worker). Then the full availability: size raw and gzip, time server-side (the shop view's function plus JSON in
   this process, the seats already cached as in a running worker) and as a client sees it (miss and hit); then
-  ``--delta-sales`` orders and the same for ``?since=`` the version before them.
+  ``--delta-sales`` orders and the same for ``?since=`` the version before them. With ``--fill F``, that share of
+  the seats still free is first marked taken in the database (their units' occupied bit, as claims set it; taken
+  back afterwards): the same figures on a fuller house (``filled_seats``).
 - ``expiry``: the server stopped, every pending order made due and expired by the sweeper's functions; then
   nothing may be left held (``leaked``: units still occupied, pool counters, live holds).
 
@@ -646,7 +649,9 @@ async def run_availability(
     live_mod.LIVE.clear()
     server, full = await server_side(rt, world, None, repeat)
     misses = [t for t, _ in await client_misses(port, f"{base}/seat-availability", repeat, cache_s)]
-    version = orjson.loads(full)["version"]
+    full_answer = orjson.loads(full)
+    version = full_answer["version"]
+    free = sum(z["free"] for z in full_answer["zones"].values())
     # Every worker reads the states at this version (the house is quiet), so each can answer since= it.
     conns = [await fs.Conn.open(port) for _ in range(8)]
     await asyncio.sleep(cache_s + 0.1)
@@ -697,6 +702,7 @@ async def run_availability(
         },
         "full": {
             **sizes(full),
+            "free_seats": free,  # as the answer counts them (seats withheld from the web shown not for sale)
             "server_ms": fs.percentiles(server),
             "client_miss_ms": fs.percentiles(misses),
             "client_hit_ms": fs.percentiles(hits),
@@ -713,6 +719,28 @@ async def run_availability(
             "client_miss_ms": fs.percentiles([t for t, _ in deltas]),
         },
     }
+
+
+async def fill_house(dsn: str, world: World, share: float, seed: int, *, clear: list[str] | None = None) -> list[str]:
+    """``share`` of the seats not yet taken given their unit's occupied bit, as claims would (the availability
+    part then measures a fuller house: past ``live.AGGREGATE_ABOVE`` taken, a worker reads every state as one
+    aggregate); or the bit of the units in ``clear`` taken back. → the units marked."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if clear is not None:
+            await conn.execute(
+                "update inventory_units set occupied = occupied & ~1 where id = any($1::varchar[])", clear
+            )
+            return clear
+        free = await conn.fetch(
+            "select id from inventory_units where pool_id = $1 and (occupied | blocked) & 1 = 0 order by id",
+            world.pool_id,
+        )
+        marked = random.Random(seed).sample([r["id"] for r in free], int(share * len(free)))
+        await conn.execute("update inventory_units set occupied = occupied | 1 where id = any($1::varchar[])", marked)
+        return marked
+    finally:
+        await conn.close()
 
 
 # --- expiry: nothing leaks ---------------------------------------------------------------------------------------
@@ -798,7 +826,12 @@ async def bench(args: argparse.Namespace, parts: list[str], tps: float | None) -
                             r["ratio_to_pgbench"] = round(r["orders_per_s"] / tps, 3)
                         emit(r)
                 if "availability" in parts:
-                    emit(await run_availability(port, rt, world, first_map, args.delta_sales, args.repeat))
+                    filled = await fill_house(dsn, world, args.fill, args.seed) if args.fill else []
+                    r = await run_availability(port, rt, world, first_map, args.delta_sales, args.repeat)
+                    r["filled_seats"] = len(filled)
+                    if filled:  # not orders' claims: gone before the expiry part counts what is left held
+                        await fill_house(dsn, world, 0.0, args.seed, clear=filled)
+                    emit(r)
                 fs.stop_server(proc)
                 proc = None
                 emit(await run_expiry(rt, world, dsn))
@@ -819,6 +852,9 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=3000, help="orders per --clients count")
     parser.add_argument("--clients", default="16,64", help="concurrent buyers; a list runs one after the other")
     parser.add_argument("--delta-sales", type=int, default=50, help="orders (2 seats each) before the delta")
+    parser.add_argument(
+        "--fill", type=float, default=0.0, help="share of the free seats marked taken before availability"
+    )
     parser.add_argument("--repeat", type=int, default=10, help="timings per availability figure")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--parts", default="alloc,orders,availability")

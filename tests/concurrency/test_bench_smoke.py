@@ -128,3 +128,24 @@ def test_seating_bench_smoke() -> None:
     if delta["answered_in_full"] < delta["asked"]:  # a worker that read the states at that version answered
         assert delta["changes"] == 6, delta
     assert expiry["expired"] == expiry["pending_orders"] > 0 and expiry["leaked"] == 0, expiry
+
+
+def test_seating_bench_measures_availability_on_a_fuller_house() -> None:
+    """``--fill``: the availability part on a house marked half taken, the marks taken back before the expiry
+    part counts what is left held (nothing)."""
+    require_or_skip(pg_available(), "PostgreSQL at 127.0.0.1:5432")
+    proc = subprocess.run(
+        [sys.executable, str(SEATING_BENCH), "--seats", "300", "--parts", "availability", "--fill", "0.5"]
+        + ["--delta-sales", "3", "--repeat", "3", "--skip-pgbench"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seed, availability, expiry = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert availability["filled_seats"] == seed["seats"] // 2, availability
+    # The full answer counts the marked seats as taken (the house had no orders before).
+    assert availability["full"]["free_seats"] == seed["seats"] - seed["seats"] // 2, availability
+    assert availability["delta"]["seats_sold"] == 6, availability
+    assert expiry["leaked"] == 0, expiry
