@@ -29,7 +29,7 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
   a prepared statement afresh for its first five runs on each connection before it settles on a generic plan, and
   a seat order's statement has a shape per seat count and zones (~10 shapes, 1.3–3 ms a plan on this machine):
   with 2 workers × 4 connections that is ~500 plans, which a 1,500-order window started after one order per
-  buyer paid as ~0.5 ms of PostgreSQL's CPU per order (docs/benchmarks.md, "Seat orders in steady state").
+  buyer paid as ~0.6 ms of PostgreSQL's CPU per order (docs/benchmarks.md, "Seat orders in steady state").
   Orders/s, its ratio to pgbench's TPS in the same run, latency percentiles per step, refusals by code, CPU per
   order of the server, PostgreSQL and this load generator, and the books checked in the database (``books``):
   units with the occupied bit = live seat lines = the pool's held + sold (its seats' live claims; its row's
