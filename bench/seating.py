@@ -721,17 +721,12 @@ async def run_availability(
     }
 
 
-async def fill_house(dsn: str, world: World, share: float, seed: int, *, clear: list[str] | None = None) -> list[str]:
+async def fill_house(dsn: str, world: World, share: float, seed: int) -> list[str]:
     """``share`` of the seats not yet taken given their unit's occupied bit, as claims would (the availability
     part then measures a fuller house: past ``live.AGGREGATE_ABOVE`` taken, a worker reads every state as one
-    aggregate); or the bit of the units in ``clear`` taken back. → the units marked."""
+    aggregate). → the units marked, for ``unfill_house``."""
     conn = await asyncpg.connect(dsn)
     try:
-        if clear is not None:
-            await conn.execute(
-                "update inventory_units set occupied = occupied & ~1 where id = any($1::varchar[])", clear
-            )
-            return clear
         free = await conn.fetch(
             "select id from inventory_units where pool_id = $1 and (occupied | blocked) & 1 = 0 order by id",
             world.pool_id,
@@ -739,6 +734,17 @@ async def fill_house(dsn: str, world: World, share: float, seed: int, *, clear: 
         marked = random.Random(seed).sample([r["id"] for r in free], int(share * len(free)))
         await conn.execute("update inventory_units set occupied = occupied | 1 where id = any($1::varchar[])", marked)
         return marked
+    finally:
+        await conn.close()
+
+
+async def unfill_house(dsn: str, unit_ids: list[str]) -> None:
+    """The occupied bit ``fill_house`` gave these units taken back (they were no orders' claims)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "update inventory_units set occupied = occupied & ~1 where id = any($1::varchar[])", unit_ids
+        )
     finally:
         await conn.close()
 
@@ -830,7 +836,7 @@ async def bench(args: argparse.Namespace, parts: list[str], tps: float | None) -
                     r = await run_availability(port, rt, world, first_map, args.delta_sales, args.repeat)
                     r["filled_seats"] = len(filled)
                     if filled:  # not orders' claims: gone before the expiry part counts what is left held
-                        await fill_house(dsn, world, 0.0, args.seed, clear=filled)
+                        await unfill_house(dsn, filled)
                     emit(r)
                 fs.stop_server(proc)
                 proc = None
