@@ -542,9 +542,13 @@ async def timed_get(conn: fs.Conn, path: str) -> tuple[float, bytes]:
     return time.perf_counter() - t0, body
 
 
-async def server_side(rt: Any, world: World, since: str | None, repeat: int) -> tuple[list[float], bytes]:
+async def server_side(
+    rt: Any, world: World, since: str | None, repeat: int, *, full: bool = False
+) -> tuple[list[float], bytes]:
     """The shop view's availability plus its JSON, in this process: a worker's work on a cache miss, the states
-    read again each time (the seats are read once before, as a running worker has them)."""
+    read again each time (the seats are read once before, as a running worker has them) — on PostgreSQL the
+    units written since the last read, or with ``full`` every seat's state (a worker's read every
+    ``live.FULL_READ_SECONDS``)."""
     from piaowu.seating import live as live_mod
     from piaowu.seating import shop_views
 
@@ -552,6 +556,8 @@ async def server_side(rt: Any, world: World, since: str | None, repeat: int) -> 
     for k in range(repeat + 1):
         for live in live_mod.LIVE._by_session.values():
             live.read_at = -1e18  # a miss: the states are read again, as a worker does every shop_cache_seconds
+            if full:
+                live.full_read_at = -1e18
         async with rt.uow(readonly=True) as uow:
             t0 = time.perf_counter()
             body = orjson.dumps(await shop_views.seat_availability(uow, world.organizer_id, world.session_id, since))
@@ -647,6 +653,7 @@ async def run_availability(
     all_sections = b"".join(body for _, body in first.sections)
     section_sizes = sorted(sizes(body)["gzip_bytes"] for _, body in first.sections)
     live_mod.LIVE.clear()
+    full_reads, _ = await server_side(rt, world, None, repeat, full=True)
     server, full = await server_side(rt, world, None, repeat)
     misses = [t for t, _ in await client_misses(port, f"{base}/seat-availability", repeat, cache_s)]
     full_answer = orjson.loads(full)
@@ -704,6 +711,7 @@ async def run_availability(
             **sizes(full),
             "free_seats": free,  # as the answer counts them (seats withheld from the web shown not for sale)
             "server_ms": fs.percentiles(server),
+            "server_full_read_ms": fs.percentiles(full_reads),
             "client_miss_ms": fs.percentiles(misses),
             "client_hit_ms": fs.percentiles(hits),
             "same_version_on_every_worker": same_version,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import ColumnElement, Table, bindparam, cast, func, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import UserDefinedType
 
 from piaowu.db import hotpath
 
@@ -47,3 +48,38 @@ async def analyze_after_bulk(session: AsyncSession, table: Table, rows: int) -> 
     statistics unless asked, and its tables are small)."""
     if rows >= ANALYZE_FROM and session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f'ANALYZE "{table.name}"'))
+
+
+# --- What changed since an earlier read (PostgreSQL) ----------------------------------------------------------------
+#
+# A read that selects ``read_horizon()`` learns the oldest transaction its snapshot did not see as finished (the
+# snapshot's xmin). A later read with ``written_since(table, that horizon)`` finds every row written by a transaction
+# the earlier read did not see: such a transaction was running at that snapshot or began after it, so its id — or
+# the id of a subtransaction of it, which is larger still — is at least that xmin. Rows written by transactions that
+# finished just before the snapshot may come too (ids between its xmin and xmax): harmless, their values are current.
+# Measured in ``age``, the distance back from the present transaction id, so that 32-bit ids compare across
+# wraparound; a horizon older than 2^31 transactions would not compare, and a caller reads everything again long
+# before (``seating.live.FULL_READ_SECONDS``). PostgreSQL keeps a row's original xmin when it freezes or rewrites it
+# (since 9.4), so ``VACUUM FREEZE`` and ``VACUUM FULL`` do not hide a change. A deleted row is not found: a caller
+# that must see deletions reads everything again.
+
+
+class _Xid(UserDefinedType[str]):
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "xid"
+
+
+def read_horizon() -> ColumnElement[str]:
+    """The horizon of the statement that selects this (PostgreSQL only): pass it to a later ``written_since``."""
+    return cast(func.xid(func.pg_snapshot_xmin(func.pg_current_snapshot())), postgresql.TEXT)
+
+
+def written_since(table: Table, horizon: str) -> ColumnElement[bool]:
+    """Whether a row of ``table`` may have been written since the read whose ``read_horizon()`` was ``horizon``
+    (PostgreSQL only): true for every row that was, and for a few that were not."""
+    if not horizon.isdigit():
+        raise ValueError(f"not a read horizon: {horizon!r}")
+    since = cast(bindparam("horizon", horizon, type_=postgresql.TEXT), _Xid())
+    return func.age(literal_column(f"{table.name}.xmin")) <= func.age(since)

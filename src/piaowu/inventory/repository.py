@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, insert, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -280,15 +280,32 @@ async def pool_unit_masks(
     """unit id → (occupied, blocked) of every unit grouped under ``pool_id`` — with ``in_use``, of those only
     whose ``occupied | blocked`` has one of its bits —, read as columns (newest values). A Core select: tens of
     thousands of rows (a stadium's seats) skip the ORM's row loading."""
-    ids, occupied, blocked = await pool_unit_mask_columns(session, organizer_id, pool_id, in_use)
+    ids, occupied, blocked, _ = await pool_unit_mask_columns(session, organizer_id, pool_id, in_use)
     return dict(zip(ids, zip(occupied, blocked, strict=True), strict=True))
 
 
+class MaskColumns(NamedTuple):
+    """Units' masks as three columns in one order, and the read's ``horizon`` (PostgreSQL; None elsewhere): a
+    later read ``changed_since`` it returns every unit written since this one (``db.statements.written_since``)."""
+
+    ids: Sequence[str]
+    occupied: Sequence[int]
+    blocked: Sequence[int]
+    horizon: str | None = None
+
+
 async def pool_unit_mask_columns(
-    session: AsyncSession, organizer_id: str, pool_id: str, in_use: int | None = None
-) -> tuple[Sequence[str], Sequence[int], Sequence[int]]:
+    session: AsyncSession,
+    organizer_id: str,
+    pool_id: str,
+    in_use: int | None = None,
+    *,
+    changed_since: str | None = None,
+) -> MaskColumns:
     """``pool_unit_masks`` as its three columns (ids, occupied, blocked; one order), for a caller that walks them
-    once (a worker's live states, ``seating.live``) rather than looking units up by id."""
+    once (a worker's live states, ``seating.live``) rather than looking units up by id. ``changed_since`` (the
+    ``horizon`` of an earlier read; PostgreSQL only): only the units written since that read, and maybe a few
+    more — a read of what changed instead of the whole pool (a deleted unit is not reported)."""
     t = Unit.__table__
     where = [t.c.pool_id == pool_id, t.c.organizer_id == organizer_id]
     if in_use is not None:
@@ -297,13 +314,23 @@ async def pool_unit_mask_columns(
         bits = literal_column(str(int(in_use)), BigInteger)
         where.append(t.c.occupied.op("|")(t.c.blocked).op("&")(bits) != literal_column("0", BigInteger))
     if session.get_bind().dialect.name == "postgresql":
+        if changed_since is not None:
+            where.append(statements.written_since(t, changed_since))
         # One row of three arrays, decoded by the driver in C: a stadium's seats read every half second by each
         # worker (seating.live) cost it a Python row apiece otherwise — a quarter of a worker's time under load.
-        cols = (func.array_agg(t.c.id), func.array_agg(t.c.occupied), func.array_agg(t.c.blocked))
-        ids, occupied, blocked = (await session.execute(select(*cols).where(*where))).one()
-        return (ids, occupied, blocked) if ids else ((), (), ())
+        # The horizon in the same statement: the same snapshot as the masks.
+        cols = (
+            func.array_agg(t.c.id),
+            func.array_agg(t.c.occupied),
+            func.array_agg(t.c.blocked),
+            statements.read_horizon(),
+        )
+        ids, occupied, blocked, horizon = (await session.execute(select(*cols).where(*where))).one()
+        return MaskColumns(ids, occupied, blocked, horizon) if ids else MaskColumns((), (), (), horizon)
+    if changed_since is not None:
+        raise ValueError("changed_since: PostgreSQL only")
     rows = (await session.execute(select(t.c.id, t.c.occupied, t.c.blocked).where(*where))).all()
-    return tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows)
+    return MaskColumns(tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows))
 
 
 async def block(session: AsyncSession, organizer_id: str, unit_id: str, mask: int) -> bool:

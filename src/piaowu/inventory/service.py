@@ -168,11 +168,17 @@ async def pool_unit_masks(
 
 
 async def pool_unit_mask_columns(
-    uow: UnitOfWork, organizer_id: str, pool_id: str, *, in_use: int | None = None
-) -> tuple[Sequence[str], Sequence[int], Sequence[int]]:
+    uow: UnitOfWork,
+    organizer_id: str,
+    pool_id: str,
+    *,
+    in_use: int | None = None,
+    changed_since: str | None = None,
+) -> repo.MaskColumns:
     """``pool_unit_masks`` as three columns in one order (ids, occupied, blocked): the same read, for a caller
-    that walks every unit once."""
-    return await repo.pool_unit_mask_columns(uow.session, organizer_id, pool_id, in_use)
+    that walks every unit once. On PostgreSQL with the read's ``horizon``; ``changed_since`` an earlier read's
+    horizon: only the units written since then (and maybe a few more), not the whole pool — deletions unseen."""
+    return await repo.pool_unit_mask_columns(uow.session, organizer_id, pool_id, in_use, changed_since=changed_since)
 
 
 async def counts(uow: UnitOfWork, organizer_id: str, pool_ids: Sequence[str]) -> dict[str, PoolCounts]:

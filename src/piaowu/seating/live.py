@@ -19,6 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import compress
 from typing import Any
 
@@ -164,9 +165,7 @@ class LiveSeats:
             if live.snapshot is not None and _young_enough(live, max_age, began_after):
                 return live.snapshot  # read by the holder of the lock before us
             began = time.monotonic()
-            last = live.snapshot.zones if live.snapshot is not None else {}
-            not_free = sum(z["total"] - z["free"] for z in last.values())
-            read = await _read_states(uow, organizer_id, live.seats, not_free, first=live.snapshot is None)
+            read = await _read_states(uow, organizer_id, live)
             if read is None:  # every unit's masks: also tells whether the session's seats were replaced
                 masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
                 missing = (0, 1)  # a seat whose unit is gone reads as blocked
@@ -174,13 +173,14 @@ class LiveSeats:
                 states = bytearray(state_of(*masks.get(unit_id, missing)) for unit_id in unit_ids)
                 if any(u not in masks for u in unit_ids):
                     self.forget(live)  # the session's seats were replaced: the next buyer reads them again
-                snap = Snapshot.of(states, live.seats.zone_of)
-            else:
-                states, counts = read
-                snap = Snapshot.of(states, live.seats.zone_of, counts)
+                read = StatesRead(states, None, None, full=True)
+            snap = Snapshot.of(read.states, live.seats.zone_of, read.counts)
             live.snapshot, live.read_at = snap, began
+            live.read_states, live.horizon = read.states, read.horizon
+            if read.full:
+                live.full_read_at = began
             live.ring.add(snap)
-            live.apply(live.with_marks(states))
+            live.apply(live.with_marks(read.states))
             return snap
 
     async def current(
@@ -267,27 +267,63 @@ class LiveSeats:
 # Past this share of seats not free (at the last read), one aggregate of every seat's state costs less than
 # loading the rows of the seats not free one by one (PostgreSQL; measured on the 80,000-seat bench).
 AGGREGATE_ABOVE = 0.25
+# On PostgreSQL a read returns only the units written since the last one (``db.statements.written_since``); every
+# this many seconds it reads every state again all the same: what a read of changes cannot see (a unit deleted
+# from the pool) is then seen, and the last full read's horizon never grows old.
+FULL_READ_SECONDS = 10.0
 SEAT_LEG = 0b1  # a seat is sold once: its unit's one leg
 _STATE_BYTES = bytes.maketrans(b"012", bytes((FREE, TAKEN, BLOCKED)))
 
 
-async def _read_states(
-    uow: UnitOfWork, organizer_id: str, seats: SessionSeats, not_free: int, *, first: bool
-) -> tuple[bytearray, dict[str, dict[str, int]]] | None:
-    """Every seat's state by ordinal, and per zone the free and total seats, or None: read every unit's masks
-    (the ``first`` read of a view). Then, with ``not_free`` seats at the last read: while few are taken, the masks
-    of those only (the rest are free); past ``AGGREGATE_ABOVE`` of the house, on PostgreSQL, one aggregate of
-    every seat's state (one text value; None when it does not cover every seat: some unit is gone)."""
+@dataclass(frozen=True, slots=True)
+class StatesRead:
+    """Every seat's state by ordinal, per zone the free and total seats (None: count them from the states), the
+    read's horizon (PostgreSQL) and whether every state was read (not only the changes since the last read)."""
+
+    states: bytearray
+    counts: dict[str, dict[str, int]] | None
+    horizon: str | None
+    full: bool
+
+
+async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) -> StatesRead | None:
+    """The seats' states now, or None: read every unit's masks (the first read of a view). On PostgreSQL after a
+    read that gave a horizon: the units written since, applied to that read's states — a few rows instead of the
+    house — until ``FULL_READ_SECONDS`` after the last full read. Else, with the seats not free at the last read:
+    while few are taken, the masks of those only (the rest are free); past ``AGGREGATE_ABOVE`` of the house, on
+    PostgreSQL, one aggregate of every seat's state (None when it does not cover every seat: some unit is gone)."""
+    seats, last = live.seats, live.snapshot
+    if last is None:
+        return None
     n = len(seats.seats)
+    if (
+        live.horizon is not None
+        and live.read_states is not None
+        and time.monotonic() - live.full_read_at < FULL_READ_SECONDS
+    ):
+        cols = await inventory.pool_unit_mask_columns(uow, organizer_id, seats.pool_id, changed_since=live.horizon)
+        states, zone_of, freed = bytearray(live.read_states), seats.zone_of, Counter[str]()
+        for o, occupied, blocked in zip(map(seats.ordinal_of.get, cols.ids), cols.occupied, cols.blocked, strict=True):
+            # A unit of the pool that is no seat of this view is skipped, as by the read of the seats in use; seats
+            # replaced since are found by the stamp each request checks, and by the next full read.
+            if o is None or (new := state_of(occupied, blocked)) == (old := states[o]):
+                continue
+            states[o] = new
+            if FREE in (old, new):
+                freed[zone_of[o]] += 1 if new == FREE else -1
+        counts = {z: {"free": c["free"] + freed[z], "total": c["total"]} for z, c in last.zones.items()}
+        return StatesRead(states, counts, cols.horizon, full=False)
+    not_free = sum(z["total"] - z["free"] for z in last.zones.values())
     if not_free > AGGREGATE_ABOVE * n:
-        text = await repo.seat_states(uow.session, organizer_id, seats.session_id)
-        if text is None or len(text) != n:
+        read = await repo.seat_states(uow.session, organizer_id, seats.session_id)
+        if read is None or len(read[0]) != n:
             return None
+        text, horizon = read
         states = bytearray(text.encode("ascii").translate(_STATE_BYTES))
         used = Counter(compress(seats.zone_of, states))  # the zones of the seats not free, counted in C
-    elif not first:
+    else:
         # Walked once as columns (no dict of the units by id first); ordinals looked up in C, zones counted in C.
-        ids, occupied, blocked = await inventory.pool_unit_mask_columns(
+        ids, occupied, blocked, horizon = await inventory.pool_unit_mask_columns(
             uow, organizer_id, seats.pool_id, in_use=SEAT_LEG
         )
         states = bytearray(n)
@@ -297,9 +333,8 @@ async def _read_states(
                 states[o] = TAKEN if occ & SEAT_LEG else BLOCKED if blk & SEAT_LEG else FREE
                 in_use.append(o)
         used = Counter(map(seats.zone_of.__getitem__, in_use))
-    else:
-        return None
-    return states, {z: {"free": total - used[z], "total": total} for z, total in seats.zone_totals.items()}
+    counts = {z: {"free": total - used[z], "total": total} for z, total in seats.zone_totals.items()}
+    return StatesRead(states, counts, horizon, full=True)
 
 
 LIVE = LiveSeats()

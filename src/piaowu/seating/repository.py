@@ -106,19 +106,24 @@ _STATE_CHAR = case(
 )
 
 
-async def seat_states(session: AsyncSession, organizer_id: str, session_id: str) -> str | None:
+async def seat_states(session: AsyncSession, organizer_id: str, session_id: str) -> tuple[str, str] | None:
     """Every seat's state as one character, in ordinal order, aggregated by PostgreSQL into one text value (a
-    stadium's 80,000 seats are one 80 KB string instead of rows to load one by one). None on other databases
-    (``string_agg … ORDER BY`` is PostgreSQL's): read the units' masks instead."""
+    stadium's 80,000 seats are one 80 KB string instead of rows to load one by one), and the read's horizon
+    (``db.statements.read_horizon``). None on other databases (``string_agg … ORDER BY`` is PostgreSQL's): read
+    the units' masks instead."""
     if session.get_bind().dialect.name != "postgresql":
         return None
     q = (
-        select(func.string_agg(_STATE_CHAR, aggregate_order_by(literal(""), SessionSeat.ordinal)))
+        select(
+            func.string_agg(_STATE_CHAR, aggregate_order_by(literal(""), SessionSeat.ordinal)),
+            statements.read_horizon(),
+        )
         .select_from(SessionSeat)
         .join(Unit, Unit.id == SessionSeat.unit_id)
         .where(SessionSeat.organizer_id == organizer_id, SessionSeat.session_id == session_id)
     )
-    return (await session.execute(q)).scalar_one_or_none() or ""
+    text, horizon = (await session.execute(q)).one()
+    return text or "", horizon
 
 
 async def session_seats(session: AsyncSession, organizer_id: str, session_id: str) -> list[SessionSeat]:

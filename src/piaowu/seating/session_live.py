@@ -166,6 +166,11 @@ class SessionLive:
     seats: SessionSeats
     snapshot: Snapshot | None = None
     read_at: float = -1e18
+    # The last read's states (without this process's marks) and its horizon (PostgreSQL): the next read returns
+    # only the units written since, applied to these (``seating.live``). When the last read of every state began.
+    read_states: bytearray | None = None
+    horizon: str | None = None
+    full_read_at: float = -1e18
     ring: SnapshotRing = field(default_factory=SnapshotRing)
     states: bytearray = field(default_factory=bytearray)  # what ``index`` reflects, by ordinal
     index: SeatIndex | None = None
