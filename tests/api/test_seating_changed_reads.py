@@ -1,6 +1,7 @@
 """A worker's view of a seated session read by changes (PostgreSQL: the units written since its last read, applied to
 that read) stays equal to a read of every seat, through orders, blocks, releases and a block whose transaction was
-still open at the read before; every ``FULL_READ_SECONDS`` it reads every seat all the same. SQLite reads every time.
+still open at the read before; every ``FULL_READ_SECONDS`` it reads every seat all the same, and while the house is
+mostly free it reads the seats in use (which costs less than walking the pool). SQLite reads every seat's state.
 Control (run by hand): a horizon from the snapshot's ``xmax`` instead of its ``xmin`` in ``db.statements`` fails the
 first test on the block left open (tests/integration/test_changed_since.py has that control as a test)."""
 
@@ -84,7 +85,8 @@ async def change_and_compare(runtime, client, world: SeatingWorld, registry: Liv
     return compared
 
 
-async def test_a_view_read_by_changes_equals_a_full_read(runtime, client, reads_of_changes):
+async def test_a_view_read_by_changes_equals_a_full_read(runtime, client, reads_of_changes, monkeypatch):
+    monkeypatch.setattr(live_mod, "CHANGES_ABOVE", -1.0)  # read by changes however few seats are taken, even none
     world = await seating_world(runtime)
     compared = await change_and_compare(runtime, client, world, LiveSeats())
     if runtime.db.read_engine.dialect.name == "postgresql":
@@ -95,7 +97,15 @@ async def test_a_view_read_by_changes_equals_a_full_read(runtime, client, reads_
 
 
 async def test_every_full_read_seconds_the_view_reads_every_seat(runtime, client, reads_of_changes, monkeypatch):
+    monkeypatch.setattr(live_mod, "CHANGES_ABOVE", -1.0)
     monkeypatch.setattr(live_mod, "FULL_READ_SECONDS", 0.0)
+    world = await seating_world(runtime)
+    assert await change_and_compare(runtime, client, world, LiveSeats()) >= 6
+    assert reads_of_changes == []
+
+
+async def test_a_house_mostly_free_is_read_by_its_seats_in_use(runtime, client, reads_of_changes, monkeypatch):
+    monkeypatch.setattr(live_mod, "CHANGES_ABOVE", 0.5)  # the walk takes or blocks at most 8 of the 60 seats
     world = await seating_world(runtime)
     assert await change_and_compare(runtime, client, world, LiveSeats()) >= 6
     assert reads_of_changes == []

@@ -267,9 +267,13 @@ class LiveSeats:
 # Past this share of seats not free (at the last read), one aggregate of every seat's state costs less than
 # loading the rows of the seats not free one by one (PostgreSQL; measured on the 80,000-seat bench).
 AGGREGATE_ABOVE = 0.25
-# On PostgreSQL a read returns only the units written since the last one (``db.statements.written_since``); every
-# this many seconds it reads every state again all the same: what a read of changes cannot see (a unit deleted
-# from the pool) is then seen, and the last full read's horizon never grows old.
+# Past this share of seats not free, on PostgreSQL, a read returns only the units written since the last read
+# (``db.statements.written_since``) instead of the units in use: it walks every unit of the pool but returns a
+# few, a cost that does not grow with the house taken (~20 ms on the 80,192-seat stadium, where the read of the
+# units in use cost 8 ms at 10 % taken, 17 ms at 15 % and 64 ms at 60 %; docs/benchmarks.md).
+CHANGES_ABOVE = 0.15
+# Every this many seconds the view reads every state again all the same: what a read of changes cannot see (a unit
+# deleted from the pool) is then seen, and the horizon of the last full read never grows old.
 FULL_READ_SECONDS = 10.0
 SEAT_LEG = 0b1  # a seat is sold once: its unit's one leg
 _STATE_BYTES = bytes.maketrans(b"012", bytes((FREE, TAKEN, BLOCKED)))
@@ -287,17 +291,20 @@ class StatesRead:
 
 
 async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) -> StatesRead | None:
-    """The seats' states now, or None: read every unit's masks (the first read of a view). On PostgreSQL after a
-    read that gave a horizon: the units written since, applied to that read's states — a few rows instead of the
-    house — until ``FULL_READ_SECONDS`` after the last full read. Else, with the seats not free at the last read:
-    while few are taken, the masks of those only (the rest are free); past ``AGGREGATE_ABOVE`` of the house, on
-    PostgreSQL, one aggregate of every seat's state (None when it does not cover every seat: some unit is gone)."""
+    """The seats' states now, or None: read every unit's masks (the first read of a view). Else, with the seats not
+    free at the last read: while few are taken, the masks of those only (the rest are free); past ``CHANGES_ABOVE``
+    of the house, on PostgreSQL after a read that gave a horizon, the units written since, applied to that read's
+    states (a few rows instead of the house), until ``FULL_READ_SECONDS`` after the last full read; past
+    ``AGGREGATE_ABOVE`` of the house otherwise, on PostgreSQL, one aggregate of every seat's state (None when it
+    does not cover every seat: some unit is gone)."""
     seats, last = live.seats, live.snapshot
     if last is None:
         return None
     n = len(seats.seats)
+    not_free = sum(z["total"] - z["free"] for z in last.zones.values())
     if (
-        live.horizon is not None
+        not_free > CHANGES_ABOVE * n
+        and live.horizon is not None
         and live.read_states is not None
         and time.monotonic() - live.full_read_at < FULL_READ_SECONDS
     ):
@@ -313,7 +320,6 @@ async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) ->
                 freed[zone_of[o]] += 1 if new == FREE else -1
         counts = {z: {"free": c["free"] + freed[z], "total": c["total"]} for z, c in last.zones.items()}
         return StatesRead(states, counts, cols.horizon, full=False)
-    not_free = sum(z["total"] - z["free"] for z in last.zones.values())
     if not_free > AGGREGATE_ABOVE * n:
         read = await repo.seat_states(uow.session, organizer_id, seats.session_id)
         if read is None or len(read[0]) != n:
