@@ -50,8 +50,8 @@ async def test_concurrent_first_reads_share_one_view(runtime):
 
 
 async def test_a_fuller_house_is_read_by_one_aggregate_with_the_same_states(runtime, client, monkeypatch):
-    """Past a quarter of the house taken, PostgreSQL reads every seat's state as one aggregate; the states and
-    counts are those the units' masks give (SQLite reads the masks each time)."""
+    """Past a quarter of the house taken, a full read on PostgreSQL is one aggregate of every seat's state; the
+    states and counts are those the units' masks give (SQLite reads the masks each time)."""
     from piaowu.seating import live as live_mod
     from piaowu.seating import repository as repo
     from piaowu.seating.availability import BLOCKED, FREE, TAKEN, pack
@@ -71,6 +71,9 @@ async def test_a_fuller_house_is_read_by_one_aggregate_with_the_same_states(runt
         return aggregates[-1]
 
     monkeypatch.setattr(repo, "seat_states", spy)
+    # The full read, as every FULL_READ_SECONDS (else PostgreSQL reads the changes since the first read):
+    # tests/api/test_seating_changed_reads.py.
+    monkeypatch.setattr(live_mod, "CHANGES_ABOVE", 1.0)
     live = live_mod.LiveSeats()
     expected = [TAKEN if s in sold else FREE for s in world.seat_ids]
     expected[world.seat_ids.index(world.seat("B", "3", "10"))] = BLOCKED

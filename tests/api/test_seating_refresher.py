@@ -41,22 +41,16 @@ def on_request() -> bool:
 
 
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times a request read every seat's state (the ways ``refresh`` reads; the refresher's own reads
-    are not counted)."""
+    """How many times a request read the seats' states (``_read_states``: every way ``refresh`` reads; the
+    refresher's own reads are not counted)."""
     reads = [0]
-    real_states, real_masks = live_mod._read_states, live_mod.inventory.pool_unit_masks
+    real_states = live_mod._read_states
 
     async def states(*a, **kw):  # noqa: ANN002, ANN003, ANN202
         reads[0] += on_request()
         return await real_states(*a, **kw)
 
-    async def masks(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-        if "in_use" not in kw:  # the first read (in_use reads are counted by _read_states)
-            reads[0] += on_request()
-        return await real_masks(*a, **kw)
-
     monkeypatch.setattr(live_mod, "_read_states", states)
-    monkeypatch.setattr(live_mod.inventory, "pool_unit_masks", masks)
     return reads
 
 

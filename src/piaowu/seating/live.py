@@ -166,14 +166,8 @@ class LiveSeats:
                 return live.snapshot  # read by the holder of the lock before us
             began = time.monotonic()
             read = await _read_states(uow, organizer_id, live)
-            if read is None:  # every unit's masks: also tells whether the session's seats were replaced
-                masks = await inventory.pool_unit_masks(uow, organizer_id, live.seats.pool_id)
-                missing = (0, 1)  # a seat whose unit is gone reads as blocked
-                unit_ids = live.seats.unit_ids
-                states = bytearray(state_of(*masks.get(unit_id, missing)) for unit_id in unit_ids)
-                if any(u not in masks for u in unit_ids):
-                    self.forget(live)  # the session's seats were replaced: the next buyer reads them again
-                read = StatesRead(states, None, None, full=True)
+            if read.replaced:
+                self.forget(live)  # the session's seats were replaced: the next buyer reads them again
             snap = Snapshot.of(read.states, live.seats.zone_of, read.counts)
             live.snapshot, live.read_at = snap, began
             live.read_states, live.horizon = read.states, read.horizon
@@ -273,8 +267,10 @@ AGGREGATE_ABOVE = 0.25
 # units in use cost 8 ms at 10 % taken, 17 ms at 15 % and 64 ms at 60 %; docs/benchmarks.md).
 CHANGES_ABOVE = 0.15
 # Every this many seconds the view reads every state again all the same: what a read of changes cannot see (a unit
-# deleted from the pool) is then seen, and the horizon of the last full read never grows old.
-FULL_READ_SECONDS = 10.0
+# deleted from the pool) is then seen, and the horizon of the last full read never grows old. Long: the request
+# that comes then pays a full read (150-190 ms on a stadium past a quarter taken), and seats replaced are found
+# sooner by the seating stamp each request checks.
+FULL_READ_SECONDS = 60.0
 SEAT_LEG = 0b1  # a seat is sold once: its unit's one leg
 _STATE_BYTES = bytes.maketrans(b"012", bytes((FREE, TAKEN, BLOCKED)))
 
@@ -282,24 +278,26 @@ _STATE_BYTES = bytes.maketrans(b"012", bytes((FREE, TAKEN, BLOCKED)))
 @dataclass(frozen=True, slots=True)
 class StatesRead:
     """Every seat's state by ordinal, per zone the free and total seats (None: count them from the states), the
-    read's horizon (PostgreSQL) and whether every state was read (not only the changes since the last read)."""
+    read's horizon (PostgreSQL), whether every state was read (not only the changes since the last read), and
+    whether some seat's unit is gone (the session's seats were replaced)."""
 
     states: bytearray
     counts: dict[str, dict[str, int]] | None
     horizon: str | None
-    full: bool
+    full: bool = True
+    replaced: bool = False
 
 
-async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) -> StatesRead | None:
-    """The seats' states now, or None: read every unit's masks (the first read of a view). Else, with the seats not
-    free at the last read: while few are taken, the masks of those only (the rest are free); past ``CHANGES_ABOVE``
-    of the house, on PostgreSQL after a read that gave a horizon, the units written since, applied to that read's
-    states (a few rows instead of the house), until ``FULL_READ_SECONDS`` after the last full read; past
-    ``AGGREGATE_ABOVE`` of the house otherwise, on PostgreSQL, one aggregate of every seat's state (None when it
-    does not cover every seat: some unit is gone)."""
+async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) -> StatesRead:
+    """The seats' states now. The first read of a view: every unit's masks. Then, with the seats not free at the
+    last read: while few are taken, the masks of those only (the rest are free); past ``CHANGES_ABOVE`` of the
+    house, on PostgreSQL after a read that gave a horizon, the units written since, applied to that read's states
+    (a few rows instead of the house), until ``FULL_READ_SECONDS`` after the last full read; past
+    ``AGGREGATE_ABOVE`` of the house otherwise, on PostgreSQL, one aggregate of every seat's state (every unit's
+    masks when it does not cover every seat: some unit is gone)."""
     seats, last = live.seats, live.snapshot
     if last is None:
-        return None
+        return await _read_every_unit(uow, organizer_id, seats)
     n = len(seats.seats)
     not_free = sum(z["total"] - z["free"] for z in last.zones.values())
     if (
@@ -323,7 +321,7 @@ async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) ->
     if not_free > AGGREGATE_ABOVE * n:
         read = await repo.seat_states(uow.session, organizer_id, seats.session_id)
         if read is None or len(read[0]) != n:
-            return None
+            return await _read_every_unit(uow, organizer_id, seats)
         text, horizon = read
         states = bytearray(text.encode("ascii").translate(_STATE_BYTES))
         used = Counter(compress(seats.zone_of, states))  # the zones of the seats not free, counted in C
@@ -340,7 +338,17 @@ async def _read_states(uow: UnitOfWork, organizer_id: str, live: SessionLive) ->
                 in_use.append(o)
         used = Counter(map(seats.zone_of.__getitem__, in_use))
     counts = {z: {"free": total - used[z], "total": total} for z, total in seats.zone_totals.items()}
-    return StatesRead(states, counts, horizon, full=True)
+    return StatesRead(states, counts, horizon)
+
+
+async def _read_every_unit(uow: UnitOfWork, organizer_id: str, seats: SessionSeats) -> StatesRead:
+    """Every unit's masks: also tells whether the session's seats were replaced (a seat whose unit is gone reads
+    as blocked)."""
+    cols = await inventory.pool_unit_mask_columns(uow, organizer_id, seats.pool_id)
+    masks = dict(zip(cols.ids, zip(cols.occupied, cols.blocked, strict=True), strict=True))
+    missing = (0, 1)
+    states = bytearray(state_of(*masks.get(unit_id, missing)) for unit_id in seats.unit_ids)
+    return StatesRead(states, None, cols.horizon, replaced=any(u not in masks for u in seats.unit_ids))
 
 
 LIVE = LiveSeats()
