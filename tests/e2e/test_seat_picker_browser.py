@@ -36,9 +36,11 @@ def seated_session(
     seats_per_row: int = 10,
     more_attributes: dict | None = None,
     seat_map: SeatMap | None = None,
+    blocked: tuple[tuple[str, str, str], ...] = (),
 ) -> SeatingWorld:
     """A seated session (tests/seating_world.py: sections A and B, 60 seats, adult/student prices per zone) in
-    the live server's database, with a wheelchair space, its companion seat and a pillar seat."""
+    the live server's database, with a wheelchair space, its companion seat and a pillar seat; ``blocked`` seats
+    kept back by the layout."""
 
     async def build() -> SeatingWorld:
         settings = Settings(**{k.removeprefix("PIAOWU_").lower(): v for k, v in server.env.items()})
@@ -59,6 +61,7 @@ def seated_session(
                 rows_b=rows,
                 seats_per_row=seats_per_row,
                 seat_map=seat_map,
+                blocked=blocked,
             )
         finally:
             await rt.db.dispose()
@@ -98,7 +101,10 @@ def test_pick_by_touch_on_a_phone_buy_and_a_second_browser_sees_them_sold(
     from playwright.sync_api import expect
 
     server: LiveServer = request.getfixturevalue(server_name)
-    world = seated_session(server)
+    # On PostgreSQL a third of the house kept back: past ``live.CHANGES_ABOVE`` taken, so the workers' views follow
+    # the sale by reads of changes (``db.statements.written_since``), the path of a stadium filling up.
+    third_rows = tuple((s, "3", str(n)) for s in "AB" for n in range(1, 11)) if server_name == "pg_live_server" else ()
+    world = seated_session(server, blocked=third_rows)
     wheel, companion, a5 = world.seat("A", "1", "1"), world.seat("A", "1", "2"), world.seat("A", "1", "5")
 
     watcher = open_map(tabs, session_url(server, world), locale="en", viewport=DESKTOP)
