@@ -40,7 +40,9 @@ rows and sections), one ticket type priced in every zone. Then, one JSON line pe
   gzip, a worker's first answer, and as a client sees them (a hit, and a miss: ``shop_cache_seconds`` after the
   last ask); the time to cut the seats into parts in this process (``map_parts.parts_of``, once per seating and
   worker). Then the full availability: size raw and gzip, time server-side (the shop view's function plus JSON in
-  this process, the seats already cached as in a running worker) and as a client sees it (miss and hit); then
+  this process, the seats already cached as in a running worker: ``server_ms``, on PostgreSQL past
+  ``live.CHANGES_ABOVE`` taken a read of the units written since; ``server_full_read_ms``, a read of every state
+  forced, as a worker makes every ``live.FULL_READ_SECONDS``) and as a client sees it (miss and hit); then
   ``--delta-sales`` orders and the same for ``?since=`` the version before them. With ``--fill F``, that share of
   the seats still free is first marked taken in the database (their units' occupied bit, as claims set it; taken
   back afterwards): the same figures on a fuller house (``filled_seats``).
@@ -731,8 +733,9 @@ async def run_availability(
 
 async def fill_house(dsn: str, world: World, share: float, seed: int) -> list[str]:
     """``share`` of the seats not yet taken given their unit's occupied bit, as claims would (the availability
-    part then measures a fuller house: past ``live.AGGREGATE_ABOVE`` taken, a worker reads every state as one
-    aggregate). → the units marked, for ``unfill_house``."""
+    part then measures a fuller house: past ``live.CHANGES_ABOVE`` taken a worker reads the units written since its
+    last read, and a full read past ``live.AGGREGATE_ABOVE`` is one aggregate). → the units marked, for
+    ``unfill_house``."""
     conn = await asyncpg.connect(dsn)
     try:
         free = await conn.fetch(

@@ -7,7 +7,6 @@ yet given out) instead of its ``xmin`` misses the writes of transactions that we
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -132,8 +131,7 @@ async def test_the_control_a_horizon_past_the_running_transactions_misses_their_
     def from_xmax() -> ColumnElement[str]:
         return cast(func.xid(func.pg_snapshot_xmax(func.pg_current_snapshot())), postgresql.TEXT)
 
-    horizon: Callable[[], ColumnElement[str]] = from_xmax
-    monkeypatch.setattr(statements, "read_horizon", horizon)
+    monkeypatch.setattr(statements, "read_horizon", from_xmax)
     walk = await random_walk(rt, org, pool, units, dsn, seed=8, steps=600)
     assert walk["differed"] > 0, walk
 

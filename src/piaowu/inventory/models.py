@@ -76,7 +76,8 @@ class Unit(IdMixin, CreatedMixin, Base):
         CheckConstraint("legs >= 1 AND legs <= 63", name="legs_range"),
         CheckConstraint("withheld >= 0", name="withheld_nonneg"),
         # The units of a pool whose first leg is held, sold or kept back: what a seated session's live states
-        # read (``repository.pool_unit_masks(in_use=LEG0)``, each worker about twice a second). Through the pool
+        # read (``repository.pool_unit_masks(in_use=LEG0)``, each worker about twice a second while at most
+        # ``seating.live.CHANGES_ABOVE`` of the house is taken; past it, the units written since). Through the pool
         # index that read walked every unit of the pool — a stadium's 80,000 — to find the few thousand in use;
         # this index holds only those. Its condition is the read's, word for word (PostgreSQL and SQLite use a
         # partial index only for a query whose WHERE contains its condition).
