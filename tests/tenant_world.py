@@ -189,3 +189,26 @@ async def add_failed_refund(rt: Runtime, client: httpx.AsyncClient, world: World
     assert [(r["id"], r["status"], r["retryable"]) for r in listed] == [(refund_id, "failed", True)], listed
     world.refund_id = refund_id
     return refund_id
+
+
+def path_values(w: World, path: str, member_id: str) -> dict[str, str]:
+    """A real value for each path parameter of the application's routes (``member_id``: a staff member to manage).
+    A route with a parameter not named here fails the permission matrix's walk with the name to add."""
+    return {
+        "staff_id": member_id,  # a gate member: every role with staff.manage may manage that role
+        "slug": w.tenant.slug,
+        "event_id": w.event_id,
+        "session_id": w.session_id,
+        "ticket_type_id": w.ticket_type_id,
+        "order_id": w.paid_order_id,
+        "code": w.ticket_code if "/tickets/" in path else w.paid_order_code,
+        "token_id": w.spare_token_id,
+        "venue_id": w.venue_id,
+        "provider": "sandbox",
+        "trade_no": "T-no-such-trade",
+        "event_ticket_type_id": w.event_ticket_type_id,
+        "layout_id": w.layout_id,
+        "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
+        "key": "no-such-section",  # seatlazy: a seat map section's key (public: 404 for anyone)
+        "refund_id": "01nosuchrefund000000000000",  # refundretry: a retry answers 404 once admitted
+    }

@@ -24,7 +24,7 @@ from piaowu.accounts.permissions import Role, permissions_for
 from piaowu.routes import RouteInfo, all_routes, undeclared
 from tests.factories import staff_member
 from tests.order_helpers import BUYER
-from tests.tenant_world import SMALL_MAP, World, build_world
+from tests.tenant_world import SMALL_MAP, World, build_world, path_values
 from tests.web.helpers import csrf_of, hidden, sign_in
 
 PASSWORD = "matrix password"
@@ -45,27 +45,6 @@ class Caller:
         if self.name == ANONYMOUS:
             return rule.admits()
         return rule.admits(staff_permissions=permissions_for(self.name))
-
-
-def _path_values(w: World, path: str, member_id: str) -> dict[str, str]:
-    return {
-        "staff_id": member_id,  # a gate member: every role with staff.manage may manage that role
-        "slug": w.tenant.slug,
-        "event_id": w.event_id,
-        "session_id": w.session_id,
-        "ticket_type_id": w.ticket_type_id,
-        "order_id": w.paid_order_id,
-        "code": w.ticket_code if "/tickets/" in path else w.paid_order_code,
-        "token_id": w.spare_token_id,
-        "venue_id": w.venue_id,
-        "provider": "sandbox",
-        "trade_no": "T-no-such-trade",
-        "event_ticket_type_id": w.event_ticket_type_id,
-        "layout_id": w.layout_id,
-        "ticket_id": "01nosuchticket0000000000000",  # seatoffice: the seat exchange answers 404 once admitted
-        "key": "no-such-section",  # seatlazy: a seat map section's key (public: 404 for anyone)
-        "refund_id": "01nosuchrefund000000000000",  # refundretry: a retry answers 404 once admitted
-    }
 
 
 def _api_bodies(w: World, now: str, later: str) -> dict[str, Any]:
@@ -254,9 +233,11 @@ async def test_every_route_allows_and_refuses_exactly_as_the_table_says(runtime,
             rule = access.rule_for(route.method, route.path)
             assert rule is not None
             try:
-                url = route.path.format(**_path_values(w, route.path, member.id))
+                url = route.path.format(**path_values(w, route.path, member.id))
             except KeyError as exc:
-                problems.append(f"{route.method} {route.path}: add a real value for {exc} to _path_values")
+                problems.append(
+                    f"{route.method} {route.path}: add a real value for {exc} to tests/tenant_world.path_values"
+                )
                 continue
             if route.path.startswith("/api/"):
                 op = spec.get(route.path.removeprefix("/api"), {}).get(route.method.lower(), {})

@@ -293,3 +293,27 @@ async def test_best_available_gives_a_restricted_view_only_when_the_buyer_allows
     assert len(yes.json()["lines"]) == 3
     bad = await client.post(url, json={"quantity": 3, "restricted": "yes"})
     assert bad.status_code == 422
+
+
+async def test_the_map_names_ticket_types_in_the_readers_language_and_says_so(runtime, client, monkeypatch):
+    """The map prints ticket type names in the reader's language (``Vary: Accept-Language``, each language its own
+    ETag); a section's seats and the seat states have no texts: one answer per URL for every reader, no Vary."""
+    monkeypatch.setattr(shop_views, "INLINE_SEATS", 59)  # sections at URLs of their own
+    world = await seating_world(runtime)
+    names = {"zh-CN": "成人票", "en": "Adult"}
+    r = await client.patch(f"/api/v1/ticket-types/{world.adult_id}", json={"name_i18n": names}, headers=world.auth)
+    assert r.status_code == 200, r.text
+    url = f"{BASE}/{world.session_id}/seat-map"
+    en = await client.get(url, headers={"Accept-Language": "en"})
+    zh = await client.get(url, headers={"Accept-Language": "zh-CN"})
+    for r, name in ((en, "Adult"), (zh, "成人票")):
+        assert r.status_code == 200 and r.headers["vary"] == "Accept-Language", r.headers
+        assert name in {p["name"] for z in r.json()["zones"] for p in z["prices"]}
+    assert en.headers["etag"] != zh.headers["etag"]
+    stale = await client.get(url, headers={"Accept-Language": "en", "If-None-Match": zh.headers["etag"]})
+    assert stale.status_code == 200 and stale.content == en.content  # a cache holding the Chinese map gets English
+    section = en.json()["sections"][0]["seats_url"]
+    for url in (section, f"{BASE}/{world.session_id}/seat-availability"):
+        a = await client.get(url, headers={"Accept-Language": "en"})
+        b = await client.get(url, headers={"Accept-Language": "zh-CN"})
+        assert a.status_code == 200 and a.content == b.content and "vary" not in a.headers, url

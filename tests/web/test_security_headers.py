@@ -185,3 +185,103 @@ def test_no_template_carries_code_the_csp_refuses() -> None:
             rel = path.relative_to(TEMPLATES_DIR)
             problems += [f"{rel}: {name} {m.group(0)[:80]!r} (refused by the CSP)" for m in pattern.finditer(source)]
     assert not problems, "\n".join(problems)
+
+
+async def _bilingual(client: httpx.AsyncClient, world: World) -> None:
+    """The world's event, session and ticket type named in both languages, so that an answer printing a name
+    differs between readers."""
+    for path in (f"/events/{world.event_id}", f"/sessions/{world.session_id}", f"/ticket-types/{world.ticket_type_id}"):
+        names = {"zh-CN": f"中文名 {path}", "en": f"English name {path}"}
+        r = await client.patch(f"/api/v1{path}", json={"name_i18n": names}, headers=world.auth)
+        assert r.status_code == 200, r.text
+
+
+def _varies_with_language(r: httpx.Response) -> bool:
+    return "accept-language" in [v.strip().lower() for v in r.headers.get("vary", "").split(",")]
+
+
+async def test_every_answer_that_differs_by_accept_language_says_vary(
+    runtime: Runtime, app, client: httpx.AsyncClient, world: World
+) -> None:
+    """Every GET of the API and the pages, read as an English and as a Chinese reader (signed in: the owner's
+    session for pages, the owner's token for the API): an answer whose body differs between the two must say
+    ``Vary: Accept-Language``, or a shared or browser cache may hand one reader's language to the other. An
+    answer that differs between two reads in the same language (a fresh CSRF token, a time) cannot tell; every
+    page says it anyway. Pages also say how they may be cached: staff areas ``no-store``, the rest ``private``."""
+    from piaowu.routes import all_routes
+    from tests.factories import staff_member
+    from tests.tenant_world import path_values
+
+    await _bilingual(client, world)
+    await sign_in(client, world.tenant.owner_email, world.tenant.password)
+    member = await staff_member(runtime, world.tenant.organizer_id, "gate", "vary@walk.example.com")
+    gets = [r.path for r in all_routes(app.routes) if r.method == "GET" and "/logout" not in r.path]
+    problems: list[str] = []
+    differed = 0
+    for path in gets:
+        url = path.format(**path_values(world, path, member.id))
+        auth = world.auth if path.startswith("/api/") else {}
+
+        async def read(lang: str, url: str = url, auth: dict[str, str] = auth) -> httpx.Response:
+            return await client.get(url, headers={**auth, "Accept-Language": lang})
+
+        en, en_again, zh = await read("en"), await read("en"), await read("zh-CN")
+        where = f"GET {path} ({en.status_code})"
+        if en.status_code >= 500 or zh.status_code >= 500:
+            problems.append(f"{where}: {en.status_code} / {zh.status_code}")
+            continue
+        if en.content == en_again.content and en.content != zh.content:
+            differed += 1
+            if not (_varies_with_language(en) and _varies_with_language(zh)):
+                problems.append(f"{where}: differs by language, Vary is {en.headers.get('vary')!r}")
+        if en.headers.get("content-type", "").startswith("text/html") and not path.startswith("/api/"):
+            cache = en.headers.get("cache-control", "")
+            staff = path.startswith(("/manage", "/gate"))
+            if not _varies_with_language(en):
+                problems.append(f"{where}: a page without Vary: Accept-Language ({en.headers.get('vary')!r})")
+            if (staff and "no-store" not in cache) or (not staff and "private" not in cache):
+                problems.append(f"{where}: Cache-Control {cache!r}")
+    assert not problems, "\n".join(problems)
+    assert len(gets) > 50 and differed > 20, (len(gets), differed)  # the walk read the app and met names
+
+
+async def test_answers_the_same_for_every_reader_do_not_vary(client: httpx.AsyncClient, world: World) -> None:
+    """What a sale polls has no texts and sets its own Cache-Control: one cached copy per URL serves everyone.
+    Static files say nothing of language either."""
+    base = f"/api/v1/shop/{world.tenant.slug}/sessions/{world.session_id}"
+    for url in (f"{base}/availability", "/static/app.css"):
+        en = await client.get(url, headers={"Accept-Language": "en"})
+        zh = await client.get(url, headers={"Accept-Language": "zh-CN"})
+        assert en.status_code == 200 and en.content == zh.content, url
+        assert "vary" not in en.headers and "private" not in en.headers.get("cache-control", ""), url
+    missing = await client.get(f"/api/v1/shop/{world.tenant.slug}/sessions/01nosuchsession00000000000/availability")
+    assert missing.status_code == 404 and _varies_with_language(missing)  # an error is in the reader's language
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ([], [(b"vary", b"Accept-Language")]),
+        ([(b"vary", b"Cookie")], [(b"vary", b"Cookie, Accept-Language")]),
+        ([(b"vary", b"cookie, accept-language")], [(b"vary", b"cookie, accept-language")]),
+        ([(b"vary", b"*")], [(b"vary", b"*")]),
+    ],
+)
+def test_a_vary_header_gains_the_name_once(before: list, after: list) -> None:
+    from piaowu.headers import with_vary
+
+    headers = list(before)
+    with_vary(headers, b"Accept-Language")
+    assert headers == after
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/manage", b"no-store"), ("/manage/orders", b"no-store"), ("/gate", b"no-store"), ("/gate/scan", b"no-store"),
+     ("/gateway-news", b"private, no-cache"), ("/managers", b"private, no-cache"), ("/s/demo", b"private, no-cache"),
+     ("/", b"private, no-cache")],
+)  # fmt: skip
+def test_staff_areas_are_never_stored(path: str, expected: bytes) -> None:
+    from piaowu.headers import page_cache_control
+
+    assert page_cache_control(path) == expected

@@ -179,7 +179,8 @@ async def test_a_cached_page_is_answered_before_the_pages_routing(
         spy.took("hit", "hit")
         for r in (first, second, third):
             assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
-            assert r.headers["vary"] == "Cookie" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+            assert r.headers["vary"] == "Cookie, Accept-Language" and r.headers["cache-control"] == "private, no-cache"
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
             assert r.headers["x-frame-options"] == "DENY" and "buy-submit" in r.text
         assert "set-cookie" in first.headers and "set-cookie" in third.headers  # each new visitor's session
         assert "set-cookie" not in second.headers  # alice's session is unchanged: not signed again

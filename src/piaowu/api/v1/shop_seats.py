@@ -15,6 +15,7 @@ from piaowu.api.deps import RuntimeDep, shop_organizer
 from piaowu.api.lean import LeanCall, LeanRoute
 from piaowu.core.reading_locale import current
 from piaowu.fields import InputModel
+from piaowu.headers import VARY_LANGUAGE
 from piaowu.seating import shop_views
 from piaowu.seating.availability import version_of
 
@@ -65,7 +66,7 @@ async def seat_map(slug: str, session_id: str, request: Request, rt: RuntimeDep)
 
     body = await rt.shop_cache.get(("seat-map", slug, session_id, current()), read)
     etag = f'"{version_of(body)}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", **VARY_LANGUAGE}
     if _matches(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
