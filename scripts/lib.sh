@@ -108,7 +108,7 @@ ensure_browser_packages() {
             return 1
         }
     fi
-    say "installing the pages' browser packages (npm ci: swagger-ui-dist, jsqr)"
+    say "installing the pages' browser packages (npm ci: swagger-ui-dist, jsqr; axe-core for the accessibility test)"
     if ! (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2; then
         warn "npm ci failed: the API reference page and the gate's camera fallback stay off"
         return 1
