@@ -62,14 +62,16 @@ class Auditor:
 
 
 def _sessions(server: LiveServer) -> dict[str, str]:
-    """The demo's sessions and event the walk opens: the concert (seated) and an event with many dates (the
-    calendar); names in the organizer's language, zh-CN."""
+    """The demo's sessions and event the walk opens: the concert (seated), its seat map, and an event with many
+    dates (the calendar); names in the organizer's language, zh-CN."""
     api = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {server.demo_token}"}, timeout=10)
     events = api.get("/api/v1/events").json()["items"]
     concert = next(e for e in events if e["name"] == "新年音乐会")
+    layouts = api.get(f"/api/v1/venues/{concert['venue_id']}/seat-layouts").json()["items"]
     return {
         "seated": next(s["id"] for s in concert["sessions"] if s["sale_state"] == "on_sale"),
         "calendar_event": next(e["id"] for e in events if e["name"] == "玉龙雪山景区"),
+        "layout": f"/manage/venues/{concert['venue_id']}/layouts/{layouts[0]['id']}",
     }
 
 
@@ -145,6 +147,11 @@ def test_every_page_meets_wcag_aa_as_axe_checks_it(tabs, live_server: LiveServer
         (f"/manage/events/{ids['calendar_event']}", "an event"),
         (f"/manage/events/{ids['calendar_event']}/edit", "an event's form"),
         (f"/manage/sessions/{ids['seated']}", "a seated session"),
+        (f"/manage/sessions/{ids['seated']}/edit", "a session's form"),
+        (f"/manage/sessions/{ids['seated']}/seating", "a session's seats and zone prices"),
+        (f"/manage/events/{ids['calendar_event']}/series", "sessions in series"),
+        (ids["layout"], "the seat map editor"),
+        ("/manage/venues/new", "a new venue"),
         ("/manage/venues", "venues"),
         ("/manage/staff", "staff"),
         ("/manage/tokens", "API tokens"),
@@ -185,5 +192,5 @@ def test_every_page_meets_wcag_aa_as_axe_checks_it(tabs, live_server: LiveServer
         audit(staff, f"gate: a scan's result ({result})")
     assert not staff.errors, staff.errors
 
-    assert audit.pages == 42  # the walk above, every page of it
+    assert audit.pages == 47  # the walk above, every page of it
     assert not audit.problems, f"{len(audit.problems)} WCAG failures:\n" + "\n".join(audit.problems)
