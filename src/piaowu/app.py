@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 
 from piaowu import vendor
+from piaowu.accounts import sessions as staff_sessions
 from piaowu.api import create_api
 from piaowu.api.guards import RequestGuard
 from piaowu.api.lean import LeanLane
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         session_cookie="piaowu_session",
         same_site="lax",
         https_only=settings.cookie_secure,
-        max_age=12 * 3600,
+        max_age=int(staff_sessions.LIFETIME.total_seconds()),  # a staff session lives no longer than its row
     )
     # Placing an order skips the page middleware above and FastAPI's routing (api/lean.py); inside the headers.
     app.add_middleware(LeanLane, api=api, mount="/api", routes=LEAN_ROUTES)

@@ -68,6 +68,7 @@ async def test_a_granted_event_that_is_over_keeps_its_option(client, runtime, te
     form = {"csrf": csrf_of((await client.get(url)).text), "target_0": f"s:{b.session_id}", "mode_0": "entries"}
     assert (await client.post(url, data=form)).status_code == 303
     clock.advance(timedelta(days=400))  # every session is over
+    await sign_in(client, tenant.owner_email, tenant.password)  # and so is the sign-in (12 hours)
     page = (await client.get(url)).text
     assert f'<option value="s:{b.session_id}" selected>' in page
     assert f'value="e:{a.event_id}"' not in page  # over and not granted: not offered

@@ -139,6 +139,8 @@ async def test_an_ended_session_s_page_offers_no_cancellation_and_a_stale_form_i
     stale = await client.get(f"/manage/sessions/{sale.session_id}?lang=en")
     assert f'action="/manage/sessions/{sale.session_id}/cancel"' in stale.text
     clock.advance(timedelta(days=30))  # long after the session (it starts in 7 days)
+    # A sign-in lasts 12 hours (accounts.sessions.LIFETIME): the clerk signs in again, the form stays as it was.
+    await sign_in(client, tenant.owner_email, tenant.password)
 
     page = await client.get(f"/manage/sessions/{sale.session_id}?lang=en")
     assert f'action="/manage/sessions/{sale.session_id}/cancel"' not in page.text
@@ -147,7 +149,7 @@ async def test_an_ended_session_s_page_offers_no_cancellation_and_a_stale_form_i
     assert "该场次已结束，不能再整场取消" in zh.text
     r = await client.post(
         f"/manage/sessions/{sale.session_id}/cancel",
-        data={"csrf": csrf_of(stale.text), "reason": "late", "confirm": "1"},
+        data={"csrf": csrf_of(page.text), "reason": "late", "confirm": "1"},  # the new sign-in's token
     )
     assert (
         r.status_code == 409 and "该场次已结束，不能再整场取消。请逐个订单办理退款。" in r.text

@@ -34,3 +34,13 @@ class ApiToken(IdMixin, CreatedMixin, Base):
     created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class StaffSession(IdMixin, CreatedMixin, Base):
+    """A signed-in page session of a staff member. The signed cookie names it (``id``); signing out, a new password
+    or the end of its lifetime ends it here, so a copy of the cookie kept after that opens nothing."""
+
+    __tablename__ = "staff_sessions"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

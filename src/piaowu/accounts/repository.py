@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from piaowu.accounts.models import ApiToken, StaffUser
+from piaowu.accounts.models import ApiToken, StaffSession, StaffUser
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
@@ -61,4 +61,27 @@ async def touch_token(session: AsyncSession, token_id: str, now: datetime, older
         update(ApiToken)
         .where(ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= older_than))
         .values(last_used_at=now)
+    )
+
+
+async def live_session_user(session: AsyncSession, session_id: str, started_after: datetime) -> StaffUser | None:
+    """The staff member of a page session that has not ended and began after ``started_after``."""
+    q = (
+        select(StaffUser)
+        .join(StaffSession, StaffSession.user_id == StaffUser.id)
+        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None), StaffSession.created_at > started_after)
+    )
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def end_sessions(session: AsyncSession, now: datetime, *, session_id: str = "", user_id: str = "") -> None:
+    """Ends one page session, or every live one of a staff member."""
+    where = StaffSession.id == session_id if session_id else StaffSession.user_id == user_id
+    await session.execute(update(StaffSession).where(where, StaffSession.ended_at.is_(None)).values(ended_at=now))
+
+
+async def forget_sessions(session: AsyncSession, user_id: str, started_before: datetime) -> None:
+    """Deletes a staff member's page sessions that began before ``started_before`` (over, whatever their state)."""
+    await session.execute(
+        delete(StaffSession).where(StaffSession.user_id == user_id, StaffSession.created_at <= started_before)
     )

@@ -158,7 +158,8 @@ async def login(uow: UnitOfWork, passwords: Passwords, email: str, password: str
 
 
 async def staff_actor(uow: UnitOfWork, user_id: str) -> Actor:
-    """The actor for a signed-in page session; a deactivated user is signed out at once."""
+    """The actor of an active staff member, by id (set-up and scripts; a page request is identified by its
+    session: ``accounts.sessions.session_actor``)."""
     user = await repo.user_by_id(uow.session, user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated()
@@ -190,7 +191,8 @@ async def update_staff(
     """Changes a staff member's role, deactivates or reactivates them, or sets a new password. Guarantees: the
     actor may manage the member's current role and give the new one (``can_manage``/``can_grant``: an admin
     never touches an owner); nobody deactivates themselves or changes their own role; an organizer always keeps
-    an active owner. A deactivated member is signed out at their next request. One audit event, no hash in it."""
+    an active owner. A deactivated member is signed out at their next request; a new password ends every page
+    session the member had (``accounts.sessions``). One audit event, no hash in it."""
     actor.require(Permission.STAFF_MANAGE)
     user = await repo.user(uow.session, actor.organizer_id, staff_id)
     if user is None:
@@ -210,6 +212,7 @@ async def update_staff(
     user.role, user.is_active = role, active
     if patch.password is not None:
         user.password_hash = passwords.hash(patch.password)
+        await repo.end_sessions(uow.session, uow.now(), user_id=user.id)
     after = {"role": role, "is_active": active, "password_changed": patch.password is not None}
     record(uow, actor, "staff.updated", "staff", user.id, before=before, after=after)
     return _staff(user)

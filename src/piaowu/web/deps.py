@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from piaowu.accounts import service as accounts
+from piaowu.accounts import sessions as staff_sessions
 from piaowu.appscope import route_rules_of, runtime_of
 from piaowu.core.actor import Actor
 from piaowu.core.errors import NotAuthenticated, PermissionDenied
@@ -32,12 +32,12 @@ async def staff_actor(request: Request, rt: RuntimeDep) -> Actor:
     known = getattr(request.state, "actor", None)
     if known is not None:  # already identified by ``enforce_page`` for this request
         return known
-    uid = request.session.get("uid")
-    if not uid:
+    sid = request.session.get("sid")
+    if not sid:
         raise LoginRequired(str(request.url.path))
     try:
         async with rt.uow(readonly=True) as uow:
-            actor = await accounts.staff_actor(uow, uid)
+            actor = await staff_sessions.session_actor(uow, sid)
     except NotAuthenticated:
         request.session.clear()
         raise LoginRequired(str(request.url.path)) from None

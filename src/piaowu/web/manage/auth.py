@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from piaowu.accounts import service as accounts
-from piaowu.core.errors import InvalidCredentials, TooManyAttempts
+from piaowu.accounts import sessions as staff_sessions
+from piaowu.core.errors import InvalidCredentials, NotAuthenticated, TooManyAttempts
 from piaowu.ratelimit import client_ip
 from piaowu.web.deps import RuntimeDep
 from piaowu.web.manage.common import error_text, read_form, redirect, safe_next, translator
@@ -31,9 +32,14 @@ def _login_page(request: Request, *, email: str = "", next_url: str = "", error:
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "") -> Response:  # noqa: A002
-    if request.session.get("uid"):
-        return redirect(safe_next(next))
+async def login_form(request: Request, rt: RuntimeDep, next: str = "") -> Response:  # noqa: A002
+    if sid := request.session.get("sid"):
+        try:
+            async with rt.uow(readonly=True) as uow:
+                await staff_sessions.session_actor(uow, sid)
+            return redirect(safe_next(next))  # signed in already
+        except NotAuthenticated:
+            request.session.pop("sid", None)  # over (signed out elsewhere, expired): the form, not a loop
     return _login_page(request, next_url=next)
 
 
@@ -60,19 +66,24 @@ async def login(request: Request, rt: RuntimeDep) -> Response:
     try:
         async with rt.uow() as uow:
             user = await accounts.login(uow, rt.passwords, email, form.get("password", ""))
+            session_id = await staff_sessions.open_session(uow, user.id)
             await uow.commit()
     except InvalidCredentials as exc:
         return _login_page(request, email=email, next_url=next_url, error=error_text(request, exc), status=401)
     await rt.limiter.reset(key)
     # A fresh session on sign-in: nothing from before (a planted session id, an old CSRF token) carries over.
     request.session.clear()
-    request.session["uid"] = user.id
+    request.session["sid"] = session_id
     return redirect(safe_next(next_url))
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, rt: RuntimeDep) -> Response:
     await read_form(request)
+    if sid := request.session.get("sid"):
+        async with rt.uow() as uow:  # on the server too: a copy of this cookie opens nothing any more
+            await staff_sessions.end_session(uow, sid)
+            await uow.commit()
     request.session.clear()
     flash(request, translator(request)("You have signed out."), "success")
     return redirect("/manage/login")
