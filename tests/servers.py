@@ -249,3 +249,21 @@ def api_box_office_ticket(base_url: str, token: str, ticket_type_id: str) -> dic
         r = api.post("/api/v1/box-office/sales", json=sale)
         assert r.status_code == 201, r.text
     return r.json()["lines"][0]["ticket"]
+
+
+def tonight_session(
+    server: LiveServer, event_name: str, *, capacity: int = 10, price_minor: int = 12000
+) -> tuple[str, str]:
+    """A published event at the demo's small hall whose session starts in 30 minutes (its admission is open),
+    one ticket type "普通票 Standard", made with the demo organizer's token. → (session id, ticket type id)."""
+    assert server.demo_token, "the live server was seeded without the demo organizer"
+    return api_session(
+        server.base_url,
+        server.demo_token,
+        event={"name": event_name, "venue_name": "演示剧院 小剧场"},
+        session_name="今晚 Tonight",
+        starts_in=timedelta(minutes=30),
+        hours=3,
+        capacity=capacity,
+        ticket_type={"name": "普通票 Standard", "price_minor": price_minor, "max_per_order": 4},
+    )

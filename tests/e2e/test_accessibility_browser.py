@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -22,7 +21,7 @@ from piaowu.config import Settings
 from piaowu.demo import DEMO_LOGINS
 from tests.browser import Tab
 from tests.conftest import require_or_skip
-from tests.servers import LiveServer, api_session
+from tests.servers import LiveServer, tonight_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -80,16 +79,7 @@ def test_every_page_meets_wcag_aa_as_axe_checks_it(tabs, live_server: LiveServer
 
     audit = Auditor()
     ids = _sessions(live_server)
-    tonight, _ = api_session(
-        live_server.base_url,
-        live_server.demo_token,
-        event={"name": f"无障碍 Access {uuid.uuid4().hex[:6]}", "venue_name": "演示剧院 小剧场"},
-        session_name="今晚 Tonight",
-        starts_in=timedelta(minutes=30),
-        hours=3,
-        capacity=10,
-        ticket_type={"name": "普通票 Standard", "price_minor": 8000, "max_per_order": 4},
-    )
+    tonight, _ = tonight_session(live_server, f"无障碍 Access {uuid.uuid4().hex[:6]}")
 
     # ---- a buyer on a phone (zh-CN) and on a desktop (en) ---------------------------------------------------
     tickets: list[str] = []

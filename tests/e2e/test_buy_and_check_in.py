@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import timedelta
 
 import pytest
 
 from piaowu.demo import DEMO_LOGINS
-from tests.servers import LiveServer, api_session
+from tests.servers import LiveServer, tonight_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,18 +25,8 @@ HANDHELD = (412, 915)
 def _tonight_session(server: LiveServer) -> tuple[str, str, str]:
     """A published event whose session starts in 30 minutes (admission is already open), created through the
     API with the demo organizer's token. → (event name, session id, ticket type id)."""
-    assert server.demo_token, "the live server was seeded without the demo organizer"
     name = f"检票演练 Gate rehearsal {uuid.uuid4().hex[:6]}"
-    session_id, ticket_type_id = api_session(
-        server.base_url,
-        server.demo_token,
-        event={"name": name, "venue_name": "演示剧院 小剧场"},
-        session_name="今晚 Tonight",
-        starts_in=timedelta(minutes=30),
-        hours=3,
-        capacity=20,
-        ticket_type={"name": "普通票 Standard", "price_minor": 12000, "max_per_order": 4},
-    )
+    session_id, ticket_type_id = tonight_session(server, name, capacity=20)
     return name, session_id, ticket_type_id
 
 

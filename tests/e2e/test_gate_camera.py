@@ -9,7 +9,6 @@ Before jsQR the camera button stayed hidden on such browsers and the attendant h
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from piaowu.demo import DEMO_LOGINS
 from piaowu.tickets import signing
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path, open_gate
 from tests.conftest import require_or_skip
-from tests.servers import LiveServer, api_box_office_ticket, api_session
+from tests.servers import LiveServer, api_box_office_ticket, tonight_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,17 +49,7 @@ def qr_video(payload: str, path: Path) -> None:
 
 def _ticket(server: LiveServer) -> tuple[str, str]:
     """A ticket sold at the box office for a session whose admission is open. → (session id, QR payload)."""
-    assert server.demo_token, "the live server was seeded without the demo organizer"
-    session_id, ticket_type_id = api_session(
-        server.base_url,
-        server.demo_token,
-        event={"name": f"扫码入场 Camera entry {uuid.uuid4().hex[:6]}", "venue_name": "演示剧院 小剧场"},
-        session_name="今晚 Tonight",
-        starts_in=timedelta(minutes=30),
-        hours=3,
-        capacity=10,
-        ticket_type={"name": "普通票 Standard", "price_minor": 12000, "max_per_order": 4},
-    )
+    session_id, ticket_type_id = tonight_session(server, f"扫码入场 Camera entry {uuid.uuid4().hex[:6]}")
     return session_id, api_box_office_ticket(server.base_url, server.demo_token, ticket_type_id)["qr_payload"]
 
 
