@@ -38,9 +38,10 @@ class ApiToken(IdMixin, CreatedMixin, Base):
 
 class StaffSession(IdMixin, CreatedMixin, Base):
     """A signed-in page session of a staff member. The signed cookie names it (``id``); signing out, a new password
-    or the end of its lifetime ends it here, so a copy of the cookie kept after that opens nothing."""
+    or ``accounts.sessions.LIFETIME`` unused ends it here, so a copy of the cookie kept after that opens nothing."""
 
     __tablename__ = "staff_sessions"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())  # last written use (at most every TOUCH_EVERY)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

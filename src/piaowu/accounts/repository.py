@@ -64,14 +64,23 @@ async def touch_token(session: AsyncSession, token_id: str, now: datetime, older
     )
 
 
-async def live_session_user(session: AsyncSession, session_id: str, started_after: datetime) -> StaffUser | None:
-    """The staff member of a page session that has not ended and began after ``started_after``."""
+async def live_session_user(
+    session: AsyncSession, session_id: str, seen_after: datetime
+) -> tuple[StaffUser, datetime] | None:
+    """The staff member of a page session that has not ended and was used after ``seen_after``, and its last use."""
     q = (
-        select(StaffUser)
+        select(StaffUser, StaffSession.seen_at)
         .join(StaffSession, StaffSession.user_id == StaffUser.id)
-        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None), StaffSession.created_at > started_after)
+        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None), StaffSession.seen_at > seen_after)
     )
-    return (await session.execute(q)).scalar_one_or_none()
+    row = (await session.execute(q)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def touch_session(session: AsyncSession, session_id: str, now: datetime) -> None:
+    await session.execute(
+        update(StaffSession).where(StaffSession.id == session_id, StaffSession.ended_at.is_(None)).values(seen_at=now)
+    )
 
 
 async def end_sessions(session: AsyncSession, now: datetime, *, session_id: str = "", user_id: str = "") -> None:
@@ -80,8 +89,11 @@ async def end_sessions(session: AsyncSession, now: datetime, *, session_id: str 
     await session.execute(update(StaffSession).where(where, StaffSession.ended_at.is_(None)).values(ended_at=now))
 
 
-async def forget_sessions(session: AsyncSession, user_id: str, started_before: datetime) -> None:
-    """Deletes a staff member's page sessions that began before ``started_before`` (over, whatever their state)."""
+async def forget_sessions(session: AsyncSession, user_id: str, unused_since: datetime) -> None:
+    """Deletes a staff member's page sessions that are over: ended, or unused since ``unused_since``."""
     await session.execute(
-        delete(StaffSession).where(StaffSession.user_id == user_id, StaffSession.created_at <= started_before)
+        delete(StaffSession).where(
+            StaffSession.user_id == user_id,
+            or_(StaffSession.ended_at.is_not(None), StaffSession.seen_at <= unused_since),
+        )
     )

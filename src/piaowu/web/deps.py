@@ -37,7 +37,12 @@ async def staff_actor(request: Request, rt: RuntimeDep) -> Actor:
         raise LoginRequired(str(request.url.path))
     try:
         async with rt.uow(readonly=True) as uow:
-            actor = await staff_sessions.session_actor(uow, sid)
+            actor, touch = await staff_sessions.session_actor(uow, sid)
+        if touch:  # at most every TOUCH_EVERY per session: in use, its LIFETIME counts from now
+            async with rt.uow() as uow:
+                await staff_sessions.touch(uow, sid)
+                await uow.commit()
+            request.session["sid"] = sid  # and the cookie's: Starlette signs it again, with a new Max-Age
     except NotAuthenticated:
         request.session.clear()
         raise LoginRequired(str(request.url.path)) from None

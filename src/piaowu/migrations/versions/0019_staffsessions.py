@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "staff_sessions",
         sa.Column("user_id", sa.String(length=26), nullable=False),
+        sa.Column("seen_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("created_at", piaowu.db.types.UTCDateTime(timezone=True), nullable=False),
