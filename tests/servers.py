@@ -251,11 +251,9 @@ def api_box_office_ticket(base_url: str, token: str, ticket_type_id: str) -> dic
     return r.json()["lines"][0]["ticket"]
 
 
-def tonight_session(
-    server: LiveServer, event_name: str, *, capacity: int = 10, price_minor: int = 12000
-) -> tuple[str, str]:
+def tonight_session(server: LiveServer, event_name: str, *, capacity: int = 10) -> tuple[str, str]:
     """A published event at the demo's small hall whose session starts in 30 minutes (its admission is open),
-    one ticket type "普通票 Standard", made with the demo organizer's token. → (session id, ticket type id)."""
+    one ticket type "普通票 Standard" at ¥120, made with the demo organizer's token. → (session id, ticket type id)."""
     assert server.demo_token, "the live server was seeded without the demo organizer"
     return api_session(
         server.base_url,
@@ -265,5 +263,5 @@ def tonight_session(
         starts_in=timedelta(minutes=30),
         hours=3,
         capacity=capacity,
-        ticket_type={"name": "普通票 Standard", "price_minor": price_minor, "max_per_order": 4},
+        ticket_type={"name": "普通票 Standard", "price_minor": 12000, "max_per_order": 4},
     )

@@ -158,8 +158,8 @@ async def login(uow: UnitOfWork, passwords: Passwords, email: str, password: str
 
 
 async def staff_actor(uow: UnitOfWork, user_id: str) -> Actor:
-    """The actor of an active staff member, by id (set-up and scripts; a page request is identified by its
-    session: ``accounts.sessions.session_actor``)."""
+    """The actor of an active staff member, by id (the benchmarks' set-up, tests; a page request is identified by
+    its session: ``accounts.sessions.session_actor``)."""
     user = await repo.user_by_id(uow.session, user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated()
